@@ -1,0 +1,80 @@
+# ckpt — user-space checkpoint/restart.  One `make` builds everything,
+# `make check` runs every test, `make install` honours PREFIX and DESTDIR.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
+LDLIBS  := -lzstd -lelf -lunwind-ptrace -lunwind-generic -lpthread
+PREFIX  ?= /usr/local
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+
+COMMON_SRC := $(wildcard common/*.c common/arch/*.c common/state/*.c)
+COMMON_OBJ := $(COMMON_SRC:.c=.o)
+CKPT_OBJ   := $(patsubst %.c,%.o,$(wildcard ckpt/*.c))
+RESTART_OBJ:= $(patsubst %.c,%.o,$(wildcard restart/*.c))
+MIGRATE_OBJ:= $(patsubst %.c,%.o,$(wildcard libmigrate/*.c))
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNIT_BIN   := $(UNIT_SRC:.c=)
+PROG_SRC   := $(wildcard tests/progs/*.c)
+PROG_BIN   := $(PROG_SRC:.c=)
+
+all: bin/ckpt bin/restart bin/libmigrate.a $(PROG_BIN)
+
+bin:
+	mkdir -p bin
+
+common/libckpt.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+bin/ckpt: $(CKPT_OBJ) common/libckpt.a | bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/restart: $(RESTART_OBJ) common/libckpt.a | bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/libmigrate.a: $(MIGRATE_OBJ) | bin
+	$(AR) rcs $@ $^
+
+# Test programs are plain C; avx ones get -mavx2 where they ask for it.
+tests/progs/%: tests/progs/%.c
+	$(CC) $(CFLAGS) $(PROG_CFLAGS_$*) -o $@ $< -lm
+
+PROG_CFLAGS_avx := -mavx2
+
+tests/progs/selfckpt: tests/progs/selfckpt.c bin/libmigrate.a
+	$(CC) $(CFLAGS) -o $@ $^
+
+tests/unit/%: tests/unit/%.c common/libckpt.a
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
+
+%.o: %.c $(wildcard common/*.h common/arch/*.h common/state/*.h ckpt/*.h restart/*.h)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	@tests/integration/run-all
+
+check: all unit integration
+
+demo: all
+	scripts/demo
+
+bench: all
+	@if [ -x tests/bench/run ]; then tests/bench/run; else echo "bench: not written yet"; fi
+
+install: all
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
+	install -m 755 bin/ckpt bin/restart $(BINDIR)
+	install -m 644 bin/libmigrate.a $(LIBDIR)
+	install -m 644 libmigrate/libmigrate.h $(INCDIR)
+	install -m 644 docs/ckpt.1 docs/restart.1 $(MANDIR)/man1
+	install -m 644 docs/libmigrate.3 $(MANDIR)/man3
+
+clean:
+	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN)
+
+.PHONY: all unit integration check demo bench install clean

@@ -1,0 +1,283 @@
+/* ckpt's work from start to end: preflight checks, seize, every state
+ * module's dump, the image written in order, then the process let go. */
+#define LOG_PREFIX ""
+#include "dump.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+
+#include "state/fds.h"
+#include "version.h"
+
+volatile int dump_interrupted;
+
+/* A vfork parent waits for its child to exec or exit, and the child runs
+ * on the parent's memory: neither can be saved on its own. */
+static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
+{
+	char *text;
+	size_t len;
+	long nr = -1;
+
+	if (procfs_read(pid, "syscall", &text, &len) == 0) {
+		nr = strtol(text, NULL, 10);
+		free(text);
+	}
+	error_clear();
+	if (nr == __NR_vfork)
+		return fail_why("it is in vfork(), waiting for its child to exec or exit",
+				"try again in a moment", "checkpointing process %d (%s)", pid, comm);
+	if (ppid > 0 && syscall(SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0)
+		return fail_why("it is a vfork child still running on its parent's memory",
+				"try again once it has called exec", "checkpointing process %d "
+				"(%s)", pid, comm);
+	return 0;
+}
+
+static int preflight(pid_t pid, struct dump_ctx *ctx)
+{
+	char comm[64];
+
+	if (pid <= 0)
+		return fail_why("not a valid PID", "give the PID of a running process",
+				"checkpointing process %d", pid);
+	if (kill(pid, 0) && errno == ESRCH)
+		return fail_why("no such process", "check the PID with ps",
+				"checkpointing process %d", pid);
+	if (procfs_read_stat(pid, &ctx->stat))
+		return -1;
+	snprintf(comm, sizeof(comm), "%s", ctx->stat.comm);
+	if (pid == getpid())
+		return fail_why("that is ckpt itself", "give the PID of another process",
+				"checkpointing process %d", pid);
+	if (pid == getppid())
+		return fail_why("that is ckpt's parent (the process waiting for ckpt)",
+				"run ckpt from another shell, or use libmigrate to checkpoint "
+				"a program from inside", "checkpointing process %d (%s)", pid, comm);
+	if (ctx->stat.flags & 0x00200000)	/* PF_KTHREAD */
+		return fail_why("it is a kernel thread", "only user processes can be "
+				"checkpointed", "checkpointing process %d (%s)", pid, comm);
+	if (ctx->stat.state == 'Z' || ctx->stat.state == 'X')
+		return fail_why("it is a zombie (it has exited; its parent has not reaped it)",
+				"nothing is left to checkpoint", "checkpointing process %d (%s)",
+				pid, comm);
+	if (procfs_read_status(pid, &ctx->status))
+		return -1;
+	if (ctx->status.tgid != pid)
+		return fail_why("it is a thread, not a process", "give the process ID "
+				"(Tgid in /proc/PID/status)", "checkpointing %d (%s)", pid, comm);
+	if (ctx->status.tracer_pid) {
+		struct proc_stat tr;
+		const char *tracer = procfs_read_stat(ctx->status.tracer_pid, &tr) ? "?" : tr.comm;
+		error_clear();
+		return fail_why("it is already traced", "detach the debugger or tracer first: "
+				"only one tracer can attach",
+				"checkpointing process %d (%s), traced by %d (%s)", pid, comm,
+				ctx->status.tracer_pid, tracer);
+	}
+	if (ctx->status.seccomp == 1)
+		return fail_why("it runs in strict seccomp mode", "such a process cannot be "
+				"checkpointed", "checkpointing process %d (%s)", pid, comm);
+	return refuse_vfork(pid, ctx->stat.ppid, comm);
+}
+
+static bool seized(const struct dump_ctx *ctx, pid_t tid)
+{
+	size_t i;
+	for (i = 0; i < ctx->ntasks; i++)
+		if (remote_pid(ctx->tasks[i]) == tid)
+			return true;
+	return false;
+}
+
+static int seize_one(struct dump_ctx *ctx, pid_t tid)
+{
+	struct remote **grown = realloc(ctx->tasks, (ctx->ntasks + 1) * sizeof(*grown));
+	char path[64];
+
+	if (!grown)
+		return fail(ENOMEM, NULL, "seizing threads");
+	ctx->tasks = grown;
+	if (remote_seize(tid, &ctx->tasks[ctx->ntasks])) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", ctx->pid, tid);
+		if (tid != ctx->pid && access(path, F_OK)) {
+			error_clear();	/* the thread exited meanwhile */
+			return 0;
+		}
+		return -1;
+	}
+	ctx->ntasks++;
+	return 0;
+}
+
+/* Stop every thread, leader first.  Threads may be created while we
+ * seize: list again until a listing brings no new thread. */
+static int seize_all(struct dump_ctx *ctx)
+{
+	int round;
+
+	if (seize_one(ctx, ctx->pid))
+		return -1;
+	ctx->remote = ctx->tasks[0];
+	for (round = 0; round < 100; round++) {
+		pid_t *tids;
+		size_t n, i;
+		bool added = false;
+
+		if (procfs_list_tasks(ctx->pid, &tids, &n))
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (seized(ctx, tids[i]))
+				continue;
+			if (seize_one(ctx, tids[i])) {
+				free(tids);
+				return -1;
+			}
+			added = true;
+		}
+		free(tids);
+		if (!added)
+			return 0;
+	}
+	return fail_why("it keeps creating threads", "try again when it is quieter",
+			"stopping every thread of process %d", ctx->pid);
+}
+
+static int release_all(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	/* TCP connections leave repair mode before the process resumes; with
+	 * --kill they stay in it until the process is gone, so its death
+	 * sends nothing to the peers. */
+	if (!ctx->opts->kill_after)
+		fd_tcp_release_repaired(ctx, false);
+
+	/* Last thread first: a leader is reaped after its threads. */
+	for (i = ctx->ntasks; i-- > 0;) {
+		if (ctx->opts->kill_after)
+			remote_kill(ctx->tasks[i]);
+		else if (remote_cure(ctx->tasks[i]))
+			return -1;
+	}
+	fd_tcp_release_repaired(ctx, true);
+	return 0;
+}
+
+static int write_header(struct dump_ctx *ctx)
+{
+	struct image_header *h = meta_push(&ctx->meta.header, &ctx->meta.nheader, sizeof(*h));
+	struct utsname u;
+	struct timespec ts;
+	const char *forced = getenv("CKPT_TEST_FORMAT_VERSION");	/* tests only */
+
+	if (!h)
+		return -1;
+	uname(&u);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->format_version = forced ? (uint32_t)atoi(forced) : IMAGE_FORMAT_VERSION;
+	h->tool_version = strdup("ckpt " CKPT_VERSION);
+	h->created_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	h->hostname = strdup(u.nodename);
+	h->kernel = strdup(u.release);
+	h->arch = strdup(ARCH_NAME);
+	h->pid = ctx->pid;
+	h->comm = strdup(ctx->stat.comm);
+	if (!h->tool_version || !h->hostname || !h->kernel || !h->arch || !h->comm)
+		return fail(ENOMEM, NULL, "writing the image header");
+	return 0;
+}
+
+static int run_dump_hooks(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++) {
+		unsigned long long t0 = now_ns();
+		if ((*ops)->dump && (*ops)->dump(ctx))
+			return -1;
+		pr_info("dumped %s in %.2f ms", (*ops)->name, (now_ns() - t0) / 1e6);
+	}
+	return 0;
+}
+
+/* -v: where each thread was, innermost frame first. */
+static void print_backtraces(const struct image_meta *m)
+{
+	char line[PATH_MAX + 256];
+	size_t i;
+
+	if (log_level < 1)
+		return;
+	for (i = 0; i < m->nbacktraces; i++) {
+		backtrace_format(&m->backtraces[i], line, sizeof(line));
+		pr_info("thread %d: %s", m->backtraces[i].tid, line);
+	}
+}
+
+static int write_image(struct dump_ctx *ctx, int out_fd)
+{
+	const struct state_ops *const *ops;
+
+	ctx->writer = image_writer_new(out_fd, ctx->opts->compress_level);
+	if (!ctx->writer)
+		return -1;
+	if (meta_write(ctx->writer, &ctx->meta))
+		return -1;
+	for (ops = state_table; *ops; ops++) {
+		if (dump_interrupted)
+			return fail_why("interrupted by a signal", NULL, "writing the image");
+		if ((*ops)->dump_contents && (*ops)->dump_contents(ctx))
+			return -1;
+	}
+	if (dump_interrupted)
+		return fail_why("interrupted by a signal", NULL, "writing the image");
+	return image_writer_finish(ctx->writer);
+}
+
+int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
+		 int (*commit)(void *arg), void *arg)
+{
+	struct dump_ctx ctx = { .pid = pid, .opts = opts };
+	unsigned long long t0 = now_ns(), t_frozen = 0;
+	int ret = -1;
+
+	if (preflight(pid, &ctx))
+		goto out;
+	if (seize_all(&ctx))
+		goto out;
+	t_frozen = now_ns();
+	if (write_header(&ctx) || run_dump_hooks(&ctx) || write_image(&ctx, out_fd))
+		goto out;
+	if (commit && commit(arg))
+		goto out;
+	pr_info("image: %llu pages stored, %llu zero pages skipped, %llu bytes",
+		(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_zero,
+		(unsigned long long)image_writer_bytes_out(ctx.writer));
+	if (release_all(&ctx))
+		goto out;
+	print_backtraces(&ctx.meta);
+	ret = 0;
+out:
+	if (t_frozen)
+		pr_info("process %d (%zu threads) frozen for %.1f ms, total %.1f ms", pid, ctx.ntasks,
+			(now_ns() - t_frozen) / 1e6, (now_ns() - t0) / 1e6);
+	fd_tcp_release_repaired(&ctx, false);	/* on failure: connections live again */
+	while (ctx.ntasks)	/* on failure: puts every thread back */
+		remote_free(ctx.tasks[--ctx.ntasks]);
+	free(ctx.tasks);
+	if (ctx.writer)
+		image_writer_free(ctx.writer);
+	meta_free(&ctx.meta);
+	return ret;
+}

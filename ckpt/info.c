@@ -1,0 +1,642 @@
+/* ckpt info: a ps/pmap/lsof-like view of the frozen process in an image,
+ * from its metadata members only (pages are never read, so it is quick
+ * even on a huge image, and works on a stream: `... | ckpt info -`). */
+#define LOG_PREFIX ""
+#include "info.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+
+static const char usage[] =
+"Usage: ckpt info IMAGE [--json]\n"
+"\n"
+"Show what the process saved in IMAGE looked like when it was checkpointed,\n"
+"like ps, pmap and lsof would have: the image header, command line, PIDs,\n"
+"credentials, every thread with its state and backtrace, the memory map,\n"
+"the open files, signals, timers, resource limits and seccomp filters.\n"
+"Only the metadata is read (not the memory contents).  IMAGE \"-\" reads the\n"
+"image from standard input.\n"
+"\n"
+"Options:\n"
+"  -j, --json     print one JSON object with every record of the image\n"
+"  -h, --help     show this help\n"
+"\n"
+"Exit status: 0, 1 if the image cannot be read, 2 on bad usage.\n";
+
+int info_open_image(const char *path, int *fd, struct image_reader **r,
+		    struct image_meta *m, struct member_cursor *next)
+{
+	memset(m, 0, sizeof(*m));
+	*r = NULL;
+	if (!strcmp(path, "-")) {
+		*fd = STDIN_FILENO;
+	} else {
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return fail(errno, "check the path of the image", "opening image %s", path);
+	}
+	*r = image_reader_new(*fd);
+	if (!*r)
+		return -1;
+	return meta_read(*r, m, next);
+}
+
+/* ---- names for numbers ---- */
+
+static const char *syscall_name(long nr)
+{
+	static const struct { int nr; const char *name; } names[] = {
+		{ 0, "read" }, { 1, "write" }, { 7, "poll" }, { 17, "pread64" },
+		{ 19, "readv" }, { 20, "writev" }, { 23, "select" }, { 34, "pause" },
+		{ 35, "nanosleep" }, { 43, "accept" }, { 44, "sendto" }, { 45, "recvfrom" },
+		{ 46, "sendmsg" }, { 47, "recvmsg" }, { 61, "wait4" }, { 72, "fcntl" },
+		{ 128, "rt_sigtimedwait" }, { 130, "rt_sigsuspend" }, { 202, "futex" },
+		{ 219, "restart_syscall" }, { 230, "clock_nanosleep" }, { 232, "epoll_wait" },
+		{ 247, "waitid" }, { 270, "pselect6" }, { 271, "ppoll" }, { 281, "epoll_pwait" },
+		{ 288, "accept4" }, { 299, "recvmmsg" }, { 441, "epoll_pwait2" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].nr == nr)
+			return names[i].name;
+	return NULL;
+}
+
+static const char *vma_kind_name(uint32_t kind)
+{
+	static const char *const names[] = {
+		[VMA_ANON_PRIVATE] = "anon", [VMA_ANON_SHARED] = "anon-shared",
+		[VMA_FILE_PRIVATE] = "file", [VMA_FILE_SHARED] = "file-shared",
+		[VMA_HEAP] = "heap", [VMA_STACK] = "stack", [VMA_VDSO] = "vdso",
+		[VMA_VVAR] = "vvar", [VMA_VSYSCALL] = "vsyscall",
+	};
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
+}
+
+static const char *fd_kind_name(uint32_t kind)
+{
+	static const char *const names[] = {
+		[FD_REGULAR] = "file", [FD_CHARDEV] = "chardev", [FD_DIRECTORY] = "dir",
+		[FD_STDIO] = "stdio", [FD_PIPE] = "pipe", [FD_FIFO] = "fifo",
+		[FD_EVENTFD] = "eventfd", [FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
+		[FD_EPOLL] = "epoll", [FD_DELETED] = "deleted", [FD_MEMFD] = "memfd",
+		[FD_TCP] = "tcp", [FD_UDP] = "udp",
+	};
+	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
+}
+
+static const char *rlimit_name(uint32_t res)
+{
+	static const char *const names[] = {
+		[RLIMIT_CPU] = "CPU", [RLIMIT_FSIZE] = "FSIZE", [RLIMIT_DATA] = "DATA",
+		[RLIMIT_STACK] = "STACK", [RLIMIT_CORE] = "CORE", [RLIMIT_RSS] = "RSS",
+		[RLIMIT_NPROC] = "NPROC", [RLIMIT_NOFILE] = "NOFILE",
+		[RLIMIT_MEMLOCK] = "MEMLOCK", [RLIMIT_AS] = "AS", [RLIMIT_LOCKS] = "LOCKS",
+		[RLIMIT_SIGPENDING] = "SIGPENDING", [RLIMIT_MSGQUEUE] = "MSGQUEUE",
+		[RLIMIT_NICE] = "NICE", [RLIMIT_RTPRIO] = "RTPRIO", [RLIMIT_RTTIME] = "RTTIME",
+	};
+	return res < sizeof(names) / sizeof(names[0]) && names[res] ? names[res] : "?";
+}
+
+static const char *clock_name(int clock)
+{
+	static const char *const names[] = {
+		"CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
+		"CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
+		"CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME", "CLOCK_REALTIME_ALARM",
+		"CLOCK_BOOTTIME_ALARM", NULL, "CLOCK_TAI",
+	};
+	return clock >= 0 && clock < (int)(sizeof(names) / sizeof(names[0])) && names[clock] ?
+	       names[clock] : "clock ?";
+}
+
+static void sig_name(int sig, char *buf, size_t size)
+{
+	const char *abbrev = sig > 0 && sig < 32 ? sigabbrev_np(sig) : NULL;
+
+	if (abbrev)
+		snprintf(buf, size, "SIG%s", abbrev);
+	else if (sig >= 34 && sig <= 64)
+		snprintf(buf, size, sig == 34 ? "SIGRTMIN" : "SIGRTMIN+%d", sig - 34);
+	else
+		snprintf(buf, size, "SIG%d", sig);
+}
+
+/* Untrusted text from the image, on a terminal: control bytes escaped. */
+static void put_text(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("?", f);
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char c = *s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void put_sigmask(FILE *f, uint64_t mask)
+{
+	char name[32];
+	int sig, shown = 0;
+
+	if (!mask) {
+		fputs("none", f);
+		return;
+	}
+	if (mask == ~0ull) {
+		fputs("all", f);
+		return;
+	}
+	for (sig = 1; sig <= 64; sig++) {
+		if (!(mask & (1ull << (sig - 1))))
+			continue;
+		sig_name(sig, name, sizeof(name));
+		fprintf(f, "%s%s", shown++ ? " " : "", name);
+	}
+}
+
+static void put_duration(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%" PRIu64 ".%03" PRIu64 " s", ns / 1000000000u, ns / 1000000 % 1000);
+}
+
+static void put_open_flags(FILE *f, uint32_t flags, bool cloexec)
+{
+	static const struct { uint32_t bit; const char *name; } bits[] = {
+		{ O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" }, { O_DIRECT, "O_DIRECT" },
+		{ O_NOATIME, "O_NOATIME" }, { O_PATH, "O_PATH" }, { O_DIRECTORY, "O_DIRECTORY" },
+		{ O_ASYNC, "O_ASYNC" },
+	};
+	size_t i;
+
+	fputs((flags & O_ACCMODE) == O_RDONLY ? "O_RDONLY" :
+	      (flags & O_ACCMODE) == O_WRONLY ? "O_WRONLY" : "O_RDWR", f);
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (flags & bits[i].bit)
+			fprintf(f, "|%s", bits[i].name);
+	if ((flags & O_SYNC) == O_SYNC)
+		fputs("|O_SYNC", f);
+	else if (flags & O_DSYNC)
+		fputs("|O_DSYNC", f);
+	if (cloexec)
+		fputs("|O_CLOEXEC", f);
+}
+
+static const arch_regs_t *thread_regs(const struct thread_rec *t)
+{
+	return t->regs.len == sizeof(arch_regs_t) ? t->regs.data : NULL;
+}
+
+/* "in syscall 230 (clock_nanosleep)" or "in user space". */
+static void thread_state(const struct thread_rec *t, char *buf, size_t size)
+{
+	const arch_regs_t *regs = thread_regs(t);
+	const char *name;
+	long nr;
+
+	if (!regs)
+		snprintf(buf, size, "?");
+	else if (!arch_regs_in_syscall(regs, &nr, NULL))
+		snprintf(buf, size, "in user space");
+	else if ((name = syscall_name(nr)))
+		snprintf(buf, size, "in syscall %ld (%s)", nr, name);
+	else
+		snprintf(buf, size, "in syscall %ld", nr);
+}
+
+/* ---- human output ---- */
+
+static void print_header(FILE *f, const struct image_meta *m)
+{
+	const struct image_header *h = m->header;
+	const struct process_rec *p = m->process;
+	time_t secs = h->created_ns / 1000000000ull;
+	struct tm tm;
+	char when[64] = "?";
+
+	if (localtime_r(&secs, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+	fprintf(f, "Image:     format version %u, written by ", h->format_version);
+	put_text(f, h->tool_version);
+	fprintf(f, "\nCreated:   %s on ", when);
+	put_text(f, h->hostname);
+	fputs(" (Linux ", f);
+	put_text(f, h->kernel);
+	fputs(", ", f);
+	put_text(f, h->arch);
+	fputs(")\nCommand:   ", f);
+	put_text(f, p->cmdline);
+	fprintf(f, "\nPID:       %d   PPID: %d   PGID: %d   SID: %d\n", p->pid, p->ppid, p->pgid,
+		p->sid);
+	fputs("Comm:      ", f);
+	put_text(f, p->comm);
+	fputs("\nExe:       ", f);
+	put_text(f, p->exe);
+	fputs("\nCwd:       ", f);
+	put_text(f, p->cwd);
+	if (p->root && strcmp(p->root, "/")) {
+		fputs("   (root ", f);
+		put_text(f, p->root);
+		fputs(")", f);
+	}
+	fprintf(f, "\nUser:      uid %u/%u/%u/%u  gid %u/%u/%u/%u (real/effective/saved/fs)",
+		p->ruid, p->euid, p->suid, p->fsuid, p->rgid, p->egid, p->sgid, p->fsgid);
+	if (p->groups.len >= 4) {
+		uint32_t k, g;
+		fputs("  groups", f);
+		for (k = 0; k + 4 <= p->groups.len; k += 4) {
+			memcpy(&g, (const char *)p->groups.data + k, 4);
+			fprintf(f, " %u", g);
+		}
+	}
+	fprintf(f, "\nCaps:      effective %#" PRIx64 "  permitted %#" PRIx64 "  bounding %#"
+		PRIx64 "\n", p->cap_eff, p->cap_prm, p->cap_bnd);
+	fprintf(f, "Umask:     %04o   no_new_privs: %u   oom_score_adj: %d\n", p->umask,
+		p->no_new_privs, p->oom_score_adj);
+}
+
+static void print_cpu(FILE *f, const struct image_meta *m)
+{
+	const struct process_rec *p = m->process;
+	struct cpu_features have = { 0 }, none = { 0 };
+	char names[1024];
+
+	fputs("CPU:       ", f);
+	put_text(f, p->cpu_model);
+	fprintf(f, "\n           xstate %u bytes, XCR0 %#" PRIx64, p->xstate_size, p->xcr0);
+	if (p->cpuid_features.len == sizeof(have)) {
+		memcpy(&have, p->cpuid_features.data, sizeof(have));
+		/* Everything the image's CPU had is "missing" from none. */
+		arch_cpu_features_missing(&have, &none, names, sizeof(names));
+		fprintf(f, "\n           features: %s", names);
+	}
+	fputc('\n', f);
+}
+
+static void print_threads(FILE *f, const struct image_meta *m)
+{
+	size_t i, k;
+
+	fprintf(f, "\nThreads: %zu\n", m->nthreads);
+	for (i = 0; i < m->nthreads; i++) {
+		const struct thread_rec *t = &m->threads[i];
+		const arch_regs_t *regs = thread_regs(t);
+		char state[64], line[PATH_MAX + 256];
+		bool any = false;
+
+		thread_state(t, state, sizeof(state));
+		fprintf(f, "  TID %d  ", t->tid);
+		put_text(f, t->comm);
+		fprintf(f, "  %s", state);
+		if (regs)
+			fprintf(f, "  ip %#" PRIx64 "  sp %#" PRIx64, (uint64_t)arch_ip(regs),
+				(uint64_t)arch_sp(regs));
+		fputc('\n', f);
+		for (k = 0; k < m->nbacktraces; k++) {
+			if (m->backtraces[k].tid != t->tid)
+				continue;
+			backtrace_format(&m->backtraces[k], line, sizeof(line));
+			fputs("    ", f);
+			put_text(f, line);
+			fputc('\n', f);
+			any = true;
+		}
+		if (!any)
+			fputs("    (no backtrace in the image)\n", f);
+	}
+}
+
+static void print_vmas(FILE *f, const struct image_meta *m)
+{
+	uint64_t total = 0, stored = 0;
+	size_t i;
+
+	for (i = 0; i < m->nvmas; i++) {
+		total += m->vmas[i].end - m->vmas[i].start;
+		stored += m->vmas[i].pages_stored;
+	}
+	fprintf(f, "\nMemory map: %zu mappings, %" PRIu64 " KiB mapped, %" PRIu64
+		" KiB stored\n", m->nvmas, total >> 10, stored * 4);
+	fprintf(f, "  %-33s %-5s %-12s %10s %10s  %s\n", "START-END", "PERMS", "KIND", "SIZE",
+		"STORED", "PATH");
+	for (i = 0; i < m->nvmas; i++) {
+		const struct vma_rec *v = &m->vmas[i];
+		bool shared = v->kind == VMA_ANON_SHARED || v->kind == VMA_FILE_SHARED ||
+			      (v->vmflags & VMF_SH);
+		char range[40], perms[5] = {
+			v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
+			v->prot & PROT_EXEC ? 'x' : '-', shared ? 's' : 'p', 0 };
+
+		snprintf(range, sizeof(range), "%012" PRIx64 "-%012" PRIx64, v->start, v->end);
+		fprintf(f, "  %-33s %-5s %-12s %6" PRIu64 " KiB %6" PRIu64 " KiB  ", range, perms,
+			vma_kind_name(v->kind), (v->end - v->start) >> 10, v->pages_stored * 4);
+		put_text(f, v->path && v->path[0] ? v->path : "");
+		fputc('\n', f);
+	}
+}
+
+static void print_fds(FILE *f, const struct image_meta *m)
+{
+	size_t i;
+
+	fprintf(f, "\nFile descriptors: %zu\n", m->nfds);
+	fprintf(f, "  %4s %-9s %-28s %12s  %s\n", "FD", "KIND", "FLAGS", "OFFSET", "PATH");
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *d = &m->fds[i];
+		char *flags = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&flags, &len);
+
+		if (mem) {
+			put_open_flags(mem, d->flags, d->cloexec);
+			fclose(mem);
+		}
+		fprintf(f, "  %4d %-9s %-28s %12" PRIu64 "  ", d->fd, fd_kind_name(d->kind),
+			flags ? flags : "?", d->pos);
+		free(flags);
+		put_text(f, d->path ? d->path : d->description);
+		if (d->kind == FD_STDIO) {
+			fputs(" (", f);
+			put_text(f, d->description);
+			fputs(", replaced by restart's own)", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_signals(FILE *f, const struct image_meta *m)
+{
+	const struct process_rec *p = m->process;
+	char name[32];
+	size_t i;
+
+	fputs("\nSignals:\n  handlers:", f);
+	if (!m->nsigactions)
+		fputs(" none", f);
+	fputc('\n', f);
+	for (i = 0; i < m->nsigactions; i++) {
+		const struct sigaction_rec *s = &m->sigactions[i];
+		sig_name(s->sig, name, sizeof(name));
+		fprintf(f, "    %-12s handler %#" PRIx64 "  flags %#" PRIx64 "%s%s%s%s  mask ",
+			name, s->handler, s->flags, s->flags & SA_SIGINFO ? " SA_SIGINFO" : "",
+			s->flags & SA_RESTART ? " SA_RESTART" : "",
+			s->flags & SA_ONSTACK ? " SA_ONSTACK" : "",
+			s->flags & SA_NODEFER ? " SA_NODEFER" : "");
+		put_sigmask(f, s->mask);
+		fputc('\n', f);
+	}
+	fputs("  ignored:  ", f);
+	put_sigmask(f, p->sig_ignored);
+	fputs("\n  blocked:  ", f);
+	for (i = 0; i < m->nthreads; i++) {
+		fprintf(f, "%sthread %d: ", i ? "; " : "", m->threads[i].tid);
+		put_sigmask(f, m->threads[i].sigmask);
+	}
+	fputs("\n  pending:  ", f);
+	if (!m->nsigpending)
+		fputs("none", f);
+	for (i = 0; i < m->nsigpending; i++) {
+		const struct sigpending_rec *s = &m->sigpending[i];
+		int signo = 0;
+		if (s->siginfo.len >= sizeof(int))
+			memcpy(&signo, s->siginfo.data, sizeof(int));
+		sig_name(signo, name, sizeof(name));
+		if (s->tid)
+			fprintf(f, "%s%s (thread %d)", i ? ", " : "", name, s->tid);
+		else
+			fprintf(f, "%s%s (process)", i ? ", " : "", name);
+	}
+	fputc('\n', f);
+}
+
+static void print_timers(FILE *f, const struct image_meta *m)
+{
+	const struct process_rec *p = m->process;
+	const struct { const char *name; uint64_t interval, value; } it[] = {
+		{ "ITIMER_REAL", p->itimer_real_interval_us, p->itimer_real_value_us },
+		{ "ITIMER_VIRTUAL", p->itimer_virt_interval_us, p->itimer_virt_value_us },
+		{ "ITIMER_PROF", p->itimer_prof_interval_us, p->itimer_prof_value_us },
+	};
+	char name[32];
+	size_t i;
+	bool any = false;
+
+	fputs("\nTimers:\n", f);
+	for (i = 0; i < 3; i++) {
+		if (!it[i].value && !it[i].interval)
+			continue;
+		any = true;
+		fprintf(f, "  %-14s next in ", it[i].name);
+		put_duration(f, it[i].value * 1000);
+		fputs(", interval ", f);
+		put_duration(f, it[i].interval * 1000);
+		fputc('\n', f);
+	}
+	for (i = 0; i < m->ntimers; i++) {
+		const struct timer_rec *t = &m->timers[i];
+		any = true;
+		sig_name(t->signo, name, sizeof(name));
+		fprintf(f, "  POSIX timer %d: %s, ", t->id, clock_name(t->clock));
+		if ((t->notify & ~4) == SIGEV_NONE)
+			fputs("no notification", f);
+		else if (t->notify & 4)
+			fprintf(f, "%s to thread %d", name, t->notify_tid);
+		else
+			fputs(name, f);
+		if (t->value_ns) {
+			fputs(", next in ", f);
+			put_duration(f, t->value_ns);
+		} else {
+			fputs(", disarmed", f);
+		}
+		if (t->interval_ns) {
+			fputs(", interval ", f);
+			put_duration(f, t->interval_ns);
+		}
+		fputc('\n', f);
+	}
+	if (!any)
+		fputs("  none\n", f);
+}
+
+static void print_rlimits(FILE *f, const struct image_meta *m)
+{
+	size_t i;
+
+	fputs("\nResource limits (soft / hard):\n", f);
+	for (i = 0; i < m->nrlimits; i++) {
+		const struct rlimit_rec *r = &m->rlimits[i];
+		char cur[32], max[32];
+
+		snprintf(cur, sizeof(cur), r->cur == RLIM_INFINITY ? "unlimited" : "%" PRIu64, r->cur);
+		snprintf(max, sizeof(max), r->max == RLIM_INFINITY ? "unlimited" : "%" PRIu64, r->max);
+		fprintf(f, "  RLIMIT_%-11s %12s / %s\n", rlimit_name(r->resource), cur, max);
+	}
+}
+
+static void print_human(FILE *f, const struct image_meta *m)
+{
+	size_t i;
+	uint64_t insns = 0;
+
+	print_header(f, m);
+	print_cpu(f, m);
+	print_threads(f, m);
+	print_vmas(f, m);
+	print_fds(f, m);
+	print_signals(f, m);
+	print_timers(f, m);
+	print_rlimits(f, m);
+	for (i = 0; i < m->nseccomp; i++)
+		insns += m->seccomp[i].prog.len / 8;
+	fprintf(f, "\nSeccomp: %zu filter%s", m->nseccomp, m->nseccomp == 1 ? "" : "s");
+	if (m->nseccomp)
+		fprintf(f, " (%" PRIu64 " BPF instructions)", insns);
+	fputc('\n', f);
+}
+
+/* ---- JSON ---- */
+
+/* One thread record, with what a reader would otherwise have to decode
+ * from its registers, and its backtrace. */
+static void json_thread(FILE *f, const struct image_meta *m, const struct thread_rec *t)
+{
+	const arch_regs_t *regs = thread_regs(t);
+	char *obj = NULL;
+	size_t len = 0, k, n = 0;
+	FILE *mem = open_memstream(&obj, &len);
+	long nr;
+
+	if (!mem)
+		return;
+	record_print_json(mem, &thread_rec_desc, t);
+	fclose(mem);
+	if (len && obj[len - 1] == '}')
+		obj[--len] = 0;
+	fputs(obj, f);
+	free(obj);
+	if (regs) {
+		fprintf(f, ", \"ip\": %" PRIu64 ", \"sp\": %" PRIu64, (uint64_t)arch_ip(regs),
+			(uint64_t)arch_sp(regs));
+		if (arch_regs_in_syscall(regs, &nr, NULL))
+			fprintf(f, ", \"state\": \"in syscall\", \"syscall\": %ld", nr);
+		else
+			fputs(", \"state\": \"in user space\", \"syscall\": null", f);
+	}
+	fputs(", \"backtrace\": [", f);
+	for (k = 0; k < m->nbacktraces; k++) {
+		if (m->backtraces[k].tid != t->tid)
+			continue;
+		fputs(n++ ? ", " : "", f);
+		record_print_json(f, &backtrace_rec_desc, &m->backtraces[k]);
+	}
+	fputs("]}", f);
+}
+
+static void print_json(FILE *f, const struct image_meta *m)
+{
+	const struct record_desc *desc;
+	const char *name;
+	const void *recs;
+	size_t n, k;
+	unsigned i;
+	bool first = true;
+
+	fputc('{', f);
+	for (i = 0; meta_member_at(m, i, &name, &desc, &recs, &n); i++) {
+		const char *key = !strncmp(name, "meta/", 5) ? name + 5 :
+				  !strcmp(name, "ckpt-image") ? "image" : name;
+
+		if (!desc || !strcmp(name, "meta/backtraces"))	/* in "threads" */
+			continue;
+		fprintf(f, "%s\n\"%s\": ", first ? "" : ",", key);
+		first = false;
+		if (!strcmp(name, "ckpt-image") || !strcmp(name, "meta/process")) {
+			if (n == 1)
+				record_print_json(f, desc, recs);
+			else
+				fputs("null", f);
+			continue;
+		}
+		fputc('[', f);
+		for (k = 0; k < n; k++) {
+			fputs(k ? ",\n  " : "\n  ", f);
+			if (desc == &thread_rec_desc)
+				json_thread(f, m, &m->threads[k]);
+			else
+				record_print_json(f, desc, (const char *)recs + k * desc->size);
+		}
+		fputc(']', f);
+	}
+	fprintf(f, ",\n\"vdso_size\": %u\n}\n", m->vdso.len);
+}
+
+int info_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct image_reader *r = NULL;
+	struct image_meta m;
+	struct member_cursor next;
+	bool json = false;
+	int c, fd = -1, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs("Try 'ckpt info --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ckpt: %s\nUsage: ckpt info IMAGE [--json]\nTry 'ckpt info --help'.\n",
+			optind >= argc ? "missing IMAGE" : "too many arguments");
+		return 2;
+	}
+	ret = info_open_image(argv[optind], &fd, &r, &m, &next);
+	if (!ret) {
+		if (json)
+			print_json(stdout, &m);
+		else
+			print_human(stdout, &m);
+		if (fflush(stdout) || ferror(stdout))
+			ret = fail(errno, NULL, "writing to standard output");
+	}
+	if (r)
+		image_reader_free(r);
+	meta_free(&m);
+	if (fd > STDIN_FILENO)
+		close(fd);
+	if (ret) {
+		error_print();
+		return 1;
+	}
+	return 0;
+}

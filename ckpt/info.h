@@ -1,0 +1,18 @@
+#ifndef CKPT_INFO_H
+#define CKPT_INFO_H
+
+/* `ckpt info IMAGE [--json]`: what the frozen process in an image looked
+ * like, from the image's metadata alone (memory contents are not read).
+ * argv[0] is "info".  Returns the exit status. */
+int info_main(int argc, char **argv);
+
+struct image_reader;
+struct image_meta;
+struct member_cursor;
+/* Open an image (a path, or "-" for stdin) and read its metadata (every
+ * member before the first pages/ one).  The caller frees *r and m (also on
+ * failure) and closes *fd unless it is stdin. */
+int info_open_image(const char *path, int *fd, struct image_reader **r,
+		    struct image_meta *m, struct member_cursor *next);
+
+#endif

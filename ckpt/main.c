@@ -1,0 +1,215 @@
+/* ckpt: checkpoint a running process into one image file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dump.h"
+#include "info.h"
+#include "version.h"
+
+static const char usage[] =
+"Usage: ckpt PID -o FILE [OPTIONS]\n"
+"       ckpt info IMAGE [--json]\n"
+"       ckpt check [IMAGE [--new-pid]]\n"
+"\n"
+"Checkpoint the running process PID into one image FILE (a zstd-compressed\n"
+"tar archive; \"-\" writes it to standard output).  The process is stopped\n"
+"while its state is read and, by default, continues afterwards as if nothing\n"
+"happened.  Bring it back with restart(1).\n"
+"\n"
+"Commands:\n"
+"  info IMAGE                what the saved process looked like: threads with\n"
+"                            backtraces, memory map, open files, signals...\n"
+"                            (--json: everything as one JSON object)\n"
+"  check                     which kernel and machine features ckpt can use here\n"
+"  check IMAGE               could IMAGE be restarted here? (nothing is started)\n"
+"  Each has its own --help.\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE         where to write the image (\"-\" = stdout); written\n"
+"                            to a temporary name and renamed when complete\n"
+"  -k, --kill                end the process once the image is fully written\n"
+"      --ext-unix            allow unix sockets connected to other processes:\n"
+"                            restart connects them again to the peer's path\n"
+"  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
+"  -v, --verbose             print what is done with timings and each thread's\n"
+"                            backtrace; -vv for more\n"
+"  -h, --help                show this help\n"
+"  -V, --version             show the version\n"
+"\n"
+"Captured: every thread (registers with the full xstate incl. AVX-512, rseq,\n"
+"robust list, signal mask, scheduling, a backtrace for ckpt info), memory\n"
+"(only pages in use), signal handlers and queued signals, itimers and POSIX\n"
+"timers, regular files at their offsets, seccomp filters, cwd, umask,\n"
+"rlimits, credentials, oom_score_adj.\n"
+"Refused with a message: sockets above fd 2, processes already traced.\n"
+"\n"
+"Exit status: 0 when the image is complete, 1 on any error (the process\n"
+"is then left running as before and no image is left at FILE), 2 on bad usage.\n"
+"See ckpt(1).\n";
+
+struct output {
+	const char *path;
+	char tmp[PATH_MAX];
+	int fd;
+};
+
+static int open_output(struct output *o)
+{
+	char dir[PATH_MAX];
+
+	if (!strcmp(o->path, "-")) {
+		if (isatty(STDOUT_FILENO))
+			return fail_why("standard output is a terminal", "redirect it to a file "
+					"or a pipe, or use -o FILE", "writing the image");
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s", o->path);
+	snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.ckpt-XXXXXX", dirname(dir),
+		 basename((char *)o->path));
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0) {
+		o->tmp[0] = 0;
+		return fail(errno, "check that the directory exists and is writable",
+			    "creating the image %s", o->path);
+	}
+	fchmod(o->fd, 0600);
+	return 0;
+}
+
+/* Called once the image is fully written: make it durable, then visible. */
+static int commit_output(void *arg)
+{
+	struct output *o = arg;
+
+	if (o->fd == STDOUT_FILENO)
+		return 0;
+	if (fsync(o->fd))
+		return fail(errno, NULL, "writing the image %s", o->path);
+	if (rename(o->tmp, o->path))
+		return fail(errno, NULL, "renaming the image to %s", o->path);
+	o->tmp[0] = 0;
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	dump_interrupted = 1;
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	unsigned i;
+
+	/* A closed pipe must be an error we handle, not our death: the
+	 * target is stopped and must be let go. */
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > INT_MAX)
+		return -1;
+	*pid = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "kill", no_argument, NULL, 'k' },
+		{ "ext-unix", no_argument, NULL, 'U' },
+		{ "compress-level", required_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dump_opts opts = { .compress_level = 1 };
+	struct output out = { .fd = -1 };
+	pid_t pid;
+	int c, ret;
+
+	log_set_program("ckpt");
+	argv[0] = "ckpt";	/* getopt's messages name the tool, not its path */
+	/* Subcommands: a PID is a number, so these words are unambiguous. */
+	if (argc >= 2 && !strcmp(argv[1], "info"))
+		return info_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return check_main(argc - 1, argv + 1);
+	while ((c = getopt_long(argc, argv, "o:kl:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out.path = optarg;
+			break;
+		case 'k':
+			opts.kill_after = true;
+			break;
+		case 'U':
+			opts.ext_unix = true;
+			break;
+		case 'l':
+			opts.compress_level = atoi(optarg);
+			if (opts.compress_level < 1 || opts.compress_level > 19) {
+				fprintf(stderr, "ckpt: --compress-level must be 1 to 19\n");
+				return 2;
+			}
+			break;
+		case 'v':
+			log_level++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("ckpt %s\n", CKPT_VERSION);
+			return 0;
+		default:
+			fputs("Try 'ckpt --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || !out.path) {
+		fprintf(stderr, "ckpt: %s\nUsage: ckpt PID -o FILE [--kill] [-v]\n"
+			"Try 'ckpt --help'.\n",
+			optind >= argc ? "missing PID" : !out.path ? "missing -o FILE" :
+			"too many arguments");
+		return 2;
+	}
+	if (parse_pid(argv[optind], &pid)) {
+		fprintf(stderr, "ckpt: '%s' is not a PID\nTry 'ckpt --help'.\n", argv[optind]);
+		return 2;
+	}
+	setup_signals();
+	ret = open_output(&out) ? -1 : dump_process(pid, &opts, out.fd, commit_output, &out);
+	if (out.tmp[0])
+		unlink(out.tmp);
+	if (out.fd > STDOUT_FILENO)
+		close(out.fd);
+	if (ret) {
+		error_print();
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* The image container: a ustar tar stream compressed with zstd, readable by
+ * `tar --zstd -tvf`.  Members are written and read strictly in order, so an
+ * image can be streamed through a pipe.  The first member is "ckpt-image"
+ * (the image header record), metadata members ("meta/...") come next, then
+ * memory contents ("pages/..."), and the last member is "ckpt-end", which
+ * lists how many members and data bytes came before it, so truncation at a
+ * member boundary is detected.  zstd frames carry content checksums; each
+ * member body carries its own check (records: crc32c trailer; pages: crc32c
+ * in the chunk header).
+ *
+ * The compressed stream is a sequence of independent zstd frames, each
+ * holding whole tar members and closed once it holds >= IMAGE_FRAME_SIZE
+ * bytes (large members are split into several frames), so that frames can
+ * later be compressed and decompressed in parallel.
+ */
+#ifndef CKPT_IMAGE_H
+#define CKPT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define IMAGE_FRAME_SIZE (1u << 20)
+#define IMAGE_NAME_MAX 100	/* ustar name field */
+#define IMAGE_MEMBER_MAX (1ull << 33)	/* ustar size field limit */
+
+struct image_writer;
+struct image_reader;
+
+/* Writer on an open fd (a file or a pipe).  level: zstd level (1..19).
+ * Does not close fd. */
+struct image_writer *image_writer_new(int fd, int level);
+/* Whole member at once. */
+int image_write_member(struct image_writer *w, const char *name,
+		       const void *data, size_t len) must_check;
+/* Streamed member: size is announced first, then exactly size bytes. */
+int image_member_begin(struct image_writer *w, const char *name, uint64_t size) must_check;
+int image_member_write(struct image_writer *w, const void *data, size_t len) must_check;
+int image_member_end(struct image_writer *w) must_check;
+/* Write "ckpt-end", the tar end-of-archive blocks, end the zstd frame and
+ * flush everything to fd.  Must be called for the image to be valid. */
+int image_writer_finish(struct image_writer *w) must_check;
+/* Bytes written to fd so far (compressed). */
+uint64_t image_writer_bytes_out(const struct image_writer *w);
+void image_writer_free(struct image_writer *w);
+
+/* Reader on an open fd.  Does not close fd. */
+struct image_reader *image_reader_new(int fd);
+/* Advance to the next member (skipping any unread rest of the current one).
+ * Returns 1 and fills name/size for a member, 0 after "ckpt-end" was read
+ * and verified (end of image), negative on error (fail() called: truncated,
+ * corrupted, not a ckpt image). */
+int image_next_member(struct image_reader *r, char name[IMAGE_NAME_MAX + 1],
+		      uint64_t *size) must_check;
+/* Read exactly len bytes of the current member's data. */
+int image_read(struct image_reader *r, void *buf, size_t len) must_check;
+/* Read the rest of the current member into a malloc'd buffer. */
+int image_read_all(struct image_reader *r, void **data, size_t *len) must_check;
+/* Read the rest of the raw input now, into an unnamed file in $TMPDIR
+ * (default /var/tmp), and go on reading from that: for when the writer at
+ * the other end of a pipe must finish before we can go on. */
+int image_reader_spool(struct image_reader *r) must_check;
+void image_reader_free(struct image_reader *r);
+
+#endif

@@ -1,0 +1,18 @@
+/* The one definition of every record's field table. */
+#include "records.h"
+
+RECORD_DEFINE(image_header, 1, IMAGE_HEADER_FIELDS)
+RECORD_DEFINE(process_rec, 2, PROCESS_FIELDS)
+RECORD_DEFINE(thread_rec, 3, THREAD_FIELDS)
+RECORD_DEFINE(rlimit_rec, 4, RLIMIT_FIELDS)
+RECORD_DEFINE(file_id_rec, 5, FILE_ID_FIELDS)
+RECORD_DEFINE(vma_rec, 6, VMA_FIELDS)
+RECORD_DEFINE(fd_rec, 7, FD_FIELDS)
+RECORD_DEFINE(sigaction_rec, 8, SIGACTION_FIELDS)
+RECORD_DEFINE(sigpending_rec, 9, SIGPENDING_FIELDS)
+RECORD_DEFINE(timer_rec, 10, TIMER_FIELDS)
+RECORD_DEFINE(seccomp_rec, 11, SECCOMP_FIELDS)
+RECORD_DEFINE(epoll_rec, 13, EPOLL_FIELDS)
+RECORD_DEFINE(backtrace_rec, 12, BACKTRACE_FIELDS)
+RECORD_DEFINE(inotify_rec, 14, INOTIFY_FIELDS)
+RECORD_DEFINE(lock_rec, 15, LOCK_FIELDS)

@@ -1,0 +1,273 @@
+/* Every record of the image format, described once.  docs/image-format.md
+ * explains each member; the field ids below are part of the format. */
+#ifndef CKPT_RECORDS_H
+#define CKPT_RECORDS_H
+
+#include "record.h"
+
+#define IMAGE_FORMAT_VERSION 1
+
+/* Member "ckpt-image": always first. */
+#define IMAGE_HEADER_FIELDS(F, T)		\
+	F(T, 1, U32, format_version)		\
+	F(T, 2, STR, tool_version)		\
+	F(T, 3, U64, created_ns)		\
+	F(T, 4, STR, hostname)			\
+	F(T, 5, STR, kernel)			\
+	F(T, 6, STR, arch)			\
+	F(T, 7, I32, pid)			\
+	F(T, 8, STR, comm)
+RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
+
+/* Member "meta/process": the process-wide state. */
+#define PROCESS_FIELDS(F, T)			\
+	F(T, 1, I32, pid)			\
+	F(T, 2, I32, ppid)			\
+	F(T, 3, I32, pgid)			\
+	F(T, 4, I32, sid)			\
+	F(T, 5, STR, comm)			\
+	F(T, 6, STR, exe)			\
+	F(T, 7, STR, cwd)			\
+	F(T, 8, STR, root)			\
+	F(T, 9, U32, umask)			\
+	F(T, 10, U64, personality)		\
+	F(T, 11, U32, dumpable)			\
+	F(T, 12, U32, ruid) F(T, 13, U32, euid) F(T, 14, U32, suid) F(T, 15, U32, fsuid) \
+	F(T, 16, U32, rgid) F(T, 17, U32, egid) F(T, 18, U32, sgid) F(T, 19, U32, fsgid) \
+	F(T, 20, BLOB, groups)			/* u32 array */		\
+	F(T, 21, U64, cap_inh) F(T, 22, U64, cap_prm) F(T, 23, U64, cap_eff)	\
+	F(T, 24, U64, cap_bnd) F(T, 25, U64, cap_amb)				\
+	F(T, 30, U64, start_code) F(T, 31, U64, end_code)			\
+	F(T, 32, U64, start_data) F(T, 33, U64, end_data)			\
+	F(T, 34, U64, start_brk) F(T, 35, U64, brk)				\
+	F(T, 36, U64, start_stack)						\
+	F(T, 37, U64, arg_start) F(T, 38, U64, arg_end)				\
+	F(T, 39, U64, env_start) F(T, 40, U64, env_end)				\
+	F(T, 41, BLOB, auxv)			/* u64 pairs, up to AT_NULL */	\
+	F(T, 42, STR, cmdline)			/* NULs replaced by spaces, for humans */ \
+	F(T, 50, U64, itimer_real_interval_us) F(T, 51, U64, itimer_real_value_us)	\
+	F(T, 52, U64, itimer_virt_interval_us) F(T, 53, U64, itimer_virt_value_us)	\
+	F(T, 54, U64, itimer_prof_interval_us) F(T, 55, U64, itimer_prof_value_us)	\
+	F(T, 56, U64, sig_ignored)		/* bit n-1 = signal n */	\
+	F(T, 60, U64, xcr0)			/* xstate features in use */	\
+	F(T, 61, U32, xstate_size)					\
+	F(T, 62, BLOB, cpuid_features)		/* struct cpu_features */	\
+	F(T, 63, STR, cpu_model)					\
+	F(T, 70, I32, oom_score_adj)					\
+	F(T, 71, U32, no_new_privs)					\
+	F(T, 72, U32, pdeathsig)					\
+	F(T, 73, U32, child_subreaper)					\
+	F(T, 74, U32, thp_disable)					\
+	F(T, 80, U32, tty_nr)			/* controlling terminal (stat), 0 none */ \
+	F(T, 81, U32, tty_foreground)		/* its process group had the terminal */ \
+	F(T, 82, BLOB, termios)			/* struct termios of the terminal on 0-2 */ \
+	F(T, 83, U32, pgrp_leader)		/* pgid == pid: a job of its own */
+RECORD_DECLARE(process_rec, PROCESS_FIELDS)
+
+/* Member "meta/threads": one per thread, main thread first. */
+#define THREAD_FIELDS(F, T)			\
+	F(T, 1, I32, tid)			\
+	F(T, 2, BLOB, regs)			/* struct user_regs_struct */	\
+	F(T, 3, BLOB, xstate)			/* NT_X86_XSTATE, XSAVE layout */ \
+	F(T, 4, U64, sigmask)			\
+	F(T, 5, U64, altstack_sp) F(T, 6, U64, altstack_size) F(T, 7, I32, altstack_flags) \
+	F(T, 8, U64, rseq_addr) F(T, 9, U32, rseq_len) F(T, 10, U32, rseq_sig) F(T, 11, U32, rseq_flags) \
+	F(T, 12, U64, robust_list) F(T, 13, U64, robust_len)			\
+	F(T, 14, U64, clear_child_tid)						\
+	F(T, 15, STR, comm)							\
+	F(T, 16, U32, sched_policy)		/* SCHED_*, with SCHED_RESET_ON_FORK */ \
+	F(T, 17, U32, sched_priority)						\
+	F(T, 18, I32, nice)							\
+	F(T, 19, BLOB, affinity)		/* cpu_set_t bytes */					\
+	F(T, 20, U32, ruid) F(T, 21, U32, euid) F(T, 22, U32, suid) F(T, 23, U32, fsuid) \
+	F(T, 24, U32, rgid) F(T, 25, U32, egid) F(T, 26, U32, sgid) F(T, 27, U32, fsgid) \
+	F(T, 28, BLOB, groups)			/* u32 array */		\
+	F(T, 29, U64, cap_inh) F(T, 30, U64, cap_prm) F(T, 31, U64, cap_eff)	\
+	F(T, 32, U64, cap_bnd) F(T, 33, U64, cap_amb)				\
+	F(T, 34, U32, securebits)
+RECORD_DECLARE(thread_rec, THREAD_FIELDS)
+
+/* Member "meta/rlimits". */
+#define RLIMIT_FIELDS(F, T)			\
+	F(T, 1, U32, resource)			\
+	F(T, 2, U64, cur)			\
+	F(T, 3, U64, max)
+RECORD_DECLARE(rlimit_rec, RLIMIT_FIELDS)
+
+/* Member "meta/files": identity of every file the image depends on
+ * (the executable, each mapped file). */
+#define FILE_ID_FIELDS(F, T)			\
+	F(T, 1, STR, path)			\
+	F(T, 2, U64, size)			\
+	F(T, 3, U64, mtime_ns)			\
+	F(T, 4, U64, dev)			\
+	F(T, 5, U64, ino)			\
+	F(T, 6, U32, mode)			\
+	F(T, 7, BLOB, build_id)
+RECORD_DECLARE(file_id_rec, FILE_ID_FIELDS)
+
+enum vma_kind {
+	VMA_ANON_PRIVATE = 1,
+	VMA_ANON_SHARED,
+	VMA_FILE_PRIVATE,
+	VMA_FILE_SHARED,
+	VMA_HEAP,
+	VMA_STACK,
+	VMA_VDSO,		/* [vdso]: bytes compared on restart */
+	VMA_VVAR,		/* [vvar], [vvar_vclock], ...: address only */
+	VMA_VSYSCALL,		/* [vsyscall]: fixed by the kernel, skipped */
+};
+
+/* Member "meta/vmas": every line of /proc/pid/maps, in address order. */
+#define VMA_FIELDS(F, T)			\
+	F(T, 1, U64, start)			\
+	F(T, 2, U64, end)			\
+	F(T, 3, U32, prot)			/* PROT_* */	\
+	F(T, 4, U32, kind)			/* enum vma_kind */	\
+	F(T, 5, U64, pgoff)			/* file offset, bytes */ \
+	F(T, 6, STR, path)			/* file path or [name] */ \
+	F(T, 7, I32, file_index)		/* into meta/files, -1 none */ \
+	F(T, 8, U64, vmflags)			/* VMF_* from smaps VmFlags */ \
+	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */
+RECORD_DECLARE(vma_rec, VMA_FIELDS)
+
+enum fd_kind {
+	FD_REGULAR = 1,		/* reopened by path at its offset */
+	FD_CHARDEV,		/* /dev/null etc: reopened by path */
+	FD_DIRECTORY,
+	FD_STDIO,		/* terminal, pipe or socket on 0-2: restart's own */
+	FD_PIPE,		/* both ends in the process; buffered data saved */
+	FD_FIFO,		/* named pipe: reopened by path */
+	FD_EVENTFD,
+	FD_TIMERFD,
+	FD_SIGNALFD,
+	FD_EPOLL,		/* watches in meta/epoll */
+	FD_DELETED,		/* regular file deleted while open: contents saved */
+	FD_MEMFD,		/* memfd_create: name, contents, seals */
+	FD_TCP,			/* listening or established (TCP_REPAIR) */
+	FD_UDP,
+	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
+	FD_INOTIFY,		/* watches in meta/inotify */
+	FD_KIND_MAX = FD_INOTIFY,
+};
+
+/* Member "meta/fds". */
+#define FD_FIELDS(F, T)				\
+	F(T, 1, I32, fd)			\
+	F(T, 2, U32, kind)			/* enum fd_kind */	\
+	F(T, 3, STR, path)			\
+	F(T, 4, U32, flags)			/* open flags from fdinfo */ \
+	F(T, 5, U64, pos)			\
+	F(T, 6, U32, cloexec)			\
+	F(T, 7, STR, description)		/* readlink text, for humans */ \
+	F(T, 8, U64, size)			/* file size at dump */	\
+	F(T, 9, U64, mtime_ns)							\
+	F(T, 10, U32, share_index)		/* 1 + index of an earlier fd sharing the	\
+						   open file description, 0 if none */	\
+	F(T, 11, U64, object_id)		/* pipe inode: ends of one pipe match */	\
+	F(T, 12, BLOB, data)			/* pipe buffer, deleted file or memfd contents */ \
+	F(T, 13, U32, pipe_size)		\
+	F(T, 14, U64, count)			/* eventfd counter, timerfd ticks */	\
+	F(T, 15, I32, clockid)			\
+	F(T, 16, U64, value_ns)			/* timerfd: time left, 0 disarmed */	\
+	F(T, 17, U64, interval_ns)		\
+	F(T, 18, U32, semaphore)		/* eventfd EFD_SEMAPHORE */		\
+	F(T, 19, U64, sigmask)			/* signalfd */				\
+	F(T, 20, U32, seals)			/* memfd F_GET_SEALS */			\
+	F(T, 21, I32, sock_domain)		/* AF_* */				\
+	F(T, 22, I32, sock_type)		/* SOCK_* */				\
+	F(T, 23, I32, sock_state)		/* TCP_* state (TCP_LISTEN = 10) */	\
+	F(T, 24, BLOB, local_addr)		/* struct sockaddr bytes */		\
+	F(T, 25, BLOB, peer_addr)		\
+	F(T, 26, U32, backlog)			\
+	F(T, 27, U64, sockopts)			/* SOCKOPT_* bits */			\
+	F(T, 28, U64, snd_seq)			/* TCP_REPAIR: write_seq */		\
+	F(T, 29, U64, rcv_seq)			/* rcv_nxt */				\
+	F(T, 30, BLOB, outq)			/* send queue, sent-unacked then unsent */ \
+	F(T, 31, U32, unsent_len)		\
+	F(T, 32, BLOB, inq)			/* receive queue */			\
+	F(T, 33, U32, mss)			\
+	F(T, 34, U32, snd_wscale)		\
+	F(T, 35, U32, rcv_wscale)		\
+	F(T, 36, U32, tcp_options)		/* TCPI_OPT_* */			\
+	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
+	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
+	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */
+RECORD_DECLARE(fd_rec, FD_FIELDS)
+
+/* Member "meta/inotify": the watches of each inotify fd, by path. */
+#define INOTIFY_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			\
+	F(T, 2, I32, wd)			/* watch descriptor the program holds */ \
+	F(T, 3, U32, mask)			/* IN_* */				\
+	F(T, 4, STR, path)			/* resolved from the file handle */
+RECORD_DECLARE(inotify_rec, INOTIFY_FIELDS)
+
+enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD };
+
+/* Member "meta/locks": file locks held through each open file. */
+#define LOCK_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			\
+	F(T, 2, U32, kind)			/* enum lock_kind */	\
+	F(T, 3, U32, write)			/* 1 exclusive, 0 shared */ \
+	F(T, 4, U64, start)			\
+	F(T, 5, I64, end)			/* last byte, -1 = to EOF */
+RECORD_DECLARE(lock_rec, LOCK_FIELDS)
+
+/* Member "meta/epoll": what each epoll fd watches. */
+#define EPOLL_FIELDS(F, T)			\
+	F(T, 1, I32, epfd)			\
+	F(T, 2, I32, tfd)			/* watched fd number */	\
+	F(T, 3, U32, events)			\
+	F(T, 4, U64, data)
+RECORD_DECLARE(epoll_rec, EPOLL_FIELDS)
+
+/* Member "meta/sigactions": signals with a handler (not default/ignored). */
+#define SIGACTION_FIELDS(F, T)			\
+	F(T, 1, U32, sig)			\
+	F(T, 2, U64, handler)			\
+	F(T, 3, U64, flags)			\
+	F(T, 4, U64, restorer)			\
+	F(T, 5, U64, mask)
+RECORD_DECLARE(sigaction_rec, SIGACTION_FIELDS)
+
+/* Member "meta/sigpending": queued signals; tid 0 = process-wide. */
+#define SIGPENDING_FIELDS(F, T)			\
+	F(T, 1, I32, tid)			\
+	F(T, 2, BLOB, siginfo)			/* 128-byte siginfo_t */
+RECORD_DECLARE(sigpending_rec, SIGPENDING_FIELDS)
+
+/* Member "meta/timers": POSIX timers (timer_create). */
+#define TIMER_FIELDS(F, T)			\
+	F(T, 1, I32, id)			/* the kernel's timer id */	\
+	F(T, 2, I32, clock)			\
+	F(T, 3, I32, signo)			\
+	F(T, 4, I32, notify)			/* SIGEV_*, with SIGEV_THREAD_ID */ \
+	F(T, 5, I32, notify_tid)		/* thread for SIGEV_THREAD_ID */ \
+	F(T, 6, U64, sigev_value)		\
+	F(T, 7, U64, interval_ns)		\
+	F(T, 8, U64, value_ns)			/* remaining; 0 = disarmed */
+RECORD_DECLARE(timer_rec, TIMER_FIELDS)
+
+/* Member "meta/seccomp": the seccomp filters every thread has, newest
+ * first (index 0), as PTRACE_SECCOMP_GET_FILTER returns them. */
+#define SECCOMP_FIELDS(F, T)			\
+	F(T, 1, U32, index)			\
+	F(T, 2, U64, flags)			/* SECCOMP_FILTER_FLAG_* */	\
+	F(T, 3, BLOB, prog)			/* struct sock_filter array */
+RECORD_DECLARE(seccomp_rec, SECCOMP_FIELDS)
+
+/* Member "meta/backtraces": the call stack of every thread at checkpoint
+ * time, innermost frame first, for humans (ckpt -v, ckpt info); restart
+ * does not use it. */
+#define BACKTRACE_FIELDS(F, T)			\
+	F(T, 1, I32, tid)			\
+	F(T, 2, U32, frame)			/* 0 = where the thread is */	\
+	F(T, 3, U64, ip)			\
+	F(T, 4, U64, sp)			\
+	F(T, 5, STR, function)			/* symbol, "??" if unknown */	\
+	F(T, 6, U64, offset)			/* ip - start of function */	\
+	F(T, 7, STR, file)			/* path of the mapping, NULL if none */
+RECORD_DECLARE(backtrace_rec, BACKTRACE_FIELDS)
+
+#endif

@@ -1,0 +1,656 @@
+#define LOG_PREFIX "remote: "
+#include "remote.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+#ifndef PTRACE_GETSIGMASK
+#define PTRACE_GETSIGMASK 0x420a
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+
+struct remote {
+	pid_t pid;
+	bool attached;
+	bool stopped_before;		/* group-stopped when seized */
+	arch_regs_t orig_regs;
+	uint64_t orig_sigmask;
+	uint64_t syscall_ip;		/* address of a `syscall` insn */
+	int mem_fd;
+	uint64_t scratch, scratch_size, scratch_used;
+	bool scratch_borrowed;		/* another thread's: not ours to unmap */
+	uint64_t deferred_signals;	/* caught during injection, re-sent after */
+};
+
+/* Seccomp filters must not judge the syscalls we inject (nor the ones a
+ * restored process needs before its filters are complete): suspend them
+ * while we hold the task.  Needs CAP_SYS_ADMIN; without it, go on. */
+static int set_options(pid_t pid, long options)
+{
+	if (!ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_SUSPEND_SECCOMP))
+		return 0;
+	return ptrace(PTRACE_SETOPTIONS, pid, 0, options) ? -1 : 0;
+}
+
+static int ptrace_fail(struct remote *r, const char *what)
+{
+	int err = errno;
+	if (err == ESRCH)
+		return fail_why("the process exited or was killed", NULL,
+				"%s of process %d", what, r->pid);
+	return fail(err, NULL, "%s of process %d", what, r->pid);
+}
+
+/* Wait for the next ptrace-stop of the task.  Returns the wait status. */
+static int wait_stop(struct remote *r, int *status)
+{
+	for (;;) {
+		pid_t p = waitpid(r->pid, status, __WALL);
+		if (p < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(errno, NULL, "waiting for process %d", r->pid);
+		}
+		if (WIFEXITED(*status) || WIFSIGNALED(*status)) {
+			r->attached = false;
+			if (WIFSIGNALED(*status))
+				return fail_why(strsignal(WTERMSIG(*status)), NULL,
+						"process %d was killed while under control", r->pid);
+			return fail_why("it exited", NULL, "process %d ended while under control",
+					r->pid);
+		}
+		return 0;
+	}
+}
+
+static bool is_syscall_stop(int status)
+{
+	return WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80);
+}
+
+static bool is_event_stop(int status)
+{
+	return WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP;
+}
+
+static int read_sigmask(struct remote *r)
+{
+	if (ptrace(PTRACE_GETSIGMASK, r->pid, sizeof(uint64_t), &r->orig_sigmask))
+		return ptrace_fail(r, "reading the signal mask");
+	return 0;
+}
+
+static int block_all_signals(struct remote *r)
+{
+	return remote_set_sigmask(r, ~0ull);
+}
+
+static int open_mem(struct remote *r)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
+	r->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->mem_fd < 0)
+		return fail(errno, NULL, "opening %s", path);
+	return 0;
+}
+
+static struct remote *remote_new(pid_t pid)
+{
+	struct remote *r = calloc(1, sizeof(*r));
+	if (!r) {
+		fail(ENOMEM, NULL, "allocating ptrace state");
+		return NULL;
+	}
+	r->pid = pid;
+	r->mem_fd = -1;
+	return r;
+}
+
+static int resume_to_syscall_stop(struct remote *r, int want_op);
+
+/* Common tail of seize and adopt: remember state, block signals. */
+static int take_control(struct remote *r)
+{
+	if (remote_get_regs(r, &r->orig_regs) || read_sigmask(r) || open_mem(r) ||
+	    block_all_signals(r))
+		return -1;
+	return 0;
+}
+
+int remote_seize(pid_t pid, struct remote **out)
+{
+	struct remote *r = remote_new(pid);
+	int status, tries;
+
+	if (!r)
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP) &&
+	    (errno != EPERM || ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD))) {
+		int err = errno;
+		free(r);
+		if (err == EPERM)
+			return fail(err, "run as root, or with CAP_SYS_PTRACE; check "
+				    "/proc/sys/kernel/yama/ptrace_scope",
+				    "attaching to process %d", pid);
+		if (err == ESRCH)
+			return fail_why("no such process", "check the PID with ps",
+					"attaching to process %d", pid);
+		return fail(err, NULL, "attaching to process %d", pid);
+	}
+	r->attached = true;
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0)) {
+		ptrace_fail(r, "stopping");
+		goto err;
+	}
+	/* A signal may be on its way to delivery: let it be delivered as it
+	 * would have been, then take the interrupt stop. */
+	for (tries = 0; tries < 64; tries++) {
+		if (wait_stop(r, &status))
+			goto err;
+		if (is_event_stop(status)) {
+			int sig = WSTOPSIG(status);
+			r->stopped_before = sig == SIGSTOP || sig == SIGTSTP ||
+					    sig == SIGTTIN || sig == SIGTTOU;
+			break;
+		}
+		if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status))) {
+			ptrace_fail(r, "delivering a pending signal");
+			goto err;
+		}
+		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0)) {
+			ptrace_fail(r, "stopping");
+			goto err;
+		}
+	}
+	if (tries == 64) {
+		fail_why("it keeps receiving signals", "try again", "stopping process %d", pid);
+		goto err;
+	}
+	if (take_control(r))
+		goto err;
+	*out = r;
+	return 0;
+err:
+	remote_free(r);
+	return -1;
+}
+
+int remote_adopt(pid_t pid, struct remote **out)
+{
+	struct remote *r = remote_new(pid);
+
+	if (!r)
+		return -1;
+	r->attached = true;
+	if (set_options(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
+			PTRACE_O_TRACECLONE)) {
+		ptrace_fail(r, "setting ptrace options");
+		goto err;
+	}
+	/* The exec event stop is inside execve, which has yet to store its
+	 * return value into rax: step out of it first. */
+	if (resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_EXIT))
+		goto err;
+	if (take_control(r))
+		goto err;
+	*out = r;
+	return 0;
+err:
+	r->attached = false;
+	remote_free(r);
+	return -1;
+}
+
+int remote_adopt_thread(pid_t tid, struct remote **out)
+{
+	struct remote *r = remote_new(tid);
+	int status;
+
+	if (!r)
+		return -1;
+	r->attached = true;
+	/* An auto-attached clone starts in an event stop, before any of its
+	 * user code runs; its ptrace options are inherited. */
+	for (;;) {
+		if (wait_stop(r, &status))
+			goto err;
+		if (is_event_stop(status))
+			break;
+		if (ptrace(PTRACE_CONT, tid, 0, 0)) {
+			ptrace_fail(r, "starting a new thread");
+			goto err;
+		}
+	}
+	if (take_control(r))
+		goto err;
+	*out = r;
+	return 0;
+err:
+	r->attached = false;
+	remote_free(r);
+	return -1;
+}
+
+int remote_scratch_borrow(struct remote *r, struct remote *owner)
+{
+	if (!owner->scratch && remote_scratch_map(owner, 0, 64 * 1024))
+		return -1;
+	r->scratch = owner->scratch;
+	r->scratch_size = owner->scratch_size;
+	r->scratch_used = 0;
+	r->scratch_borrowed = true;
+	r->syscall_ip = owner->syscall_ip;
+	return 0;
+}
+
+pid_t remote_pid(const struct remote *r) { return r->pid; }
+const arch_regs_t *remote_orig_regs(const struct remote *r) { return &r->orig_regs; }
+uint64_t remote_orig_sigmask(const struct remote *r) { return r->orig_sigmask; }
+bool remote_was_stopped(const struct remote *r) { return r->stopped_before; }
+int remote_mem_fd(struct remote *r) { return r->mem_fd; }
+
+int remote_find_syscall_insn(struct remote *r)
+{
+	struct vma_entry *vmas = NULL;
+	size_t n, i, j;
+	uint8_t *code = NULL;
+	int ret = -1;
+
+	if (procfs_read_vmas(r->pid, &vmas, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		size_t len = vmas[i].end - vmas[i].start;
+		if (strcmp(vmas[i].path, "[vdso]") || len > (1 << 20))
+			continue;
+		code = malloc(len);
+		if (!code) {
+			fail(ENOMEM, NULL, "reading the vDSO");
+			goto out;
+		}
+		if (remote_read(r, vmas[i].start, code, len))
+			goto out;
+		/* Execution starts at the address we set, so any 0f 05 pair
+		 * decodes as `syscall`, whatever instruction it is part of. */
+		for (j = 0; j + 1 < len; j++) {
+			if (code[j] == 0x0f && code[j + 1] == 0x05) {
+				r->syscall_ip = vmas[i].start + j;
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+	fail_why("no vDSO with a syscall instruction", "ckpt needs the kernel's vDSO (vdso=1)",
+		 "preparing to control process %d", r->pid);
+out:
+	free(code);
+	free(vmas);
+	return ret;
+}
+
+static int syscall_stop_op(struct remote *r)
+{
+	struct __ptrace_syscall_info info;
+
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, r->pid, sizeof(info), &info) <= 0)
+		return ptrace_fail(r, "reading syscall stop information");
+	return info.op;
+}
+
+/* Resume until the task reaches a syscall stop of the kind wanted
+ * (PTRACE_SYSCALL_INFO_ENTRY or _EXIT).  From an exec event stop the first
+ * stop is execve's own exit: skipped here. */
+static int resume_to_syscall_stop(struct remote *r, int want_op)
+{
+	int status, op;
+
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, r->pid, 0, 0))
+			return ptrace_fail(r, "running an injected syscall");
+		if (wait_stop(r, &status))
+			return -1;
+		if (is_syscall_stop(status)) {
+			op = syscall_stop_op(r);
+			if (op < 0)
+				return -1;
+			if (op == want_op)
+				return 0;
+			continue;
+		}
+		if (is_event_stop(status) || (status >> 16))
+			continue;	/* a group-stop, interrupt or event: go on */
+		/* A signal that cannot be blocked (SIGSTOP...): hold it back
+		 * and send it again once we let go of the task. */
+		r->deferred_signals |= 1ull << (WSTOPSIG(status) - 1);
+	}
+}
+
+int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
+		    unsigned long a2, unsigned long a3, unsigned long a4,
+		    unsigned long a5, unsigned long a6)
+{
+	unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
+	arch_regs_t regs = r->orig_regs;
+
+	if (!r->syscall_ip && remote_find_syscall_insn(r))
+		return -1;
+	arch_regs_for_syscall(&regs, r->syscall_ip, nr, args);
+	if (remote_set_regs(r, &regs))
+		return -1;
+	if (resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_ENTRY) ||
+	    resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_EXIT))
+		return -1;
+	if (remote_get_regs(r, &regs))
+		return -1;
+	*ret = arch_syscall_ret(&regs);
+	pr_debug("pid %d: syscall %ld(%#lx, %#lx, %#lx, ...) = %ld", r->pid, nr, a1, a2, a3, *ret);
+	return 0;
+}
+
+int remote_syscall_ok(struct remote *r, long *ret, const char *what, long nr,
+		      unsigned long a1, unsigned long a2, unsigned long a3,
+		      unsigned long a4, unsigned long a5, unsigned long a6)
+{
+	long res;
+
+	if (remote_syscall6(r, &res, nr, a1, a2, a3, a4, a5, a6))
+		return -1;
+	if (ret)
+		*ret = res;
+	if (res < 0 && res > -4096)
+		return fail((int)-res, NULL, "%s", what);
+	return 0;
+}
+
+static int mem_io(struct remote *r, uint64_t addr, void *buf, size_t len, bool write)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write ? pwrite(r->mem_fd, (char *)buf + done, len - done, addr + done)
+				  : pread(r->mem_fd, (char *)buf + done, len - done, addr + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO, NULL, "%s memory of process %d at %#llx",
+				    write ? "writing" : "reading", r->pid,
+				    (unsigned long long)(addr + done));
+		done += n;
+	}
+	return 0;
+}
+
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return mem_io(r, addr, buf, len, false);
+}
+
+int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_writev(r->pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return mem_io(r, addr, (void *)buf, len, true);
+}
+
+int remote_scratch_map(struct remote *r, uint64_t addr, size_t size)
+{
+	long ret;
+	/* Shared: a shmem mapping never merges with the process's own. */
+	int flags = MAP_SHARED | MAP_ANONYMOUS | (addr ? MAP_FIXED_NOREPLACE : 0);
+
+	if (remote_syscall_ok(r, &ret, "mapping scratch memory in the process", __NR_mmap,
+			      addr, size, PROT_READ | PROT_WRITE, flags, -1, 0))
+		return -1;
+	r->scratch = ret;
+	r->scratch_size = size;
+	r->scratch_used = 0;
+	return 0;
+}
+
+int remote_scratch_unmap(struct remote *r)
+{
+	long ret;
+
+	if (!r->scratch)
+		return 0;
+	if (r->scratch_borrowed) {
+		r->scratch = 0;
+		return 0;
+	}
+	if (remote_syscall_ok(r, &ret, "unmapping scratch memory", __NR_munmap,
+			      r->scratch, r->scratch_size, 0, 0, 0, 0))
+		return -1;
+	r->scratch = 0;
+	return 0;
+}
+
+int remote_scratch_put(struct remote *r, const void *data, size_t len, uint64_t *addr)
+{
+	uint64_t at = (r->scratch_used + 15) & ~15ull;
+
+	if (!r->scratch && remote_scratch_map(r, 0, 64 * 1024))
+		return -1;
+	if (at + len > r->scratch_size)
+		return fail_why("out of scratch memory", "this is a bug in ckpt",
+				"passing %zu bytes to process %d", len, r->pid);
+	if (remote_write(r, r->scratch + at, data, len))
+		return -1;
+	r->scratch_used = at + len;
+	*addr = r->scratch + at;
+	return 0;
+}
+
+void remote_scratch_reset(struct remote *r)
+{
+	r->scratch_used = 0;
+}
+
+bool remote_scratch_range(const struct remote *r, uint64_t *start, uint64_t *end)
+{
+	if (!r->scratch)
+		return false;
+	*start = r->scratch;
+	*end = r->scratch + r->scratch_size;
+	return true;
+}
+
+int remote_get_regs(struct remote *r, arch_regs_t *regs)
+{
+	if (ptrace(PTRACE_GETREGS, r->pid, 0, regs))
+		return ptrace_fail(r, "reading registers");
+	return 0;
+}
+
+int remote_set_regs(struct remote *r, const arch_regs_t *regs)
+{
+	if (ptrace(PTRACE_SETREGS, r->pid, 0, regs))
+		return ptrace_fail(r, "setting registers");
+	return 0;
+}
+
+int remote_get_xstate(struct remote *r, void *buf, size_t *len)
+{
+	struct iovec iov = { buf, *len };
+
+	if (ptrace(PTRACE_GETREGSET, r->pid, NT_X86_XSTATE, &iov))
+		return ptrace_fail(r, "reading the extended register state (xstate)");
+	*len = iov.iov_len;
+	return 0;
+}
+
+int remote_set_xstate(struct remote *r, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	if (ptrace(PTRACE_SETREGSET, r->pid, NT_X86_XSTATE, &iov))
+		return ptrace_fail(r, "setting the extended register state (xstate)");
+	return 0;
+}
+
+int remote_set_sigmask(struct remote *r, uint64_t mask)
+{
+	if (ptrace(PTRACE_SETSIGMASK, r->pid, sizeof(mask), &mask))
+		return ptrace_fail(r, "setting the signal mask");
+	return 0;
+}
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+#ifndef PTRACE_PEEKSIGINFO
+#define PTRACE_PEEKSIGINFO 0x4209
+#endif
+#define PEEKSIGINFO_SHARED 1
+
+int remote_get_rseq(struct remote *r, struct remote_rseq *rs)
+{
+	struct {
+		uint64_t rseq_abi_pointer;
+		uint32_t rseq_abi_size, signature, flags, pad;
+	} conf = { 0 };
+
+	memset(rs, 0, sizeof(*rs));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, r->pid, sizeof(conf), &conf) < 0) {
+		if (errno == EIO || errno == EINVAL)
+			return 0;	/* kernel without rseq */
+		return ptrace_fail(r, "reading the rseq registration");
+	}
+	rs->addr = conf.rseq_abi_pointer;
+	rs->len = conf.rseq_abi_size;
+	rs->sig = conf.signature;
+	rs->flags = conf.flags;
+	return 0;
+}
+
+int remote_peek_siginfo(struct remote *r, bool shared, void *infos, size_t max, size_t *n)
+{
+	struct {
+		uint64_t off;
+		uint32_t flags;
+		int32_t nr;
+	} args = { 0, shared ? PEEKSIGINFO_SHARED : 0, 0 };
+	long got;
+
+	*n = 0;
+	while (*n < max) {
+		args.off = *n;
+		args.nr = max - *n;
+		got = ptrace(PTRACE_PEEKSIGINFO, r->pid, &args, (char *)infos + *n * 128);
+		if (got < 0)
+			return ptrace_fail(r, "reading queued signals");
+		if (got == 0)
+			return 0;
+		*n += got;
+	}
+	return fail_why("too many queued signals", NULL, "reading queued signals of process %d",
+			r->pid);
+}
+
+int remote_get_seccomp_filter(struct remote *r, unsigned index, void *insns, size_t max,
+			       size_t *n, uint64_t *flags)
+{
+	struct {
+		uint64_t filter_off, flags;
+	} md = { index, 0 };
+	long got = ptrace(PTRACE_SECCOMP_GET_FILTER, r->pid, (long)index, NULL);
+
+	if (got < 0 && errno == ENOENT)
+		return 0;
+	if (got < 0)
+		return fail(errno, "reading seccomp filters needs CAP_SYS_ADMIN",
+			    "reading seccomp filter %u of %d", index, r->pid);
+	if ((size_t)got > max)
+		return fail_why("filter too long", NULL, "reading seccomp filter %u of %d",
+				index, r->pid);
+	if (ptrace(PTRACE_SECCOMP_GET_FILTER, r->pid, (long)index, insns) != got)
+		return ptrace_fail(r, "reading a seccomp filter");
+	if (ptrace(PTRACE_SECCOMP_GET_METADATA, r->pid, sizeof(md), &md) < 0)
+		return ptrace_fail(r, "reading seccomp filter flags");
+	*n = got;
+	*flags = md.flags;
+	return 1;
+}
+
+static void resend_deferred(struct remote *r)
+{
+	int sig;
+
+	for (sig = 1; sig <= 64; sig++)
+		if (r->deferred_signals & (1ull << (sig - 1)))
+			kill(r->pid, sig);
+	r->deferred_signals = 0;
+}
+
+int remote_release(struct remote *r, const arch_regs_t *regs, uint64_t sigmask)
+{
+	arch_regs_t final = *regs;
+
+	/* A thread stopped inside a restartable syscall: restart it the way
+	 * the kernel would, whatever kind of stop we detach from. */
+	arch_regs_resume_syscall(&final);
+	if (remote_set_regs(r, &final) || remote_set_sigmask(r, sigmask))
+		return -1;
+	if (ptrace(PTRACE_DETACH, r->pid, 0, 0))
+		return ptrace_fail(r, "detaching");
+	r->attached = false;
+	resend_deferred(r);
+	return 0;
+}
+
+int remote_cure(struct remote *r)
+{
+	if (!r->attached)
+		return 0;
+	if (remote_scratch_unmap(r))
+		return -1;
+	return remote_release(r, &r->orig_regs, r->orig_sigmask);
+}
+
+void remote_kill(struct remote *r)
+{
+	int status;
+
+	if (!r->attached)
+		return;
+	kill(r->pid, SIGKILL);
+	while (waitpid(r->pid, &status, __WALL) >= 0 && !WIFEXITED(status) && !WIFSIGNALED(status))
+		;
+	r->attached = false;
+}
+
+void remote_free(struct remote *r)
+{
+	if (!r)
+		return;
+	if (r->attached) {
+		/* Best effort: keep the first error, put the task back. */
+		bool had_error = error_is_set();
+		if (remote_cure(r) && !had_error)
+			pr_warn("could not restore process %d cleanly: %s", r->pid, error_text());
+		if (r->attached)
+			ptrace(PTRACE_DETACH, r->pid, 0, 0);
+	}
+	if (r->mem_fd >= 0)
+		close(r->mem_fd);
+	free(r);
+}

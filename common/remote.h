@@ -1,0 +1,113 @@
+/* Remote control of a stopped task through ptrace: the only module that
+ * touches ptrace requests and registers of another process.
+ *
+ * Lifecycle (like CRIU's compel):
+ *   remote_seize(pid)      attach to a running task and stop it, or
+ *   remote_adopt(pid)      take over our own child stopped at exec;
+ *   remote_syscall(...)    run syscalls inside it (from a `syscall`
+ *                          instruction found in its vDSO: nothing of the
+ *                          target is patched), remote_read/write memory,
+ *                          remote_scratch_* for arguments in its memory;
+ *   remote_cure(r)         put back everything (scratch, registers,
+ *                          signal mask) and detach: the target continues
+ *                          exactly as before; or
+ *   remote_release(r, regs) detach with new registers (restore side); or
+ *   remote_kill(r)         kill it (failed restore, ckpt --kill).
+ * While a task is under control its signal mask is full, so no signal
+ * handler runs in the middle; signals arriving stay pending.
+ */
+#ifndef CKPT_REMOTE_H
+#define CKPT_REMOTE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arch/x86_64.h"
+#include "error.h"
+
+struct remote;
+
+int remote_seize(pid_t pid, struct remote **out) must_check;
+int remote_adopt(pid_t pid, struct remote **out) must_check;
+/* Take over a thread just created by an injected clone (auto-attached
+ * through PTRACE_O_TRACECLONE), waiting for its first stop. */
+int remote_adopt_thread(pid_t tid, struct remote **out) must_check;
+
+pid_t remote_pid(const struct remote *r);
+/* Registers and signal mask the task had when we took it. */
+const arch_regs_t *remote_orig_regs(const struct remote *r);
+uint64_t remote_orig_sigmask(const struct remote *r);
+/* The task was in a group-stop (SIGSTOP'ed) when seized. */
+bool remote_was_stopped(const struct remote *r);
+
+/* (Re)locate the `syscall` instruction used for injection: in [vdso]. */
+int remote_find_syscall_insn(struct remote *r) must_check;
+
+/* Run syscall nr in the task.  *ret gets the raw return (-errno on error).
+ * Returns 0 if the syscall ran (whatever it returned), <0 if ptrace failed. */
+int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
+		    unsigned long a2, unsigned long a3, unsigned long a4,
+		    unsigned long a5, unsigned long a6) must_check;
+#define remote_syscall(r, ret, nr, ...) \
+	remote_syscall_n(r, ret, nr, ##__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define remote_syscall_n(r, ret, nr, a1, a2, a3, a4, a5, a6, ...) \
+	remote_syscall6(r, ret, nr, (unsigned long)(a1), (unsigned long)(a2), \
+			(unsigned long)(a3), (unsigned long)(a4), \
+			(unsigned long)(a5), (unsigned long)(a6))
+/* Same, but a negative return is an error reported with fail(): what names
+ * the operation for the user ("restoring mapping 0x400000-0x401000"). */
+int remote_syscall_ok(struct remote *r, long *ret, const char *what, long nr,
+		      unsigned long a1, unsigned long a2, unsigned long a3,
+		      unsigned long a4, unsigned long a5, unsigned long a6) must_check;
+
+/* Memory of the task: process_vm_readv/writev, falling back to
+ * /proc/PID/mem for pages they cannot reach (PROT_NONE, read-only). */
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len) must_check;
+int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len) must_check;
+int remote_mem_fd(struct remote *r);
+
+/* Scratch memory mapped in the task for syscall arguments.  addr 0 lets
+ * the kernel choose.  remote_scratch_put copies data in and returns its
+ * address in the task; remote_scratch_reset forgets what was put. */
+int remote_scratch_map(struct remote *r, uint64_t addr, size_t size) must_check;
+int remote_scratch_unmap(struct remote *r) must_check;
+/* Use owner's scratch (threads share one address space); never unmapped
+ * through r. */
+int remote_scratch_borrow(struct remote *r, struct remote *owner) must_check;
+int remote_scratch_put(struct remote *r, const void *data, size_t len, uint64_t *addr) must_check;
+void remote_scratch_reset(struct remote *r);
+bool remote_scratch_range(const struct remote *r, uint64_t *start, uint64_t *end);
+
+int remote_get_regs(struct remote *r, arch_regs_t *regs) must_check;
+int remote_set_regs(struct remote *r, const arch_regs_t *regs) must_check;
+int remote_get_xstate(struct remote *r, void *buf, size_t *len) must_check;
+int remote_set_xstate(struct remote *r, const void *buf, size_t len) must_check;
+int remote_set_sigmask(struct remote *r, uint64_t mask) must_check;
+
+/* rseq registration (PTRACE_GET_RSEQ_CONFIGURATION); all zero if none. */
+struct remote_rseq {
+	uint64_t addr;
+	uint32_t len, sig, flags;
+};
+int remote_get_rseq(struct remote *r, struct remote_rseq *rs) must_check;
+/* Queued signals, without dequeuing them: shared = process-wide queue.
+ * infos must hold max 128-byte entries; *n gets how many there are. */
+int remote_peek_siginfo(struct remote *r, bool shared, void *infos, size_t max,
+			size_t *n) must_check;
+
+/* Seccomp filter number index (0 = the newest) as BPF instructions (8
+ * bytes each, at most max), and its SECCOMP_FILTER_FLAG_* flags.
+ * Returns 1 if there is one, 0 past the oldest. */
+int remote_get_seccomp_filter(struct remote *r, unsigned index, void *insns, size_t max,
+			       size_t *n, uint64_t *flags) must_check;
+
+int remote_cure(struct remote *r) must_check;
+int remote_release(struct remote *r, const arch_regs_t *regs, uint64_t sigmask) must_check;
+void remote_kill(struct remote *r);
+/* Free the handle; if still attached, detach as remote_cure would. */
+void remote_free(struct remote *r);
+
+#endif

@@ -1,0 +1,169 @@
+/* The per-kind state modules and the contexts they work in.
+ *
+ * Each kind of process state (memory, registers, signals, fds, ...) lives
+ * in its own file in common/state/, with its dump half and its restore
+ * half side by side, and registers a struct state_ops in state_table
+ * (common/state/table.c).  The table's order is the order of work:
+ *
+ *   ckpt:    dump()           target stopped, syscalls may be injected
+ *            -- metadata members written --
+ *            dump_contents()  stream bulk data (memory pages)
+ *   restart: check()          image read, nothing started yet: refuse here
+ *            restore_child()  in the new process before exec (plain C:
+ *                             what exec preserves: fds, cwd, rlimits...)
+ *            restore()        after exec, process stopped, syscalls injected
+ */
+#ifndef CKPT_STATE_H
+#define CKPT_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <termios.h>
+
+#include "arch/x86_64.h"
+#include "image.h"
+#include "procfs.h"
+#include "records.h"
+#include "remote.h"
+
+/* Everything an image holds besides memory contents, decoded. */
+struct image_meta {
+	struct image_header *header;	size_t nheader;
+	struct process_rec *process;	size_t nprocess;
+	struct thread_rec *threads;	size_t nthreads;
+	struct rlimit_rec *rlimits;	size_t nrlimits;
+	struct file_id_rec *files;	size_t nfiles;
+	struct vma_rec *vmas;		size_t nvmas;
+	struct fd_rec *fds;		size_t nfds;
+	struct epoll_rec *epolls;	size_t nepolls;
+	struct inotify_rec *inotify;	size_t ninotify;
+	struct lock_rec *locks;		size_t nlocks;
+	struct sigaction_rec *sigactions; size_t nsigactions;
+	struct sigpending_rec *sigpending; size_t nsigpending;
+	struct timer_rec *timers;	size_t ntimers;
+	struct seccomp_rec *seccomp;	size_t nseccomp;
+	struct backtrace_rec *backtraces; size_t nbacktraces;
+	struct blob vdso;		/* member "meta/vdso": [vdso] bytes */
+};
+
+/* Position of a reader after the metadata: the next member. */
+struct member_cursor {
+	int state;			/* 1 member below, 0 end of image */
+	char name[IMAGE_NAME_MAX + 1];
+	uint64_t size;
+};
+
+int meta_write(struct image_writer *w, const struct image_meta *m) must_check;
+/* Read "ckpt-image" and every "meta/" member; stops at the first other
+ * member (or the end), described in *next. */
+int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor *next) must_check;
+void meta_free(struct image_meta *m);
+/* The mapping of the image containing addr (vmas are sorted), or NULL. */
+const struct vma_rec *meta_find_vma(const struct image_meta *m, uint64_t addr);
+/* Append a zeroed element to a record array; NULL after fail(). */
+void *meta_push(void *array_ptr, size_t *n, size_t elem_size);
+/* The i-th member of the metadata table (0 = "ckpt-image"), for readers
+ * that show everything (ckpt info --json): its name, its record type
+ * (NULL for a raw member such as meta/vdso), its records.  Returns false
+ * past the last member. */
+bool meta_member_at(const struct image_meta *m, unsigned i, const char **name,
+		    const struct record_desc **desc, const void **recs, size_t *n);
+
+struct dump_opts {
+	int compress_level;
+	bool kill_after;
+	bool ext_unix;			/* unix sockets to outside peers: by path */
+};
+
+struct dump_ctx {
+	pid_t pid;
+	const struct dump_opts *opts;
+	struct remote *remote;		/* the thread group leader = tasks[0] */
+	struct remote **tasks;		/* every thread, leader first */
+	size_t ntasks;
+	struct image_meta meta;
+	struct image_writer *writer;
+	struct proc_status status;
+	struct proc_stat stat;
+	/* TCP sockets put in repair mode (our copies): kept so until the
+	 * process is killed, or taken out of it before it resumes. */
+	int *repaired;
+	size_t nrepaired;
+	/* statistics for -v */
+	uint64_t pages_stored, pages_zero;
+};
+
+/* What restart did to its terminal, to undo when the process ends. */
+struct restore_tty {
+	bool foreground_given;		/* the process's group has the terminal */
+	bool termios_saved;
+	struct termios saved;		/* restart's own settings */
+};
+
+struct restore_opts {
+	bool new_pid;
+	bool detach;
+	bool allow_changed_files;	/* files open read-only may have changed */
+	bool tcp_close;			/* established TCP: restore closed */
+	struct restore_tty *tty;	/* filled by the tty module */
+	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
+	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
+};
+
+struct restore_ctx {
+	const struct restore_opts *opts;
+	struct image_meta meta;
+	struct image_reader *reader;
+	struct member_cursor next;
+	pid_t pid;			/* of the restored process */
+	struct remote *remote;		/* its leader = tasks[0] */
+	struct remote **tasks;		/* one per meta.threads, once created */
+	size_t ntasks;
+	int child_error_fd;		/* restore_child writes errors here */
+	/* memory module: fds opened in the target for file mappings */
+	long *target_file_fds;		/* one per meta.files, -1 unopened */
+	uint64_t pages_restored;
+};
+
+/* The TID a thread of the image has in the restored process (the same
+ * unless --new-pid); 0 if the image has no such thread. */
+pid_t restore_tid(const struct restore_ctx *ctx, pid_t original);
+
+struct state_ops {
+	const char *name;
+	int (*dump)(struct dump_ctx *ctx);
+	int (*dump_contents)(struct dump_ctx *ctx);
+	int (*check)(struct restore_ctx *ctx);
+	int (*restore_child)(struct restore_ctx *ctx);
+	int (*restore)(struct restore_ctx *ctx);
+};
+
+extern const struct state_ops memory_state_ops, process_state_ops, creds_state_ops, rlimits_state_ops,
+	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,
+	fds_state_ops, signals_state_ops, threads_state_ops;
+extern const struct state_ops backtrace_state_ops;
+extern const struct state_ops *const state_table[];
+
+/* Before restart starts anything (common/restore_checks.c), shared by
+ * restart and `ckpt check IMAGE`. */
+/* Every state module's check() in table order; stops at the first failure. */
+int restore_run_checks(struct restore_ctx *ctx) must_check;
+/* Same, going on after a failure: report(arg, module, error) is called for
+ * each module with a check (error NULL if it passed).  -1 if any failed. */
+int restore_run_checks_each(struct restore_ctx *ctx, void (*report)(void *arg,
+			    const char *module, const char *error), void *arg) must_check;
+/* pid is free for the restored process.  A zombie holding it (an exited
+ * process not reaped yet) is waited for, up to 5 s, if wait_for_zombie. */
+int restore_pid_free(pid_t pid, bool wait_for_zombie) must_check;
+
+/* "#0 0x7f12... nanosleep+0x1f (/usr/lib/.../libc.so.6)" */
+void backtrace_format(const struct backtrace_rec *b, char *buf, size_t size);
+
+/* Shared by state modules. */
+/* Identity of a file at dump time; *index into meta.files (deduplicated). */
+int file_id_record(struct image_meta *m, const char *path, int *index) must_check;
+/* Compare a recorded identity with the file now at its path. */
+int file_id_verify(const struct file_id_rec *f, const char *role) must_check;
+
+#endif

@@ -1,0 +1,225 @@
+/* Credentials, per thread (the kernel keeps them per thread; glibc only
+ * makes them look process-wide): uid/gid sets, supplementary groups,
+ * capabilities (permitted, effective, inheritable, bounding, ambient) and
+ * securebits.  Checked before anything starts, restored last, in each
+ * thread: whatever else needs privileges is done by then. */
+#define LOG_PREFIX "creds: "
+#include "state.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/prctl.h>
+#include <linux/securebits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int dump_thread_creds(struct dump_ctx *ctx, struct remote *r, struct thread_rec *t)
+{
+	struct proc_status st;
+	char name[64], *text;
+	size_t len;
+	long ret;
+	int err;
+
+	snprintf(name, sizeof(name), "task/%d/status", t->tid);
+	if (procfs_read(ctx->pid, name, &text, &len))
+		return -1;
+	err = procfs_parse_status(text, &st);
+	free(text);
+	if (err)
+		return -1;
+	t->ruid = st.uid[0]; t->euid = st.uid[1]; t->suid = st.uid[2]; t->fsuid = st.uid[3];
+	t->rgid = st.gid[0]; t->egid = st.gid[1]; t->sgid = st.gid[2]; t->fsgid = st.gid[3];
+	t->cap_inh = st.cap_inh; t->cap_prm = st.cap_prm; t->cap_eff = st.cap_eff;
+	t->cap_bnd = st.cap_bnd; t->cap_amb = st.cap_amb;
+	if (blob_set(&t->groups, st.groups, st.ngroups * sizeof(st.groups[0])))
+		return fail(ENOMEM, NULL, "recording groups");
+	if (remote_syscall_ok(r, &ret, "reading securebits", __NR_prctl, PR_GET_SECUREBITS,
+			      0, 0, 0, 0, 0))
+		return -1;
+	t->securebits = ret;
+	return 0;
+}
+
+static int creds_dump(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->ntasks; i++)
+		if (dump_thread_creds(ctx, ctx->tasks[i], &ctx->meta.threads[i]))
+			return -1;
+	return 0;
+}
+
+/* Our own credentials, as a thread record, to compare with the image's. */
+static int own_creds(struct thread_rec *me, struct proc_status *st)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	if (procfs_read_file("/proc/thread-self/status", &text, &len))
+		return -1;
+	err = procfs_parse_status(text, st);
+	free(text);
+	if (err)
+		return -1;
+	memset(me, 0, sizeof(*me));
+	me->ruid = st->uid[0]; me->euid = st->uid[1]; me->suid = st->uid[2]; me->fsuid = st->uid[3];
+	me->rgid = st->gid[0]; me->egid = st->gid[1]; me->sgid = st->gid[2]; me->fsgid = st->gid[3];
+	me->cap_inh = st->cap_inh; me->cap_prm = st->cap_prm; me->cap_eff = st->cap_eff;
+	me->cap_bnd = st->cap_bnd; me->cap_amb = st->cap_amb;
+	me->groups.data = st->groups;
+	me->groups.len = st->ngroups * sizeof(st->groups[0]);
+	me->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	return 0;
+}
+
+static bool same_ids(const struct thread_rec *a, const struct thread_rec *b)
+{
+	return a->ruid == b->ruid && a->euid == b->euid && a->suid == b->suid &&
+	       a->fsuid == b->fsuid && a->rgid == b->rgid && a->egid == b->egid &&
+	       a->sgid == b->sgid && a->fsgid == b->fsgid && a->groups.len == b->groups.len &&
+	       (!a->groups.len || !memcmp(a->groups.data, b->groups.data, a->groups.len));
+}
+
+static bool same_creds(const struct thread_rec *a, const struct thread_rec *b)
+{
+	return same_ids(a, b) && a->cap_inh == b->cap_inh && a->cap_prm == b->cap_prm &&
+	       a->cap_eff == b->cap_eff && a->cap_bnd == b->cap_bnd && a->cap_amb == b->cap_amb &&
+	       a->securebits == b->securebits;
+}
+
+static int creds_check(struct restore_ctx *ctx)
+{
+	struct thread_rec me;
+	struct proc_status st;
+	size_t i;
+
+	if (own_creds(&me, &st))
+		return -1;
+	for (i = 0; i < ctx->meta.nthreads; i++) {
+		const struct thread_rec *t = &ctx->meta.threads[i];
+		if (t->groups.len % 4 || t->groups.len > 4 * 65536)
+			return fail_why("invalid groups", "the image is corrupted",
+					"checking thread %d", t->tid);
+		if (geteuid() != 0 && !same_ids(t, &me))
+			return fail_why("the process ran as another user", "run restart as root "
+					"to restore other credentials", "restoring credentials of "
+					"thread %d (uid %u, gid %u; restart runs as uid %u)", t->tid,
+					t->ruid, t->rgid, me.ruid);
+	}
+	return 0;
+}
+
+static int inject(struct remote *r, const char *what, long nr, unsigned long a1,
+		  unsigned long a2, unsigned long a3)
+{
+	return remote_syscall_ok(r, NULL, what, nr, a1, a2, a3, 0, 0, 0);
+}
+
+static int set_caps(struct remote *r, uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)eff, (uint32_t)prm, (uint32_t)inh },
+		{ (uint32_t)(eff >> 32), (uint32_t)(prm >> 32), (uint32_t)(inh >> 32) },
+	};
+	uint64_t hdr_addr, data_addr;
+
+	remote_scratch_reset(r);
+	if (remote_scratch_put(r, &hdr, sizeof(hdr), &hdr_addr) ||
+	    remote_scratch_put(r, data, sizeof(data), &data_addr))
+		return -1;
+	return inject(r, "restoring capabilities", __NR_capset, hdr_addr, data_addr, 0);
+}
+
+static int last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	int cap = 40;
+
+	if (f) {
+		if (fscanf(f, "%d", &cap) != 1)
+			cap = 40;
+		fclose(f);
+	}
+	return cap;
+}
+
+/* In the thread itself, still with restart's (root) credentials: bounding
+ * set first (needs CAP_SETPCAP), then ids keeping capabilities, then the
+ * capability sets, ambient set and securebits. */
+static int restore_thread_creds(struct remote *r, const struct thread_rec *t,
+				const struct thread_rec *me)
+{
+	uint64_t groups;
+	int cap, top = last_cap();
+
+	for (cap = 0; cap <= top && cap < 64; cap++)
+		if (!(t->cap_bnd & (1ull << cap)) &&
+		    inject(r, "dropping a capability from the bounding set", __NR_prctl,
+			   PR_CAPBSET_DROP, cap, 0))
+			return -1;
+	remote_scratch_reset(r);
+	if (inject(r, "keeping capabilities across the uid change", __NR_prctl, PR_SET_KEEPCAPS,
+		   1, 0) ||
+	    remote_scratch_put(r, t->groups.data ? t->groups.data : "", t->groups.len, &groups) ||
+	    inject(r, "restoring supplementary groups", __NR_setgroups, t->groups.len / 4, groups,
+		   0) ||
+	    inject(r, "restoring group ids", __NR_setresgid, t->rgid, t->egid, t->sgid) ||
+	    inject(r, "restoring user ids", __NR_setresuid, t->ruid, t->euid, t->suid))
+		return -1;
+	/* setfs*id return the previous value, never an error. */
+	if (remote_syscall(r, &(long){ 0 }, __NR_setfsgid, t->fsgid) ||
+	    remote_syscall(r, &(long){ 0 }, __NR_setfsuid, t->fsuid))
+		return -1;
+	/* Only the keep-caps bit (ours from above) needs no privilege to
+	 * change; other securebits need CAP_SETPCAP in effective, so raise
+	 * the root capabilities kept across the uid change for a moment. */
+	if ((t->securebits & ~SECBIT_KEEP_CAPS) &&
+	    (set_caps(r, me->cap_prm, me->cap_prm, me->cap_inh) ||
+	     inject(r, "restoring securebits", __NR_prctl, PR_SET_SECUREBITS, t->securebits, 0)))
+		return -1;
+	if (inject(r, "restoring keep-caps", __NR_prctl, PR_SET_KEEPCAPS,
+		   !!(t->securebits & SECBIT_KEEP_CAPS), 0) ||
+	    set_caps(r, t->cap_eff, t->cap_prm, t->cap_inh))
+		return -1;
+	for (cap = 0; cap < 64; cap++)
+		if ((t->cap_amb & (1ull << cap)) &&
+		    inject(r, "restoring an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
+			   PR_CAP_AMBIENT_RAISE, cap))
+			return -1;
+	return 0;
+}
+
+static int creds_restore(struct restore_ctx *ctx)
+{
+	struct thread_rec me;
+	struct proc_status st;
+	size_t i;
+
+	if (own_creds(&me, &st))
+		return -1;
+	for (i = 0; i < ctx->ntasks; i++) {
+		const struct thread_rec *t = &ctx->meta.threads[i];
+		if (same_creds(t, &me))
+			continue;	/* exec gave it ours: nothing to change */
+		if (restore_thread_creds(ctx->tasks[i], t, &me))
+			return -1;
+	}
+	/* A uid change resets dumpable: put the image's value back. */
+	return remote_syscall_ok(ctx->remote, NULL, "restoring dumpable", __NR_prctl,
+				 PR_SET_DUMPABLE, ctx->meta.process->dumpable, 0, 0, 0, 0);
+}
+
+const struct state_ops creds_state_ops = {
+	.name = "credentials",
+	.dump = creds_dump,
+	.check = creds_check,
+	.restore = creds_restore,
+};

@@ -1,0 +1,181 @@
+/* inotify: each watch from fdinfo ("inotify wd:N ino:... sdev:... mask:M
+ * ... f_handle:HEX"), its path found again from the file handle with
+ * open_by_handle_at (CAP_DAC_READ_SEARCH) on the mount of device sdev.
+ * restart adds the watches back in wd order, so the program keeps its
+ * watch descriptors (gaps are stepped over with a throw-away watch).
+ * Events queued and not yet read are not kept. */
+#define LOG_PREFIX "fds: "
+#include "fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+static bool is_inotify(const struct fd_dump *d)
+{
+	return !strcmp(d->link, "anon_inode:inotify");
+}
+
+/* A directory on the filesystem of kernel device sdev (MAJOR << 20 | MINOR). */
+static int mount_fd_of(unsigned long sdev)
+{
+	char *text, *line, *save = NULL;
+	size_t len;
+	int fd = -1;
+
+	if (procfs_read_file("/proc/self/mountinfo", &text, &len))
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line && fd < 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned maj, min;
+		char mnt[4096];
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
+		    maj == (sdev >> 20) && min == (sdev & 0xfffff))
+			fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	free(text);
+	if (fd < 0)
+		fail_why("no mount of its filesystem", NULL, "finding device %#lx", sdev);
+	return fd;
+}
+
+static char *path_of_handle(unsigned long sdev, unsigned bytes, int type, const char *hex)
+{
+	struct file_handle *fh = calloc(1, sizeof(*fh) + bytes);
+	char self[64], path[PATH_MAX];
+	int mnt = -1, fd = -1;
+	unsigned i;
+	ssize_t n;
+
+	if (!fh || bytes > 128 || strlen(hex) < 2 * bytes)
+		goto out;
+	fh->handle_bytes = bytes;
+	fh->handle_type = type;
+	for (i = 0; i < bytes; i++)
+		sscanf(hex + 2 * i, "%2hhx", &fh->f_handle[i]);
+	mnt = mount_fd_of(sdev);
+	if (mnt < 0)
+		goto out;
+	fd = open_by_handle_at(mnt, fh, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		fail(errno, "needs CAP_DAC_READ_SEARCH; the watched file may be gone",
+		     "finding the path of an inotify watch");
+		goto out;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	n = readlink(self, path, sizeof(path) - 1);
+	if (n > 0) {
+		path[n] = 0;
+		free(fh);
+		close(fd);
+		close(mnt);
+		return strdup(path);
+	}
+out:
+	free(fh);
+	if (fd >= 0)
+		close(fd);
+	if (mnt >= 0)
+		close(mnt);
+	return NULL;
+}
+
+static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	const char *line;
+
+	(void)rec;
+	for (line = strstr(d->fdinfo, "inotify wd:"); line;
+	     line = strstr(line + 1, "\ninotify wd:")) {
+		struct inotify_rec *w;
+		unsigned long sdev;
+		unsigned wd, mask, bytes;
+		int type;
+		char hex[300];
+
+		if (*line == '\n')
+			line++;
+		if (sscanf(line, "inotify wd:%x ino:%*x sdev:%lx mask:%x ignored_mask:%*x "
+			   "fhandle-bytes:%x fhandle-type:%x f_handle:%299s",
+			   &wd, &sdev, &mask, &bytes, &type, hex) != 6)
+			return fail_why("unexpected inotify fdinfo", NULL, "checking fd %d", d->fd);
+		w = meta_push(&ctx->meta.inotify, &ctx->meta.ninotify, sizeof(*w));
+		if (!w)
+			return -1;
+		w->fd = d->fd;
+		w->wd = wd;
+		w->mask = mask;
+		w->path = path_of_handle(sdev, bytes, type, hex);
+		if (!w->path)
+			return error_is_set() ? -1 : fail(ENOMEM, NULL, "checking fd %d", d->fd);
+	}
+	return 0;
+}
+
+static int cmp_wd(const void *a, const void *b)
+{
+	const struct inotify_rec *x = *(const struct inotify_rec *const *)a;
+	const struct inotify_rec *y = *(const struct inotify_rec *const *)b;
+	return x->wd - y->wd;
+}
+
+static int open_inotify(struct fd_child *c, const struct fd_rec *rec)
+{
+	const struct image_meta *m = &c->ctx->meta;
+	const struct inotify_rec **w = calloc(m->ninotify + 1, sizeof(*w));
+	int fd = inotify_init1(rec->flags & O_NONBLOCK ? IN_NONBLOCK : 0);
+	size_t n = 0, i;
+
+	if (!w || fd < 0) {
+		fail(errno ? errno : ENOMEM, NULL, "recreating inotify fd %d", rec->fd);
+		goto err;
+	}
+	for (i = 0; i < m->ninotify; i++)
+		if (m->inotify[i].fd == rec->fd)
+			w[n++] = &m->inotify[i];
+	qsort(w, n, sizeof(*w), cmp_wd);
+	for (i = 0; i < n; i++) {
+		int wd;
+		for (;;) {
+			wd = inotify_add_watch(fd, w[i]->path, w[i]->mask);
+			if (wd < 0) {
+				fail(errno, "the watched file must exist on this host",
+				     "restoring the inotify watch of fd %d on %s", rec->fd,
+				     w[i]->path);
+				goto err;
+			}
+			if (wd >= w[i]->wd)
+				break;
+			/* A gap in the program's wds: step over it. */
+			inotify_rm_watch(fd, wd);
+		}
+		if (wd != w[i]->wd) {
+			fail_why("the kernel gave another watch descriptor", NULL, "restoring the "
+				 "inotify watch %d of fd %d on %s", w[i]->wd, rec->fd, w[i]->path);
+			goto err;
+		}
+	}
+	free(w);
+	/* Removing the stepping watches queued IN_IGNORED events that the
+	 * program must not see. */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == 0) {
+		char buf[4096];
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		fcntl(fd, F_SETFL, rec->flags & O_NONBLOCK);
+	}
+	return fd;
+err:
+	free(w);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+const struct fd_kind_ops fd_inotify_kind = {
+	FD_INOTIFY, "inotify", is_inotify, dump_inotify, NULL, open_inotify, false,
+};

@@ -1,0 +1,124 @@
+/* Files reopened by path: regular files (at their offset, refusing one
+ * that changed since the checkpoint when it was open read-only), directories,
+ * character devices (/dev/null, /dev/urandom ...) and named pipes. */
+#define LOG_PREFIX "fds: "
+#include "fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool by_path(const struct fd_dump *d)
+{
+	return d->link[0] == '/' && !strstr(d->link, " (deleted)");
+}
+
+static int dump_path(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	(void)ctx;
+	rec->path = strdup(d->link);
+	return rec->path ? 0 : fail(ENOMEM, NULL, "recording fds");
+}
+
+static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (!rec->path || rec->path[0] != '/')
+		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
+				rec->fd);
+	if (stat(rec->path, &st))
+		return fail(errno, "the file must exist at the same path on this host",
+			    "checking fd %d (%s)", rec->fd, rec->path);
+	return 0;
+}
+
+/* A file the process was reading must not have changed under it. */
+static int check_regular(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	struct stat st;
+	uint64_t mtime;
+
+	if (check_exists(ctx, rec))
+		return -1;
+	if ((rec->flags & O_ACCMODE) != O_RDONLY || (rec->flags & O_PATH) ||
+	    ctx->opts->allow_changed_files)
+		return 0;
+	stat(rec->path, &st);
+	mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
+	if ((uint64_t)st.st_size == rec->size && mtime == rec->mtime_ns)
+		return 0;
+	return fail_why("the file changed since the checkpoint", "put the original back, or "
+			"restart with --allow-changed-files to accept the new contents",
+			"checking fd %d (%s: size %llu -> %llu, mtime %llu -> %llu)", rec->fd,
+			rec->path, (unsigned long long)rec->size, (unsigned long long)st.st_size,
+			(unsigned long long)(rec->mtime_ns / 1000000000ull),
+			(unsigned long long)st.st_mtim.tv_sec);
+}
+
+static int open_path(const struct fd_rec *rec, int extra_flags)
+{
+	int fd = open(rec->path, fd_reopen_flags(rec) | extra_flags);
+
+	if (fd < 0)
+		return fail(errno, "the file must be accessible at the same path",
+			    "reopening fd %d (%s)", rec->fd, rec->path);
+	return fd;
+}
+
+static int open_regular(struct fd_child *c, const struct fd_rec *rec)
+{
+	int fd = open_path(rec, 0);
+
+	(void)c;
+	if (fd >= 0 && !(rec->flags & O_PATH) && lseek(fd, rec->pos, SEEK_SET) != (off_t)rec->pos) {
+		fail(errno, NULL, "seeking fd %d (%s) to %llu", rec->fd, rec->path,
+		     (unsigned long long)rec->pos);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int open_plain(struct fd_child *c, const struct fd_rec *rec)
+{
+	(void)c;
+	return open_path(rec, 0);
+}
+
+/* Opening a FIFO blocks until the other side comes: open non-blocking,
+ * then put the recorded flags back. */
+static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
+{
+	int fd = open_path(rec, O_NONBLOCK);
+
+	(void)c;
+	if (fd >= 0 && fcntl(fd, F_SETFL, fd_reopen_flags(rec) & ~O_ACCMODE)) {
+		fail(errno, NULL, "restoring the flags of fd %d (%s)", rec->fd, rec->path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool is_regular(const struct fd_dump *d) { return S_ISREG(d->st.st_mode) && by_path(d); }
+static bool is_directory(const struct fd_dump *d) { return S_ISDIR(d->st.st_mode) && by_path(d); }
+static bool is_chardev(const struct fd_dump *d) { return S_ISCHR(d->st.st_mode) && by_path(d); }
+static bool is_fifo(const struct fd_dump *d) { return S_ISFIFO(d->st.st_mode) && by_path(d); }
+
+const struct fd_kind_ops fd_regular_kind = {
+	FD_REGULAR, "regular file", is_regular, dump_path, check_regular, open_regular, false,
+};
+const struct fd_kind_ops fd_directory_kind = {
+	FD_DIRECTORY, "directory", is_directory, dump_path, check_exists, open_plain, false,
+};
+const struct fd_kind_ops fd_chardev_kind = {
+	FD_CHARDEV, "character device", is_chardev, dump_path, check_exists, open_plain, false,
+};
+const struct fd_kind_ops fd_fifo_kind = {
+	FD_FIFO, "named pipe", is_fifo, dump_path, check_exists, open_fifo, false,
+};

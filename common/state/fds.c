@@ -1,0 +1,322 @@
+/* The fd table: which fds, of which kind, sharing which open files; and
+ * its reconstruction in the restart child, before exec (which keeps it).
+ * Each kind of file is handled in its own fd_*.c (see fds.h). */
+#define LOG_PREFIX "fds: "
+#include "fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Asked in this order; the first that matches takes the fd. */
+static const struct fd_kind_ops *const fd_kinds[] = {
+	&fd_memfd_kind, &fd_deleted_kind, &fd_regular_kind, &fd_directory_kind,
+	&fd_chardev_kind, &fd_fifo_kind, &fd_pipe_kind, &fd_eventfd_kind,
+	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_unix_kind,
+	&fd_inotify_kind, NULL,
+};
+
+static const struct fd_kind_ops *kind_of(uint32_t kind)
+{
+	const struct fd_kind_ops *const *k;
+
+	for (k = fd_kinds; *k; k++)
+		if ((*k)->kind == kind)
+			return *k;
+	return NULL;
+}
+
+bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out)
+{
+	size_t klen = strlen(key);
+	const char *line;
+
+	for (line = fdinfo; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			return sscanf(line + klen + 1, fmt, out) == 1;
+	return false;
+}
+
+int fd_steal(pid_t pid, int fd)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), copy;
+
+	if (pidfd < 0)
+		return fail(errno, NULL, "opening a pidfd for %d", pid);
+	copy = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (copy < 0)
+		fail(errno, NULL, "copying fd %d of %d (pidfd_getfd)", fd, pid);
+	close(pidfd);
+	return copy;
+}
+
+int fd_spare(struct fd_child *c, int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, c->spare_base);
+
+	if (moved < 0)
+		return fail(errno, NULL, "keeping fd %d aside", fd);
+	close(fd);
+	return moved;
+}
+
+int fd_reopen_flags(const struct fd_rec *rec)
+{
+	return rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+}
+
+/* Terminals: ttyN/ttySN (4), tty/console/ptmx (5), pseudo-terminals. */
+static bool is_terminal(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev);
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+static bool is_stdio(const struct fd_dump *d)
+{
+	/* A pipe on 0-2 counts as stdio unless the process holds both ends. */
+	return d->fd <= 2 && (is_terminal(&d->st) || S_ISSOCK(d->st.st_mode) ||
+			      (S_ISFIFO(d->st.st_mode) && d->link[0] != '/' &&
+			       !fd_pipe_kind.match(d)));
+}
+
+static int read_one(pid_t pid, int fd, struct fd_dump *d)
+{
+	char name[64];
+	size_t len;
+
+	d->fd = fd;
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	if (procfs_readlink(pid, name, d->link, sizeof(d->link)) ||
+	    procfs_read_fdinfo(pid, fd, &d->fi))
+		return -1;
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (procfs_read(pid, name, &d->fdinfo, &len))
+		return -1;
+	snprintf(name, sizeof(name), "/proc/%d/fd/%d", pid, fd);
+	if (stat(name, &d->st))
+		return fail(errno, NULL, "checking fd %d (%s)", fd, d->link);
+	d->sock_domain = d->sock_type = d->sock_protocol = -1;
+	if (S_ISSOCK(d->st.st_mode)) {
+		socklen_t len = sizeof(int);
+		int copy = fd_steal(pid, fd);
+		if (copy < 0)
+			return -1;
+		getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &d->sock_domain, &len);
+		len = sizeof(int);
+		getsockopt(copy, SOL_SOCKET, SO_TYPE, &d->sock_type, &len);
+		len = sizeof(int);
+		getsockopt(copy, SOL_SOCKET, SO_PROTOCOL, &d->sock_protocol, &len);
+		close(copy);
+	}
+	return 0;
+}
+
+static int dump_one(struct dump_ctx *ctx, const struct fd_dump *d, size_t index)
+{
+	const struct fd_kind_ops *const *k;
+	struct fd_rec *rec = meta_push(&ctx->meta.fds, &ctx->meta.nfds, sizeof(*rec));
+	size_t j;
+
+	if (!rec)
+		return -1;
+	rec->fd = d->fd;
+	rec->flags = d->fi.flags & ~O_CLOEXEC;
+	rec->cloexec = !!(d->fi.flags & O_CLOEXEC);
+	rec->pos = d->fi.pos;
+	rec->size = d->st.st_size;
+	rec->mtime_ns = (uint64_t)d->st.st_mtim.tv_sec * 1000000000ull + d->st.st_mtim.tv_nsec;
+	if (!(rec->description = strdup(d->link)))
+		return fail(ENOMEM, NULL, "recording fds");
+	/* dup'ed (or inherited) fds share one open file: offset and flags. */
+	for (j = 0; j < index; j++) {
+		if (syscall(SYS_kcmp, ctx->pid, ctx->pid, KCMP_FILE, d->all[j].fd, d->fd) == 0) {
+			rec->share_index = j + 1;
+			rec->kind = ctx->meta.fds[j].kind;
+			return 0;
+		}
+	}
+	if (is_stdio(d)) {
+		rec->kind = FD_STDIO;
+		return 0;
+	}
+	for (k = fd_kinds; *k; k++) {
+		if (!(*k)->match(d))
+			continue;
+		rec->kind = (*k)->kind;
+		if ((*k)->dump && (*k)->dump(ctx, d, rec))
+			return -1;
+		return fd_locks_dump(ctx, d);
+	}
+	return fail_why(S_ISSOCK(d->st.st_mode) ? "sockets are not supported yet" :
+			"this kind of file descriptor is not supported yet",
+			"close it before checkpointing, or wait for a newer ckpt",
+			"checking fd %d (%s)", d->fd, d->link);
+}
+
+static int fds_dump(struct dump_ctx *ctx)
+{
+	struct fd_dump *all;
+	int *fds;
+	size_t n, i;
+	int ret = -1;
+
+	if (procfs_list_fds(ctx->pid, &fds, &n))
+		return -1;
+	all = calloc(n + 1, sizeof(*all));
+	if (!all) {
+		free(fds);
+		return fail(ENOMEM, NULL, "recording fds");
+	}
+	for (i = 0; i < n; i++) {
+		all[i].all = all;
+		all[i].nall = n;
+		if (read_one(ctx->pid, fds[i], &all[i]))
+			goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (dump_one(ctx, &all[i], i))
+			goto out;
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(all[i].fdinfo);
+	free(all);
+	free(fds);
+	return ret;
+}
+
+static int fds_check(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->meta.nfds; i++) {
+		const struct fd_rec *f = &ctx->meta.fds[i];
+		const struct fd_kind_ops *k = kind_of(f->kind);
+
+		if (f->fd < 0 || f->fd > (1 << 20) || f->kind < FD_REGULAR ||
+		    f->kind > FD_KIND_MAX || (i && f->fd <= ctx->meta.fds[i - 1].fd) ||
+		    f->share_index > i || (f->kind == FD_STDIO && f->fd > 2) ||
+		    (f->kind != FD_STDIO && !f->share_index && !k))
+			return fail_why("invalid fd record", "the image is corrupted",
+					"checking fd %d", f->fd);
+		if (!f->share_index && k && k->check && k->check(ctx, f))
+			return -1;
+	}
+	return 0;
+}
+
+static int place_fd(int from, int to)
+{
+	if (from == to)
+		return 0;
+	if (dup2(from, to) < 0)
+		return -1;
+	return close(from);
+}
+
+static int restore_one(struct fd_child *c, const struct fd_rec *f, const int stdio[3])
+{
+	const struct image_meta *m = &c->ctx->meta;
+	int fd;
+
+	if (f->share_index) {
+		if (dup2(m->fds[f->share_index - 1].fd, f->fd) < 0)
+			return fail(errno, NULL, "sharing fd %d with fd %d", f->fd,
+				    m->fds[f->share_index - 1].fd);
+	} else if (f->kind == FD_STDIO) {
+		if (dup2(stdio[f->fd], f->fd) < 0)
+			return fail(errno, NULL, "placing stdio fd %d", f->fd);
+	} else {
+		fd = kind_of(f->kind)->open(c, f);
+		if (fd < 0)
+			return -1;
+		if (place_fd(fd, f->fd))
+			return fail(errno, NULL, "placing fd %d (%s)", f->fd, f->description);
+	}
+	/* Every fd must survive our exec: close-on-exec is set after it. */
+	if (fcntl(f->fd, F_SETFD, 0))
+		return fail(errno, NULL, "preparing fd %d", f->fd);
+	return 0;
+}
+
+static bool is_late(const struct fd_rec *f, const struct image_meta *m)
+{
+	const struct fd_rec *owner = f->share_index ? &m->fds[f->share_index - 1] : f;
+	const struct fd_kind_ops *k = kind_of(owner->kind);
+	return k && k->late;
+}
+
+/* In the child, before exec.  Our own fds that must survive (the error
+ * pipe, stdio stand-ins) are moved above the image's highest fd first;
+ * everything a kind keeps for later (the other end of a pipe) goes there
+ * too. */
+static int fds_restore_child(struct restore_ctx *ctx)
+{
+	const struct image_meta *m = &ctx->meta;
+	struct fd_child c = { ctx, 0 };
+	int maxfd = 2, stdio[3], i, pass;
+	size_t k;
+
+	for (k = 0; k < m->nfds; k++)
+		if (m->fds[k].fd > maxfd)
+			maxfd = m->fds[k].fd;
+	c.spare_base = maxfd + 1;
+	for (i = 0; i < 3; i++) {
+		stdio[i] = fcntl(ctx->opts->stdio_fd[i], F_DUPFD_CLOEXEC, c.spare_base);
+		if (stdio[i] < 0)
+			return fail(errno, NULL, "preparing stdio");
+	}
+	i = fcntl(ctx->child_error_fd, F_DUPFD_CLOEXEC, c.spare_base);
+	if (i < 0)
+		return fail(errno, NULL, "preparing fds");
+	ctx->child_error_fd = i;
+	if (close_range(0, maxfd, 0))
+		return fail(errno, NULL, "closing fds");
+	for (pass = 0; pass < 2; pass++)
+		for (k = 0; k < m->nfds; k++)
+			if (is_late(&m->fds[k], m) == (pass == 1) && restore_one(&c, &m->fds[k], stdio))
+				return -1;
+	if (fd_locks_restore_child(ctx))
+		return -1;
+	/* Whatever else restart had open goes away at exec. */
+	if (close_range(maxfd + 1, ~0U, CLOSE_RANGE_CLOEXEC))
+		return fail(errno, NULL, "closing fds");
+	return 0;
+}
+
+/* After exec: close-on-exec, which belongs to each fd (not to the open
+ * file), where the image has it. */
+static int fds_restore(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->meta.nfds; i++) {
+		const struct fd_rec *f = &ctx->meta.fds[i];
+		if (f->cloexec &&
+		    remote_syscall_ok(ctx->remote, NULL, "setting close-on-exec", __NR_fcntl,
+				      f->fd, F_SETFD, FD_CLOEXEC, 0, 0, 0))
+			return -1;
+	}
+	return 0;
+}
+
+const struct state_ops fds_state_ops = {
+	.name = "fds",
+	.dump = fds_dump,
+	.check = fds_check,
+	.restore_child = fds_restore_child,
+	.restore = fds_restore,
+};

@@ -1,0 +1,68 @@
+/* File descriptors: the generic part (fds.c) walks the fd table, finds
+ * descriptors sharing one open file (kcmp), and rebuilds the table in the
+ * restart child; each kind of file lives in its own fd_*.c with its dump
+ * and open halves, described by a struct fd_kind_ops. */
+#ifndef CKPT_FDS_H
+#define CKPT_FDS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "state.h"
+
+/* What the generic part found out about one fd of the process. */
+struct fd_dump {
+	int fd;
+	char link[PATH_MAX];		/* readlink of /proc/PID/fd/N */
+	struct stat st;			/* stat through /proc/PID/fd/N */
+	struct proc_fdinfo fi;
+	char *fdinfo;			/* the whole /proc/PID/fdinfo/N text */
+	int sock_domain, sock_type, sock_protocol;	/* sockets only, else -1 */
+	const struct fd_dump *all;	/* every fd of the process */
+	size_t nall;
+};
+
+/* The restart child rebuilding the table (before exec). */
+struct fd_child {
+	struct restore_ctx *ctx;
+	int spare_base;			/* fds from here up are ours to keep things */
+};
+
+struct fd_kind_ops {
+	uint32_t kind;			/* enum fd_kind */
+	const char *name;
+	/* Is this fd of this kind?  Asked in table order. */
+	bool (*match)(const struct fd_dump *d);
+	/* Fill the kind's fields of rec (fd, flags, pos, cloexec are set). */
+	int (*dump)(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec);
+	/* Before anything starts: can it be reopened here? */
+	int (*check)(struct restore_ctx *ctx, const struct fd_rec *rec);
+	/* In the child: open it, returning a new fd (any number). */
+	int (*open)(struct fd_child *c, const struct fd_rec *rec);
+	bool late;			/* opened after all others (epoll) */
+};
+
+extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_kind,
+	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
+	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
+	fd_unix_kind, fd_inotify_kind;
+
+/* File locks held through each open file (fd_locks.c). */
+int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d) must_check;
+int fd_locks_restore_child(struct restore_ctx *ctx) must_check;
+
+/* Out of repair mode (or closed) at the end of a dump: see ckpt/dump.c. */
+void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);
+
+/* Shared helpers for kinds. */
+/* "key: value" line of an fdinfo text, parsed as the scanf format. */
+bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out);
+/* A copy of the process's fd in ckpt (pidfd_getfd). */
+int fd_steal(pid_t pid, int fd);
+/* Keep fd out of the way of the fds still to be placed. */
+int fd_spare(struct fd_child *c, int fd);
+/* Open flags to reopen with: what fdinfo showed, less the creation ones. */
+int fd_reopen_flags(const struct fd_rec *rec);
+
+#endif

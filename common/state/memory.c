@@ -1,0 +1,823 @@
+/* Memory: the address space, described by meta/vmas, and its contents,
+ * streamed as pages/ chunks.
+ *
+ * Data path, top to bottom:
+ *   dump:    smaps -> classify each vma -> pagemap picks the pages worth
+ *            storing -> process_vm_readv in batches of up to 1 MiB ->
+ *            all-zero pages dropped -> one pages/ chunk per batch ->
+ *            image writer (zstd frame per ~1 MiB)
+ *   restore: image reader -> chunk checked (crc, runs inside a vma) ->
+ *            process_vm_writev straight from the chunk buffer
+ */
+#define LOG_PREFIX "memory: "
+#include "state.h"
+#include "progress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PAGE ARCH_PAGE_SIZE
+#define CHUNK_PAGES 256			/* 1 MiB of data per pages/ member */
+#define CHUNK_MAGIC "CKPG"
+#define CHUNK_VERSION 1
+#define SCRATCH_SIZE (64 * 1024)
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+struct chunk_header {
+	char magic[4];
+	uint32_t version;
+	uint32_t nruns;
+	uint32_t crc;
+};
+
+struct page_run {
+	uint64_t addr;
+	uint32_t npages;
+	uint32_t zero;
+};
+
+/* Pages chosen at dump() for dump_contents(): runs in address order. */
+struct run_list {
+	struct page_run *runs;
+	size_t n, cap;
+};
+
+static struct run_list dump_runs;	/* one dump per process */
+
+/* ------------------------------------------------------------------ */
+/* dump half                                                          */
+
+static bool has_contents(uint32_t kind)
+{
+	return kind == VMA_ANON_PRIVATE || kind == VMA_ANON_SHARED || kind == VMA_FILE_PRIVATE ||
+	       kind == VMA_HEAP || kind == VMA_STACK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lf = strlen(suffix);
+	return ls >= lf && !strcmp(s + ls - lf, suffix);
+}
+
+static int classify(const struct vma_entry *v, uint32_t *kind)
+{
+	const char *p = v->path;
+
+	if (!p[0])
+		*kind = v->shared ? VMA_ANON_SHARED : VMA_ANON_PRIVATE;
+	else if (!strcmp(p, "[heap]"))
+		*kind = VMA_HEAP;
+	else if (!strcmp(p, "[stack]"))
+		*kind = VMA_STACK;
+	else if (!strcmp(p, "[vdso]"))
+		*kind = VMA_VDSO;
+	else if (!strncmp(p, "[vvar", 5))
+		*kind = VMA_VVAR;
+	else if (!strcmp(p, "[vsyscall]"))
+		*kind = VMA_VSYSCALL;
+	else if (!strncmp(p, "[anon:", 6))
+		*kind = VMA_ANON_PRIVATE;
+	else if (!strncmp(p, "[anon_shmem:", 12) || (v->shared && !strcmp(p, "/dev/zero (deleted)")))
+		*kind = VMA_ANON_SHARED;
+	else if (p[0] == '[')
+		return fail_why("unknown kind of mapping", "this kernel maps something ckpt "
+				"does not know; please report it", "mapping %#llx-%#llx %s",
+				(unsigned long long)v->start, (unsigned long long)v->end, p);
+	else if (p[0] != '/')
+		return fail_why("mapping of a special file (io_uring ring, perf buffer, ...)",
+				"ckpt cannot save such mappings", "mapping %#llx-%#llx %s",
+				(unsigned long long)v->start, (unsigned long long)v->end, p);
+	else if (ends_with(p, " (deleted)"))
+		return fail_why("the mapped file was deleted", "deleted and memfd mappings are "
+				"not supported yet", "mapping %#llx-%#llx %s",
+				(unsigned long long)v->start, (unsigned long long)v->end, p);
+	else
+		*kind = v->shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
+	/* The kernel's own special mappings are VM_IO/PFNMAP too; anything
+	 * else that is can only be device memory. */
+	if ((v->vmflags & (VMF_IO | VMF_PF)) && *kind != VMA_VDSO && *kind != VMA_VVAR &&
+	    *kind != VMA_VSYSCALL)
+		return fail_why("device or I/O mapping (VM_IO/VM_PFNMAP)", "ckpt cannot save "
+				"device memory; stop the program from mapping the device",
+				"mapping %#llx-%#llx %s", (unsigned long long)v->start,
+				(unsigned long long)v->end, p);
+	return 0;
+}
+
+static bool page_wanted(uint32_t kind, uint64_t pm)
+{
+	if (pm & PM_SWAP)
+		return true;
+	if (!(pm & PM_PRESENT))
+		return false;
+	/* A private file page still shared with the page cache comes back
+	 * from the file; only the copies the process wrote are stored. */
+	if (kind == VMA_FILE_PRIVATE)
+		return !(pm & PM_FILE);
+	return true;
+}
+
+static int runs_add(struct run_list *l, uint64_t addr)
+{
+	struct page_run *last = l->n ? &l->runs[l->n - 1] : NULL;
+
+	if (last && last->addr + (uint64_t)last->npages * PAGE == addr && last->npages < CHUNK_PAGES) {
+		last->npages++;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct page_run *r = realloc(l->runs, cap * sizeof(*r));
+		if (!r)
+			return fail(ENOMEM, NULL, "listing pages to save");
+		l->runs = r;
+		l->cap = cap;
+	}
+	l->runs[l->n++] = (struct page_run){ addr, 1, 0 };
+	return 0;
+}
+
+/* Walk pagemap for one vma and add the pages worth storing. */
+static int scan_pagemap(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
+{
+	enum { BATCH = 65536 };
+	static uint64_t pm[BATCH];
+	uint64_t addr = vma->start;
+
+	while (addr < vma->end) {
+		size_t want = (vma->end - addr) / PAGE, i;
+		ssize_t n;
+
+		if (want > BATCH)
+			want = BATCH;
+		n = pread(pagemap_fd, pm, want * 8, (addr / PAGE) * 8);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(n < 0 ? errno : EIO, NULL, "reading the page map at %#llx",
+				    (unsigned long long)addr);
+		for (i = 0; i < (size_t)n / 8; i++, addr += PAGE) {
+			if (!page_wanted(vma->kind, pm[i]))
+				continue;
+			if (runs_add(runs, addr))
+				return -1;
+			vma->pages_stored++;
+		}
+	}
+	return 0;
+}
+
+static int check_mapped_file(const struct vma_entry *v)
+{
+	struct stat st;
+
+	if (stat(v->path, &st))
+		return fail(errno, "the file was renamed or removed while mapped",
+			    "checking mapped file %s", v->path);
+	if (st.st_ino != v->inode)
+		return fail_why("the file at that path is not the one mapped (replaced "
+				"since it was mapped)", "restart the program so it maps the "
+				"current file, then checkpoint", "checking mapped file %s", v->path);
+	return 0;
+}
+
+static int memory_dump(struct dump_ctx *ctx)
+{
+	struct vma_entry *vmas = NULL;
+	char path[64];
+	size_t n, i;
+	int pagemap_fd = -1, ret = -1;
+
+	if (procfs_read_vmas(ctx->pid, &vmas, &n))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
+	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pagemap_fd < 0) {
+		fail(errno, NULL, "opening %s", path);
+		goto out;
+	}
+	dump_runs.n = 0;
+	for (i = 0; i < n; i++) {
+		const struct vma_entry *v = &vmas[i];
+		struct vma_rec *rec;
+		uint32_t kind = 0;
+
+		if (classify(v, &kind))
+			goto out;
+		rec = meta_push(&ctx->meta.vmas, &ctx->meta.nvmas, sizeof(*rec));
+		if (!rec)
+			goto out;
+		rec->start = v->start;
+		rec->end = v->end;
+		rec->prot = v->prot;
+		rec->kind = kind;
+		rec->pgoff = v->pgoff;
+		rec->vmflags = v->vmflags;
+		rec->file_index = -1;
+		rec->path = strdup(v->path);
+		if (!rec->path) {
+			fail(ENOMEM, NULL, "recording mappings");
+			goto out;
+		}
+		if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
+			if (check_mapped_file(v) || file_id_record(&ctx->meta, v->path, &rec->file_index))
+				goto out;
+		}
+		if (kind == VMA_VDSO) {
+			size_t len = v->end - v->start;
+			if (!(ctx->meta.vdso.data = malloc(len))) {
+				fail(ENOMEM, NULL, "saving the vDSO");
+				goto out;
+			}
+			ctx->meta.vdso.len = len;
+			if (remote_read(ctx->remote, v->start, ctx->meta.vdso.data, len))
+				goto out;
+		}
+		if (has_contents(kind) && scan_pagemap(pagemap_fd, rec, &dump_runs))
+			goto out;
+	}
+	pr_info("%zu mappings, %zu page runs", n, dump_runs.n);
+	ret = 0;
+out:
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	free(vmas);
+	return ret;
+}
+
+static bool page_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+	size_t i;
+
+	for (i = 0; i < PAGE / 8; i += 8)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+			return false;
+	return true;
+}
+
+/* Read the runs [first, last) (at most CHUNK_PAGES pages) into data. */
+static int read_runs(struct remote *r, const struct page_run *runs, size_t nr, uint8_t *data)
+{
+	struct iovec local = { data, 0 }, remote[CHUNK_PAGES];
+	size_t i, off = 0;
+	ssize_t got;
+
+	for (i = 0; i < nr; i++) {
+		remote[i].iov_base = (void *)runs[i].addr;
+		remote[i].iov_len = (size_t)runs[i].npages * PAGE;
+		local.iov_len += remote[i].iov_len;
+	}
+	got = process_vm_readv(remote_pid(r), &local, 1, remote, nr, 0);
+	if (got == (ssize_t)local.iov_len)
+		return 0;
+	/* Some run is not readable that way (PROT_NONE...): go run by run. */
+	for (i = 0; i < nr; i++) {
+		if (remote_read(r, runs[i].addr, data + off, remote[i].iov_len))
+			return -1;
+		off += remote[i].iov_len;
+	}
+	return 0;
+}
+
+struct chunk_builder {
+	struct page_run runs[CHUNK_PAGES];
+	size_t nruns, npages;
+	uint8_t *data;
+};
+
+static void chunk_add_page(struct chunk_builder *c, uint64_t addr, const uint8_t *page)
+{
+	struct page_run *last = c->nruns ? &c->runs[c->nruns - 1] : NULL;
+
+	if (last && last->addr + (uint64_t)last->npages * PAGE == addr)
+		last->npages++;
+	else
+		c->runs[c->nruns++] = (struct page_run){ addr, 1, 0 };
+	if (c->data + c->npages * PAGE != page)
+		memmove(c->data + c->npages * PAGE, page, PAGE);
+	c->npages++;
+}
+
+static int chunk_write(struct dump_ctx *ctx, struct chunk_builder *c, unsigned *seq)
+{
+	struct chunk_header h = { .version = CHUNK_VERSION, .nruns = c->nruns };
+	char name[IMAGE_NAME_MAX + 1];
+	size_t data_len = c->npages * PAGE;
+
+	if (!c->npages)
+		return 0;
+	memcpy(h.magic, CHUNK_MAGIC, 4);
+	h.crc = crc32c(0, c->data, data_len);
+	snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
+	if (image_member_begin(ctx->writer, name, sizeof(h) + c->nruns * sizeof(struct page_run) +
+			       data_len) ||
+	    image_member_write(ctx->writer, &h, sizeof(h)) ||
+	    image_member_write(ctx->writer, c->runs, c->nruns * sizeof(struct page_run)) ||
+	    image_member_write(ctx->writer, c->data, data_len) ||
+	    image_member_end(ctx->writer))
+		return -1;
+	ctx->pages_stored += c->npages;
+	c->nruns = c->npages = 0;
+	return 0;
+}
+
+static int memory_dump_contents(struct dump_ctx *ctx)
+{
+	struct chunk_builder *c = calloc(1, sizeof(*c));
+	uint8_t *batch = malloc(CHUNK_PAGES * PAGE);
+	size_t i = 0, k;
+	unsigned seq = 0;
+	uint64_t total, done = 0;
+	struct progress progress;
+	int ret = -1;
+
+	if (!c || !batch || !(c->data = batch)) {
+		fail(ENOMEM, NULL, "allocating page buffers");
+		goto out;
+	}
+	for (k = 0, total = 0; k < dump_runs.n; k++)
+		total += (uint64_t)dump_runs.runs[k].npages * PAGE;
+	progress_start(&progress, "saving memory", total);
+	while (i < dump_runs.n) {
+		size_t first = i, pages = 0, p;
+		uint8_t *src = batch;
+
+		while (i < dump_runs.n && pages + dump_runs.runs[i].npages <= CHUNK_PAGES)
+			pages += dump_runs.runs[i++].npages;
+		if (read_runs(ctx->remote, &dump_runs.runs[first], i - first, batch))
+			goto out;
+		/* Compact the batch in place, dropping all-zero pages. */
+		for (k = first; k < i; k++) {
+			for (p = 0; p < dump_runs.runs[k].npages; p++, src += PAGE) {
+				if (page_is_zero(src)) {
+					ctx->pages_zero++;
+					continue;
+				}
+				chunk_add_page(c, dump_runs.runs[k].addr + p * PAGE, src);
+			}
+		}
+		if (chunk_write(ctx, c, &seq))
+			goto out;
+		done += pages * PAGE;
+		progress_update(&progress, done);
+	}
+	progress_end(&progress, done);
+	ret = 0;
+out:
+	free(batch);
+	free(c);
+	free(dump_runs.runs);
+	dump_runs = (struct run_list){ 0 };
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* restore half                                                       */
+
+static bool is_vdso_block(uint32_t kind)
+{
+	return kind == VMA_VDSO || kind == VMA_VVAR;
+}
+
+static int memory_check(struct restore_ctx *ctx)
+{
+	const struct image_meta *m = &ctx->meta;
+	uint64_t prev_end = 0;
+	size_t i;
+
+	for (i = 0; i < m->nvmas; i++) {
+		const struct vma_rec *v = &m->vmas[i];
+		if (v->start >= v->end || v->start % PAGE || v->end % PAGE || v->start < prev_end ||
+		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
+		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_VSYSCALL ||
+		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
+		     (v->file_index < 0 || (size_t)v->file_index >= m->nfiles)))
+			return fail_why("invalid mapping record", "the image is corrupted",
+					"checking mapping %zu (%#llx-%#llx)", i,
+					(unsigned long long)v->start, (unsigned long long)v->end);
+		prev_end = v->end;
+		if (v->kind == VMA_VDSO && v->end - v->start != m->vdso.len)
+			return fail_why("vDSO size does not match its contents", "the image is "
+					"corrupted", "checking the vDSO record");
+	}
+	return 0;
+}
+
+struct interval {
+	uint64_t start, end;
+};
+
+static int cmp_interval(const void *a, const void *b)
+{
+	const struct interval *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Lowest gap of size bytes above 1 MiB that none of the intervals touch. */
+static uint64_t find_gap(struct interval *iv, size_t n, uint64_t size)
+{
+	uint64_t at = 1 << 20;
+	size_t i;
+
+	qsort(iv, n, sizeof(*iv), cmp_interval);
+	for (i = 0; i < n; i++) {
+		if (iv[i].end <= at)
+			continue;
+		if (iv[i].start >= at + size)
+			break;
+		at = (iv[i].end + PAGE - 1) & ~(PAGE - 1);
+	}
+	return at + size <= ARCH_TASK_SIZE ? at : 0;
+}
+
+static struct interval *collect_intervals(const struct image_meta *m, const struct vma_entry *cur,
+					  size_t ncur, size_t *n)
+{
+	struct interval *iv = malloc((m->nvmas + ncur + 1) * sizeof(*iv));
+	size_t i, k = 0;
+
+	if (!iv)
+		return NULL;
+	for (i = 0; i < m->nvmas; i++)
+		iv[k++] = (struct interval){ m->vmas[i].start, m->vmas[i].end };
+	for (i = 0; i < ncur; i++)
+		iv[k++] = (struct interval){ cur[i].start, cur[i].end };
+	*n = k;
+	return iv;
+}
+
+static int inject(struct restore_ctx *ctx, const char *what, long nr, unsigned long a1,
+		  unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5,
+		  unsigned long a6, long *ret)
+{
+	return remote_syscall_ok(ctx->remote, ret, what, nr, a1, a2, a3, a4, a5, a6);
+}
+
+/* The kernel's vDSO block must be the one of the image (same kernel):
+ * compare, then move each piece to the address the process knows. */
+static int check_vdso(struct restore_ctx *ctx, const struct vma_entry *cur, size_t ncur)
+{
+	const struct image_meta *m = &ctx->meta;
+	size_t i, j, nimg = 0, ncurblock = 0;
+	uint8_t *bytes;
+	int ret;
+
+	for (i = 0; i < ncur; i++)
+		if (!strcmp(cur[i].path, "[vdso]") || !strncmp(cur[i].path, "[vvar", 5))
+			ncurblock++;
+	for (i = 0; i < m->nvmas; i++) {
+		const struct vma_rec *v = &m->vmas[i];
+		if (!is_vdso_block(v->kind))
+			continue;
+		nimg++;
+		for (j = 0; j < ncur; j++)
+			if (!strcmp(cur[j].path, v->path) &&
+			    cur[j].end - cur[j].start == v->end - v->start)
+				break;
+		if (j == ncur)
+			goto differs;
+		if (v->kind != VMA_VDSO)
+			continue;
+		bytes = malloc(m->vdso.len);
+		if (!bytes)
+			return fail(ENOMEM, NULL, "comparing the vDSO");
+		ret = remote_read(ctx->remote, cur[j].start, bytes, m->vdso.len);
+		if (!ret && memcmp(bytes, m->vdso.data, m->vdso.len))
+			ret = 1;
+		free(bytes);
+		if (ret < 0)
+			return -1;
+		if (ret)
+			goto differs;
+	}
+	if (nimg == ncurblock)
+		return 0;
+differs:
+	return fail_why("this kernel's vDSO differs from the one in the image",
+			"restart on a host running the same kernel as at checkpoint time",
+			"checking the vDSO (image kernel %s)", m->header->kernel);
+}
+
+static int move_vdso_block(struct restore_ctx *ctx, const struct vma_entry *cur, size_t ncur,
+			   uint64_t block_start, uint64_t temp)
+{
+	const struct image_meta *m = &ctx->meta;
+	size_t i, j;
+	int pass, order;
+
+	/* Two passes (to a free area, then home) so no piece lands on
+	 * another one not moved yet.  vvar first, vdso last: injected
+	 * syscalls run from the vDSO, so re-locate it after each pass. */
+	for (pass = 0; pass < 2; pass++) {
+		for (order = 0; order < 2; order++) {
+			for (i = 0; i < m->nvmas; i++) {
+				const struct vma_rec *v = &m->vmas[i];
+				uint64_t len = v->end - v->start, from, to;
+				if (!is_vdso_block(v->kind) || (v->kind == VMA_VDSO) != (order == 1))
+					continue;
+				for (j = 0; j < ncur && strcmp(cur[j].path, v->path); j++)
+					;
+				if (j == ncur)
+					return fail_why("missing piece", NULL, "moving %s", v->path);
+				from = pass == 0 ? cur[j].start : temp + (v->start - block_start);
+				to = pass == 0 ? temp + (v->start - block_start) : v->start;
+				if (inject(ctx, "moving the vDSO", __NR_mremap, from, len, len,
+					   MREMAP_MAYMOVE | MREMAP_FIXED, to, 0, NULL))
+					return -1;
+			}
+		}
+		if (remote_find_syscall_insn(ctx->remote))
+			return -1;
+	}
+	return 0;
+}
+
+static int open_in_target(struct restore_ctx *ctx, int file_index, bool writable, long *fd)
+{
+	const struct file_id_rec *f = &ctx->meta.files[file_index];
+	uint64_t path_addr;
+	char what[PATH_MAX + 32];
+
+	if (ctx->target_file_fds[file_index] >= 0) {
+		*fd = ctx->target_file_fds[file_index];
+		return 0;
+	}
+	remote_scratch_reset(ctx->remote);
+	if (remote_scratch_put(ctx->remote, f->path, strlen(f->path) + 1, &path_addr))
+		return -1;
+	snprintf(what, sizeof(what), "opening %s", f->path);
+	if (inject(ctx, what, __NR_openat, AT_FDCWD, path_addr,
+		   (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0, 0, 0, fd))
+		return -1;
+	ctx->target_file_fds[file_index] = *fd;
+	return 0;
+}
+
+static int map_one(struct restore_ctx *ctx, const struct vma_rec *v)
+{
+	int flags = MAP_FIXED, prot = v->prot;
+	long fd = -1, ret;
+	uint64_t pgoff = 0;
+	char what[PATH_MAX + 64];
+	static const struct { uint64_t vmf; int advice; } advice[] = {
+		{ VMF_DC, MADV_DONTFORK }, { VMF_WF, MADV_WIPEONFORK }, { VMF_HG, MADV_HUGEPAGE },
+		{ VMF_NH, MADV_NOHUGEPAGE }, { VMF_DD, MADV_DONTDUMP }, { VMF_MG, MADV_MERGEABLE },
+	};
+	unsigned i;
+
+	switch (v->kind) {
+	case VMA_ANON_SHARED:
+		flags |= MAP_SHARED | MAP_ANONYMOUS;
+		break;
+	case VMA_FILE_PRIVATE:
+	case VMA_FILE_SHARED:
+		flags |= v->kind == VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
+		if (open_in_target(ctx, v->file_index,
+				   v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW), &fd))
+			return -1;
+		pgoff = v->pgoff;
+		break;
+	default:
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+	}
+	if (v->vmflags & VMF_GD)
+		flags |= MAP_GROWSDOWN;
+	if (v->vmflags & VMF_NR)
+		flags |= MAP_NORESERVE;
+	snprintf(what, sizeof(what), "mapping %#llx-%#llx %s", (unsigned long long)v->start,
+		 (unsigned long long)v->end, v->path);
+	if (inject(ctx, what, __NR_mmap, v->start, v->end - v->start, prot, flags, fd, pgoff, &ret))
+		return -1;
+	if ((uint64_t)ret != v->start)
+		return fail_why("the kernel put it elsewhere", NULL, "%s", what);
+	for (i = 0; i < sizeof(advice) / sizeof(advice[0]); i++)
+		if ((v->vmflags & advice[i].vmf) &&
+		    inject(ctx, what, __NR_madvise, v->start, v->end - v->start,
+			   advice[i].advice, 0, 0, 0, NULL))
+			return -1;
+	return 0;
+}
+
+static int unmap_all_but(struct restore_ctx *ctx, struct interval *keep, size_t nkeep)
+{
+	uint64_t at = 0;
+	size_t i;
+
+	qsort(keep, nkeep, sizeof(*keep), cmp_interval);
+	for (i = 0; i <= nkeep; i++) {
+		uint64_t end = i < nkeep ? keep[i].start : ARCH_TASK_SIZE;
+		if (end > at && inject(ctx, "clearing the address space", __NR_munmap, at, end - at,
+				       0, 0, 0, 0, NULL))
+			return -1;
+		if (i < nkeep && keep[i].end > at)
+			at = keep[i].end;
+	}
+	return 0;
+}
+
+/* Runs may span adjacent mappings; every page must be in one that holds
+ * contents. */
+static bool range_restorable(const struct image_meta *m, uint64_t start, uint64_t end)
+{
+	const struct vma_rec *v = meta_find_vma(m, start);
+
+	if (end <= start)
+		return false;
+	while (v && has_contents(v->kind)) {
+		if (end <= v->end)
+			return true;
+		if (v + 1 >= m->vmas + m->nvmas || v[1].start != v->end)
+			return false;
+		v++;
+	}
+	return false;
+}
+
+static int bad_chunk(const char *name, const char *why)
+{
+	return fail_why(why, "the image is corrupted", "reading image member %s", name);
+}
+
+static int restore_chunk(struct restore_ctx *ctx, uint8_t *buf, size_t len, const char *name)
+{
+	struct chunk_header h;
+	struct page_run *runs;
+	struct iovec local, remote[CHUNK_PAGES];
+	uint64_t pages = 0;
+	size_t i, data_off;
+	uint8_t *data;
+	ssize_t n;
+
+	if (len < sizeof(h))
+		return bad_chunk(name, "chunk too short");
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, CHUNK_MAGIC, 4) || h.version != CHUNK_VERSION ||
+	    h.nruns == 0 || h.nruns > CHUNK_PAGES || len < sizeof(h) + h.nruns * sizeof(*runs))
+		return bad_chunk(name, "bad chunk header");
+	runs = (struct page_run *)(buf + sizeof(h));
+	data_off = sizeof(h) + h.nruns * sizeof(*runs);
+	for (i = 0; i < h.nruns; i++) {
+		uint64_t end = runs[i].addr + (uint64_t)runs[i].npages * PAGE;
+		if (runs[i].addr % PAGE || !runs[i].npages || runs[i].npages > CHUNK_PAGES ||
+		    !range_restorable(&ctx->meta, runs[i].addr, end))
+			return bad_chunk(name, "pages outside any saved mapping");
+		pages += runs[i].npages;
+		remote[i].iov_base = (void *)runs[i].addr;
+		remote[i].iov_len = (size_t)runs[i].npages * PAGE;
+	}
+	if (pages > CHUNK_PAGES || len != data_off + pages * PAGE)
+		return bad_chunk(name, "chunk size does not match its runs");
+	data = buf + data_off;
+	if (crc32c(0, data, pages * PAGE) != h.crc)
+		return bad_chunk(name, "corrupted (checksum mismatch)");
+	local = (struct iovec){ data, pages * PAGE };
+	n = process_vm_writev(ctx->pid, &local, 1, remote, h.nruns, 0);
+	if (n != (ssize_t)local.iov_len) {
+		/* Read-only or PROT_NONE pages: /proc/PID/mem can write them. */
+		for (i = 0; i < h.nruns; i++) {
+			if (remote_write(ctx->remote, runs[i].addr, data, remote[i].iov_len))
+				return -1;
+			data += remote[i].iov_len;
+		}
+	}
+	ctx->pages_restored += pages;
+	return 0;
+}
+
+static int restore_pages(struct restore_ctx *ctx)
+{
+	size_t cap = sizeof(struct chunk_header) + CHUNK_PAGES * (sizeof(struct page_run) + PAGE);
+	uint8_t *buf = malloc(cap);
+	struct progress progress;
+	uint64_t total = 0;
+	size_t i;
+	int ret = -1;
+
+	if (!buf)
+		return fail(ENOMEM, NULL, "allocating the page buffer");
+	for (i = 0; i < ctx->meta.nvmas; i++)
+		total += ctx->meta.vmas[i].pages_stored * PAGE;	/* zero pages left out */
+	progress_start(&progress, "restoring memory", total);
+	while (ctx->next.state == 1) {
+		int r;
+		if (!strncmp(ctx->next.name, "pages/", 6)) {
+			if (ctx->next.size > cap) {
+				bad_chunk(ctx->next.name, "chunk too large");
+				goto out;
+			}
+			if (image_read(ctx->reader, buf, ctx->next.size) ||
+			    restore_chunk(ctx, buf, ctx->next.size, ctx->next.name))
+				goto out;
+			progress_update(&progress, ctx->pages_restored * PAGE);
+		}
+		r = image_next_member(ctx->reader, ctx->next.name, &ctx->next.size);
+		if (r < 0)
+			goto out;
+		ctx->next.state = r;
+	}
+	progress_end(&progress, ctx->pages_restored * PAGE);
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+static int close_target_fds(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->meta.nfiles; i++) {
+		if (ctx->target_file_fds[i] < 0)
+			continue;
+		if (inject(ctx, "closing a mapped file", __NR_close, ctx->target_file_fds[i], 0, 0,
+			   0, 0, 0, NULL))
+			return -1;
+		ctx->target_file_fds[i] = -1;
+	}
+	return 0;
+}
+
+static int memory_restore(struct restore_ctx *ctx)
+{
+	const struct image_meta *m = &ctx->meta;
+	struct vma_entry *cur = NULL;
+	struct interval *iv = NULL, keep[16];
+	size_t ncur, niv, nkeep = 0, i;
+	uint64_t scratch, temp, block_start = 0, block_end = 0;
+	int ret = -1;
+
+	ctx->target_file_fds = malloc((m->nfiles + 1) * sizeof(long));
+	if (!ctx->target_file_fds)
+		return fail(ENOMEM, NULL, "restoring memory");
+	for (i = 0; i < m->nfiles; i++)
+		ctx->target_file_fds[i] = -1;
+	if (procfs_read_vmas(ctx->pid, &cur, &ncur) || check_vdso(ctx, cur, ncur))
+		goto out;
+	for (i = 0; i < m->nvmas; i++) {
+		if (!is_vdso_block(m->vmas[i].kind))
+			continue;
+		if (!block_end)
+			block_start = m->vmas[i].start;
+		block_end = m->vmas[i].end;
+	}
+	/* Scratch and a temporary home for the vDSO block, away from both
+	 * the old layout and the one being restored. */
+	iv = collect_intervals(m, cur, ncur, &niv);
+	if (!iv) {
+		fail(ENOMEM, NULL, "restoring memory");
+		goto out;
+	}
+	scratch = find_gap(iv, niv, SCRATCH_SIZE);
+	iv[niv++] = (struct interval){ scratch, scratch + SCRATCH_SIZE };
+	temp = find_gap(iv, niv, block_end - block_start + PAGE);
+	if (!scratch || !temp) {
+		fail_why("no free address range", NULL, "preparing the address space");
+		goto out;
+	}
+	if (remote_scratch_map(ctx->remote, scratch, SCRATCH_SIZE))
+		goto out;
+	keep[nkeep++] = (struct interval){ scratch, scratch + SCRATCH_SIZE };
+	for (i = 0; i < ncur && nkeep < 16; i++)
+		if (!strcmp(cur[i].path, "[vdso]") || !strncmp(cur[i].path, "[vvar", 5))
+			keep[nkeep++] = (struct interval){ cur[i].start, cur[i].end };
+	if (unmap_all_but(ctx, keep, nkeep))
+		goto out;
+	/* Everything but the vDSO block is gone: it may move anywhere. */
+	if (block_end && move_vdso_block(ctx, cur, ncur, block_start, temp))
+		goto out;
+	for (i = 0; i < m->nvmas; i++) {
+		const struct vma_rec *v = &m->vmas[i];
+		if (is_vdso_block(v->kind) || v->kind == VMA_VSYSCALL)
+			continue;
+		if (map_one(ctx, v))
+			goto out;
+	}
+	if (restore_pages(ctx) || close_target_fds(ctx))
+		goto out;
+	pr_info("%llu pages restored", (unsigned long long)ctx->pages_restored);
+	ret = 0;
+out:
+	free(iv);
+	free(cur);
+	return ret;
+}
+
+const struct state_ops memory_state_ops = {
+	.name = "memory",
+	.dump = memory_dump,
+	.dump_contents = memory_dump_contents,
+	.check = memory_check,
+	.restore = memory_restore,
+};

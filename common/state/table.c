@@ -1,0 +1,21 @@
+/* The order in which state is dumped and restored.  Memory comes first
+ * (everything else points into it), threads before signals (signals are
+ * queued to threads), credentials last (restoring them may
+ * drop the privileges the other steps need). */
+#include "state.h"
+
+const struct state_ops *const state_table[] = {
+	&memory_state_ops,
+	&backtrace_state_ops,	/* before anything injects: registers untouched */
+	&process_state_ops,
+	&rlimits_state_ops,
+	&fds_state_ops,
+	&threads_state_ops,	/* threads exist before signals are queued to them */
+	&signals_state_ops,
+	&timers_state_ops,
+	&attrs_state_ops,
+	&tty_state_ops,
+	&seccomp_state_ops,	/* after everything privileged but credentials */
+	&creds_state_ops,
+	NULL,
+};

@@ -1,0 +1,253 @@
+/* Threads: registers, full xstate, signal mask, alternate signal stack,
+ * rseq registration, robust futex list and clear_child_tid of each thread.
+ * Every thread is seized at dump; at restore the leader clones the others
+ * under their original TIDs (clone3 set_tid), each stopped before it runs. */
+#define LOG_PREFIX "threads: "
+#include "state.h"
+
+#include <errno.h>
+#include <linux/prctl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/sched.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char *read_comm(pid_t pid, const char *name)
+{
+	char *text;
+	size_t len;
+
+	if (procfs_read(pid, name, &text, &len))
+		return NULL;
+	while (len && text[len - 1] == '\n')
+		text[--len] = 0;
+	return text;
+}
+
+static int dump_altstack(struct remote *r, struct thread_rec *t)
+{
+	stack_t ss = { 0 };
+	uint64_t addr;
+
+	remote_scratch_reset(r);
+	if (remote_scratch_put(r, &ss, sizeof(ss), &addr) ||
+	    remote_syscall_ok(r, NULL, "reading the alternate signal stack",
+			      __NR_sigaltstack, 0, addr, 0, 0, 0, 0) ||
+	    remote_read(r, addr, &ss, sizeof(ss)))
+		return -1;
+	t->altstack_sp = (uint64_t)ss.ss_sp;
+	t->altstack_size = ss.ss_size;
+	t->altstack_flags = ss.ss_flags;
+	return 0;
+}
+
+static int dump_tid_address(struct remote *r, struct thread_rec *t)
+{
+	uint64_t addr, value = 0;
+
+	remote_scratch_reset(r);
+	if (remote_scratch_put(r, &value, sizeof(value), &addr) ||
+	    remote_syscall_ok(r, NULL, "reading clear_child_tid", __NR_prctl,
+			      PR_GET_TID_ADDRESS, addr, 0, 0, 0, 0) ||
+	    remote_read(r, addr, &value, sizeof(value)))
+		return -1;
+	t->clear_child_tid = value;
+	return 0;
+}
+
+static int dump_thread(struct dump_ctx *ctx, struct remote *r)
+{
+	struct thread_rec *t;
+	struct remote_rseq rs;
+	size_t xlen = arch_xstate_size();
+	pid_t tid = remote_pid(r);
+	char name[64];
+	long head = 0;
+	size_t len = 0;
+	void *xstate;
+
+	t = meta_push(&ctx->meta.threads, &ctx->meta.nthreads, sizeof(*t));
+	if (!t)
+		return -1;
+	t->tid = tid;
+	if (blob_set(&t->regs, remote_orig_regs(r), sizeof(arch_regs_t)))
+		return fail(ENOMEM, NULL, "saving registers");
+	xstate = calloc(1, xlen);
+	if (!xstate)
+		return fail(ENOMEM, NULL, "saving xstate");
+	if (remote_get_xstate(r, xstate, &xlen)) {
+		free(xstate);
+		return -1;
+	}
+	t->xstate.data = xstate;
+	t->xstate.len = xlen;
+	t->sigmask = remote_orig_sigmask(r);
+	if (remote_get_rseq(r, &rs))
+		return -1;
+	t->rseq_addr = rs.addr;
+	t->rseq_len = rs.len;
+	t->rseq_sig = rs.sig;
+	t->rseq_flags = rs.flags;
+	if (syscall(__NR_get_robust_list, tid, &head, &len))
+		return fail(errno, NULL, "reading the robust futex list of thread %d", tid);
+	t->robust_list = head;
+	t->robust_len = len;
+	snprintf(name, sizeof(name), "task/%d/comm", tid);
+	if (!(t->comm = read_comm(ctx->pid, name)))
+		return -1;
+	if (r != ctx->remote && remote_scratch_borrow(r, ctx->remote))
+		return -1;
+	return dump_altstack(r, t) || dump_tid_address(r, t);
+}
+
+static int threads_dump(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->ntasks; i++)
+		if (dump_thread(ctx, ctx->tasks[i]))
+			return -1;
+	return 0;
+}
+
+static int threads_check(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	if (ctx->meta.nthreads < 1 || ctx->meta.nthreads > 65536 ||
+	    ctx->meta.threads[0].tid != ctx->meta.process->pid)
+		return fail_why("invalid thread list", "the image is corrupted",
+				"checking the image (%zu threads)", ctx->meta.nthreads);
+	for (i = 0; i < ctx->meta.nthreads; i++) {
+		const struct thread_rec *t = &ctx->meta.threads[i];
+		if (t->regs.len != sizeof(arch_regs_t) || t->xstate.len < 576 ||
+		    t->xstate.len > (1 << 20) || t->tid <= 0)
+			return fail_why("invalid thread record", "the image is corrupted",
+					"checking thread %d", t->tid);
+	}
+	return 0;
+}
+
+static int restore_xstate(struct remote *r, const struct thread_rec *t)
+{
+	size_t here = arch_xstate_size(), len = t->xstate.len > here ? t->xstate.len : here;
+	uint8_t *buf = calloc(1, len);
+	int ret;
+
+	/* The XSAVE layout is fixed per feature (non-compacted), so an image
+	 * from a CPU with fewer features fits a larger area as it is. */
+	if (!buf)
+		return fail(ENOMEM, NULL, "restoring xstate");
+	memcpy(buf, t->xstate.data, t->xstate.len);
+	ret = remote_set_xstate(r, buf, here);
+	free(buf);
+	return ret;
+}
+
+/* What each thread registers for itself: injected in that thread. */
+static int restore_thread_state(struct remote *r, const struct thread_rec *t)
+{
+	stack_t ss = { (void *)t->altstack_sp, t->altstack_flags & ~SS_ONSTACK, t->altstack_size };
+	uint64_t addr;
+
+	remote_scratch_reset(r);
+	if (!(t->altstack_flags & SS_DISABLE) &&
+	    (remote_scratch_put(r, &ss, sizeof(ss), &addr) ||
+	     remote_syscall_ok(r, NULL, "restoring the alternate signal stack", __NR_sigaltstack,
+			       addr, 0, 0, 0, 0, 0)))
+		return -1;
+	if (t->robust_list &&
+	    remote_syscall_ok(r, NULL, "restoring the robust futex list", __NR_set_robust_list,
+			      t->robust_list, t->robust_len, 0, 0, 0, 0))
+		return -1;
+	if (remote_syscall_ok(r, NULL, "restoring clear_child_tid", __NR_set_tid_address,
+			      t->clear_child_tid, 0, 0, 0, 0, 0))
+		return -1;
+	if (t->rseq_addr &&
+	    remote_syscall_ok(r, NULL, "registering rseq", __NR_rseq, t->rseq_addr,
+			      t->rseq_len, 0, t->rseq_sig, 0, 0))
+		return -1;
+	if (t->comm) {
+		char comm[16] = { 0 };
+		snprintf(comm, sizeof(comm), "%s", t->comm);
+		remote_scratch_reset(r);
+		if (remote_scratch_put(r, comm, sizeof(comm), &addr) ||
+		    remote_syscall_ok(r, NULL, "restoring the thread name", __NR_prctl,
+				      PR_SET_NAME, addr, 0, 0, 0, 0))
+			return -1;
+	}
+	return restore_xstate(r, t);
+}
+
+/* A new thread of the restored process, under its original TID, cloned
+ * from the leader and stopped before it runs anything. */
+static int create_thread(struct restore_ctx *ctx, const struct thread_rec *t,
+			 struct remote **out)
+{
+	struct clone_args args = {
+		.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			 CLONE_SYSVSEM,
+	};
+	pid_t want = t->tid;
+	uint64_t tid_addr, args_addr;
+	char what[64];
+	long tid;
+
+	remote_scratch_reset(ctx->remote);
+	if (remote_scratch_put(ctx->remote, &want, sizeof(want), &tid_addr))
+		return -1;
+	if (!ctx->opts->new_pid) {
+		args.set_tid = tid_addr;
+		args.set_tid_size = 1;
+	}
+	if (remote_scratch_put(ctx->remote, &args, sizeof(args), &args_addr))
+		return -1;
+	snprintf(what, sizeof(what), "creating thread %d", t->tid);
+	if (remote_syscall_ok(ctx->remote, &tid, what, __NR_clone3, args_addr, sizeof(args),
+			      0, 0, 0, 0))
+		return -1;
+	if (remote_adopt_thread(tid, out))
+		return -1;
+	return remote_scratch_borrow(*out, ctx->remote);
+}
+
+static int threads_restore(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	ctx->tasks = calloc(ctx->meta.nthreads, sizeof(*ctx->tasks));
+	if (!ctx->tasks)
+		return fail(ENOMEM, NULL, "restoring threads");
+	ctx->tasks[0] = ctx->remote;
+	ctx->ntasks = 1;
+	for (i = 1; i < ctx->meta.nthreads; i++) {
+		if (create_thread(ctx, &ctx->meta.threads[i], &ctx->tasks[i]))
+			return -1;
+		ctx->ntasks++;
+	}
+	for (i = 0; i < ctx->meta.nthreads; i++)
+		if (restore_thread_state(ctx->tasks[i], &ctx->meta.threads[i]))
+			return -1;
+	return 0;
+}
+
+pid_t restore_tid(const struct restore_ctx *ctx, pid_t original)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->ntasks && i < ctx->meta.nthreads; i++)
+		if (ctx->meta.threads[i].tid == original)
+			return remote_pid(ctx->tasks[i]);
+	return 0;
+}
+
+const struct state_ops threads_state_ops = {
+	.name = "threads",
+	.dump = threads_dump,
+	.check = threads_check,
+	.restore = threads_restore,
+};

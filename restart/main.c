@@ -1,0 +1,310 @@
+/* restart: bring a checkpointed process back from its image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "restore.h"
+#include "version.h"
+
+static const char usage[] =
+"Usage: restart FILE [OPTIONS]\n"
+"\n"
+"Bring back the process saved in the image FILE by ckpt(1) (\"-\" reads the\n"
+"image from standard input), under its original PID, exactly where it was.\n"
+"Everything is checked before anything starts: a missing or changed binary,\n"
+"a CPU lacking features, a PID in use or a damaged image is an error, and\n"
+"nothing half-restored is ever left running.\n"
+"\n"
+"Options:\n"
+"  -n, --new-pid        restart under any free PID instead of the original\n"
+"  -d, --detach         print the PID and exit once the process runs, instead\n"
+"                       of waiting for it\n"
+"      --stdin FILE     give the process FILE as standard input (in place of\n"
+"                       restart's own; /dev/null when the image comes on stdin)\n"
+"      --stdout FILE    give the process FILE (appended to) as standard output\n"
+"      --stderr FILE    give the process FILE (appended to) as standard error\n"
+"      --allow-changed-files\n"
+"                       reopen files the process was reading even if they\n"
+"                       changed since the checkpoint (default: refuse)\n"
+"      --pty            give the process a new terminal (where it had one on\n"
+"                       fds 0-2) in a session of its own; restart relays it\n"
+"                       to its own stdin/stdout until the process ends\n"
+"      --tcp-close      restore established TCP connections closed: the\n"
+"                       program sees an ordinary error on them (for a host\n"
+"                       without the address, or without CAP_NET_ADMIN)\n"
+"  -v, --verbose        print each step with timings; -vv for more\n"
+"  -h, --help           show this help\n"
+"  -V, --version        show the version\n"
+"\n"
+"The restored process gets restart's own standard input, output and error\n"
+"where it had a terminal, pipe or socket on fds 0-2; files it had open are\n"
+"reopened by path at the same offset.  A job that had the foreground of its\n"
+"terminal becomes a job of its own in the foreground of restart's terminal,\n"
+"with its terminal settings (^Z stops it and restart, fg resumes both).\n"
+"In the foreground (default) restart\n"
+"forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the process\n"
+"and exits with its exit status (128+N if killed by signal N).\n"
+"\n"
+"Exit status: the process's when in the foreground; 0 with --detach once it\n"
+"runs; 1 if it could not be restored; 2 on bad usage.  See restart(1).\n";
+
+static volatile pid_t child_pid;
+
+static void forward_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	/* A terminal's SIGINT already reached the whole process group. */
+	if (si->si_code == SI_KERNEL || child_pid <= 0)
+		return;
+	kill(child_pid, sig);
+}
+
+static void setup_forwarding(void)
+{
+	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	unsigned i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static struct restore_tty tty;
+static int tty_fd = -1;
+
+static void take_terminal_back(void)
+{
+	if (tty.foreground_given) {
+		void (*old)(int) = signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(tty_fd, getpgrp());
+		signal(SIGTTOU, old);
+	}
+	if (tty.termios_saved)
+		tcsetattr(tty_fd, TCSADRAIN, &tty.saved);
+}
+
+static void stop_with(pid_t pid)
+{
+	struct termios its;
+	bool have = tty.termios_saved && !tcgetattr(tty_fd, &its);
+
+	take_terminal_back();
+	kill(getpid(), SIGSTOP);
+	if (have)
+		tcsetattr(tty_fd, TCSADRAIN, &its);
+	if (tty.foreground_given)
+		tcsetpgrp(tty_fd, pid);
+	kill(-pid, SIGCONT);
+	kill(pid, SIGCONT);
+}
+
+static int wait_foreground(pid_t pid)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, WUNTRACED) < 0) {
+			if (errno == EINTR)
+				continue;
+			take_terminal_back();
+			fprintf(stderr, "restart: waiting for process %d: %s\n", pid, strerror(errno));
+			return 1;
+		}
+		if (WIFSTOPPED(status)) {
+			stop_with(pid);
+			continue;
+		}
+		break;
+	}
+	take_terminal_back();
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* --pty: a new pty whose slave side stands in for fds 0-2. */
+static int open_pty(int *master, struct restore_opts *opts)
+{
+	static char slave_path[64];
+	struct winsize ws;
+	int slave, i;
+
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0 || grantpt(*master) || unlockpt(*master) ||
+	    ptsname_r(*master, slave_path, sizeof(slave_path)))
+		return fail(errno, NULL, "creating a new terminal (--pty)");
+	slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return fail(errno, NULL, "opening the new terminal %s", slave_path);
+	if (!ioctl(STDIN_FILENO, TIOCGWINSZ, &ws))
+		ioctl(slave, TIOCSWINSZ, &ws);
+	for (i = 0; i < 3; i++)
+		opts->stdio_fd[i] = slave;
+	opts->pty_slave = slave_path;
+	return 0;
+}
+
+/* Copy stdin to the pty and the pty to stdout until the process ends;
+ * restart's own terminal, if any, is raw meanwhile. */
+static int relay_pty(int master, pid_t pid)
+{
+	struct termios saved, raw;
+	bool tty = !tcgetattr(STDIN_FILENO, &saved);
+	bool in_open = true;
+	char buf[4096];
+	int status = 0;
+
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+	}
+	for (;;) {
+		struct pollfd p[2] = { { master, POLLIN, 0 }, { STDIN_FILENO, POLLIN, 0 } };
+		ssize_t n;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (poll(p, in_open ? 2 : 1, 100) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN) {
+			n = read(master, buf, sizeof(buf));
+			if (n > 0 && write(STDOUT_FILENO, buf, n) < 0)
+				break;
+		}
+		if (in_open && (p[1].revents & (POLLIN | POLLHUP))) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0)
+				in_open = false;
+			else if (write(master, buf, n) < 0)
+				break;
+		}
+	}
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		waitpid(pid, &status, 0);
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
+{
+	if (!path) {
+		*out = fd_in_restart;
+		return 0;
+	}
+	*out = open(path, flags | O_CLOEXEC, 0644);
+	if (*out < 0)
+		return fail(errno, NULL, "opening %s", path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY };
+	static const struct option longopts[] = {
+		{ "new-pid", no_argument, NULL, 'n' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "stdin", required_argument, NULL, OPT_STDIN },
+		{ "stdout", required_argument, NULL, OPT_STDOUT },
+		{ "stderr", required_argument, NULL, OPT_STDERR },
+		{ "allow-changed-files", no_argument, NULL, OPT_ALLOW_CHANGED },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "pty", no_argument, NULL, OPT_PTY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct restore_opts opts = { 0 };
+	const char *stdio_path[3] = { NULL, NULL, NULL }, *image;
+	bool use_pty = false;
+	int master = -1;
+	int c, image_fd, i;
+	pid_t pid;
+
+	log_set_program("restart");
+	argv[0] = "restart";	/* getopt's messages name the tool, not its path */
+	while ((c = getopt_long(argc, argv, "ndvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': opts.new_pid = true; break;
+		case 'd': opts.detach = true; break;
+		case OPT_STDIN: stdio_path[0] = optarg; break;
+		case OPT_STDOUT: stdio_path[1] = optarg; break;
+		case OPT_STDERR: stdio_path[2] = optarg; break;
+		case OPT_ALLOW_CHANGED: opts.allow_changed_files = true; break;
+		case OPT_TCP_CLOSE: opts.tcp_close = true; break;
+		case OPT_PTY: use_pty = true; break;
+		case 'v': log_level++; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
+		default:
+			fputs("Try 'restart --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "restart: %s\nUsage: restart FILE [--new-pid] [--detach]\n"
+			"Try 'restart --help'.\n", optind >= argc ? "missing image FILE" :
+			"too many arguments");
+		return 2;
+	}
+	image = argv[optind];
+	if (!strcmp(image, "-")) {
+		image_fd = STDIN_FILENO;
+		if (!stdio_path[0])
+			stdio_path[0] = "/dev/null";
+	} else {
+		image_fd = open(image, O_RDONLY | O_CLOEXEC);
+		if (image_fd < 0) {
+			fail(errno, "check the path of the image", "opening image %s", image);
+			goto err;
+		}
+	}
+	if (use_pty) {
+		if (opts.detach) {
+			fprintf(stderr, "restart: --pty needs the foreground: restart relays the "
+				"terminal\nTry 'restart --help'.\n");
+			return 2;
+		}
+		if (open_pty(&master, &opts) < 0)
+			goto err;
+	} else if (open_stdio(stdio_path[0], 0, O_RDONLY, &opts.stdio_fd[0]) ||
+	    open_stdio(stdio_path[1], 1, O_WRONLY | O_CREAT | O_APPEND, &opts.stdio_fd[1]) ||
+	    open_stdio(stdio_path[2], 2, O_WRONLY | O_CREAT | O_APPEND, &opts.stdio_fd[2]))
+		goto err;
+	if (!opts.detach)
+		setup_forwarding();
+	opts.tty = &tty;
+	tty_fd = opts.stdio_fd[0];
+	if (restore_image(image_fd, &opts, &pid)) {
+		take_terminal_back();
+		goto err;
+	}
+	for (i = 0; i < 3; i++)
+		if (opts.stdio_fd[i] > 2)
+			close(opts.stdio_fd[i]);
+	if (opts.detach) {
+		printf("%d\n", pid);
+		return 0;
+	}
+	child_pid = pid;
+	if (master >= 0)
+		return relay_pty(master, pid);
+	return wait_foreground(pid);
+err:
+	error_print();
+	return 1;
+}

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Every fd kind comes back working: a self-pipe with 200 buffered bytes
+# (read on in sequence), an eventfd in semaphore mode (its counter), a
+# periodic timerfd (still expiring), a signalfd (receives a SIGUSR1 sent
+# after restart), an epoll set watching the pipe with its data, two dup'ed
+# fds (one offset), a file deleted while open, a sealed memfd (contents
+# and seals), flock/POSIX/OFD locks (another process cannot take them) and
+# an inotify watch with a gap before its wd.  tests/progs/fdkinds checks each one every tick.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog fdkinds
+
+start_bg "$PROGS/fdkinds" "$T" > "$T/f.log" 2> "$T/f.err"
+pid=$BG_PID
+wait_tick "$T/f.log" 5
+ckpt_ok "$pid" "$T/f.tar.zst" --kill
+wait_gone "$pid"
+restart_detach "$T/f.tar.zst"
+last=$(last_tick "$T/f.log")
+wait_tick "$T/f.log" $((last + 2))
+kill -USR1 "$pid"
+wait_for_line "$T/f.log" '^usr1 via signalfd$' 5
+wait_tick "$T/f.log" $((last + 6))
+assert_ticks_consecutive "$T/f.log"
+if flock -n "$T/fdkinds-dup" true; then
+	fail "the flock on fdkinds-dup was not taken again"
+fi
+case $(readlink "/proc/$pid/fd/12") in
+/memfd:fdkinds*) ;;
+*) fail "fd 12 is not the memfd: $(readlink "/proc/$pid/fd/12")" ;;
+esac
+pass
