@@ -225,6 +225,23 @@ START_TEST(test_crc32c)
 }
 END_TEST
 
+/* Lengths that take the three-stream paths (blocks of 3 x 8 KiB and of
+ * 3 x 256 bytes) and the rest after them. */
+START_TEST(test_crc32c_long)
+{
+	static uint8_t buf[3 * 8192 * 2 + 3 * 256 + 77];
+	size_t lens[] = { 767, 768, 769, 3 * 256 * 2 + 5, 3 * 8192 - 1, 3 * 8192,
+			  3 * 8192 + 3 * 256 + 13, sizeof(buf) - 3 };
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = rnd();
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (size_t off = 0; off < 3; off++)
+			ck_assert_uint_eq(crc32c(5, buf + off, lens[i]),
+					  crc32c_bitwise(5, buf + off, lens[i]));
+}
+END_TEST
+
 START_TEST(test_buf_append)
 {
 	struct buf b = { 0 };
@@ -767,6 +784,7 @@ static Suite *record_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_crc32c);
+	tcase_add_test(tc, test_crc32c_long);
 	tcase_add_test(tc, test_buf_append);
 	tcase_add_test(tc, test_roundtrip_all_types);
 	tcase_add_test(tc, test_empty_list);
