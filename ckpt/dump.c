@@ -157,6 +157,11 @@ static int release_all(struct dump_ctx *ctx)
 {
 	size_t i;
 
+	if (ctx->released)
+		return 0;
+	ctx->frozen_ns = now_ns() - ctx->frozen_ns;
+	ctx->released = true;
+
 	/* TCP connections leave repair mode before the process resumes; with
 	 * --kill they stay in it until the process is gone, so its death
 	 * sends nothing to the peers. */
@@ -225,6 +230,54 @@ static void print_backtraces(const struct image_meta *m)
 	}
 }
 
+/* Let the process go on while its memory is written: it forks a frozen
+ * copy-on-write copy that we read from instead.  Not possible (fork
+ * refused: RLIMIT_NPROC, pids cgroup, seccomp, memory): stay frozen. */
+static int resume_early(struct dump_ctx *ctx)
+{
+	unsigned long long t0 = now_ns();
+
+	if (remote_fork_copy(ctx->remote, &ctx->copy)) {
+		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
+			"is written", error_text());
+		error_clear();
+		ctx->copy = NULL;
+		return 0;
+	}
+	ctx->source = ctx->copy;
+	pr_info("forked a copy-on-write copy (pid %d) in %.2f ms", remote_pid(ctx->copy),
+		(now_ns() - t0) / 1e6);
+	return release_all(ctx);
+}
+
+/* The copy is a zombie child of the process, which was told nothing
+ * (exit signal 0): reap it from inside, stopping one thread briefly. */
+static void reap_copy(struct dump_ctx *ctx)
+{
+	pid_t copy = remote_pid(ctx->copy);
+	struct remote *leader;
+	bool had_error = error_is_set();
+	long ret;
+
+	remote_kill(ctx->copy);
+	remote_free(ctx->copy);
+	ctx->copy = NULL;
+	if (remote_seize(ctx->pid, &leader) == 0) {
+		if (remote_syscall_ok(leader, &ret, "reaping the copy", __NR_wait4, copy, 0, __WALL,
+				      0, 0, 0) == 0 &&
+		    remote_cure(leader) == 0) {
+			remote_free(leader);
+			return;
+		}
+		remote_free(leader);
+	}
+	if (kill(ctx->pid, 0) == 0)
+		pr_warn("process %d keeps a zombie child %d (its copy-on-write copy)%s%s", ctx->pid,
+			copy, had_error ? "" : ": ", had_error ? "" : error_text());
+	if (!had_error)
+		error_clear();
+}
+
 static int write_image(struct dump_ctx *ctx, int out_fd)
 {
 	const struct state_ops *const *ops;
@@ -233,6 +286,11 @@ static int write_image(struct dump_ctx *ctx, int out_fd)
 	if (!ctx->writer)
 		return -1;
 	if (meta_write(ctx->writer, &ctx->meta))
+		return -1;
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_shared && (*ops)->dump_shared(ctx))
+			return -1;
+	if (!ctx->opts->kill_after && !ctx->opts->no_cow && resume_early(ctx))
 		return -1;
 	for (ops = state_table; *ops; ops++) {
 		if (dump_interrupted)
@@ -256,7 +314,8 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (seize_all(&ctx))
 		goto out;
-	t_frozen = now_ns();
+	t_frozen = ctx.frozen_ns = now_ns();
+	ctx.source = ctx.remote;
 	if (write_header(&ctx) || run_dump_hooks(&ctx) || write_image(&ctx, out_fd))
 		goto out;
 	if (commit && commit(arg))
@@ -269,9 +328,12 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 	print_backtraces(&ctx.meta);
 	ret = 0;
 out:
+	if (ctx.copy)
+		reap_copy(&ctx);
 	if (t_frozen)
 		pr_info("process %d (%zu threads) frozen for %.1f ms, total %.1f ms", pid, ctx.ntasks,
-			(now_ns() - t_frozen) / 1e6, (now_ns() - t0) / 1e6);
+			(ctx.released ? ctx.frozen_ns : now_ns() - t_frozen) / 1e6,
+			(now_ns() - t0) / 1e6);
 	fd_tcp_release_repaired(&ctx, false);	/* on failure: connections live again */
 	while (ctx.ntasks)	/* on failure: puts every thread back */
 		remote_free(ctx.tasks[--ctx.ntasks]);

@@ -23,8 +23,9 @@ static const char usage[] =
 "\n"
 "Checkpoint the running process PID into one image FILE (a zstd-compressed\n"
 "tar archive; \"-\" writes it to standard output).  The process is stopped\n"
-"while its state is read and, by default, continues afterwards as if nothing\n"
-"happened.  Bring it back with restart(1).\n"
+"while its threads and kernel state are read; then it forks a frozen\n"
+"copy-on-write copy of itself and continues at once, as if nothing happened,\n"
+"while its memory is written from the copy.  Bring it back with restart(1).\n"
 "\n"
 "Commands:\n"
 "  info IMAGE                what the saved process looked like: threads with\n"
@@ -38,6 +39,9 @@ static const char usage[] =
 "  -o, --output FILE         where to write the image (\"-\" = stdout); written\n"
 "                            to a temporary name and renamed when complete\n"
 "  -k, --kill                end the process once the image is fully written\n"
+"                            (it stays stopped until then)\n"
+"      --no-cow              keep the process stopped until its memory is\n"
+"                            written instead of reading a copy-on-write copy\n"
 "      --ext-unix            allow unix sockets connected to other processes:\n"
 "                            restart connects them again to the peer's path\n"
 "  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
@@ -50,8 +54,11 @@ static const char usage[] =
 "robust list, signal mask, scheduling, a backtrace for ckpt info), memory\n"
 "(only pages in use), signal handlers and queued signals, itimers and POSIX\n"
 "timers, regular files at their offsets, seccomp filters, cwd, umask,\n"
-"rlimits, credentials, oom_score_adj.\n"
-"Refused with a message: sockets above fd 2, processes already traced.\n"
+"rlimits, credentials, oom_score_adj, pipes, sockets, eventfd, timerfd,\n"
+"signalfd, epoll, inotify, file locks, the terminal.\n"
+"Refused with a message: what cannot be captured faithfully (processes\n"
+"already traced, vfork children, io_uring, device mappings...).\n"
+"Environment: CKPT_THREADS=N compresses on N threads (default: one per CPU).\n"
 "\n"
 "Exit status: 0 when the image is complete, 1 on any error (the process\n"
 "is then left running as before and no image is left at FILE), 2 on bad usage.\n"
@@ -140,6 +147,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "kill", no_argument, NULL, 'k' },
 		{ "ext-unix", no_argument, NULL, 'U' },
+		{ "no-cow", no_argument, NULL, 'C' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -165,6 +173,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			opts.kill_after = true;
+			break;
+		case 'C':
+			opts.no_cow = true;
 			break;
 		case 'U':
 			opts.ext_unix = true;

@@ -3,6 +3,7 @@
  * reader never seeks either and treats everything it reads as untrusted. */
 #define LOG_PREFIX "image: "
 #include "image.h"
+#include "frame_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define BLOCK 512
+/* A frame holds whole members and is closed once it reaches
+ * IMAGE_FRAME_SIZE: a member below that size started just before the
+ * limit takes it to under twice the size (see put_data()). */
+#define FRAME_BUF_SIZE (2 * IMAGE_FRAME_SIZE + 64 * 1024)
 #define IO_BUF_SIZE (256 * 1024)
 #define FIRST_MEMBER "ckpt-image"
 #define END_MEMBER "ckpt-end"
@@ -50,6 +57,28 @@ _Static_assert(sizeof(struct tar_header) == BLOCK, "ustar header is one block");
 
 static const uint8_t zero_block[BLOCK];
 
+/* Worker threads for (de)compression: CKPT_THREADS if set (1: none),
+ * else one per usable CPU. */
+static unsigned image_threads(void)
+{
+	const char *env = getenv("CKPT_THREADS");
+
+	return env && *env ? (unsigned)strtoul(env, NULL, 10) : 0;
+}
+
+/* Enough frames in flight to keep every worker busy while the caller
+ * writes (or reads) the oldest. */
+static unsigned frame_slots(void)
+{
+	unsigned n = image_threads();
+
+	if (!n || n > cpus_usable())
+		n = cpus_usable();
+	if (n > 8)
+		n = 8;
+	return 2 * n + 2;
+}
+
 static size_t tar_padding(uint64_t size)
 {
 	return (BLOCK - size % BLOCK) % BLOCK;
@@ -74,9 +103,8 @@ static unsigned tar_checksum(const struct tar_header *h)
 
 struct image_writer {
 	int fd;
-	ZSTD_CCtx *cctx;
-	uint8_t *out;		/* compressed bytes not yet written to fd */
-	size_t out_len;
+	struct frame_pool *pool;	/* frames compressed on every core */
+	struct frame_slot *cur;		/* the open frame, NULL between frames */
 	uint64_t bytes_out;
 	uint64_t frame_in;	/* uncompressed bytes in the open frame */
 	uint64_t members;	/* finished members and their data bytes, */
@@ -122,55 +150,107 @@ static int write_all(struct image_writer *w, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int flush_out(struct image_writer *w)
+/* A member built by a worker (image_write_member_built()). */
+struct built_job {
+	image_build_fn *build;
+	uint64_t mtime;
+	size_t cap, arg_len;
+	char name[IMAGE_NAME_MAX + 1];
+	uint8_t arg[IMAGE_BUILD_ARG_MAX];
+};
+_Static_assert(sizeof(struct built_job) <= sizeof(((struct frame_slot *)0)->job),
+	       "a build job fits in a slot");
+
+static void make_header(struct tar_header *h, const char *name, uint64_t size,
+			uint64_t mtime);
+
+/* On a worker: the member's data, its tar header just before it, its
+ * padding after it. */
+static void build_member(struct frame_slot *s)
 {
-	if (write_all(w, w->out, w->out_len) < 0)
-		return -1;
-	w->out_len = 0;
+	const struct built_job *j = (const void *)s->job;
+	size_t start = 0;
+	ssize_t n = j->build(j->arg, s->in + BLOCK, j->cap, &start, s->error, sizeof(s->error));
+
+	s->produced = 0;
+	s->in_off = s->in_len = 0;
+	if (n <= 0)
+		return;
+	make_header((struct tar_header *)(s->in + start), j->name, n, j->mtime);
+	memset(s->in + BLOCK + start + n, 0, tar_padding(n));
+	s->in_off = start;
+	s->in_len = BLOCK + n + tar_padding(n);
+	s->produced = n;
+}
+
+/* Write the oldest compressed frame out, in order. */
+static int write_oldest(struct image_writer *w)
+{
+	struct frame_slot *s = frame_pool_oldest(w->pool);
+	int ret = 0;
+
+	if (!s)
+		return 0;
+	if (s->error[0]) {
+		w->broken = true;
+		if (s->prepare)
+			return fail_why(s->error, NULL, "saving image member %s",
+					((const struct built_job *)(const void *)s->job)->name);
+		return fail_why(s->error, BUG_HINT, "compressing image");
+	}
+	if (s->prepare && s->produced) {
+		w->members++;
+		w->data_bytes += s->produced;
+	}
+	if (s->in_len)
+		ret = write_all(w, s->out, s->out_len);
+	frame_pool_release(w->pool, s);
+	return ret;
+}
+
+/* Write out every submitted frame (not the open one). */
+static int drain(struct image_writer *w)
+{
+	while (frame_pool_pending(w->pool))
+		if (write_oldest(w) < 0)
+			return -1;
 	return 0;
 }
 
-/* Push len bytes through the compressor.  ZSTD_e_continue returns once
- * the input is consumed; ZSTD_e_end once the frame is fully out. */
-static int zstd_feed(struct image_writer *w, const void *data, size_t len,
-		     ZSTD_EndDirective mode)
+/* A free slot for the next frame, writing older ones out as needed. */
+static struct frame_slot *next_slot(struct image_writer *w)
 {
-	ZSTD_inBuffer in = { data, len, 0 };
-	size_t ret;
+	struct frame_slot *s;
 
-	do {
-		ZSTD_outBuffer out;
-
-		if (w->out_len == IO_BUF_SIZE && flush_out(w) < 0)
-			return -1;
-		out = (ZSTD_outBuffer){ w->out + w->out_len, IO_BUF_SIZE - w->out_len, 0 };
-		ret = ZSTD_compressStream2(w->cctx, &out, &in, mode);
-		if (ZSTD_isError(ret)) {
-			char why[160];
-
-			w->broken = true;
-			snprintf(why, sizeof(why), "zstd: %s", ZSTD_getErrorName(ret));
-			return fail_why(why, BUG_HINT, "compressing image");
-		}
-		w->out_len += out.pos;
-	} while (mode == ZSTD_e_continue ? in.pos < in.size : ret != 0);
-	return 0;
+	while (!(s = frame_pool_free_slot(w->pool)))
+		if (write_oldest(w) < 0)
+			return NULL;
+	s->in_off = s->in_len = 0;
+	s->prepare = NULL;
+	return s;
 }
 
 static int put(struct image_writer *w, const void *data, size_t len)
 {
 	if (!len)
 		return 0;
-	if (zstd_feed(w, data, len, ZSTD_e_continue) < 0)
+	if (!w->cur && !(w->cur = next_slot(w)))
 		return -1;
+	if (len > w->cur->in_cap - w->cur->in_len) {
+		w->broken = true;
+		return fail_why("a frame outgrew its buffer", BUG_HINT, "writing image");
+	}
+	memcpy(w->cur->in + w->cur->in_len, data, len);
+	w->cur->in_len += len;
 	w->frame_in += len;
 	return 0;
 }
 
 static int end_frame(struct image_writer *w)
 {
-	if (zstd_feed(w, NULL, 0, ZSTD_e_end) < 0)
-		return -1;
+	if (w->cur && w->cur->in_len)
+		frame_pool_submit(w->pool, w->cur);
+	w->cur = NULL;
 	w->frame_in = 0;
 	return 0;
 }
@@ -261,7 +341,6 @@ static int begin_member(struct image_writer *w, const char *name, uint64_t size)
 struct image_writer *image_writer_new(int fd, int level)
 {
 	struct image_writer *w;
-	size_t ret;
 
 	if (level < 1 || level > 19) {
 		fail_why("must be 1 to 19", "pick another compression level",
@@ -269,30 +348,19 @@ struct image_writer *image_writer_new(int fd, int level)
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w)
-		goto nomem;
+	if (!w) {
+		fail(ENOMEM, NULL, "setting up image compression");
+		return NULL;
+	}
 	w->fd = fd;
 	w->mtime = time(NULL);
-	w->out = malloc(IO_BUF_SIZE);
-	w->cctx = ZSTD_createCCtx();
-	if (!w->out || !w->cctx)
-		goto nomem;
-	ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
-	if (!ZSTD_isError(ret))
-		ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
-	if (ZSTD_isError(ret)) {
-		char why[160];
-
-		snprintf(why, sizeof(why), "zstd: %s", ZSTD_getErrorName(ret));
-		fail_why(why, BUG_HINT, "setting up image compression");
-		goto err;
+	w->pool = frame_pool_new(FRAME_COMPRESS, level, frame_slots(), FRAME_BUF_SIZE,
+				 ZSTD_compressBound(FRAME_BUF_SIZE));
+	if (!w->pool || frame_pool_start_workers(w->pool, image_threads()) < 0) {
+		image_writer_free(w);
+		return NULL;
 	}
 	return w;
-nomem:
-	fail(ENOMEM, NULL, "setting up image compression");
-err:
-	image_writer_free(w);
-	return NULL;
 }
 
 int image_member_begin(struct image_writer *w, const char *name, uint64_t size)
@@ -359,6 +427,9 @@ int image_writer_finish(struct image_writer *w)
 	if (w->in_member)
 		return fail_why("member was not ended", BUG_HINT,
 				"finishing image with member %s open", w->name);
+	/* Members built by workers are counted once written out. */
+	if (drain(w) < 0)
+		return -1;
 	n = snprintf(body, sizeof(body), "members %" PRIu64 "\nbytes %" PRIu64 "\n",
 		     w->members, w->data_bytes);
 	if (begin_member(w, END_MEMBER, n) < 0 || image_member_write(w, body, n) < 0 ||
@@ -367,10 +438,50 @@ int image_writer_finish(struct image_writer *w)
 	/* ckpt-end is not counted: it is the trailer, not content. */
 	if (put(w, zero_block, BLOCK) < 0 || put(w, zero_block, BLOCK) < 0)
 		return -1;
-	if (end_frame(w) < 0 || flush_out(w) < 0)
+	if (end_frame(w) < 0 || drain(w) < 0)
 		return -1;
 	w->finished = true;
 	return 0;
+}
+
+int image_write_member_built(struct image_writer *w, const char *name, size_t cap,
+			     image_build_fn *build, const void *arg, size_t arg_len)
+{
+	struct frame_slot *s;
+	struct built_job *j;
+
+	if (writer_usable(w) < 0)
+		return -1;
+	if (w->in_member || !w->members || strlen(name) >= IMAGE_NAME_MAX ||
+	    arg_len > IMAGE_BUILD_ARG_MAX || cap > IMAGE_BUILD_CAP_MAX || !strcmp(name, END_MEMBER))
+		return fail_why("invalid use", BUG_HINT, "writing image member %s", name);
+	/* The member gets a frame of its own. */
+	if (end_frame(w) < 0 || !(s = next_slot(w)))
+		return -1;
+	j = (struct built_job *)(void *)s->job;
+	j->build = build;
+	j->mtime = w->mtime;
+	j->cap = cap;
+	j->arg_len = arg_len;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	memcpy(j->arg, arg, arg_len);
+	s->prepare = build_member;
+	frame_pool_submit(w->pool, s);
+	return 0;
+}
+
+void image_writer_quiesce(struct image_writer *w)
+{
+	frame_pool_quiesce(w->pool);
+}
+
+int image_writer_flush(struct image_writer *w)
+{
+	if (writer_usable(w) < 0)
+		return -1;
+	if (!w->in_member && end_frame(w) < 0)
+		return -1;
+	return drain(w);
 }
 
 uint64_t image_writer_bytes_out(const struct image_writer *w)
@@ -382,8 +493,7 @@ void image_writer_free(struct image_writer *w)
 {
 	if (!w)
 		return;
-	ZSTD_freeCCtx(w->cctx);
-	free(w->out);
+	frame_pool_free(w->pool);
 	free(w);
 }
 
@@ -393,17 +503,24 @@ void image_writer_free(struct image_writer *w)
 
 enum reader_state { RD_START, RD_MEMBERS, RD_DONE, RD_FAILED };
 
+/* Compressed input is read in pieces of this size until a whole frame is
+ * there; what comes after the frame is carried over to the next one. */
+#define READ_CHUNK (128 * 1024)
+
 struct image_reader {
 	int fd;
 	int spool_fd;		/* ours to close: the spooled rest of the input */
-	ZSTD_DCtx *dctx;
-	uint8_t *in;
-	ZSTD_inBuffer inb;
+	struct frame_pool *pool;	/* whole frames, decompressed ahead */
+	uint8_t *carry;		/* input read past the last staged frame */
+	size_t carry_len;
 	bool eof;		/* read() returned 0 */
-	uint8_t *out;		/* decompressed bytes, out[out_pos..out_len) unread */
+	bool input_done;	/* every frame of the input is staged */
+	bool input_bad;		/* ... up to an error: */
+	char stage_error[160];
+	const char *stage_hint;
+	struct frame_slot *cur;	/* frame being consumed */
+	uint8_t *out;		/* its bytes, out[out_pos..out_len) unread */
 	size_t out_pos, out_len;
-	bool frame_open;	/* inside a zstd frame: EOF now is truncation */
-	bool flush_pending;	/* zstd may hold output without needing input */
 	enum reader_state state;
 	uint64_t members, data_bytes;	/* seen so far, checked against ckpt-end */
 	char name[IMAGE_NAME_MAX + 1];	/* current (or last) member */
@@ -442,43 +559,114 @@ static ssize_t read_some(struct image_reader *r, uint8_t *buf, size_t len)
 	return n;
 }
 
-/* Decompress the next chunk into r->out.  1: data, 0: end of input,
- * negative: error. */
+/* Move the next whole compressed frame of the input into s.  1: staged,
+ * 0: the input ended cleanly before it, negative: the input is bad from
+ * here on, said in r->stage_error: reported only when the frames staged
+ * before are used up, so that a valid image followed by junk reads well. */
+static int stage_frame(struct image_reader *r, struct frame_slot *s)
+{
+	memcpy(s->in, r->carry, r->carry_len);
+	s->in_len = r->carry_len;
+	r->carry_len = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (s->in_len) {
+			size_t len = ZSTD_findFrameCompressedSize(s->in, s->in_len);
+
+			if (!ZSTD_isError(len)) {
+				r->carry_len = s->in_len - len;
+				memcpy(r->carry, s->in + len, r->carry_len);
+				s->in_len = len;
+				return 1;
+			}
+			if (ZSTD_getErrorCode(len) != ZSTD_error_srcSize_wrong) {
+				snprintf(r->stage_error, sizeof(r->stage_error), "corrupted (zstd: "
+					 "%s)", ZSTD_getErrorName(len));
+				r->stage_hint = CORRUPT_HINT;
+				return -1;
+			}
+		}
+		if (r->eof) {
+			if (!s->in_len)
+				return 0;
+			snprintf(r->stage_error, sizeof(r->stage_error), "truncated: the last "
+				 "zstd frame is cut off");
+			r->stage_hint = TRUNC_HINT;
+			return -1;
+		}
+		if (s->in_cap - s->in_len < READ_CHUNK) {
+			snprintf(r->stage_error, sizeof(r->stage_error), "corrupted (a zstd frame "
+				 "is larger than %zu bytes)", s->in_cap - READ_CHUNK);
+			r->stage_hint = CORRUPT_HINT;
+			return -1;
+		}
+		do
+			n = read(r->fd, s->in + s->in_len, READ_CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			snprintf(r->stage_error, sizeof(r->stage_error), "%s", strerror(errno));
+			r->stage_hint = "check the image file or pipe";
+			return -1;
+		}
+		if (n == 0)
+			r->eof = true;
+		s->in_len += n;
+	}
+}
+
+/* Can another frame be staged without waiting for the writer? */
+static bool input_ready(struct image_reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+	if (r->carry_len && !ZSTD_isError(ZSTD_findFrameCompressedSize(r->carry, r->carry_len)))
+		return true;
+	return poll(&pfd, 1, 0) > 0;
+}
+
+/* Make the next decompressed frame current.  Frames are staged ahead
+ * while slots are free, without blocking on the input when one is
+ * already on its way.  1: data, 0: end of input, negative: error. */
 static int fill(struct image_reader *r)
 {
+	if (r->cur) {
+		frame_pool_release(r->pool, r->cur);
+		r->cur = NULL;
+	}
+	r->out_pos = r->out_len = 0;
 	for (;;) {
-		ZSTD_outBuffer out = { r->out, IO_BUF_SIZE, 0 };
-		size_t ret, in_before;
+		struct frame_slot *s;
 
-		if (r->inb.pos == r->inb.size && !r->flush_pending) {
-			ssize_t n;
+		while (!r->input_done && (s = frame_pool_free_slot(r->pool))) {
+			int ret;
 
-			if (r->eof)
-				return 0;
-			n = read_some(r, r->in, IO_BUF_SIZE);
-			if (n < 0)
-				return -1;
-			if (n == 0) {
-				r->eof = true;
-				return 0;
+			if (frame_pool_pending(r->pool) &&
+			    (!frame_pool_workers(r->pool) || !input_ready(r)))
+				break;
+			ret = stage_frame(r, s);
+			if (ret <= 0) {
+				r->input_done = true;
+				r->input_bad = ret < 0;
+				break;
 			}
-			r->inb = (ZSTD_inBuffer){ r->in, n, 0 };
+			frame_pool_submit(r->pool, s);
 		}
-		in_before = r->inb.pos;
-		ret = ZSTD_decompressStream(r->dctx, &out, &r->inb);
-		if (ZSTD_isError(ret))
-			return reader_fail(r, CORRUPT_HINT, "corrupted (zstd: %s)",
-					   ZSTD_getErrorName(ret));
-		/* 0 means a frame just ended; the next call starts a new one. */
-		r->frame_open = ret != 0;
-		r->flush_pending = ret != 0 && out.pos == out.size;
-		if (out.pos) {
-			r->out_pos = 0;
-			r->out_len = out.pos;
-			return 1;
+		s = frame_pool_oldest(r->pool);
+		if (!s && r->input_bad)
+			return reader_fail(r, r->stage_hint, "%s", r->stage_error);
+		if (!s)
+			return 0;
+		if (s->error[0])
+			return reader_fail(r, CORRUPT_HINT, "corrupted (%s)", s->error);
+		if (!s->out_len) {
+			frame_pool_release(r->pool, s);
+			continue;
 		}
-		if (r->inb.pos == in_before && !r->flush_pending && r->inb.pos < r->inb.size)
-			return reader_fail(r, CORRUPT_HINT, "corrupted (zstd made no progress)");
+		r->cur = s;
+		r->out = s->out;
+		r->out_len = s->out_len;
+		return 1;
 	}
 }
 
@@ -511,8 +699,8 @@ static int check_magic(struct image_reader *r)
 {
 	static const uint8_t magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };	/* LE 0xFD2FB528 */
 
-	while (r->inb.size < sizeof(magic)) {
-		ssize_t n = read_some(r, r->in + r->inb.size, IO_BUF_SIZE - r->inb.size);
+	while (r->carry_len < sizeof(magic)) {
+		ssize_t n = read_some(r, r->carry + r->carry_len, READ_CHUNK - r->carry_len);
 
 		if (n < 0)
 			return -1;
@@ -520,11 +708,11 @@ static int check_magic(struct image_reader *r)
 			r->eof = true;
 			break;
 		}
-		r->inb.size += n;
+		r->carry_len += n;
 	}
-	if (r->inb.size == 0)
+	if (r->carry_len == 0)
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (the input is empty)");
-	if (r->inb.size < sizeof(magic) || memcmp(r->in, magic, sizeof(magic)))
+	if (r->carry_len < sizeof(magic) || memcmp(r->carry, magic, sizeof(magic)))
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (not zstd-compressed)");
 	return 0;
 }
@@ -558,16 +746,15 @@ static int read_block(struct image_reader *r, void *block, bool header)
 
 	if (ret <= 0)
 		return ret;
-	if (r->state == RD_START && !r->frame_open)
+	/* A frame cut off was reported while staging it: the input ended
+	 * after whole frames. */
+	if (r->state == RD_START)
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (decompresses to %"
 				   PRIu64 " bytes, not a tar archive)", got);
-	if (r->state == RD_START)
-		return reader_fail(r, TRUNC_HINT, "truncated: the input ends inside the "
-				   "first tar header");
 	if (!header)
 		return reader_fail(r, TRUNC_HINT, "truncated: no end-of-archive block after "
 				   END_MEMBER);
-	if (got == 0 && !r->frame_open)
+	if (got == 0)
 		return reader_fail(r, TRUNC_HINT, "truncated: the image ends after member %s "
 				   "(%" PRIu64 " members) without " END_MEMBER, r->name, r->members);
 	return reader_fail(r, TRUNC_HINT, "truncated: the image ends inside the tar header "
@@ -657,15 +844,6 @@ static int read_end(struct image_reader *r)
 		return -1;
 	if (memcmp(block, zero_block, BLOCK))
 		return reader_fail(r, CORRUPT_HINT, "corrupted (data after " END_MEMBER ")");
-	r->out_pos = r->out_len;
-	while (r->frame_open) {
-		ret = fill(r);
-		if (ret < 0)
-			return -1;
-		if (ret == 0)
-			return reader_fail(r, TRUNC_HINT, "truncated: the last zstd frame is cut off");
-		r->out_pos = r->out_len;
-	}
 	r->state = RD_DONE;
 	return 0;
 }
@@ -730,23 +908,27 @@ struct image_reader *image_reader_new(int fd)
 		goto nomem;
 	r->fd = fd;
 	r->spool_fd = -1;
-	r->in = malloc(IO_BUF_SIZE);
-	r->out = malloc(IO_BUF_SIZE);
-	r->dctx = ZSTD_createDCtx();
-	if (!r->in || !r->out || !r->dctx)
+	r->carry = malloc(READ_CHUNK);
+	if (!r->carry)
 		goto nomem;
-	r->inb = (ZSTD_inBuffer){ r->in, 0, 0 };
-	/* Cap the window a hostile frame can ask for (ours use <= 8 MiB). */
-	if (ZSTD_isError(ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 27))) {
-		fail_why("zstd refused the window limit", BUG_HINT, "setting up image reading");
-		goto err;
+	/* Frames decompress in one go into a buffer of FRAME_BUF_SIZE: a
+	 * hostile frame cannot make us allocate more. */
+	r->pool = frame_pool_new(FRAME_DECOMPRESS, 0, frame_slots(),
+				 ZSTD_compressBound(FRAME_BUF_SIZE) + READ_CHUNK, FRAME_BUF_SIZE);
+	if (!r->pool) {
+		image_reader_free(r);
+		return NULL;
 	}
 	return r;
 nomem:
 	fail(ENOMEM, NULL, "setting up image reading");
-err:
 	image_reader_free(r);
 	return NULL;
+}
+
+int image_reader_start_threads(struct image_reader *r)
+{
+	return frame_pool_start_workers(r->pool, image_threads());
 }
 
 int image_next_member(struct image_reader *r, char name[IMAGE_NAME_MAX + 1], uint64_t *size)
@@ -857,10 +1039,9 @@ void image_reader_free(struct image_reader *r)
 {
 	if (!r)
 		return;
-	ZSTD_freeDCtx(r->dctx);
+	frame_pool_free(r->pool);
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
-	free(r->in);
-	free(r->out);
+	free(r->carry);
 	free(r);
 }

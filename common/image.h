@@ -10,14 +10,18 @@
  *
  * The compressed stream is a sequence of independent zstd frames, each
  * holding whole tar members and closed once it holds >= IMAGE_FRAME_SIZE
- * bytes (large members are split into several frames), so that frames can
- * later be compressed and decompressed in parallel.
+ * bytes (large members are split into several frames); a member built by a
+ * worker thread (image_write_member_built(): memory pages) is a frame of
+ * its own.  Frames are compressed and decompressed in parallel; a frame
+ * decompresses to at most 2 MiB + 64 KiB, so a reader's buffers stay
+ * bounded.
  */
 #ifndef CKPT_IMAGE_H
 #define CKPT_IMAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -41,12 +45,35 @@ int image_member_end(struct image_writer *w) must_check;
 /* Write "ckpt-end", the tar end-of-archive blocks, end the zstd frame and
  * flush everything to fd.  Must be called for the image to be valid. */
 int image_writer_finish(struct image_writer *w) must_check;
+/* A member built on a worker thread and compressed as a frame of its own,
+ * written in order with the others: for bulk data (memory pages) so that
+ * reading and checksumming it runs on every core too.  build() writes the
+ * member's data to buf[*start .. *start + n) within cap bytes and returns n
+ * (0: no member after all), or -1 with err filled.  It runs on another
+ * thread: no fail(), no ptrace.  arg (arg_len bytes, at most
+ * IMAGE_BUILD_ARG_MAX) is copied.  Whatever build() reads must stay valid
+ * until image_writer_flush() or image_writer_finish() returns. */
+#define IMAGE_BUILD_ARG_MAX 128
+#define IMAGE_BUILD_CAP_MAX (IMAGE_FRAME_SIZE + 64 * 1024)
+typedef ssize_t image_build_fn(const void *arg, uint8_t *buf, size_t cap, size_t *start,
+			       char *err, size_t errlen);
+int image_write_member_built(struct image_writer *w, const char *name, size_t cap,
+			     image_build_fn *build, const void *arg, size_t arg_len) must_check;
+/* After a failure: wait until no worker runs a build() any more, so that
+ * what they read can be freed. */
+void image_writer_quiesce(struct image_writer *w);
+/* Write out every frame compressed so far (between members: the open
+ * frame too), waiting for the compression threads. */
+int image_writer_flush(struct image_writer *w) must_check;
 /* Bytes written to fd so far (compressed). */
 uint64_t image_writer_bytes_out(const struct image_writer *w);
 void image_writer_free(struct image_writer *w);
 
 /* Reader on an open fd.  Does not close fd. */
 struct image_reader *image_reader_new(int fd);
+/* From now on, decompress frames ahead on every core.  Not before a raw
+ * clone of this process: until then all work happens in the caller. */
+int image_reader_start_threads(struct image_reader *r) must_check;
 /* Advance to the next member (skipping any unread rest of the current one).
  * Returns 1 and fills name/size for a member, 0 after "ckpt-end" was read
  * and verified (end of image), negative on error (fail() called: truncated,

@@ -537,17 +537,27 @@ int procfs_parse_smaps(const char *text, struct vma_entry **vmas, size_t *n)
 	return parse_smaps(text, "/proc/PID/smaps", vmas, n);
 }
 
-int procfs_read_vmas(pid_t pid, struct vma_entry **vmas, size_t *n)
+static int read_mappings(pid_t pid, const char *file, struct vma_entry **vmas, size_t *n)
 {
 	char src[64], *text;
 	int ret;
 
-	if (procfs_read(pid, "smaps", &text, NULL) < 0)
+	if (procfs_read(pid, file, &text, NULL) < 0)
 		return -1;
-	snprintf(src, sizeof(src), "/proc/%d/smaps", (int)pid);
+	snprintf(src, sizeof(src), "/proc/%d/%s", (int)pid, file);
 	ret = parse_smaps(text, src, vmas, n);
 	free(text);
 	return ret;
+}
+
+int procfs_read_vmas(pid_t pid, struct vma_entry **vmas, size_t *n)
+{
+	return read_mappings(pid, "smaps", vmas, n);
+}
+
+int procfs_read_maps(pid_t pid, struct vma_entry **vmas, size_t *n)
+{
+	return read_mappings(pid, "maps", vmas, n);
 }
 
 /* ---- stat ------------------------------------------------------------ */

@@ -65,6 +65,9 @@ int procfs_parse_maps_line(const char *line, struct vma_entry *vma) must_check;
  * malloc'd array. */
 int procfs_parse_smaps(const char *text, struct vma_entry **vmas, size_t *n) must_check;
 int procfs_read_vmas(pid_t pid, struct vma_entry **vmas, size_t *n) must_check;
+/* Same from /proc/PID/maps: no VmFlags (vmflags 0), but no page table
+ * walk either (smaps costs ~10 ms per GiB resident). */
+int procfs_read_maps(pid_t pid, struct vma_entry **vmas, size_t *n) must_check;
 
 /* /proc/PID/stat.  comm may contain spaces and ')' — the parser uses the last
  * ')' of the line. */

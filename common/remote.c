@@ -244,6 +244,25 @@ err:
 	return -1;
 }
 
+int remote_fork_copy(struct remote *r, struct remote **copy)
+{
+	long child;
+	int ret;
+
+	/* TRACECLONE: the copy is ours from its first instruction (a clone
+	 * with exit signal 0 counts as a clone, not a fork); EXITKILL: it
+	 * dies with us. */
+	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))
+		return ptrace_fail(r, "setting ptrace options");
+	ret = remote_syscall_ok(r, &child, "creating a copy-on-write copy of the process",
+				__NR_clone, 0, 0, 0, 0, 0, 0);
+	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD) && !ret)
+		ret = ptrace_fail(r, "setting ptrace options");
+	if (ret)
+		return -1;
+	return remote_adopt_thread(child, copy);
+}
+
 int remote_scratch_borrow(struct remote *r, struct remote *owner)
 {
 	if (!owner->scratch && remote_scratch_map(owner, 0, 64 * 1024))
@@ -269,7 +288,7 @@ int remote_find_syscall_insn(struct remote *r)
 	uint8_t *code = NULL;
 	int ret = -1;
 
-	if (procfs_read_vmas(r->pid, &vmas, &n))
+	if (procfs_read_maps(r->pid, &vmas, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
 		size_t len = vmas[i].end - vmas[i].start;

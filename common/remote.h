@@ -69,6 +69,14 @@ int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len) must_che
 int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len) must_check;
 int remote_mem_fd(struct remote *r);
 
+/* Have the (stopped) task fork a copy of its process through an injected
+ * raw clone: no atfork handlers run, exit signal 0 so the process is told
+ * nothing.  The copy is ours (ptrace, killed if we die) and never runs;
+ * its memory is the process's as of now, copy-on-write.  When done with
+ * it: remote_kill(), then reap it from inside the process (wait4 with
+ * __WALL), as it stays a zombie child of the process. */
+int remote_fork_copy(struct remote *r, struct remote **copy) must_check;
+
 /* Scratch memory mapped in the task for syscall arguments.  addr 0 lets
  * the kernel choose.  remote_scratch_put copies data in and returns its
  * address in the task; remote_scratch_reset forgets what was put. */

@@ -7,7 +7,12 @@
  *
  *   ckpt:    dump()           target stopped, syscalls may be injected
  *            -- metadata members written --
- *            dump_contents()  stream bulk data (memory pages)
+ *            dump_shared()    bulk data a copy-on-write copy of the
+ *                             process would not share: read before the
+ *                             process resumes (MAP_SHARED memory...)
+ *            -- process resumed, unless --kill or --no-cow --
+ *            dump_contents()  stream bulk data (memory pages), from the
+ *                             frozen copy (dump_ctx.source) if there is one
  *   restart: check()          image read, nothing started yet: refuse here
  *            restore_child()  in the new process before exec (plain C:
  *                             what exec preserves: fds, cwd, rlimits...)
@@ -74,6 +79,7 @@ struct dump_opts {
 	int compress_level;
 	bool kill_after;
 	bool ext_unix;			/* unix sockets to outside peers: by path */
+	bool no_cow;			/* stay frozen while memory is written */
 };
 
 struct dump_ctx {
@@ -84,6 +90,12 @@ struct dump_ctx {
 	size_t ntasks;
 	struct image_meta meta;
 	struct image_writer *writer;
+	/* Where dump_contents() reads memory: the process itself, or the
+	 * copy-on-write copy it forked (copy) once it was let go (released). */
+	struct remote *source;
+	struct remote *copy;
+	bool released;
+	unsigned long long frozen_ns;	/* how long the threads were stopped */
 	struct proc_status status;
 	struct proc_stat stat;
 	/* TCP sockets put in repair mode (our copies): kept so until the
@@ -133,6 +145,7 @@ pid_t restore_tid(const struct restore_ctx *ctx, pid_t original);
 struct state_ops {
 	const char *name;
 	int (*dump)(struct dump_ctx *ctx);
+	int (*dump_shared)(struct dump_ctx *ctx);
 	int (*dump_contents)(struct dump_ctx *ctx);
 	int (*check)(struct restore_ctx *ctx);
 	int (*restore_child)(struct restore_ctx *ctx);

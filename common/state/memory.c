@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -54,6 +55,15 @@ struct run_list {
 };
 
 static struct run_list dump_runs;	/* one dump per process */
+/* Pages a copy-on-write copy would not have as they are now: shared
+ * memory (the process goes on writing it), MADV_DONTFORK (not in the
+ * copy) and MADV_WIPEONFORK (zero in the copy). */
+static struct run_list shared_runs;
+
+static bool read_before_resume(const struct vma_rec *v)
+{
+	return v->kind == VMA_ANON_SHARED || (v->vmflags & (VMF_DC | VMF_WF));
+}
 
 /* ------------------------------------------------------------------ */
 /* dump half                                                          */
@@ -128,6 +138,28 @@ static bool page_wanted(uint32_t kind, uint64_t pm)
 	return true;
 }
 
+/* PAGEMAP_SCAN (Linux 6.7): the kernel returns ranges of pages of the
+ * wanted kinds instead of one pagemap entry per page.  Debian 12's
+ * headers predate it. */
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start, end, categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#define PAGE_IS_PFNZERO (1 << 5)
+#endif
+
+static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs);
+
 static int runs_add(struct run_list *l, uint64_t addr)
 {
 	struct page_run *last = l->n ? &l->runs[l->n - 1] : NULL;
@@ -148,8 +180,81 @@ static int runs_add(struct run_list *l, uint64_t addr)
 	return 0;
 }
 
+static int runs_add_range(struct run_list *l, uint64_t start, uint64_t end)
+{
+	for (; start < end; start += PAGE)
+		if (runs_add(l, start))
+			return -1;
+	return 0;
+}
+
+/* The pages worth storing of one vma with PAGEMAP_SCAN: present or
+ * swapped, not the shared zero page, and in a private file mapping not a
+ * page of the file itself.  1: not supported here (use pagemap). */
+static int scan_regions(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
+{
+	enum { NREG = 512 };
+	static struct page_region reg[NREG];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg), .start = vma->start, .end = vma->end,
+		.vec = (uintptr_t)reg, .vec_len = NREG,
+		.category_inverted = PAGE_IS_PFNZERO, .category_mask = PAGE_IS_PFNZERO,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	static bool unsupported;
+
+	if (unsupported)
+		return 1;
+	if (vma->kind == VMA_FILE_PRIVATE) {
+		arg.category_inverted |= PAGE_IS_FILE;
+		arg.category_mask |= PAGE_IS_FILE;
+	}
+	while (arg.start < arg.end) {
+		long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+		uint64_t next = arg.walk_end;
+		long i;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == ENOTTY || errno == EINVAL) && arg.start == vma->start) {
+			unsupported = true;
+			return 1;
+		}
+		if (n < 0)
+			return fail(errno, NULL, "scanning the page map at %#llx",
+				    (unsigned long long)arg.start);
+		for (i = 0; i < n; i++) {
+			if (runs_add_range(runs, reg[i].start, reg[i].end))
+				return -1;
+			vma->pages_stored += (reg[i].end - reg[i].start) / PAGE;
+		}
+		/* Fewer regions than room: done.  A full vector can leave
+		 * walk_end short of the last region: go on after it. */
+		if (n < NREG)
+			break;
+		if (next < reg[n - 1].end)
+			next = reg[n - 1].end;
+		if (next <= arg.start)
+			return fail_why("the scan made no progress", "please report it",
+					"scanning the page map at %#llx", (unsigned long long)arg.start);
+		arg.start = next;
+	}
+	return 0;
+}
+
 /* Walk pagemap for one vma and add the pages worth storing. */
 static int scan_pagemap(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
+{
+	int ret = scan_regions(pagemap_fd, vma, runs);
+
+	if (ret <= 0)
+		return ret;
+	return scan_pagemap_entries(pagemap_fd, vma, runs);
+}
+
+/* Without PAGEMAP_SCAN: one 64-bit entry per page. */
+static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
 {
 	enum { BATCH = 65536 };
 	static uint64_t pm[BATCH];
@@ -207,7 +312,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		fail(errno, NULL, "opening %s", path);
 		goto out;
 	}
-	dump_runs.n = 0;
+	dump_runs.n = shared_runs.n = 0;
 	for (i = 0; i < n; i++) {
 		const struct vma_entry *v = &vmas[i];
 		struct vma_rec *rec;
@@ -244,10 +349,12 @@ static int memory_dump(struct dump_ctx *ctx)
 			if (remote_read(ctx->remote, v->start, ctx->meta.vdso.data, len))
 				goto out;
 		}
-		if (has_contents(kind) && scan_pagemap(pagemap_fd, rec, &dump_runs))
+		if (has_contents(kind) &&
+		    scan_pagemap(pagemap_fd, rec, read_before_resume(rec) ? &shared_runs : &dump_runs))
 			goto out;
 	}
-	pr_info("%zu mappings, %zu page runs", n, dump_runs.n);
+	pr_info("%zu mappings, %zu page runs (%zu shared)", n, dump_runs.n + shared_runs.n,
+		shared_runs.n);
 	ret = 0;
 out:
 	if (pagemap_fd >= 0)
@@ -267,120 +374,162 @@ static bool page_is_zero(const void *page)
 	return true;
 }
 
-/* Read the runs [first, last) (at most CHUNK_PAGES pages) into data. */
-static int read_runs(struct remote *r, const struct page_run *runs, size_t nr, uint8_t *data)
+/* One pages/ member, built on a worker thread of the image writer: the
+ * pages of runs[0 .. nruns) (at most CHUNK_PAGES) read from the process,
+ * all-zero pages dropped, the rest checksummed.  The pages are read
+ * straight into the frame buffer after room for the largest run list, so
+ * that the header and run list go just before them and nothing is
+ * copied but the pages after a dropped one. */
+struct chunk_job {
+	pid_t pid;
+	int mem_fd;		/* /proc/PID/mem, for pages readv cannot read */
+	bool mem_only;		/* read through mem_fd only (see write_runs()) */
+	const struct page_run *runs;
+	size_t nruns;
+	uint64_t *pages_stored, *pages_zero;	/* statistics, atomically */
+};
+
+#define CHUNK_ROOM (sizeof(struct chunk_header) + CHUNK_PAGES * sizeof(struct page_run))
+#define CHUNK_CAP (CHUNK_ROOM + CHUNK_PAGES * PAGE)
+
+static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err, size_t errlen)
 {
 	struct iovec local = { data, 0 }, remote[CHUNK_PAGES];
 	size_t i, off = 0;
-	ssize_t got;
 
-	for (i = 0; i < nr; i++) {
-		remote[i].iov_base = (void *)runs[i].addr;
-		remote[i].iov_len = (size_t)runs[i].npages * PAGE;
+	for (i = 0; i < j->nruns; i++) {
+		remote[i].iov_base = (void *)j->runs[i].addr;
+		remote[i].iov_len = (size_t)j->runs[i].npages * PAGE;
 		local.iov_len += remote[i].iov_len;
 	}
-	got = process_vm_readv(remote_pid(r), &local, 1, remote, nr, 0);
-	if (got == (ssize_t)local.iov_len)
+	if (!j->mem_only &&
+	    process_vm_readv(j->pid, &local, 1, remote, j->nruns, 0) == (ssize_t)local.iov_len)
 		return 0;
-	/* Some run is not readable that way (PROT_NONE...): go run by run. */
-	for (i = 0; i < nr; i++) {
-		if (remote_read(r, runs[i].addr, data + off, remote[i].iov_len))
-			return -1;
-		off += remote[i].iov_len;
+	/* Some run is not readable that way (PROT_NONE...): /proc/PID/mem. */
+	for (i = 0; i < j->nruns; i++) {
+		size_t done = 0, len = remote[i].iov_len;
+
+		while (done < len) {
+			ssize_t n = pread(j->mem_fd, data + off + done, len - done,
+					  j->runs[i].addr + done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				snprintf(err, errlen, "reading memory of process %d at %#llx: %s",
+					 j->pid, (unsigned long long)(j->runs[i].addr + done),
+					 strerror(n < 0 ? errno : EIO));
+				return -1;
+			}
+			done += n;
+		}
+		off += len;
 	}
 	return 0;
 }
 
-struct chunk_builder {
-	struct page_run runs[CHUNK_PAGES];
-	size_t nruns, npages;
-	uint8_t *data;
-};
-
-static void chunk_add_page(struct chunk_builder *c, uint64_t addr, const uint8_t *page)
+static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *start,
+			   char *err, size_t errlen)
 {
-	struct page_run *last = c->nruns ? &c->runs[c->nruns - 1] : NULL;
+	const struct chunk_job *j = arg;
+	struct page_run runs[CHUNK_PAGES], *last = NULL;
+	struct chunk_header h = { .version = CHUNK_VERSION };
+	uint8_t *data = buf + CHUNK_ROOM, *src = data;
+	size_t k, p, npages = 0, zero = 0;
 
-	if (last && last->addr + (uint64_t)last->npages * PAGE == addr)
-		last->npages++;
-	else
-		c->runs[c->nruns++] = (struct page_run){ addr, 1, 0 };
-	if (c->data + c->npages * PAGE != page)
-		memmove(c->data + c->npages * PAGE, page, PAGE);
-	c->npages++;
-}
+	if (cap < CHUNK_CAP) {
+		snprintf(err, errlen, "chunk buffer too small");
+		return -1;
+	}
+	if (read_chunk_pages(j, data, err, errlen))
+		return -1;
+	for (k = 0; k < j->nruns; k++) {
+		for (p = 0; p < j->runs[k].npages; p++, src += PAGE) {
+			uint64_t addr = j->runs[k].addr + p * PAGE;
 
-static int chunk_write(struct dump_ctx *ctx, struct chunk_builder *c, unsigned *seq)
-{
-	struct chunk_header h = { .version = CHUNK_VERSION, .nruns = c->nruns };
-	char name[IMAGE_NAME_MAX + 1];
-	size_t data_len = c->npages * PAGE;
-
-	if (!c->npages)
+			if (page_is_zero(src)) {
+				zero++;
+				continue;
+			}
+			if (last && last->addr + (uint64_t)last->npages * PAGE == addr)
+				last->npages++;
+			else
+				*(last = &runs[h.nruns++]) = (struct page_run){ addr, 1, 0 };
+			if (data + npages * PAGE != src)
+				memmove(data + npages * PAGE, src, PAGE);
+			npages++;
+		}
+	}
+	__atomic_fetch_add(j->pages_zero, zero, __ATOMIC_RELAXED);
+	__atomic_fetch_add(j->pages_stored, npages, __ATOMIC_RELAXED);
+	if (!npages)
 		return 0;
 	memcpy(h.magic, CHUNK_MAGIC, 4);
-	h.crc = crc32c(0, c->data, data_len);
-	snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
-	if (image_member_begin(ctx->writer, name, sizeof(h) + c->nruns * sizeof(struct page_run) +
-			       data_len) ||
-	    image_member_write(ctx->writer, &h, sizeof(h)) ||
-	    image_member_write(ctx->writer, c->runs, c->nruns * sizeof(struct page_run)) ||
-	    image_member_write(ctx->writer, c->data, data_len) ||
-	    image_member_end(ctx->writer))
-		return -1;
-	ctx->pages_stored += c->npages;
-	c->nruns = c->npages = 0;
-	return 0;
+	h.crc = crc32c(0, data, npages * PAGE);
+	*start = CHUNK_ROOM - sizeof(h) - h.nruns * sizeof(struct page_run);
+	memcpy(buf + *start, &h, sizeof(h));
+	memcpy(buf + *start + sizeof(h), runs, h.nruns * sizeof(struct page_run));
+	return sizeof(h) + h.nruns * sizeof(struct page_run) + npages * PAGE;
 }
 
-static int memory_dump_contents(struct dump_ctx *ctx)
+/* Write the pages of runs as pages/ members, read from src by the image
+ * writer's threads; returns once every page was read and compressed. */
+static int write_runs(struct dump_ctx *ctx, struct run_list *runs, struct remote *src,
+		      const char *what, unsigned *seq)
 {
-	struct chunk_builder *c = calloc(1, sizeof(*c));
-	uint8_t *batch = malloc(CHUNK_PAGES * PAGE);
+	struct chunk_job job = {
+		.pid = remote_pid(src), .mem_fd = remote_mem_fd(src),
+		.pages_stored = &ctx->pages_stored, .pages_zero = &ctx->pages_zero,
+		/* process_vm_readv pins pages, and pinning an anonymous page
+		 * shared copy-on-write with the process makes the kernel copy
+		 * it: from the copy, /proc/PID/mem reads without pinning. */
+		.mem_only = src == ctx->copy,
+	};
 	size_t i = 0, k;
-	unsigned seq = 0;
-	uint64_t total, done = 0;
+	uint64_t total = 0, done = 0;
 	struct progress progress;
 	int ret = -1;
 
-	if (!c || !batch || !(c->data = batch)) {
-		fail(ENOMEM, NULL, "allocating page buffers");
-		goto out;
-	}
-	for (k = 0, total = 0; k < dump_runs.n; k++)
-		total += (uint64_t)dump_runs.runs[k].npages * PAGE;
-	progress_start(&progress, "saving memory", total);
-	while (i < dump_runs.n) {
-		size_t first = i, pages = 0, p;
-		uint8_t *src = batch;
+	for (k = 0; k < runs->n; k++)
+		total += (uint64_t)runs->runs[k].npages * PAGE;
+	progress_start(&progress, what, total);
+	while (i < runs->n) {
+		size_t first = i, pages = 0;
+		char name[IMAGE_NAME_MAX + 1];
 
-		while (i < dump_runs.n && pages + dump_runs.runs[i].npages <= CHUNK_PAGES)
-			pages += dump_runs.runs[i++].npages;
-		if (read_runs(ctx->remote, &dump_runs.runs[first], i - first, batch))
-			goto out;
-		/* Compact the batch in place, dropping all-zero pages. */
-		for (k = first; k < i; k++) {
-			for (p = 0; p < dump_runs.runs[k].npages; p++, src += PAGE) {
-				if (page_is_zero(src)) {
-					ctx->pages_zero++;
-					continue;
-				}
-				chunk_add_page(c, dump_runs.runs[k].addr + p * PAGE, src);
-			}
-		}
-		if (chunk_write(ctx, c, &seq))
+		while (i < runs->n && pages + runs->runs[i].npages <= CHUNK_PAGES)
+			pages += runs->runs[i++].npages;
+		job.runs = &runs->runs[first];
+		job.nruns = i - first;
+		snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
+		if (image_write_member_built(ctx->writer, name, CHUNK_CAP, build_chunk, &job,
+					     sizeof(job)))
 			goto out;
 		done += pages * PAGE;
 		progress_update(&progress, done);
 	}
+	/* The workers read runs and src: all of it must be done first. */
+	image_writer_quiesce(ctx->writer);
 	progress_end(&progress, done);
 	ret = 0;
 out:
-	free(batch);
-	free(c);
-	free(dump_runs.runs);
-	dump_runs = (struct run_list){ 0 };
+	if (ret)
+		image_writer_quiesce(ctx->writer);
+	free(runs->runs);
+	*runs = (struct run_list){ 0 };
 	return ret;
+}
+
+static unsigned chunk_seq;
+
+static int memory_dump_shared(struct dump_ctx *ctx)
+{
+	chunk_seq = 0;
+	return write_runs(ctx, &shared_runs, ctx->remote, "saving shared memory", &chunk_seq);
+}
+
+static int memory_dump_contents(struct dump_ctx *ctx)
+{
+	return write_runs(ctx, &dump_runs, ctx->source, "saving memory", &chunk_seq);
 }
 
 /* ------------------------------------------------------------------ */
@@ -707,6 +856,11 @@ static int restore_pages(struct restore_ctx *ctx)
 
 	if (!buf)
 		return fail(ENOMEM, NULL, "allocating the page buffer");
+	/* The process exists now: frames may be decompressed ahead. */
+	if (image_reader_start_threads(ctx->reader)) {
+		free(buf);
+		return -1;
+	}
 	for (i = 0; i < ctx->meta.nvmas; i++)
 		total += ctx->meta.vmas[i].pages_stored * PAGE;	/* zero pages left out */
 	progress_start(&progress, "restoring memory", total);
@@ -763,7 +917,7 @@ static int memory_restore(struct restore_ctx *ctx)
 		return fail(ENOMEM, NULL, "restoring memory");
 	for (i = 0; i < m->nfiles; i++)
 		ctx->target_file_fds[i] = -1;
-	if (procfs_read_vmas(ctx->pid, &cur, &ncur) || check_vdso(ctx, cur, ncur))
+	if (procfs_read_maps(ctx->pid, &cur, &ncur) || check_vdso(ctx, cur, ncur))
 		goto out;
 	for (i = 0; i < m->nvmas; i++) {
 		if (!is_vdso_block(m->vmas[i].kind))
@@ -817,6 +971,7 @@ out:
 const struct state_ops memory_state_ops = {
 	.name = "memory",
 	.dump = memory_dump,
+	.dump_shared = memory_dump_shared,
 	.dump_contents = memory_dump_contents,
 	.check = memory_check,
 	.restore = memory_restore,

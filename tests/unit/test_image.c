@@ -581,6 +581,7 @@ START_TEST(test_missing_end)
 					    members[0].size), 0);
 	ck_assert_int_eq(image_write_member(w, "pages/big", members[BIG_INDEX].data,
 					    members[BIG_INDEX].size), 0);
+	ck_assert_int_eq(image_writer_flush(w), 0);
 	image_writer_free(w);
 	ck_assert_int_gt(lseek(fd, 0, SEEK_END), 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -606,18 +607,48 @@ static size_t find_member(const uint8_t *tar, size_t tlen, const char *name)
 	return 0;
 }
 
+/* Compressed again as frames of 1 MiB: a reader takes frames of up to
+ * about 2 MiB, wherever they cut the tar stream. */
 static int read_recompressed(const uint8_t *tar, size_t tlen)
 {
-	size_t cap = ZSTD_compressBound(tlen), zlen;
+	size_t cap = ZSTD_compressBound(tlen) + 64 * ZSTD_compressBound(0), zlen = 0, off;
 	uint8_t *z = xmalloc(cap);
 	int ret;
 
-	zlen = ZSTD_compress(z, cap, tar, tlen, 1);
-	ck_assert(!ZSTD_isError(zlen));
+	for (off = 0; off < tlen; off += 1 << 20) {
+		size_t n = tlen - off < (1 << 20) ? tlen - off : (1 << 20);
+		size_t got = ZSTD_compress(z + zlen, cap - zlen, tar + off, n, 1);
+
+		ck_assert(!ZSTD_isError(got));
+		zlen += got;
+	}
 	ret = read_bytes(z, zlen);
 	free(z);
 	return ret;
 }
+
+/* One frame of the whole tar (> 2 MiB): refused, not allocated. */
+START_TEST(test_oversized_frame)
+{
+	int fd = write_image_file();
+	size_t len, tlen, cap, zlen;
+	uint8_t *img = slurp(fd, &len);
+	uint8_t *tar = decompress_all(img, len, &tlen);
+	uint8_t *z;
+
+	ck_assert_uint_gt(tlen, 3 << 20);
+	cap = ZSTD_compressBound(tlen);
+	z = xmalloc(cap);
+	zlen = ZSTD_compress(z, cap, tar, tlen, 1);
+	ck_assert(!ZSTD_isError(zlen));
+	ck_assert_int_lt(read_bytes(z, zlen), 0);
+	expect_error("corrupted (a zstd frame");
+	free(z);
+	free(tar);
+	free(img);
+	close(fd);
+}
+END_TEST
 
 static void fix_header_sum(uint8_t *h)
 {
@@ -870,6 +901,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, test_frames);
 	tcase_add_test(tc, test_tar_lists);
 	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_oversized_frame);
 	tcase_add_test(tc, test_flipped_byte);
 	tcase_add_test(tc, test_not_an_image);
 	tcase_add_test(tc, test_missing_end);
