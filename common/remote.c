@@ -31,6 +31,8 @@ struct remote {
 	int mem_fd;
 	uint64_t scratch, scratch_size, scratch_used;
 	bool scratch_borrowed;		/* another thread's: not ours to unmap */
+	uint64_t batch_code;		/* the batch stub in an exec scratch, or 0 */
+	uint64_t scratch_mapped;	/* bytes mapped (the stub is past scratch_size) */
 	uint64_t deferred_signals;	/* caught during injection, re-sent after */
 };
 
@@ -269,6 +271,7 @@ int remote_scratch_borrow(struct remote *r, struct remote *owner)
 		return -1;
 	r->scratch = owner->scratch;
 	r->scratch_size = owner->scratch_size;
+	r->scratch_mapped = owner->scratch_mapped;
 	r->scratch_used = 0;
 	r->scratch_borrowed = true;
 	r->syscall_ip = owner->syscall_ip;
@@ -431,18 +434,103 @@ int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len)
 	return mem_io(r, addr, (void *)buf, len, true);
 }
 
-int remote_scratch_map(struct remote *r, uint64_t addr, size_t size)
+static int scratch_map(struct remote *r, uint64_t addr, size_t size, int prot)
 {
 	long ret;
 	/* Shared: a shmem mapping never merges with the process's own. */
 	int flags = MAP_SHARED | MAP_ANONYMOUS | (addr ? MAP_FIXED_NOREPLACE : 0);
 
 	if (remote_syscall_ok(r, &ret, "mapping scratch memory in the process", __NR_mmap,
-			      addr, size, PROT_READ | PROT_WRITE, flags, -1, 0))
+			      addr, size, prot, flags, -1, 0))
 		return -1;
 	r->scratch = ret;
 	r->scratch_size = size;
 	r->scratch_used = 0;
+	r->scratch_mapped = size;
+	r->batch_code = 0;
+	return 0;
+}
+
+int remote_scratch_map(struct remote *r, uint64_t addr, size_t size)
+{
+	return scratch_map(r, addr, size, PROT_READ | PROT_WRITE);
+}
+
+int remote_scratch_map_exec(struct remote *r, uint64_t addr, size_t size)
+{
+	size_t code_len = arch_batch_stub_end - arch_batch_stub, room = 256;
+
+	if (scratch_map(r, addr, size, PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -1;
+	if (code_len > room)
+		return fail_why("the batch stub is too big", "this is a bug in ckpt",
+				"preparing process %d", r->pid);
+	r->scratch_size -= room;
+	if (remote_write(r, r->scratch + r->scratch_size, arch_batch_stub, code_len))
+		return -1;
+	r->batch_code = r->scratch + r->scratch_size;
+	return 0;
+}
+
+/* Run the stub until its int3. */
+static int run_batch(struct remote *r, uint64_t table, size_t n)
+{
+	arch_regs_t regs = r->orig_regs;
+	int status;
+
+	arch_regs_for_batch(&regs, r->batch_code, table, n);
+	if (remote_set_regs(r, &regs))
+		return -1;
+	for (;;) {
+		if (ptrace(PTRACE_CONT, r->pid, 0, 0))
+			return ptrace_fail(r, "running injected syscalls");
+		if (wait_stop(r, &status))
+			return -1;
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && !(status >> 16))
+			return 0;
+		if (is_event_stop(status) || (status >> 16))
+			continue;
+		if (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
+		    WSTOPSIG(status) == SIGILL)
+			return fail_why(strsignal(WSTOPSIG(status)), "this is a bug in ckpt",
+					"running injected syscalls in process %d", r->pid);
+		r->deferred_signals |= 1ull << (WSTOPSIG(status) - 1);
+	}
+}
+
+int remote_syscall_batch(struct remote *r, struct remote_call *calls, size_t n)
+{
+	enum { PER_ROUND = 256 };
+	size_t done = 0, i;
+
+	for (i = 0; i < n; i++)
+		calls[i].ret = -ECANCELED;
+	if (!r->batch_code) {
+		for (i = 0; i < n; i++) {
+			if (remote_syscall6(r, &calls[i].ret, calls[i].nr, calls[i].arg[0],
+					    calls[i].arg[1], calls[i].arg[2], calls[i].arg[3],
+					    calls[i].arg[4], calls[i].arg[5]))
+				return -1;
+			if (calls[i].ret < 0 && calls[i].ret > -4096)
+				break;
+		}
+		return 0;
+	}
+	_Static_assert(sizeof(struct remote_call) == 64, "the stub walks 64-byte entries");
+	while (done < n) {
+		size_t k = n - done < PER_ROUND ? n - done : PER_ROUND;
+		uint64_t table;
+
+		remote_scratch_reset(r);
+		if (remote_scratch_put(r, calls + done, k * sizeof(*calls), &table) ||
+		    run_batch(r, table, k) ||
+		    remote_read(r, table, calls + done, k * sizeof(*calls)))
+			return -1;
+		for (i = done; i < done + k; i++)
+			if (calls[i].ret < 0 && calls[i].ret > -4096)
+				return 0;
+		done += k;
+	}
 	return 0;
 }
 
@@ -457,9 +545,10 @@ int remote_scratch_unmap(struct remote *r)
 		return 0;
 	}
 	if (remote_syscall_ok(r, &ret, "unmapping scratch memory", __NR_munmap,
-			      r->scratch, r->scratch_size, 0, 0, 0, 0))
+			      r->scratch, r->scratch_mapped, 0, 0, 0, 0))
 		return -1;
 	r->scratch = 0;
+	r->batch_code = 0;
 	return 0;
 }
 
@@ -489,7 +578,7 @@ bool remote_scratch_range(const struct remote *r, uint64_t *start, uint64_t *end
 	if (!r->scratch)
 		return false;
 	*start = r->scratch;
-	*end = r->scratch + r->scratch_size;
+	*end = r->scratch + r->scratch_mapped;
 	return true;
 }
 

@@ -69,6 +69,19 @@ int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len) must_che
 int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len) must_check;
 int remote_mem_fd(struct remote *r);
 
+/* Several syscalls in one stop/resume, for work that injects hundreds
+ * (one mmap per mapping on restore): a stub copied into the end of an
+ * executable scratch area (remote_scratch_map_exec()) runs them in order
+ * and stops at the first that fails.  Each call's ret is filled in; calls
+ * not run keep -ECANCELED.  Without an executable scratch, one by one. */
+struct remote_call {
+	long nr;
+	unsigned long arg[6];
+	long ret;
+};
+int remote_syscall_batch(struct remote *r, struct remote_call *calls, size_t n) must_check;
+int remote_scratch_map_exec(struct remote *r, uint64_t addr, size_t size) must_check;
+
 /* Have the (stopped) task fork a copy of its process through an injected
  * raw clone: no atfork handlers run, exit signal 0 so the process is told
  * nothing.  The copy is ours (ptrace, killed if we die) and never runs;

@@ -27,6 +27,38 @@ void arch_regs_for_syscall(arch_regs_t *r, uint64_t ip, long nr, const unsigned 
 	r->r9 = a[5];
 }
 
+/* rbx: the table, r12: how many.  Each entry: nr, six arguments, and
+ * the result written back.  rcx and r11 are clobbered by syscall. */
+__asm__(".pushsection .rodata\n"
+	".globl arch_batch_stub\n"
+	"arch_batch_stub:\n"
+	"1:	movq 0(%rbx), %rax\n"
+	"	movq 8(%rbx), %rdi\n"
+	"	movq 16(%rbx), %rsi\n"
+	"	movq 24(%rbx), %rdx\n"
+	"	movq 32(%rbx), %r10\n"
+	"	movq 40(%rbx), %r8\n"
+	"	movq 48(%rbx), %r9\n"
+	"	syscall\n"
+	"	movq %rax, 56(%rbx)\n"
+	"	cmpq $-4095, %rax\n"
+	"	jae 2f\n"
+	"	addq $64, %rbx\n"
+	"	decq %r12\n"
+	"	jnz 1b\n"
+	"2:	int3\n"
+	".globl arch_batch_stub_end\n"
+	"arch_batch_stub_end:\n"
+	".popsection\n");
+
+void arch_regs_for_batch(arch_regs_t *r, uint64_t code, uint64_t table, uint64_t n)
+{
+	r->rip = code;
+	r->rbx = table;
+	r->r12 = n;
+	r->orig_rax = (unsigned long)-1;
+}
+
 bool arch_regs_in_syscall(const arch_regs_t *r, long *nr, long *ret)
 {
 	if ((long)r->orig_rax < 0)

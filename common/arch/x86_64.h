@@ -25,6 +25,11 @@ static inline long arch_syscall_ret(const arch_regs_t *r) { return (long)r->rax;
 /* Registers that run syscall nr(args) from a `syscall` instruction at ip.
  * orig_rax = -1 keeps the kernel's restart logic away from them. */
 void arch_regs_for_syscall(arch_regs_t *r, uint64_t ip, long nr, const unsigned long args[6]);
+/* Code that runs a table of syscalls (struct remote_call, 64 bytes each)
+ * in order, stopping at the first that fails, then traps (int3).
+ * Copied into the task; arch_regs_for_batch() points it at the table. */
+extern const unsigned char arch_batch_stub[], arch_batch_stub_end[];
+void arch_regs_for_batch(arch_regs_t *r, uint64_t code, uint64_t table, uint64_t n);
 
 /* The thread was stopped inside a syscall that the kernel would restart
  * on return to user space.  Rewrite the registers the way the kernel's
