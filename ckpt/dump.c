@@ -203,6 +203,23 @@ static int write_header(struct dump_ctx *ctx)
 	return 0;
 }
 
+static int run_prepare_hooks(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++) {
+		unsigned long long t0 = now_ns();
+
+		if (!(*ops)->dump_prepare)
+			continue;
+		if ((*ops)->dump_prepare(ctx))
+			return -1;
+		pr_info("prepared %s in %.2f ms (process running)", (*ops)->name,
+			(now_ns() - t0) / 1e6);
+	}
+	return 0;
+}
+
 static int run_dump_hooks(struct dump_ctx *ctx)
 {
 	const struct state_ops *const *ops;
@@ -281,16 +298,27 @@ static void reap_copy(struct dump_ctx *ctx)
 static int write_image(struct dump_ctx *ctx, int out_fd)
 {
 	const struct state_ops *const *ops;
+	unsigned long long t0;
 
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_shared && (*ops)->dump_shared(ctx))
+			return -1;
+	if (!ctx->opts->kill_after && !ctx->opts->no_cow) {
+		if (ctx->stay_frozen)
+			pr_info("the process stays stopped until its memory is written: %s",
+				ctx->stay_frozen);
+		else if (resume_early(ctx))
+			return -1;
+	}
+	t0 = now_ns();
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_late && (*ops)->dump_late(ctx))
+			return -1;
+	pr_info("picked the pages to save in %.2f ms", (now_ns() - t0) / 1e6);
 	ctx->writer = image_writer_new(out_fd, ctx->opts->compress_level);
 	if (!ctx->writer)
 		return -1;
 	if (meta_write(ctx->writer, &ctx->meta))
-		return -1;
-	for (ops = state_table; *ops; ops++)
-		if ((*ops)->dump_shared && (*ops)->dump_shared(ctx))
-			return -1;
-	if (!ctx->opts->kill_after && !ctx->opts->no_cow && resume_early(ctx))
 		return -1;
 	for (ops = state_table; *ops; ops++) {
 		if (dump_interrupted)
@@ -310,7 +338,7 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 	unsigned long long t0 = now_ns(), t_frozen = 0;
 	int ret = -1;
 
-	if (preflight(pid, &ctx))
+	if (preflight(pid, &ctx) || run_prepare_hooks(&ctx))
 		goto out;
 	if (seize_all(&ctx))
 		goto out;

@@ -5,14 +5,19 @@
  * half side by side, and registers a struct state_ops in state_table
  * (common/state/table.c).  The table's order is the order of work:
  *
- *   ckpt:    dump()           target stopped, syscalls may be injected
+ *   ckpt:    dump_prepare()   before the target is stopped: slow reads
+ *                             whose results dump() checks cheaply
+ *            dump()           target stopped, syscalls may be injected
+ *            dump_shared()    data a copy-on-write copy of the process
+ *                             would not have as it is (MAP_SHARED memory,
+ *                             MADV_DONTFORK...): read now, held in memory;
+ *                             too much of it sets stay_frozen
+ *            -- process resumed, unless --kill, --no-cow or stay_frozen --
+ *            dump_late()      what only needs memory as of the freeze, read
+ *                             from dump_ctx.source: the frozen copy if there
+ *                             is one (memory: which pages to save)
  *            -- metadata members written --
- *            dump_shared()    bulk data a copy-on-write copy of the
- *                             process would not share: read before the
- *                             process resumes (MAP_SHARED memory...)
- *            -- process resumed, unless --kill or --no-cow --
- *            dump_contents()  stream bulk data (memory pages), from the
- *                             frozen copy (dump_ctx.source) if there is one
+ *            dump_contents()  stream bulk data (memory pages) from source
  *   restart: check()          image read, nothing started yet: refuse here
  *            restore_child()  in the new process before exec (plain C:
  *                             what exec preserves: fds, cwd, rlimits...)
@@ -95,6 +100,7 @@ struct dump_ctx {
 	struct remote *source;
 	struct remote *copy;
 	bool released;
+	const char *stay_frozen;	/* why memory must be read before resuming */
 	unsigned long long frozen_ns;	/* how long the threads were stopped */
 	struct proc_status status;
 	struct proc_stat stat;
@@ -144,8 +150,10 @@ pid_t restore_tid(const struct restore_ctx *ctx, pid_t original);
 
 struct state_ops {
 	const char *name;
+	int (*dump_prepare)(struct dump_ctx *ctx);
 	int (*dump)(struct dump_ctx *ctx);
 	int (*dump_shared)(struct dump_ctx *ctx);
+	int (*dump_late)(struct dump_ctx *ctx);
 	int (*dump_contents)(struct dump_ctx *ctx);
 	int (*check)(struct restore_ctx *ctx);
 	int (*restore_child)(struct restore_ctx *ctx);

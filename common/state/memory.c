@@ -297,6 +297,113 @@ static int check_mapped_file(const struct vma_entry *v)
 	return 0;
 }
 
+/* /proc/PID/smaps walks every page table entry (~10 ms per GiB
+ * resident): when the process is to resume early, it is read before the
+ * process is stopped, and dump() only checks with /proc/PID/maps (no walk)
+ * that the layout is the same.  The flags (VmFlags) are then checked in
+ * dump_late() against the smaps of the copy, which are the process's as of
+ * the freeze: a mapping whose flags changed in between fails the dump. */
+static struct vma_entry *pre_vmas;
+static size_t npre_vmas;
+static bool flags_unchecked;
+
+static int memory_dump_prepare(struct dump_ctx *ctx)
+{
+	if (ctx->opts->kill_after || ctx->opts->no_cow)
+		return 0;
+	return procfs_read_vmas(ctx->pid, &pre_vmas, &npre_vmas);
+}
+
+static bool same_layout(const struct vma_entry *a, size_t na, const struct vma_entry *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (a[i].start != b[i].start || a[i].end != b[i].end || a[i].prot != b[i].prot ||
+		    a[i].shared != b[i].shared || a[i].pgoff != b[i].pgoff ||
+		    a[i].inode != b[i].inode || a[i].dev_major != b[i].dev_major ||
+		    a[i].dev_minor != b[i].dev_minor || strcmp(a[i].path, b[i].path))
+			return false;
+	return true;
+}
+
+/* The mappings with their flags: from dump_prepare() if the layout is
+ * still the same, else from smaps now. */
+static int read_vmas(struct dump_ctx *ctx, struct vma_entry **vmas, size_t *n)
+{
+	struct vma_entry *now;
+	size_t nnow;
+
+	flags_unchecked = false;
+	if (pre_vmas) {
+		if (procfs_read_maps(ctx->pid, &now, &nnow))
+			return -1;
+		if (same_layout(pre_vmas, npre_vmas, now, nnow)) {
+			free(now);
+			*vmas = pre_vmas;
+			*n = npre_vmas;
+			pre_vmas = NULL;
+			flags_unchecked = true;
+			return 0;
+		}
+		free(now);
+		free(pre_vmas);
+		pre_vmas = NULL;
+		pr_info("mappings changed since they were read: reading them again");
+	}
+	return procfs_read_vmas(ctx->pid, vmas, n);
+}
+
+/* Flags that a forked copy has as its parent had them. */
+#define VMF_INHERITED (VMF_DC | VMF_WF | VMF_IO | VMF_PF | VMF_GD | VMF_NR | VMF_HG | VMF_NH | \
+		       VMF_DD | VMF_MG)
+#define VMF_VITAL (VMF_DC | VMF_WF | VMF_IO | VMF_PF)
+
+static int changed_meanwhile(const struct vma_rec *v, const char *how)
+{
+	return fail_why(how, "run ckpt again; it happens only when the program changes its "
+			"mappings at the very moment it is checkpointed",
+			"checking mapping %#llx-%#llx %s", (unsigned long long)v->start,
+			(unsigned long long)v->end, v->path);
+}
+
+/* The flags read before the freeze against the source's, as of the
+ * freeze.  A mapping absent from the copy is MADV_DONTFORK. */
+static int check_flags(struct dump_ctx *ctx)
+{
+	struct vma_entry *src;
+	size_t nsrc, i, j = 0;
+	bool copy = ctx->source != ctx->remote;
+	int ret = 0;
+
+	if (!flags_unchecked)
+		return 0;
+	if (procfs_read_vmas(remote_pid(ctx->source), &src, &nsrc))
+		return -1;
+	for (i = 0; i < ctx->meta.nvmas && !ret; i++) {
+		struct vma_rec *v = &ctx->meta.vmas[i];
+
+		if (v->kind == VMA_VSYSCALL)
+			continue;
+		while (j < nsrc && src[j].end <= v->start)
+			j++;
+		if (j == nsrc || src[j].start != v->start || src[j].end != v->end) {
+			if (!copy || !(v->vmflags & VMF_DC))
+				ret = changed_meanwhile(v, copy ? "it was marked MADV_DONTFORK while "
+							"being checkpointed" : "it changed while being "
+							"checkpointed");
+			continue;
+		}
+		if ((v->vmflags ^ src[j].vmflags) & VMF_VITAL)
+			ret = changed_meanwhile(v, "its flags changed while it was checkpointed");
+		v->vmflags = (v->vmflags & ~VMF_INHERITED) | (src[j].vmflags & VMF_INHERITED);
+	}
+	free(src);
+	return ret;
+}
+
 static int memory_dump(struct dump_ctx *ctx)
 {
 	struct vma_entry *vmas = NULL;
@@ -304,7 +411,7 @@ static int memory_dump(struct dump_ctx *ctx)
 	size_t n, i;
 	int pagemap_fd = -1, ret = -1;
 
-	if (procfs_read_vmas(ctx->pid, &vmas, &n))
+	if (read_vmas(ctx, &vmas, &n))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
 	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -349,12 +456,12 @@ static int memory_dump(struct dump_ctx *ctx)
 			if (remote_read(ctx->remote, v->start, ctx->meta.vdso.data, len))
 				goto out;
 		}
-		if (has_contents(kind) &&
-		    scan_pagemap(pagemap_fd, rec, read_before_resume(rec) ? &shared_runs : &dump_runs))
+		/* The other pages are picked in dump_late(), from the copy. */
+		if (has_contents(kind) && read_before_resume(rec) &&
+		    scan_pagemap(pagemap_fd, rec, &shared_runs))
 			goto out;
 	}
-	pr_info("%zu mappings, %zu page runs (%zu shared)", n, dump_runs.n + shared_runs.n,
-		shared_runs.n);
+	pr_info("%zu mappings, %zu page runs of shared memory", n, shared_runs.n);
 	ret = 0;
 out:
 	if (pagemap_fd >= 0)
@@ -521,14 +628,110 @@ out:
 
 static unsigned chunk_seq;
 
+/* Shared memory read before the process resumes is held as finished
+ * pages/ members until the metadata is written; above this, the process
+ * stays stopped until it is written instead. */
+#define SHARED_HOLD_MAX (64ull << 20)
+
+struct held_chunk {
+	uint8_t *buf;
+	size_t start, len;
+};
+
+static struct held_chunk *held;
+static size_t nheld;
+
+static void free_held(void)
+{
+	while (nheld)
+		free(held[--nheld].buf);
+	free(held);
+	held = NULL;
+}
+
 static int memory_dump_shared(struct dump_ctx *ctx)
 {
+	struct chunk_job job = {
+		.pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
+		.pages_stored = &ctx->pages_stored, .pages_zero = &ctx->pages_zero,
+	};
+	uint64_t total = 0;
+	size_t i = 0, k;
+	char err[256];
+
 	chunk_seq = 0;
-	return write_runs(ctx, &shared_runs, ctx->remote, "saving shared memory", &chunk_seq);
+	for (k = 0; k < shared_runs.n; k++)
+		total += (uint64_t)shared_runs.runs[k].npages * PAGE;
+	if (total > SHARED_HOLD_MAX) {
+		ctx->stay_frozen = "more than 64 MiB of shared memory";
+		return 0;	/* written in dump_contents() */
+	}
+	held = calloc(shared_runs.n + 1, sizeof(*held));
+	if (!held)
+		return fail(ENOMEM, NULL, "saving shared memory");
+	while (i < shared_runs.n) {
+		size_t pages = 0;
+		ssize_t len;
+
+		job.runs = &shared_runs.runs[i];
+		while (i < shared_runs.n && pages + shared_runs.runs[i].npages <= CHUNK_PAGES)
+			pages += shared_runs.runs[i++].npages;
+		job.nruns = &shared_runs.runs[i] - job.runs;
+		if (!(held[nheld].buf = malloc(CHUNK_CAP)))
+			return fail(ENOMEM, NULL, "saving shared memory");
+		len = build_chunk(&job, held[nheld].buf, CHUNK_CAP, &held[nheld].start, err,
+				  sizeof(err));
+		if (len < 0)
+			return fail_why(err, NULL, "saving shared memory");
+		held[nheld++].len = len;
+	}
+	free(shared_runs.runs);
+	shared_runs = (struct run_list){ 0 };
+	return 0;
+}
+
+/* Which pages to save, from the copy when there is one: its page tables
+ * are the process's as of the freeze (shared, MADV_DONTFORK and
+ * MADV_WIPEONFORK memory excepted: dump() picked those). */
+static int memory_dump_late(struct dump_ctx *ctx)
+{
+	char path[64];
+	size_t i;
+	int fd, ret = 0;
+
+	if (check_flags(ctx))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", remote_pid(ctx->source));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, NULL, "opening %s", path);
+	dump_runs.n = 0;
+	for (i = 0; i < ctx->meta.nvmas && !ret; i++) {
+		struct vma_rec *v = &ctx->meta.vmas[i];
+
+		if (has_contents(v->kind) && !read_before_resume(v))
+			ret = scan_pagemap(fd, v, &dump_runs);
+	}
+	close(fd);
+	pr_info("%zu page runs to save", dump_runs.n);
+	return ret;
 }
 
 static int memory_dump_contents(struct dump_ctx *ctx)
 {
+	size_t i;
+
+	for (i = 0; i < nheld; i++) {
+		char name[IMAGE_NAME_MAX + 1];
+
+		snprintf(name, sizeof(name), "pages/%08u", chunk_seq++);
+		if (image_write_member(ctx->writer, name, held[i].buf + held[i].start, held[i].len))
+			return -1;
+	}
+	free_held();
+	if (shared_runs.n &&
+	    write_runs(ctx, &shared_runs, ctx->remote, "saving shared memory", &chunk_seq))
+		return -1;
 	return write_runs(ctx, &dump_runs, ctx->source, "saving memory", &chunk_seq);
 }
 
@@ -1014,8 +1217,10 @@ out:
 
 const struct state_ops memory_state_ops = {
 	.name = "memory",
+	.dump_prepare = memory_dump_prepare,
 	.dump = memory_dump,
 	.dump_shared = memory_dump_shared,
+	.dump_late = memory_dump_late,
 	.dump_contents = memory_dump_contents,
 	.check = memory_check,
 	.restore = memory_restore,
