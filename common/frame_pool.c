@@ -103,6 +103,8 @@ static void process(struct frame_pool *p, struct zstd_ctx *c, struct frame_slot 
 		return;
 	}
 	s->out_len = ret;
+	if (s->finish)
+		s->finish(s);
 }
 
 static void *worker_main(void *arg)
@@ -240,6 +242,8 @@ struct frame_slot *frame_pool_oldest(struct frame_pool *p)
 void frame_pool_release(struct frame_pool *p, struct frame_slot *s)
 {
 	s->prepare = NULL;
+	s->finish = NULL;
+	s->produced = 0;
 	s->in_off = s->in_len = 0;
 	p->state[s - p->slots] = SLOT_FREE;
 	p->head++;

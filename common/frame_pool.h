@@ -50,7 +50,10 @@ struct frame_slot {
 	 * in_len 0 for "nothing to write", or set error. */
 	void (*prepare)(struct frame_slot *s);
 	uint64_t job[48];
-	uint64_t produced;	/* set by prepare, for the submitter */
+	uint64_t produced;	/* set by prepare or finish, for the submitter */
+	/* Optional work for the worker after a frame was (de)compressed
+	 * without error; may set error. */
+	void (*finish)(struct frame_slot *s);
 };
 
 struct frame_pool;

@@ -526,6 +526,10 @@ struct image_reader {
 	char name[IMAGE_NAME_MAX + 1];	/* current (or last) member */
 	uint64_t size, left;
 	bool in_member;
+	bool member_handled;	/* by the hook, on a worker */
+	image_member_hook *hook;
+	void *hook_arg;
+	char hook_prefix[16];
 };
 
 static int reader_fail(struct image_reader *r, const char *hint, const char *fmt, ...)
@@ -625,6 +629,39 @@ static bool input_ready(struct image_reader *r)
 	return poll(&pfd, 1, 0) > 0;
 }
 
+static const char *parse_header(const struct tar_header *h, char *name, uint64_t *size);
+
+/* On a worker, after decompressing: a frame that is exactly one member
+ * with the hook's prefix goes to the hook. */
+static void reader_finish(struct frame_slot *s)
+{
+	struct image_reader *r = (struct image_reader *)(uintptr_t)s->job[0];
+	char name[IMAGE_NAME_MAX + 1];
+	uint64_t size;
+
+	s->produced = 0;
+	if (s->out_len < BLOCK || parse_header((const struct tar_header *)s->out, name, &size) ||
+	    strncmp(name, r->hook_prefix, strlen(r->hook_prefix)) ||
+	    BLOCK + size + tar_padding(size) != s->out_len)
+		return;
+	s->produced = r->hook(r->hook_arg, name, s->out + BLOCK, size, s->error,
+			      sizeof(s->error)) ? 2 : 1;
+}
+
+void image_reader_set_member_hook(struct image_reader *r, const char *prefix,
+				  image_member_hook *hook, void *arg)
+{
+	frame_pool_quiesce(r->pool);
+	r->hook = hook;
+	r->hook_arg = arg;
+	snprintf(r->hook_prefix, sizeof(r->hook_prefix), "%s", prefix ? prefix : "");
+}
+
+bool image_member_handled(const struct image_reader *r)
+{
+	return r->member_handled;
+}
+
 /* Make the next decompressed frame current.  Frames are staged ahead
  * while slots are free, without blocking on the input when one is
  * already on its way.  1: data, 0: end of input, negative: error. */
@@ -650,6 +687,8 @@ static int fill(struct image_reader *r)
 				r->input_bad = ret < 0;
 				break;
 			}
+			s->finish = r->hook ? reader_finish : NULL;
+			s->job[0] = (uintptr_t)r;
 			frame_pool_submit(r->pool, s);
 		}
 		s = frame_pool_oldest(r->pool);
@@ -657,6 +696,9 @@ static int fill(struct image_reader *r)
 			return reader_fail(r, r->stage_hint, "%s", r->stage_error);
 		if (!s)
 			return 0;
+		if (s->error[0] && s->produced == 2)
+			return reader_fail(r, "the image is corrupted or the process cannot take "
+					   "its memory", "%s", s->error);
 		if (s->error[0])
 			return reader_fail(r, CORRUPT_HINT, "corrupted (%s)", s->error);
 		if (!s->out_len) {
@@ -946,6 +988,8 @@ int image_next_member(struct image_reader *r, char name[IMAGE_NAME_MAX + 1], uin
 		return -1;
 	if (read_block(r, &h, true) < 0)
 		return -1;
+	/* The hook saw this member if it fills the frame its header opens. */
+	r->member_handled = r->cur && r->cur->produced == 1 && r->out_pos == BLOCK;
 	why = parse_header(&h, r->name, &r->size);
 	if (why && r->state == RD_START)
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (%s)", why);

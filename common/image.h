@@ -19,6 +19,7 @@
 #ifndef CKPT_IMAGE_H
 #define CKPT_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -74,6 +75,18 @@ struct image_reader *image_reader_new(int fd);
 /* From now on, decompress frames ahead on every core.  Not before a raw
  * clone of this process: until then all work happens in the caller. */
 int image_reader_start_threads(struct image_reader *r) must_check;
+/* Have the decompressing threads hand each member whose name starts with
+ * prefix, when it fills a frame of its own (ckpt writes every pages/
+ * member so), to hook(arg, name, data, len, err, errlen) right away: the
+ * caller then skips it (image_member_handled()).  The hook runs on other
+ * threads: no fail(); -1 with err filled fails the read when that member
+ * is reached.  NULL: no hook; returns once no thread runs it any more. */
+typedef int image_member_hook(void *arg, const char *name, const uint8_t *data, size_t len,
+			      char *err, size_t errlen);
+void image_reader_set_member_hook(struct image_reader *r, const char *prefix,
+				  image_member_hook *hook, void *arg);
+/* The current member was passed to the hook already. */
+bool image_member_handled(const struct image_reader *r);
 /* Advance to the next member (skipping any unread rest of the current one).
  * Returns 1 and fills name/size for a member, 0 after "ckpt-end" was read
  * and verified (end of image), negative on error (fail() called: truncated,

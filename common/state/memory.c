@@ -1048,96 +1048,141 @@ static bool range_restorable(const struct image_meta *m, uint64_t start, uint64_
 	return false;
 }
 
-static int bad_chunk(const char *name, const char *why)
+/* Where chunks go: safe to use from the image reader's threads (no
+ * fail(), no ptrace; /proc/PID/mem through pwrite). */
+struct chunk_target {
+	const struct image_meta *meta;
+	pid_t pid;
+	int mem_fd;
+	uint64_t pages;		/* restored so far, atomically */
+};
+
+static int chunk_error(char *err, size_t errlen, const char *name, const char *why)
 {
-	return fail_why(why, "the image is corrupted", "reading image member %s", name);
+	snprintf(err, errlen, "%s in image member %s", why, name);
+	return -1;
 }
 
-static int restore_chunk(struct restore_ctx *ctx, uint8_t *buf, size_t len, const char *name)
+/* Check one pages/ member and write its pages into the process. */
+static int apply_chunk(struct chunk_target *t, const uint8_t *buf, size_t len, const char *name,
+		       char *err, size_t errlen)
 {
 	struct chunk_header h;
-	struct page_run *runs;
+	struct page_run runs[CHUNK_PAGES];
 	struct iovec local, remote[CHUNK_PAGES];
 	uint64_t pages = 0;
 	size_t i, data_off;
-	uint8_t *data;
-	ssize_t n;
+	const uint8_t *data;
 
 	if (len < sizeof(h))
-		return bad_chunk(name, "chunk too short");
+		return chunk_error(err, errlen, name, "chunk too short");
 	memcpy(&h, buf, sizeof(h));
 	if (memcmp(h.magic, CHUNK_MAGIC, 4) || h.version != CHUNK_VERSION ||
 	    h.nruns == 0 || h.nruns > CHUNK_PAGES || len < sizeof(h) + h.nruns * sizeof(*runs))
-		return bad_chunk(name, "bad chunk header");
-	runs = (struct page_run *)(buf + sizeof(h));
+		return chunk_error(err, errlen, name, "bad chunk header");
+	memcpy(runs, buf + sizeof(h), h.nruns * sizeof(*runs));
 	data_off = sizeof(h) + h.nruns * sizeof(*runs);
 	for (i = 0; i < h.nruns; i++) {
 		uint64_t end = runs[i].addr + (uint64_t)runs[i].npages * PAGE;
 		if (runs[i].addr % PAGE || !runs[i].npages || runs[i].npages > CHUNK_PAGES ||
-		    !range_restorable(&ctx->meta, runs[i].addr, end))
-			return bad_chunk(name, "pages outside any saved mapping");
+		    !range_restorable(t->meta, runs[i].addr, end))
+			return chunk_error(err, errlen, name, "pages outside any saved mapping");
 		pages += runs[i].npages;
 		remote[i].iov_base = (void *)runs[i].addr;
 		remote[i].iov_len = (size_t)runs[i].npages * PAGE;
 	}
 	if (pages > CHUNK_PAGES || len != data_off + pages * PAGE)
-		return bad_chunk(name, "chunk size does not match its runs");
+		return chunk_error(err, errlen, name, "chunk size does not match its runs");
 	data = buf + data_off;
 	if (crc32c(0, data, pages * PAGE) != h.crc)
-		return bad_chunk(name, "corrupted (checksum mismatch)");
-	local = (struct iovec){ data, pages * PAGE };
-	n = process_vm_writev(ctx->pid, &local, 1, remote, h.nruns, 0);
-	if (n != (ssize_t)local.iov_len) {
+		return chunk_error(err, errlen, name, "corrupted (checksum mismatch)");
+	local = (struct iovec){ (void *)data, pages * PAGE };
+	if (process_vm_writev(t->pid, &local, 1, remote, h.nruns, 0) != (ssize_t)local.iov_len) {
 		/* Read-only or PROT_NONE pages: /proc/PID/mem can write them. */
 		for (i = 0; i < h.nruns; i++) {
-			if (remote_write(ctx->remote, runs[i].addr, data, remote[i].iov_len))
-				return -1;
+			size_t done = 0;
+
+			while (done < remote[i].iov_len) {
+				ssize_t n = pwrite(t->mem_fd, data + done, remote[i].iov_len - done,
+						   runs[i].addr + done);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					snprintf(err, errlen, "writing memory of process %d at %#llx: %s",
+						 t->pid, (unsigned long long)(runs[i].addr + done),
+						 strerror(n < 0 ? errno : EIO));
+					return -1;
+				}
+				done += n;
+			}
 			data += remote[i].iov_len;
 		}
 	}
-	ctx->pages_restored += pages;
+	__atomic_fetch_add(&t->pages, pages, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* On the reader's threads, right after a frame that is one whole pages/
+ * member is decompressed. */
+static int chunk_hook(void *arg, const char *name, const uint8_t *data, size_t len, char *err,
+		      size_t errlen)
+{
+	return apply_chunk(arg, data, len, name, err, errlen);
 }
 
 static int restore_pages(struct restore_ctx *ctx)
 {
 	size_t cap = sizeof(struct chunk_header) + CHUNK_PAGES * (sizeof(struct page_run) + PAGE);
+	struct chunk_target target = {
+		.meta = &ctx->meta, .pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
+	};
 	uint8_t *buf = malloc(cap);
 	struct progress progress;
 	uint64_t total = 0;
+	char err[512];
 	size_t i;
 	int ret = -1;
 
 	if (!buf)
 		return fail(ENOMEM, NULL, "allocating the page buffer");
-	/* The process exists now: frames may be decompressed ahead. */
-	if (image_reader_start_threads(ctx->reader)) {
-		free(buf);
-		return -1;
-	}
+	/* The process exists now: frames may be decompressed ahead, and
+	 * those holding one pages/ member each written in by the thread that
+	 * decompressed it. */
+	image_reader_set_member_hook(ctx->reader, "pages/", chunk_hook, &target);
+	if (image_reader_start_threads(ctx->reader))
+		goto out;
 	for (i = 0; i < ctx->meta.nvmas; i++)
 		total += ctx->meta.vmas[i].pages_stored * PAGE;	/* zero pages left out */
 	progress_start(&progress, "restoring memory", total);
 	while (ctx->next.state == 1) {
 		int r;
-		if (!strncmp(ctx->next.name, "pages/", 6)) {
+		if (!strncmp(ctx->next.name, "pages/", 6) && !image_member_handled(ctx->reader)) {
 			if (ctx->next.size > cap) {
-				bad_chunk(ctx->next.name, "chunk too large");
+				fail_why("chunk too large", "the image is corrupted",
+					 "reading image member %s", ctx->next.name);
 				goto out;
 			}
-			if (image_read(ctx->reader, buf, ctx->next.size) ||
-			    restore_chunk(ctx, buf, ctx->next.size, ctx->next.name))
+			if (image_read(ctx->reader, buf, ctx->next.size))
 				goto out;
-			progress_update(&progress, ctx->pages_restored * PAGE);
+			if (apply_chunk(&target, buf, ctx->next.size, ctx->next.name, err,
+					sizeof(err))) {
+				fail_why(err, "the image is corrupted or the process cannot take "
+					 "its memory", "reading image");
+				goto out;
+			}
 		}
+		progress_update(&progress, __atomic_load_n(&target.pages, __ATOMIC_RELAXED) * PAGE);
 		r = image_next_member(ctx->reader, ctx->next.name, &ctx->next.size);
 		if (r < 0)
 			goto out;
 		ctx->next.state = r;
 	}
+	ctx->pages_restored = target.pages;
 	progress_end(&progress, ctx->pages_restored * PAGE);
 	ret = 0;
 out:
+	/* No thread may write into the process once we return. */
+	image_reader_set_member_hook(ctx->reader, NULL, NULL, NULL);
 	free(buf);
 	return ret;
 }

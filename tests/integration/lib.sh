@@ -486,6 +486,12 @@ flip_bytes() {
 }
 
 # Block number (512-byte units) of a member's header in an image, from tar -R.
+# zstd_frames: stdin compressed as independent zstd frames of 1 MiB, as
+# restart reads them (it refuses a frame of more than 2 MiB), on stdout.
+zstd_frames() {
+	split -b 1M --filter='zstd -q -c' -
+}
+
 member_block() {
 	tar --zstd -tR -f "$1" 2>/dev/null | awk -v m="$2" '$NF == m { sub(":", "", $2); print $2; exit }'
 }

@@ -89,7 +89,7 @@ zstd -dcq "$T/c.tar.zst" > "$T/plain.tar"
 pages_block=$(member_block "$T/c.tar.zst" pages/00000000)
 [ -n "$pages_block" ] || fail "no pages/00000000 member in the image"
 flip_bytes "$T/plain.tar" $(((pages_block + 1) * 512 + 3000)) 4
-zstd -q "$T/plain.tar" -o "$T/pages.tar.zst"
+zstd_frames < "$T/plain.tar" > "$T/pages.tar.zst"
 check_img 1 "$T/pages.out" "$T/pages.tar.zst"
 grep -Eq '^FAIL .*pages/00000000.*corrupt' "$T/pages.out" || fail "no FAIL for the damaged pages: $(cat "$T/pages.out")"
 

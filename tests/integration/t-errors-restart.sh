@@ -48,7 +48,7 @@ restart_fails "truncated" "$T/head100.tar.zst" --new-pid
 # Whole members and whole zstd frames, but no ckpt-end.
 end_block=$(member_block "$img" ckpt-end)
 [ -n "$end_block" ] || fail "no ckpt-end member in the image"
-zstd -dcq "$img" | head -c $((end_block * 512)) | zstd -q -o "$T/noend.tar.zst"
+zstd -dcq "$img" | head -c $((end_block * 512)) | zstd_frames > "$T/noend.tar.zst"
 restart_fails "truncated" "$T/noend.tar.zst" --new-pid
 # From a pipe.
 before=$(candidate_procs)
@@ -65,20 +65,36 @@ pages_block=$(member_block "$img" pages/00000000)
 [ -n "$pages_block" ] || fail "no pages/00000000 member in the image"
 cp "$T/plain.tar" "$T/pages.tar"
 flip_bytes "$T/pages.tar" $(((pages_block + 1) * 512 + 3000)) 4
-zstd -q "$T/pages.tar" -o "$T/pages.tar.zst"
-restart_fails "corrupt" "$T/pages.tar.zst" --new-pid
+zstd_frames < "$T/pages.tar" > "$T/pages.tar.zst"
+restart_fails "checksum mismatch) in image member pages/00000000" "$T/pages.tar.zst" --new-pid
+# The last pages/ member in a zstd frame of its own, as ckpt writes them:
+# checked by the thread that decompresses it (the first one is read with
+# the metadata, before those threads start).
+last=$(tar -tf "$T/plain.tar" | grep '^pages/' | tail -1)
+[ "$last" != pages/00000000 ] || fail "the image has a single pages/ member"
+cp "$T/plain.tar" "$T/pages1.tar"
+start=$(($(member_block "$img" "$last") * 512))
+psize=$(tar -tvf "$T/plain.tar" "$last" | awk '{ print $3 }')
+end=$((start + 512 + (psize + 511) / 512 * 512))
+flip_bytes "$T/pages1.tar" $((start + 512 + 3000)) 4
+{
+	head -c "$start" "$T/pages1.tar" | zstd_frames
+	tail -c +$((start + 1)) "$T/pages1.tar" | head -c $((end - start)) | zstd -q -c
+	tail -c +$((end + 1)) "$T/pages1.tar" | zstd_frames
+} > "$T/pages1.tar.zst"
+restart_fails "checksum mismatch) in image member $last" "$T/pages1.tar.zst" --new-pid
 # Inside a record member.
 vmas_block=$(member_block "$img" meta/vmas)
 [ -n "$vmas_block" ] || fail "no meta/vmas member in the image"
 cp "$T/plain.tar" "$T/vmas.tar"
 flip_bytes "$T/vmas.tar" $(((vmas_block + 1) * 512 + 40)) 2
-zstd -q "$T/vmas.tar" -o "$T/vmas.tar.zst"
+zstd_frames < "$T/vmas.tar" > "$T/vmas.tar.zst"
 restart_fails "corrupt" "$T/vmas.tar.zst" --new-pid
 # A tar header (its checksum no longer matches).
 fds_block=$(member_block "$img" meta/fds)
 cp "$T/plain.tar" "$T/header.tar"
 flip_bytes "$T/header.tar" $((fds_block * 512 + 200)) 1
-zstd -q "$T/header.tar" -o "$T/header.tar.zst"
+zstd_frames < "$T/header.tar" > "$T/header.tar.zst"
 restart_fails "corrupt" "$T/header.tar.zst" --new-pid
 
 say "not an image"

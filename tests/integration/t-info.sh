@@ -106,7 +106,7 @@ zstd -dcq "$img" > "$T/plain.tar"
 vmas_block=$(member_block "$img" meta/vmas)
 [ -n "$vmas_block" ] || fail "no meta/vmas member in the image"
 flip_bytes "$T/plain.tar" $(((vmas_block + 1) * 512 + 40)) 2
-zstd -q "$T/plain.tar" -o "$T/vmas.tar.zst"
+zstd_frames < "$T/plain.tar" > "$T/vmas.tar.zst"
 expect_fail_msg "corrupt" "$CKPT" info "$T/vmas.tar.zst"
 expect_fail_msg "corrupt" "$CKPT" info --json "$T/vmas.tar.zst"
 head -c 300 "$img" > "$T/head.tar.zst"
