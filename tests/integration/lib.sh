@@ -486,6 +486,24 @@ flip_bytes() {
 }
 
 # Block number (512-byte units) of a member's header in an image, from tar -R.
+# wait_tcp_acked PORT [TIMEOUT=5]: until every established TCP connection
+# on local port PORT has all it sent acknowledged (tx_queue 0 in
+# /proc/net/tcp).  Between `ckpt --kill` and restart no socket owns the
+# connection, and a segment arriving then (a peer's delayed ACK) is
+# answered with a reset: a test waits for quiet before checkpointing.
+wait_tcp_acked() {
+	local port hex i busy
+	port=$1
+	hex=$(printf '%04X' "$port")
+	for ((i = 0; i < ${2:-5} * 20; i++)); do
+		busy=$(awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 == "01" {
+			split($5, q, ":"); if (q[1] != "00000000") n++ } END { print n + 0 }' /proc/net/tcp)
+		[ "$busy" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "TCP connections on port $port still have unacknowledged data"
+}
+
 # zstd_frames: stdin compressed as independent zstd frames of 1 MiB, as
 # restart reads them (it refuses a frame of more than 2 MiB), on stdout.
 zstd_frames() {

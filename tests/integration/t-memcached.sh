@@ -56,6 +56,7 @@ PY
 client=$!
 track_pid "$client"
 wait_for_line "$T/client.log" '^loaded$' 20
+wait_tcp_acked "$port"
 ckpt_ok "$pid" "$T/mc.tar.zst" --kill
 wait_gone "$pid"
 restart_detach "$T/mc.tar.zst"

@@ -45,6 +45,7 @@ PY
 client=$!
 track_pid "$client"
 wait_for_line "$T/client.log" '^loaded$' 20
+wait_tcp_acked "$port"
 ckpt_ok "$pid" "$T/redis.tar.zst" --kill
 wait_gone "$pid"
 restart_detach "$T/redis.tar.zst"

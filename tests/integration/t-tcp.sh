@@ -40,6 +40,7 @@ PY
 client=$!
 track_pid "$client"
 wait_until 10 test -e "$T/connected" || fail "client did not connect: $(cat "$T/client.log")"
+wait_tcp_acked "$port"
 ckpt_ok "$pid" "$T/s.tar.zst" --kill
 wait_gone "$pid"
 sleep 0.3
