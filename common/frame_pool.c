@@ -76,6 +76,133 @@ static void ctx_free(struct zstd_ctx *c)
 	c->dctx = NULL;
 }
 
+/* ---- incompressible frames ----
+ * zstd level 1 spends ~0.3 s per GiB of random data finding nothing to
+ * compress, then stores it raw anyway.  A frame whose samples do not
+ * compress is written as a zstd frame of raw blocks directly, with its
+ * content checksum (XXH64, which zstd checks on decompression), at the
+ * speed of a copy. */
+
+#define P64_1 0x9E3779B185EBCA87ull
+#define P64_2 0xC2B2AE3D27D4EB4Full
+#define P64_3 0x165667B19E3779F9ull
+#define P64_4 0x85EBCA77C2B2AE63ull
+#define P64_5 0x27D4EB2F165667C5ull
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t xxh_round(uint64_t acc, uint64_t in)
+{
+	return rotl64(acc + in * P64_2, 31) * P64_1;
+}
+
+static inline uint64_t xxh_merge(uint64_t acc, uint64_t v)
+{
+	return (acc ^ xxh_round(0, v)) * P64_1 + P64_4;
+}
+
+/* XXH64 with seed 0 (little-endian hosts), as zstd's content checksum. */
+uint64_t xxh64(const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint64_t h;
+
+	if (len >= 32) {
+		uint64_t v1 = P64_1 + P64_2, v2 = P64_2, v3 = 0, v4 = -P64_1;
+
+		for (; p + 32 <= end; p += 32) {
+			v1 = xxh_round(v1, rd64(p));
+			v2 = xxh_round(v2, rd64(p + 8));
+			v3 = xxh_round(v3, rd64(p + 16));
+			v4 = xxh_round(v4, rd64(p + 24));
+		}
+		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+		h = xxh_merge(h, v1);
+		h = xxh_merge(h, v2);
+		h = xxh_merge(h, v3);
+		h = xxh_merge(h, v4);
+	} else {
+		h = P64_5;
+	}
+	h += len;
+	for (; p + 8 <= end; p += 8)
+		h = rotl64(h ^ xxh_round(0, rd64(p)), 27) * P64_1 + P64_4;
+	if (p + 4 <= end) {
+		uint32_t w;
+
+		memcpy(&w, p, 4);
+		h = rotl64(h ^ (uint64_t)w * P64_1, 23) * P64_2 + P64_3;
+		p += 4;
+	}
+	for (; p < end; p++)
+		h = rotl64(h ^ *p * P64_5, 11) * P64_1;
+	h ^= h >> 33;
+	h *= P64_2;
+	h ^= h >> 29;
+	h *= P64_3;
+	return h ^ (h >> 32);
+}
+
+#define RAW_BLOCK (128 * 1024)
+
+size_t zstd_raw_frame(uint8_t *out, size_t cap, const uint8_t *in, size_t len)
+{
+	uint64_t sum = xxh64(in, len);
+	size_t nblocks = len ? (len + RAW_BLOCK - 1) / RAW_BLOCK : 1, o = 0, i;
+
+	if (len > 0xffffffffu || cap < 4 + 1 + 4 + nblocks * 3 + len + 4)
+		return 0;
+	/* Magic; descriptor: 4-byte content size, single segment, checksum. */
+	memcpy(out, "\x28\xb5\x2f\xfd", 4);
+	out[4] = (2 << 6) | (1 << 5) | (1 << 2);
+	for (i = 0; i < 4; i++)
+		out[5 + i] = (uint8_t)(len >> (8 * i));
+	o = 9;
+	for (i = 0; i < nblocks; i++) {
+		size_t n = len - i * RAW_BLOCK < RAW_BLOCK ? len - i * RAW_BLOCK : RAW_BLOCK;
+		uint32_t hdr = (uint32_t)(n << 3) | (i + 1 == nblocks);	/* type 0: raw */
+
+		out[o] = (uint8_t)hdr;
+		out[o + 1] = (uint8_t)(hdr >> 8);
+		out[o + 2] = (uint8_t)(hdr >> 16);
+		memcpy(out + o + 3, in + i * RAW_BLOCK, n);
+		o += 3 + n;
+	}
+	for (i = 0; i < 4; i++)
+		out[o + i] = (uint8_t)(sum >> (8 * i));
+	return o + 4;
+}
+
+/* Do two 8 KiB samples (a quarter and three quarters in: a frame starts
+ * with headers and ends with tar padding) fail to shrink by 3%? */
+static bool looks_incompressible(ZSTD_CCtx *cctx, const uint8_t *in, size_t len)
+{
+	enum { SAMPLE = 8192 };
+	uint8_t out[SAMPLE + 512];
+	size_t at[2] = { len / 4, len / 4 * 3 - SAMPLE }, i;
+
+	if (len < 4 * SAMPLE)
+		return false;
+	for (i = 0; i < 2; i++) {
+		size_t n = ZSTD_compress2(cctx, out, sizeof(out), in + at[i], SAMPLE);
+
+		if (ZSTD_isError(n) || n < SAMPLE - SAMPLE / 32)
+			return false;
+	}
+	return true;
+}
+
 static void process(struct frame_pool *p, struct zstd_ctx *c, struct frame_slot *s)
 {
 	size_t ret;
@@ -88,11 +215,17 @@ static void process(struct frame_pool *p, struct zstd_ctx *c, struct frame_slot 
 			return;
 		}
 	}
-	if (p->job == FRAME_COMPRESS)
-		ret = ZSTD_compress2(c->cctx, s->out, s->out_cap, s->in + s->in_off, s->in_len);
-	else
+	if (p->job == FRAME_COMPRESS) {
+		ret = 0;
+		if (looks_incompressible(c->cctx, s->in + s->in_off, s->in_len))
+			ret = zstd_raw_frame(s->out, s->out_cap, s->in + s->in_off, s->in_len);
+		if (!ret)
+			ret = ZSTD_compress2(c->cctx, s->out, s->out_cap, s->in + s->in_off,
+					     s->in_len);
+	} else {
 		ret = ZSTD_decompressDCtx(c->dctx, s->out, s->out_cap, s->in + s->in_off,
 					  s->in_len);
+	}
 	if (ZSTD_isError(ret)) {
 		if (p->job == FRAME_DECOMPRESS && ZSTD_getErrorCode(ret) == ZSTD_error_dstSize_tooSmall)
 			snprintf(s->error, sizeof(s->error), "a zstd frame holds more than %zu "

@@ -78,6 +78,12 @@ unsigned frame_pool_workers(const struct frame_pool *p);
 /* Stops the workers (after their current frame) and frees everything. */
 void frame_pool_free(struct frame_pool *p);
 
+/* XXH64 (seed 0), the checksum zstd puts at the end of a frame. */
+uint64_t xxh64(const void *data, size_t len);
+/* in stored as one zstd frame of raw blocks with its content checksum
+ * and size; 0 if cap is too small. */
+size_t zstd_raw_frame(uint8_t *out, size_t cap, const uint8_t *in, size_t len);
+
 /* CPUs this process may run on (sched_getaffinity), at least 1. */
 unsigned cpus_usable(void);
 

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "image.h"
+#include "frame_pool.h"
 
 /* check.h defines a deprecated fail() macro that clashes with error.h. */
 #include <check.h>
@@ -627,6 +628,44 @@ static int read_recompressed(const uint8_t *tar, size_t tlen)
 	return ret;
 }
 
+/* Frames of raw blocks written by hand for incompressible data: zstd
+ * reads them, checks their XXH64, and a changed byte is caught. */
+START_TEST(test_raw_frame)
+{
+	size_t lens[] = { 1, 31, 32, 100, 131072, 131073, (1 << 20) + 5 };
+	uint8_t *in = xmalloc((1 << 20) + 5), *z, *back;
+	uint32_t x = 88172645u;
+
+	ck_assert_uint_eq(xxh64("", 0), 0xEF46DB3751D8E999ull);
+	for (size_t i = 0; i < (1 << 20) + 5; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		in[i] = (uint8_t)x;
+	}
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t len = lens[k], cap = ZSTD_compressBound(len), zlen, n;
+
+		z = xmalloc(cap);
+		back = xmalloc(len);
+		zlen = zstd_raw_frame(z, cap, in, len);
+		ck_assert_uint_gt(zlen, len);
+		ck_assert_uint_eq(ZSTD_getFrameContentSize(z, zlen), len);
+		ck_assert_uint_eq(ZSTD_findFrameCompressedSize(z, zlen), zlen);
+		n = ZSTD_decompress(back, len, z, zlen);
+		ck_assert_msg(!ZSTD_isError(n), "len %zu: %s", len, ZSTD_getErrorName(n));
+		ck_assert_uint_eq(n, len);
+		ck_assert(!memcmp(back, in, len));
+		z[zlen / 2] ^= 1;	/* in the data (or a block header) */
+		ck_assert(ZSTD_isError(ZSTD_decompress(back, len, z, zlen)));
+		ck_assert_uint_eq(zstd_raw_frame(z, len, in, len), 0);	/* no room */
+		free(z);
+		free(back);
+	}
+	free(in);
+}
+END_TEST
+
 /* One frame of the whole tar (> 2 MiB): refused, not allocated. */
 START_TEST(test_oversized_frame)
 {
@@ -902,6 +941,7 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, test_tar_lists);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_oversized_frame);
+	tcase_add_test(tc, test_raw_frame);
 	tcase_add_test(tc, test_flipped_byte);
 	tcase_add_test(tc, test_not_an_image);
 	tcase_add_test(tc, test_missing_end);
