@@ -1209,6 +1209,7 @@ static int memory_restore(struct restore_ctx *ctx)
 	struct interval *iv = NULL, keep[16];
 	size_t ncur, niv, nkeep = 0, i;
 	uint64_t scratch, temp, block_start = 0, block_end = 0;
+	unsigned long long t_start = now_ns(), t0, t1;
 	int ret = -1;
 
 	ctx->target_file_fds = malloc((m->nfiles + 1) * sizeof(long));
@@ -1250,9 +1251,15 @@ static int memory_restore(struct restore_ctx *ctx)
 	/* Everything but the vDSO block is gone: it may move anywhere. */
 	if (block_end && move_vdso_block(ctx, cur, ncur, block_start, temp))
 		goto out;
-	if (map_all(ctx) || restore_pages(ctx) || close_target_fds(ctx))
+	t0 = now_ns();
+	if (map_all(ctx))
 		goto out;
-	pr_info("%llu pages restored", (unsigned long long)ctx->pages_restored);
+	t1 = now_ns();
+	if (restore_pages(ctx) || close_target_fds(ctx))
+		goto out;
+	pr_info("address space prepared in %.2f ms, %zu mappings in %.2f ms, %llu pages written "
+		"in %.2f ms", (t0 - t_start) / 1e6, m->nvmas, (t1 - t0) / 1e6,
+		(unsigned long long)ctx->pages_restored, (now_ns() - t1) / 1e6);
 	ret = 0;
 out:
 	free(iv);
