@@ -13,6 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* Anonymous read-write memory, not reserved in swap; NULL on failure. */
+static inline uint8_t *gen_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
 
 static inline uint64_t gen_next(uint64_t *s)
 {

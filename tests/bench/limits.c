@@ -62,10 +62,9 @@ static double now(void)
 
 static uint8_t *map(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *p = gen_map(len);
 
-	if (p == MAP_FAILED)
+	if (!p)
 		die("mmap");
 	return p;
 }
@@ -112,6 +111,8 @@ static void bench_memcpy(void)
 	munmap(dst, size);
 }
 
+/* The same check as ckpt's (common/state/memory.c), so that the limit
+ * measures the code ckpt runs. */
 static bool page_is_zero(const void *page)
 {
 	const uint64_t *w = page;

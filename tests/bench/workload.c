@@ -57,10 +57,9 @@ static unsigned long number(const char *s)
 
 static uint8_t *map(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *p = gen_map(len);
 
-	if (p == MAP_FAILED)
+	if (!p)
 		die("mmap");
 	return p;
 }
