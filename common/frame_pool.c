@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -156,32 +157,71 @@ uint64_t xxh64(const void *data, size_t len)
 
 #define RAW_BLOCK (128 * 1024)
 
-size_t zstd_raw_frame(uint8_t *out, size_t cap, const uint8_t *in, size_t len)
+static size_t raw_blocks(size_t len)
 {
-	uint64_t sum = xxh64(in, len);
-	size_t nblocks = len ? (len + RAW_BLOCK - 1) / RAW_BLOCK : 1, o = 0, i;
+	return len ? (len + RAW_BLOCK - 1) / RAW_BLOCK : 1;
+}
 
-	if (len > 0xffffffffu || cap < 4 + 1 + 4 + nblocks * 3 + len + 4)
+size_t zstd_raw_headers(uint8_t *out, size_t cap, const uint8_t *in, size_t len)
+{
+	uint64_t sum;
+	size_t nblocks = raw_blocks(len), o, i;
+
+	if (len > 0xffffffffu || cap < 9 + nblocks * 3 + 4)
 		return 0;
 	/* Magic; descriptor: 4-byte content size, single segment, checksum. */
 	memcpy(out, "\x28\xb5\x2f\xfd", 4);
 	out[4] = (2 << 6) | (1 << 5) | (1 << 2);
 	for (i = 0; i < 4; i++)
 		out[5 + i] = (uint8_t)(len >> (8 * i));
-	o = 9;
-	for (i = 0; i < nblocks; i++) {
+	for (i = 0, o = 9; i < nblocks; i++, o += 3) {
 		size_t n = len - i * RAW_BLOCK < RAW_BLOCK ? len - i * RAW_BLOCK : RAW_BLOCK;
 		uint32_t hdr = (uint32_t)(n << 3) | (i + 1 == nblocks);	/* type 0: raw */
 
 		out[o] = (uint8_t)hdr;
 		out[o + 1] = (uint8_t)(hdr >> 8);
 		out[o + 2] = (uint8_t)(hdr >> 16);
-		memcpy(out + o + 3, in + i * RAW_BLOCK, n);
-		o += 3 + n;
 	}
+	sum = xxh64(in, len);
 	for (i = 0; i < 4; i++)
 		out[o + i] = (uint8_t)(sum >> (8 * i));
 	return o + 4;
+}
+
+size_t zstd_raw_iov(const uint8_t *hdrs, const uint8_t *in, size_t len, struct iovec *iov,
+		    size_t max)
+{
+	size_t nblocks = raw_blocks(len), k = 0, i;
+
+	if (max < 2 * nblocks + 2)
+		return 0;
+	iov[k++] = (struct iovec){ (void *)hdrs, 9 };
+	for (i = 0; i < nblocks; i++) {
+		size_t n = len - i * RAW_BLOCK < RAW_BLOCK ? len - i * RAW_BLOCK : RAW_BLOCK;
+
+		iov[k++] = (struct iovec){ (void *)(hdrs + 9 + 3 * i), 3 };
+		if (n)
+			iov[k++] = (struct iovec){ (void *)(in + i * RAW_BLOCK), n };
+	}
+	iov[k++] = (struct iovec){ (void *)(hdrs + 9 + 3 * nblocks), 4 };
+	return k;
+}
+
+size_t zstd_raw_frame(uint8_t *out, size_t cap, const uint8_t *in, size_t len)
+{
+	struct iovec iov[2 * (2 * 1024 * 1024 / RAW_BLOCK + 2) + 2];
+	uint8_t hdrs[9 + 3 * (2 * 1024 * 1024 / RAW_BLOCK + 2) + 4];
+	size_t n, k, o = 0;
+
+	if (len > 2 * 1024 * 1024 || cap < 9 + raw_blocks(len) * 3 + len + 4 ||
+	    !zstd_raw_headers(hdrs, sizeof(hdrs), in, len))
+		return 0;
+	n = zstd_raw_iov(hdrs, in, len, iov, sizeof(iov) / sizeof(iov[0]));
+	for (k = 0; k < n; k++) {
+		memcpy(out + o, iov[k].iov_base, iov[k].iov_len);
+		o += iov[k].iov_len;
+	}
+	return o;
 }
 
 /* Do two 8 KiB samples (a quarter and three quarters in: a frame starts
@@ -217,8 +257,11 @@ static void process(struct frame_pool *p, struct zstd_ctx *c, struct frame_slot 
 	}
 	if (p->job == FRAME_COMPRESS) {
 		ret = 0;
+		/* The frame's headers only: the writer sends them around
+		 * the data where it lies (zstd_raw_iov()). */
 		if (looks_incompressible(c->cctx, s->in + s->in_off, s->in_len))
-			ret = zstd_raw_frame(s->out, s->out_cap, s->in + s->in_off, s->in_len);
+			ret = zstd_raw_headers(s->out, s->out_cap, s->in + s->in_off, s->in_len);
+		s->raw = ret != 0;
 		if (!ret)
 			ret = ZSTD_compress2(c->cctx, s->out, s->out_cap, s->in + s->in_off,
 					     s->in_len);
@@ -377,6 +420,7 @@ void frame_pool_release(struct frame_pool *p, struct frame_slot *s)
 	s->prepare = NULL;
 	s->finish = NULL;
 	s->produced = 0;
+	s->raw = false;
 	s->in_off = s->in_len = 0;
 	p->state[s - p->slots] = SLOT_FREE;
 	p->head++;

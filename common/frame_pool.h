@@ -33,7 +33,9 @@
 #define CKPT_FRAME_POOL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "error.h"
 
@@ -54,6 +56,9 @@ struct frame_slot {
 	/* Optional work for the worker after a frame was (de)compressed
 	 * without error; may set error. */
 	void (*finish)(struct frame_slot *s);
+	/* The input did not compress: out holds only the headers of a zstd
+	 * frame of raw blocks, to be sent around in (zstd_raw_iov()). */
+	bool raw;
 };
 
 struct frame_pool;
@@ -80,8 +85,14 @@ void frame_pool_free(struct frame_pool *p);
 
 /* XXH64 (seed 0), the checksum zstd puts at the end of a frame. */
 uint64_t xxh64(const void *data, size_t len);
-/* in stored as one zstd frame of raw blocks with its content checksum
- * and size; 0 if cap is too small. */
+/* A zstd frame of raw blocks holding in, with its content size and
+ * checksum, without copying in: zstd_raw_headers() packs the frame's own
+ * bytes (9 + 3 per 128 KiB block + 4) into out, zstd_raw_iov() lists the
+ * frame in order as pieces of out and in (at most 2 per block + 2).
+ * zstd_raw_frame() copies it all into out (up to 2 MiB of in).  0: no room. */
+size_t zstd_raw_headers(uint8_t *out, size_t cap, const uint8_t *in, size_t len);
+size_t zstd_raw_iov(const uint8_t *hdrs, const uint8_t *in, size_t len, struct iovec *iov,
+		    size_t max);
 size_t zstd_raw_frame(uint8_t *out, size_t cap, const uint8_t *in, size_t len);
 
 /* CPUs this process may run on (sched_getaffinity), at least 1. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <poll.h>
@@ -150,6 +151,42 @@ static int write_all(struct image_writer *w, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A frame of raw blocks: its headers and the data where it lies. */
+static int write_raw(struct image_writer *w, struct frame_slot *s)
+{
+	struct iovec iov[2 * (FRAME_BUF_SIZE / (128 * 1024) + 1) + 2], *v = iov;
+	size_t n = zstd_raw_iov(s->out, s->in + s->in_off, s->in_len, iov,
+				sizeof(iov) / sizeof(iov[0]));
+
+	if (!n) {
+		w->broken = true;
+		return fail_why("a raw frame has too many blocks", BUG_HINT, "writing image");
+	}
+	while (n) {
+		ssize_t done = writev(w->fd, v, (int)n);
+
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done <= 0) {
+			int err = done < 0 ? errno : EIO;
+
+			w->broken = true;
+			return fail(err, write_hint(err), "writing image");
+		}
+		w->bytes_out += done;
+		while (n && (size_t)done >= v->iov_len) {
+			done -= v->iov_len;
+			v++;
+			n--;
+		}
+		if (n) {
+			v->iov_base = (uint8_t *)v->iov_base + done;
+			v->iov_len -= done;
+		}
+	}
+	return 0;
+}
+
 /* A member built by a worker (image_write_member_built()). */
 struct built_job {
 	image_build_fn *build;
@@ -202,7 +239,9 @@ static int write_oldest(struct image_writer *w)
 		w->members++;
 		w->data_bytes += s->produced;
 	}
-	if (s->in_len)
+	if (s->raw)
+		ret = write_raw(w, s);
+	else if (s->in_len)
 		ret = write_all(w, s->out, s->out_len);
 	frame_pool_release(w->pool, s);
 	return ret;
