@@ -131,37 +131,9 @@ static const char *write_hint(int err)
 	}
 }
 
-static int write_all(struct image_writer *w, const uint8_t *p, size_t len)
+/* All of iov[0 .. n) to fd, in order, however the writes are cut. */
+static int writev_all(struct image_writer *w, struct iovec *v, size_t n)
 {
-	while (len) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-
-			w->broken = true;
-			return fail(err, write_hint(err), "writing image");
-		}
-		p += n;
-		len -= n;
-		w->bytes_out += n;
-	}
-	return 0;
-}
-
-/* A frame of raw blocks: its headers and the data where it lies. */
-static int write_raw(struct image_writer *w, struct frame_slot *s)
-{
-	struct iovec iov[2 * (FRAME_BUF_SIZE / (128 * 1024) + 1) + 2], *v = iov;
-	size_t n = zstd_raw_iov(s->out, s->in + s->in_off, s->in_len, iov,
-				sizeof(iov) / sizeof(iov[0]));
-
-	if (!n) {
-		w->broken = true;
-		return fail_why("a raw frame has too many blocks", BUG_HINT, "writing image");
-	}
 	while (n) {
 		ssize_t done = writev(w->fd, v, (int)n);
 
@@ -174,17 +146,35 @@ static int write_raw(struct image_writer *w, struct frame_slot *s)
 			return fail(err, write_hint(err), "writing image");
 		}
 		w->bytes_out += done;
-		while (n && (size_t)done >= v->iov_len) {
+		for (; n && (size_t)done >= v->iov_len; v++, n--)
 			done -= v->iov_len;
-			v++;
-			n--;
-		}
 		if (n) {
 			v->iov_base = (uint8_t *)v->iov_base + done;
 			v->iov_len -= done;
 		}
 	}
 	return 0;
+}
+
+static int write_all(struct image_writer *w, const uint8_t *p, size_t len)
+{
+	struct iovec v = { (void *)p, len };
+
+	return writev_all(w, &v, len ? 1 : 0);
+}
+
+/* A frame of raw blocks: its headers and the data where it lies. */
+static int write_raw(struct image_writer *w, struct frame_slot *s)
+{
+	struct iovec iov[2 * (FRAME_BUF_SIZE / (128 * 1024) + 1) + 2];
+	size_t n = zstd_raw_iov(s->out, s->in + s->in_off, s->in_len, iov,
+				sizeof(iov) / sizeof(iov[0]));
+
+	if (!n) {
+		w->broken = true;
+		return fail_why("a raw frame has too many blocks", BUG_HINT, "writing image");
+	}
+	return writev_all(w, iov, n);
 }
 
 /* A member built by a worker (image_write_member_built()). */

@@ -396,21 +396,33 @@ int remote_syscall_ok(struct remote *r, long *ret, const char *what, long nr,
 	return 0;
 }
 
-static int mem_io(struct remote *r, uint64_t addr, void *buf, size_t len, bool write)
+uint64_t remote_mem_transfer(int mem_fd, uint64_t addr, void *buf, size_t len, bool write,
+			     int *err)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = write ? pwrite(r->mem_fd, (char *)buf + done, len - done, addr + done)
-				  : pread(r->mem_fd, (char *)buf + done, len - done, addr + done);
+		ssize_t n = write ? pwrite(mem_fd, (char *)buf + done, len - done, addr + done)
+				  : pread(mem_fd, (char *)buf + done, len - done, addr + done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return fail(n < 0 ? errno : EIO, NULL, "%s memory of process %d at %#llx",
-				    write ? "writing" : "reading", r->pid,
-				    (unsigned long long)(addr + done));
+		if (n <= 0) {
+			*err = n < 0 ? errno : EIO;
+			return addr + done;
+		}
 		done += n;
 	}
+	return 0;
+}
+
+static int mem_io(struct remote *r, uint64_t addr, void *buf, size_t len, bool write)
+{
+	int err;
+	uint64_t at = remote_mem_transfer(r->mem_fd, addr, buf, len, write, &err);
+
+	if (at)
+		return fail(err, NULL, "%s memory of process %d at %#llx",
+			    write ? "writing" : "reading", r->pid, (unsigned long long)at);
 	return 0;
 }
 

@@ -68,6 +68,10 @@ int remote_syscall_ok(struct remote *r, long *ret, const char *what, long nr,
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len) must_check;
 int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len) must_check;
 int remote_mem_fd(struct remote *r);
+/* All of len bytes through /proc/PID/mem (mem_fd) at addr: 0, or the
+ * address where it failed with *err set.  No fail(): safe on any thread. */
+uint64_t remote_mem_transfer(int mem_fd, uint64_t addr, void *buf, size_t len, bool write,
+			     int *err);
 
 /* Several syscalls in one stop/resume, for work that injects hundreds
  * (one mmap per mapping on restore): a stub copied into the end of an

@@ -514,22 +514,16 @@ static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err,
 		return 0;
 	/* Some run is not readable that way (PROT_NONE...): /proc/PID/mem. */
 	for (i = 0; i < j->nruns; i++) {
-		size_t done = 0, len = remote[i].iov_len;
+		int e;
+		uint64_t at = remote_mem_transfer(j->mem_fd, j->runs[i].addr, data + off,
+						  remote[i].iov_len, false, &e);
 
-		while (done < len) {
-			ssize_t n = pread(j->mem_fd, data + off + done, len - done,
-					  j->runs[i].addr + done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				snprintf(err, errlen, "reading memory of process %d at %#llx: %s",
-					 j->pid, (unsigned long long)(j->runs[i].addr + done),
-					 strerror(n < 0 ? errno : EIO));
-				return -1;
-			}
-			done += n;
+		if (at) {
+			snprintf(err, errlen, "reading memory of process %d at %#llx: %s", j->pid,
+				 (unsigned long long)at, strerror(e));
+			return -1;
 		}
-		off += len;
+		off += remote[i].iov_len;
 	}
 	return 0;
 }
@@ -1100,20 +1094,14 @@ static int apply_chunk(struct chunk_target *t, const uint8_t *buf, size_t len, c
 	if (process_vm_writev(t->pid, &local, 1, remote, h.nruns, 0) != (ssize_t)local.iov_len) {
 		/* Read-only or PROT_NONE pages: /proc/PID/mem can write them. */
 		for (i = 0; i < h.nruns; i++) {
-			size_t done = 0;
+			int e;
+			uint64_t at = remote_mem_transfer(t->mem_fd, runs[i].addr, (void *)data,
+							  remote[i].iov_len, true, &e);
 
-			while (done < remote[i].iov_len) {
-				ssize_t n = pwrite(t->mem_fd, data + done, remote[i].iov_len - done,
-						   runs[i].addr + done);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0) {
-					snprintf(err, errlen, "writing memory of process %d at %#llx: %s",
-						 t->pid, (unsigned long long)(runs[i].addr + done),
-						 strerror(n < 0 ? errno : EIO));
-					return -1;
-				}
-				done += n;
+			if (at) {
+				snprintf(err, errlen, "writing memory of process %d at %#llx: %s",
+					 t->pid, (unsigned long long)at, strerror(e));
+				return -1;
 			}
 			data += remote[i].iov_len;
 		}
