@@ -3,6 +3,7 @@
  * even on a huge image, and works on a stream: `... | ckpt info -`). */
 #define LOG_PREFIX ""
 #include "info.h"
+#include "state/fds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,18 +83,6 @@ static const char *vma_kind_name(uint32_t kind)
 		[VMA_FILE_PRIVATE] = "file", [VMA_FILE_SHARED] = "file-shared",
 		[VMA_HEAP] = "heap", [VMA_STACK] = "stack", [VMA_VDSO] = "vdso",
 		[VMA_VVAR] = "vvar", [VMA_VSYSCALL] = "vsyscall",
-	};
-	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
-}
-
-static const char *fd_kind_name(uint32_t kind)
-{
-	static const char *const names[] = {
-		[FD_REGULAR] = "file", [FD_CHARDEV] = "chardev", [FD_DIRECTORY] = "dir",
-		[FD_STDIO] = "stdio", [FD_PIPE] = "pipe", [FD_FIFO] = "fifo",
-		[FD_EVENTFD] = "eventfd", [FD_TIMERFD] = "timerfd", [FD_SIGNALFD] = "signalfd",
-		[FD_EPOLL] = "epoll", [FD_DELETED] = "deleted", [FD_MEMFD] = "memfd",
-		[FD_TCP] = "tcp", [FD_UDP] = "udp",
 	};
 	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
 }
@@ -368,7 +357,7 @@ static void print_fds(FILE *f, const struct image_meta *m)
 			put_open_flags(mem, d->flags, d->cloexec);
 			fclose(mem);
 		}
-		fprintf(f, "  %4d %-9s %-28s %12" PRIu64 "  ", d->fd, fd_kind_name(d->kind),
+		fprintf(f, "  %4d %-9s %-28s %12" PRIu64 "  ", d->fd, fd_kind_tag(d->kind),
 			flags ? flags : "?", d->pos);
 		free(flags);
 		put_text(f, d->path ? d->path : d->description);

@@ -148,7 +148,6 @@ enum fd_kind {
 	FD_UDP,
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
-	FD_KIND_MAX = FD_INOTIFY,
 };
 
 /* Member "meta/fds". */

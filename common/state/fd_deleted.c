@@ -155,8 +155,20 @@ err:
 }
 
 const struct fd_kind_ops fd_deleted_kind = {
-	FD_DELETED, "deleted file", is_deleted, save_contents, check_saved, open_deleted, false,
+	.kind = FD_DELETED,
+	.name = "deleted file",
+	.tag = "deleted",
+	.match = is_deleted,
+	.dump = save_contents,
+	.check = check_saved,
+	.open = open_deleted,
 };
 const struct fd_kind_ops fd_memfd_kind = {
-	FD_MEMFD, "memfd", is_memfd, save_contents, check_saved, open_memfd, false,
+	.kind = FD_MEMFD,
+	.name = "memfd",
+	.tag = "memfd",
+	.match = is_memfd,
+	.dump = save_contents,
+	.check = check_saved,
+	.open = open_memfd,
 };

@@ -79,5 +79,11 @@ static int open_epoll(struct fd_child *c, const struct fd_rec *rec)
 }
 
 const struct fd_kind_ops fd_epoll_kind = {
-	FD_EPOLL, "epoll", is_epoll, dump_epoll, NULL, open_epoll, true,
+	.kind = FD_EPOLL,
+	.name = "epoll",
+	.tag = "epoll",
+	.match = is_epoll,
+	.dump = dump_epoll,
+	.open = open_epoll,
+	.late = true,
 };

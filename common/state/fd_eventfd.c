@@ -46,5 +46,10 @@ static int open_eventfd(struct fd_child *c, const struct fd_rec *rec)
 }
 
 const struct fd_kind_ops fd_eventfd_kind = {
-	FD_EVENTFD, "eventfd", is_eventfd, dump_eventfd, NULL, open_eventfd, false,
+	.kind = FD_EVENTFD,
+	.name = "eventfd",
+	.tag = "eventfd",
+	.match = is_eventfd,
+	.dump = dump_eventfd,
+	.open = open_eventfd,
 };

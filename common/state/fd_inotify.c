@@ -177,5 +177,10 @@ err:
 }
 
 const struct fd_kind_ops fd_inotify_kind = {
-	FD_INOTIFY, "inotify", is_inotify, dump_inotify, NULL, open_inotify, false,
+	.kind = FD_INOTIFY,
+	.name = "inotify",
+	.tag = "inotify",
+	.match = is_inotify,
+	.dump = dump_inotify,
+	.open = open_inotify,
 };

@@ -111,14 +111,38 @@ static bool is_chardev(const struct fd_dump *d) { return S_ISCHR(d->st.st_mode) 
 static bool is_fifo(const struct fd_dump *d) { return S_ISFIFO(d->st.st_mode) && by_path(d); }
 
 const struct fd_kind_ops fd_regular_kind = {
-	FD_REGULAR, "regular file", is_regular, dump_path, check_regular, open_regular, false,
+	.kind = FD_REGULAR,
+	.name = "regular file",
+	.tag = "file",
+	.match = is_regular,
+	.dump = dump_path,
+	.check = check_regular,
+	.open = open_regular,
 };
 const struct fd_kind_ops fd_directory_kind = {
-	FD_DIRECTORY, "directory", is_directory, dump_path, check_exists, open_plain, false,
+	.kind = FD_DIRECTORY,
+	.name = "directory",
+	.tag = "dir",
+	.match = is_directory,
+	.dump = dump_path,
+	.check = check_exists,
+	.open = open_plain,
 };
 const struct fd_kind_ops fd_chardev_kind = {
-	FD_CHARDEV, "character device", is_chardev, dump_path, check_exists, open_plain, false,
+	.kind = FD_CHARDEV,
+	.name = "character device",
+	.tag = "chardev",
+	.match = is_chardev,
+	.dump = dump_path,
+	.check = check_exists,
+	.open = open_plain,
 };
 const struct fd_kind_ops fd_fifo_kind = {
-	FD_FIFO, "named pipe", is_fifo, dump_path, check_exists, open_fifo, false,
+	.kind = FD_FIFO,
+	.name = "named pipe",
+	.tag = "fifo",
+	.match = is_fifo,
+	.dump = dump_path,
+	.check = check_exists,
+	.open = open_fifo,
 };

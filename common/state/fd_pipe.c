@@ -154,5 +154,11 @@ static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 }
 
 const struct fd_kind_ops fd_pipe_kind = {
-	FD_PIPE, "pipe", is_pipe, dump_pipe, check_pipe, open_pipe, false,
+	.kind = FD_PIPE,
+	.name = "pipe",
+	.tag = "pipe",
+	.match = is_pipe,
+	.dump = dump_pipe,
+	.check = check_pipe,
+	.open = open_pipe,
 };

@@ -38,5 +38,10 @@ static int open_signalfd(struct fd_child *c, const struct fd_rec *rec)
 }
 
 const struct fd_kind_ops fd_signalfd_kind = {
-	FD_SIGNALFD, "signalfd", is_signalfd, dump_signalfd, NULL, open_signalfd, false,
+	.kind = FD_SIGNALFD,
+	.name = "signalfd",
+	.tag = "signalfd",
+	.match = is_signalfd,
+	.dump = dump_signalfd,
+	.open = open_signalfd,
 };

@@ -406,8 +406,20 @@ err:
 }
 
 const struct fd_kind_ops fd_tcp_kind = {
-	FD_TCP, "TCP socket", is_tcp, dump_inet, check_inet, open_inet, false,
+	.kind = FD_TCP,
+	.name = "TCP socket",
+	.tag = "tcp",
+	.match = is_tcp,
+	.dump = dump_inet,
+	.check = check_inet,
+	.open = open_inet,
 };
 const struct fd_kind_ops fd_udp_kind = {
-	FD_UDP, "UDP socket", is_udp, dump_inet, check_inet, open_inet, false,
+	.kind = FD_UDP,
+	.name = "UDP socket",
+	.tag = "udp",
+	.match = is_udp,
+	.dump = dump_inet,
+	.check = check_inet,
+	.open = open_inet,
 };

@@ -289,5 +289,11 @@ err:
 }
 
 const struct fd_kind_ops fd_unix_kind = {
-	FD_UNIX, "unix socket", is_unix, dump_unix, check_unix, open_unix, false,
+	.kind = FD_UNIX,
+	.name = "unix socket",
+	.tag = "unix",
+	.match = is_unix,
+	.dump = dump_unix,
+	.check = check_unix,
+	.open = open_unix,
 };

@@ -74,5 +74,10 @@ static int open_timerfd(struct fd_child *c, const struct fd_rec *rec)
 }
 
 const struct fd_kind_ops fd_timerfd_kind = {
-	FD_TIMERFD, "timerfd", is_timerfd, dump_timerfd, NULL, open_timerfd, false,
+	.kind = FD_TIMERFD,
+	.name = "timerfd",
+	.tag = "timerfd",
+	.match = is_timerfd,
+	.dump = dump_timerfd,
+	.open = open_timerfd,
 };

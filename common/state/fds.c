@@ -38,6 +38,15 @@ static const struct fd_kind_ops *kind_of(uint32_t kind)
 	return NULL;
 }
 
+const char *fd_kind_tag(uint32_t kind)
+{
+	const struct fd_kind_ops *k = kind_of(kind);
+
+	if (kind == FD_STDIO)
+		return "stdio";
+	return k ? k->tag : "?";
+}
+
 bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out)
 {
 	size_t klen = strlen(key);
@@ -206,10 +215,9 @@ static int fds_check(struct restore_ctx *ctx)
 		const struct fd_rec *f = &ctx->meta.fds[i];
 		const struct fd_kind_ops *k = kind_of(f->kind);
 
-		if (f->fd < 0 || f->fd > (1 << 20) || f->kind < FD_REGULAR ||
-		    f->kind > FD_KIND_MAX || (i && f->fd <= ctx->meta.fds[i - 1].fd) ||
+		if (f->fd < 0 || f->fd > (1 << 20) || (i && f->fd <= ctx->meta.fds[i - 1].fd) ||
 		    f->share_index > i || (f->kind == FD_STDIO && f->fd > 2) ||
-		    (f->kind != FD_STDIO && !f->share_index && !k))
+		    (f->kind != FD_STDIO && !k))
 			return fail_why("invalid fd record", "the image is corrupted",
 					"checking fd %d", f->fd);
 		if (!f->share_index && k && k->check && k->check(ctx, f))

@@ -31,7 +31,8 @@ struct fd_child {
 
 struct fd_kind_ops {
 	uint32_t kind;			/* enum fd_kind */
-	const char *name;
+	const char *name;		/* in messages: "unix socket" */
+	const char *tag;		/* one word, for ckpt info: "unix" */
 	/* Is this fd of this kind?  Asked in table order. */
 	bool (*match)(const struct fd_dump *d);
 	/* Fill the kind's fields of rec (fd, flags, pos, cloexec are set). */
@@ -47,6 +48,9 @@ extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_k
 	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
 	fd_unix_kind, fd_inotify_kind;
+
+/* The one-word name of a kind (ckpt info), "?" for an unknown one. */
+const char *fd_kind_tag(uint32_t kind);
 
 /* File locks held through each open file (fd_locks.c). */
 int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d) must_check;
