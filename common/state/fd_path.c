@@ -18,8 +18,15 @@ static bool by_path(const struct fd_dump *d)
 
 static int dump_path(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
-	(void)ctx;
-	rec->path = strdup(d->link);
+	char own[32];
+	size_t len = snprintf(own, sizeof(own), "/proc/%d/", ctx->pid);
+
+	/* A file of the process's own /proc directory (its maps, status...):
+	 * /proc/self in the restored process, whatever its PID. */
+	if (!strncmp(d->link, own, len) && asprintf(&rec->path, "/proc/self/%s", d->link + len) < 0)
+		rec->path = NULL;
+	else if (strncmp(d->link, own, len))
+		rec->path = strdup(d->link);
 	return rec->path ? 0 : fail(ENOMEM, NULL, "recording fds");
 }
 
@@ -46,7 +53,7 @@ static int check_regular(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (check_exists(ctx, rec))
 		return -1;
 	if ((rec->flags & O_ACCMODE) != O_RDONLY || (rec->flags & O_PATH) ||
-	    ctx->opts->allow_changed_files)
+	    ctx->opts->allow_changed_files || !strncmp(rec->path, "/proc/", 6))
 		return 0;
 	stat(rec->path, &st);
 	mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;

@@ -16,6 +16,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#ifndef __O_TMPFILE
+#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -83,7 +86,12 @@ int fd_spare(struct fd_child *c, int fd)
 
 int fd_reopen_flags(const struct fd_rec *rec)
 {
-	return rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+	int flags = rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+
+	/* O_TMPFILE shows as __O_TMPFILE | O_DIRECTORY: a regular file. */
+	if (flags & __O_TMPFILE)
+		flags &= ~(__O_TMPFILE | O_DIRECTORY);
+	return flags;
 }
 
 /* Terminals: ttyN/ttySN (4), tty/console/ptmx (5), pseudo-terminals. */
