@@ -194,7 +194,8 @@ enum fd_kind {
 	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
 	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
-	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */
+	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */	\
+	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

@@ -1,6 +1,7 @@
 /* Files reopened by path: regular files (at their offset, refusing one
  * that changed since the checkpoint when it was open read-only), directories,
- * character devices (/dev/null, /dev/urandom ...) and named pipes. */
+ * character devices (/dev/null, /dev/urandom ...), named pipes, and O_PATH
+ * fds on any kind of inode (a symlink itself with O_NOFOLLOW). */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -112,11 +113,56 @@ static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
 	return fd;
 }
 
+/* O_PATH: the inode only, of any kind; a symlink stays the symlink. */
+static bool is_opath(const struct fd_dump *d)
+{
+	return (d->fi.flags & O_PATH) && by_path(d);
+}
+
+static int dump_opath(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	rec->mode = d->st.st_mode;
+	return dump_path(ctx, d, rec);
+}
+
+static int check_opath(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (!rec->path || rec->path[0] != '/' || !(rec->flags & O_PATH))
+		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
+				rec->fd);
+	if (lstat(rec->path, &st))
+		return fail(errno, "the file must exist at the same path on this host",
+			    "checking fd %d (%s)", rec->fd, rec->path);
+	if ((st.st_mode ^ rec->mode) & S_IFMT)
+		return fail_why(S_ISLNK(rec->mode) ? "it is no longer a symlink" :
+				"it is another kind of file now", "put the original back",
+				"checking O_PATH fd %d (%s)", rec->fd, rec->path);
+	return 0;
+}
+
+static int open_opath(struct fd_child *c, const struct fd_rec *rec)
+{
+	(void)c;
+	return open_path(rec, S_ISLNK(rec->mode) ? O_NOFOLLOW : 0);
+}
+
 static bool is_regular(const struct fd_dump *d) { return S_ISREG(d->st.st_mode) && by_path(d); }
 static bool is_directory(const struct fd_dump *d) { return S_ISDIR(d->st.st_mode) && by_path(d); }
 static bool is_chardev(const struct fd_dump *d) { return S_ISCHR(d->st.st_mode) && by_path(d); }
 static bool is_fifo(const struct fd_dump *d) { return S_ISFIFO(d->st.st_mode) && by_path(d); }
 
+const struct fd_kind_ops fd_opath_kind = {
+	.kind = FD_OPATH,
+	.name = "O_PATH fd",
+	.tag = "opath",
+	.match = is_opath,
+	.dump = dump_opath,
+	.check = check_opath,
+	.open = open_opath,
+};
 const struct fd_kind_ops fd_regular_kind = {
 	.kind = FD_REGULAR,
 	.name = "regular file",
