@@ -476,11 +476,15 @@ int fd_ghost_create(const struct image_meta *m, uint32_t index)
 		break;
 	case GHOST_LINKED:
 		return open_linked(g, dir, O_RDWR);
-	case GHOST_FILE:
-		fd = create_file(g, dir);
-		break;
 	default:
-		fd = create_named(g, dir);
+		fd = g->kind == GHOST_FILE ? create_file(g, dir) : create_named(g, dir);
+		/* Where it was may be read-only or not ours here: /tmp will do
+		 * (no warning: this may run in the restart child, whose stderr
+		 * may already be the process's own). */
+		if (fd < 0 && strcmp(dir, "/tmp")) {
+			error_clear();
+			fd = g->kind == GHOST_FILE ? create_file(g, "/tmp") : create_named(g, "/tmp");
+		}
 	}
 	if (fd < 0)
 		return -1;
