@@ -127,11 +127,7 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 		return fail_why("mapping of a special file (io_uring ring, perf buffer, ...)",
 				"ckpt cannot save such mappings", "mapping %#llx-%#llx %s",
 				(unsigned long long)v->start, (unsigned long long)v->end, p);
-	else if (ends_with(p, " (deleted)"))
-		return fail_why("the mapped file was deleted", "deleted and memfd mappings are "
-				"not supported yet", "mapping %#llx-%#llx %s",
-				(unsigned long long)v->start, (unsigned long long)v->end, p);
-	else
+	else	/* deleted files and memfds too: fd_ghost_map_dump() */
 		*kind = v->shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
 	/* The kernel's own special mappings are VM_IO/PFNMAP too; anything
 	 * else that is can only be device memory. */
@@ -465,7 +461,11 @@ static int memory_dump(struct dump_ctx *ctx)
 			fail(ENOMEM, NULL, "recording mappings");
 			goto out;
 		}
-		if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
+		if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
+		    ends_with(v->path, " (deleted)")) {
+			if (fd_ghost_map_dump(ctx, v))
+				goto out;
+		} else if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
 			if (check_mapped_file(v) || file_id_record(&ctx->meta, v->path, &rec->file_index))
 				goto out;
 		}
@@ -786,7 +786,8 @@ static int memory_check(struct restore_ctx *ctx)
 		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
 		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_VSYSCALL ||
 		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
-		     (v->file_index < 0 || (size_t)v->file_index >= m->nfiles)))
+		     (v->file_index < 0 ? !fd_ghost_of_map(m, v->start) :
+		      (size_t)v->file_index >= m->nfiles)))
 			return fail_why("invalid mapping record", "the image is corrupted",
 					"checking mapping %zu (%#llx-%#llx)", i,
 					(unsigned long long)v->start, (unsigned long long)v->end);
@@ -973,7 +974,10 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	case VMA_FILE_PRIVATE:
 	case VMA_FILE_SHARED:
 		flags |= v->kind == VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-		if (open_in_target(ctx, v->file_index,
+		if (v->file_index < 0 ?
+		    fd_ghost_map_fd(ctx, v->start, v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW),
+				    &fd) :
+		    open_in_target(ctx, v->file_index,
 				   v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW), &fd))
 			return -1;
 		pgoff = v->pgoff;

@@ -10,6 +10,7 @@ const struct state_ops *const state_table[] = {
 	&process_state_ops,
 	&rlimits_state_ops,
 	&fds_state_ops,
+	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
 	&threads_state_ops,	/* threads exist before signals are queued to them */
 	&signals_state_ops,
 	&timers_state_ops,
