@@ -82,6 +82,18 @@ void *meta_push(void *array_ptr, size_t *n, size_t elem_size);
 bool meta_member_at(const struct image_meta *m, unsigned i, const char **name,
 		    const struct record_desc **desc, const void **recs, size_t *n);
 
+/* Private per-process state of the modules and fd kinds that keep some
+ * between their hooks: one slot each in the process's context (dump_ctx,
+ * restore_ctx), never a file-scope global (a tree is many processes in one
+ * run).  The owner allocates it on first use and frees it in its release
+ * hook (state_ops.dump_release / restore_release). */
+enum state_slot {
+	SLOT_MEMORY,
+	SLOT_PIPE,
+	SLOT_UNIX,
+	NR_STATE_SLOTS
+};
+
 struct dump_opts {
 	int compress_level;
 	bool kill_after;
@@ -112,6 +124,7 @@ struct dump_ctx {
 	size_t nrepaired;
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero;
+	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
 /* What restart did to its terminal, to undo when the process ends. */
@@ -147,6 +160,7 @@ struct restore_ctx {
 	 * ghosts, two per meta.ghosts (read-only, read-write), -1 unopened */
 	long *ghost_target_fds;
 	uint64_t pages_restored;
+	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
 /* The TID a thread of the image has in the restored process (the same
@@ -163,7 +177,19 @@ struct state_ops {
 	int (*check)(struct restore_ctx *ctx);
 	int (*restore_child)(struct restore_ctx *ctx);
 	int (*restore)(struct restore_ctx *ctx);
+	/* Just before the process resumes (killed false; not with --kill), or
+	 * right after it was killed (killed true); again, killed false, when
+	 * a dump fails, before the threads are put back. */
+	void (*dump_resume)(struct dump_ctx *ctx, bool killed);
+	/* End of a dump or a restore, failed or not: free the slot. */
+	void (*dump_release)(struct dump_ctx *ctx);
+	void (*restore_release)(struct restore_ctx *ctx);
 };
+
+/* Every module's dump_resume / dump_release / restore_release hook. */
+void state_dump_resume(struct dump_ctx *ctx, bool killed);
+void state_dump_release(struct dump_ctx *ctx);
+void state_restore_release(struct restore_ctx *ctx);
 
 extern const struct state_ops memory_state_ops, process_state_ops, creds_state_ops, rlimits_state_ops,
 	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,

@@ -329,8 +329,24 @@ static int fds_restore(struct restore_ctx *ctx)
 	return 0;
 }
 
+static void fds_dump_resume(struct dump_ctx *ctx, bool killed)
+{
+	fd_tcp_release_repaired(ctx, killed);
+}
+
+static void fds_restore_release(struct restore_ctx *ctx)
+{
+	const struct fd_kind_ops *const *k;
+
+	for (k = fd_kinds; *k; k++)
+		if ((*k)->release)
+			(*k)->release(ctx);
+}
+
 const struct state_ops fds_state_ops = {
 	.name = "fds",
+	.dump_resume = fds_dump_resume,
+	.restore_release = fds_restore_release,
 	.dump = fds_dump,
 	.check = fds_check,
 	.restore_child = fds_restore_child,

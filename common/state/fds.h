@@ -42,6 +42,8 @@ struct fd_kind_ops {
 	/* In the child: open it, returning a new fd (any number). */
 	int (*open)(struct fd_child *c, const struct fd_rec *rec);
 	bool late;			/* opened after all others (epoll) */
+	/* End of a restore: free what the kind keeps in its restore_ctx slot. */
+	void (*release)(struct restore_ctx *ctx);
 };
 
 extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_kind,
