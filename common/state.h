@@ -91,6 +91,7 @@ enum state_slot {
 	SLOT_MEMORY,
 	SLOT_PIPE,
 	SLOT_UNIX,
+	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
 	NR_STATE_SLOTS
 };
 
@@ -156,9 +157,6 @@ struct restore_ctx {
 	int child_error_fd;		/* restore_child writes errors here */
 	/* memory module: fds opened in the target for file mappings */
 	long *target_file_fds;		/* one per meta.files, -1 unopened */
-	/* ghosts (fd_deleted.c): fds opened in the target for mappings of
-	 * ghosts, two per meta.ghosts (read-only, read-write), -1 unopened */
-	long *ghost_target_fds;
 	uint64_t pages_restored;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };

@@ -573,28 +573,29 @@ uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start)
 /* For memory.c, after exec: an fd in the process on the ghost mapped at
  * v->start, opened through one of its fds on it, or, for a ghost only
  * mapped, re-created here and opened through /proc/<restart>/fd.  Kept in
- * ctx->ghost_target_fds (read-only and read-write) until ghosts_restore. */
+ * the SLOT_GHOSTS slot (two per ghost: read-only, read-write; -1 none)
+ * until ghosts_restore. */
 int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd)
 {
 	const struct image_meta *m = &ctx->meta;
 	uint32_t ghost = fd_ghost_of_map(m, start);
 	char path[64], what[PATH_MAX + 32];
 	uint64_t path_addr;
-	long *slot;
+	long *slot, *fds;
 	size_t i;
 	int mine = -1, ret;
 
 	if (!ghost)
 		return fail_why("mapping without its file", "the image is corrupted",
 				"mapping %#llx", (unsigned long long)start);
-	if (!ctx->ghost_target_fds) {
-		ctx->ghost_target_fds = malloc(2 * m->nghosts * sizeof(long));
-		if (!ctx->ghost_target_fds)
+	if (!(fds = ctx->slot[SLOT_GHOSTS])) {
+		fds = ctx->slot[SLOT_GHOSTS] = malloc(2 * m->nghosts * sizeof(long));
+		if (!fds)
 			return fail(ENOMEM, NULL, "mapping ghosts");
 		for (i = 0; i < 2 * m->nghosts; i++)
-			ctx->ghost_target_fds[i] = -1;
+			fds[i] = -1;
 	}
-	slot = &ctx->ghost_target_fds[2 * (ghost - 1) + writable];
+	slot = &fds[2 * (ghost - 1) + writable];
 	if (*slot >= 0) {
 		*fd = *slot;
 		return 0;
@@ -604,11 +605,10 @@ int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long
 	if (i < m->nfds) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fds[i].fd);
 	} else {
-		for (i = 0; i < 2 && ctx->ghost_target_fds[2 * (ghost - 1) + i] < 0; i++)
+		for (i = 0; i < 2 && fds[2 * (ghost - 1) + i] < 0; i++)
 			;
 		if (i < 2) {
-			snprintf(path, sizeof(path), "/proc/self/fd/%ld",
-				 ctx->ghost_target_fds[2 * (ghost - 1) + i]);
+			snprintf(path, sizeof(path), "/proc/self/fd/%ld", fds[2 * (ghost - 1) + i]);
 		} else {
 			mine = fd_ghost_create(m, ghost - 1);
 			if (mine < 0)
@@ -635,6 +635,7 @@ int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long
 static int ghosts_restore(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
+	long *fds = ctx->slot[SLOT_GHOSTS];
 	size_t i, j;
 	int ret = 0;
 
@@ -649,8 +650,8 @@ static int ghosts_restore(struct restore_ctx *ctx)
 		for (j = 0; j < m->nfds && target < 0; j++)
 			if (m->fds[j].ghost == i + 1)
 				target = m->fds[j].fd;
-		for (j = 0; j < 2 && target < 0 && ctx->ghost_target_fds; j++)
-			target = ctx->ghost_target_fds[2 * i + j];
+		for (j = 0; j < 2 && target < 0 && fds; j++)
+			target = fds[2 * i + j];
 		if (target < 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", ctx->pid, target);
@@ -660,23 +661,28 @@ static int ghosts_restore(struct restore_ctx *ctx)
 		if (fd >= 0)
 			close(fd);
 	}
-	for (i = 0; ctx->ghost_target_fds && i < 2 * m->nghosts; i++) {
-		if (ctx->ghost_target_fds[i] < 0)
+	for (i = 0; fds && i < 2 * m->nghosts; i++) {
+		if (fds[i] < 0)
 			continue;
 		if (!ret)
 			ret = remote_syscall_ok(ctx->remote, NULL, "closing a mapped ghost", __NR_close,
-						ctx->ghost_target_fds[i], 0, 0, 0, 0, 0);
-		ctx->ghost_target_fds[i] = -1;
+						fds[i], 0, 0, 0, 0, 0);
+		fds[i] = -1;
 	}
-	free(ctx->ghost_target_fds);
-	ctx->ghost_target_fds = NULL;
 	return ret;
+}
+
+static void ghosts_restore_release(struct restore_ctx *ctx)
+{
+	free(ctx->slot[SLOT_GHOSTS]);
+	ctx->slot[SLOT_GHOSTS] = NULL;
 }
 
 const struct state_ops ghosts_state_ops = {
 	.name = "ghosts",
 	.check = ghosts_check,
 	.restore = ghosts_restore,
+	.restore_release = ghosts_restore_release,
 };
 
 const struct fd_kind_ops fd_deleted_kind = {
