@@ -252,7 +252,8 @@ enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 	F(T, 2, U32, kind)			/* enum lock_kind */	\
 	F(T, 3, U32, write)			/* 1 exclusive (lease: F_WRLCK), 0 shared */ \
 	F(T, 4, U64, start)			\
-	F(T, 5, I64, end)			/* last byte, -1 = to EOF */
+	F(T, 5, I64, end)			/* last byte, -1 = to EOF */ \
+	F(T, 6, U32, breaking)			/* lease being broken: 1 to F_RDLCK, 2 to F_UNLCK */
 RECORD_DECLARE(lock_rec, LOCK_FIELDS)
 
 /* Member "meta/epoll": what each epoll fd watches. */

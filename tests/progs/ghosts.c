@@ -19,7 +19,8 @@
  *   tmpfile   an O_TMPFILE file: on SIGUSR1 it is linked (linkat) as
  *             DIR/tmp.linked, printing "tmpfile linked" (once only: a
  *             linked file is not linkable any more);
- *   lease     a read lease (F_GETLEASE).
+ *   lease     a read lease (F_GETLEASE), and a write lease being broken
+ *             (downgraded to read: it opened the file itself, O_NONBLOCK).
  * usage: ghosts DIR
  */
 #ifndef _GNU_SOURCE
@@ -93,7 +94,7 @@ static void same_inode(int a, int b, const char *what)
 int main(int argc, char **argv)
 {
 	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly;
-	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, tick;
+	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, wlease, tick;
 	struct timespec times[2] = { { 654321, 0 }, { 123456, 0 } };
 	struct stat st;
 	const char *dir;
@@ -181,6 +182,12 @@ int main(int argc, char **argv)
 	if (fcntl(lease, F_SETLEASE, F_RDLCK))
 		corrupt("taking a read lease");
 
+	signal(SIGIO, SIG_IGN);		/* the lease break */
+	wlease = xopen(dir, "breaking", O_RDWR | O_CREAT);
+	snprintf(path, sizeof(path), "%s/breaking", dir);
+	if (fcntl(wlease, F_SETLEASE, F_WRLCK) ||
+	    open(path, O_RDONLY | O_NONBLOCK) != -1 || errno != EWOULDBLOCK)
+		corrupt("breaking a write lease");
 	signal(SIGUSR1, on_usr1);
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
@@ -248,8 +255,15 @@ int main(int argc, char **argv)
 			link_tmpfile = 0;
 		}
 		/* lease */
-		if (fcntl(lease, F_GETLEASE) != F_RDLCK)
-			corrupt("lease");
+		if (fcntl(lease, F_GETLEASE) != F_RDLCK || fcntl(wlease, F_GETLEASE) != F_RDLCK)
+			corrupt("leases");
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", wlease);
+		other = open(path, O_RDONLY);
+		memset(buf, 0, sizeof(buf));
+		if (other < 0 || read(other, buf, sizeof(buf) - 1) <= 0 ||
+		    !strstr(buf, "LEASE  BREAKING  READ"))
+			corrupt("the write lease is not being broken: %s", buf);
+		close(other);
 		printf("tick %d ok\n", tick);
 	}
 }
