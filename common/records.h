@@ -204,6 +204,7 @@ enum ghost_kind {
 	GHOST_DIR,		/* removed directory: re-created, opened, removed */
 	GHOST_SYMLINK,		/* removed symlink (O_PATH fd): its target */
 	GHOST_LINKED,		/* path removed, inode linked elsewhere: by handle */
+	GHOST_DEV,		/* removed device node: made again (mknod) */
 };
 
 /* Member "meta/ghosts": files without a name that the process holds
@@ -226,7 +227,8 @@ enum ghost_kind {
 	F(T, 14, U32, linkable)			/* O_TMPFILE without O_EXCL */ \
 	F(T, 15, I32, handle_type)		/* GHOST_LINKED: file handle */ \
 	F(T, 16, BLOB, handle)			\
-	F(T, 17, STR, target)			/* GHOST_SYMLINK */
+	F(T, 17, STR, target)			/* GHOST_SYMLINK */	\
+	F(T, 18, U64, rdev)			/* GHOST_DEV: st_rdev */
 RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
 
 /* Member "meta/ghost-maps": mappings of ghosts (their vma has no

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_SAVED (64ull << 20)	/* bytes of data of one ghost kept in the image */
@@ -186,15 +187,18 @@ int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *lin
 			*ghost = i + 1;
 			return 0;
 		}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
+	    !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 		return fail_why("a deleted file of this kind is not supported yet", "keep it "
 				"linked while checkpointing", "checking %s", link);
 	g = meta_push(&m->ghosts, &m->nghosts, sizeof(*g));
 	if (!g)
 		return -1;
 	g->kind = S_ISDIR(st.st_mode) ? GHOST_DIR : S_ISLNK(st.st_mode) ? GHOST_SYMLINK :
+		  S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? GHOST_DEV :
 		  !strncmp(link, "/memfd:", 7) ? GHOST_MEMFD :
 		  st.st_nlink ? GHOST_LINKED : GHOST_FILE;
+	g->rdev = st.st_rdev;
 	g->path = has_suffix(link, " (deleted)") ? strndup(link, strlen(link) - 10) : strdup(link);
 	if (!g->path)
 		return fail(ENOMEM, NULL, "saving %s", link);
@@ -210,12 +214,21 @@ int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *lin
 	return save_ghost(proc_path, &st, g, link);
 }
 
-/* An fd on something that lost its name: regular files, directories and
- * (O_PATH) symlinks; deleted FIFOs and sockets are other kinds'. */
+/* Terminals: ttyN/ttySN (4), tty/console/ptmx (5), pseudo-terminals. */
+static bool is_terminal(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev);
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+/* An fd on something that lost its name: regular files, directories,
+ * (O_PATH) symlinks, device nodes; deleted FIFOs, sockets and terminals
+ * are other kinds'. */
 static bool ghost_fd(const struct fd_dump *d)
 {
 	return d->link[0] == '/' && has_suffix(d->link, " (deleted)") &&
-	       (S_ISREG(d->st.st_mode) || S_ISDIR(d->st.st_mode) || S_ISLNK(d->st.st_mode));
+	       (S_ISREG(d->st.st_mode) || S_ISDIR(d->st.st_mode) || S_ISLNK(d->st.st_mode) ||
+		((S_ISCHR(d->st.st_mode) || S_ISBLK(d->st.st_mode)) && !is_terminal(&d->st)));
 }
 
 static bool is_memfd(const struct fd_dump *d)
@@ -280,7 +293,8 @@ static int check_ghost(const struct ghost_rec *g, size_t i)
 	uint64_t total = 0, end = 0;
 	const uint64_t *ext = g->extents.data;
 
-	if (!g->path || g->path[0] != '/' || g->kind < GHOST_FILE || g->kind > GHOST_LINKED ||
+	if (!g->path || g->path[0] != '/' || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
+	    (g->kind == GHOST_DEV) != (S_ISCHR(g->mode) || S_ISBLK(g->mode)) ||
 	    g->extents.len % 16 ||
 	    (g->kind == GHOST_DIR) != S_ISDIR(g->mode) ||
 	    (g->kind == GHOST_SYMLINK) != S_ISLNK(g->mode) ||
@@ -340,6 +354,20 @@ static int existing_parent(const char *path, char *dir, size_t size)
 	}
 }
 
+/* A device node's attributes, by name: its fd is O_PATH. */
+static int set_attrs_at(const char *name, const struct ghost_rec *g)
+{
+	struct timespec times[2] = {
+		{ g->atime_ns / 1000000000ull, g->atime_ns % 1000000000ull },
+		{ g->mtime_ns / 1000000000ull, g->mtime_ns % 1000000000ull },
+	};
+
+	if (chown(name, g->uid, g->gid) || chmod(name, g->mode & 07777) ||
+	    utimensat(AT_FDCWD, name, times, 0))
+		return fail(errno, NULL, "re-creating %s (attributes of %s)", g->path, name);
+	return 0;
+}
+
 /* Create a named object next to where the ghost was (its own name if
  * free), open it, and remove the name again. */
 static int create_named(const struct ghost_rec *g, const char *dir)
@@ -357,6 +385,8 @@ static int create_named(const struct ghost_rec *g, const char *dir)
 			made = mkdir(name, 0700);
 		else if (g->kind == GHOST_SYMLINK)
 			made = symlink(g->target, name);
+		else if (g->kind == GHOST_DEV)
+			made = mknod(name, (g->mode & S_IFMT) | 0600, g->rdev);
 		else
 			made = (fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0;
 		if (!made)
@@ -370,6 +400,8 @@ static int create_named(const struct ghost_rec *g, const char *dir)
 		fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	else if (g->kind == GHOST_SYMLINK)
 		fd = open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	else if (g->kind == GHOST_DEV && !set_attrs_at(name, g))
+		fd = open(name, O_PATH | O_CLOEXEC);	/* the device is opened by the fds */
 	if (fd < 0)
 		fail(errno, NULL, "re-creating %s (opening %s)", g->path, name);
 	if ((g->kind == GHOST_DIR ? rmdir(name) : unlink(name)) && fd >= 0) {
@@ -488,7 +520,8 @@ int fd_ghost_create(const struct image_meta *m, uint32_t index)
 	}
 	if (fd < 0)
 		return -1;
-	if ((S_ISREG(g->mode) && fill(fd, g)) || (g->kind != GHOST_SYMLINK && set_attrs(fd, g))) {
+	if ((S_ISREG(g->mode) && fill(fd, g)) ||
+	    (g->kind != GHOST_SYMLINK && g->kind != GHOST_DEV && set_attrs(fd, g))) {
 		close(fd);
 		return -1;
 	}

@@ -6,8 +6,8 @@
 # mapped, and one only mapped; a removed directory as cwd and as an fd
 # (one inode); a file whose path was removed while another link stays
 # (that same inode); O_PATH fds on a symlink and on a removed one; an
-# O_TMPFILE file still linkable (linked after restart); a read lease and a
-# write lease being broken.  tests/progs/ghosts checks
+# O_TMPFILE file still linkable (linked after restart); a removed device
+# node; a read lease and a write lease being broken.  tests/progs/ghosts checks
 # each every tick.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -19,6 +19,8 @@
  *   tmpfile   an O_TMPFILE file: on SIGUSR1 it is linked (linkat) as
  *             DIR/tmp.linked, printing "tmpfile linked" (once only: a
  *             linked file is not linkable any more);
+ *   device    a removed device node (a /dev/zero made with mknod; left out
+ *             where mknod is not allowed): mode, rdev, reads zeros;
  *   lease     a read lease (F_GETLEASE), and a write lease being broken
  *             (downgraded to read: it opened the file itself, O_NONBLOCK).
  * usage: ghosts DIR
@@ -35,6 +37,7 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,7 +97,7 @@ static void same_inode(int a, int b, const char *what)
 int main(int argc, char **argv)
 {
 	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly;
-	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, wlease, tick;
+	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, wlease, dev, tick;
 	struct timespec times[2] = { { 654321, 0 }, { 123456, 0 } };
 	struct stat st;
 	const char *dir;
@@ -182,6 +185,13 @@ int main(int argc, char **argv)
 	if (fcntl(lease, F_SETLEASE, F_RDLCK))
 		corrupt("taking a read lease");
 
+	snprintf(path, sizeof(path), "%s/zero", dir);
+	dev = -1;
+	if (!mknod(path, S_IFCHR | 0640, makedev(1, 5))) {
+		dev = xopen(dir, "zero", O_RDONLY);
+		xunlink(dir, "zero");
+	}
+
 	signal(SIGIO, SIG_IGN);		/* the lease break */
 	wlease = xopen(dir, "breaking", O_RDWR | O_CREAT);
 	snprintf(path, sizeof(path), "%s/breaking", dir);
@@ -253,6 +263,13 @@ int main(int argc, char **argv)
 				corrupt("O_TMPFILE file cannot be linked");
 			printf("tmpfile linked\n");
 			link_tmpfile = 0;
+		}
+		/* device */
+		if (dev >= 0) {
+			buf[0] = 1;
+			if (fstat(dev, &st) || st.st_nlink || st.st_mode != (S_IFCHR | 0640) ||
+			    st.st_rdev != makedev(1, 5) || read(dev, buf, 1) != 1 || buf[0])
+				corrupt("removed device node");
 		}
 		/* lease */
 		if (fcntl(lease, F_GETLEASE) != F_RDLCK || fcntl(wlease, F_GETLEASE) != F_RDLCK)
