@@ -195,7 +195,10 @@ enum fd_kind {
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
 	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
 	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */	\
-	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */
+	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */	\
+	F(T, 102, I32, fown_type)		/* F_OWNER_TID/PID/PGRP of F_GETOWN_EX */ \
+	F(T, 103, I32, fown_pid)		/* 0: no owner */			\
+	F(T, 104, I32, fown_sig)		/* F_GETSIG, 0 = SIGIO */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

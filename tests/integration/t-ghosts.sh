@@ -7,7 +7,7 @@
 # (one inode); a file whose path was removed while another link stays
 # (that same inode); O_PATH fds on a symlink and on a removed one; an
 # O_TMPFILE file still linkable (linked after restart); a removed device
-# node; a read lease and a write lease being broken.  tests/progs/ghosts checks
+# node; fd owners and signals (F_SETOWN_EX, F_SETSIG); a read lease and a write lease being broken.  tests/progs/ghosts checks
 # each every tick.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

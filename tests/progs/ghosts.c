@@ -21,6 +21,8 @@
  *             linked file is not linkable any more);
  *   device    a removed device node (a /dev/zero made with mknod; left out
  *             where mknod is not allowed): mode, rdev, reads zeros;
+ *   owner     F_SETOWN_EX/F_SETSIG: the process on one fd, its process group
+ *             on another;
  *   lease     a read lease (F_GETLEASE), and a write lease being broken
  *             (downgraded to read: it opened the file itself, O_NONBLOCK).
  * usage: ghosts DIR
@@ -198,6 +200,12 @@ int main(int argc, char **argv)
 	if (fcntl(wlease, F_SETLEASE, F_WRLCK) ||
 	    open(path, O_RDONLY | O_NONBLOCK) != -1 || errno != EWOULDBLOCK)
 		corrupt("breaking a write lease");
+	{
+		struct f_owner_ex me = { F_OWNER_PID, getpid() }, group = { F_OWNER_PGRP, getpgrp() };
+		if (fcntl(mapped, F_SETOWN_EX, &me) || fcntl(mapped, F_SETSIG, SIGRTMIN + 1) ||
+		    fcntl(rd, F_SETOWN_EX, &group))
+			corrupt("setting owners");
+	}
 	signal(SIGUSR1, on_usr1);
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
@@ -263,6 +271,15 @@ int main(int argc, char **argv)
 				corrupt("O_TMPFILE file cannot be linked");
 			printf("tmpfile linked\n");
 			link_tmpfile = 0;
+		}
+		/* owner */
+		{
+			struct f_owner_ex a, b;
+			if (fcntl(mapped, F_GETOWN_EX, &a) || fcntl(rd, F_GETOWN_EX, &b) ||
+			    a.type != F_OWNER_PID || a.pid != getpid() ||
+			    b.type != F_OWNER_PGRP || b.pid != getpgrp() ||
+			    fcntl(mapped, F_GETSIG) != SIGRTMIN + 1 || fcntl(rd, F_GETSIG) != 0)
+				corrupt("fd owners or signals");
 		}
 		/* device */
 		if (dev >= 0) {
