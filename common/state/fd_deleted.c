@@ -299,6 +299,7 @@ static int check_ghost(const struct ghost_rec *g, size_t i)
 	    (g->kind == GHOST_DIR) != S_ISDIR(g->mode) ||
 	    (g->kind == GHOST_SYMLINK) != S_ISLNK(g->mode) ||
 	    (g->kind == GHOST_SYMLINK && !g->target) ||
+	    (g->kind == GHOST_MEMFD && (strncmp(g->path, "/memfd:", 7) || !S_ISREG(g->mode))) ||
 	    (g->kind == GHOST_LINKED && (!g->handle.len || g->handle.len > MAX_HANDLE)))
 		goto bad;
 	for (k = 0; k < next; k++) {
