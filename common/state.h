@@ -226,7 +226,7 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v) must_chec
 uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start);
 /* After exec: an fd in the process on the ghost mapped at start. */
 int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd) must_check;
-/* A new fd on the re-created ghost index (read-write for files). */
+/* A new fd on the re-created ghost index (read-write for files made anew). */
 int fd_ghost_create(const struct image_meta *m, uint32_t index);
 
 #endif

@@ -490,7 +490,8 @@ static int open_linked(const struct ghost_rec *g, const char *dir, int flags)
 	return fd;
 }
 
-/* A new fd on the re-created ghost g (index), read-write for files. */
+/* A new fd on the re-created ghost g (index): read-write for the files
+ * made here, read-only for one reopened by handle. */
 int fd_ghost_create(const struct image_meta *m, uint32_t index)
 {
 	const struct ghost_rec *g = &m->ghosts[index];
@@ -507,8 +508,8 @@ int fd_ghost_create(const struct image_meta *m, uint32_t index)
 		if (fd < 0)
 			return fail(errno, NULL, "re-creating %s", g->path);
 		break;
-	case GHOST_LINKED:
-		return open_linked(g, dir, O_RDWR);
+	case GHOST_LINKED:	/* only mapped: reopened through /proc as needed */
+		return open_linked(g, dir, O_RDONLY);
 	default:
 		fd = g->kind == GHOST_FILE ? create_file(g, dir) : create_named(g, dir);
 		/* Where it was may be read-only or not ours here: /tmp will do
