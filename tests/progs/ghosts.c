@@ -14,6 +14,8 @@
  *             directory is that very directory (same inode, nlink 0);
  *   linked    a file whose path was removed while another link keeps it:
  *             the same inode as that link;
+ *             Another such file is only mapped (shared, read-only): a write
+ *             through the link that stays shows in the mapping;
  *   opath     O_PATH|O_NOFOLLOW on a symlink (readlinkat gives its target)
  *             and on a removed symlink;
  *   tmpfile   an O_TMPFILE file: on SIGUSR1 it is linked (linkat) as
@@ -98,7 +100,7 @@ static void same_inode(int a, int b, const char *what)
 
 int main(int argc, char **argv)
 {
-	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly;
+	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly, *mlinked;
 	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, wlease, dev, tick;
 	struct timespec times[2] = { { 654321, 0 }, { 123456, 0 } };
 	struct stat st;
@@ -165,6 +167,17 @@ int main(int argc, char **argv)
 	if (link(path, link2) || write(linked, "linked", 6) != 6)
 		corrupt("linking linked");
 	xunlink(dir, "linked");
+
+	other = xopen(dir, "maplinked", O_RDWR | O_CREAT | O_TRUNC);
+	snprintf(path, sizeof(path), "%s/maplinked", dir);
+	snprintf(link2, sizeof(link2), "%s/maplinked.stays", dir);
+	if (ftruncate(other, 4096) || link(path, link2))
+		corrupt("linking maplinked");
+	mlinked = mmap(NULL, 4096, PROT_READ, MAP_SHARED, other, 0);
+	if (mlinked == MAP_FAILED)
+		corrupt("mapping maplinked");
+	close(other);
+	xunlink(dir, "maplinked");
 
 	/* opath on symlinks */
 	snprintf(path, sizeof(path), "%s/symlink", dir);
@@ -257,6 +270,11 @@ int main(int argc, char **argv)
 		/* linked */
 		other = xopen(dir, "linked.stays", O_RDONLY);
 		same_inode(linked, other, "linked and the link that stays");
+		close(other);
+		other = xopen(dir, "maplinked.stays", O_WRONLY);
+		if (pwrite(other, buf, snprintf(buf, sizeof(buf), "tick %d", tick) + 1, 0) <= 0 ||
+		    strcmp(mlinked, buf))
+			corrupt("a write through the link that stays is not in the mapping");
 		close(other);
 		/* opath */
 		if (readlinkat(sl, "", buf, sizeof(buf)) != 11 || memcmp(buf, "/the/target", 11) ||
