@@ -136,8 +136,8 @@ enum fd_kind {
 	FD_CHARDEV,		/* /dev/null etc: reopened by path */
 	FD_DIRECTORY,
 	FD_STDIO,		/* terminal, pipe or socket on 0-2: restart's own */
-	FD_PIPE,		/* both ends in the process; buffered data saved */
-	FD_FIFO,		/* named pipe: reopened by path */
+	FD_PIPE,		/* reader and writer in the process; queued data saved */
+	FD_FIFO,		/* named pipe: reopened by path; queued data saved */
 	FD_EVENTFD,
 	FD_TIMERFD,
 	FD_SIGNALFD,
@@ -148,6 +148,7 @@ enum fd_kind {
 	FD_UDP,
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
+	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 };
 
 /* Member "meta/fds". */
@@ -191,7 +192,9 @@ enum fd_kind {
 	F(T, 36, U32, tcp_options)		/* TCPI_OPT_* */			\
 	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
-	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */
+	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
+	F(T, 200, U32, fifo_mode)		/* named pipe: permission bits */	\
+	F(T, 201, BLOB, pipe_packets)		/* u32 lengths of the packets data starts with */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/inotify": the watches of each inotify fd, by path. */

@@ -23,7 +23,7 @@
 /* Asked in this order; the first that matches takes the fd. */
 static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_memfd_kind, &fd_deleted_kind, &fd_regular_kind, &fd_directory_kind,
-	&fd_chardev_kind, &fd_fifo_kind, &fd_pipe_kind, &fd_eventfd_kind,
+	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_pipe_kind, &fd_eventfd_kind,
 	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_unix_kind,
 	&fd_inotify_kind, NULL,
 };
@@ -274,7 +274,7 @@ static bool is_late(const struct fd_rec *f, const struct image_meta *m)
 static int fds_restore_child(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
-	struct fd_child c = { ctx, 0 };
+	struct fd_child c = { .ctx = ctx };
 	int maxfd = 2, stdio[3], i, pass;
 	size_t k;
 
@@ -296,13 +296,17 @@ static int fds_restore_child(struct restore_ctx *ctx)
 	for (pass = 0; pass < 2; pass++)
 		for (k = 0; k < m->nfds; k++)
 			if (is_late(&m->fds[k], m) == (pass == 1) && restore_one(&c, &m->fds[k], stdio))
-				return -1;
+				goto err;
+	free(c.pipes);
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */
 	if (close_range(maxfd + 1, ~0U, CLOSE_RANGE_CLOEXEC))
 		return fail(errno, NULL, "closing fds");
 	return 0;
+err:
+	free(c.pipes);
+	return -1;
 }
 
 /* After exec: close-on-exec, which belongs to each fd (not to the open
