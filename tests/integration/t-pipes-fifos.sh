@@ -1,0 +1,29 @@
+#!/bin/bash
+# Pipes and FIFOs as programs hold them (tests/progs/pipefifo): a pipe whose
+# ends are each open twice (dup and a reopen through /proc/self/fd), with
+# its own flags per open file, a 256 KiB size and 100000 queued bytes that
+# must come out exactly once; a packet-mode pipe whose packets are read one
+# by one; a FIFO open read-write with queued data; a FIFO open write-only
+# with no reader (its reopen must not fail with ENXIO); a FIFO deleted while
+# open, with its mode and queued data.  The program checks flags, sizes and
+# queue lengths every tick, and on SIGUSR1 reads every queue.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog pipefifo
+
+start_bg "$PROGS/pipefifo" "$T" > "$T/p.log" 2> "$T/p.err"
+pid=$BG_PID
+wait_tick "$T/p.log" 3
+ckpt_ok "$pid" "$T/p.tar.zst" --kill
+wait_gone "$pid"
+restart_detach "$T/p.tar.zst"
+last=$(last_tick "$T/p.log")
+wait_tick "$T/p.log" $((last + 3))
+kill -USR1 "$pid"
+wait_for_line "$T/p.log" '^data ok$' 10
+assert_no_corrupt "$T/p.log"
+[ -p "$T/fifo" ] && [ -p "$T/fifo-w" ] || fail "the named pipes are gone from $T"
+[ -e "$T/ghost" ] && fail "the deleted FIFO came back under its name"
+ls -A "$T" | grep -q '^\.ckpt-fifo' && fail "a temporary FIFO was left in $T"
+pass
