@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -184,21 +185,25 @@ out:
 }
 
 /* Shared by pipes and FIFOs: identity, size, and (first fd only) data. */
-static int dump_queue(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+static int dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec)
 {
-	int fd = fd_steal(ctx->pid, d->fd), size, ret = 0;
+	int size;
+
+	rec->object_id = d->st.st_ino;
+	size = fcntl(fd, F_GETPIPE_SZ);
+	if (size <= 0)
+		return fail(errno, NULL, "reading the size of fd %d (%s)", d->fd, d->link);
+	rec->pipe_size = size;
+	return first_of_pipe(d) ? peek_queue(fd, d, rec) : 0;
+}
+
+static int dump_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	int fd = fd_steal(ctx->pid, d->fd), ret;
 
 	if (fd < 0)
 		return -1;
-	rec->object_id = d->st.st_ino;
-	size = fcntl(fd, F_GETPIPE_SZ);
-	if (size <= 0) {
-		close(fd);
-		return fail(errno, NULL, "reading the size of fd %d (%s)", d->fd, d->link);
-	}
-	rec->pipe_size = size;
-	if (first_of_pipe(d))
-		ret = peek_queue(fd, d, rec);
+	ret = dump_queue(fd, d, rec);
 	close(fd);
 	return ret;
 }
@@ -217,9 +222,14 @@ static bool link_deleted(const struct fd_dump *d)
 static bool is_fifo(const struct fd_dump *d) { return by_path(d) && !link_deleted(d); }
 static bool is_fifo_deleted(const struct fd_dump *d) { return by_path(d) && link_deleted(d); }
 
+/* A reader of a FIFO shows POLLHUP once a writer it has seen is gone (one
+ * that came after it opened, or was there then); one opened while there was
+ * none, and none has come since, does not. */
 static int dump_fifo(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	size_t len = strlen(d->link);
+	struct pollfd p;
+	int fd, ret;
 
 	if (link_deleted(d))
 		len -= 10;
@@ -227,7 +237,14 @@ static int dump_fifo(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->fifo_mode = d->st.st_mode & 07777;
 	if (!rec->path)
 		return fail(ENOMEM, NULL, "recording fds");
-	return dump_queue(ctx, d, rec);
+	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
+		return -1;
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if ((d->fi.flags & O_ACCMODE) == O_RDONLY && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+		rec->fifo_hup = 1;
+	ret = dump_queue(fd, d, rec);
+	close(fd);
+	return ret;
 }
 
 /* ------------------------------------------------------------- check */
@@ -520,6 +537,14 @@ static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
 	if (queued)
 		pr_info("fd %d (%s): the named pipe holds %d bytes already, left as they are\n",
 			rec->fd, rec->path, queued);
+	if ((rec->flags & O_ACCMODE) == O_RDONLY && !rec->fifo_hup) {
+		/* A reader that has seen no writer is opened while there is
+		 * none of ours: the keeper gives way to a reader holding the FIFO. */
+		int hold = reopen_as(keeper, rec);
+		close(keeper);
+		if ((keeper = hold) < 0)
+			return -1;
+	}
 	fd = reopen_as(keeper, rec);
 	close(keeper);
 	return fd < 0 ? -1 : set_flags(fd, rec);
@@ -530,7 +555,7 @@ const struct fd_kind_ops fd_pipe_kind = {
 	.name = "pipe",
 	.tag = "pipe",
 	.match = is_pipe,
-	.dump = dump_queue,
+	.dump = dump_pipe,
 	.check = check_pipe,
 	.open = open_pipe,
 };

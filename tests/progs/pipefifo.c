@@ -13,13 +13,18 @@
  *   fifo       DIR/fifo open read-write, 5000 bytes queued;
  *   fifo-w     DIR/fifo-w open write-only and non-blocking, with no reader;
  *   ghost      DIR/ghost (mode 0640) opened read-only, 300 bytes queued
- *              through another fd, then unlinked and that fd closed.
+ *              through another fd, then unlinked and that fd closed;
+ *   ghost-w    DIR/ghost-w opened write-only (no reader), then unlinked;
+ *   fifo-r     DIR/fifo-r opened read-only, non-blocking, no writer ever:
+ *              poll shows no POLLHUP;
+ *   fifo-hup   the same, but a writer came and went: poll shows POLLHUP.
  * usage: pipefifo DIR
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +103,23 @@ static void drain(int fd, unsigned seed, size_t n, const char *what)
 
 static int flags_of(int fd) { return fcntl(fd, F_GETFL); }
 
+static int hangup(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+static int deleted(int fd)
+{
+	char path[64], link[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = 0;
+	return strstr(link, " (deleted)") != NULL;
+}
+
 static int same_file(int fd, const char *path)
 {
 	struct stat a, b;
@@ -106,10 +128,10 @@ static int same_file(int fd, const char *path)
 
 int main(int argc, char **argv)
 {
-	char fifo[4096], fifo_w[4096], ghost[4096], link[4096], buf[64];
-	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, tmp, tick;
+	char fifo[4096], fifo_w[4096], ghost[4096], ghost_w[4096], fifo_r[4096], fifo_hup[4096];
+	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, gw, fr, fh, tmp, tick;
 	struct stat st;
-	ssize_t n;
+	char buf[64];
 
 	if (argc < 2)
 		return 2;
@@ -118,6 +140,9 @@ int main(int argc, char **argv)
 	snprintf(fifo, sizeof(fifo), "%s/fifo", argv[1]);
 	snprintf(fifo_w, sizeof(fifo_w), "%s/fifo-w", argv[1]);
 	snprintf(ghost, sizeof(ghost), "%s/ghost", argv[1]);
+	snprintf(ghost_w, sizeof(ghost_w), "%s/ghost-w", argv[1]);
+	snprintf(fifo_r, sizeof(fifo_r), "%s/fifo-r", argv[1]);
+	snprintf(fifo_hup, sizeof(fifo_hup), "%s/fifo-hup", argv[1]);
 
 	if (pipe(a) || fcntl(a[1], F_SETPIPE_SZ, A_SIZE) != A_SIZE)
 		corrupt("setting up pipe A");
@@ -153,6 +178,16 @@ int main(int argc, char **argv)
 	unlink(ghost);
 	close(tmp);
 
+	if (mkfifo(ghost_w, 0600) || (tmp = open(ghost_w, O_RDWR)) < 0 ||
+	    (gw = open(ghost_w, O_WRONLY)) < 0 || unlink(ghost_w))
+		corrupt("setting up ghost-w");
+	close(tmp);
+
+	if (mkfifo(fifo_r, 0600) || (fr = open(fifo_r, O_RDONLY | O_NONBLOCK)) < 0 ||
+	    mkfifo(fifo_hup, 0600) || (fh = open(fifo_hup, O_RDONLY | O_NONBLOCK)) < 0 ||
+	    (tmp = open(fifo_hup, O_WRONLY)) < 0 || close(tmp))
+		corrupt("setting up fifo-r and fifo-hup");
+
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 200000000 };
@@ -173,12 +208,14 @@ int main(int argc, char **argv)
 		if (!same_file(fw, fifo_w) || (flags_of(fw) & O_ACCMODE) != O_WRONLY ||
 		    !(flags_of(fw) & O_NONBLOCK))
 			corrupt("fifo-w");
-		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", g);
-		n = readlink(buf, link, sizeof(link) - 1);
-		link[n > 0 ? n : 0] = 0;
 		if (queued(g) != GHOST_BYTES || fstat(g, &st) || st.st_mode != (S_IFIFO | 0640) ||
-		    !strstr(link, " (deleted)") || (flags_of(g) & O_ACCMODE) != O_RDONLY)
+		    !deleted(g) || (flags_of(g) & O_ACCMODE) != O_RDONLY || !hangup(g))
 			corrupt("ghost fifo");
+		if (!deleted(gw) || (flags_of(gw) & O_ACCMODE) != O_WRONLY || fstat(gw, &st) ||
+		    !S_ISFIFO(st.st_mode))
+			corrupt("ghost-w fifo");
+		if (!same_file(fr, fifo_r) || hangup(fr) || !same_file(fh, fifo_hup) || !hangup(fh))
+			corrupt("fifo-r or fifo-hup (POLLHUP)");
 		if (check_data)
 			break;
 		printf("tick %d ok\n", tick);
