@@ -448,6 +448,11 @@ static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 	int mode = rec->flags & O_ACCMODE, fd;
 	struct pipe_made *p = pipe_made(c, rec->object_id);
 
+	if (!p && before) {
+		/* The pipe came with an fd we did not make (from the parent). */
+		fd = reopen_as(before->fd, rec);
+		return fd < 0 ? -1 : set_flags(fd, rec);
+	}
 	if (!p && make_pipe(c, rec))
 		return -1;
 	p = pipe_made(c, rec->object_id);
