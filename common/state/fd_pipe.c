@@ -208,9 +208,10 @@ static int dump_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	return ret;
 }
 
+/* (An O_PATH fd names the FIFO without opening the pipe: not ours.) */
 static bool by_path(const struct fd_dump *d)
 {
-	return S_ISFIFO(d->st.st_mode) && d->link[0] == '/';
+	return S_ISFIFO(d->st.st_mode) && d->link[0] == '/' && !(d->fi.flags & O_PATH);
 }
 
 static bool link_deleted(const struct fd_dump *d)
