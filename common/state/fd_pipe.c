@@ -268,10 +268,29 @@ static int check_queue(const struct fd_rec *rec)
 	return 0;
 }
 
+/* A size above /proc/sys/fs/pipe-max-size (or past the user's share of
+ * pipe pages) needs CAP_SYS_RESOURCE: tried now, before anything starts. */
+static int check_size(const struct fd_rec *rec)
+{
+	int p[2], ret = 0;
+
+	if (rec->pipe_size <= 16 * 4096)
+		return 0;
+	if (pipe2(p, O_CLOEXEC))
+		return fail(errno, NULL, "checking the size of the pipe of fd %d", rec->fd);
+	if (fcntl(p[1], F_SETPIPE_SZ, rec->pipe_size) < 0)
+		ret = fail(errno, "a pipe larger than /proc/sys/fs/pipe-max-size needs "
+			   "CAP_SYS_RESOURCE", "checking the size of the pipe of fd %d (%u bytes)",
+			   rec->fd, rec->pipe_size);
+	close(p[0]);
+	close(p[1]);
+	return ret;
+}
+
 static int check_pipe(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	(void)ctx;
-	return check_queue(rec);
+	return check_queue(rec) || check_size(rec) ? -1 : 0;
 }
 
 static int check_fifo(struct restore_ctx *ctx, const struct fd_rec *rec)
@@ -282,7 +301,7 @@ static int check_fifo(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (!rec->path || rec->path[0] != '/')
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
-	if (check_queue(rec))
+	if (check_queue(rec) || check_size(rec))
 		return -1;
 	if (rec->kind == FD_FIFO_DELETED)
 		return 0;
