@@ -5,9 +5,11 @@
  * Dump: the data queued in the buffer is copied without consuming it (tee
  * into a pipe of our own), once per pipe, with the first fd of the pipe;
  * packet boundaries are kept.  Anonymous pipes are saved when the process
- * holds a reader and a writer (a pipe to another process cannot be rebuilt
- * by this version, except on fds 0-2, see fds.c); FIFOs by path, or, when
- * deleted while open, with their mode, to be made again.
+ * holds a reader and a writer, or only readers of a pipe whose writers are
+ * all gone (or only writers, no reader left); a pipe to another process
+ * cannot be rebuilt by this version and is refused (on fds 0-2 it is
+ * stdio, see fds.c).  FIFOs by path, or, when deleted while open, with
+ * their mode, to be made again.
  *
  * Restore (in the child): each further open file of a pipe is a new open of
  * /proc/self/fd/N of one already there, which is how a program gets one.
@@ -47,7 +49,7 @@ static bool same_pipe(const struct fd_dump *a, const struct fd_dump *b)
 }
 
 /* The process holds a reader and a writer of this anonymous pipe. */
-static bool is_pipe(const struct fd_dump *d)
+bool fd_pipe_inside(const struct fd_dump *d)
 {
 	bool reader = false, writer = false;
 	size_t i;
@@ -62,6 +64,31 @@ static bool is_pipe(const struct fd_dump *d)
 		writer |= mode == O_WRONLY || mode == O_RDWR;
 	}
 	return reader && writer;
+}
+
+/* Every anonymous pipe not taken as stdio; dump_pipe() refuses those it
+ * cannot rebuild. */
+static bool is_pipe(const struct fd_dump *d)
+{
+	return is_pipe_link(d);
+}
+
+/* A pipe the process only reads (or only writes) is still whole in it if
+ * nobody else holds the other side: a reader sees POLLHUP once every writer
+ * is gone, a writer POLLERR once every reader is. */
+static int check_whole(int fd, const struct fd_dump *d)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+	bool reader = (d->fi.flags & O_ACCMODE) == O_RDONLY;
+
+	if (fd_pipe_inside(d))
+		return 0;
+	if (poll(&p, 1, 0) == 1 && (p.revents & (reader ? POLLHUP : POLLERR)))
+		return 0;
+	return fail_why(reader ? "its write end is held by another process" :
+			"its read end is held by another process", "a pipe to another process "
+			"cannot be rebuilt by this version: close it before checkpointing",
+			"checking fd %d (%s)", d->fd, d->link);
 }
 
 /* The data belongs to the pipe, not to an open file: saved with its first fd. */
@@ -203,7 +230,7 @@ static int dump_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 
 	if (fd < 0)
 		return -1;
-	ret = dump_queue(fd, d, rec);
+	ret = check_whole(fd, d) || dump_queue(fd, d, rec) ? -1 : 0;
 	close(fd);
 	return ret;
 }

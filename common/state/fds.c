@@ -98,7 +98,7 @@ static bool is_stdio(const struct fd_dump *d)
 	/* A pipe on 0-2 counts as stdio unless the process holds both ends. */
 	return d->fd <= 2 && (is_terminal(&d->st) || S_ISSOCK(d->st.st_mode) ||
 			      (S_ISFIFO(d->st.st_mode) && d->link[0] != '/' &&
-			       !fd_pipe_kind.match(d)));
+			       !fd_pipe_inside(d)));
 }
 
 static int read_one(pid_t pid, int fd, struct fd_dump *d)

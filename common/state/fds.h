@@ -70,5 +70,7 @@ int fd_steal(pid_t pid, int fd);
 int fd_spare(struct fd_child *c, int fd);
 /* Open flags to reopen with: what fdinfo showed, less the creation ones. */
 int fd_reopen_flags(const struct fd_rec *rec);
+/* The process holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
+bool fd_pipe_inside(const struct fd_dump *d);
 
 #endif

@@ -5,8 +5,11 @@
 # must come out exactly once; a packet-mode pipe whose packets are read one
 # by one; a FIFO open read-write with queued data; a FIFO open write-only
 # with no reader (its reopen must not fail with ENXIO); a FIFO deleted while
-# open, with its mode and queued data.  The program checks flags, sizes and
-# queue lengths every tick, and on SIGUSR1 reads every queue.
+# open, with its mode and queued data; FIFO readers with and without
+# POLLHUP; pipes whose other side is closed (data then end of file, EPIPE).
+# The program checks flags, sizes and queue lengths every tick, and on
+# SIGUSR1 reads every queue.  Then: a pipe to another process is refused by
+# name, and its holder keeps running.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -26,4 +29,12 @@ assert_no_corrupt "$T/p.log"
 [ -p "$T/fifo" ] && [ -p "$T/fifo-w" ] || fail "the named pipes are gone from $T"
 [ -e "$T/ghost" ] && fail "the deleted FIFO came back under its name"
 ls -A "$T" | grep -q '^\.ckpt-fifo' && fail "a temporary FIFO was left in $T"
+
+# fd 5 of the target is the write end of a pipe read by cat.
+start_bg bash -c 'exec 5> >(exec cat > /dev/null); while :; do echo tick; sleep 0.2; done' \
+	> "$T/w.log"
+wpid=$BG_PID
+wait_for_line "$T/w.log" '^tick$' 5
+expect_fail_msg "its read end is held by another process" "$CKPT" "$wpid" -o "$T/w.tar.zst"
+assert_target_unharmed "$wpid" "$T/w.log" "$T/w.tar.zst" '^tick$'
 pass

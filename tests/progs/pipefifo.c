@@ -17,12 +17,16 @@
  *   ghost-w    DIR/ghost-w opened write-only (no reader), then unlinked;
  *   fifo-r     DIR/fifo-r opened read-only, non-blocking, no writer ever:
  *              poll shows no POLLHUP;
- *   fifo-hup   the same, but a writer came and went: poll shows POLLHUP.
+ *   fifo-hup   the same, but a writer came and went: poll shows POLLHUP;
+ *   widowed    a pipe whose write end was closed with 9 bytes queued: the
+ *              reader gets them, then end of file; and a pipe whose read end
+ *              was closed: its writer gets EPIPE (SIGPIPE ignored).
  * usage: pipefifo DIR
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -129,7 +133,7 @@ static int same_file(int fd, const char *path)
 int main(int argc, char **argv)
 {
 	char fifo[4096], fifo_w[4096], ghost[4096], ghost_w[4096], fifo_r[4096], fifo_hup[4096];
-	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, gw, fr, fh, tmp, tick;
+	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, gw, fr, fh, tmp, tick, wr[2], ww[2];
 	struct stat st;
 	char buf[64];
 
@@ -137,6 +141,7 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGUSR1, on_usr1);
+	signal(SIGPIPE, SIG_IGN);
 	snprintf(fifo, sizeof(fifo), "%s/fifo", argv[1]);
 	snprintf(fifo_w, sizeof(fifo_w), "%s/fifo-w", argv[1]);
 	snprintf(ghost, sizeof(ghost), "%s/ghost", argv[1]);
@@ -188,6 +193,9 @@ int main(int argc, char **argv)
 	    (tmp = open(fifo_hup, O_WRONLY)) < 0 || close(tmp))
 		corrupt("setting up fifo-r and fifo-hup");
 
+	if (pipe(wr) || write(wr[1], "last word", 9) != 9 || close(wr[1]) || pipe(ww) || close(ww[0]))
+		corrupt("setting up the widowed pipes");
+
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 200000000 };
@@ -216,6 +224,12 @@ int main(int argc, char **argv)
 			corrupt("ghost-w fifo");
 		if (!same_file(fr, fifo_r) || hangup(fr) || !same_file(fh, fifo_hup) || !hangup(fh))
 			corrupt("fifo-r or fifo-hup (POLLHUP)");
+		{
+			struct pollfd p[2] = { { .fd = wr[0] }, { .fd = ww[1] } };
+			if (poll(p, 2, 0) != 2 || !(p[0].revents & POLLHUP) || !(p[1].revents & POLLERR) ||
+			    queued(wr[0]) != 9)
+				corrupt("widowed pipes");
+		}
 		if (check_data)
 			break;
 		printf("tick %d ok\n", tick);
@@ -234,6 +248,11 @@ int main(int argc, char **argv)
 	drain(g, 11, GHOST_BYTES, "ghost fifo data");
 	if (read(g, buf, 1) != 0)
 		corrupt("ghost fifo has a writer");
+	if (read(wr[0], buf, sizeof(buf)) != 9 || memcmp(buf, "last word", 9) ||
+	    read(wr[0], buf, sizeof(buf)) != 0)
+		corrupt("widowed reader");
+	if (write(ww[1], "x", 1) != -1 || errno != EPIPE)
+		corrupt("widowed writer");
 	/* Both writers of pipe A still write into the one pipe. */
 	if (write(a_w2, "x", 1) != 1 || write(a_wdup, "y", 1) != 1 ||
 	    read(a_rdup, buf, 2) != 2 || memcmp(buf, "xy", 2))
