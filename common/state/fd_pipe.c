@@ -91,13 +91,14 @@ static int check_whole(int fd, const struct fd_dump *d)
 			"checking fd %d (%s)", d->fd, d->link);
 }
 
-/* The data belongs to the pipe, not to an open file: saved with its first fd. */
+/* The data belongs to the pipe, not to an open file: saved with its first
+ * fd that is restored as this pipe (one on 0-2 may be stdio, see fds.c). */
 static bool first_of_pipe(const struct fd_dump *d)
 {
 	const struct fd_dump *o;
 
 	for (o = d->all; o < d->all + d->nall && o != d; o++)
-		if (same_pipe(o, d))
+		if (same_pipe(o, d) && !(o->fd <= 2 && is_pipe_link(o) && !fd_pipe_inside(o)))
 			return false;
 	return true;
 }

@@ -8,8 +8,9 @@
 # open, with its mode and queued data; FIFO readers with and without
 # POLLHUP; pipes whose other side is closed (data then end of file, EPIPE).
 # The program checks flags, sizes and queue lengths every tick, and on
-# SIGUSR1 reads every queue.  Then: a pipe to another process is refused by
-# name, and its holder keeps running.
+# SIGUSR1 reads every queue.  Then: a pipe on stdin whose writer has exited,
+# reopened at fd 5, keeps its data at fd 5 (fd 0 is restart's stdin); a pipe
+# to another process is refused by name, and its holder keeps running.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -29,6 +30,19 @@ assert_no_corrupt "$T/p.log"
 [ -p "$T/fifo" ] && [ -p "$T/fifo-w" ] || fail "the named pipes are gone from $T"
 [ -e "$T/ghost" ] && fail "the deleted FIFO came back under its name"
 ls -A "$T" | grep -q '^\.ckpt-fifo' && fail "a temporary FIFO was left in $T"
+
+printf 'stdin data' > "$T/in.txt"
+start_bg bash -c 'exec 5</proc/self/fd/0; exec sleep 100000' < <(exec cat "$T/in.txt")
+spid=$BG_PID
+# shellcheck disable=SC2317 # called through wait_until
+fd5_ready() { [ -e "/proc/$spid/fd/5" ] && [ "$(proc_comm "$spid")" = sleep ]; }
+wait_until 5 fd5_ready || fail "the stdin test process did not start"
+sleep 0.3	# cat has written and exited
+ckpt_ok "$spid" "$T/s.tar.zst" --kill
+wait_gone "$spid"
+restart_detach "$T/s.tar.zst" < /dev/null
+got=$(timeout 5 cat "/proc/$spid/fd/5")
+[ "$got" = "stdin data" ] || fail "fd 5 holds '$got' after restart, not 'stdin data'"
 
 # fd 5 of the target is the write end of a pipe read by cat.
 start_bg bash -c 'exec 5> >(exec cat > /dev/null); while :; do echo tick; sleep 0.2; done' \
