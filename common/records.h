@@ -195,7 +195,9 @@ enum fd_kind {
 	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
 	F(T, 200, U32, fifo_mode)		/* named pipe: permission bits */	\
 	F(T, 201, BLOB, pipe_packets)		/* u32 lengths of the packets data starts with */ \
-	F(T, 202, U32, fifo_hup)		/* FIFO reader: POLLHUP showed (a writer came and went) */
+	F(T, 202, U32, fifo_hup)		/* FIFO reader: POLLHUP showed (a writer came and went) */ \
+	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
+	F(T, 204, U32, fifo_gid)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/inotify": the watches of each inotify fd, by path. */

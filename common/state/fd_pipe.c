@@ -264,6 +264,8 @@ static int dump_fifo(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 		len -= 10;
 	rec->path = strndup(d->link, len);
 	rec->fifo_mode = d->st.st_mode & 07777;
+	rec->fifo_uid = d->st.st_uid;
+	rec->fifo_gid = d->st.st_gid;
 	if (!rec->path)
 		return fail(ENOMEM, NULL, "recording fds");
 	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
@@ -514,10 +516,12 @@ static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 }
 
 /* A FIFO deleted while open: made again under its name if that is free
- * (else beside it, else in /tmp), opened, and unlinked. */
+ * (else beside it, else in /tmp) with its owner and mode, opened, and
+ * unlinked. */
 static int make_deleted_fifo(const struct fd_rec *rec)
 {
 	char name[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
 	int fd, i;
 
 	snprintf(dir, sizeof(dir), "%s", rec->path);
@@ -534,8 +538,11 @@ static int make_deleted_fifo(const struct fd_rec *rec)
 				    rec->fd, rec->path);
 	}
 	fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fchmod(fd, rec->fifo_mode & 07777)) {
-		fail(errno, NULL, "recreating the deleted named pipe of fd %d (%s)", rec->fd, name);
+	if (fd < 0 || (!fstat(fd, &st) && (st.st_uid != rec->fifo_uid || st.st_gid != rec->fifo_gid) &&
+		       fchown(fd, rec->fifo_uid, rec->fifo_gid)) || fchmod(fd, rec->fifo_mode & 07777)) {
+		fail(errno, errno == EPERM ? "giving it its owner needs root" : NULL,
+		     "recreating the deleted named pipe of fd %d (%s, owner %u:%u)", rec->fd, name,
+		     rec->fifo_uid, rec->fifo_gid);
 		unlink(name);
 		if (fd >= 0)
 			close(fd);

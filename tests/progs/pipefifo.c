@@ -12,7 +12,8 @@
  *              the reader is set O_DIRECT|O_NONBLOCK (flags of each end);
  *   fifo       DIR/fifo open read-write, 5000 bytes queued;
  *   fifo-w     DIR/fifo-w open write-only and non-blocking, with no reader;
- *   ghost      DIR/ghost (mode 0640) opened read-only, 300 bytes queued
+ *   ghost      DIR/ghost (mode 0640, owner 4242:4343 when run as root)
+ *              opened read-only, 300 bytes queued
  *              through another fd, then unlinked and that fd closed;
  *   ghost-w    DIR/ghost-w opened write-only (no reader), then unlinked;
  *   fifo-r     DIR/fifo-r opened read-only, non-blocking, no writer ever:
@@ -134,6 +135,8 @@ int main(int argc, char **argv)
 {
 	char fifo[4096], fifo_w[4096], ghost[4096], ghost_w[4096], fifo_r[4096], fifo_hup[4096];
 	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, gw, fr, fh, tmp, tick, wr[2], ww[2];
+	uid_t ghost_uid;
+	gid_t ghost_gid;
 	struct stat st;
 	char buf[64];
 
@@ -176,8 +179,11 @@ int main(int argc, char **argv)
 		corrupt("setting up fifo-w");
 	close(tmp);
 
-	if (mkfifo(ghost, 0600) || chmod(ghost, 0640) || (tmp = open(ghost, O_RDWR)) < 0 ||
-	    (g = open(ghost, O_RDONLY)) < 0)
+	/* As root, the ghost belongs to someone else. */
+	ghost_uid = geteuid() ? geteuid() : 4242;
+	ghost_gid = geteuid() ? getegid() : 4343;
+	if (mkfifo(ghost, 0600) || chown(ghost, ghost_uid, ghost_gid) || chmod(ghost, 0640) ||
+	    (tmp = open(ghost, O_RDWR)) < 0 || (g = open(ghost, O_RDONLY)) < 0)
 		corrupt("setting up the ghost fifo");
 	fill(tmp, 11, GHOST_BYTES);
 	unlink(ghost);
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
 		    !(flags_of(fw) & O_NONBLOCK))
 			corrupt("fifo-w");
 		if (queued(g) != GHOST_BYTES || fstat(g, &st) || st.st_mode != (S_IFIFO | 0640) ||
+		    st.st_uid != ghost_uid || st.st_gid != ghost_gid ||
 		    !deleted(g) || (flags_of(g) & O_ACCMODE) != O_RDONLY || !hangup(g))
 			corrupt("ghost fifo");
 		if (!deleted(gw) || (flags_of(gw) & O_ACCMODE) != O_WRONLY || fstat(gw, &st) ||
