@@ -9,7 +9,7 @@
  * all gone (or only writers, no reader left); a pipe to another process
  * cannot be rebuilt by this version and is refused (on fds 0-2 it is
  * stdio, see fds.c).  FIFOs by path, or, when deleted while open, with
- * their mode, to be made again.
+ * their owner and mode, to be made again.
  *
  * Restore (in the child): each further open file of a pipe is a new open of
  * /proc/self/fd/N of one already there, which is how a program gets one.
@@ -24,10 +24,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -388,8 +388,9 @@ static int write_all(int fd, const char *data, size_t len, const struct fd_rec *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return fail(n < 0 ? errno : EIO, errno == EAGAIN ? "the pipe is fuller than "
-				    "its size allows" : NULL, "refilling the pipe of fd %d", rec->fd);
+			return fail(n < 0 ? errno : EIO, n < 0 && errno == EAGAIN ? "the image holds "
+				    "more than the pipe takes" : NULL, "refilling the pipe of fd %d",
+				    rec->fd);
 		data += n;
 		len -= n;
 	}
@@ -406,6 +407,8 @@ static int refill(int fd, const struct image_meta *m, const struct fd_rec *rec)
 	size_t i, done = 0;
 	int fl = fcntl(fd, F_GETFL);
 
+	if (fl < 0)
+		return fail(errno, NULL, "refilling the pipe of fd %d", rec->fd);
 	if (rec->pipe_size && fcntl(fd, F_SETPIPE_SZ, rec->pipe_size) < 0)
 		return fail(errno, "a pipe larger than /proc/sys/fs/pipe-max-size needs "
 			    "CAP_SYS_RESOURCE", "resizing the pipe of fd %d to %u", rec->fd,
@@ -515,13 +518,24 @@ static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 	return fd < 0 ? -1 : set_flags(fd, rec);
 }
 
+static int owner_and_mode(int fd, const struct fd_rec *rec)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if ((st.st_uid != rec->fifo_uid || st.st_gid != rec->fifo_gid) &&
+	    fchown(fd, rec->fifo_uid, rec->fifo_gid))
+		return -1;
+	return fchmod(fd, rec->fifo_mode & 07777);
+}
+
 /* A FIFO deleted while open: made again under its name if that is free
  * (else beside it, else in /tmp) with its owner and mode, opened, and
  * unlinked. */
 static int make_deleted_fifo(const struct fd_rec *rec)
 {
 	char name[PATH_MAX], dir[PATH_MAX];
-	struct stat st;
 	int fd, i;
 
 	snprintf(dir, sizeof(dir), "%s", rec->path);
@@ -538,8 +552,7 @@ static int make_deleted_fifo(const struct fd_rec *rec)
 				    rec->fd, rec->path);
 	}
 	fd = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || (!fstat(fd, &st) && (st.st_uid != rec->fifo_uid || st.st_gid != rec->fifo_gid) &&
-		       fchown(fd, rec->fifo_uid, rec->fifo_gid)) || fchmod(fd, rec->fifo_mode & 07777)) {
+	if (fd < 0 || owner_and_mode(fd, rec)) {
 		fail(errno, errno == EPERM ? "giving it its owner needs root" : NULL,
 		     "recreating the deleted named pipe of fd %d (%s, owner %u:%u)", rec->fd, name,
 		     rec->fifo_uid, rec->fifo_gid);
