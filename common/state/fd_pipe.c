@@ -583,6 +583,9 @@ static int fifo_keeper(const struct fd_rec *rec, const struct fd_rec *before)
 		path = self;
 	}
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	/* Not readable and writable by us (its mode): the recorded mode only. */
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, (rec->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, "the named pipe must be accessible at the same path",
 			    "reopening fd %d (%s)", rec->fd, rec->path);
