@@ -14,7 +14,8 @@
  * Restore (in the child): each further open file of a pipe is a new open of
  * /proc/self/fd/N of one already there, which is how a program gets one.
  * An anonymous pipe is made with pipe2() at its first fd, and its other end
- * waits above the image's fds for the first fd of that end.  A FIFO is first
+ * waits above the image's fds for the first fd of that end (the pipes made,
+ * in the process's slot SLOT_PIPE).  A FIFO is first
  * opened read-write (which never blocks, and keeps it a reader and a writer
  * while we work: a write-only open without a reader gives ENXIO), then with
  * the recorded mode through that. */
@@ -352,6 +353,12 @@ struct pipe_made {
 	int ends[2];			/* -1 once taken */
 };
 
+/* The pipes made so far, in restore_ctx.slot[SLOT_PIPE]. */
+struct pipes_made {
+	struct pipe_made *made;
+	size_t nmade;
+};
+
 static bool same_object(const struct fd_rec *a, const struct fd_rec *b)
 {
 	return a->kind == b->kind && !a->share_index && a->object_id == b->object_id &&
@@ -457,27 +464,32 @@ static int set_flags(int fd, const struct fd_rec *rec)
 
 static struct pipe_made *pipe_made(struct fd_child *c, uint64_t id)
 {
+	struct pipes_made *m = c->ctx->slot[SLOT_PIPE];
 	size_t i;
 
-	for (i = 0; i < c->npipes; i++)
-		if (c->pipes[i].id == id)
-			return &c->pipes[i];
+	for (i = 0; m && i < m->nmade; i++)
+		if (m->made[i].id == id)
+			return &m->made[i];
 	return NULL;
 }
 
 static int make_pipe(struct fd_child *c, const struct fd_rec *rec)
 {
-	struct pipe_made *grown = realloc(c->pipes, (c->npipes + 1) * sizeof(*c->pipes)), *p;
+	struct pipes_made *m = c->ctx->slot[SLOT_PIPE];
+	struct pipe_made *grown, *p;
 	int ends[2];
 
+	if (!m && !(m = c->ctx->slot[SLOT_PIPE] = calloc(1, sizeof(*m))))
+		return fail(ENOMEM, NULL, "recreating pipes");
+	grown = realloc(m->made, (m->nmade + 1) * sizeof(*grown));
 	if (!grown)
 		return fail(ENOMEM, NULL, "recreating pipes");
-	c->pipes = grown;
+	m->made = grown;
 	/* Non-blocking while we fill it: an image claiming more than fits
 	 * fails instead of hanging; each fd gets its own flags after. */
 	if (pipe2(ends, O_CLOEXEC | O_NONBLOCK))
 		return fail(errno, NULL, "recreating the pipe of fd %d", rec->fd);
-	p = &c->pipes[c->npipes++];
+	p = &m->made[m->nmade++];
 	p->id = rec->object_id;
 	p->ends[0] = p->ends[1] = -1;
 	if (refill(ends[1], &c->ctx->meta, rec)) {
@@ -626,6 +638,17 @@ static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
 	return fd < 0 ? -1 : set_flags(fd, rec);
 }
 
+static void release_pipes(struct restore_ctx *ctx)
+{
+	struct pipes_made *m = ctx->slot[SLOT_PIPE];
+
+	if (!m)
+		return;
+	free(m->made);
+	free(m);
+	ctx->slot[SLOT_PIPE] = NULL;
+}
+
 const struct fd_kind_ops fd_pipe_kind = {
 	.kind = FD_PIPE,
 	.name = "pipe",
@@ -634,6 +657,7 @@ const struct fd_kind_ops fd_pipe_kind = {
 	.dump = dump_pipe,
 	.check = check_pipe,
 	.open = open_pipe,
+	.release = release_pipes,
 };
 const struct fd_kind_ops fd_fifo_kind = {
 	.kind = FD_FIFO,
