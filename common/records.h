@@ -137,8 +137,8 @@ enum fd_kind {
 	FD_CHARDEV,		/* /dev/null etc: reopened by path */
 	FD_DIRECTORY,
 	FD_STDIO,		/* terminal, pipe or socket on 0-2: restart's own */
-	FD_PIPE,		/* both ends in the process; buffered data saved */
-	FD_FIFO,		/* named pipe: reopened by path */
+	FD_PIPE,		/* reader and writer in the process; queued data saved */
+	FD_FIFO,		/* named pipe: reopened by path; queued data saved */
 	FD_EVENTFD,
 	FD_TIMERFD,
 	FD_SIGNALFD,
@@ -150,6 +150,7 @@ enum fd_kind {
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
 	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
+	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 };
 
 /* Member "meta/fds". */
@@ -198,7 +199,12 @@ enum fd_kind {
 	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */	\
 	F(T, 102, I32, fown_type)		/* F_OWNER_TID/PID/PGRP of F_GETOWN_EX */ \
 	F(T, 103, I32, fown_pid)		/* 0: no owner */			\
-	F(T, 104, I32, fown_sig)		/* F_GETSIG, 0 = SIGIO */
+	F(T, 104, I32, fown_sig)		/* F_GETSIG, 0 = SIGIO */	\
+	F(T, 200, U32, fifo_mode)		/* named pipe: permission bits */	\
+	F(T, 201, BLOB, pipe_packets)		/* u32 lengths of the packets data starts with */ \
+	F(T, 202, U32, fifo_hup)		/* FIFO reader: POLLHUP showed (a writer came and went) */ \
+	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
+	F(T, 204, U32, fifo_gid)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

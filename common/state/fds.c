@@ -26,7 +26,7 @@
 /* Asked in this order; the first that matches takes the fd. */
 static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
-	&fd_chardev_kind, &fd_fifo_kind, &fd_pipe_kind, &fd_eventfd_kind,
+	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_pipe_kind, &fd_eventfd_kind,
 	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_unix_kind,
 	&fd_inotify_kind, NULL,
 };
@@ -106,7 +106,7 @@ static bool is_stdio(const struct fd_dump *d)
 	/* A pipe on 0-2 counts as stdio unless the process holds both ends. */
 	return d->fd <= 2 && (is_terminal(&d->st) || S_ISSOCK(d->st.st_mode) ||
 			      (S_ISFIFO(d->st.st_mode) && d->link[0] != '/' &&
-			       !fd_pipe_kind.match(d)));
+			       !fd_pipe_inside(d)));
 }
 
 static int read_one(pid_t pid, int fd, struct fd_dump *d)
