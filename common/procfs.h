@@ -47,6 +47,7 @@ enum {
 	VMF_LF = 1ull << 32,	/* locked on fault (MLOCK_ONFAULT, MCL_ONFAULT) */
 	VMF_GU = 1ull << 33,	/* may hold guard regions (MADV_GUARD_INSTALL) */
 	VMF_UI = 1ull << 34,	/* userfaultfd minor faults */
+	VMF_DP = 1ull << 35,	/* droppable (MAP_DROPPABLE) */
 	VMF_OTHER = 1ull << 63,	/* a letter pair not known above */
 };
 

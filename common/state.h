@@ -192,7 +192,8 @@ void backtrace_format(const struct backtrace_rec *b, char *buf, size_t size);
 static inline bool vma_protect_late(const struct vma_rec *v)
 {
 	return (v->kind == VMA_ANON_PRIVATE || v->kind == VMA_FILE_PRIVATE || v->kind == VMA_HEAP ||
-		v->kind == VMA_STACK) && (v->vmflags & VMF_AC) && !(v->prot & PROT_WRITE);
+		v->kind == VMA_STACK) && (v->vmflags & VMF_AC) && !(v->prot & PROT_WRITE) &&
+	       !(v->vmflags & VMF_DP);
 }
 
 /* Shared by state modules. */

@@ -26,6 +26,9 @@
 #include <unistd.h>
 
 #define PAGE ARCH_PAGE_SIZE
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
 #define CHUNK_PAGES 256			/* 1 MiB of data per pages/ member */
 #define CHUNK_MAGIC "CKPG"
 #define CHUNK_VERSION 1
@@ -961,6 +964,7 @@ static const struct {
 } vma_advice[] = {
 	{ VMF_DC, MADV_DONTFORK }, { VMF_WF, MADV_WIPEONFORK }, { VMF_HG, MADV_HUGEPAGE },
 	{ VMF_NH, MADV_NOHUGEPAGE }, { VMF_DD, MADV_DONTDUMP }, { VMF_MG, MADV_MERGEABLE },
+	{ VMF_SR, MADV_SEQUENTIAL }, { VMF_RR, MADV_RANDOM },
 };
 #define MAX_CALLS_PER_VMA (1 + sizeof(vma_advice) / sizeof(vma_advice[0]))
 
@@ -986,7 +990,8 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 		pgoff = v->pgoff;
 		break;
 	default:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		/* MAP_DROPPABLE (6.11): the kernel may free its pages any time */
+		flags |= (v->vmflags & VMF_DP ? MAP_DROPPABLE : MAP_PRIVATE) | MAP_ANONYMOUS;
 	}
 	if (v->vmflags & VMF_GD)
 		flags |= MAP_GROWSDOWN;

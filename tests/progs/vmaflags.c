@@ -12,6 +12,8 @@
  *   nohuge     MADV_NOHUGEPAGE                   nh
  *   wipe       MADV_WIPEONFORK                   wf
  *   mergeable  MADV_MERGEABLE (if KSM is there)  mg
+ *   seq, rand  MADV_SEQUENTIAL, MADV_RANDOM      sr, rr
+ *   droppable  MAP_DROPPABLE (if the kernel has it) dp (its contents not checked)
  *   none       PROT_NONE, contents written before
  *   guarded    8 pages, MADV_GUARD_INSTALL on pages 2-3 and 6 (pagemap bit 58)
  *   growsdown  MAP_GROWSDOWN                     gd
@@ -50,6 +52,9 @@
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
+#endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
 #endif
 #ifndef __NR_mseal
 #define __NR_mseal 462
@@ -274,6 +279,20 @@ int main(int argc, char **argv)
 	add("mergeable", p, 4 * PAGE);
 	if (madvise(p, 4 * PAGE, MADV_MERGEABLE))
 		printf("no KSM here (%s): mergeable not tested\n", strerror(errno));
+
+	p = map(4, MAP_PRIVATE);
+	add("seq", p, 4 * PAGE);
+	if (madvise(p, 4 * PAGE, MADV_SEQUENTIAL))
+		die("MADV_SEQUENTIAL");
+
+	p = map(4, MAP_PRIVATE);
+	add("rand", p, 4 * PAGE);
+	if (madvise(p, 4 * PAGE, MADV_RANDOM))
+		die("MADV_RANDOM");
+
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_DROPPABLE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		printf("no MAP_DROPPABLE here (%s): droppable not tested\n", strerror(errno));
 
 	p = map(4, MAP_PRIVATE);
 	r = add("none", p, 4 * PAGE);
