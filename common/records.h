@@ -62,6 +62,7 @@ RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 	F(T, 81, U32, tty_foreground)		/* its process group had the terminal */ \
 	F(T, 82, BLOB, termios)			/* struct termios of the terminal on 0-2 */ \
 	F(T, 83, U32, pgrp_leader)		/* pgid == pid: a job of its own */ \
+	F(T, 100, U32, cwd_ghost)		/* cwd was removed: 1 + index into meta/ghosts */ \
 	F(T, 110, U32, mlock_future)		/* mlockall: MCL_FUTURE[|MCL_ONFAULT], 0 none */ \
 	F(T, 111, U32, membarrier)		/* MEMBARRIER_CMD_REGISTER_* bits registered */ \
 	F(T, 112, U32, memory_merge)		/* PR_SET_MEMORY_MERGE (KSM, whole process) */
@@ -152,6 +153,7 @@ enum fd_kind {
 	FD_UDP,
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
+	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
 };
 
 /* Member "meta/fds". */
@@ -195,8 +197,48 @@ enum fd_kind {
 	F(T, 36, U32, tcp_options)		/* TCPI_OPT_* */			\
 	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
-	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */
+	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
+	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */	\
+	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
+
+enum ghost_kind {
+	GHOST_FILE = 1,		/* unlinked regular file: contents saved */
+	GHOST_MEMFD,		/* memfd_create: name, contents, seals */
+	GHOST_DIR,		/* removed directory: re-created, opened, removed */
+	GHOST_SYMLINK,		/* removed symlink (O_PATH fd): its target */
+	GHOST_LINKED,		/* path removed, inode linked elsewhere: by handle */
+};
+
+/* Member "meta/ghosts": files without a name that the process holds
+ * (deleted files and directories, memfds), each inode once, however many
+ * fds and mappings use it. */
+#define GHOST_FIELDS(F, T)			\
+	F(T, 1, U32, kind)			/* enum ghost_kind */	\
+	F(T, 2, STR, path)			/* where it was, or /memfd:NAME */ \
+	F(T, 3, U32, mode)			/* st_mode */		\
+	F(T, 4, U32, uid)			\
+	F(T, 5, U32, gid)			\
+	F(T, 6, U64, size)			\
+	F(T, 7, U64, atime_ns)			\
+	F(T, 8, U64, mtime_ns)			\
+	F(T, 9, BLOB, extents)			/* u64 (offset, length) pairs of data */ \
+	F(T, 10, BLOB, data)			/* the extents' bytes, in order */ \
+	F(T, 11, U32, seals)			/* memfd F_GET_SEALS */	\
+	F(T, 12, U64, dev)			/* identity at dump */	\
+	F(T, 13, U64, ino)			\
+	F(T, 14, U32, linkable)			/* O_TMPFILE without O_EXCL */ \
+	F(T, 15, I32, handle_type)		/* GHOST_LINKED: file handle */ \
+	F(T, 16, BLOB, handle)			\
+	F(T, 17, STR, target)			/* GHOST_SYMLINK */
+RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
+
+/* Member "meta/ghost-maps": mappings of ghosts (their vma has no
+ * file_index). */
+#define GHOST_MAP_FIELDS(F, T)			\
+	F(T, 1, U64, start)			/* the vma's start */	\
+	F(T, 2, U32, ghost)			/* 1 + index into meta/ghosts */
+RECORD_DECLARE(ghost_map_rec, GHOST_MAP_FIELDS)
 
 /* Member "meta/inotify": the watches of each inotify fd, by path. */
 #define INOTIFY_FIELDS(F, T)			\
@@ -206,13 +248,13 @@ RECORD_DECLARE(fd_rec, FD_FIELDS)
 	F(T, 4, STR, path)			/* resolved from the file handle */
 RECORD_DECLARE(inotify_rec, INOTIFY_FIELDS)
 
-enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD };
+enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 
 /* Member "meta/locks": file locks held through each open file. */
 #define LOCK_FIELDS(F, T)			\
 	F(T, 1, I32, fd)			\
 	F(T, 2, U32, kind)			/* enum lock_kind */	\
-	F(T, 3, U32, write)			/* 1 exclusive, 0 shared */ \
+	F(T, 3, U32, write)			/* 1 exclusive (lease: F_WRLCK), 0 shared */ \
 	F(T, 4, U64, start)			\
 	F(T, 5, I64, end)			/* last byte, -1 = to EOF */
 RECORD_DECLARE(lock_rec, LOCK_FIELDS)
