@@ -36,6 +36,7 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/timers", timer_rec_desc, timers, false),
 	LIST("meta/seccomp", seccomp_rec_desc, seccomp, false),
 	LIST("meta/backtraces", backtrace_rec_desc, backtraces, false),
+	LIST("meta/timerslack", timerslack_rec_desc, timerslack, false),
 	{ "meta/vdso", NULL, offsetof(struct image_meta, vdso), 0, false },
 };
 #define NR_MEMBERS (sizeof(meta_members) / sizeof(meta_members[0]))

@@ -430,6 +430,7 @@ static const struct {
 	{ "ar", VMF_AR }, { "wf", VMF_WF }, { "dd", VMF_DD }, { "sd", VMF_SD },
 	{ "mm", VMF_MM }, { "hg", VMF_HG }, { "nh", VMF_NH }, { "mg", VMF_MG },
 	{ "um", VMF_UM }, { "uw", VMF_UW }, { "ss", VMF_SS }, { "sl", VMF_SL },
+	{ "lf", VMF_LF }, { "gu", VMF_GU }, { "ui", VMF_UI }, { "dp", VMF_DP },
 };
 
 /* Kernels keep adding mnemonics; an unknown one is kept as VMF_OTHER so a

@@ -44,6 +44,10 @@ enum {
 	VMF_UM = 1ull << 28, VMF_UW = 1ull << 29,	/* userfaultfd missing / wp */
 	VMF_SS = 1ull << 30,	/* shadow stack */
 	VMF_SL = 1ull << 31,	/* sealed */
+	VMF_LF = 1ull << 32,	/* locked on fault (MLOCK_ONFAULT, MCL_ONFAULT) */
+	VMF_GU = 1ull << 33,	/* may hold guard regions (MADV_GUARD_INSTALL) */
+	VMF_UI = 1ull << 34,	/* userfaultfd minor faults */
+	VMF_DP = 1ull << 35,	/* droppable (MAP_DROPPABLE) */
 	VMF_OTHER = 1ull << 63,	/* a letter pair not known above */
 };
 

@@ -62,7 +62,10 @@ RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 	F(T, 81, U32, tty_foreground)		/* its process group had the terminal */ \
 	F(T, 82, BLOB, termios)			/* struct termios of the terminal on 0-2 */ \
 	F(T, 83, U32, pgrp_leader)		/* pgid == pid: a job of its own */ \
-	F(T, 100, U32, cwd_ghost)		/* cwd was removed: 1 + index into meta/ghosts */
+	F(T, 100, U32, cwd_ghost)		/* cwd was removed: 1 + index into meta/ghosts */ \
+	F(T, 110, U32, mlock_future)		/* mlockall: MCL_FUTURE[|MCL_ONFAULT], 0 none */ \
+	F(T, 111, U32, membarrier)		/* MEMBARRIER_CMD_REGISTER_* bits registered */ \
+	F(T, 112, U32, memory_merge)		/* PR_SET_MEMORY_MERGE (KSM, whole process) */
 RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 
 /* Member "meta/threads": one per thread, main thread first. */
@@ -129,7 +132,8 @@ enum vma_kind {
 	F(T, 6, STR, path)			/* file path or [name] */ \
 	F(T, 7, I32, file_index)		/* into meta/files, -1 none */ \
 	F(T, 8, U64, vmflags)			/* VMF_* from smaps VmFlags */ \
-	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */
+	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */ \
+	F(T, 100, BLOB, guards)			/* u64 [start, end) pairs: guard regions */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {
@@ -266,6 +270,13 @@ enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 	F(T, 5, I64, end)			/* last byte, -1 = to EOF */ \
 	F(T, 6, U32, breaking)			/* lease being broken: 1 to F_RDLCK, 2 to F_UNLCK */
 RECORD_DECLARE(lock_rec, LOCK_FIELDS)
+
+/* Member "meta/timerslack": each thread's timer slack (PR_SET_TIMERSLACK),
+ * one per meta/threads record, in the same order. */
+#define TIMERSLACK_FIELDS(F, T)			\
+	F(T, 1, I32, tid)			\
+	F(T, 2, U64, slack_ns)			/* 0: real-time thread, none */
+RECORD_DECLARE(timerslack_rec, TIMERSLACK_FIELDS)
 
 /* Member "meta/epoll": what each epoll fd watches. */
 #define EPOLL_FIELDS(F, T)			\

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <termios.h>
 
 #include "arch/x86_64.h"
@@ -56,6 +57,7 @@ struct image_meta {
 	struct timer_rec *timers;	size_t ntimers;
 	struct seccomp_rec *seccomp;	size_t nseccomp;
 	struct backtrace_rec *backtraces; size_t nbacktraces;
+	struct timerslack_rec *timerslack; size_t ntimerslack;
 	struct blob vdso;		/* member "meta/vdso": [vdso] bytes */
 };
 
@@ -193,6 +195,7 @@ extern const struct state_ops memory_state_ops, process_state_ops, creds_state_o
 	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,
 	fds_state_ops, signals_state_ops, threads_state_ops;
 extern const struct state_ops backtrace_state_ops, ghosts_state_ops;
+extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* Before restart starts anything (common/restore_checks.c), shared by
@@ -209,6 +212,18 @@ int restore_pid_free(pid_t pid, bool wait_for_zombie) must_check;
 
 /* "#0 0x7f12... nanosleep+0x1f (/usr/lib/.../libc.so.6)" */
 void backtrace_format(const struct backtrace_rec *b, char *buf, size_t size);
+
+/* A private mapping made read-only after it was writable (RELRO, an
+ * mprotect'ed buffer) keeps its commit charge (VmFlags "ac"), but the
+ * kernel drops it when an anonymous one still without pages is made
+ * read-only: memory maps it writable, and mapattrs protects it as it was
+ * once its pages are in. */
+static inline bool vma_protect_late(const struct vma_rec *v)
+{
+	return (v->kind == VMA_ANON_PRIVATE || v->kind == VMA_FILE_PRIVATE || v->kind == VMA_HEAP ||
+		v->kind == VMA_STACK) && (v->vmflags & VMF_AC) && !(v->prot & PROT_WRITE) &&
+	       !(v->vmflags & VMF_DP);
+}
 
 /* Shared by state modules. */
 /* Identity of a file at dump time; *index into meta.files (deduplicated). */

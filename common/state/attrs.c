@@ -143,9 +143,10 @@ static int attrs_restore(struct restore_ctx *ctx)
 	    remote_syscall_ok(r, NULL, "restoring child-subreaper", __NR_prctl,
 			      PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0))
 		return -1;
+	/* Bit 1 of PR_GET_THP_DISABLE: PR_THP_DISABLE_EXCEPT_ADVISED (6.18). */
 	if (p->thp_disable &&
 	    remote_syscall_ok(r, NULL, "restoring THP-disable", __NR_prctl, PR_SET_THP_DISABLE,
-			      1, 0, 0, 0, 0))
+			      1, p->thp_disable & 2 ? 2 : 0, 0, 0, 0))
 		return -1;
 	if (p->no_new_privs &&
 	    remote_syscall_ok(r, NULL, "restoring no_new_privs", __NR_prctl,

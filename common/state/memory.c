@@ -26,6 +26,9 @@
 #include <unistd.h>
 
 #define PAGE ARCH_PAGE_SIZE
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
 #define CHUNK_PAGES 256			/* 1 MiB of data per pages/ member */
 #define CHUNK_MAGIC "CKPG"
 #define CHUNK_VERSION 1
@@ -34,6 +37,7 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 #define PM_FILE (1ull << 61)
+#define PM_GUARD (1ull << 58)	/* guard region (MADV_GUARD_INSTALL): no page */
 
 struct chunk_header {
 	char magic[4];
@@ -142,6 +146,8 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 
 static bool page_wanted(uint32_t kind, uint64_t pm)
 {
+	if (pm & PM_GUARD)
+		return false;
 	if (pm & PM_SWAP)
 		return true;
 	if (!(pm & PM_PRESENT))
@@ -171,6 +177,9 @@ struct pm_scan_arg {
 #define PAGE_IS_PRESENT (1 << 3)
 #define PAGE_IS_SWAPPED (1 << 4)
 #define PAGE_IS_PFNZERO (1 << 5)
+#endif
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD (1 << 8)	/* Linux 6.14 */
 #endif
 
 static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs);
@@ -204,8 +213,9 @@ static int runs_add_range(struct run_list *l, uint64_t start, uint64_t end)
 }
 
 /* The pages worth storing of one vma with PAGEMAP_SCAN: present or
- * swapped, not the shared zero page, and in a private file mapping not a
- * page of the file itself.  1: not supported here (use pagemap). */
+ * swapped, not the shared zero page, not a guard region (its marker counts
+ * as swapped), and in a private file mapping not a page of the file itself.
+ * 1: not supported here (use pagemap). */
 static int scan_regions(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
 {
 	enum { NREG = 512 };
@@ -217,10 +227,14 @@ static int scan_regions(int pagemap_fd, struct vma_rec *vma, struct run_list *ru
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
-	static bool unsupported;
+	static bool unsupported, no_guard_category;
 
 	if (unsupported)
 		return 1;
+	if (!no_guard_category) {
+		arg.category_inverted |= PAGE_IS_GUARD;
+		arg.category_mask |= PAGE_IS_GUARD;
+	}
 	if (vma->kind == VMA_FILE_PRIVATE) {
 		arg.category_inverted |= PAGE_IS_FILE;
 		arg.category_mask |= PAGE_IS_FILE;
@@ -232,6 +246,14 @@ static int scan_regions(int pagemap_fd, struct vma_rec *vma, struct run_list *ru
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EINVAL && arg.start == vma->start &&
+		    (arg.category_mask & PAGE_IS_GUARD)) {
+			/* Before 6.14: no such category (nor guard regions seen) */
+			no_guard_category = true;
+			arg.category_inverted &= ~(uint64_t)PAGE_IS_GUARD;
+			arg.category_mask &= ~(uint64_t)PAGE_IS_GUARD;
+			continue;
+		}
 		if (n < 0 && (errno == ENOTTY || errno == EINVAL) && arg.start == vma->start) {
 			unsupported = true;
 			return 1;
@@ -420,6 +442,31 @@ static int check_flags(struct dump_ctx *ctx)
 	return ret;
 }
 
+/* Mappings whose nature the flags tell and that ckpt cannot make again:
+ * refused by name before anything else is said about them. */
+static int refuse_by_flags(const struct vma_entry *v)
+{
+	static const struct {
+		uint64_t vmf;
+		const char *why, *hint;
+	} refused[] = {
+		{ VMF_HT, "hugetlb mapping (MAP_HUGETLB, hugetlbfs or SHM_HUGETLB)",
+		  "ckpt cannot restore huge-page pool mappings yet" },
+		{ VMF_SS, "shadow stack (CET user shadow stack)",
+		  "ckpt cannot restore shadow stacks; run the program without them" },
+		{ VMF_UM | VMF_UW | VMF_UI, "registered with a userfaultfd",
+		  "ckpt cannot restore userfaultfd registrations" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (v->vmflags & refused[i].vmf)
+			return fail_why(refused[i].why, refused[i].hint, "mapping %#llx-%#llx %s",
+					(unsigned long long)v->start, (unsigned long long)v->end,
+					v->path);
+	return 0;
+}
+
 static int memory_dump(struct dump_ctx *ctx)
 {
 	struct memory_dump_state *s = dump_state(ctx);
@@ -444,7 +491,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		struct vma_rec *rec;
 		uint32_t kind = 0;
 
-		if (classify(v, &kind))
+		if (refuse_by_flags(v) || classify(v, &kind))
 			goto out;
 		rec = meta_push(&ctx->meta.vmas, &ctx->meta.nvmas, sizeof(*rec));
 		if (!rec)
@@ -955,6 +1002,7 @@ static const struct {
 } vma_advice[] = {
 	{ VMF_DC, MADV_DONTFORK }, { VMF_WF, MADV_WIPEONFORK }, { VMF_HG, MADV_HUGEPAGE },
 	{ VMF_NH, MADV_NOHUGEPAGE }, { VMF_DD, MADV_DONTDUMP }, { VMF_MG, MADV_MERGEABLE },
+	{ VMF_SR, MADV_SEQUENTIAL }, { VMF_RR, MADV_RANDOM },
 };
 #define MAX_CALLS_PER_VMA (1 + sizeof(vma_advice) / sizeof(vma_advice[0]))
 
@@ -983,12 +1031,15 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 		pgoff = v->pgoff;
 		break;
 	default:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		/* MAP_DROPPABLE (6.11): the kernel may free its pages any time */
+		flags |= (v->vmflags & VMF_DP ? MAP_DROPPABLE : MAP_PRIVATE) | MAP_ANONYMOUS;
 	}
 	if (v->vmflags & VMF_GD)
 		flags |= MAP_GROWSDOWN;
 	if (v->vmflags & VMF_NR)
 		flags |= MAP_NORESERVE;
+	if (vma_protect_late(v))
+		prot |= PROT_WRITE;	/* mapattrs protects it as it was */
 	calls[(*n)++] = (struct remote_call){ .nr = __NR_mmap, .arg = { v->start,
 		v->end - v->start, prot, flags, fd, pgoff } };
 	for (i = 0; i < sizeof(vma_advice) / sizeof(vma_advice[0]); i++)

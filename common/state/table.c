@@ -8,13 +8,16 @@ const struct state_ops *const state_table[] = {
 	&memory_state_ops,
 	&backtrace_state_ops,	/* before anything injects: registers untouched */
 	&process_state_ops,
+	&mapattrs_state_ops,	/* on the mappings and their contents: locks, guards */
 	&rlimits_state_ops,
 	&fds_state_ops,
 	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
 	&threads_state_ops,	/* threads exist before signals are queued to them */
 	&signals_state_ops,
 	&timers_state_ops,
+	&timerslack_state_ops,	/* before attrs: a real-time policy has none */
 	&attrs_state_ops,
+	&membarrier_state_ops,
 	&tty_state_ops,
 	&seccomp_state_ops,	/* after everything privileged but credentials */
 	&creds_state_ops,
