@@ -191,8 +191,19 @@ enum fd_kind {
 	F(T, 36, U32, tcp_options)		/* TCPI_OPT_* */			\
 	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
-	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */
+	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
+	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
+	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
+
+/* Member "meta/sockopts": the options of each socket that differ from a
+ * new socket's (sockopts.c). */
+#define SOCKOPT_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			\
+	F(T, 2, STR, option)			/* "SO_PRIORITY", "TCP_KEEPIDLE" ... */	\
+	F(T, 3, I64, value)			/* int; timeouts in us; SO_LINGER -1 off */ \
+	F(T, 4, STR, text)			/* SO_BINDTODEVICE, TCP_CONGESTION */
+RECORD_DECLARE(sockopt_rec, SOCKOPT_FIELDS)
 
 /* Member "meta/inotify": the watches of each inotify fd, by path. */
 #define INOTIFY_FIELDS(F, T)			\

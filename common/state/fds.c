@@ -297,6 +297,11 @@ static int fds_restore_child(struct restore_ctx *ctx)
 		for (k = 0; k < m->nfds; k++)
 			if (is_late(&m->fds[k], m) == (pass == 1) && restore_one(&c, &m->fds[k], stdio))
 				return -1;
+	for (k = 0; k < m->nfds; k++) {
+		const struct fd_kind_ops *ops = kind_of(m->fds[k].kind);
+		if (!m->fds[k].share_index && ops && ops->finish && ops->finish(&c, &m->fds[k]))
+			return -1;
+	}
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */
