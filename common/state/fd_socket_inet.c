@@ -322,39 +322,53 @@ static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 }
 
 /* Raise a buffer (with SO_*BUFFORCE: restart has CAP_NET_ADMIN for
- * TCP_REPAIR) so that a queue refilled in repair mode fits; *old keeps the
- * size it had, to go back to. */
-static int grow_buffer(int s, int opt, int force, size_t need, int *old)
+ * TCP_REPAIR) so that a queue refilled in repair mode fits; finish_inet
+ * gives it its size back. */
+static int grow_buffer(int s, int opt, int force, size_t need)
 {
 	int now = 0, want;
 	socklen_t len = sizeof(now);
 
 	if (getsockopt(s, SOL_SOCKET, opt, &now, &len))
 		return -1;
-	if (!*old)
-		*old = now;
 	want = now + (int)(need < (1u << 28) ? need : 1u << 28) + 65536;
 	return setsockopt(s, SOL_SOCKET, force, &want, sizeof(want));
 }
 
-/* Put back the buffer size grown for the refill: the recorded one, or the
- * one the kernel had given the connection. */
-static int shrink_buffer(struct fd_child *c, int s, const struct fd_rec *rec, const char *name,
-			 int force, int old)
+/* Once the queues are in and the unsent data is sent, a buffer is given
+ * the size it had at dump: the recorded one, or a new socket's. */
+static int settle_buffer(struct fd_child *c, int s, const struct fd_rec *rec, const char *name,
+			 int opt, int force)
 {
-	int64_t v = old;
-	int half;
+	int now = 0, half;
+	int64_t want = 0;
+	socklen_t len = sizeof(now);
 
-	if (!old)
+	if (!sockopts_find(c->ctx, rec->fd, name, &want)) {
+		int fresh = socket(rec->sock_domain, rec->sock_type | SOCK_CLOEXEC, rec->sock_protocol);
+		int def = 0;
+		if (fresh < 0 || getsockopt(fresh, SOL_SOCKET, opt, &def, &len)) {
+			if (fresh >= 0)
+				close(fresh);
+			return fail(errno, NULL, "reading the default %s", name);
+		}
+		close(fresh);
+		want = def;
+		len = sizeof(now);
+	}
+	if (getsockopt(s, SOL_SOCKET, opt, &now, &len))
+		return fail(errno, NULL, "reading %s of fd %d", name, rec->fd);
+	if (now == want)
 		return 0;
-	sockopts_find(c->ctx, rec->fd, name, &v);
-	half = (int)(v / 2);
-	return setsockopt(s, SOL_SOCKET, force, &half, sizeof(half));
+	half = (int)(want / 2);
+	if (setsockopt(s, SOL_SOCKET, force, &half, sizeof(half)))
+		return fail(errno, NULL, "restoring %s of fd %d", name, rec->fd);
+	return 0;
 }
 
 /* Refill a queue in repair mode: nothing is transmitted.  A queue that
  * does not fit the buffer the new socket has gets the buffer grown. */
-static int refill_queue(int s, const void *data, size_t len, bool recvq, int *grown,
+static int refill_queue(int s, const void *data, size_t len, bool recvq,
 			const struct fd_rec *rec)
 {
 	size_t done = 0;
@@ -368,7 +382,7 @@ static int refill_queue(int s, const void *data, size_t len, bool recvq, int *gr
 		}
 		if ((errno != EAGAIN && errno != ENOMEM) || ++tries > 8 ||
 		    grow_buffer(s, recvq ? SO_RCVBUF : SO_SNDBUF,
-				recvq ? SO_RCVBUFFORCE : SO_SNDBUFFORCE, len - done, grown))
+				recvq ? SO_RCVBUFFORCE : SO_SNDBUFFORCE, len - done))
 			return fail(errno, NULL, "refilling the TCP %s queue of fd %d (%zu of %zu bytes)",
 				    recvq ? "receive" : "send", rec->fd, done, len);
 	}
@@ -377,7 +391,7 @@ static int refill_queue(int s, const void *data, size_t len, bool recvq, int *gr
 
 static int restore_established(struct fd_child *c, int s, const struct fd_rec *rec)
 {
-	int on = 1, q, sndbuf_old = 0, rcvbuf_old = 0;
+	int on = 1, q;
 	uint32_t seq;
 	struct tcp_repair_opt opts[4];
 	unsigned nopts = 0;
@@ -423,15 +437,12 @@ static int restore_established(struct fd_child *c, int s, const struct fd_rec *r
 		return -1;
 	/* Sent but not acknowledged data goes back into the send queue, and
 	 * received data into the receive queue, both without transmitting. */
-	if (sent_len && refill_queue(s, rec->outq.data, sent_len, false, &sndbuf_old, rec))
+	if (sent_len && refill_queue(s, rec->outq.data, sent_len, false, rec))
 		return -1;
 	q = TCP_RECV_QUEUE;
 	if (rec->inq.len && (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
-			     refill_queue(s, rec->inq.data, rec->inq.len, true, &rcvbuf_old, rec)))
+			     refill_queue(s, rec->inq.data, rec->inq.len, true, rec)))
 		return -1;
-	if (shrink_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUFFORCE, sndbuf_old) ||
-	    shrink_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUFFORCE, rcvbuf_old))
-		return fail(errno, NULL, "restoring the buffer sizes of fd %d", rec->fd);
 	if (rec->window.len == sizeof(struct tcp_repair_window) &&
 	    setsockopt(s, SOL_TCP, TCP_REPAIR_WINDOW, rec->window.data, rec->window.len))
 		return fail(errno, NULL, "restoring the TCP window of fd %d", rec->fd);
@@ -440,22 +451,24 @@ static int restore_established(struct fd_child *c, int s, const struct fd_rec *r
 	return 0;
 }
 
-/* What was never sent is sent now, as the process would have. */
+/* What was never sent is sent now, as the process would have (the peer
+ * takes it when its window opens).  The buffer may have to grow for it
+ * too: the restored queue is not packed as the kernel had packed it. */
 static int send_unsent(int s, const void *data, size_t len, const struct fd_rec *rec)
 {
 	size_t done = 0;
+	int tries = 0;
 
 	while (done < len) {
 		ssize_t n = send(s, (const char *)data + done, len - done, MSG_DONTWAIT);
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { s, POLLOUT, 0 };
-			if (poll(&p, 1, 5000) == 1)
-				continue;
-			errno = EAGAIN;
+		if (n >= 0) {
+			done += n;
+			continue;
 		}
-		if (n < 0)
-			return fail(errno, NULL, "sending the unsent data of fd %d", rec->fd);
-		done += n;
+		if (errno != EAGAIN || ++tries > 8 ||
+		    grow_buffer(s, SO_SNDBUF, SO_SNDBUFFORCE, len - done))
+			return fail(errno, NULL, "sending the unsent data of fd %d (%zu of %zu bytes)",
+				    rec->fd, done, len);
 	}
 	return 0;
 }
@@ -473,8 +486,13 @@ static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 		return -1;
 	if ((rec->shutdown & SHUT_RD_BIT) && shutdown(s, SHUT_RD))
 		return fail(errno, NULL, "shutting down the reading side of fd %d", rec->fd);
-	return rec->unsent_len ? send_unsent(s, (char *)rec->outq.data +
-					     (rec->outq.len - rec->unsent_len), rec->unsent_len, rec) : 0;
+	if (rec->unsent_len && send_unsent(s, (char *)rec->outq.data +
+					   (rec->outq.len - rec->unsent_len), rec->unsent_len, rec))
+		return -1;
+	/* Buffers grown to take the queues back go to their size (the queue
+	 * then may be above it, as it was). */
+	return settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||
+	       settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ? -1 : 0;
 }
 
 /* TCP_CLOSE sockets (and UDP) may share their port with others of the

@@ -56,9 +56,10 @@ struct sockopt_desc {
 #define MC(lvl, o) { #o, lvl, o, OPT_INT, 0, EARLY, true }
 
 /* In the order they are set: SO_BINDTODEVICE before the options that
- * depend on the device. */
+ * depend on the device; IP_TOS before SO_PRIORITY, which it also sets. */
 static const struct sockopt_desc opts[] = {
 	O(SOL_SOCKET, SO_BINDTODEVICE, OPT_STR, EARLY),
+	O(IPPROTO_IP, IP_TOS, OPT_INT, EARLY),
 	O(SOL_SOCKET, SO_REUSEADDR, OPT_INT, EARLY | SOCKOPTS_AFTER_REPAIR),
 	O(SOL_SOCKET, SO_REUSEPORT, OPT_INT, EARLY),
 	O(SOL_SOCKET, SO_KEEPALIVE, OPT_INT, EARLY),
@@ -108,7 +109,6 @@ static const struct sockopt_desc opts[] = {
 	O(SOL_UDPLITE, UDPLITE_SEND_CSCOV, OPT_INT, EARLY),
 	O(SOL_UDPLITE, UDPLITE_RECV_CSCOV, OPT_INT, EARLY),
 
-	O(IPPROTO_IP, IP_TOS, OPT_INT, EARLY),
 	O(IPPROTO_IP, IP_TTL, OPT_INT, EARLY),
 	O(IPPROTO_IP, IP_FREEBIND, OPT_INT, EARLY),
 	O(IPPROTO_IP, IP_TRANSPARENT, OPT_INT, EARLY),

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Inet socket state, checked by tests/progs/inetsock itself after restart:
+# socket options of TCP, UDP, UDP-Lite, IPv6 and unix sockets (priority,
+# mark, keepalive timers, linger, timeouts, buffer sizes, TOS/TTL, v6only,
+# bound device, congestion control, SO_PASSCRED ...); shutdown(SHUT_RD /
+# SHUT_WR) of UDP and TCP sockets; a TCP connection with both ends in the
+# process and every queue full, sharing its port with a listener of a
+# higher fd (binds with SO_REUSEADDR, repair mode left once both ends
+# exist).  A UDP socket with a datagram waiting is refused by name.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog inetsock
+
+one() {
+	local mode=$1 port pid
+	port=$(free_port)
+	start_bg "$PROGS/inetsock" "$mode" "$port" > "$T/$mode.log" 2>&1
+	pid=$BG_PID
+	wait_for_line "$T/$mode.log" '^ready$' 10
+	ckpt_ok "$pid" "$T/$mode.tar.zst" --kill
+	wait_gone "$pid"
+	restart_detach "$T/$mode.tar.zst"
+	kill -USR1 "$pid"
+	wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/$mode.log" ||
+		fail "$mode: no verdict: $(cat "$T/$mode.log")"
+	grep -qx PASS "$T/$mode.log" || fail "$mode: $(cat "$T/$mode.log")"
+	say "ok: $mode"
+}
+
+one opts
+one shutdown
+one tcpbuf
+
+port=$(free_port)
+start_bg "$PROGS/inetsock" udpqueue "$port" > "$T/q.log" 2>&1
+pid=$BG_PID
+wait_for_line "$T/q.log" '^ready$' 10
+expect_fail_msg "datagrams are queued on it" "$CKPT" "$pid" -o "$T/q.tar.zst"
+assert_running "$pid" "target of the refused ckpt"
+[ -e "$T/q.tar.zst" ] && fail "the refused ckpt left an image"
+pass
