@@ -60,6 +60,16 @@ integration: all
 
 check: all unit integration
 
+# CRIU's zdtm tests (../shared/conformance, beside the repository) against
+# the tools just built: all of them, or `make conformance TESTS="fifo pipe01"`
+# (-t 0 picks no tier of the list, so only the named tests run).
+# Optional: `make check` never needs ../shared.
+CONFORMANCE ?= ../shared/conformance
+conformance: all
+	@if [ -x $(CONFORMANCE)/run ]; then \
+		CKPT_BIN=$(CURDIR)/bin $(CONFORMANCE)/run $(if $(TESTS),-t 0 $(TESTS)); \
+	else echo "conformance: no $(CONFORMANCE)/run (set CONFORMANCE=DIR)"; exit 2; fi
+
 demo: all
 	scripts/demo
 
@@ -77,4 +87,4 @@ install: all
 clean:
 	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN)
 
-.PHONY: all unit integration check demo bench install clean
+.PHONY: all unit integration check conformance demo bench install clean
