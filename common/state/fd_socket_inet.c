@@ -1,14 +1,20 @@
-/* TCP and UDP sockets (IPv4 and IPv6).
- *   listening TCP: address, options, backlog (sock_diag), re-created and
- *     listening again (connections not yet accepted are not kept);
- *   established TCP: TCP_REPAIR (CAP_NET_ADMIN) reads the sequence numbers,
- *     both queues, MSS, window scales, SACK/timestamp options and the
- *     window; restart rebuilds the connection in repair mode, so the peer
- *     sees no reset and no byte is lost or sent twice.  With ckpt --kill the
- *     socket stays in repair mode until the process is gone, so its death
- *     sends nothing to the peer;
- *   UDP: bound and connected addresses and options (queued datagrams are
- *     not kept).
+/* TCP, UDP and UDP-Lite sockets (IPv4 and IPv6).  Options: sockopts.c;
+ * shutdown(SHUT_RD/WR) and the listen backlog: sock_diag.
+ *   new or bound TCP, UDP: bound again with SO_REUSEADDR set for the bind
+ *     only (the port may be shared with connections of the process, or
+ *     held by the old process's in TIME_WAIT), then connected (UDP);
+ *   listening TCP: also listening again (connections not yet accepted are
+ *     not kept);
+ *   established TCP (and CLOSE_WAIT): TCP_REPAIR (CAP_NET_ADMIN) reads the
+ *     sequence numbers, both queues, MSS, window scales, SACK/timestamp
+ *     options and the window; restart rebuilds the connection in repair
+ *     mode, so the peer sees no reset and no byte is lost or sent twice,
+ *     and leaves repair mode only once every fd of the process exists (the
+ *     peer may be one of them).  With ckpt --kill the socket stays in
+ *     repair mode until the process is gone, so its death sends nothing to
+ *     the peer;
+ *   UDP with datagrams queued: refused (they could not be queued again as
+ *     sent from their senders' addresses).
  * The local address must exist on the host where the process restarts. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
@@ -237,6 +243,7 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 	case TCP_CLOSE:			/* new, bound, or connected and reset */
 		return 0;
 	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:		/* the peer closed; the process did not yet */
 		return repair_established(ctx, s, rec);
 	default:
 		return fail_why("TCP connections in this state are not supported yet",
@@ -298,6 +305,12 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 	ctx->nrepaired = 0;
 }
 
+/* Restored through TCP_REPAIR. */
+static bool connected(const struct fd_rec *rec)
+{
+	return rec->sock_state == TCP_ESTABLISHED || rec->sock_state == TCP_CLOSE_WAIT;
+}
+
 static bool valid_protocol(const struct fd_rec *rec)
 {
 	if (rec->kind == FD_TCP)
@@ -313,7 +326,7 @@ static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    !valid_protocol(rec) || rec->shutdown > 3 ||
 	    rec->local_addr.len > sizeof(struct sockaddr_storage) ||
 	    rec->peer_addr.len > sizeof(struct sockaddr_storage) ||
-	    (rec->sock_state == TCP_ESTABLISHED &&
+	    (connected(rec) &&
 	     (!rec->peer_addr.len || rec->unsent_len > rec->outq.len ||
 	      (rec->shutdown & SHUT_WR_BIT))))
 		return fail_why("invalid socket record", "the image is corrupted",
@@ -477,14 +490,18 @@ static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 {
 	int off = 0, s = rec->fd;
 
-	if (rec->kind != FD_TCP || rec->sock_state != TCP_ESTABLISHED || c->ctx->opts->tcp_close)
+	if (rec->kind != FD_TCP || !connected(rec) || c->ctx->opts->tcp_close)
 		return 0;
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
 		return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
 	/* Leaving repair mode cleared SO_REUSEADDR. */
 	if (sockopts_restore(c, s, rec, SOCKOPTS_AFTER_REPAIR))
 		return -1;
-	if ((rec->shutdown & SHUT_RD_BIT) && shutdown(s, SHUT_RD))
+	/* CLOSE_WAIT: the peer's FIN is counted in the sequence numbers; the
+	 * connection comes back established with its reading side shut, so
+	 * reads return what is queued, then end of file, as they would. */
+	if (((rec->shutdown & SHUT_RD_BIT) || rec->sock_state == TCP_CLOSE_WAIT) &&
+	    shutdown(s, SHUT_RD))
 		return fail(errno, NULL, "shutting down the reading side of fd %d", rec->fd);
 	if (rec->unsent_len && send_unsent(s, (char *)rec->outq.data +
 					   (rec->outq.len - rec->unsent_len), rec->unsent_len, rec))
@@ -539,7 +556,7 @@ static int open_unconnected(struct fd_child *c, int s, const struct fd_rec *rec)
 static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 {
 	int s = socket(rec->sock_domain, rec->sock_type, rec->sock_protocol);
-	bool established = rec->sock_type == SOCK_STREAM && rec->sock_state == TCP_ESTABLISHED;
+	bool established = rec->kind == FD_TCP && connected(rec);
 
 	if (s < 0)
 		return fail(errno, NULL, "recreating socket fd %d", rec->fd);

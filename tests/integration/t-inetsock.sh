@@ -6,7 +6,8 @@
 # SHUT_WR) of UDP and TCP sockets; a TCP connection with both ends in the
 # process and every queue full, sharing its port with a listener of a
 # higher fd (binds with SO_REUSEADDR, repair mode left once both ends
-# exist).  A UDP socket with a datagram waiting is refused by name.
+# exist); an accepted connection whose peer closed (CLOSE_WAIT) reads
+# its last bytes, then end of file.  A UDP socket with a datagram waiting is refused by name.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -31,6 +32,7 @@ one() {
 one opts
 one shutdown
 one tcpbuf
+one closewait
 
 port=$(free_port)
 start_bg "$PROGS/inetsock" udpqueue "$port" > "$T/q.log" 2>&1

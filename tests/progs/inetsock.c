@@ -15,6 +15,9 @@
  *                  connection on its port: after restart every byte comes
  *                  in order, SO_REUSEADDR is still set, and the listener
  *                  accepts a new connection;
+ *   closewait PORT an accepted TCP connection whose peer sent "bye" and
+ *                  closed (CLOSE_WAIT): after restart, reads give "bye", then
+ *                  end of file;
  *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it).
  */
 #ifndef _GNU_SOURCE
@@ -344,6 +347,37 @@ static void check_tcpbuf(int port)
 		corrupt("%s", "the new connection does not carry data");
 }
 
+/* ---- closewait ---- */
+static int cw;
+
+static void setup_closewait(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port);
+	int l = sock(AF_INET, SOCK_STREAM, 0), c = sock(AF_INET, SOCK_STREAM, 0);
+
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    connect(c, (struct sockaddr *)&a, sizeof(a)) || (cw = accept(l, NULL, NULL)) < 0)
+		die("tcp");
+	if (send(c, "bye", 3, 0) != 3)
+		die("send");
+	close(c);
+	close(l);
+	usleep(100000);
+}
+
+static void check_closewait(void)
+{
+	char buf[16];
+	ssize_t n = recv(cw, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n != 3 || memcmp(buf, "bye", 3))
+		corrupt("%s", "the bytes queued before the peer closed are lost");
+	if (!rdhup(cw))
+		corrupt("%s", "no RDHUP after the peer closed");
+	if ((n = recv(cw, buf, sizeof(buf), MSG_DONTWAIT)) != 0)
+		corrupt("%s", "no end of file after the peer closed");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -357,6 +391,8 @@ int main(int argc, char **argv)
 		setup_shutdown(port);
 	else if (!strcmp(mode, "tcpbuf"))
 		setup_tcpbuf(port);
+	else if (!strcmp(mode, "closewait"))
+		setup_closewait(port);
 	else if (!strcmp(mode, "udpqueue")) {
 		struct sockaddr_in a = in4("127.0.0.1", port);
 		int r = sock(AF_INET, SOCK_DGRAM, 0), t = sock(AF_INET, SOCK_DGRAM, 0);
@@ -364,7 +400,7 @@ int main(int argc, char **argv)
 		    sendto(t, "queued", 6, 0, (struct sockaddr *)&a, sizeof(a)) != 6)
 			die("udp");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|udpqueue PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|udpqueue PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -376,6 +412,8 @@ int main(int argc, char **argv)
 		check_shutdown();
 	else if (!strcmp(mode, "tcpbuf"))
 		check_tcpbuf(port);
+	else if (!strcmp(mode, "closewait"))
+		check_closewait();
 	printf("PASS\n");
 	return 0;
 }
