@@ -148,6 +148,7 @@ enum fd_kind {
 	FD_UDP,
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
+	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
 };
 
 /* Member "meta/fds". */

@@ -56,6 +56,14 @@ static bool is_udp(const struct fd_dump *d)
 	       (d->sock_protocol == IPPROTO_UDP || d->sock_protocol == IPPROTO_UDPLITE);
 }
 
+/* ICMP echo ("ping") sockets: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP). */
+static bool is_ping(const struct fd_dump *d)
+{
+	return d->sock_type == SOCK_DGRAM &&
+	       ((d->sock_domain == AF_INET && d->sock_protocol == IPPROTO_ICMP) ||
+		(d->sock_domain == AF_INET6 && d->sock_protocol == IPPROTO_ICMPV6));
+}
+
 static int save_addr(struct blob *b, int s, bool peer)
 {
 	struct sockaddr_storage ss;
@@ -212,6 +220,64 @@ static const char *tcp_state_name(int state)
 	return state > 0 && state < 12 ? names[state] : "?";
 }
 
+/* The peer of a connected ping socket, from its /proc/net/icmp[6] line
+ * (getpeername says ENOTCONN: a ping peer has no port). */
+static int ping_peer(const char *rem, int domain, struct blob *peer)
+{
+	if (domain == AF_INET) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		unsigned addr;
+		if (sscanf(rem, "%8X", &addr) != 1)
+			return -1;
+		a.sin_addr.s_addr = addr;	/* printed as the raw 32 bits */
+		return blob_set(peer, &a, sizeof(a));
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+		unsigned w[4];
+		int i;
+		if (sscanf(rem, "%8X%8X%8X%8X", &w[0], &w[1], &w[2], &w[3]) != 4)
+			return -1;
+		for (i = 0; i < 4; i++)
+			a.sin6_addr.s6_addr32[i] = w[i];
+		return blob_set(peer, &a, sizeof(a));
+	}
+}
+
+/* sock_diag knows no ping sockets: /proc/PID/net/icmp lists the bound
+ * ones with their peer and receive queue.  The shutdown of the reading
+ * side is told by poll; that of the writing side by nothing (it is not
+ * kept). */
+static int ping_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *rec,
+		     struct diag_info *out)
+{
+	struct pollfd p = { s, POLLRDHUP, 0 };
+	char *text, *line;
+	size_t len;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (procfs_read(pid, d->sock_domain == AF_INET ? "net/icmp" : "net/icmp6", &text, &len))
+		return -1;
+	for (line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		unsigned long inode = 0;
+		unsigned rx = 0, st = 0;
+		char rem[64];
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line + 1, "%*s %*s %63s %x %*x:%x %*s %*s %*s %*s %lu", rem, &st, &rx,
+			   &inode) != 4 || inode != d->st.st_ino)
+			continue;
+		out->rqueue = rx;
+		if (st == TCP_ESTABLISHED && !rec->peer_addr.len &&
+		    ping_peer(rem, d->sock_domain, &rec->peer_addr))
+			ret = fail_why("unexpected line in net/icmp", NULL, "checking fd %d", d->fd);
+	}
+	free(text);
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
+		out->shutdown = SHUT_RD_BIT;
+	out->found = true;	/* not listed: never bound, nothing queued */
+	return ret;
+}
+
 static int dump_udp_state(const struct fd_dump *d, int s, const struct diag_info *di)
 {
 	int inq = 0;
@@ -220,9 +286,9 @@ static int dump_udp_state(const struct fd_dump *d, int s, const struct diag_info
 	if (ioctl(s, SIOCINQ, &inq))
 		inq = 0;
 	if (di->rqueue || inq)
-		return fail_why("datagrams are queued on it", "saving queued UDP datagrams is "
-				"not supported (restart could not resend them from their senders' "
-				"addresses); checkpoint when the queue is empty",
+		return fail_why("datagrams are queued on it", "saving queued datagrams of UDP "
+				"and ping sockets is not supported (restart could not resend them "
+				"from their senders' addresses); checkpoint when the queue is empty",
 				"checking fd %d (%s)", d->fd, d->link);
 	return 0;
 }
@@ -265,7 +331,8 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->sock_protocol = d->sock_protocol;
 	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
 	    save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true) ||
-	    sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di))
+	    (is_ping(d) ? ping_info(ctx->pid, d, s, rec, &di)
+			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
 	if (!di.found) {
 		/* Not hashed (never bound): sock_diag does not list it, poll
@@ -316,6 +383,9 @@ static bool valid_protocol(const struct fd_rec *rec)
 	if (rec->kind == FD_TCP)
 		return rec->sock_type == SOCK_STREAM &&
 		       (!rec->sock_protocol || rec->sock_protocol == IPPROTO_TCP);
+	if (rec->kind == FD_PING)
+		return rec->sock_type == SOCK_DGRAM &&
+		       rec->sock_protocol == (rec->sock_domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 	return rec->sock_type == SOCK_DGRAM && (!rec->sock_protocol ||
 		rec->sock_protocol == IPPROTO_UDP || rec->sock_protocol == IPPROTO_UDPLITE);
 }
@@ -559,7 +629,9 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 	bool established = rec->kind == FD_TCP && connected(rec);
 
 	if (s < 0)
-		return fail(errno, NULL, "recreating socket fd %d", rec->fd);
+		return fail(errno, rec->kind == FD_PING && errno == EACCES ? "the group of the "
+			    "process must be in net.ipv4.ping_group_range" : NULL,
+			    "recreating socket fd %d", rec->fd);
 	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | (established ? 0 : SOCKOPTS_BUFFERS)))
 		goto err;
 	if (established) {
@@ -595,6 +667,15 @@ const struct fd_kind_ops fd_udp_kind = {
 	.name = "UDP socket",
 	.tag = "udp",
 	.match = is_udp,
+	.dump = dump_inet,
+	.check = check_inet,
+	.open = open_inet,
+};
+const struct fd_kind_ops fd_ping_kind = {
+	.kind = FD_PING,
+	.name = "ICMP (ping) socket",
+	.tag = "ping",
+	.match = is_ping,
 	.dump = dump_inet,
 	.check = check_inet,
 	.open = open_inet,

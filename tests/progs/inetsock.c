@@ -18,6 +18,10 @@
  *   closewait PORT an accepted TCP connection whose peer sent "bye" and
  *                  closed (CLOSE_WAIT): after restart, reads give "bye", then
  *                  end of file;
+ *   ping PORT      an ICMP echo socket bound to 127.0.0.1 with PORT as its
+ *                  echo id, connected, IP_TTL 9: after restart, same id and
+ *                  TTL, and an echo request sent gets its reply (prints
+ *                  "skip" when net.ipv4.ping_group_range forbids them);
  *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it).
  */
 #ifndef _GNU_SOURCE
@@ -27,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -378,6 +383,45 @@ static void check_closewait(void)
 		corrupt("%s", "no end of file after the peer closed");
 }
 
+/* ---- ping ---- */
+static int pg;
+
+static bool setup_ping(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port), d = in4("127.0.0.1", 0);
+	int ttl = 9;
+
+	pg = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	if (pg < 0 && errno == EACCES)
+		return false;
+	if (pg < 0 || bind(pg, (struct sockaddr *)&a, sizeof(a)) ||
+	    connect(pg, (struct sockaddr *)&d, sizeof(d)) ||
+	    setsockopt(pg, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
+		die("ping socket");
+	return true;
+}
+
+static void check_ping(int port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct icmphdr h = { .type = ICMP_ECHO, .un.echo.sequence = htons(7) };
+	unsigned char buf[64];
+	struct pollfd p = { pg, POLLIN, 0 };
+	int ttl = 0;
+
+	if (getsockname(pg, (struct sockaddr *)&a, &len) || ntohs(a.sin_port) != port)
+		corrupt("%s", "the echo id changed");
+	len = sizeof(ttl);
+	if (getsockopt(pg, IPPROTO_IP, IP_TTL, &ttl, &len) || ttl != 9)
+		corrupt("%s", "IP_TTL changed");
+	if (send(pg, &h, sizeof(h), 0) != sizeof(h))
+		corrupt("cannot send an echo request: %s", strerror(errno));
+	if (poll(&p, 1, 5000) != 1 || recv(pg, buf, sizeof(buf), 0) < (ssize_t)sizeof(h) ||
+	    buf[0] != ICMP_ECHOREPLY || ntohs(((struct icmphdr *)buf)->un.echo.sequence) != 7)
+		corrupt("%s", "no echo reply");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -393,6 +437,12 @@ int main(int argc, char **argv)
 		setup_tcpbuf(port);
 	else if (!strcmp(mode, "closewait"))
 		setup_closewait(port);
+	else if (!strcmp(mode, "ping")) {
+		if (!setup_ping(port)) {
+			printf("skip\n");
+			return 0;
+		}
+	}
 	else if (!strcmp(mode, "udpqueue")) {
 		struct sockaddr_in a = in4("127.0.0.1", port);
 		int r = sock(AF_INET, SOCK_DGRAM, 0), t = sock(AF_INET, SOCK_DGRAM, 0);
@@ -400,7 +450,7 @@ int main(int argc, char **argv)
 		    sendto(t, "queued", 6, 0, (struct sockaddr *)&a, sizeof(a)) != 6)
 			die("udp");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|udpqueue PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|ping|udpqueue PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -414,6 +464,8 @@ int main(int argc, char **argv)
 		check_tcpbuf(port);
 	else if (!strcmp(mode, "closewait"))
 		check_closewait();
+	else if (!strcmp(mode, "ping"))
+		check_ping(port);
 	printf("PASS\n");
 	return 0;
 }
