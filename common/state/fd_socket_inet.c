@@ -582,37 +582,30 @@ static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 	       settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ? -1 : 0;
 }
 
-/* TCP_CLOSE sockets (and UDP) may share their port with others of the
- * process, or find the old process's connections still in TIME_WAIT:
- * bind with SO_REUSEADDR, then put back the value the process had. */
-static int bind_reusing(int s, const struct fd_rec *rec)
-{
-	int reuse = 0, on = 1, err = 0;
-	socklen_t len = sizeof(reuse);
-
-	if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) ||
-	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
-		return fail(errno, NULL, "binding socket fd %d", rec->fd);
-	if (bind(s, rec->local_addr.data, rec->local_addr.len))
-		err = errno;
-	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)) && !err)
-		err = errno;
-	if (err)
-		return fail(err, "the address must be free and exist on this host",
-			    "binding socket fd %d", rec->fd);
-	return 0;
-}
-
+/* A socket to bind may share its port with connections of the process
+ * (restored in repair mode, which takes any port), or find the old
+ * process's connections still in TIME_WAIT: it binds (and listens) with
+ * SO_REUSEADDR set, then gets back the value the process had. */
 static int open_unconnected(struct fd_child *c, int s, const struct fd_rec *rec)
 {
 	int how = (rec->shutdown & SHUT_RD_BIT ? 1 : 0) + (rec->shutdown & SHUT_WR_BIT ? 2 : 0);
+	int reuse = 0, on = 1;
+	socklen_t len = sizeof(reuse);
 
 	(void)c;
-	if (port_of(&rec->local_addr) && bind_reusing(s, rec))
-		return -1;
+	if (port_of(&rec->local_addr)) {
+		if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) ||
+		    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+			return fail(errno, NULL, "binding socket fd %d", rec->fd);
+		if (bind(s, rec->local_addr.data, rec->local_addr.len))
+			return fail(errno, "the address must be free and exist on this host",
+				    "binding socket fd %d", rec->fd);
+	}
 	if (rec->sock_type == SOCK_STREAM && rec->sock_state == TCP_LISTEN &&
 	    listen(s, rec->backlog))
 		return fail(errno, NULL, "listening on socket fd %d", rec->fd);
+	if (!reuse && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)))
+		return fail(errno, NULL, "restoring SO_REUSEADDR of socket fd %d", rec->fd);
 	if (rec->sock_type == SOCK_DGRAM && rec->peer_addr.len &&
 	    connect(s, rec->peer_addr.data, rec->peer_addr.len))
 		return fail(errno, NULL, "connecting socket fd %d", rec->fd);

@@ -11,10 +11,10 @@
  *                  the UDP pair still carries a datagram the other way;
  *   tcpbuf PORT    a TCP connection with both ends in the process, small
  *                  buffers, both queues full in both directions; the
- *                  listener (SO_REUSEADDR) has a higher fd than the accepted
- *                  connection on its port: after restart every byte comes
- *                  in order, SO_REUSEADDR is still set, and the listener
- *                  accepts a new connection;
+ *                  listener (without SO_REUSEADDR) has a higher fd than the
+ *                  accepted connection (with it) on its port: after restart
+ *                  every byte comes in order, SO_REUSEADDR is as it was on
+ *                  both, and the listener accepts a new connection;
  *   closewait PORT an accepted TCP connection whose peer sent "bye" and
  *                  closed (CLOSE_WAIT): after restart, reads give "bye", then
  *                  end of file;
@@ -285,8 +285,7 @@ static void setup_tcpbuf(int port)
 	struct sockaddr_in a = in4("127.0.0.1", port);
 	int one = 1, small = 20000, l;
 
-	l = sock(AF_INET, SOCK_STREAM, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	l = sock(AF_INET, SOCK_STREAM, 0);	/* no SO_REUSEADDR */
 	cli = sock(AF_INET, SOCK_STREAM, 0);
 	setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	setsockopt(cli, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -294,7 +293,7 @@ static void setup_tcpbuf(int port)
 	    connect(cli, (struct sockaddr *)&a, sizeof(a)))
 		die("tcp connect");
 	acc = accept(l, NULL, NULL);
-	if (acc < 0)
+	if (acc < 0 || setsockopt(acc, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		die("accept");
 	small = 30000;
 	setsockopt(acc, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
@@ -345,6 +344,8 @@ static void check_tcpbuf(int port)
 	drain(cli, 1);
 	if (getsockopt(acc, SOL_SOCKET, SO_REUSEADDR, &v, &len) || v != 1)
 		corrupt("%s", "SO_REUSEADDR of the accepted connection lost");
+	if (getsockopt(lst, SOL_SOCKET, SO_REUSEADDR, &v, &len) || v != 0)
+		corrupt("%s", "SO_REUSEADDR of the listener set");
 	c2 = sock(AF_INET, SOCK_STREAM, 0);
 	if (connect(c2, (struct sockaddr *)&a, sizeof(a)) || (a2 = accept(lst, NULL, NULL)) < 0)
 		corrupt("%s", "the listener does not accept");
