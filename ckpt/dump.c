@@ -166,7 +166,7 @@ static int release_all(struct dump_ctx *ctx)
 	 * --kill they stay in it until the process is gone, so its death
 	 * sends nothing to the peers. */
 	if (!ctx->opts->kill_after)
-		fd_tcp_release_repaired(ctx, false);
+		state_dump_resume(ctx, false);
 
 	/* Last thread first: a leader is reaped after its threads. */
 	for (i = ctx->ntasks; i-- > 0;) {
@@ -175,7 +175,8 @@ static int release_all(struct dump_ctx *ctx)
 		else if (remote_cure(ctx->tasks[i]))
 			return -1;
 	}
-	fd_tcp_release_repaired(ctx, true);
+	if (ctx->opts->kill_after)
+		state_dump_resume(ctx, true);
 	return 0;
 }
 
@@ -362,12 +363,13 @@ out:
 		pr_info("process %d (%zu threads) frozen for %.1f ms, total %.1f ms", pid, ctx.ntasks,
 			(ctx.released ? ctx.frozen_ns : now_ns() - t_frozen) / 1e6,
 			(now_ns() - t0) / 1e6);
-	fd_tcp_release_repaired(&ctx, false);	/* on failure: connections live again */
+	state_dump_resume(&ctx, false);	/* on failure: connections live again */
 	while (ctx.ntasks)	/* on failure: puts every thread back */
 		remote_free(ctx.tasks[--ctx.ntasks]);
 	free(ctx.tasks);
 	if (ctx.writer)
 		image_writer_free(ctx.writer);
+	state_dump_release(&ctx);
 	meta_free(&ctx.meta);
 	return ret;
 }

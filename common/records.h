@@ -61,7 +61,8 @@ RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 	F(T, 80, U32, tty_nr)			/* controlling terminal (stat), 0 none */ \
 	F(T, 81, U32, tty_foreground)		/* its process group had the terminal */ \
 	F(T, 82, BLOB, termios)			/* struct termios of the terminal on 0-2 */ \
-	F(T, 83, U32, pgrp_leader)		/* pgid == pid: a job of its own */
+	F(T, 83, U32, pgrp_leader)		/* pgid == pid: a job of its own */ \
+	F(T, 100, U32, cwd_ghost)		/* cwd was removed: 1 + index into meta/ghosts */
 RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 
 /* Member "meta/threads": one per thread, main thread first. */
@@ -148,6 +149,7 @@ enum fd_kind {
 	FD_UDP,
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
+	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
 	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
 };
 
@@ -193,9 +195,49 @@ enum fd_kind {
 	F(T, 37, U32, timestamp)		/* TCP_TIMESTAMP */			\
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
 	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
+	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */	\
+	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */	\
 	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
 	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
+
+enum ghost_kind {
+	GHOST_FILE = 1,		/* unlinked regular file: contents saved */
+	GHOST_MEMFD,		/* memfd_create: name, contents, seals */
+	GHOST_DIR,		/* removed directory: re-created, opened, removed */
+	GHOST_SYMLINK,		/* removed symlink (O_PATH fd): its target */
+	GHOST_LINKED,		/* path removed, inode linked elsewhere: by handle */
+};
+
+/* Member "meta/ghosts": files without a name that the process holds
+ * (deleted files and directories, memfds), each inode once, however many
+ * fds and mappings use it. */
+#define GHOST_FIELDS(F, T)			\
+	F(T, 1, U32, kind)			/* enum ghost_kind */	\
+	F(T, 2, STR, path)			/* where it was, or /memfd:NAME */ \
+	F(T, 3, U32, mode)			/* st_mode */		\
+	F(T, 4, U32, uid)			\
+	F(T, 5, U32, gid)			\
+	F(T, 6, U64, size)			\
+	F(T, 7, U64, atime_ns)			\
+	F(T, 8, U64, mtime_ns)			\
+	F(T, 9, BLOB, extents)			/* u64 (offset, length) pairs of data */ \
+	F(T, 10, BLOB, data)			/* the extents' bytes, in order */ \
+	F(T, 11, U32, seals)			/* memfd F_GET_SEALS */	\
+	F(T, 12, U64, dev)			/* identity at dump */	\
+	F(T, 13, U64, ino)			\
+	F(T, 14, U32, linkable)			/* O_TMPFILE without O_EXCL */ \
+	F(T, 15, I32, handle_type)		/* GHOST_LINKED: file handle */ \
+	F(T, 16, BLOB, handle)			\
+	F(T, 17, STR, target)			/* GHOST_SYMLINK */
+RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
+
+/* Member "meta/ghost-maps": mappings of ghosts (their vma has no
+ * file_index). */
+#define GHOST_MAP_FIELDS(F, T)			\
+	F(T, 1, U64, start)			/* the vma's start */	\
+	F(T, 2, U32, ghost)			/* 1 + index into meta/ghosts */
+RECORD_DECLARE(ghost_map_rec, GHOST_MAP_FIELDS)
 
 /* Member "meta/sockopts": the options of each socket that differ from a
  * new socket's (sockopts.c). */
@@ -214,13 +256,13 @@ RECORD_DECLARE(sockopt_rec, SOCKOPT_FIELDS)
 	F(T, 4, STR, path)			/* resolved from the file handle */
 RECORD_DECLARE(inotify_rec, INOTIFY_FIELDS)
 
-enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD };
+enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 
 /* Member "meta/locks": file locks held through each open file. */
 #define LOCK_FIELDS(F, T)			\
 	F(T, 1, I32, fd)			\
 	F(T, 2, U32, kind)			/* enum lock_kind */	\
-	F(T, 3, U32, write)			/* 1 exclusive, 0 shared */ \
+	F(T, 3, U32, write)			/* 1 exclusive (lease: F_WRLCK), 0 shared */ \
 	F(T, 4, U64, start)			\
 	F(T, 5, I64, end)			/* last byte, -1 = to EOF */
 RECORD_DECLARE(lock_rec, LOCK_FIELDS)

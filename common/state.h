@@ -45,6 +45,8 @@ struct image_meta {
 	struct rlimit_rec *rlimits;	size_t nrlimits;
 	struct file_id_rec *files;	size_t nfiles;
 	struct vma_rec *vmas;		size_t nvmas;
+	struct ghost_rec *ghosts;	size_t nghosts;
+	struct ghost_map_rec *ghost_maps; size_t nghost_maps;
 	struct fd_rec *fds;		size_t nfds;
 	struct epoll_rec *epolls;	size_t nepolls;
 	struct inotify_rec *inotify;	size_t ninotify;
@@ -81,6 +83,18 @@ void *meta_push(void *array_ptr, size_t *n, size_t elem_size);
 bool meta_member_at(const struct image_meta *m, unsigned i, const char **name,
 		    const struct record_desc **desc, const void **recs, size_t *n);
 
+/* Private per-process state of the modules and fd kinds that keep some
+ * between their hooks: one slot each in the process's context (dump_ctx,
+ * restore_ctx), never a file-scope global (a tree is many processes in one
+ * run).  The owner allocates it on first use and frees it in its release
+ * hook (state_ops.dump_release / restore_release). */
+enum state_slot {
+	SLOT_MEMORY,
+	SLOT_PIPE,
+	SLOT_UNIX,
+	NR_STATE_SLOTS
+};
+
 struct dump_opts {
 	int compress_level;
 	bool kill_after;
@@ -111,6 +125,7 @@ struct dump_ctx {
 	size_t nrepaired;
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero;
+	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
 /* What restart did to its terminal, to undo when the process ends. */
@@ -142,7 +157,11 @@ struct restore_ctx {
 	int child_error_fd;		/* restore_child writes errors here */
 	/* memory module: fds opened in the target for file mappings */
 	long *target_file_fds;		/* one per meta.files, -1 unopened */
+	/* ghosts (fd_deleted.c): fds opened in the target for mappings of
+	 * ghosts, two per meta.ghosts (read-only, read-write), -1 unopened */
+	long *ghost_target_fds;
 	uint64_t pages_restored;
+	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
 /* The TID a thread of the image has in the restored process (the same
@@ -159,12 +178,24 @@ struct state_ops {
 	int (*check)(struct restore_ctx *ctx);
 	int (*restore_child)(struct restore_ctx *ctx);
 	int (*restore)(struct restore_ctx *ctx);
+	/* Just before the process resumes (killed false; not with --kill), or
+	 * right after it was killed (killed true); again, killed false, when
+	 * a dump fails, before the threads are put back. */
+	void (*dump_resume)(struct dump_ctx *ctx, bool killed);
+	/* End of a dump or a restore, failed or not: free the slot. */
+	void (*dump_release)(struct dump_ctx *ctx);
+	void (*restore_release)(struct restore_ctx *ctx);
 };
+
+/* Every module's dump_resume / dump_release / restore_release hook. */
+void state_dump_resume(struct dump_ctx *ctx, bool killed);
+void state_dump_release(struct dump_ctx *ctx);
+void state_restore_release(struct restore_ctx *ctx);
 
 extern const struct state_ops memory_state_ops, process_state_ops, creds_state_ops, rlimits_state_ops,
 	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,
 	fds_state_ops, signals_state_ops, threads_state_ops;
-extern const struct state_ops backtrace_state_ops;
+extern const struct state_ops backtrace_state_ops, ghosts_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* Before restart starts anything (common/restore_checks.c), shared by
@@ -187,5 +218,18 @@ void backtrace_format(const struct backtrace_rec *b, char *buf, size_t size);
 int file_id_record(struct image_meta *m, const char *path, int *index) must_check;
 /* Compare a recorded identity with the file now at its path. */
 int file_id_verify(const struct file_id_rec *f, const char *role) must_check;
+/* Ghosts (fd_deleted.c): files without a name (deleted files and
+ * directories, memfds) that fds, mappings and the cwd share.
+ * Record the inode proc_path leads to once; *ghost = 1 + its index. */
+int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *link,
+		    uint32_t *ghost) must_check;
+/* A mapping of a deleted file or memfd: recorded in meta/ghost-maps. */
+int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v) must_check;
+/* The ghost (1 + index) mapped at start, 0 if none. */
+uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start);
+/* After exec: an fd in the process on the ghost mapped at start. */
+int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd) must_check;
+/* A new fd on the re-created ghost index (read-write for files). */
+int fd_ghost_create(const struct image_meta *m, uint32_t index);
 
 #endif

@@ -285,7 +285,7 @@ out:
 	}
 	if (ctx.remote)
 		remote_free(ctx.remote);
-	free(ctx.target_file_fds);
+	state_restore_release(&ctx);
 	if (ctx.reader)
 		image_reader_free(ctx.reader);
 	meta_free(&ctx.meta);

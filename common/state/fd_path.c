@@ -1,6 +1,7 @@
 /* Files reopened by path: regular files (at their offset, refusing one
  * that changed since the checkpoint when it was open read-only), directories,
- * character devices (/dev/null, /dev/urandom ...) and named pipes. */
+ * character devices (/dev/null, /dev/urandom ...), named pipes, and O_PATH
+ * fds on any kind of inode (a symlink itself with O_NOFOLLOW). */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -18,8 +19,15 @@ static bool by_path(const struct fd_dump *d)
 
 static int dump_path(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
-	(void)ctx;
-	rec->path = strdup(d->link);
+	char own[32];
+	size_t len = snprintf(own, sizeof(own), "/proc/%d/", ctx->pid);
+
+	/* A file of the process's own /proc directory (its maps, status...):
+	 * /proc/self in the restored process, whatever its PID. */
+	if (!strncmp(d->link, own, len) && asprintf(&rec->path, "/proc/self/%s", d->link + len) < 0)
+		rec->path = NULL;
+	else if (strncmp(d->link, own, len))
+		rec->path = strdup(d->link);
 	return rec->path ? 0 : fail(ENOMEM, NULL, "recording fds");
 }
 
@@ -46,7 +54,7 @@ static int check_regular(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (check_exists(ctx, rec))
 		return -1;
 	if ((rec->flags & O_ACCMODE) != O_RDONLY || (rec->flags & O_PATH) ||
-	    ctx->opts->allow_changed_files)
+	    ctx->opts->allow_changed_files || !strncmp(rec->path, "/proc/", 6))
 		return 0;
 	stat(rec->path, &st);
 	mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
@@ -105,11 +113,56 @@ static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
 	return fd;
 }
 
+/* O_PATH: the inode only, of any kind; a symlink stays the symlink. */
+static bool is_opath(const struct fd_dump *d)
+{
+	return (d->fi.flags & O_PATH) && by_path(d);
+}
+
+static int dump_opath(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	rec->mode = d->st.st_mode;
+	return dump_path(ctx, d, rec);
+}
+
+static int check_opath(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (!rec->path || rec->path[0] != '/' || !(rec->flags & O_PATH))
+		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
+				rec->fd);
+	if (lstat(rec->path, &st))
+		return fail(errno, "the file must exist at the same path on this host",
+			    "checking fd %d (%s)", rec->fd, rec->path);
+	if ((st.st_mode ^ rec->mode) & S_IFMT)
+		return fail_why(S_ISLNK(rec->mode) ? "it is no longer a symlink" :
+				"it is another kind of file now", "put the original back",
+				"checking O_PATH fd %d (%s)", rec->fd, rec->path);
+	return 0;
+}
+
+static int open_opath(struct fd_child *c, const struct fd_rec *rec)
+{
+	(void)c;
+	return open_path(rec, S_ISLNK(rec->mode) ? O_NOFOLLOW : 0);
+}
+
 static bool is_regular(const struct fd_dump *d) { return S_ISREG(d->st.st_mode) && by_path(d); }
 static bool is_directory(const struct fd_dump *d) { return S_ISDIR(d->st.st_mode) && by_path(d); }
 static bool is_chardev(const struct fd_dump *d) { return S_ISCHR(d->st.st_mode) && by_path(d); }
 static bool is_fifo(const struct fd_dump *d) { return S_ISFIFO(d->st.st_mode) && by_path(d); }
 
+const struct fd_kind_ops fd_opath_kind = {
+	.kind = FD_OPATH,
+	.name = "O_PATH fd",
+	.tag = "opath",
+	.match = is_opath,
+	.dump = dump_opath,
+	.check = check_opath,
+	.open = open_opath,
+};
 const struct fd_kind_ops fd_regular_kind = {
 	.kind = FD_REGULAR,
 	.name = "regular file",

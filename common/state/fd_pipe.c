@@ -92,8 +92,12 @@ struct pipe_made {
 	uint64_t id;
 	int ends[2];
 };
-static struct pipe_made *made;
-static size_t nmade;
+
+/* The pipes made so far, in restore_ctx.slot[SLOT_PIPE]. */
+struct pipes_made {
+	struct pipe_made *made;
+	size_t nmade;
+};
 
 static const struct fd_rec *read_end_of(const struct image_meta *m, uint64_t id)
 {
@@ -128,18 +132,21 @@ static int make_pipe(struct fd_child *c, const struct fd_rec *rec, struct pipe_m
 static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 {
 	int end = (rec->flags & O_ACCMODE) == O_RDONLY ? 0 : 1, fd;
+	struct pipes_made *m = c->ctx->slot[SLOT_PIPE];
 	struct pipe_made *p = NULL;
 	size_t i;
 
-	for (i = 0; i < nmade; i++)
-		if (made[i].id == rec->object_id)
-			p = &made[i];
+	if (!m && !(m = c->ctx->slot[SLOT_PIPE] = calloc(1, sizeof(*m))))
+		return fail(ENOMEM, NULL, "recreating pipes");
+	for (i = 0; i < m->nmade; i++)
+		if (m->made[i].id == rec->object_id)
+			p = &m->made[i];
 	if (!p) {
-		struct pipe_made *grown = realloc(made, (nmade + 1) * sizeof(*made));
+		struct pipe_made *grown = realloc(m->made, (m->nmade + 1) * sizeof(*grown));
 		if (!grown)
 			return fail(ENOMEM, NULL, "recreating pipes");
-		made = grown;
-		p = &made[nmade++];
+		m->made = grown;
+		p = &m->made[m->nmade++];
 		if (make_pipe(c, rec, p))
 			return -1;
 	}
@@ -153,6 +160,17 @@ static int open_pipe(struct fd_child *c, const struct fd_rec *rec)
 	return fd;
 }
 
+static void release_pipes(struct restore_ctx *ctx)
+{
+	struct pipes_made *m = ctx->slot[SLOT_PIPE];
+
+	if (!m)
+		return;
+	free(m->made);
+	free(m);
+	ctx->slot[SLOT_PIPE] = NULL;
+}
+
 const struct fd_kind_ops fd_pipe_kind = {
 	.kind = FD_PIPE,
 	.name = "pipe",
@@ -161,4 +179,5 @@ const struct fd_kind_ops fd_pipe_kind = {
 	.dump = dump_pipe,
 	.check = check_pipe,
 	.open = open_pipe,
+	.release = release_pipes,
 };

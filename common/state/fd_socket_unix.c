@@ -189,8 +189,12 @@ struct pair_made {
 	uint64_t ids[2];
 	int ends[2];
 };
-static struct pair_made *pairs;
-static size_t npairs;
+
+/* The pairs made so far, in restore_ctx.slot[SLOT_UNIX]. */
+struct pairs_made {
+	struct pair_made *pairs;
+	size_t npairs;
+};
 
 static const struct fd_rec *end_with_id(const struct image_meta *m, uint64_t id)
 {
@@ -211,22 +215,25 @@ static int refill(int from, const struct fd_rec *to)
 
 static int open_pair_end(struct fd_child *c, const struct fd_rec *rec)
 {
+	struct pairs_made *m = c->ctx->slot[SLOT_UNIX];
 	struct pair_made *p = NULL;
 	size_t i;
 	int fd, which;
 
-	for (i = 0; i < npairs && !p; i++)
-		if (pairs[i].ids[0] == rec->object_id || pairs[i].ids[1] == rec->object_id)
-			p = &pairs[i];
+	if (!m && !(m = c->ctx->slot[SLOT_UNIX] = calloc(1, sizeof(*m))))
+		return fail(ENOMEM, NULL, "recreating socket pairs");
+	for (i = 0; i < m->npairs && !p; i++)
+		if (m->pairs[i].ids[0] == rec->object_id || m->pairs[i].ids[1] == rec->object_id)
+			p = &m->pairs[i];
 	if (!p) {
 		const struct fd_rec *other = end_with_id(&c->ctx->meta, rec->peer_id);
-		struct pair_made *grown = realloc(pairs, (npairs + 1) * sizeof(*pairs));
+		struct pair_made *grown = realloc(m->pairs, (m->npairs + 1) * sizeof(*grown));
 		int sv[2];
 
 		if (!grown)
 			return fail(ENOMEM, NULL, "recreating socket pairs");
-		pairs = grown;
-		p = &pairs[npairs++];
+		m->pairs = grown;
+		p = &m->pairs[m->npairs++];
 		if (socketpair(AF_UNIX, rec->sock_type, 0, sv))
 			return fail(errno, NULL, "recreating the socket pair of fd %d", rec->fd);
 		/* What waited in one end's queue was sent by the other. */
@@ -298,6 +305,17 @@ err:
 	return -1;
 }
 
+static void release_pairs(struct restore_ctx *ctx)
+{
+	struct pairs_made *m = ctx->slot[SLOT_UNIX];
+
+	if (!m)
+		return;
+	free(m->pairs);
+	free(m);
+	ctx->slot[SLOT_UNIX] = NULL;
+}
+
 const struct fd_kind_ops fd_unix_kind = {
 	.kind = FD_UNIX,
 	.name = "unix socket",
@@ -306,4 +324,5 @@ const struct fd_kind_ops fd_unix_kind = {
 	.dump = dump_unix,
 	.check = check_unix,
 	.open = open_unix,
+	.release = release_pairs,
 };

@@ -16,13 +16,16 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#ifndef __O_TMPFILE
+#define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 /* Asked in this order; the first that matches takes the fd. */
 static const struct fd_kind_ops *const fd_kinds[] = {
-	&fd_memfd_kind, &fd_deleted_kind, &fd_regular_kind, &fd_directory_kind,
+	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
 	&fd_chardev_kind, &fd_fifo_kind, &fd_pipe_kind, &fd_eventfd_kind,
 	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_ping_kind, &fd_unix_kind,
 	&fd_inotify_kind, NULL,
@@ -83,7 +86,12 @@ int fd_spare(struct fd_child *c, int fd)
 
 int fd_reopen_flags(const struct fd_rec *rec)
 {
-	return rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+	int flags = rec->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+
+	/* O_TMPFILE shows as __O_TMPFILE | O_DIRECTORY: a regular file. */
+	if (flags & __O_TMPFILE)
+		flags &= ~(__O_TMPFILE | O_DIRECTORY);
+	return flags;
 }
 
 /* Terminals: ttyN/ttySN (4), tty/console/ptmx (5), pseudo-terminals. */
@@ -326,8 +334,24 @@ static int fds_restore(struct restore_ctx *ctx)
 	return 0;
 }
 
+static void fds_dump_resume(struct dump_ctx *ctx, bool killed)
+{
+	fd_tcp_release_repaired(ctx, killed);
+}
+
+static void fds_restore_release(struct restore_ctx *ctx)
+{
+	const struct fd_kind_ops *const *k;
+
+	for (k = fd_kinds; *k; k++)
+		if ((*k)->release)
+			(*k)->release(ctx);
+}
+
 const struct state_ops fds_state_ops = {
 	.name = "fds",
+	.dump_resume = fds_dump_resume,
+	.restore_release = fds_restore_release,
 	.dump = fds_dump,
 	.check = fds_check,
 	.restore_child = fds_restore_child,

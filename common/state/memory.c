@@ -54,11 +54,30 @@ struct run_list {
 	size_t n, cap;
 };
 
-static struct run_list dump_runs;	/* one dump per process */
-/* Pages a copy-on-write copy would not have as they are now: shared
- * memory (the process goes on writing it), MADV_DONTFORK (not in the
- * copy) and MADV_WIPEONFORK (zero in the copy). */
-static struct run_list shared_runs;
+struct held_chunk;
+
+/* The dump's state for one process, in dump_ctx.slot[SLOT_MEMORY]. */
+struct memory_dump_state {
+	struct run_list dump_runs;
+	/* Pages a copy-on-write copy would not have as they are now: shared
+	 * memory (the process goes on writing it), MADV_DONTFORK (not in the
+	 * copy) and MADV_WIPEONFORK (zero in the copy). */
+	struct run_list shared_runs;
+	/* smaps read by dump_prepare() (see read_vmas()) */
+	struct vma_entry *pre_vmas;
+	size_t npre_vmas;
+	bool flags_unchecked;
+	unsigned chunk_seq;		/* next pages/ member number */
+	struct held_chunk *held;	/* see memory_dump_shared() */
+	size_t nheld;
+};
+
+static struct memory_dump_state *dump_state(struct dump_ctx *ctx)
+{
+	if (!ctx->slot[SLOT_MEMORY])
+		ctx->slot[SLOT_MEMORY] = calloc(1, sizeof(struct memory_dump_state));
+	return ctx->slot[SLOT_MEMORY];
+}
 
 static bool read_before_resume(const struct vma_rec *v)
 {
@@ -108,11 +127,7 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 		return fail_why("mapping of a special file (io_uring ring, perf buffer, ...)",
 				"ckpt cannot save such mappings", "mapping %#llx-%#llx %s",
 				(unsigned long long)v->start, (unsigned long long)v->end, p);
-	else if (ends_with(p, " (deleted)"))
-		return fail_why("the mapped file was deleted", "deleted and memfd mappings are "
-				"not supported yet", "mapping %#llx-%#llx %s",
-				(unsigned long long)v->start, (unsigned long long)v->end, p);
-	else
+	else	/* deleted files and memfds too: fd_ghost_map_dump() */
 		*kind = v->shared ? VMA_FILE_SHARED : VMA_FILE_PRIVATE;
 	/* The kernel's own special mappings are VM_IO/PFNMAP too; anything
 	 * else that is can only be device memory. */
@@ -303,15 +318,15 @@ static int check_mapped_file(const struct vma_entry *v)
  * that the layout is the same.  The flags (VmFlags) are then checked in
  * dump_late() against the smaps of the copy, which are the process's as of
  * the freeze: a mapping whose flags changed in between fails the dump. */
-static struct vma_entry *pre_vmas;
-static size_t npre_vmas;
-static bool flags_unchecked;
-
 static int memory_dump_prepare(struct dump_ctx *ctx)
 {
+	struct memory_dump_state *s = dump_state(ctx);
+
+	if (!s)
+		return fail(ENOMEM, NULL, "reading mappings");
 	if (ctx->opts->kill_after || ctx->opts->no_cow)
 		return 0;
-	return procfs_read_vmas(ctx->pid, &pre_vmas, &npre_vmas);
+	return procfs_read_vmas(ctx->pid, &s->pre_vmas, &s->npre_vmas);
 }
 
 static bool same_layout(const struct vma_entry *a, size_t na, const struct vma_entry *b, size_t nb)
@@ -333,24 +348,25 @@ static bool same_layout(const struct vma_entry *a, size_t na, const struct vma_e
  * still the same, else from smaps now. */
 static int read_vmas(struct dump_ctx *ctx, struct vma_entry **vmas, size_t *n)
 {
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	struct vma_entry *now;
 	size_t nnow;
 
-	flags_unchecked = false;
-	if (pre_vmas) {
+	s->flags_unchecked = false;
+	if (s->pre_vmas) {
 		if (procfs_read_maps(ctx->pid, &now, &nnow))
 			return -1;
-		if (same_layout(pre_vmas, npre_vmas, now, nnow)) {
+		if (same_layout(s->pre_vmas, s->npre_vmas, now, nnow)) {
 			free(now);
-			*vmas = pre_vmas;
-			*n = npre_vmas;
-			pre_vmas = NULL;
-			flags_unchecked = true;
+			*vmas = s->pre_vmas;
+			*n = s->npre_vmas;
+			s->pre_vmas = NULL;
+			s->flags_unchecked = true;
 			return 0;
 		}
 		free(now);
-		free(pre_vmas);
-		pre_vmas = NULL;
+		free(s->pre_vmas);
+		s->pre_vmas = NULL;
 		pr_info("mappings changed since they were read: reading them again");
 	}
 	return procfs_read_vmas(ctx->pid, vmas, n);
@@ -378,7 +394,7 @@ static int check_flags(struct dump_ctx *ctx)
 	bool copy = ctx->source != ctx->remote;
 	int ret = 0;
 
-	if (!flags_unchecked)
+	if (!((struct memory_dump_state *)ctx->slot[SLOT_MEMORY])->flags_unchecked)
 		return 0;
 	if (procfs_read_vmas(remote_pid(ctx->source), &src, &nsrc))
 		return -1;
@@ -406,11 +422,14 @@ static int check_flags(struct dump_ctx *ctx)
 
 static int memory_dump(struct dump_ctx *ctx)
 {
+	struct memory_dump_state *s = dump_state(ctx);
 	struct vma_entry *vmas = NULL;
 	char path[64];
 	size_t n, i;
 	int pagemap_fd = -1, ret = -1;
 
+	if (!s)
+		return fail(ENOMEM, NULL, "reading mappings");
 	if (read_vmas(ctx, &vmas, &n))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
@@ -419,7 +438,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		fail(errno, NULL, "opening %s", path);
 		goto out;
 	}
-	dump_runs.n = shared_runs.n = 0;
+	s->dump_runs.n = s->shared_runs.n = 0;
 	for (i = 0; i < n; i++) {
 		const struct vma_entry *v = &vmas[i];
 		struct vma_rec *rec;
@@ -442,7 +461,11 @@ static int memory_dump(struct dump_ctx *ctx)
 			fail(ENOMEM, NULL, "recording mappings");
 			goto out;
 		}
-		if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
+		if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
+		    ends_with(v->path, " (deleted)")) {
+			if (fd_ghost_map_dump(ctx, v))
+				goto out;
+		} else if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
 			if (check_mapped_file(v) || file_id_record(&ctx->meta, v->path, &rec->file_index))
 				goto out;
 		}
@@ -458,10 +481,10 @@ static int memory_dump(struct dump_ctx *ctx)
 		}
 		/* The other pages are picked in dump_late(), from the copy. */
 		if (has_contents(kind) && read_before_resume(rec) &&
-		    scan_pagemap(pagemap_fd, rec, &shared_runs))
+		    scan_pagemap(pagemap_fd, rec, &s->shared_runs))
 			goto out;
 	}
-	pr_info("%zu mappings, %zu page runs of shared memory", n, shared_runs.n);
+	pr_info("%zu mappings, %zu page runs of shared memory", n, s->shared_runs.n);
 	ret = 0;
 out:
 	if (pagemap_fd >= 0)
@@ -620,8 +643,6 @@ out:
 	return ret;
 }
 
-static unsigned chunk_seq;
-
 /* Shared memory read before the process resumes is held as finished
  * pages/ members until the metadata is written; above this, the process
  * stays stopped until it is written instead. */
@@ -632,15 +653,12 @@ struct held_chunk {
 	size_t start, len;
 };
 
-static struct held_chunk *held;
-static size_t nheld;
-
-static void free_held(void)
+static void free_held(struct memory_dump_state *s)
 {
-	while (nheld)
-		free(held[--nheld].buf);
-	free(held);
-	held = NULL;
+	while (s->nheld)
+		free(s->held[--s->nheld].buf);
+	free(s->held);
+	s->held = NULL;
 }
 
 static int memory_dump_shared(struct dump_ctx *ctx)
@@ -649,38 +667,40 @@ static int memory_dump_shared(struct dump_ctx *ctx)
 		.pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
 		.pages_stored = &ctx->pages_stored, .pages_zero = &ctx->pages_zero,
 	};
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	uint64_t total = 0;
 	size_t i = 0, k;
 	char err[256];
 
-	chunk_seq = 0;
-	for (k = 0; k < shared_runs.n; k++)
-		total += (uint64_t)shared_runs.runs[k].npages * PAGE;
+	s->chunk_seq = 0;
+	for (k = 0; k < s->shared_runs.n; k++)
+		total += (uint64_t)s->shared_runs.runs[k].npages * PAGE;
 	if (total > SHARED_HOLD_MAX) {
 		ctx->stay_frozen = "more than 64 MiB of shared memory";
 		return 0;	/* written in dump_contents() */
 	}
-	held = calloc(shared_runs.n + 1, sizeof(*held));
-	if (!held)
+	s->held = calloc(s->shared_runs.n + 1, sizeof(*s->held));
+	if (!s->held)
 		return fail(ENOMEM, NULL, "saving shared memory");
-	while (i < shared_runs.n) {
+	while (i < s->shared_runs.n) {
+		struct held_chunk *h = &s->held[s->nheld];
 		size_t pages = 0;
 		ssize_t len;
 
-		job.runs = &shared_runs.runs[i];
-		while (i < shared_runs.n && pages + shared_runs.runs[i].npages <= CHUNK_PAGES)
-			pages += shared_runs.runs[i++].npages;
-		job.nruns = &shared_runs.runs[i] - job.runs;
-		if (!(held[nheld].buf = malloc(CHUNK_CAP)))
+		job.runs = &s->shared_runs.runs[i];
+		while (i < s->shared_runs.n && pages + s->shared_runs.runs[i].npages <= CHUNK_PAGES)
+			pages += s->shared_runs.runs[i++].npages;
+		job.nruns = &s->shared_runs.runs[i] - job.runs;
+		if (!(h->buf = malloc(CHUNK_CAP)))
 			return fail(ENOMEM, NULL, "saving shared memory");
-		len = build_chunk(&job, held[nheld].buf, CHUNK_CAP, &held[nheld].start, err,
-				  sizeof(err));
+		len = build_chunk(&job, h->buf, CHUNK_CAP, &h->start, err, sizeof(err));
 		if (len < 0)
 			return fail_why(err, NULL, "saving shared memory");
-		held[nheld++].len = len;
+		h->len = len;
+		s->nheld++;
 	}
-	free(shared_runs.runs);
-	shared_runs = (struct run_list){ 0 };
+	free(s->shared_runs.runs);
+	s->shared_runs = (struct run_list){ 0 };
 	return 0;
 }
 
@@ -689,6 +709,7 @@ static int memory_dump_shared(struct dump_ctx *ctx)
  * MADV_WIPEONFORK memory excepted: dump() picked those). */
 static int memory_dump_late(struct dump_ctx *ctx)
 {
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	char path[64];
 	size_t i;
 	int fd, ret = 0;
@@ -699,34 +720,50 @@ static int memory_dump_late(struct dump_ctx *ctx)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, NULL, "opening %s", path);
-	dump_runs.n = 0;
+	s->dump_runs.n = 0;
 	for (i = 0; i < ctx->meta.nvmas && !ret; i++) {
 		struct vma_rec *v = &ctx->meta.vmas[i];
 
 		if (has_contents(v->kind) && !read_before_resume(v))
-			ret = scan_pagemap(fd, v, &dump_runs);
+			ret = scan_pagemap(fd, v, &s->dump_runs);
 	}
 	close(fd);
-	pr_info("%zu page runs to save", dump_runs.n);
+	pr_info("%zu page runs to save", s->dump_runs.n);
 	return ret;
 }
 
 static int memory_dump_contents(struct dump_ctx *ctx)
 {
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	size_t i;
 
-	for (i = 0; i < nheld; i++) {
+	for (i = 0; i < s->nheld; i++) {
 		char name[IMAGE_NAME_MAX + 1];
 
-		snprintf(name, sizeof(name), "pages/%08u", chunk_seq++);
-		if (image_write_member(ctx->writer, name, held[i].buf + held[i].start, held[i].len))
+		snprintf(name, sizeof(name), "pages/%08u", s->chunk_seq++);
+		if (image_write_member(ctx->writer, name, s->held[i].buf + s->held[i].start,
+				       s->held[i].len))
 			return -1;
 	}
-	free_held();
-	if (shared_runs.n &&
-	    write_runs(ctx, &shared_runs, ctx->remote, "saving shared memory", &chunk_seq))
+	free_held(s);
+	if (s->shared_runs.n &&
+	    write_runs(ctx, &s->shared_runs, ctx->remote, "saving shared memory", &s->chunk_seq))
 		return -1;
-	return write_runs(ctx, &dump_runs, ctx->source, "saving memory", &chunk_seq);
+	return write_runs(ctx, &s->dump_runs, ctx->source, "saving memory", &s->chunk_seq);
+}
+
+static void memory_dump_release(struct dump_ctx *ctx)
+{
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
+
+	if (!s)
+		return;
+	free_held(s);
+	free(s->dump_runs.runs);
+	free(s->shared_runs.runs);
+	free(s->pre_vmas);
+	free(s);
+	ctx->slot[SLOT_MEMORY] = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -749,7 +786,8 @@ static int memory_check(struct restore_ctx *ctx)
 		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
 		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_VSYSCALL ||
 		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
-		     (v->file_index < 0 || (size_t)v->file_index >= m->nfiles)))
+		     (v->file_index < 0 ? !fd_ghost_of_map(m, v->start) :
+		      (size_t)v->file_index >= m->nfiles)))
 			return fail_why("invalid mapping record", "the image is corrupted",
 					"checking mapping %zu (%#llx-%#llx)", i,
 					(unsigned long long)v->start, (unsigned long long)v->end);
@@ -936,7 +974,10 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	case VMA_FILE_PRIVATE:
 	case VMA_FILE_SHARED:
 		flags |= v->kind == VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-		if (open_in_target(ctx, v->file_index,
+		if (v->file_index < 0 ?
+		    fd_ghost_map_fd(ctx, v->start, v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW),
+				    &fd) :
+		    open_in_target(ctx, v->file_index,
 				   v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW), &fd))
 			return -1;
 		pgoff = v->pgoff;
@@ -1255,6 +1296,12 @@ out:
 	return ret;
 }
 
+static void memory_restore_release(struct restore_ctx *ctx)
+{
+	free(ctx->target_file_fds);
+	ctx->target_file_fds = NULL;
+}
+
 const struct state_ops memory_state_ops = {
 	.name = "memory",
 	.dump_prepare = memory_dump_prepare,
@@ -1262,6 +1309,8 @@ const struct state_ops memory_state_ops = {
 	.dump_shared = memory_dump_shared,
 	.dump_late = memory_dump_late,
 	.dump_contents = memory_dump_contents,
+	.dump_release = memory_dump_release,
 	.check = memory_check,
 	.restore = memory_restore,
+	.restore_release = memory_restore_release,
 };

@@ -29,6 +29,12 @@ static char *read_trimmed(pid_t pid, const char *name)
 	return text;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lf = strlen(suffix);
+	return ls >= lf && !strcmp(s + ls - lf, suffix);
+}
+
 static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 {
 	char buf[PATH_MAX];
@@ -42,8 +48,17 @@ static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 				"checking executable %s", buf);
 	if (!(p->exe = strdup(buf)) || file_id_record(&ctx->meta, p->exe, &idx))
 		return fail(ENOMEM, NULL, "recording the executable");
-	if (procfs_readlink(ctx->pid, "cwd", buf, sizeof(buf)) || !(p->cwd = strdup(buf)))
+	if (procfs_readlink(ctx->pid, "cwd", buf, sizeof(buf)))
 		return -1;
+	if (ends_with(buf, " (deleted)")) {	/* a removed directory: a ghost */
+		char proc_path[64];
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/cwd", ctx->pid);
+		if (fd_ghost_record(ctx, proc_path, buf, &p->cwd_ghost))
+			return -1;
+		buf[strlen(buf) - 10] = 0;
+	}
+	if (!(p->cwd = strdup(buf)))
+		return fail(ENOMEM, NULL, "recording the cwd");
 	if (procfs_readlink(ctx->pid, "root", buf, sizeof(buf)) || !(p->root = strdup(buf)))
 		return -1;
 	return 0;
@@ -154,7 +169,9 @@ static int process_check(struct restore_ctx *ctx)
 	const struct process_rec *p = ctx->meta.process;
 	size_t i;
 
-	if (!p->exe || p->exe[0] != '/' || !p->cwd || !p->root)
+	if (!p->exe || p->exe[0] != '/' || !p->cwd || !p->root ||
+	    p->cwd_ghost > ctx->meta.nghosts ||
+	    (p->cwd_ghost && ctx->meta.ghosts[p->cwd_ghost - 1].kind != GHOST_DIR))
 		return fail_why("invalid process record", "the image is corrupted",
 				"checking the image");
 	for (i = 0; i < ctx->meta.nfiles; i++) {
@@ -176,9 +193,20 @@ static int process_restore_child(struct restore_ctx *ctx)
 
 	if (strcmp(p->root, "/") && chroot(p->root))
 		return fail(errno, NULL, "changing root to %s", p->root);
-	if (chdir(p->cwd))
+	if (p->cwd_ghost) {
+		/* Removed: made again, entered, removed again. */
+		int fd = fd_ghost_create(&ctx->meta, p->cwd_ghost - 1);
+		if (fd < 0)
+			return -1;
+		if (fchdir(fd)) {
+			close(fd);
+			return fail(errno, NULL, "changing directory to %s (removed)", p->cwd);
+		}
+		close(fd);
+	} else if (chdir(p->cwd)) {
 		return fail(errno, "the directory must exist on this host",
 			    "changing directory to %s", p->cwd);
+	}
 	umask(p->umask);
 	if (personality(p->personality) < 0)
 		return fail(errno, NULL, "setting personality %#llx",

@@ -10,6 +10,7 @@ const struct state_ops *const state_table[] = {
 	&process_state_ops,
 	&rlimits_state_ops,
 	&fds_state_ops,
+	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
 	&threads_state_ops,	/* threads exist before signals are queued to them */
 	&signals_state_ops,
 	&timers_state_ops,
@@ -19,3 +20,30 @@ const struct state_ops *const state_table[] = {
 	&creds_state_ops,
 	NULL,
 };
+
+void state_dump_resume(struct dump_ctx *ctx, bool killed)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_resume)
+			(*ops)->dump_resume(ctx, killed);
+}
+
+void state_dump_release(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_release)
+			(*ops)->dump_release(ctx);
+}
+
+void state_restore_release(struct restore_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->restore_release)
+			(*ops)->restore_release(ctx);
+}
