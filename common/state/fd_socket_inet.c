@@ -305,6 +305,10 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 	switch (ti.tcpi_state) {
 	case TCP_LISTEN:
 		rec->backlog = di->found ? di->wqueue : SOMAXCONN;
+		/* As for unix listeners: a busy server is not refused for it. */
+		if (di->rqueue)
+			pr_warn("fd %d (%s): %u connections not yet accepted will be lost (their "
+				"clients see a reset)", d->fd, d->link, di->rqueue);
 		return 0;
 	case TCP_CLOSE:			/* new, bound, or connected and reset */
 		return 0;

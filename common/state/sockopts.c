@@ -338,8 +338,10 @@ int sockopts_restore(struct fd_child *c, int s, const struct fd_rec *rec, unsign
 			return bad_rec(rec, r);
 		if (!(o->phase & phase))
 			continue;
-		/* A buffer the kernel sized the same way needs no lock. */
-		if (o->type == OPT_BUF && !get_opt(s, o, &now) && now.value == r->value)
+		/* Already so (a buffer the kernel sized the same way needs no
+		 * lock; ckpt could not make a new socket to compare with). */
+		if (!get_opt(s, o, &now) &&
+		    (o->type == OPT_STR ? r->text && !strcmp(now.text, r->text) : now.value == r->value))
 			continue;
 		if (set_opt(s, o, r))
 			return fail(errno, o->opt == SO_MARK || o->opt == IP_TRANSPARENT ||
