@@ -280,7 +280,13 @@ static int ping_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *r
 
 static int dump_udp_state(const struct fd_dump *d, int s, const struct diag_info *di)
 {
-	int inq = 0;
+	int inq = 0, outq = 0;
+
+	/* Data held back by UDP_CORK or MSG_MORE, not sent yet. */
+	if (!ioctl(s, SIOCOUTQ, &outq) && outq > 0)
+		return fail_why("data is corked on it (UDP_CORK or MSG_MORE), not sent yet",
+				"saving corked datagrams is not supported; checkpoint when it "
+				"is uncorked", "checking fd %d (%s)", d->fd, d->link);
 
 	/* SIOCINQ: the size of the next datagram; sock_diag: all of them. */
 	if (ioctl(s, SIOCINQ, &inq))

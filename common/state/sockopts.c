@@ -208,11 +208,27 @@ static bool same(const struct sockopt_desc *o, const struct optval *a, const str
 	return o->type == OPT_STR ? !strcmp(a->text, b->text) : a->value == b->value;
 }
 
+/* A classic BPF filter could be read (SO_GET_FILTER) and attached again,
+ * an eBPF one not: refused by name for now. */
+static int refuse_filter(int s, int fd)
+{
+	socklen_t len = 0;
+
+	/* The count of instructions; EACCES for an eBPF program. */
+	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, NULL, &len) ? errno != EACCES : !len)
+		return 0;
+	return fail_why("a socket filter is attached to it (SO_ATTACH_FILTER/SO_ATTACH_BPF)",
+			"saving socket filters is not supported yet", "checking fd %d", fd);
+}
+
 int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type, int protocol)
 {
-	int fresh = socket(domain, type | SOCK_CLOEXEC, protocol);
-	int ret = 0;
+	int fresh, ret = 0;
 	unsigned i;
+
+	if (refuse_filter(s, fd))
+		return -1;
+	fresh = socket(domain, type | SOCK_CLOEXEC, protocol);
 
 	for (i = 0; i < NOPTS && !ret; i++) {
 		const struct sockopt_desc *o = &opts[i];

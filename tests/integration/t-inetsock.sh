@@ -7,7 +7,9 @@
 # process and every queue full, sharing its port with a listener of a
 # higher fd (binds with SO_REUSEADDR, repair mode left once both ends
 # exist); an accepted connection whose peer closed (CLOSE_WAIT) reads
-# its last bytes, then end of file.  A UDP socket with a datagram waiting is refused by name.
+# its last bytes, then end of file.  Refused by name, the target going on
+# unharmed: a UDP socket with a datagram waiting, one with corked data,
+# one with a socket filter.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -34,11 +36,20 @@ one shutdown
 one tcpbuf
 one closewait
 
-port=$(free_port)
-start_bg "$PROGS/inetsock" udpqueue "$port" > "$T/q.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/q.log" '^ready$' 10
-expect_fail_msg "datagrams are queued on it" "$CKPT" "$pid" -o "$T/q.tar.zst"
-assert_running "$pid" "target of the refused ckpt"
-[ -e "$T/q.tar.zst" ] && fail "the refused ckpt left an image"
+refused() {
+	local mode=$1 msg=$2 port pid
+	port=$(free_port)
+	start_bg "$PROGS/inetsock" "$mode" "$port" > "$T/$mode.log" 2>&1
+	pid=$BG_PID
+	wait_for_line "$T/$mode.log" '^ready$' 10
+	expect_fail_msg "$msg" "$CKPT" "$pid" -o "$T/$mode.tar.zst"
+	assert_running "$pid" "target of the refused ckpt"
+	[ -e "$T/$mode.tar.zst" ] && fail "the refused ckpt left an image"
+	kill -USR1 "$pid"
+	wait_until 10 grep -qx PASS "$T/$mode.log" || fail "$mode: the target was harmed: $(cat "$T/$mode.log")"
+}
+
+refused udpqueue "datagrams are queued on it"
+refused udpcork "data is corked on it"
+refused filter "a socket filter is attached"
 pass

@@ -22,7 +22,9 @@
  *                  echo id, connected, IP_TTL 9: after restart, same id and
  *                  TTL, and an echo request sent gets its reply (prints
  *                  "skip" when net.ipv4.ping_group_range forbids them);
- *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it).
+ *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it);
+ *   udpcork PORT   a UDP socket with corked data not sent (refused);
+ *   filter PORT    a UDP socket with a classic BPF filter (refused).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -33,6 +35,8 @@
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <linux/filter.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -450,8 +454,20 @@ int main(int argc, char **argv)
 		if (bind(r, (struct sockaddr *)&a, sizeof(a)) ||
 		    sendto(t, "queued", 6, 0, (struct sockaddr *)&a, sizeof(a)) != 6)
 			die("udp");
+	} else if (!strcmp(mode, "udpcork")) {
+		struct sockaddr_in a = in4("127.0.0.1", port);
+		int t = sock(AF_INET, SOCK_DGRAM, 0), one = 1;
+		if (setsockopt(t, IPPROTO_UDP, UDP_CORK, &one, sizeof(one)) ||
+		    sendto(t, "corked", 6, 0, (struct sockaddr *)&a, sizeof(a)) != 6)
+			die("udp cork");
+	} else if (!strcmp(mode, "filter")) {
+		struct sock_filter accept_all = { 0x06, 0, 0, 0xffffffff };	/* ret #-1 */
+		struct sock_fprog prog = { 1, &accept_all };
+		int t = sock(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(t, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+			die("filter");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|ping|udpqueue PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|ping|udpqueue|udpcork|filter PORT\n");
 		return 2;
 	}
 	printf("ready\n");
