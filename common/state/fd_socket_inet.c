@@ -5,7 +5,8 @@
  *     held by the old process's in TIME_WAIT), then connected (UDP);
  *   listening TCP: also listening again (connections not yet accepted are
  *     not kept);
- *   established TCP (and CLOSE_WAIT): TCP_REPAIR (CAP_NET_ADMIN) reads the
+ *   established TCP (and half-closed: CLOSE_WAIT, FIN_WAIT1/2, CLOSING,
+ *     LAST_ACK, see finish_inet): TCP_REPAIR (CAP_NET_ADMIN) reads the
  *     sequence numbers, both queues, MSS, window scales, SACK/timestamp
  *     options and the window; restart rebuilds the connection in repair
  *     mode, so the peer sees no reset and no byte is lost or sent twice,
@@ -151,7 +152,22 @@ out:
 	return ret;
 }
 
-static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_ioctl)
+/* The process shut the writing side down (shutdown(SHUT_WR)): its FIN is
+ * in the send queue, acknowledged (FIN_WAIT2) or not. */
+static bool our_fin(int state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+	       state == TCP_LAST_ACK;
+}
+
+/* The peer's FIN came in: the reading side ends after the queue. */
+static bool peer_fin(int state)
+{
+	return state == TCP_CLOSE_WAIT || state == TCP_CLOSING || state == TCP_LAST_ACK;
+}
+
+/* fin: bytes of the ioctl's count that are our FIN, not data. */
+static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_ioctl, int fin)
 {
 	int len = 0;
 	socklen_t sl = sizeof(*seq);
@@ -159,6 +175,7 @@ static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_i
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) ||
 	    getsockopt(s, SOL_TCP, TCP_QUEUE_SEQ, seq, &sl) || ioctl(s, len_ioctl, &len))
 		return fail(errno, NULL, "reading a TCP queue in repair mode");
+	len -= fin;
 	if (len <= 0)
 		return 0;
 	b->data = malloc(len);
@@ -177,6 +194,10 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	socklen_t len;
 	uint32_t seq;
 	int on = 1, unsent = 0, *grown;
+	/* Our FIN takes a sequence number, counted by SIOCOUTQ until it is
+	 * acknowledged (not in FIN_WAIT2), by SIOCOUTQNSD until it is sent. */
+	bool fin = our_fin(rec->sock_state);
+	int fin_in_outq = fin && rec->sock_state != TCP_FIN_WAIT2;
 
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
 		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
@@ -187,13 +208,18 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 		return fail(ENOMEM, NULL, "freezing TCP connections");
 	ctx->repaired = grown;
 	ctx->repaired[ctx->nrepaired++] = s;
-	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ))
+	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ, fin_in_outq))
 		return -1;
-	rec->snd_seq = seq;
+	rec->snd_seq = seq - fin;	/* after the data */
 	if (ioctl(s, SIOCOUTQNSD, &unsent))
 		return fail(errno, NULL, "reading the TCP send queue of fd %d", rec->fd);
-	rec->unsent_len = unsent;
-	if (peek_queue(s, TCP_RECV_QUEUE, &rec->inq, &seq, SIOCINQ))
+	rec->unsent_len = unsent > 0 ? unsent - (fin_in_outq ? 1 : 0) : 0;
+	if (rec->unsent_len > rec->outq.len)
+		return fail_why("the TCP send queue changed while it was read", NULL,
+				"checking fd %d", rec->fd);
+	/* The peer's FIN is not in SIOCINQ (nor in the bytes); rcv_seq counts
+	 * it, the restored queue ends there. */
+	if (peek_queue(s, TCP_RECV_QUEUE, &rec->inq, &seq, SIOCINQ, 0))
 		return -1;
 	rec->rcv_seq = seq;
 	len = sizeof(ti);
@@ -320,6 +346,10 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 		return 0;
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:		/* the peer closed; the process did not yet */
+	case TCP_FIN_WAIT1:		/* the process shut down writing (SHUT_WR) */
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSING:		/* both */
+	case TCP_LAST_ACK:
 		return repair_established(ctx, s, rec);
 	default:
 		return fail_why("TCP connections in this state are not supported yet",
@@ -385,7 +415,8 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 /* Restored through TCP_REPAIR. */
 static bool connected(const struct fd_rec *rec)
 {
-	return rec->sock_state == TCP_ESTABLISHED || rec->sock_state == TCP_CLOSE_WAIT;
+	return rec->sock_state == TCP_ESTABLISHED || our_fin(rec->sock_state) ||
+	       peer_fin(rec->sock_state);
 }
 
 static bool valid_protocol(const struct fd_rec *rec)
@@ -408,7 +439,7 @@ static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    rec->peer_addr.len > sizeof(struct sockaddr_storage) ||
 	    (connected(rec) &&
 	     (!rec->peer_addr.len || rec->unsent_len > rec->outq.len ||
-	      (rec->shutdown & SHUT_WR_BIT))))
+	      ((rec->shutdown & SHUT_WR_BIT) && !our_fin(rec->sock_state)))))
 		return fail_why("invalid socket record", "the image is corrupted",
 				"checking fd %d", rec->fd);
 	return sockopts_check(ctx, rec);
@@ -539,6 +570,12 @@ static int restore_established(struct fd_child *c, int s, const struct fd_rec *r
 	if (rec->window.len == sizeof(struct tcp_repair_window) &&
 	    setsockopt(s, SOL_TCP, TCP_REPAIR_WINDOW, rec->window.data, rec->window.len))
 		return fail(errno, NULL, "restoring the TCP window of fd %d", rec->fd);
+	/* A FIN that was sent: queued again as sent, in repair mode (if the
+	 * peer had acknowledged it, it acknowledges the retransmission). */
+	q = TCP_SEND_QUEUE;	/* what is "sent" in repair mode is not transmitted */
+	if (our_fin(rec->sock_state) && !rec->unsent_len &&
+	    (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) || shutdown(s, SHUT_WR)))
+		return fail(errno, NULL, "shutting down the writing side of fd %d", rec->fd);
 	/* It leaves repair mode in finish_inet, once every fd exists: its
 	 * peer may be one of them, not there yet. */
 	return 0;
@@ -580,12 +617,22 @@ static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 	/* CLOSE_WAIT: the peer's FIN is counted in the sequence numbers; the
 	 * connection comes back established with its reading side shut, so
 	 * reads return what is queued, then end of file, as they would. */
-	if (((rec->shutdown & SHUT_RD_BIT) || rec->sock_state == TCP_CLOSE_WAIT) &&
-	    shutdown(s, SHUT_RD))
-		return fail(errno, NULL, "shutting down the reading side of fd %d", rec->fd);
+	if (((rec->shutdown & SHUT_RD_BIT) || peer_fin(rec->sock_state)) &&
+	    shutdown(s, SHUT_RD)) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		int err = errno;
+		if (getsockopt(s, SOL_TCP, TCP_INFO, &ti, &len))
+			ti.tcpi_state = 0;
+		return fail(err, NULL, "shutting down the reading side of fd %d (state %s)",
+			    rec->fd, tcp_state_name(ti.tcpi_state));
+	}
 	if (rec->unsent_len && send_unsent(s, (char *)rec->outq.data +
 					   (rec->outq.len - rec->unsent_len), rec->unsent_len, rec))
 		return -1;
+	/* A FIN never sent goes after the data never sent, as it would. */
+	if (our_fin(rec->sock_state) && rec->unsent_len && shutdown(s, SHUT_WR))
+		return fail(errno, NULL, "shutting down the writing side of fd %d", rec->fd);
 	/* Buffers grown to take the queues back go to their size (the queue
 	 * then may be above it, as it was). */
 	return settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||

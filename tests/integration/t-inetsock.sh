@@ -7,7 +7,9 @@
 # process and every queue full, sharing its port with a listener of a
 # higher fd (binds with SO_REUSEADDR, repair mode left once both ends
 # exist); an accepted connection whose peer closed (CLOSE_WAIT) reads
-# its last bytes, then end of file.  Refused by name, the target going on
+# its last bytes, then end of file; a connection of the process with one
+# end shut down for writing (FIN_WAIT2 / CLOSE_WAIT) half-open as it was.
+# Refused by name, the target going on
 # unharmed: a UDP socket with a datagram waiting, one with corked data,
 # one with a socket filter.
 # shellcheck source=tests/integration/lib.sh
@@ -35,6 +37,7 @@ one opts
 one shutdown
 one tcpbuf
 one closewait
+one finwait
 
 refused() {
 	local mode=$1 msg=$2 port pid

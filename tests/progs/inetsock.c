@@ -18,6 +18,12 @@
  *   closewait PORT an accepted TCP connection whose peer sent "bye" and
  *                  closed (CLOSE_WAIT): after restart, reads give "bye", then
  *                  end of file;
+ *   finwait PORT   a TCP connection with both ends in the process, one end
+ *                  shut down for writing after "a-data" (FIN_WAIT2), the
+ *                  other (CLOSE_WAIT) with "b-data" sent back: after
+ *                  restart each reads what is queued, the first cannot send
+ *                  and gets to FIN_WAIT2 again, the second reads end of file
+ *                  and can still send;
  *   ping PORT      an ICMP echo socket bound to 127.0.0.1 with PORT as its
  *                  echo id, connected, IP_TTL 9: after restart, same id and
  *                  TTL, and an echo request sent gets its reply (prints
@@ -388,6 +394,60 @@ static void check_closewait(void)
 		corrupt("%s", "no end of file after the peer closed");
 }
 
+/* ---- finwait ---- */
+static int fa, fb;
+
+static void setup_finwait(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port);
+	int l = sock(AF_INET, SOCK_STREAM, 0);
+
+	fa = sock(AF_INET, SOCK_STREAM, 0);
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    connect(fa, (struct sockaddr *)&a, sizeof(a)) || (fb = accept(l, NULL, NULL)) < 0)
+		die("tcp");
+	close(l);
+	if (send(fa, "a-data", 6, 0) != 6 || shutdown(fa, SHUT_WR) || send(fb, "b-data", 6, 0) != 6)
+		die("send/shutdown");
+	usleep(100000);
+}
+
+static int tcp_state(int s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
+}
+
+static void check_finwait(void)
+{
+	char buf[16];
+	int i;
+
+	if (recv(fa, buf, sizeof(buf), MSG_DONTWAIT) != 6 || memcmp(buf, "b-data", 6))
+		corrupt("%s", "the bytes sent to the shut down end are lost");
+	if (send(fa, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0 || errno != EPIPE)
+		corrupt("%s", "the end shut down for writing can send");
+	if (recv(fb, buf, sizeof(buf), MSG_DONTWAIT) != 6 || memcmp(buf, "a-data", 6))
+		corrupt("%s", "the bytes sent before the FIN are lost");
+	if (recv(fb, buf, sizeof(buf), MSG_DONTWAIT) != 0)
+		corrupt("%s", "no end of file after the FIN");
+	if (send(fb, "more", 4, 0) != 4)
+		corrupt("%s", "the half-closed connection cannot carry data back");
+	for (i = 0; i < 100; i++) {
+		struct pollfd p = { fa, POLLIN, 0 };
+		if (poll(&p, 1, 50) == 1)
+			break;
+	}
+	if (recv(fa, buf, sizeof(buf), MSG_DONTWAIT) != 4 || memcmp(buf, "more", 4))
+		corrupt("%s", "the bytes sent back after restart did not arrive");
+	for (i = 0; i < 100 && tcp_state(fa) != TCP_FIN_WAIT2; i++)
+		usleep(50000);
+	if (tcp_state(fa) != TCP_FIN_WAIT2)
+		corrupt("%s", "the shut down end does not get back to FIN_WAIT2");
+}
+
 /* ---- ping ---- */
 static int pg;
 
@@ -442,6 +502,8 @@ int main(int argc, char **argv)
 		setup_tcpbuf(port);
 	else if (!strcmp(mode, "closewait"))
 		setup_closewait(port);
+	else if (!strcmp(mode, "finwait"))
+		setup_finwait(port);
 	else if (!strcmp(mode, "ping")) {
 		if (!setup_ping(port)) {
 			printf("skip\n");
@@ -467,7 +529,7 @@ int main(int argc, char **argv)
 		if (setsockopt(t, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 			die("filter");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|ping|udpqueue|udpcork|filter PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ping|udpqueue|udpcork|filter PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -481,6 +543,8 @@ int main(int argc, char **argv)
 		check_tcpbuf(port);
 	else if (!strcmp(mode, "closewait"))
 		check_closewait();
+	else if (!strcmp(mode, "finwait"))
+		check_finwait();
 	else if (!strcmp(mode, "ping"))
 		check_ping(port);
 	printf("PASS\n");
