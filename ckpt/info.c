@@ -363,6 +363,30 @@ static void put_ghost(FILE *f, const struct image_meta *m, uint32_t ghost)
 	fputc(')', f);
 }
 
+/* The options of a socket that differ from a new socket's, on one line. */
+static void print_sockopts(FILE *f, const struct image_meta *m, int fd)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < m->nsockopts; i++) {
+		const struct sockopt_rec *o = &m->sockopts[i];
+		if (o->fd != fd || !o->option)
+			continue;
+		fputs(any ? " " : "       options: ", f);
+		put_text(f, o->option);
+		if (o->text) {
+			fputc('=', f);
+			put_text(f, o->text);
+		} else {
+			fprintf(f, "=%" PRId64, o->value);
+		}
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
 static void print_fds(FILE *f, const struct image_meta *m)
 {
 	size_t i;
@@ -390,6 +414,7 @@ static void print_fds(FILE *f, const struct image_meta *m)
 			fputs(", replaced by restart's own)", f);
 		}
 		fputc('\n', f);
+		print_sockopts(f, m, d->fd);
 	}
 }
 

@@ -155,6 +155,7 @@ enum fd_kind {
 	FD_INOTIFY,		/* watches in meta/inotify */
 	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
 	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
+	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
 };
 
 /* Member "meta/fds". */
@@ -208,7 +209,9 @@ enum fd_kind {
 	F(T, 201, BLOB, pipe_packets)		/* u32 lengths of the packets data starts with */ \
 	F(T, 202, U32, fifo_hup)		/* FIFO reader: POLLHUP showed (a writer came and went) */ \
 	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
-	F(T, 204, U32, fifo_gid)
+	F(T, 204, U32, fifo_gid)	\
+	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
+	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {
@@ -250,6 +253,15 @@ RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
 	F(T, 1, U64, start)			/* the vma's start */	\
 	F(T, 2, U32, ghost)			/* 1 + index into meta/ghosts */
 RECORD_DECLARE(ghost_map_rec, GHOST_MAP_FIELDS)
+
+/* Member "meta/sockopts": the options of each socket that differ from a
+ * new socket's (sockopts.c). */
+#define SOCKOPT_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			\
+	F(T, 2, STR, option)			/* "SO_PRIORITY", "TCP_KEEPIDLE" ... */	\
+	F(T, 3, I64, value)			/* int; timeouts in us; SO_LINGER -1 off */ \
+	F(T, 4, STR, text)			/* SO_BINDTODEVICE, TCP_CONGESTION */
+RECORD_DECLARE(sockopt_rec, SOCKOPT_FIELDS)
 
 /* Member "meta/inotify": the watches of each inotify fd, by path. */
 #define INOTIFY_FIELDS(F, T)			\

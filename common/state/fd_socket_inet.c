@@ -1,49 +1,45 @@
-/* TCP and UDP sockets (IPv4 and IPv6).
- *   listening TCP: address, options, backlog (sock_diag), re-created and
- *     listening again (connections not yet accepted are not kept);
- *   established TCP: TCP_REPAIR (CAP_NET_ADMIN) reads the sequence numbers,
- *     both queues, MSS, window scales, SACK/timestamp options and the
- *     window; restart rebuilds the connection in repair mode, so the peer
- *     sees no reset and no byte is lost or sent twice.  With ckpt --kill the
- *     socket stays in repair mode until the process is gone, so its death
- *     sends nothing to the peer;
- *   UDP: bound and connected addresses and options (queued datagrams are
- *     not kept).
+/* TCP, UDP and UDP-Lite sockets (IPv4 and IPv6).  Options: sockopts.c;
+ * shutdown(SHUT_RD/WR) and the listen backlog: sock_diag.
+ *   new or bound TCP, UDP: bound again with SO_REUSEADDR set for the bind
+ *     only (the port may be shared with connections of the process, or
+ *     held by the old process's in TIME_WAIT), then connected (UDP);
+ *   listening TCP: also listening again (connections not yet accepted are
+ *     not kept);
+ *   established TCP (and half-closed: CLOSE_WAIT, FIN_WAIT1/2, CLOSING,
+ *     LAST_ACK, see finish_inet): TCP_REPAIR (CAP_NET_ADMIN) reads the
+ *     sequence numbers, both queues, MSS, window scales, SACK/timestamp
+ *     options and the window; restart rebuilds the connection in repair
+ *     mode, so the peer sees no reset and no byte is lost or sent twice,
+ *     and leaves repair mode only once every fd of the process exists (the
+ *     peer may be one of them).  With ckpt --kill the socket stays in
+ *     repair mode until the process is gone, so its death sends nothing to
+ *     the peer;
+ *   UDP with datagrams queued: refused (they could not be queued again as
+ *     sent from their senders' addresses).
  * The local address must exist on the host where the process restarts. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
+
+/* fd_rec.shutdown: the kernel's RCV_SHUTDOWN and SEND_SHUTDOWN bits. */
+#define SHUT_RD_BIT 1
+#define SHUT_WR_BIT 2
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-enum {
-	SOCKOPT_REUSEADDR = 1, SOCKOPT_REUSEPORT = 2, SOCKOPT_KEEPALIVE = 4,
-	SOCKOPT_NODELAY = 8, SOCKOPT_V6ONLY = 16, SOCKOPT_BROADCAST = 32,
-};
-
-static const struct {
-	uint64_t bit;
-	int level, name;
-} bool_opts[] = {
-	{ SOCKOPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR },
-	{ SOCKOPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT },
-	{ SOCKOPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE },
-	{ SOCKOPT_NODELAY, IPPROTO_TCP, TCP_NODELAY },
-	{ SOCKOPT_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY },
-	{ SOCKOPT_BROADCAST, SOL_SOCKET, SO_BROADCAST },
-};
 
 static bool is_inet(const struct fd_dump *d)
 {
@@ -57,37 +53,16 @@ static bool is_tcp(const struct fd_dump *d)
 
 static bool is_udp(const struct fd_dump *d)
 {
-	return is_inet(d) && d->sock_type == SOCK_DGRAM && d->sock_protocol == IPPROTO_UDP;
+	return is_inet(d) && d->sock_type == SOCK_DGRAM &&
+	       (d->sock_protocol == IPPROTO_UDP || d->sock_protocol == IPPROTO_UDPLITE);
 }
 
-static uint64_t read_opts(int s, int domain)
+/* ICMP echo ("ping") sockets: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP). */
+static bool is_ping(const struct fd_dump *d)
 {
-	uint64_t bits = 0;
-	unsigned i;
-
-	for (i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++) {
-		int v = 0;
-		socklen_t len = sizeof(v);
-		if (bool_opts[i].level == IPPROTO_IPV6 && domain != AF_INET6)
-			continue;
-		if (!getsockopt(s, bool_opts[i].level, bool_opts[i].name, &v, &len) && v)
-			bits |= bool_opts[i].bit;
-	}
-	return bits;
-}
-
-static int apply_opts(int s, const struct fd_rec *rec)
-{
-	unsigned i;
-
-	for (i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++) {
-		int v = 1;
-		if (!(rec->sockopts & bool_opts[i].bit))
-			continue;
-		if (setsockopt(s, bool_opts[i].level, bool_opts[i].name, &v, sizeof(v)))
-			return fail(errno, NULL, "setting an option of socket fd %d", rec->fd);
-	}
-	return 0;
+	return d->sock_type == SOCK_DGRAM &&
+	       ((d->sock_domain == AF_INET && d->sock_protocol == IPPROTO_ICMP) ||
+		(d->sock_domain == AF_INET6 && d->sock_protocol == IPPROTO_ICMPV6));
 }
 
 static int save_addr(struct blob *b, int s, bool peer)
@@ -111,46 +86,88 @@ static in_port_t port_of(const struct blob *b)
 					 : ((const struct sockaddr_in *)sa)->sin_port;
 }
 
-/* The backlog given to listen() is only told by sock_diag. */
-static uint32_t listen_backlog(int family, ino_t ino)
+/* What only sock_diag tells: the backlog given to listen() (as the
+ * "write queue" of a listener), the bytes queued for reading, and the
+ * shutdown() done on the socket. */
+struct diag_info {
+	bool found;
+	uint32_t rqueue, wqueue;
+	uint8_t shutdown;		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
+};
+
+static int sock_diag(int family, int protocol, ino_t ino, struct diag_info *out)
 {
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 r;
 	} req = {
 		.nlh = { sizeof(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
-		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
-		       .idiag_states = 1 << TCP_LISTEN },
+		.r = { .sdiag_family = family, .sdiag_protocol = protocol,
+		       .idiag_states = ~0U },
 	};
-	static char buf[32768];
-	uint32_t backlog = SOMAXCONN;
+	char *buf = malloc(32768);
 	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	bool done = false;
+	int ret = -1;
 
-	if (nl < 0 || send(nl, &req, sizeof(req), 0) < 0)
+	memset(out, 0, sizeof(*out));
+	if (!buf || nl < 0 || send(nl, &req, sizeof(req), 0) < 0) {
+		fail(buf ? errno : ENOMEM, "sock_diag (CONFIG_INET_DIAG) must be available",
+		     "asking sock_diag about socket %lu", (unsigned long)ino);
 		goto out;
+	}
 	while (!done) {
-		ssize_t n = recv(nl, buf, sizeof(buf), 0);
+		ssize_t n = recv(nl, buf, 32768, 0);
 		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		if (n <= 0)
-			break;
+		if (n <= 0) {
+			fail(n ? errno : EIO, NULL, "asking sock_diag about socket %lu",
+			     (unsigned long)ino);
+			goto out;
+		}
 		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
 			struct inet_diag_msg *m = NLMSG_DATA(h);
+			struct rtattr *a;
+			int alen;
+
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
 				done = true;
 				break;
 			}
-			if (m->idiag_inode == ino)
-				backlog = m->idiag_wqueue;
+			if (m->idiag_inode != ino)
+				continue;
+			out->found = true;
+			out->rqueue = m->idiag_rqueue;
+			out->wqueue = m->idiag_wqueue;
+			alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+				if (a->rta_type == INET_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
+					out->shutdown = *(uint8_t *)RTA_DATA(a);
 		}
 	}
+	ret = 0;
 out:
 	if (nl >= 0)
 		close(nl);
-	return backlog;
+	free(buf);
+	return ret;
 }
 
-static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_ioctl)
+/* The process shut the writing side down (shutdown(SHUT_WR)): its FIN is
+ * in the send queue, acknowledged (FIN_WAIT2) or not. */
+static bool our_fin(int state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+	       state == TCP_LAST_ACK;
+}
+
+/* The peer's FIN came in: the reading side ends after the queue. */
+static bool peer_fin(int state)
+{
+	return state == TCP_CLOSE_WAIT || state == TCP_CLOSING || state == TCP_LAST_ACK;
+}
+
+/* fin: bytes of the ioctl's count that are our FIN, not data. */
+static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_ioctl, int fin)
 {
 	int len = 0;
 	socklen_t sl = sizeof(*seq);
@@ -158,6 +175,7 @@ static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_i
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) ||
 	    getsockopt(s, SOL_TCP, TCP_QUEUE_SEQ, seq, &sl) || ioctl(s, len_ioctl, &len))
 		return fail(errno, NULL, "reading a TCP queue in repair mode");
+	len -= fin;
 	if (len <= 0)
 		return 0;
 	b->data = malloc(len);
@@ -176,6 +194,10 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	socklen_t len;
 	uint32_t seq;
 	int on = 1, unsent = 0, *grown;
+	/* Our FIN takes a sequence number, counted by SIOCOUTQ until it is
+	 * acknowledged (not in FIN_WAIT2), by SIOCOUTQNSD until it is sent. */
+	bool fin = our_fin(rec->sock_state);
+	int fin_in_outq = fin && rec->sock_state != TCP_FIN_WAIT2;
 
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
 		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
@@ -186,13 +208,18 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 		return fail(ENOMEM, NULL, "freezing TCP connections");
 	ctx->repaired = grown;
 	ctx->repaired[ctx->nrepaired++] = s;
-	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ))
+	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ, fin_in_outq))
 		return -1;
-	rec->snd_seq = seq;
+	rec->snd_seq = seq - fin;	/* after the data */
 	if (ioctl(s, SIOCOUTQNSD, &unsent))
 		return fail(errno, NULL, "reading the TCP send queue of fd %d", rec->fd);
-	rec->unsent_len = unsent;
-	if (peek_queue(s, TCP_RECV_QUEUE, &rec->inq, &seq, SIOCINQ))
+	rec->unsent_len = unsent > 0 ? unsent - (fin_in_outq ? 1 : 0) : 0;
+	if (rec->unsent_len > rec->outq.len)
+		return fail_why("the TCP send queue changed while it was read", NULL,
+				"checking fd %d", rec->fd);
+	/* The peer's FIN is not in SIOCINQ (nor in the bytes); rcv_seq counts
+	 * it, the restored queue ends there. */
+	if (peek_queue(s, TCP_RECV_QUEUE, &rec->inq, &seq, SIOCINQ, 0))
 		return -1;
 	rec->rcv_seq = seq;
 	len = sizeof(ti);
@@ -219,49 +246,154 @@ static const char *tcp_state_name(int state)
 	return state > 0 && state < 12 ? names[state] : "?";
 }
 
-static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+/* The peer of a connected ping socket, from its /proc/net/icmp[6] line
+ * (getpeername says ENOTCONN: a ping peer has no port). */
+static int ping_peer(const char *rem, int domain, struct blob *peer)
+{
+	if (domain == AF_INET) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		unsigned addr;
+		if (sscanf(rem, "%8X", &addr) != 1)
+			return -1;
+		a.sin_addr.s_addr = addr;	/* printed as the raw 32 bits */
+		return blob_set(peer, &a, sizeof(a));
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+		unsigned w[4];
+		int i;
+		if (sscanf(rem, "%8X%8X%8X%8X", &w[0], &w[1], &w[2], &w[3]) != 4)
+			return -1;
+		for (i = 0; i < 4; i++)
+			a.sin6_addr.s6_addr32[i] = w[i];
+		return blob_set(peer, &a, sizeof(a));
+	}
+}
+
+/* sock_diag knows no ping sockets: /proc/PID/net/icmp lists the bound
+ * ones with their peer and receive queue.  The shutdown of the reading
+ * side is told by poll; that of the writing side by nothing (it is not
+ * kept). */
+static int ping_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *rec,
+		     struct diag_info *out)
+{
+	struct pollfd p = { s, POLLRDHUP, 0 };
+	char *text, *line;
+	size_t len;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (procfs_read(pid, d->sock_domain == AF_INET ? "net/icmp" : "net/icmp6", &text, &len))
+		return -1;
+	for (line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+		unsigned long inode = 0;
+		unsigned rx = 0, st = 0;
+		char rem[64];
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line + 1, "%*s %*s %63s %x %*x:%x %*s %*s %*s %*s %lu", rem, &st, &rx,
+			   &inode) != 4 || inode != d->st.st_ino)
+			continue;
+		out->rqueue = rx;
+		if (st == TCP_ESTABLISHED && !rec->peer_addr.len &&
+		    ping_peer(rem, d->sock_domain, &rec->peer_addr))
+			ret = fail_why("unexpected line in net/icmp", NULL, "checking fd %d", d->fd);
+	}
+	free(text);
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
+		out->shutdown = SHUT_RD_BIT;
+	out->found = true;	/* not listed: never bound, nothing queued */
+	return ret;
+}
+
+static int dump_udp_state(const struct fd_dump *d, int s, const struct diag_info *di)
+{
+	int inq = 0, outq = 0;
+
+	/* Data held back by UDP_CORK or MSG_MORE, not sent yet. */
+	if (!ioctl(s, SIOCOUTQ, &outq) && outq > 0)
+		return fail_why("data is corked on it (UDP_CORK or MSG_MORE), not sent yet",
+				"saving corked datagrams is not supported; checkpoint when it "
+				"is uncorked", "checking fd %d (%s)", d->fd, d->link);
+
+	/* SIOCINQ: the size of the next datagram; sock_diag: all of them. */
+	if (ioctl(s, SIOCINQ, &inq))
+		inq = 0;
+	if (di->rqueue || inq)
+		return fail_why("datagrams are queued on it", "saving queued datagrams of UDP "
+				"and ping sockets is not supported (restart could not resend them "
+				"from their senders' addresses); checkpoint when the queue is empty",
+				"checking fd %d (%s)", d->fd, d->link);
+	return 0;
+}
+
+static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
+			  struct fd_rec *rec, const struct diag_info *di)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
+
+	if (getsockopt(s, SOL_TCP, TCP_INFO, &ti, &len))
+		return fail(errno, NULL, "reading TCP_INFO of fd %d", d->fd);
+	rec->sock_state = ti.tcpi_state;
+	switch (ti.tcpi_state) {
+	case TCP_LISTEN:
+		rec->backlog = di->found ? di->wqueue : SOMAXCONN;
+		/* As for unix listeners: a busy server is not refused for it. */
+		if (di->rqueue)
+			pr_warn("fd %d (%s): %u connections not yet accepted will be lost (their "
+				"clients see a reset)", d->fd, d->link, di->rqueue);
+		return 0;
+	case TCP_CLOSE:			/* new, bound, or connected and reset */
+		return 0;
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:		/* the peer closed; the process did not yet */
+	case TCP_FIN_WAIT1:		/* the process shut down writing (SHUT_WR) */
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSING:		/* both */
+	case TCP_LAST_ACK:
+		return repair_established(ctx, s, rec);
+	default:
+		return fail_why("TCP connections in this state are not supported yet",
+				"checkpoint when the connection is established or closed",
+				"checking fd %d (%s, state %s)", d->fd, d->link,
+				tcp_state_name(ti.tcpi_state));
+	}
+}
+
+static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	struct diag_info di;
 	int s = fd_steal(ctx->pid, d->fd), ret = -1;
 
 	if (s < 0)
 		return -1;
 	rec->sock_domain = d->sock_domain;
 	rec->sock_type = d->sock_type;
-	rec->sockopts = read_opts(s, d->sock_domain);
-	if (save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true))
+	rec->sock_protocol = d->sock_protocol;
+	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
+	    save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true) ||
+	    (is_ping(d) ? ping_info(ctx->pid, d, s, rec, &di)
+			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
-	if (d->sock_type == SOCK_DGRAM) {
-		ret = 0;
-		goto out;
+	if (!di.found) {
+		/* Not hashed (never bound): sock_diag does not list it, poll
+		 * tells at least a shutdown of the reading side. */
+		struct pollfd p = { s, POLLRDHUP, 0 };
+		if (port_of(&rec->local_addr)) {
+			fail_why("sock_diag does not know the socket", "the socket must be in "
+				 "the network namespace of ckpt", "checking fd %d (%s)", d->fd,
+				 d->link);
+			goto out;
+		}
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
+			di.shutdown = SHUT_RD_BIT;
 	}
-	if (getsockopt(s, SOL_TCP, TCP_INFO, &ti, &len)) {
-		fail(errno, NULL, "reading TCP_INFO of fd %d", d->fd);
-		goto out;
-	}
-	rec->sock_state = ti.tcpi_state;
-	switch (ti.tcpi_state) {
-	case TCP_LISTEN:
-		rec->backlog = listen_backlog(d->sock_domain, d->st.st_ino);
-		ret = 0;
-		break;
-	case TCP_CLOSE:
-		ret = 0;
-		break;
-	case TCP_ESTABLISHED:
-		ret = repair_established(ctx, s, rec);
-		if (!ret)
-			return 0;	/* s is in ctx->repaired now */
-		break;
-	default:
-		fail_why("TCP connections in this state are not supported yet", "checkpoint "
-			 "when the connection is established or closed", "checking fd %d (%s, "
-			 "state %s)", d->fd, d->link, tcp_state_name(ti.tcpi_state));
-	}
+	rec->shutdown = di.shutdown & 3;
+	ret = d->sock_type == SOCK_DGRAM ? dump_udp_state(d, s, &di)
+					 : dump_tcp_state(ctx, d, s, rec, &di);
+	if (ctx->nrepaired && ctx->repaired[ctx->nrepaired - 1] == s)
+		return ret;	/* s is in ctx->repaired now: closed with them */
 out:
-	if (s >= 0 && !(ret == 0 && rec->sock_state == TCP_ESTABLISHED))
-		close(s);
+	close(s);
 	return ret;
 }
 
@@ -280,35 +412,110 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 	ctx->nrepaired = 0;
 }
 
+/* Restored through TCP_REPAIR. */
+static bool connected(const struct fd_rec *rec)
+{
+	return rec->sock_state == TCP_ESTABLISHED || our_fin(rec->sock_state) ||
+	       peer_fin(rec->sock_state);
+}
+
+static bool valid_protocol(const struct fd_rec *rec)
+{
+	if (rec->kind == FD_TCP)
+		return rec->sock_type == SOCK_STREAM &&
+		       (!rec->sock_protocol || rec->sock_protocol == IPPROTO_TCP);
+	if (rec->kind == FD_PING)
+		return rec->sock_type == SOCK_DGRAM &&
+		       rec->sock_protocol == (rec->sock_domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	return rec->sock_type == SOCK_DGRAM && (!rec->sock_protocol ||
+		rec->sock_protocol == IPPROTO_UDP || rec->sock_protocol == IPPROTO_UDPLITE);
+}
+
 static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
-	(void)ctx;
 	if ((rec->sock_domain != AF_INET && rec->sock_domain != AF_INET6) ||
+	    !valid_protocol(rec) || rec->shutdown > 3 ||
 	    rec->local_addr.len > sizeof(struct sockaddr_storage) ||
 	    rec->peer_addr.len > sizeof(struct sockaddr_storage) ||
-	    (rec->sock_state == TCP_ESTABLISHED &&
-	     (!rec->peer_addr.len || rec->unsent_len > rec->outq.len)))
+	    (connected(rec) &&
+	     (!rec->peer_addr.len || rec->unsent_len > rec->outq.len ||
+	      ((rec->shutdown & SHUT_WR_BIT) && !our_fin(rec->sock_state)))))
 		return fail_why("invalid socket record", "the image is corrupted",
 				"checking fd %d", rec->fd);
+	return sockopts_check(ctx, rec);
+}
+
+/* Raise a buffer (with SO_*BUFFORCE: restart has CAP_NET_ADMIN for
+ * TCP_REPAIR) so that a queue refilled in repair mode fits; finish_inet
+ * gives it its size back. */
+static int grow_buffer(int s, int opt, int force, size_t need)
+{
+	int now = 0, want;
+	socklen_t len = sizeof(now);
+
+	if (getsockopt(s, SOL_SOCKET, opt, &now, &len))
+		return -1;
+	want = now + (int)(need < (1u << 28) ? need : 1u << 28) + 65536;
+	return setsockopt(s, SOL_SOCKET, force, &want, sizeof(want));
+}
+
+/* Once the queues are in and the unsent data is sent, a buffer is given
+ * the size it had at dump: the recorded one, or a new socket's. */
+static int settle_buffer(struct fd_child *c, int s, const struct fd_rec *rec, const char *name,
+			 int opt, int force)
+{
+	int now = 0, half;
+	int64_t want = 0;
+	socklen_t len = sizeof(now);
+
+	if (!sockopts_find(c->ctx, rec->fd, name, &want)) {
+		int fresh = socket(rec->sock_domain, rec->sock_type | SOCK_CLOEXEC, rec->sock_protocol);
+		int def = 0;
+		if (fresh < 0 || getsockopt(fresh, SOL_SOCKET, opt, &def, &len)) {
+			if (fresh >= 0)
+				close(fresh);
+			return fail(errno, NULL, "reading the default %s", name);
+		}
+		close(fresh);
+		want = def;
+		len = sizeof(now);
+	}
+	if (getsockopt(s, SOL_SOCKET, opt, &now, &len))
+		return fail(errno, NULL, "reading %s of fd %d", name, rec->fd);
+	if (now == want)
+		return 0;
+	half = (int)(want / 2);
+	if (setsockopt(s, SOL_SOCKET, force, &half, sizeof(half)))
+		return fail(errno, NULL, "restoring %s of fd %d", name, rec->fd);
 	return 0;
 }
 
-static int send_all(int s, const void *data, size_t len, const struct fd_rec *rec)
+/* Refill a queue in repair mode: nothing is transmitted.  A queue that
+ * does not fit the buffer the new socket has gets the buffer grown. */
+static int refill_queue(int s, const void *data, size_t len, bool recvq,
+			const struct fd_rec *rec)
 {
 	size_t done = 0;
+	int tries = 0;
 
 	while (done < len) {
-		ssize_t n = send(s, (const char *)data + done, len - done, 0);
-		if (n < 0)
-			return fail(errno, NULL, "refilling the TCP queue of fd %d", rec->fd);
-		done += n;
+		ssize_t n = send(s, (const char *)data + done, len - done, MSG_DONTWAIT);
+		if (n >= 0) {
+			done += n;
+			continue;
+		}
+		if ((errno != EAGAIN && errno != ENOMEM) || ++tries > 8 ||
+		    grow_buffer(s, recvq ? SO_RCVBUF : SO_SNDBUF,
+				recvq ? SO_RCVBUFFORCE : SO_SNDBUFFORCE, len - done))
+			return fail(errno, NULL, "refilling the TCP %s queue of fd %d (%zu of %zu bytes)",
+				    recvq ? "receive" : "send", rec->fd, done, len);
 	}
 	return 0;
 }
 
-static int restore_established(int s, const struct fd_rec *rec)
+static int restore_established(struct fd_child *c, int s, const struct fd_rec *rec)
 {
-	int on = 1, off = 0, q;
+	int on = 1, q;
 	uint32_t seq;
 	struct tcp_repair_opt opts[4];
 	unsigned nopts = 0;
@@ -328,6 +535,8 @@ static int restore_established(int s, const struct fd_rec *rec)
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
 	    setsockopt(s, SOL_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq)))
 		return fail(errno, NULL, "restoring TCP sequence numbers of fd %d", rec->fd);
+	/* In repair mode the port is taken even if a listener (or another
+	 * connection) of the process holds it, as it did. */
 	if (bind(s, rec->local_addr.data, rec->local_addr.len))
 		return fail(errno, "the address must exist on this host, or use --tcp-close to "
 			    "restore connections closed",
@@ -346,54 +555,142 @@ static int restore_established(int s, const struct fd_rec *rec)
 	    ((rec->tcp_options & TCPI_OPT_TIMESTAMPS) &&
 	     setsockopt(s, SOL_TCP, TCP_TIMESTAMP, &rec->timestamp, sizeof(rec->timestamp))))
 		return fail(errno, NULL, "restoring TCP options of fd %d", rec->fd);
+	/* The connection has its buffers sized by the kernel now: sizes the
+	 * process had set (or the kernel had grown) go on top. */
+	if (sockopts_restore(c, s, rec, SOCKOPTS_BUFFERS))
+		return -1;
 	/* Sent but not acknowledged data goes back into the send queue, and
 	 * received data into the receive queue, both without transmitting. */
-	if (sent_len && send_all(s, rec->outq.data, sent_len, rec))
+	if (sent_len && refill_queue(s, rec->outq.data, sent_len, false, rec))
 		return -1;
 	q = TCP_RECV_QUEUE;
 	if (rec->inq.len && (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) ||
-			     send_all(s, rec->inq.data, rec->inq.len, rec)))
+			     refill_queue(s, rec->inq.data, rec->inq.len, true, rec)))
 		return -1;
 	if (rec->window.len == sizeof(struct tcp_repair_window) &&
 	    setsockopt(s, SOL_TCP, TCP_REPAIR_WINDOW, rec->window.data, rec->window.len))
 		return fail(errno, NULL, "restoring the TCP window of fd %d", rec->fd);
+	/* A FIN that was sent: queued again as sent, in repair mode (if the
+	 * peer had acknowledged it, it acknowledges the retransmission). */
+	q = TCP_SEND_QUEUE;	/* what is "sent" in repair mode is not transmitted */
+	if (our_fin(rec->sock_state) && !rec->unsent_len &&
+	    (setsockopt(s, SOL_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) || shutdown(s, SHUT_WR)))
+		return fail(errno, NULL, "shutting down the writing side of fd %d", rec->fd);
+	/* It leaves repair mode in finish_inet, once every fd exists: its
+	 * peer may be one of them, not there yet. */
+	return 0;
+}
+
+/* What was never sent is sent now, as the process would have (the peer
+ * takes it when its window opens).  The buffer may have to grow for it
+ * too: the restored queue is not packed as the kernel had packed it. */
+static int send_unsent(int s, const void *data, size_t len, const struct fd_rec *rec)
+{
+	size_t done = 0;
+	int tries = 0;
+
+	while (done < len) {
+		ssize_t n = send(s, (const char *)data + done, len - done, MSG_DONTWAIT);
+		if (n >= 0) {
+			done += n;
+			continue;
+		}
+		if (errno != EAGAIN || ++tries > 8 ||
+		    grow_buffer(s, SO_SNDBUF, SO_SNDBUFFORCE, len - done))
+			return fail(errno, NULL, "sending the unsent data of fd %d (%zu of %zu bytes)",
+				    rec->fd, done, len);
+	}
+	return 0;
+}
+
+static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
+{
+	int off = 0, s = rec->fd;
+
+	if (rec->kind != FD_TCP || !connected(rec) || c->ctx->opts->tcp_close)
+		return 0;
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
 		return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
-	/* What was never sent is sent now, as the process would have. */
-	return rec->unsent_len ? send_all(s, (char *)rec->outq.data + sent_len, rec->unsent_len, rec)
-			       : 0;
+	/* Leaving repair mode cleared SO_REUSEADDR. */
+	if (sockopts_restore(c, s, rec, SOCKOPTS_AFTER_REPAIR))
+		return -1;
+	/* CLOSE_WAIT: the peer's FIN is counted in the sequence numbers; the
+	 * connection comes back established with its reading side shut, so
+	 * reads return what is queued, then end of file, as they would. */
+	if (((rec->shutdown & SHUT_RD_BIT) || peer_fin(rec->sock_state)) &&
+	    shutdown(s, SHUT_RD)) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		int err = errno;
+		if (getsockopt(s, SOL_TCP, TCP_INFO, &ti, &len))
+			ti.tcpi_state = 0;
+		return fail(err, NULL, "shutting down the reading side of fd %d (state %s)",
+			    rec->fd, tcp_state_name(ti.tcpi_state));
+	}
+	if (rec->unsent_len && send_unsent(s, (char *)rec->outq.data +
+					   (rec->outq.len - rec->unsent_len), rec->unsent_len, rec))
+		return -1;
+	/* A FIN never sent goes after the data never sent, as it would. */
+	if (our_fin(rec->sock_state) && rec->unsent_len && shutdown(s, SHUT_WR))
+		return fail(errno, NULL, "shutting down the writing side of fd %d", rec->fd);
+	/* Buffers grown to take the queues back go to their size (the queue
+	 * then may be above it, as it was). */
+	return settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||
+	       settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ? -1 : 0;
+}
+
+/* A socket to bind may share its port with connections of the process
+ * (restored in repair mode, which takes any port), or find the old
+ * process's connections still in TIME_WAIT: it binds (and listens) with
+ * SO_REUSEADDR set, then gets back the value the process had. */
+static int open_unconnected(struct fd_child *c, int s, const struct fd_rec *rec)
+{
+	int how = (rec->shutdown & SHUT_RD_BIT ? 1 : 0) + (rec->shutdown & SHUT_WR_BIT ? 2 : 0);
+	int reuse = 0, on = 1;
+	socklen_t len = sizeof(reuse);
+
+	(void)c;
+	if (port_of(&rec->local_addr)) {
+		if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) ||
+		    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+			return fail(errno, NULL, "binding socket fd %d", rec->fd);
+		if (bind(s, rec->local_addr.data, rec->local_addr.len))
+			return fail(errno, "the address must be free and exist on this host",
+				    "binding socket fd %d", rec->fd);
+	}
+	if (rec->sock_type == SOCK_STREAM && rec->sock_state == TCP_LISTEN &&
+	    listen(s, rec->backlog))
+		return fail(errno, NULL, "listening on socket fd %d", rec->fd);
+	if (!reuse && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)))
+		return fail(errno, NULL, "restoring SO_REUSEADDR of socket fd %d", rec->fd);
+	if (rec->sock_type == SOCK_DGRAM && rec->peer_addr.len &&
+	    connect(s, rec->peer_addr.data, rec->peer_addr.len))
+		return fail(errno, NULL, "connecting socket fd %d", rec->fd);
+	/* SHUT_RD is 0, SHUT_WR 1, SHUT_RDWR 2.  An unconnected socket says
+	 * ENOTCONN but keeps the shutdown, as it did for the process. */
+	if (how && shutdown(s, how - 1) && errno != ENOTCONN)
+		return fail(errno, NULL, "restoring the shutdown of socket fd %d", rec->fd);
+	return 0;
 }
 
 static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 {
-	int s = socket(rec->sock_domain, rec->sock_type, 0);
+	int s = socket(rec->sock_domain, rec->sock_type, rec->sock_protocol);
+	bool established = rec->kind == FD_TCP && connected(rec);
 
 	if (s < 0)
-		return fail(errno, NULL, "recreating socket fd %d", rec->fd);
-	if (apply_opts(s, rec))
+		return fail(errno, rec->kind == FD_PING && errno == EACCES ? "the group of the "
+			    "process must be in net.ipv4.ping_group_range" : NULL,
+			    "recreating socket fd %d", rec->fd);
+	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | (established ? 0 : SOCKOPTS_BUFFERS)))
 		goto err;
-	if (rec->sock_type == SOCK_STREAM && rec->sock_state == TCP_ESTABLISHED) {
+	if (established) {
 		/* --tcp-close: an unconnected socket; the program's next read or
 		 * write fails, and poll reports a hang-up, as after a reset. */
-		if (!c->ctx->opts->tcp_close && restore_established(s, rec))
+		if (!c->ctx->opts->tcp_close && restore_established(c, s, rec))
 			goto err;
-	} else {
-		if (port_of(&rec->local_addr) &&
-		    bind(s, rec->local_addr.data, rec->local_addr.len)) {
-			fail(errno, "the address must be free and exist on this host",
-			     "binding socket fd %d", rec->fd);
-			goto err;
-		}
-		if (rec->sock_type == SOCK_STREAM && rec->sock_state == TCP_LISTEN &&
-		    listen(s, rec->backlog)) {
-			fail(errno, NULL, "listening on socket fd %d", rec->fd);
-			goto err;
-		}
-		if (rec->sock_type == SOCK_DGRAM && rec->peer_addr.len &&
-		    connect(s, rec->peer_addr.data, rec->peer_addr.len)) {
-			fail(errno, NULL, "connecting socket fd %d", rec->fd);
-			goto err;
-		}
+	} else if (open_unconnected(c, s, rec)) {
+		goto err;
 	}
 	if (fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
 		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);
@@ -413,12 +710,22 @@ const struct fd_kind_ops fd_tcp_kind = {
 	.dump = dump_inet,
 	.check = check_inet,
 	.open = open_inet,
+	.finish = finish_inet,
 };
 const struct fd_kind_ops fd_udp_kind = {
 	.kind = FD_UDP,
 	.name = "UDP socket",
 	.tag = "udp",
 	.match = is_udp,
+	.dump = dump_inet,
+	.check = check_inet,
+	.open = open_inet,
+};
+const struct fd_kind_ops fd_ping_kind = {
+	.kind = FD_PING,
+	.name = "ICMP (ping) socket",
+	.tag = "ping",
+	.match = is_ping,
 	.dump = dump_inet,
 	.check = check_inet,
 	.open = open_inet,

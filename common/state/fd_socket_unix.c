@@ -129,9 +129,18 @@ static int peek_stream(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct unix_info ui, peer;
+	int s;
 
 	if (unix_diag(d->st.st_ino, &ui))
 		return -1;
+	/* Options (SO_PASSCRED, buffer sizes ...): sockopts.c. */
+	if ((s = fd_steal(ctx->pid, d->fd)) < 0)
+		return -1;
+	if (sockopts_dump(ctx, s, d->fd, AF_UNIX, d->sock_type, 0)) {
+		close(s);
+		return -1;
+	}
+	close(s);
 	rec->sock_domain = AF_UNIX;
 	rec->sock_type = d->sock_type;
 	rec->sock_state = ui.state;
@@ -168,12 +177,11 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 
 static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
-	(void)ctx;
 	if (rec->local_addr.len > sizeof(struct sockaddr_un) ||
 	    rec->peer_addr.len > sizeof(struct sockaddr_un))
 		return fail_why("invalid socket record", "the image is corrupted",
 				"checking fd %d", rec->fd);
-	return 0;
+	return sockopts_check(ctx, rec);
 }
 
 /* The child makes each pair once, at its first end. */
@@ -285,6 +293,8 @@ static int open_unix(struct fd_child *c, const struct fd_rec *rec)
 			goto err;
 		}
 	}
+	if (s >= 0 && sockopts_restore(c, s, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
+		goto err;
 	if (s >= 0 && fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
 		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);
 		goto err;

@@ -27,7 +27,8 @@
 static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
 	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_pipe_kind, &fd_eventfd_kind,
-	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_unix_kind,
+	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_ping_kind,
+	&fd_unix_kind,
 	&fd_inotify_kind, NULL,
 };
 
@@ -360,6 +361,11 @@ static int fds_restore_child(struct restore_ctx *ctx)
 		for (k = 0; k < m->nfds; k++)
 			if (is_late(&m->fds[k], m) == (pass == 1) && restore_one(&c, &m->fds[k], stdio))
 				return -1;
+	for (k = 0; k < m->nfds; k++) {
+		const struct fd_kind_ops *ops = kind_of(m->fds[k].kind);
+		if (!m->fds[k].share_index && ops && ops->finish && ops->finish(&c, &m->fds[k]))
+			return -1;
+	}
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */

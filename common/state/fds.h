@@ -41,6 +41,10 @@ struct fd_kind_ops {
 	int (*check)(struct restore_ctx *ctx, const struct fd_rec *rec);
 	/* In the child: open it, returning a new fd (any number). */
 	int (*open)(struct fd_child *c, const struct fd_rec *rec);
+	/* In the child, once every fd is in place (before exec): the last
+	 * steps that need the other fds (a TCP connection whose peer is in
+	 * the process leaves repair mode only when the peer exists). */
+	int (*finish)(struct fd_child *c, const struct fd_rec *rec);
 	bool late;			/* opened after all others (epoll) */
 	/* End of a restore: free what the kind keeps in its restore_ctx slot. */
 	void (*release)(struct restore_ctx *ctx);
@@ -49,7 +53,7 @@ struct fd_kind_ops {
 extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_kind,
 	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
-	fd_unix_kind, fd_inotify_kind, fd_opath_kind, fd_fifo_deleted_kind;
+	fd_unix_kind, fd_inotify_kind, fd_opath_kind, fd_fifo_deleted_kind, fd_ping_kind;
 
 /* The one-word name of a kind (ckpt info), "?" for an unknown one. */
 const char *fd_kind_tag(uint32_t kind);
@@ -57,6 +61,21 @@ const char *fd_kind_tag(uint32_t kind);
 /* File locks held through each open file (fd_locks.c). */
 int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d) must_check;
 int fd_locks_restore_child(struct restore_ctx *ctx) must_check;
+
+/* Socket options (sockopts.c), for sockets of every family.  Dump: the
+ * options of s (the process's fd) that differ from a new socket's, as
+ * meta/sockopts records.  Restore: set them on s, those of the phases
+ * asked (SOCKOPTS_EARLY right after socket(); SOCKOPTS_BUFFERS once the
+ * kernel has sized the buffers of a connection; SOCKOPTS_AFTER_REPAIR,
+ * what leaving TCP_REPAIR resets). */
+enum { SOCKOPTS_EARLY = 1, SOCKOPTS_BUFFERS = 2, SOCKOPTS_AFTER_REPAIR = 4 };
+int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type,
+		  int protocol) must_check;
+int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec) must_check;
+int sockopts_restore(struct fd_child *c, int s, const struct fd_rec *rec,
+		     unsigned phases) must_check;
+/* The recorded value of an option of fd; false when it was the default. */
+bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int64_t *value);
 
 /* Out of repair mode (or closed) at the end of a dump: see ckpt/dump.c. */
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);

@@ -1,0 +1,383 @@
+/* Socket options, for sockets of every family, in one table: at dump, each
+ * option of the table that the socket has and whose value differs from a
+ * new socket of the same family, type and protocol is one sockopt_rec of
+ * meta/sockopts (by name: "SO_PRIORITY"); restart sets them again on the
+ * new socket.  Values are what getsockopt says: buffer sizes as the kernel
+ * reports them (it doubles what is set: half is set again, with
+ * SO_*BUFFORCE when allowed), timeouts in microseconds, SO_LINGER as its
+ * timeout (-1 when off), names (SO_BINDTODEVICE, TCP_CONGESTION) as text.
+ * What getsockopt cannot tell (multicast memberships, socket filters) is
+ * not kept. */
+#define LOG_PREFIX "sockopts: "
+#include "fds.h"
+
+#include <errno.h>
+#include <linux/udp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#ifndef SOL_UDPLITE
+#define SOL_UDPLITE 136
+#endif
+#ifndef UDPLITE_SEND_CSCOV
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
+#ifndef SO_TIMESTAMP_NEW
+#define SO_TIMESTAMP_NEW 63
+#define SO_TIMESTAMPNS_NEW 64
+#define SO_TIMESTAMPING_NEW 65
+#endif
+#ifndef SO_TIMESTAMP_OLD
+#define SO_TIMESTAMP_OLD 29
+#define SO_TIMESTAMPNS_OLD 35
+#define SO_TIMESTAMPING_OLD 37
+#endif
+
+enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR };
+
+struct sockopt_desc {
+	const char *name;
+	int level, opt;
+	enum opt_type type;
+	int force;		/* OPT_BUF: the *BUFFORCE twin */
+	unsigned phase;		/* SOCKOPTS_* it is set in */
+	bool dgram;		/* not for stream sockets (multicast) */
+};
+
+#define EARLY SOCKOPTS_EARLY
+#define O(lvl, o, t, ph) { #o, lvl, o, t, 0, ph, false }
+#define MC(lvl, o) { #o, lvl, o, OPT_INT, 0, EARLY, true }
+
+/* In the order they are set: SO_BINDTODEVICE before the options that
+ * depend on the device; IP_TOS before SO_PRIORITY, which it also sets. */
+static const struct sockopt_desc opts[] = {
+	O(SOL_SOCKET, SO_BINDTODEVICE, OPT_STR, EARLY),
+	O(IPPROTO_IP, IP_TOS, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_REUSEADDR, OPT_INT, EARLY | SOCKOPTS_AFTER_REPAIR),
+	O(SOL_SOCKET, SO_REUSEPORT, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_KEEPALIVE, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_BROADCAST, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_OOBINLINE, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_DONTROUTE, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_NO_CHECK, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_PRIORITY, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_MARK, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_RCVLOWAT, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_PASSCRED, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_PASSSEC, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_TIMESTAMP_OLD, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_TIMESTAMPNS_OLD, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_TIMESTAMP_NEW, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_TIMESTAMPNS_NEW, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_TIMESTAMPING_OLD, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_RXQ_OVFL, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_WIFI_STATUS, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_SELECT_ERR_QUEUE, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_BUSY_POLL, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_PEEK_OFF, OPT_INT, EARLY),
+	O(SOL_SOCKET, SO_LINGER, OPT_LINGER, EARLY),
+	O(SOL_SOCKET, SO_RCVTIMEO, OPT_TIMEVAL, EARLY),
+	O(SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEVAL, EARLY),
+	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, OPT_BUF, SO_SNDBUFFORCE, SOCKOPTS_BUFFERS, false },
+	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, OPT_BUF, SO_RCVBUFFORCE, SOCKOPTS_BUFFERS, false },
+
+	O(IPPROTO_TCP, TCP_NODELAY, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_CORK, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_KEEPIDLE, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_KEEPINTVL, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_KEEPCNT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_USER_TIMEOUT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_SYNCNT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_LINGER2, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_DEFER_ACCEPT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_NOTSENT_LOWAT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_FASTOPEN, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_FASTOPEN_CONNECT, OPT_INT, EARLY),
+	O(IPPROTO_TCP, TCP_CONGESTION, OPT_STR, EARLY),
+
+	O(IPPROTO_UDP, UDP_CORK, OPT_INT, EARLY),
+	O(IPPROTO_UDP, UDP_SEGMENT, OPT_INT, EARLY),
+	O(IPPROTO_UDP, UDP_GRO, OPT_INT, EARLY),
+	O(SOL_UDPLITE, UDPLITE_SEND_CSCOV, OPT_INT, EARLY),
+	O(SOL_UDPLITE, UDPLITE_RECV_CSCOV, OPT_INT, EARLY),
+
+	O(IPPROTO_IP, IP_TTL, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_FREEBIND, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_TRANSPARENT, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_MTU_DISCOVER, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RECVERR, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_PKTINFO, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RECVTTL, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RECVTOS, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RECVOPTS, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RETOPTS, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_RECVORIGDSTADDR, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_PASSSEC, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_MINTTL, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_NODEFRAG, OPT_INT, EARLY),
+	MC(IPPROTO_IP, IP_MULTICAST_TTL),
+	MC(IPPROTO_IP, IP_MULTICAST_LOOP),
+	MC(IPPROTO_IP, IP_MULTICAST_ALL),
+
+	O(IPPROTO_IPV6, IPV6_V6ONLY, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_TCLASS, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_UNICAST_HOPS, OPT_INT, EARLY),
+	MC(IPPROTO_IPV6, IPV6_MULTICAST_HOPS),
+	MC(IPPROTO_IPV6, IPV6_MULTICAST_LOOP),
+	O(IPPROTO_IPV6, IPV6_FREEBIND, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_TRANSPARENT, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_MTU_DISCOVER, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_RECVERR, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_RECVPKTINFO, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_RECVTCLASS, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_DONTFRAG, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_MINHOPCOUNT, OPT_INT, EARLY),
+	MC(IPPROTO_IPV6, IPV6_MULTICAST_ALL),
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+/* Options of a level only make sense on sockets of that protocol. */
+static bool applies(const struct sockopt_desc *o, int domain, int type, int protocol)
+{
+	if (o->dgram && type == SOCK_STREAM)
+		return false;
+	switch (o->level) {
+	case SOL_SOCKET:
+		return true;
+	case IPPROTO_IP:
+		return domain == AF_INET;
+	case IPPROTO_IPV6:
+		return domain == AF_INET6;
+	default:			/* IPPROTO_TCP, _UDP, SOL_UDPLITE */
+		return (domain == AF_INET || domain == AF_INET6) && protocol == o->level;
+	}
+}
+
+struct optval {
+	int64_t value;
+	char text[IFNAMSIZ > 16 ? IFNAMSIZ : 16];
+};
+
+static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
+{
+	union {
+		int i;
+		struct timeval tv;
+		struct linger l;
+		char text[sizeof(v->text)];
+		char room[64];
+	} u;
+	socklen_t len = sizeof(u);
+
+	memset(&u, 0, sizeof(u));
+	memset(v, 0, sizeof(*v));
+	if (getsockopt(s, o->level, o->opt, &u, &len))
+		return -1;
+	switch (o->type) {
+	case OPT_INT:
+	case OPT_BUF:
+		v->value = u.i;
+		break;
+	case OPT_TIMEVAL:
+		v->value = (int64_t)u.tv.tv_sec * 1000000 + u.tv.tv_usec;
+		break;
+	case OPT_LINGER:
+		v->value = u.l.l_onoff ? u.l.l_linger : -1;
+		break;
+	case OPT_STR:
+		memcpy(v->text, u.text, sizeof(v->text) - 1);
+		break;
+	}
+	return 0;
+}
+
+static bool same(const struct sockopt_desc *o, const struct optval *a, const struct optval *b)
+{
+	return o->type == OPT_STR ? !strcmp(a->text, b->text) : a->value == b->value;
+}
+
+/* A classic BPF filter could be read (SO_GET_FILTER) and attached again,
+ * an eBPF one not: refused by name for now. */
+static int refuse_filter(int s, int fd)
+{
+	socklen_t len = 0;
+
+	/* The count of instructions; EACCES for an eBPF program. */
+	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, NULL, &len) ? errno != EACCES : !len)
+		return 0;
+	return fail_why("a socket filter is attached to it (SO_ATTACH_FILTER/SO_ATTACH_BPF)",
+			"saving socket filters is not supported yet", "checking fd %d", fd);
+}
+
+int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type, int protocol)
+{
+	int fresh, ret = 0;
+	unsigned i;
+
+	if (refuse_filter(s, fd))
+		return -1;
+	fresh = socket(domain, type | SOCK_CLOEXEC, protocol);
+
+	for (i = 0; i < NOPTS && !ret; i++) {
+		const struct sockopt_desc *o = &opts[i];
+		struct optval now, def;
+		struct sockopt_rec *r;
+
+		if (!applies(o, domain, type, protocol) || get_opt(s, o, &now))
+			continue;
+		if (fresh >= 0 && !get_opt(fresh, o, &def) && same(o, &now, &def))
+			continue;
+		r = meta_push(&ctx->meta.sockopts, &ctx->meta.nsockopts, sizeof(*r));
+		if (!r || !(r->option = strdup(o->name)) ||
+		    (o->type == OPT_STR && !(r->text = strdup(now.text)))) {
+			ret = r ? fail(ENOMEM, NULL, "recording socket options") : -1;
+			break;
+		}
+		r->fd = fd;
+		r->value = now.value;
+	}
+	if (fresh >= 0)
+		close(fresh);
+	return ret;
+}
+
+static const struct sockopt_desc *find_opt(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; name && i < NOPTS; i++)
+		if (!strcmp(opts[i].name, name))
+			return &opts[i];
+	return NULL;
+}
+
+static int bad_rec(const struct fd_rec *rec, const struct sockopt_rec *r)
+{
+	return fail_why("invalid socket option record", "the image is corrupted",
+			"checking option %s of fd %d", r->option ? r->option : "(none)", rec->fd);
+}
+
+/* Images before sock_protocol was recorded: the usual protocol. */
+static int protocol_of(const struct fd_rec *rec)
+{
+	bool inet = rec->sock_domain == AF_INET || rec->sock_domain == AF_INET6;
+
+	if (rec->sock_protocol || !inet)
+		return rec->sock_protocol;
+	return rec->sock_type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->meta.nsockopts; i++) {
+		const struct sockopt_rec *r = &ctx->meta.sockopts[i];
+		const struct sockopt_desc *o;
+
+		if (r->fd != rec->fd)
+			continue;
+		o = find_opt(r->option);
+		if (!o || !applies(o, rec->sock_domain, rec->sock_type, protocol_of(rec)) ||
+		    (o->type == OPT_STR && (!r->text || strlen(r->text) >= sizeof(((struct optval *)0)->text))) ||
+		    ((o->type == OPT_INT || o->type == OPT_BUF) && (r->value < INT32_MIN || r->value > INT32_MAX)) ||
+		    (o->type == OPT_LINGER && (r->value < -1 || r->value > INT32_MAX)) ||
+		    (o->type == OPT_TIMEVAL && r->value < 0))
+			return bad_rec(rec, r);
+	}
+	return 0;
+}
+
+static int set_opt(int s, const struct sockopt_desc *o, const struct sockopt_rec *r)
+{
+	int i = (int)r->value;
+	struct timeval tv = { r->value / 1000000, r->value % 1000000 };
+	struct linger l = { r->value >= 0, r->value >= 0 ? (int)r->value : 0 };
+
+	switch (o->type) {
+	case OPT_INT:
+		return setsockopt(s, o->level, o->opt, &i, sizeof(i));
+	case OPT_BUF:
+		/* The kernel doubles what it is given (for its own overhead). */
+		i /= 2;
+		if (!setsockopt(s, o->level, o->force, &i, sizeof(i)))
+			return 0;
+		return errno == EPERM ? setsockopt(s, o->level, o->opt, &i, sizeof(i)) : -1;
+	case OPT_TIMEVAL:
+		return setsockopt(s, o->level, o->opt, &tv, sizeof(tv));
+	case OPT_LINGER:
+		return setsockopt(s, o->level, o->opt, &l, sizeof(l));
+	case OPT_STR:
+		return setsockopt(s, o->level, o->opt, r->text, strlen(r->text));
+	}
+	return -1;
+}
+
+int sockopts_restore(struct fd_child *c, int s, const struct fd_rec *rec, unsigned phase)
+{
+	const struct image_meta *m = &c->ctx->meta;
+	size_t i;
+	unsigned k;
+
+	/* Older images: the boolean options as bits (SO_REUSEADDR, SO_REUSEPORT,
+	 * SO_KEEPALIVE, TCP_NODELAY, IPV6_V6ONLY, SO_BROADCAST). */
+	static const char *const legacy[] = { "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE",
+					      "TCP_NODELAY", "IPV6_V6ONLY", "SO_BROADCAST" };
+	for (k = 0; k < sizeof(legacy) / sizeof(legacy[0]); k++) {
+		const struct sockopt_desc *o = find_opt(legacy[k]);
+		struct sockopt_rec one = { .value = 1 };
+		if ((rec->sockopts & (1ull << k)) && (o->phase & phase) &&
+		    applies(o, rec->sock_domain, rec->sock_type, protocol_of(rec)) && set_opt(s, o, &one))
+			return fail(errno, NULL, "restoring %s of socket fd %d", o->name, rec->fd);
+	}
+	for (i = 0; i < m->nsockopts; i++) {
+		const struct sockopt_rec *r = &m->sockopts[i];
+		const struct sockopt_desc *o;
+		struct optval now;
+
+		if (r->fd != rec->fd)
+			continue;
+		o = find_opt(r->option);
+		if (!o)
+			return bad_rec(rec, r);
+		if (!(o->phase & phase))
+			continue;
+		/* Already so (a buffer the kernel sized the same way needs no
+		 * lock; ckpt could not make a new socket to compare with). */
+		if (!get_opt(s, o, &now) &&
+		    (o->type == OPT_STR ? r->text && !strcmp(now.text, r->text) : now.value == r->value))
+			continue;
+		if (set_opt(s, o, r))
+			return fail(errno, o->opt == SO_MARK || o->opt == IP_TRANSPARENT ||
+				    o->opt == IPV6_TRANSPARENT || o->opt == SO_BINDTODEVICE ?
+				    "this option needs CAP_NET_ADMIN (run restart as root)" :
+				    "the option is not accepted here (another kernel?)",
+				    "restoring %s of socket fd %d", o->name, rec->fd);
+	}
+	return 0;
+}
+
+bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int64_t *value)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->meta.nsockopts; i++)
+		if (ctx->meta.sockopts[i].fd == fd && ctx->meta.sockopts[i].option &&
+		    !strcmp(ctx->meta.sockopts[i].option, name)) {
+			*value = ctx->meta.sockopts[i].value;
+			return true;
+		}
+	return false;
+}
