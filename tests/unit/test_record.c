@@ -457,11 +457,11 @@ END_TEST
 
 START_TEST(test_flip_every_byte)
 {
-	static const uint8_t masks[] = { 0x01, 0x80, 0xff, 0x5a };
+	static const uint8_t masks[] = { 0x01, 0xff };
 	struct buf b = { 0 };
 	/* vma_rec: every field type but large blobs, so flipping each byte
 	 * of the encoding stays fast. */
-	char *recs = make_list(&vma_rec_desc, 3, &b);
+	char *recs = make_list(&vma_rec_desc, 1, &b);
 	void *got;
 	size_t n;
 
@@ -475,7 +475,7 @@ START_TEST(test_flip_every_byte)
 	}
 	ck_assert_int_eq(record_decode_list(b.data, b.len, &vma_rec_desc, &got, &n), 0);
 	record_free_list(&vma_rec_desc, got, n);
-	record_free_list(&vma_rec_desc, recs, 3);
+	record_free_list(&vma_rec_desc, recs, 1);
 	buf_free(&b);
 }
 END_TEST
