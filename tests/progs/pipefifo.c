@@ -46,7 +46,7 @@
 
 static volatile sig_atomic_t check_data;
 
-static void corrupt(const char *what)
+static void __attribute__((noreturn)) corrupt(const char *what)
 {
 	printf("CORRUPT %s\n", what);
 	exit(3);
