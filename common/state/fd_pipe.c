@@ -165,20 +165,19 @@ static int peek_queue(int fd, const struct fd_dump *d, struct fd_rec *rec)
 	char self[64];
 	ssize_t n;
 
+	if (ioctl(fd, FIONREAD, &queued) || queued < 0 || (uint32_t)queued > rec->pipe_size)
+		return fail(errno ? errno : EIO, NULL, "sizing the buffer of fd %d (%s)", d->fd,
+			    d->link);
+	if (!queued)
+		return 0;
 	if ((d->fi.flags & O_ACCMODE) == O_WRONLY) {
-		/* tee needs a reader: one more, of the same pipe. */
+		/* tee needs a reader: one more, of the same pipe (only when
+		 * there is data: a reader coming would also let a writer
+		 * blocked in open() of a FIFO through). */
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 		src = open(self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (src < 0)
 			return fail(errno, NULL, "opening a reader of fd %d (%s)", d->fd, d->link);
-	}
-	if (ioctl(src, FIONREAD, &queued) || queued < 0 || (uint32_t)queued > rec->pipe_size) {
-		fail(errno ? errno : EIO, NULL, "sizing the buffer of fd %d (%s)", d->fd, d->link);
-		goto out;
-	}
-	if (!queued) {
-		ret = 0;
-		goto out;
 	}
 	/* One more page than the pipe, for the marker, if we may. */
 	if (pipe2(tmp, O_NONBLOCK | O_CLOEXEC)) {

@@ -5,7 +5,8 @@
 # must come out exactly once; a packet-mode pipe whose packets are read one
 # by one; a FIFO open read-write with queued data; a FIFO open write-only
 # with no reader (its reopen must not fail with ENXIO); a FIFO deleted while
-# open, with its mode and queued data; FIFO readers with and without
+# open, with its mode and queued data; a FIFO held open by another process,
+# whose data outlives the program and must not come back twice; FIFO readers with and without
 # POLLHUP; pipes whose other side is closed (data then end of file, EPIPE).
 # The program checks flags, sizes and queue lengths every tick, and on
 # SIGUSR1 reads every queue.  Then: a pipe on stdin whose writer has exited,
@@ -16,6 +17,8 @@
 need_ckpt
 need_prog pipefifo
 
+# A FIFO another process holds open: its data outlives the program.
+hold_fifo "$T/held"
 start_bg "$PROGS/pipefifo" "$T" > "$T/p.log" 2> "$T/p.err"
 pid=$BG_PID
 wait_tick "$T/p.log" 3

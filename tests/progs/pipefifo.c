@@ -19,6 +19,9 @@
  *   fifo-r     DIR/fifo-r opened read-only, non-blocking, no writer ever:
  *              poll shows no POLLHUP;
  *   fifo-hup   the same, but a writer came and went: poll shows POLLHUP;
+ *   held       if DIR/held is a FIFO (another process holds it open, so its
+ *              data outlives us), it is opened write-only and given 9 bytes:
+ *              they must be there once after restart, not twice;
  *   widowed    a pipe whose write end was closed with 9 bytes queued: the
  *              reader gets them, then end of file; and a pipe whose read end
  *              was closed: its writer gets EPIPE (SIGPIPE ignored).
@@ -46,7 +49,7 @@
 
 static volatile sig_atomic_t check_data;
 
-static void corrupt(const char *what)
+static void __attribute__((noreturn)) corrupt(const char *what)
 {
 	printf("CORRUPT %s\n", what);
 	exit(3);
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 {
 	char fifo[4096], fifo_w[4096], ghost[4096], ghost_w[4096], fifo_r[4096], fifo_hup[4096];
 	int a[2], a_rdup, a_wdup, a_r2, a_w2, b[2], f, fw, g, gw, fr, fh, tmp, tick, wr[2], ww[2];
+	int held = -1;
+	char held_path[4096];
 	uid_t ghost_uid;
 	gid_t ghost_gid;
 	struct stat st;
@@ -199,6 +204,11 @@ int main(int argc, char **argv)
 	    (tmp = open(fifo_hup, O_WRONLY)) < 0 || close(tmp))
 		corrupt("setting up fifo-r and fifo-hup");
 
+	snprintf(held_path, sizeof(held_path), "%s/held", argv[1]);
+	if (!stat(held_path, &st) && S_ISFIFO(st.st_mode) &&
+	    ((held = open(held_path, O_WRONLY | O_NONBLOCK)) < 0 || write(held, "held data", 9) != 9))
+		corrupt("setting up the held fifo");
+
 	if (pipe(wr) || write(wr[1], "last word", 9) != 9 || close(wr[1]) || pipe(ww) || close(ww[0]))
 		corrupt("setting up the widowed pipes");
 
@@ -237,6 +247,8 @@ int main(int argc, char **argv)
 			    queued(wr[0]) != 9)
 				corrupt("widowed pipes");
 		}
+		if (held >= 0 && queued(held) != 9)
+			corrupt("held fifo (its data kept once)");
 		if (check_data)
 			break;
 		printf("tick %d ok\n", tick);
