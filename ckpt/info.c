@@ -341,6 +341,28 @@ static void print_vmas(FILE *f, const struct image_meta *m)
 	}
 }
 
+/* What a ghost (a file without a name) is, after its fd's path. */
+static void put_ghost(FILE *f, const struct image_meta *m, uint32_t ghost)
+{
+	static const char *const what[] = {
+		[GHOST_FILE] = "deleted", [GHOST_MEMFD] = "memfd", [GHOST_DIR] = "removed dir",
+		[GHOST_SYMLINK] = "removed symlink", [GHOST_LINKED] = "path removed, linked elsewhere",
+		[GHOST_DEV] = "removed device node",
+	};
+	const struct ghost_rec *g;
+
+	if (!ghost || ghost > m->nghosts)
+		return;
+	g = &m->ghosts[ghost - 1];
+	fprintf(f, " (%s, mode %04o", g->kind < sizeof(what) / sizeof(what[0]) && what[g->kind] ?
+		what[g->kind] : "?", g->mode & 07777);
+	if (g->kind == GHOST_FILE || g->kind == GHOST_MEMFD)
+		fprintf(f, ", %" PRIu64 " bytes, %u saved", g->size, g->data.len);
+	if (g->seals)
+		fprintf(f, ", seals %#x", g->seals);
+	fputc(')', f);
+}
+
 static void print_fds(FILE *f, const struct image_meta *m)
 {
 	size_t i;
@@ -361,6 +383,7 @@ static void print_fds(FILE *f, const struct image_meta *m)
 			flags ? flags : "?", d->pos);
 		free(flags);
 		put_text(f, d->path ? d->path : d->description);
+		put_ghost(f, m, d->ghost);
 		if (d->kind == FD_STDIO) {
 			fputs(" (", f);
 			put_text(f, d->description);

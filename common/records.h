@@ -140,8 +140,8 @@ enum fd_kind {
 	FD_CHARDEV,		/* /dev/null etc: reopened by path */
 	FD_DIRECTORY,
 	FD_STDIO,		/* terminal, pipe or socket on 0-2: restart's own */
-	FD_PIPE,		/* both ends in the process; buffered data saved */
-	FD_FIFO,		/* named pipe: reopened by path */
+	FD_PIPE,		/* reader and writer in the process; queued data saved */
+	FD_FIFO,		/* named pipe: reopened by path; queued data saved */
 	FD_EVENTFD,
 	FD_TIMERFD,
 	FD_SIGNALFD,
@@ -153,6 +153,7 @@ enum fd_kind {
 	FD_UNIX,		/* pairs inside the process, listening, bound, --ext-unix */
 	FD_INOTIFY,		/* watches in meta/inotify */
 	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
+	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 };
 
 /* Member "meta/fds". */
@@ -198,7 +199,15 @@ enum fd_kind {
 	F(T, 38, BLOB, window)			/* struct tcp_repair_window */			\
 	F(T, 39, U64, peer_id)			/* unix: the peer socket's inode */	\
 	F(T, 100, U32, ghost)			/* 1 + index into meta/ghosts, 0 none */	\
-	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */
+	F(T, 101, U32, mode)			/* FD_OPATH: st_mode of the inode */	\
+	F(T, 102, I32, fown_type)		/* F_OWNER_TID/PID/PGRP of F_GETOWN_EX */ \
+	F(T, 103, I32, fown_pid)		/* 0: no owner */			\
+	F(T, 104, I32, fown_sig)		/* F_GETSIG, 0 = SIGIO */	\
+	F(T, 200, U32, fifo_mode)		/* named pipe: permission bits */	\
+	F(T, 201, BLOB, pipe_packets)		/* u32 lengths of the packets data starts with */ \
+	F(T, 202, U32, fifo_hup)		/* FIFO reader: POLLHUP showed (a writer came and went) */ \
+	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
+	F(T, 204, U32, fifo_gid)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {
@@ -207,6 +216,7 @@ enum ghost_kind {
 	GHOST_DIR,		/* removed directory: re-created, opened, removed */
 	GHOST_SYMLINK,		/* removed symlink (O_PATH fd): its target */
 	GHOST_LINKED,		/* path removed, inode linked elsewhere: by handle */
+	GHOST_DEV,		/* removed device node: made again (mknod) */
 };
 
 /* Member "meta/ghosts": files without a name that the process holds
@@ -229,7 +239,8 @@ enum ghost_kind {
 	F(T, 14, U32, linkable)			/* O_TMPFILE without O_EXCL */ \
 	F(T, 15, I32, handle_type)		/* GHOST_LINKED: file handle */ \
 	F(T, 16, BLOB, handle)			\
-	F(T, 17, STR, target)			/* GHOST_SYMLINK */
+	F(T, 17, STR, target)			/* GHOST_SYMLINK */	\
+	F(T, 18, U64, rdev)			/* GHOST_DEV: st_rdev */
 RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
 
 /* Member "meta/ghost-maps": mappings of ghosts (their vma has no
@@ -255,7 +266,8 @@ enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 	F(T, 2, U32, kind)			/* enum lock_kind */	\
 	F(T, 3, U32, write)			/* 1 exclusive (lease: F_WRLCK), 0 shared */ \
 	F(T, 4, U64, start)			\
-	F(T, 5, I64, end)			/* last byte, -1 = to EOF */
+	F(T, 5, I64, end)			/* last byte, -1 = to EOF */ \
+	F(T, 6, U32, breaking)			/* lease being broken: 1 to F_RDLCK, 2 to F_UNLCK */
 RECORD_DECLARE(lock_rec, LOCK_FIELDS)
 
 /* Member "meta/timerslack": each thread's timer slack (PR_SET_TIMERSLACK),

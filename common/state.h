@@ -94,6 +94,7 @@ enum state_slot {
 	SLOT_MEMORY,
 	SLOT_PIPE,
 	SLOT_UNIX,
+	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
 	NR_STATE_SLOTS
 };
 
@@ -159,9 +160,6 @@ struct restore_ctx {
 	int child_error_fd;		/* restore_child writes errors here */
 	/* memory module: fds opened in the target for file mappings */
 	long *target_file_fds;		/* one per meta.files, -1 unopened */
-	/* ghosts (fd_deleted.c): fds opened in the target for mappings of
-	 * ghosts, two per meta.ghosts (read-only, read-write), -1 unopened */
-	long *ghost_target_fds;
 	uint64_t pages_restored;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
@@ -244,7 +242,7 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v) must_chec
 uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start);
 /* After exec: an fd in the process on the ghost mapped at start. */
 int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd) must_check;
-/* A new fd on the re-created ghost index (read-write for files). */
+/* A new fd on the re-created ghost index (read-write for files made anew). */
 int fd_ghost_create(const struct image_meta *m, uint32_t index);
 
 #endif

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_SAVED (64ull << 20)	/* bytes of data of one ghost kept in the image */
@@ -186,15 +187,18 @@ int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *lin
 			*ghost = i + 1;
 			return 0;
 		}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
+	    !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
 		return fail_why("a deleted file of this kind is not supported yet", "keep it "
 				"linked while checkpointing", "checking %s", link);
 	g = meta_push(&m->ghosts, &m->nghosts, sizeof(*g));
 	if (!g)
 		return -1;
 	g->kind = S_ISDIR(st.st_mode) ? GHOST_DIR : S_ISLNK(st.st_mode) ? GHOST_SYMLINK :
+		  S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? GHOST_DEV :
 		  !strncmp(link, "/memfd:", 7) ? GHOST_MEMFD :
 		  st.st_nlink ? GHOST_LINKED : GHOST_FILE;
+	g->rdev = st.st_rdev;
 	g->path = has_suffix(link, " (deleted)") ? strndup(link, strlen(link) - 10) : strdup(link);
 	if (!g->path)
 		return fail(ENOMEM, NULL, "saving %s", link);
@@ -210,12 +214,21 @@ int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *lin
 	return save_ghost(proc_path, &st, g, link);
 }
 
-/* An fd on something that lost its name: regular files, directories and
- * (O_PATH) symlinks; deleted FIFOs and sockets are other kinds'. */
+/* Terminals: ttyN/ttySN (4), tty/console/ptmx (5), pseudo-terminals. */
+static bool is_terminal(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev);
+	return S_ISCHR(st->st_mode) && (maj == 4 || maj == 5 || (maj >= 136 && maj <= 143));
+}
+
+/* An fd on something that lost its name: regular files, directories,
+ * (O_PATH) symlinks, device nodes; deleted FIFOs, sockets and terminals
+ * are other kinds'. */
 static bool ghost_fd(const struct fd_dump *d)
 {
 	return d->link[0] == '/' && has_suffix(d->link, " (deleted)") &&
-	       (S_ISREG(d->st.st_mode) || S_ISDIR(d->st.st_mode) || S_ISLNK(d->st.st_mode));
+	       (S_ISREG(d->st.st_mode) || S_ISDIR(d->st.st_mode) || S_ISLNK(d->st.st_mode) ||
+		((S_ISCHR(d->st.st_mode) || S_ISBLK(d->st.st_mode)) && !is_terminal(&d->st)));
 }
 
 static bool is_memfd(const struct fd_dump *d)
@@ -280,11 +293,13 @@ static int check_ghost(const struct ghost_rec *g, size_t i)
 	uint64_t total = 0, end = 0;
 	const uint64_t *ext = g->extents.data;
 
-	if (!g->path || g->path[0] != '/' || g->kind < GHOST_FILE || g->kind > GHOST_LINKED ||
+	if (!g->path || g->path[0] != '/' || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
+	    (g->kind == GHOST_DEV) != (S_ISCHR(g->mode) || S_ISBLK(g->mode)) ||
 	    g->extents.len % 16 ||
 	    (g->kind == GHOST_DIR) != S_ISDIR(g->mode) ||
 	    (g->kind == GHOST_SYMLINK) != S_ISLNK(g->mode) ||
 	    (g->kind == GHOST_SYMLINK && !g->target) ||
+	    (g->kind == GHOST_MEMFD && (strncmp(g->path, "/memfd:", 7) || !S_ISREG(g->mode))) ||
 	    (g->kind == GHOST_LINKED && (!g->handle.len || g->handle.len > MAX_HANDLE)))
 		goto bad;
 	for (k = 0; k < next; k++) {
@@ -340,6 +355,20 @@ static int existing_parent(const char *path, char *dir, size_t size)
 	}
 }
 
+/* A device node's attributes, by name: its fd is O_PATH. */
+static int set_attrs_at(const char *name, const struct ghost_rec *g)
+{
+	struct timespec times[2] = {
+		{ g->atime_ns / 1000000000ull, g->atime_ns % 1000000000ull },
+		{ g->mtime_ns / 1000000000ull, g->mtime_ns % 1000000000ull },
+	};
+
+	if (chown(name, g->uid, g->gid) || chmod(name, g->mode & 07777) ||
+	    utimensat(AT_FDCWD, name, times, 0))
+		return fail(errno, NULL, "re-creating %s (attributes of %s)", g->path, name);
+	return 0;
+}
+
 /* Create a named object next to where the ghost was (its own name if
  * free), open it, and remove the name again. */
 static int create_named(const struct ghost_rec *g, const char *dir)
@@ -357,6 +386,8 @@ static int create_named(const struct ghost_rec *g, const char *dir)
 			made = mkdir(name, 0700);
 		else if (g->kind == GHOST_SYMLINK)
 			made = symlink(g->target, name);
+		else if (g->kind == GHOST_DEV)
+			made = mknod(name, (g->mode & S_IFMT) | 0600, g->rdev);
 		else
 			made = (fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0;
 		if (!made)
@@ -370,6 +401,8 @@ static int create_named(const struct ghost_rec *g, const char *dir)
 		fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	else if (g->kind == GHOST_SYMLINK)
 		fd = open(name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	else if (g->kind == GHOST_DEV && !set_attrs_at(name, g))
+		fd = open(name, O_PATH | O_CLOEXEC);	/* the device is opened by the fds */
 	if (fd < 0)
 		fail(errno, NULL, "re-creating %s (opening %s)", g->path, name);
 	if ((g->kind == GHOST_DIR ? rmdir(name) : unlink(name)) && fd >= 0) {
@@ -457,7 +490,8 @@ static int open_linked(const struct ghost_rec *g, const char *dir, int flags)
 	return fd;
 }
 
-/* A new fd on the re-created ghost g (index), read-write for files. */
+/* A new fd on the re-created ghost g (index): read-write for the files
+ * made here, read-only for one reopened by handle. */
 int fd_ghost_create(const struct image_meta *m, uint32_t index)
 {
 	const struct ghost_rec *g = &m->ghosts[index];
@@ -474,17 +508,22 @@ int fd_ghost_create(const struct image_meta *m, uint32_t index)
 		if (fd < 0)
 			return fail(errno, NULL, "re-creating %s", g->path);
 		break;
-	case GHOST_LINKED:
-		return open_linked(g, dir, O_RDWR);
-	case GHOST_FILE:
-		fd = create_file(g, dir);
-		break;
+	case GHOST_LINKED:	/* only mapped: reopened through /proc as needed */
+		return open_linked(g, dir, O_RDONLY);
 	default:
-		fd = create_named(g, dir);
+		fd = g->kind == GHOST_FILE ? create_file(g, dir) : create_named(g, dir);
+		/* Where it was may be read-only or not ours here: /tmp will do
+		 * (no warning: this may run in the restart child, whose stderr
+		 * may already be the process's own). */
+		if (fd < 0 && strcmp(dir, "/tmp")) {
+			error_clear();
+			fd = g->kind == GHOST_FILE ? create_file(g, "/tmp") : create_named(g, "/tmp");
+		}
 	}
 	if (fd < 0)
 		return -1;
-	if ((S_ISREG(g->mode) && fill(fd, g)) || (g->kind != GHOST_SYMLINK && set_attrs(fd, g))) {
+	if ((S_ISREG(g->mode) && fill(fd, g)) ||
+	    (g->kind != GHOST_SYMLINK && g->kind != GHOST_DEV && set_attrs(fd, g))) {
 		close(fd);
 		return -1;
 	}
@@ -569,28 +608,29 @@ uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start)
 /* For memory.c, after exec: an fd in the process on the ghost mapped at
  * v->start, opened through one of its fds on it, or, for a ghost only
  * mapped, re-created here and opened through /proc/<restart>/fd.  Kept in
- * ctx->ghost_target_fds (read-only and read-write) until ghosts_restore. */
+ * the SLOT_GHOSTS slot (two per ghost: read-only, read-write; -1 none)
+ * until ghosts_restore. */
 int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd)
 {
 	const struct image_meta *m = &ctx->meta;
 	uint32_t ghost = fd_ghost_of_map(m, start);
 	char path[64], what[PATH_MAX + 32];
 	uint64_t path_addr;
-	long *slot;
+	long *slot, *fds;
 	size_t i;
 	int mine = -1, ret;
 
 	if (!ghost)
 		return fail_why("mapping without its file", "the image is corrupted",
 				"mapping %#llx", (unsigned long long)start);
-	if (!ctx->ghost_target_fds) {
-		ctx->ghost_target_fds = malloc(2 * m->nghosts * sizeof(long));
-		if (!ctx->ghost_target_fds)
+	if (!(fds = ctx->slot[SLOT_GHOSTS])) {
+		fds = ctx->slot[SLOT_GHOSTS] = malloc(2 * m->nghosts * sizeof(long));
+		if (!fds)
 			return fail(ENOMEM, NULL, "mapping ghosts");
 		for (i = 0; i < 2 * m->nghosts; i++)
-			ctx->ghost_target_fds[i] = -1;
+			fds[i] = -1;
 	}
-	slot = &ctx->ghost_target_fds[2 * (ghost - 1) + writable];
+	slot = &fds[2 * (ghost - 1) + writable];
 	if (*slot >= 0) {
 		*fd = *slot;
 		return 0;
@@ -600,11 +640,10 @@ int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long
 	if (i < m->nfds) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fds[i].fd);
 	} else {
-		for (i = 0; i < 2 && ctx->ghost_target_fds[2 * (ghost - 1) + i] < 0; i++)
+		for (i = 0; i < 2 && fds[2 * (ghost - 1) + i] < 0; i++)
 			;
 		if (i < 2) {
-			snprintf(path, sizeof(path), "/proc/self/fd/%ld",
-				 ctx->ghost_target_fds[2 * (ghost - 1) + i]);
+			snprintf(path, sizeof(path), "/proc/self/fd/%ld", fds[2 * (ghost - 1) + i]);
 		} else {
 			mine = fd_ghost_create(m, ghost - 1);
 			if (mine < 0)
@@ -631,6 +670,7 @@ int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long
 static int ghosts_restore(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
+	long *fds = ctx->slot[SLOT_GHOSTS];
 	size_t i, j;
 	int ret = 0;
 
@@ -645,8 +685,8 @@ static int ghosts_restore(struct restore_ctx *ctx)
 		for (j = 0; j < m->nfds && target < 0; j++)
 			if (m->fds[j].ghost == i + 1)
 				target = m->fds[j].fd;
-		for (j = 0; j < 2 && target < 0 && ctx->ghost_target_fds; j++)
-			target = ctx->ghost_target_fds[2 * i + j];
+		for (j = 0; j < 2 && target < 0 && fds; j++)
+			target = fds[2 * i + j];
 		if (target < 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", ctx->pid, target);
@@ -656,23 +696,28 @@ static int ghosts_restore(struct restore_ctx *ctx)
 		if (fd >= 0)
 			close(fd);
 	}
-	for (i = 0; ctx->ghost_target_fds && i < 2 * m->nghosts; i++) {
-		if (ctx->ghost_target_fds[i] < 0)
+	for (i = 0; fds && i < 2 * m->nghosts; i++) {
+		if (fds[i] < 0)
 			continue;
 		if (!ret)
 			ret = remote_syscall_ok(ctx->remote, NULL, "closing a mapped ghost", __NR_close,
-						ctx->ghost_target_fds[i], 0, 0, 0, 0, 0);
-		ctx->ghost_target_fds[i] = -1;
+						fds[i], 0, 0, 0, 0, 0);
+		fds[i] = -1;
 	}
-	free(ctx->ghost_target_fds);
-	ctx->ghost_target_fds = NULL;
 	return ret;
+}
+
+static void ghosts_restore_release(struct restore_ctx *ctx)
+{
+	free(ctx->slot[SLOT_GHOSTS]);
+	ctx->slot[SLOT_GHOSTS] = NULL;
 }
 
 const struct state_ops ghosts_state_ops = {
 	.name = "ghosts",
 	.check = ghosts_check,
 	.restore = ghosts_restore,
+	.restore_release = ghosts_restore_release,
 };
 
 const struct fd_kind_ops fd_deleted_kind = {

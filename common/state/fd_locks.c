@@ -1,7 +1,6 @@
 /* File locks held through an open file: flock, POSIX (fcntl) and OFD
- * locks and leases (F_SETLEASE), from the "lock:" lines of fdinfo, which
- * list exactly the locks of that open file.  A lease being broken is
- * refused: the break cannot be replayed.  The restart child takes them again after the fd table
+ * locks and leases (F_SETLEASE, also while being broken), from the "lock:"
+ * lines of fdinfo, which list exactly the locks of that open file.  The restart child takes them again after the fd table
  * is in place (POSIX locks belong to the process and survive exec); a lock
  * someone else holds by now is an error naming the file. */
 #define LOG_PREFIX "fds: "
@@ -12,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d)
 {
@@ -29,10 +30,6 @@ int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d)
 			   &start, end) != 5)
 			return fail_why("unexpected lock line in fdinfo", NULL, "checking fd %d",
 					d->fd);
-		if (!strcmp(type, "LEASE") && strcmp(mode, "ACTIVE"))
-			return fail_why("a lease is being broken (another process opened the file)",
-					"checkpoint once the lease is given up or the break is over",
-					"checking the lease of fd %d (%s)", d->fd, d->link);
 		if (strcmp(mode, "ADVISORY") && strcmp(type, "LEASE"))
 			return fail_why("mandatory locks and delegations are not supported", NULL,
 					"checking the locks of fd %d (%s): %s %s", d->fd, d->link,
@@ -49,9 +46,49 @@ int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d)
 			return fail_why("unknown kind of lock", NULL, "checking the locks of fd %d "
 					"(%s): %s", d->fd, d->link, type);
 		l->write = !strcmp(rw, "WRITE");
+		if (l->kind == LOCK_LEASE && !strcmp(mode, "BREAKING")) {
+			/* rw is what it is being broken to: a write lease
+			 * downgrades to READ; either kind goes to UNLCK (a read
+			 * lease needs a read-only fd). */
+			l->breaking = !strcmp(rw, "READ") ? 1 : 2;
+			l->write = l->breaking == 1 || (d->fi.flags & O_ACCMODE) != O_RDONLY;
+		} else if (l->kind == LOCK_LEASE && strcmp(mode, "ACTIVE")) {
+			return fail_why("unexpected lease state", NULL, "checking the lease of fd "
+					"%d (%s): %s", d->fd, d->link, mode);
+		}
 		l->start = start;
 		l->end = strcmp(end, "EOF") ? atoll(end) : -1;
 	}
+	return 0;
+}
+
+/* A lease that was being broken: taken, then broken again the way it was
+ * (a non-blocking open for reading downgrades a write lease, one for
+ * writing breaks any lease), which starts the break time anew.  The
+ * process was told of the break already: the signal the break sends now
+ * is ignored. */
+static int break_lease(const struct lock_rec *l)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_io, old_sig;
+	int sig = fcntl(l->fd, F_GETSIG), fd, err;
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
+	if (sig <= 0)
+		sig = SIGIO;
+	sigaction(SIGIO, &ign, &old_io);
+	sigaction(sig, &ign, &old_sig);
+	fd = open(self, (l->breaking == 1 ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+	err = errno;
+	sigaction(sig, &old_sig, NULL);
+	sigaction(SIGIO, &old_io, NULL);
+	if (fd >= 0) {
+		close(fd);
+		return fail_why("the lease did not start breaking", NULL,
+				"breaking the lease of fd %d again", l->fd);
+	}
+	if (err != EWOULDBLOCK)
+		return fail(err, NULL, "breaking the lease of fd %d again", l->fd);
 	return 0;
 }
 
@@ -78,6 +115,8 @@ int fd_locks_restore_child(struct restore_ctx *ctx)
 			ret = fcntl(l->fd, F_SETLEASE, l->write ? F_WRLCK : F_RDLCK);
 		else
 			ret = fcntl(l->fd, l->kind == LOCK_POSIX ? F_SETLK : F_OFD_SETLK, &fl);
+		if (!ret && l->kind == LOCK_LEASE && l->breaking && break_lease(l))
+			return -1;
 		if (ret)
 			return fail(errno, errno == EAGAIN || errno == EWOULDBLOCK ?
 				    "another process holds a conflicting lock now" :

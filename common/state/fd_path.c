@@ -1,7 +1,8 @@
 /* Files reopened by path: regular files (at their offset, refusing one
  * that changed since the checkpoint when it was open read-only), directories,
- * character devices (/dev/null, /dev/urandom ...), named pipes, and O_PATH
- * fds on any kind of inode (a symlink itself with O_NOFOLLOW). */
+ * character devices (/dev/null, /dev/urandom ...), and O_PATH fds on any
+ * kind of inode (a symlink itself with O_NOFOLLOW).  Named pipes are in
+ * fd_pipe.c. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -98,21 +99,6 @@ static int open_plain(struct fd_child *c, const struct fd_rec *rec)
 	return open_path(rec, 0);
 }
 
-/* Opening a FIFO blocks until the other side comes: open non-blocking,
- * then put the recorded flags back. */
-static int open_fifo(struct fd_child *c, const struct fd_rec *rec)
-{
-	int fd = open_path(rec, O_NONBLOCK);
-
-	(void)c;
-	if (fd >= 0 && fcntl(fd, F_SETFL, fd_reopen_flags(rec) & ~O_ACCMODE)) {
-		fail(errno, NULL, "restoring the flags of fd %d (%s)", rec->fd, rec->path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* O_PATH: the inode only, of any kind; a symlink stays the symlink. */
 static bool is_opath(const struct fd_dump *d)
 {
@@ -152,7 +138,6 @@ static int open_opath(struct fd_child *c, const struct fd_rec *rec)
 static bool is_regular(const struct fd_dump *d) { return S_ISREG(d->st.st_mode) && by_path(d); }
 static bool is_directory(const struct fd_dump *d) { return S_ISDIR(d->st.st_mode) && by_path(d); }
 static bool is_chardev(const struct fd_dump *d) { return S_ISCHR(d->st.st_mode) && by_path(d); }
-static bool is_fifo(const struct fd_dump *d) { return S_ISFIFO(d->st.st_mode) && by_path(d); }
 
 const struct fd_kind_ops fd_opath_kind = {
 	.kind = FD_OPATH,
@@ -189,13 +174,4 @@ const struct fd_kind_ops fd_chardev_kind = {
 	.dump = dump_path,
 	.check = check_exists,
 	.open = open_plain,
-};
-const struct fd_kind_ops fd_fifo_kind = {
-	.kind = FD_FIFO,
-	.name = "named pipe",
-	.tag = "fifo",
-	.match = is_fifo,
-	.dump = dump_path,
-	.check = check_exists,
-	.open = open_fifo,
 };

@@ -26,7 +26,7 @@
 /* Asked in this order; the first that matches takes the fd. */
 static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
-	&fd_chardev_kind, &fd_fifo_kind, &fd_pipe_kind, &fd_eventfd_kind,
+	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_pipe_kind, &fd_eventfd_kind,
 	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_unix_kind,
 	&fd_inotify_kind, NULL,
 };
@@ -106,7 +106,7 @@ static bool is_stdio(const struct fd_dump *d)
 	/* A pipe on 0-2 counts as stdio unless the process holds both ends. */
 	return d->fd <= 2 && (is_terminal(&d->st) || S_ISSOCK(d->st.st_mode) ||
 			      (S_ISFIFO(d->st.st_mode) && d->link[0] != '/' &&
-			       !fd_pipe_kind.match(d)));
+			       !fd_pipe_inside(d)));
 }
 
 static int read_one(pid_t pid, int fd, struct fd_dump *d)
@@ -138,6 +138,34 @@ static int read_one(pid_t pid, int fd, struct fd_dump *d)
 		getsockopt(copy, SOL_SOCKET, SO_PROTOCOL, &d->sock_protocol, &len);
 		close(copy);
 	}
+	return 0;
+}
+
+/* Who gets SIGIO/SIGURG and lease breaks for the open file (F_SETOWN_EX,
+ * F_SETSIG): it belongs to the open file, so a copy of the fd reads it. */
+static int dump_owner(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	struct f_owner_ex owner = { 0 };
+	int copy, sig;
+
+	if (d->fi.flags & O_PATH)	/* no owner: fcntl says EBADF */
+		return 0;
+	copy = fd_steal(ctx->pid, d->fd);
+	if (copy < 0)
+		return -1;
+	sig = fcntl(copy, F_GETSIG);
+	if (fcntl(copy, F_GETOWN_EX, &owner) || sig < 0) {
+		close(copy);
+		return fail(errno, NULL, "reading the owner of fd %d (%s)", d->fd, d->link);
+	}
+	close(copy);
+	rec->fown_type = owner.type;
+	rec->fown_pid = owner.pid;
+	rec->fown_sig = sig;
+	if (owner.pid && owner.type == F_OWNER_TID && owner.pid != ctx->pid)
+		return fail_why("its signal owner is a thread other than the main one (not "
+				"supported yet)", "F_SETOWN_EX the main thread or the process",
+				"checking fd %d (%s)", d->fd, d->link);
 	return 0;
 }
 
@@ -175,7 +203,7 @@ static int dump_one(struct dump_ctx *ctx, const struct fd_dump *d, size_t index)
 		rec->kind = (*k)->kind;
 		if ((*k)->dump && (*k)->dump(ctx, d, rec))
 			return -1;
-		return fd_locks_dump(ctx, d);
+		return dump_owner(ctx, d, rec) || fd_locks_dump(ctx, d) ? -1 : 0;
 	}
 	return fail_why(S_ISSOCK(d->st.st_mode) ? "sockets are not supported yet" :
 			"this kind of file descriptor is not supported yet",
@@ -225,6 +253,8 @@ static int fds_check(struct restore_ctx *ctx)
 
 		if (f->fd < 0 || f->fd > (1 << 20) || (i && f->fd <= ctx->meta.fds[i - 1].fd) ||
 		    f->share_index > i || (f->kind == FD_STDIO && f->fd > 2) ||
+		    f->fown_type < F_OWNER_TID || f->fown_type > F_OWNER_PGRP ||
+		    f->fown_pid < 0 || f->fown_sig < 0 || f->fown_sig > 64 ||
 		    (f->kind != FD_STDIO && !k))
 			return fail_why("invalid fd record", "the image is corrupted",
 					"checking fd %d", f->fd);
@@ -241,6 +271,29 @@ static int place_fd(int from, int to)
 	if (dup2(from, to) < 0)
 		return -1;
 	return close(from);
+}
+
+/* The signal owner, in the restart child: the process itself (whatever
+ * its PID now) or its process group (restart's, unless it led its own), or
+ * another process that must exist. */
+static int restore_owner(struct restore_ctx *ctx, const struct fd_rec *f)
+{
+	const struct process_rec *p = ctx->meta.process;
+	struct f_owner_ex owner = { .type = f->fown_type, .pid = f->fown_pid };
+
+	if (f->fown_sig && fcntl(f->fd, F_SETSIG, f->fown_sig))
+		return fail(errno, NULL, "setting the signal of fd %d (%d)", f->fd, f->fown_sig);
+	if (!f->fown_pid)
+		return 0;
+	if (f->fown_type != F_OWNER_PGRP && f->fown_pid == p->pid)
+		owner.pid = getpid();
+	else if (f->fown_type == F_OWNER_PGRP && f->fown_pid == p->pgid)
+		owner.pid = p->pgid == p->pid ? getpid() : getpgrp();
+	if (fcntl(f->fd, F_SETOWN_EX, &owner))
+		return fail(errno, errno == ESRCH ? "that process is gone" : NULL,
+			    "setting the owner of fd %d (%s %d)", f->fd,
+			    f->fown_type == F_OWNER_PGRP ? "process group" : "process", f->fown_pid);
+	return 0;
 }
 
 static int restore_one(struct fd_child *c, const struct fd_rec *f, const int stdio[3])
@@ -261,6 +314,8 @@ static int restore_one(struct fd_child *c, const struct fd_rec *f, const int std
 			return -1;
 		if (place_fd(fd, f->fd))
 			return fail(errno, NULL, "placing fd %d (%s)", f->fd, f->description);
+		if (restore_owner(c->ctx, f))
+			return -1;
 	}
 	/* Every fd must survive our exec: close-on-exec is set after it. */
 	if (fcntl(f->fd, F_SETFD, 0))

@@ -49,7 +49,7 @@ struct fd_kind_ops {
 extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_kind,
 	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
-	fd_unix_kind, fd_inotify_kind, fd_opath_kind;
+	fd_unix_kind, fd_inotify_kind, fd_opath_kind, fd_fifo_deleted_kind;
 
 /* The one-word name of a kind (ckpt info), "?" for an unknown one. */
 const char *fd_kind_tag(uint32_t kind);
@@ -70,5 +70,7 @@ int fd_steal(pid_t pid, int fd);
 int fd_spare(struct fd_child *c, int fd);
 /* Open flags to reopen with: what fdinfo showed, less the creation ones. */
 int fd_reopen_flags(const struct fd_rec *rec);
+/* The process holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
+bool fd_pipe_inside(const struct fd_dump *d);
 
 #endif

@@ -5,8 +5,10 @@
 # through the fd shows in the map, the private copy stays); a sealed memfd
 # mapped, and one only mapped; a removed directory as cwd and as an fd
 # (one inode); a file whose path was removed while another link stays
-# (that same inode); O_PATH fds on a symlink and on a removed one; an
-# O_TMPFILE file still linkable (linked after restart); a read lease.  tests/progs/ghosts checks
+# (that same inode), and one such only mapped (writes through the link
+# show in the map); O_PATH fds on a symlink and on a removed one; an
+# O_TMPFILE file still linkable (linked after restart); a removed device
+# node; fd owners and signals (F_SETOWN_EX, F_SETSIG); a read lease and a write lease being broken.  tests/progs/ghosts checks
 # each every tick.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

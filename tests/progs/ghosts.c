@@ -14,12 +14,19 @@
  *             directory is that very directory (same inode, nlink 0);
  *   linked    a file whose path was removed while another link keeps it:
  *             the same inode as that link;
+ *             Another such file is only mapped (shared, read-only): a write
+ *             through the link that stays shows in the mapping;
  *   opath     O_PATH|O_NOFOLLOW on a symlink (readlinkat gives its target)
  *             and on a removed symlink;
  *   tmpfile   an O_TMPFILE file: on SIGUSR1 it is linked (linkat) as
  *             DIR/tmp.linked, printing "tmpfile linked" (once only: a
  *             linked file is not linkable any more);
- *   lease     a read lease (F_GETLEASE).
+ *   device    a removed device node (a /dev/zero made with mknod; left out
+ *             where mknod is not allowed): mode, rdev, reads zeros;
+ *   owner     F_SETOWN_EX/F_SETSIG: the process on one fd, its process group
+ *             on another;
+ *   lease     a read lease (F_GETLEASE), and a write lease being broken
+ *             (downgraded to read: it opened the file itself, O_NONBLOCK).
  * usage: ghosts DIR
  */
 #ifndef _GNU_SOURCE
@@ -34,6 +41,7 @@
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,8 +100,8 @@ static void same_inode(int a, int b, const char *what)
 
 int main(int argc, char **argv)
 {
-	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly;
-	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, tick;
+	char path[4096], buf[4096], link2[4096], *shared, *private, *mshared, *monly, *mlinked;
+	int wr, rd, mapped, mfd, mfd2, dirfd, linked, other, sl, gone_sl, tmp, lease, wlease, dev, tick;
 	struct timespec times[2] = { { 654321, 0 }, { 123456, 0 } };
 	struct stat st;
 	const char *dir;
@@ -160,6 +168,17 @@ int main(int argc, char **argv)
 		corrupt("linking linked");
 	xunlink(dir, "linked");
 
+	other = xopen(dir, "maplinked", O_RDWR | O_CREAT | O_TRUNC);
+	snprintf(path, sizeof(path), "%s/maplinked", dir);
+	snprintf(link2, sizeof(link2), "%s/maplinked.stays", dir);
+	if (ftruncate(other, 4096) || link(path, link2))
+		corrupt("linking maplinked");
+	mlinked = mmap(NULL, 4096, PROT_READ, MAP_SHARED, other, 0);
+	if (mlinked == MAP_FAILED)
+		corrupt("mapping maplinked");
+	close(other);
+	xunlink(dir, "maplinked");
+
 	/* opath on symlinks */
 	snprintf(path, sizeof(path), "%s/symlink", dir);
 	if (symlink("/the/target", path))
@@ -181,6 +200,25 @@ int main(int argc, char **argv)
 	if (fcntl(lease, F_SETLEASE, F_RDLCK))
 		corrupt("taking a read lease");
 
+	snprintf(path, sizeof(path), "%s/zero", dir);
+	dev = -1;
+	if (!mknod(path, S_IFCHR | 0640, makedev(1, 5))) {
+		dev = xopen(dir, "zero", O_RDONLY);
+		xunlink(dir, "zero");
+	}
+
+	signal(SIGIO, SIG_IGN);		/* the lease break */
+	wlease = xopen(dir, "breaking", O_RDWR | O_CREAT);
+	snprintf(path, sizeof(path), "%s/breaking", dir);
+	if (fcntl(wlease, F_SETLEASE, F_WRLCK) ||
+	    open(path, O_RDONLY | O_NONBLOCK) != -1 || errno != EWOULDBLOCK)
+		corrupt("breaking a write lease");
+	{
+		struct f_owner_ex me = { F_OWNER_PID, getpid() }, group = { F_OWNER_PGRP, getpgrp() };
+		if (fcntl(mapped, F_SETOWN_EX, &me) || fcntl(mapped, F_SETSIG, SIGRTMIN + 1) ||
+		    fcntl(rd, F_SETOWN_EX, &group))
+			corrupt("setting owners");
+	}
 	signal(SIGUSR1, on_usr1);
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
@@ -233,6 +271,11 @@ int main(int argc, char **argv)
 		other = xopen(dir, "linked.stays", O_RDONLY);
 		same_inode(linked, other, "linked and the link that stays");
 		close(other);
+		other = xopen(dir, "maplinked.stays", O_WRONLY);
+		if (pwrite(other, buf, snprintf(buf, sizeof(buf), "tick %d", tick) + 1, 0) <= 0 ||
+		    strcmp(mlinked, buf))
+			corrupt("a write through the link that stays is not in the mapping");
+		close(other);
 		/* opath */
 		if (readlinkat(sl, "", buf, sizeof(buf)) != 11 || memcmp(buf, "/the/target", 11) ||
 		    readlinkat(gone_sl, "", buf, sizeof(buf)) != 11 || memcmp(buf, "gone/target", 11) ||
@@ -247,9 +290,32 @@ int main(int argc, char **argv)
 			printf("tmpfile linked\n");
 			link_tmpfile = 0;
 		}
+		/* owner */
+		{
+			struct f_owner_ex a, b;
+			if (fcntl(mapped, F_GETOWN_EX, &a) || fcntl(rd, F_GETOWN_EX, &b) ||
+			    a.type != F_OWNER_PID || a.pid != getpid() ||
+			    b.type != F_OWNER_PGRP || b.pid != getpgrp() ||
+			    fcntl(mapped, F_GETSIG) != SIGRTMIN + 1 || fcntl(rd, F_GETSIG) != 0)
+				corrupt("fd owners or signals");
+		}
+		/* device */
+		if (dev >= 0) {
+			buf[0] = 1;
+			if (fstat(dev, &st) || st.st_nlink || st.st_mode != (S_IFCHR | 0640) ||
+			    st.st_rdev != makedev(1, 5) || read(dev, buf, 1) != 1 || buf[0])
+				corrupt("removed device node");
+		}
 		/* lease */
-		if (fcntl(lease, F_GETLEASE) != F_RDLCK)
-			corrupt("lease");
+		if (fcntl(lease, F_GETLEASE) != F_RDLCK || fcntl(wlease, F_GETLEASE) != F_RDLCK)
+			corrupt("leases");
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", wlease);
+		other = open(path, O_RDONLY);
+		memset(buf, 0, sizeof(buf));
+		if (other < 0 || read(other, buf, sizeof(buf) - 1) <= 0 ||
+		    !strstr(buf, "LEASE  BREAKING  READ"))
+			corrupt("the write lease is not being broken: %s", buf);
+		close(other);
 		printf("tick %d ok\n", tick);
 	}
 }

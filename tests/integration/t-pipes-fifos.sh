@@ -1,0 +1,54 @@
+#!/bin/bash
+# Pipes and FIFOs as programs hold them (tests/progs/pipefifo): a pipe whose
+# ends are each open twice (dup and a reopen through /proc/self/fd), with
+# its own flags per open file, a 256 KiB size and 100000 queued bytes that
+# must come out exactly once; a packet-mode pipe whose packets are read one
+# by one; a FIFO open read-write with queued data; a FIFO open write-only
+# with no reader (its reopen must not fail with ENXIO); a FIFO deleted while
+# open, with its mode and queued data; FIFO readers with and without
+# POLLHUP; pipes whose other side is closed (data then end of file, EPIPE).
+# The program checks flags, sizes and queue lengths every tick, and on
+# SIGUSR1 reads every queue.  Then: a pipe on stdin whose writer has exited,
+# reopened at fd 5, keeps its data at fd 5 (fd 0 is restart's stdin); a pipe
+# to another process is refused by name, and its holder keeps running.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog pipefifo
+
+start_bg "$PROGS/pipefifo" "$T" > "$T/p.log" 2> "$T/p.err"
+pid=$BG_PID
+wait_tick "$T/p.log" 3
+ckpt_ok "$pid" "$T/p.tar.zst" --kill
+wait_gone "$pid"
+restart_detach "$T/p.tar.zst"
+last=$(last_tick "$T/p.log")
+wait_tick "$T/p.log" $((last + 3))
+kill -USR1 "$pid"
+wait_for_line "$T/p.log" '^data ok$' 10
+assert_no_corrupt "$T/p.log"
+[ -p "$T/fifo" ] && [ -p "$T/fifo-w" ] || fail "the named pipes are gone from $T"
+[ -e "$T/ghost" ] && fail "the deleted FIFO came back under its name"
+ls -A "$T" | grep -q '^\.ckpt-fifo' && fail "a temporary FIFO was left in $T"
+
+printf 'stdin data' > "$T/in.txt"
+start_bg bash -c 'exec 5</proc/self/fd/0; exec sleep 100000' < <(exec cat "$T/in.txt")
+spid=$BG_PID
+# shellcheck disable=SC2317 # called through wait_until
+fd5_ready() { [ -e "/proc/$spid/fd/5" ] && [ "$(proc_comm "$spid")" = sleep ]; }
+wait_until 5 fd5_ready || fail "the stdin test process did not start"
+sleep 0.3	# cat has written and exited
+ckpt_ok "$spid" "$T/s.tar.zst" --kill
+wait_gone "$spid"
+restart_detach "$T/s.tar.zst" < /dev/null
+got=$(timeout 5 cat "/proc/$spid/fd/5")
+[ "$got" = "stdin data" ] || fail "fd 5 holds '$got' after restart, not 'stdin data'"
+
+# fd 5 of the target is the write end of a pipe read by cat.
+start_bg bash -c 'exec 5> >(exec cat > /dev/null); while :; do echo tick; sleep 0.2; done' \
+	> "$T/w.log"
+wpid=$BG_PID
+wait_for_line "$T/w.log" '^tick$' 5
+expect_fail_msg "its read end is held by another process" "$CKPT" "$wpid" -o "$T/w.tar.zst"
+assert_target_unharmed "$wpid" "$T/w.log" "$T/w.tar.zst" '^tick$'
+pass
