@@ -25,6 +25,7 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/rlimits", rlimit_rec_desc, rlimits, false),
 	LIST("meta/files", file_id_rec_desc, files, false),
 	LIST("meta/vmas", vma_rec_desc, vmas, false),
+	LIST("meta/guards", guard_rec_desc, guards, false),
 	LIST("meta/ghosts", ghost_rec_desc, ghosts, false),
 	LIST("meta/ghost-maps", ghost_map_rec_desc, ghost_maps, false),
 	LIST("meta/fds", fd_rec_desc, fds, false),

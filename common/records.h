@@ -132,8 +132,7 @@ enum vma_kind {
 	F(T, 6, STR, path)			/* file path or [name] */ \
 	F(T, 7, I32, file_index)		/* into meta/files, -1 none */ \
 	F(T, 8, U64, vmflags)			/* VMF_* from smaps VmFlags */ \
-	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */ \
-	F(T, 100, BLOB, guards)			/* u64 [start, end) pairs: guard regions */
+	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {
@@ -289,6 +288,13 @@ RECORD_DECLARE(lock_rec, LOCK_FIELDS)
 	F(T, 1, I32, tid)			\
 	F(T, 2, U64, slack_ns)			/* 0: real-time thread, none */
 RECORD_DECLARE(timerslack_rec, TIMERSLACK_FIELDS)
+
+/* Member "meta/guards": guard regions (MADV_GUARD_INSTALL), in address
+ * order, each inside one mapping of meta/vmas. */
+#define GUARD_FIELDS(F, T)			\
+	F(T, 1, U64, start)			\
+	F(T, 2, U64, end)
+RECORD_DECLARE(guard_rec, GUARD_FIELDS)
 
 /* Member "meta/epoll": what each epoll fd watches. */
 #define EPOLL_FIELDS(F, T)			\

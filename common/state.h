@@ -59,6 +59,7 @@ struct image_meta {
 	struct seccomp_rec *seccomp;	size_t nseccomp;
 	struct backtrace_rec *backtraces; size_t nbacktraces;
 	struct timerslack_rec *timerslack; size_t ntimerslack;
+	struct guard_rec *guards;	size_t nguards;
 	struct blob vdso;		/* member "meta/vdso": [vdso] bytes */
 };
 

@@ -12,7 +12,7 @@
  * be locked too).
  *
  * Guard regions are page-table markers, not vma flags: PAGEMAP_SCAN
- * reports them as PAGE_IS_GUARD (Linux 6.14).  MCL_FUTURE is mm->def_flags,
+ * reports them as PAGE_IS_GUARD (Linux 6.14); kept in meta/guards.  MCL_FUTURE is mm->def_flags,
  * which nothing shows: a page mapped in the stopped process tells
  * (counted in VmLck if it is set; present at once unless MCL_ONFAULT). */
 #define LOG_PREFIX "mapattrs: "
@@ -82,26 +82,24 @@ static bool holds_memory(uint32_t kind)
 /* ------------------------------------------------------------------ */
 /* dump half                                                          */
 
-/* Append [start, end) to the guards of the vma holding it. */
+/* Record [start, end), cut at mapping boundaries (a scan region may
+ * span two adjacent mappings). */
 static int add_guard(struct image_meta *m, uint64_t start, uint64_t end)
 {
 	size_t i;
 
 	for (i = 0; i < m->nvmas && start < end; i++) {
-		struct vma_rec *v = &m->vmas[i];
-		uint64_t pair[2], *grown;
+		const struct vma_rec *v = &m->vmas[i];
+		struct guard_rec *g;
 
 		if (v->end <= start || v->start >= end)
 			continue;
-		pair[0] = start > v->start ? start : v->start;
-		pair[1] = end < v->end ? end : v->end;
-		grown = realloc(v->guards.data, v->guards.len + sizeof(pair));
-		if (!grown)
-			return fail(ENOMEM, NULL, "recording guard regions");
-		memcpy((char *)grown + v->guards.len, pair, sizeof(pair));
-		v->guards.data = grown;
-		v->guards.len += sizeof(pair);
-		start = pair[1];
+		g = meta_push(&m->guards, &m->nguards, sizeof(*g));
+		if (!g)
+			return -1;
+		g->start = start > v->start ? start : v->start;
+		g->end = end < v->end ? end : v->end;
+		start = g->end;
 	}
 	return 0;
 }
@@ -117,7 +115,6 @@ static int dump_guards(struct dump_ctx *ctx)
 		.category_anyof_mask = GUARD_PAGE_IS_GUARD, .return_mask = GUARD_PAGE_IS_GUARD,
 	};
 	char path[64];
-	size_t nguards = 0;
 	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
@@ -142,7 +139,7 @@ static int dump_guards(struct dump_ctx *ctx)
 				   (unsigned long long)arg.start);
 			break;
 		}
-		for (i = 0; i < n && !ret; i++, nguards++)
+		for (i = 0; i < n && !ret; i++)
 			ret = add_guard(&ctx->meta, reg[i].start, reg[i].end);
 		if (n < NREG)
 			break;
@@ -158,8 +155,8 @@ static int dump_guards(struct dump_ctx *ctx)
 		arg.start = next;
 	}
 	close(fd);
-	if (nguards)
-		pr_info("%zu guard regions", nguards);
+	if (ctx->meta.nguards)
+		pr_info("%zu guard regions", ctx->meta.nguards);
 	return ret;
 }
 
@@ -258,29 +255,24 @@ static uint64_t memlock_limit(const struct image_meta *m)
 	return RLIM_INFINITY;
 }
 
-static int check_guards(const struct vma_rec *v)
+/* In order, page aligned, each inside one mapping holding memory. */
+static int check_guards(const struct image_meta *m)
 {
-	const uint64_t *g = v->guards.data;
-	size_t i, n = v->guards.len / 16;
-	uint64_t prev = v->start;
-	char what[PATH_MAX + 64];
+	uint64_t prev = 0;
+	size_t i;
 
-	if (!v->guards.len)
-		return 0;
-	if (v->guards.len % 16 || !holds_memory(v->kind))
-		goto bad;
-	for (i = 0; i < n; i++) {
-		uint64_t s, e;
-		memcpy(&s, &g[2 * i], 8);
-		memcpy(&e, &g[2 * i + 1], 8);
-		if (s % PAGE || e % PAGE || s < prev || e <= s || e > v->end)
-			goto bad;
-		prev = e;
+	for (i = 0; i < m->nguards; i++) {
+		const struct guard_rec *g = &m->guards[i];
+		const struct vma_rec *v = meta_find_vma(m, g->start);
+
+		if (g->start % PAGE || g->end % PAGE || g->start < prev || g->end <= g->start ||
+		    !v || !holds_memory(v->kind) || g->end > v->end)
+			return fail_why("invalid guard region record", "the image is corrupted",
+					"checking guard region %#llx-%#llx",
+					(unsigned long long)g->start, (unsigned long long)g->end);
+		prev = g->end;
 	}
 	return 0;
-bad:
-	return fail_why("invalid guard regions", "the image is corrupted", "checking %s",
-			vma_what(v, what, sizeof(what)));
 }
 
 static int mapattrs_check(struct restore_ctx *ctx)
@@ -293,9 +285,9 @@ static int mapattrs_check(struct restore_ctx *ctx)
 	if (future && future != MCL_FUTURE && future != (MCL_FUTURE | MCL_ONFAULT))
 		return fail_why("invalid mlockall flags", "the image is corrupted",
 				"checking mlockall(%#x)", future);
+	if (check_guards(m))
+		return -1;
 	for (i = 0; i < m->nvmas; i++) {
-		if (check_guards(&m->vmas[i]))
-			return -1;
 		if (m->vmas[i].vmflags & VMF_LO)
 			locked += m->vmas[i].end - m->vmas[i].start;
 	}
@@ -366,15 +358,23 @@ static const char *const step_what[NSTEPS] = {
 	[STEP_SEAL] = "sealing",
 };
 
-/* The calls of one step, for every mapping. */
+/* The calls of one step, for every mapping (owner: its index). */
 static size_t step_calls(const struct image_meta *m, int step, struct remote_call *calls,
 			 size_t *owner)
 {
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 
+	if (step == STEP_GUARD) {
+		for (i = 0; i < m->nguards; i++) {
+			const struct guard_rec *g = &m->guards[i];
+			owner[n] = meta_find_vma(m, g->start) - m->vmas;
+			calls[n++] = (struct remote_call){ .nr = __NR_madvise,
+				.arg = { g->start, g->end - g->start, MADV_GUARD_INSTALL } };
+		}
+		return n;
+	}
 	for (i = 0; i < m->nvmas; i++) {
 		const struct vma_rec *v = &m->vmas[i];
-		const uint64_t *g = v->guards.data;
 
 		if (!holds_memory(v->kind))
 			continue;
@@ -382,15 +382,6 @@ static size_t step_calls(const struct image_meta *m, int step, struct remote_cal
 			owner[n] = i;
 			calls[n++] = (struct remote_call){ .nr = __NR_mprotect,
 				.arg = { v->start, v->end - v->start, v->prot } };
-		} else if (step == STEP_GUARD) {
-			for (k = 0; k < v->guards.len / 16; k++) {
-				uint64_t s, e;
-				memcpy(&s, &g[2 * k], 8);
-				memcpy(&e, &g[2 * k + 1], 8);
-				owner[n] = i;
-				calls[n++] = (struct remote_call){ .nr = __NR_madvise,
-					.arg = { s, e - s, MADV_GUARD_INSTALL } };
-			}
 		} else if (step == STEP_LOCK && (v->vmflags & VMF_LO)) {
 			owner[n] = i;
 			calls[n++] = (struct remote_call){ .nr = __NR_mlock2, .arg = { v->start,
@@ -428,11 +419,10 @@ static int mapattrs_restore(struct restore_ctx *ctx)
 	const struct image_meta *m = &ctx->meta;
 	const struct process_rec *p = m->process;
 	struct remote_call *calls = NULL;
-	size_t *owner = NULL, max = 0, i, n, k;
+	size_t *owner = NULL, max, n, k;
 	int step, ret = -1;
 
-	for (i = 0; i < m->nvmas; i++)
-		max += NSTEPS + m->vmas[i].guards.len / 16;
+	max = m->nguards + m->nvmas * NSTEPS;
 	calls = malloc((max + 1) * sizeof(*calls));
 	owner = malloc((max + 1) * sizeof(*owner));
 	if (!calls || !owner) {
