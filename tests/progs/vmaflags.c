@@ -173,7 +173,7 @@ static char *layout(char *out)
 static int is_guard(const char *addr)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t pm;
+	uint64_t pm = 0;
 
 	if (fd < 0 || pread(fd, &pm, 8, ((uintptr_t)addr / PAGE) * 8) != 8)
 		die("reading pagemap");
