@@ -54,18 +54,7 @@
 #define __NR_mseal 462
 #endif
 
-/* PAGEMAP_SCAN; Debian 12's headers predate it (memory.c has the same). */
-struct guard_region {
-	uint64_t start, end, categories;
-};
-
-struct guard_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define GUARD_PAGEMAP_SCAN _IOWR('f', 16, struct guard_scan_arg)
-#define GUARD_PAGE_IS_GUARD (1 << 8)
+#include "pagemap_scan.h"
 
 static const char *vma_what(const struct vma_rec *v, char *buf, size_t size)
 {
@@ -108,11 +97,11 @@ static int add_guard(struct image_meta *m, uint64_t start, uint64_t end)
 static int dump_guards(struct dump_ctx *ctx)
 {
 	enum { NREG = 256 };
-	struct guard_region reg[NREG];
-	struct guard_scan_arg arg = {
+	struct page_region reg[NREG];
+	struct pm_scan_arg arg = {
 		.size = sizeof(arg), .start = 0, .end = ARCH_TASK_SIZE,
 		.vec = (uintptr_t)reg, .vec_len = NREG,
-		.category_anyof_mask = GUARD_PAGE_IS_GUARD, .return_mask = GUARD_PAGE_IS_GUARD,
+		.category_anyof_mask = PAGE_IS_GUARD, .return_mask = PAGE_IS_GUARD,
 	};
 	char path[64];
 	int fd, ret = 0;
@@ -122,7 +111,7 @@ static int dump_guards(struct dump_ctx *ctx)
 	if (fd < 0)
 		return fail(errno, NULL, "opening %s", path);
 	while (arg.start < arg.end && !ret) {
-		long n = ioctl(fd, GUARD_PAGEMAP_SCAN, &arg), i;
+		long n = ioctl(fd, PAGEMAP_SCAN, &arg), i;
 		uint64_t next = arg.walk_end;
 
 		if (n < 0 && errno == EINTR)

@@ -159,28 +159,7 @@ static bool page_wanted(uint32_t kind, uint64_t pm)
 	return true;
 }
 
-/* PAGEMAP_SCAN (Linux 6.7): the kernel returns ranges of pages of the
- * wanted kinds instead of one pagemap entry per page.  Debian 12's
- * headers predate it. */
-#ifndef PAGEMAP_SCAN
-struct page_region {
-	uint64_t start, end, categories;
-};
-
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PAGE_IS_FILE (1 << 2)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGE_IS_SWAPPED (1 << 4)
-#define PAGE_IS_PFNZERO (1 << 5)
-#endif
-#ifndef PAGE_IS_GUARD
-#define PAGE_IS_GUARD (1 << 8)	/* Linux 6.14 */
-#endif
+#include "pagemap_scan.h"
 
 static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs);
 
