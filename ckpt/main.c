@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "check.h"
 #include "dump.h"
 #include "info.h"
+#include "output.h"
 #include "version.h"
 
 static const char usage[] =
@@ -63,51 +63,6 @@ static const char usage[] =
 "Exit status: 0 when the image is complete, 1 on any error (the process\n"
 "is then left running as before and no image is left at FILE), 2 on bad usage.\n"
 "See ckpt(1).\n";
-
-struct output {
-	const char *path;
-	char tmp[PATH_MAX];
-	int fd;
-};
-
-static int open_output(struct output *o)
-{
-	char dir[PATH_MAX];
-
-	if (!strcmp(o->path, "-")) {
-		if (isatty(STDOUT_FILENO))
-			return fail_why("standard output is a terminal", "redirect it to a file "
-					"or a pipe, or use -o FILE", "writing the image");
-		o->fd = STDOUT_FILENO;
-		return 0;
-	}
-	snprintf(dir, sizeof(dir), "%s", o->path);
-	snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.ckpt-XXXXXX", dirname(dir),
-		 basename((char *)o->path));
-	o->fd = mkostemp(o->tmp, O_CLOEXEC);
-	if (o->fd < 0) {
-		o->tmp[0] = 0;
-		return fail(errno, "check that the directory exists and is writable",
-			    "creating the image %s", o->path);
-	}
-	fchmod(o->fd, 0600);
-	return 0;
-}
-
-/* Called once the image is fully written: make it durable, then visible. */
-static int commit_output(void *arg)
-{
-	struct output *o = arg;
-
-	if (o->fd == STDOUT_FILENO)
-		return 0;
-	if (fsync(o->fd))
-		return fail(errno, NULL, "writing the image %s", o->path);
-	if (rename(o->tmp, o->path))
-		return fail(errno, NULL, "renaming the image to %s", o->path);
-	o->tmp[0] = 0;
-	return 0;
-}
 
 static void on_signal(int sig)
 {
@@ -214,10 +169,7 @@ int main(int argc, char **argv)
 	}
 	setup_signals();
 	ret = open_output(&out) ? -1 : dump_process(pid, &opts, out.fd, commit_output, &out);
-	if (out.tmp[0])
-		unlink(out.tmp);
-	if (out.fd > STDOUT_FILENO)
-		close(out.fd);
+	close_output(&out);
 	if (ret) {
 		error_print();
 		return 1;

@@ -1,0 +1,24 @@
+/* Where ckpt writes an image: standard output, or a file that appears
+ * under its final name only once complete (ckpt and ckpt snapshot). */
+#ifndef CKPT_OUTPUT_H
+#define CKPT_OUTPUT_H
+
+#include <limits.h>
+
+#include "error.h"
+
+struct output {
+	const char *path;		/* "-" = standard output */
+	char tmp[PATH_MAX];		/* the temporary name while written */
+	int fd;
+};
+
+/* Open o->path for writing (a temporary name beside it). */
+int open_output(struct output *o) must_check;
+/* dump_process's commit callback (arg = struct output *): fsync, then
+ * the image takes its final name. */
+int commit_output(void *arg) must_check;
+/* Close; an image not committed is removed. */
+void close_output(struct output *o);
+
+#endif
