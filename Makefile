@@ -78,7 +78,11 @@ bench: all
 
 install: all
 	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
-	install -m 755 bin/ckpt bin/restart $(BINDIR)
+	install -m 755 bin/ckpt bin/restart scripts/ckpt-snapshot $(BINDIR)
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' scripts/systemd/ckpt-snapshot@.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ckpt-snapshot@.service
+	install -m 644 scripts/systemd/ckpt-snapshot@.timer $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 bin/libmigrate.a $(LIBDIR)
 	install -m 644 libmigrate/libmigrate.h $(INCDIR)
 	install -m 644 docs/ckpt.1 docs/restart.1 $(MANDIR)/man1

@@ -355,6 +355,12 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 	if (release_all(&ctx))
 		goto out;
 	print_backtraces(&ctx.meta);
+	if (opts->stats)
+		*opts->stats = (struct dump_stats){
+			.frozen_ns = ctx.frozen_ns, .total_ns = now_ns() - t0,
+			.pages_stored = ctx.pages_stored, .pages_zero = ctx.pages_zero,
+			.bytes_out = image_writer_bytes_out(ctx.writer),
+		};
 	ret = 0;
 out:
 	if (ctx.copy)

@@ -14,12 +14,14 @@
 #include "dump.h"
 #include "info.h"
 #include "output.h"
+#include "snapshot.h"
 #include "version.h"
 
 static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
 "       ckpt info IMAGE [--json]\n"
 "       ckpt check [IMAGE [--new-pid]]\n"
+"       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "\n"
 "Checkpoint the running process PID into one image FILE (a zstd-compressed\n"
 "tar archive; \"-\" writes it to standard output).  The process is stopped\n"
@@ -33,6 +35,8 @@ static const char usage[] =
 "                            (--json: everything as one JSON object)\n"
 "  check                     which kernel and machine features ckpt can use here\n"
 "  check IMAGE               could IMAGE be restarted here? (nothing is started)\n"
+"  snapshot ...              one scheduled snapshot into a directory, rotated\n"
+"                            (for cron and systemd timers)\n"
 "  Each has its own --help.\n"
 "\n"
 "Options:\n"
@@ -121,6 +125,8 @@ int main(int argc, char **argv)
 		return info_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return check_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "snapshot"))
+		return snapshot_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "o:kl:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':

@@ -10,6 +10,7 @@ static const char *program = "ckpt";
 
 static __thread struct {
 	bool set;
+	int errnum;		/* of fail(), 0 for fail_why() */
 	char what[512];
 	char why[512];
 	char hint[512];
@@ -31,6 +32,8 @@ int fail(int errnum, const char *hint, const char *what_fmt, ...)
 {
 	va_list ap;
 	va_start(ap, what_fmt);
+	if (!last_error.set)
+		last_error.errnum = errnum;
 	record(errnum ? strerror(errnum) : "failed", hint, what_fmt, ap);
 	va_end(ap);
 	return -1;
@@ -40,9 +43,16 @@ int fail_why(const char *why, const char *hint, const char *what_fmt, ...)
 {
 	va_list ap;
 	va_start(ap, what_fmt);
+	if (!last_error.set)
+		last_error.errnum = 0;
 	record(why, hint, what_fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int error_errno(void)
+{
+	return last_error.set ? last_error.errnum : 0;
 }
 
 bool error_is_set(void)

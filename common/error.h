@@ -23,6 +23,8 @@ int fail(int errnum, const char *hint, const char *what_fmt, ...) printf_like(3,
 int fail_why(const char *why, const char *hint, const char *what_fmt, ...) printf_like(3, 4);
 
 bool error_is_set(void);
+/* The errno value of the recorded error (fail()), 0 if none or fail_why(). */
+int error_errno(void);
 void error_clear(void);
 /* Text of the recorded error ("what: why (hint)"), "" if none. */
 const char *error_text(void);

@@ -99,11 +99,20 @@ enum state_slot {
 	NR_STATE_SLOTS
 };
 
+/* What a dump did, for callers that report it (ckpt snapshot). */
+struct dump_stats {
+	unsigned long long frozen_ns;	/* the process stopped */
+	unsigned long long total_ns;	/* from start to the image complete */
+	uint64_t pages_stored, pages_zero;
+	uint64_t bytes_out;		/* compressed image size */
+};
+
 struct dump_opts {
 	int compress_level;
 	bool kill_after;
 	bool ext_unix;			/* unix sockets to outside peers: by path */
 	bool no_cow;			/* stay frozen while memory is written */
+	struct dump_stats *stats;	/* filled on success if not NULL */
 };
 
 struct dump_ctx {

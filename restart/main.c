@@ -4,25 +4,32 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "latest.h"
 #include "restore.h"
 #include "version.h"
 
 static const char usage[] =
 "Usage: restart FILE [OPTIONS]\n"
+"       restart DIR [OPTIONS]\n"
 "\n"
 "Bring back the process saved in the image FILE by ckpt(1) (\"-\" reads the\n"
 "image from standard input), under its original PID, exactly where it was.\n"
 "Everything is checked before anything starts: a missing or changed binary,\n"
 "a CPU lacking features, a PID in use or a damaged image is an error, and\n"
 "nothing half-restored is ever left running.\n"
+"Given a directory of snapshots (ckpt snapshot --dir DIR), restart reads\n"
+"them newest first and brings back the newest one that is whole and\n"
+"undamaged, with a warning for each damaged one it skips.\n"
 "\n"
 "Options:\n"
 "  -n, --new-pid        restart under any free PID instead of the original\n"
@@ -231,6 +238,8 @@ int main(int argc, char **argv)
 	struct restore_opts opts = { 0 };
 	const char *stdio_path[3] = { NULL, NULL, NULL }, *image;
 	bool use_pty = false;
+	char latest[PATH_MAX];
+	struct stat st;
 	int master = -1;
 	int c, image_fd, i;
 	pid_t pid;
@@ -262,6 +271,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	image = argv[optind];
+	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (latest_image(image, latest, sizeof(latest)))
+			goto err;
+		image = latest;
+	}
 	if (!strcmp(image, "-")) {
 		image_fd = STDIN_FILENO;
 		if (!stdio_path[0])
