@@ -4,6 +4,7 @@
  * starts anything, without starting anything). */
 #define LOG_PREFIX ""
 #include "check.h"
+#include "page_chunk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -577,15 +578,6 @@ static void report_module(void *arg, const char *module, const char *error)
 	}
 }
 
-struct chunk_header {
-	char magic[4];
-	uint32_t version, nruns, crc;
-};
-struct page_run {
-	uint64_t addr;
-	uint32_t npages, zero;
-};
-
 /* As restart requires: every page of the run in mappings that hold
  * contents (a run may span adjacent ones). */
 static bool in_vmas(const struct image_meta *m, uint64_t start, uint64_t end)
@@ -606,41 +598,21 @@ static bool in_vmas(const struct image_meta *m, uint64_t start, uint64_t end)
 	return false;
 }
 
+static bool chunk_in_vmas(const void *m, uint64_t start, uint64_t end)
+{
+	return in_vmas(m, start, end);
+}
+
 /* A pages/ member as restart will take it: header, runs, size, crc32c. */
 static int check_chunk(const struct image_meta *m, const char *name, const uint8_t *buf,
 		       size_t len, uint64_t *pages)
 {
-	struct chunk_header h;
-	struct page_run run;
-	uint64_t n = 0;
-	size_t i, data_off;
-	const char *why = NULL;
+	struct chunk_view v;
+	const char *why;
 
-	if (len < sizeof(h))
-		why = "chunk too short";
-	else {
-		memcpy(&h, buf, sizeof(h));
-		if (memcmp(h.magic, "CKPG", 4) || h.version != 1 || !h.nruns || h.nruns > 256 ||
-		    len < sizeof(h) + h.nruns * sizeof(run))
-			why = "bad chunk header";
-	}
-	for (i = 0; !why && i < h.nruns; i++) {
-		memcpy(&run, buf + sizeof(h) + i * sizeof(run), sizeof(run));
-		if (run.addr % 4096 || !run.npages || run.npages > 256 ||
-		    !in_vmas(m, run.addr, run.addr + run.npages * 4096ull))
-			why = "pages outside any saved mapping";
-		n += run.npages;
-	}
-	if (!why) {
-		data_off = sizeof(h) + h.nruns * sizeof(run);
-		if (n > 256 || len != data_off + n * 4096)
-			why = "chunk size does not match its runs";
-		else if (crc32c(0, buf + data_off, n * 4096) != h.crc)
-			why = "corrupted (checksum mismatch)";
-	}
-	if (why)
+	if (chunk_parse(buf, len, &v, chunk_in_vmas, m, &why))
 		return fail_why(why, "the image is corrupted", "reading image member %s", name);
-	*pages += n;
+	*pages += v.stored_pages;
 	return 0;
 }
 

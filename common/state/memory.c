@@ -11,6 +11,7 @@
  */
 #define LOG_PREFIX "memory: "
 #include "state.h"
+#include "page_chunk.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -29,28 +30,12 @@
 #ifndef MAP_DROPPABLE
 #define MAP_DROPPABLE 0x08
 #endif
-#define CHUNK_PAGES 256			/* 1 MiB of data per pages/ member */
-#define CHUNK_MAGIC "CKPG"
-#define CHUNK_VERSION 1
 #define SCRATCH_SIZE (64 * 1024)
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 #define PM_FILE (1ull << 61)
 #define PM_GUARD (1ull << 58)	/* guard region (MADV_GUARD_INSTALL): no page */
-
-struct chunk_header {
-	char magic[4];
-	uint32_t version;
-	uint32_t nruns;
-	uint32_t crc;
-};
-
-struct page_run {
-	uint64_t addr;
-	uint32_t npages;
-	uint32_t zero;
-};
 
 /* Pages chosen at dump() for dump_contents(): runs in address order. */
 struct run_list {
@@ -544,9 +529,6 @@ struct chunk_job {
 	size_t nruns;
 	uint64_t *pages_stored, *pages_zero;	/* statistics, atomically */
 };
-
-#define CHUNK_ROOM (sizeof(struct chunk_header) + CHUNK_PAGES * sizeof(struct page_run))
-#define CHUNK_CAP (CHUNK_ROOM + CHUNK_PAGES * PAGE)
 
 static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err, size_t errlen)
 {
@@ -1128,46 +1110,37 @@ static int chunk_error(char *err, size_t errlen, const char *name, const char *w
 	return -1;
 }
 
-/* Check one pages/ member and write its pages into the process. */
+static bool chunk_range_restorable(const void *meta, uint64_t start, uint64_t end)
+{
+	return range_restorable(meta, start, end);
+}
+
+/* Check one pages/ member and write its stored pages into the process. */
 static int apply_chunk(struct chunk_target *t, const uint8_t *buf, size_t len, const char *name,
 		       char *err, size_t errlen)
 {
-	struct chunk_header h;
-	struct page_run runs[CHUNK_PAGES];
+	struct chunk_view v;
 	struct iovec local, remote[CHUNK_PAGES];
-	uint64_t pages = 0;
-	size_t i, data_off;
+	const char *why;
 	const uint8_t *data;
+	size_t i, n = 0;
 
-	if (len < sizeof(h))
-		return chunk_error(err, errlen, name, "chunk too short");
-	memcpy(&h, buf, sizeof(h));
-	if (memcmp(h.magic, CHUNK_MAGIC, 4) || h.version != CHUNK_VERSION ||
-	    h.nruns == 0 || h.nruns > CHUNK_PAGES || len < sizeof(h) + h.nruns * sizeof(*runs))
-		return chunk_error(err, errlen, name, "bad chunk header");
-	memcpy(runs, buf + sizeof(h), h.nruns * sizeof(*runs));
-	data_off = sizeof(h) + h.nruns * sizeof(*runs);
-	for (i = 0; i < h.nruns; i++) {
-		uint64_t end = runs[i].addr + (uint64_t)runs[i].npages * PAGE;
-		if (runs[i].addr % PAGE || !runs[i].npages || runs[i].npages > CHUNK_PAGES ||
-		    !range_restorable(t->meta, runs[i].addr, end))
-			return chunk_error(err, errlen, name, "pages outside any saved mapping");
-		pages += runs[i].npages;
-		remote[i].iov_base = (void *)runs[i].addr;
-		remote[i].iov_len = (size_t)runs[i].npages * PAGE;
+	if (chunk_parse(buf, len, &v, chunk_range_restorable, t->meta, &why))
+		return chunk_error(err, errlen, name, why);
+	for (i = 0; i < v.nruns; i++) {
+		if (v.runs[i].flags & RUN_IN_PARENT)
+			continue;
+		remote[n].iov_base = (void *)v.runs[i].addr;
+		remote[n++].iov_len = (size_t)v.runs[i].npages * PAGE;
 	}
-	if (pages > CHUNK_PAGES || len != data_off + pages * PAGE)
-		return chunk_error(err, errlen, name, "chunk size does not match its runs");
-	data = buf + data_off;
-	if (crc32c(0, data, pages * PAGE) != h.crc)
-		return chunk_error(err, errlen, name, "corrupted (checksum mismatch)");
-	local = (struct iovec){ (void *)data, pages * PAGE };
-	if (process_vm_writev(t->pid, &local, 1, remote, h.nruns, 0) != (ssize_t)local.iov_len) {
+	data = v.data;
+	local = (struct iovec){ (void *)data, (size_t)v.stored_pages * PAGE };
+	if (n && process_vm_writev(t->pid, &local, 1, remote, n, 0) != (ssize_t)local.iov_len) {
 		/* Read-only or PROT_NONE pages: /proc/PID/mem can write them. */
-		for (i = 0; i < h.nruns; i++) {
+		for (i = 0; i < n; i++) {
 			int e;
-			uint64_t at = remote_mem_transfer(t->mem_fd, runs[i].addr, (void *)data,
-							  remote[i].iov_len, true, &e);
+			uint64_t at = remote_mem_transfer(t->mem_fd, (uint64_t)remote[i].iov_base,
+							  (void *)data, remote[i].iov_len, true, &e);
 
 			if (at) {
 				snprintf(err, errlen, "writing memory of process %d at %#llx: %s",
@@ -1177,7 +1150,7 @@ static int apply_chunk(struct chunk_target *t, const uint8_t *buf, size_t len, c
 			data += remote[i].iov_len;
 		}
 	}
-	__atomic_fetch_add(&t->pages, pages, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->pages, v.stored_pages, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1191,7 +1164,7 @@ static int chunk_hook(void *arg, const char *name, const uint8_t *data, size_t l
 
 static int restore_pages(struct restore_ctx *ctx)
 {
-	size_t cap = sizeof(struct chunk_header) + CHUNK_PAGES * (sizeof(struct page_run) + PAGE);
+	size_t cap = CHUNK_CAP;
 	struct chunk_target target = {
 		.meta = &ctx->meta, .pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
 	};
