@@ -5,6 +5,7 @@
 #define LOG_PREFIX ""
 #include "check.h"
 #include "page_chunk.h"
+#include "page_index.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -621,6 +622,7 @@ static int check_contents(struct image_reader *r, const struct image_meta *m,
 			  struct member_cursor *next, size_t *chunks, uint64_t *pages)
 {
 	int state = next->state;
+	struct page_index ix;
 
 	while (state > 0) {
 		void *data;
@@ -637,6 +639,14 @@ static int check_contents(struct image_reader *r, const struct image_meta *m,
 			if (state)
 				return -1;
 			++*chunks;
+		} else if (!strcmp(next->name, PAGE_INDEX_MEMBER)) {
+			if (image_read_all(r, &data, &len))
+				return -1;
+			state = page_index_decode(data, len, &ix);
+			free(data);
+			page_index_free(&ix);
+			if (state)
+				return -1;
 		} else {
 			return fail_why("unexpected member after the metadata", "the image is "
 					"corrupted", "reading image member %s", next->name);
@@ -739,11 +749,14 @@ static int check_image(const char *path, bool new_pid)
 {
 	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
+	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
 	size_t chunks = 0;
 	uint64_t pages = 0;
 	int fd = -1, ret;
 
+	image_dir_of(path, dir, sizeof(dir));
+	opts.image_dir = dir;
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
 	if (ret) {
 		printf("FAIL    %s\n", error_text());
@@ -781,6 +794,7 @@ static int check_image(const char *path, bool new_pid)
 	if (rep.failed)
 		fprintf(stderr, "%s: %s\n", log_program(), rep.first);
 out:
+	state_restore_release(&ctx);
 	if (ctx.reader)
 		image_reader_free(ctx.reader);
 	meta_free(&ctx.meta);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -183,6 +184,7 @@ static int release_all(struct dump_ctx *ctx)
 static int write_header(struct dump_ctx *ctx)
 {
 	struct image_header *h = meta_push(&ctx->meta.header, &ctx->meta.nheader, sizeof(*h));
+	uint8_t id[16];
 	struct utsname u;
 	struct timespec ts;
 	const char *forced = getenv("CKPT_TEST_FORMAT_VERSION");	/* tests only */
@@ -199,6 +201,10 @@ static int write_header(struct dump_ctx *ctx)
 	h->arch = strdup(ARCH_NAME);
 	h->pid = ctx->pid;
 	h->comm = strdup(ctx->stat.comm);
+	if (getrandom(id, sizeof(id), 0) != sizeof(id))
+		return fail(errno, NULL, "making an image id");
+	if (blob_set(&h->image_id, id, sizeof(id)))
+		return -1;
 	if (!h->tool_version || !h->hostname || !h->kernel || !h->arch || !h->comm)
 		return fail(ENOMEM, NULL, "writing the image header");
 	return 0;
@@ -349,8 +355,9 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (commit && commit(arg))
 		goto out;
-	pr_info("image: %llu pages stored, %llu zero pages skipped, %llu bytes",
-		(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_zero,
+	pr_info("image: %llu pages stored, %llu unchanged since the parent, %llu zero pages "
+		"skipped, %llu bytes", (unsigned long long)ctx.pages_stored,
+		(unsigned long long)ctx.pages_parent, (unsigned long long)ctx.pages_zero,
 		(unsigned long long)image_writer_bytes_out(ctx.writer));
 	if (release_all(&ctx))
 		goto out;
@@ -359,6 +366,7 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 		*opts->stats = (struct dump_stats){
 			.frozen_ns = ctx.frozen_ns, .total_ns = now_ns() - t0,
 			.pages_stored = ctx.pages_stored, .pages_zero = ctx.pages_zero,
+			.pages_parent = ctx.pages_parent,
 			.bytes_out = image_writer_bytes_out(ctx.writer),
 		};
 	ret = 0;

@@ -46,6 +46,10 @@ static const char usage[] =
 "                            (it stays stopped until then)\n"
 "      --no-cow              keep the process stopped until its memory is\n"
 "                            written instead of reading a copy-on-write copy\n"
+"      --parent IMAGE        incremental: store only the pages that changed\n"
+"                            since IMAGE, an earlier image of this process;\n"
+"                            restart finds IMAGE (and its own parents) by its\n"
+"                            id among the images in the same directory\n"
 "      --ext-unix            allow unix sockets connected to other processes:\n"
 "                            restart connects them again to the peer's path\n"
 "  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
+		{ "parent", required_argument, NULL, 'P' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -137,6 +142,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			opts.no_cow = true;
+			break;
+		case 'P':
+			opts.parent = optarg;
 			break;
 		case 'U':
 			opts.ext_unix = true;

@@ -16,7 +16,9 @@
 	F(T, 5, STR, kernel)			\
 	F(T, 6, STR, arch)			\
 	F(T, 7, I32, pid)			\
-	F(T, 8, STR, comm)
+	F(T, 8, STR, comm)			\
+	F(T, 90, BLOB, image_id)		/* 16 random bytes naming this image */ \
+	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */

@@ -104,6 +104,7 @@ struct dump_stats {
 	unsigned long long frozen_ns;	/* the process stopped */
 	unsigned long long total_ns;	/* from start to the image complete */
 	uint64_t pages_stored, pages_zero;
+	uint64_t pages_parent;		/* unchanged since the parent image */
 	uint64_t bytes_out;		/* compressed image size */
 };
 
@@ -113,6 +114,7 @@ struct dump_opts {
 	bool ext_unix;			/* unix sockets to outside peers: by path */
 	bool no_cow;			/* stay frozen while memory is written */
 	struct dump_stats *stats;	/* filled on success if not NULL */
+	const char *parent;		/* incremental: the image to store changes against */
 };
 
 struct dump_ctx {
@@ -137,7 +139,7 @@ struct dump_ctx {
 	int *repaired;
 	size_t nrepaired;
 	/* statistics for -v */
-	uint64_t pages_stored, pages_zero;
+	uint64_t pages_stored, pages_zero, pages_parent;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
@@ -153,6 +155,7 @@ struct restore_opts {
 	bool detach;
 	bool allow_changed_files;	/* files open read-only may have changed */
 	bool tcp_close;			/* established TCP: restore closed */
+	const char *image_dir;		/* where an incremental image's parents are */
 	struct restore_tty *tty;	/* filled by the tty module */
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "latest.h"
+#include "page_index.h"
 #include "restore.h"
 #include "version.h"
 
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
 	struct restore_opts opts = { 0 };
 	const char *stdio_path[3] = { NULL, NULL, NULL }, *image;
 	bool use_pty = false;
-	char latest[PATH_MAX];
+	char latest[PATH_MAX], image_dir[PATH_MAX];
 	struct stat st;
 	int master = -1;
 	int c, image_fd, i;
@@ -276,6 +277,8 @@ int main(int argc, char **argv)
 			goto err;
 		image = latest;
 	}
+	image_dir_of(image, image_dir, sizeof(image_dir));
+	opts.image_dir = image_dir;
 	if (!strcmp(image, "-")) {
 		image_fd = STDIN_FILENO;
 		if (!stdio_path[0])

@@ -12,9 +12,11 @@
 #define LOG_PREFIX "memory: "
 #include "state.h"
 #include "page_chunk.h"
+#include "page_index.h"
 #include "progress.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,12 @@ struct run_list {
 
 struct held_chunk;
 
+/* The hashes of the pages of one chunk, filled by the worker building it. */
+struct hash_block {
+	uint32_t n;
+	struct page_hash e[CHUNK_PAGES];
+};
+
 /* The dump's state for one process, in dump_ctx.slot[SLOT_MEMORY]. */
 struct memory_dump_state {
 	struct run_list dump_runs;
@@ -59,7 +67,36 @@ struct memory_dump_state {
 	unsigned chunk_seq;		/* next pages/ member number */
 	struct held_chunk *held;	/* see memory_dump_shared() */
 	size_t nheld;
+	/* Incremental: the parent image's page hashes (--parent), and the
+	 * hashes of every chunk written, for this image's own index. */
+	struct page_index parent;
+	struct image_identity parent_id;
+	bool has_parent;
+	struct hash_block **blocks;
+	size_t nblocks;
 };
+
+/* A new hash_block for the next chunk, kept in s->blocks. */
+static struct hash_block *new_hash_block(struct memory_dump_state *s)
+{
+	struct hash_block **grown = realloc(s->blocks, (s->nblocks + 1) * sizeof(*grown));
+
+	if (!grown)
+		return NULL;
+	s->blocks = grown;
+	if (!(grown[s->nblocks] = malloc(sizeof(struct hash_block))))
+		return NULL;
+	grown[s->nblocks]->n = 0;
+	return grown[s->nblocks++];
+}
+
+static void free_hash_blocks(struct memory_dump_state *s)
+{
+	while (s->nblocks)
+		free(s->blocks[--s->nblocks]);
+	free(s->blocks);
+	s->blocks = NULL;
+}
 
 static struct memory_dump_state *dump_state(struct dump_ctx *ctx)
 {
@@ -310,6 +347,19 @@ static int memory_dump_prepare(struct dump_ctx *ctx)
 
 	if (!s)
 		return fail(ENOMEM, NULL, "reading mappings");
+	if (ctx->opts->parent) {
+		unsigned long long t0 = now_ns();
+
+		if (page_index_load(ctx->opts->parent, &s->parent, &s->parent_id))
+			return -1;
+		if (s->parent_id.pid != ctx->pid)
+			return fail_why("it is an image of another process", "give an image of "
+					"this process", "using %s (PID %d) as parent image of "
+					"process %d", ctx->opts->parent, s->parent_id.pid, ctx->pid);
+		s->has_parent = true;
+		pr_info("parent image: %zu page hashes read in %.1f ms", s->parent.n,
+			(now_ns() - t0) / 1e6);
+	}
 	if (ctx->opts->kill_after || ctx->opts->no_cow)
 		return 0;
 	return procfs_read_vmas(ctx->pid, &s->pre_vmas, &s->npre_vmas);
@@ -441,6 +491,9 @@ static int memory_dump(struct dump_ctx *ctx)
 
 	if (!s)
 		return fail(ENOMEM, NULL, "reading mappings");
+	if (s->has_parent &&
+	    blob_set(&ctx->meta.header->parent_id, s->parent_id.id, IMAGE_ID_LEN))
+		return -1;
 	if (read_vmas(ctx, &vmas, &n))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
@@ -527,7 +580,9 @@ struct chunk_job {
 	bool mem_only;		/* read through mem_fd only (see write_runs()) */
 	const struct page_run *runs;
 	size_t nruns;
-	uint64_t *pages_stored, *pages_zero;	/* statistics, atomically */
+	uint64_t *pages_stored, *pages_zero, *pages_parent;	/* statistics, atomically */
+	const struct page_index *parent;	/* NULL: a full image */
+	struct hash_block *hashes;	/* out: the hash of every page not all-zero */
 };
 
 static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err, size_t errlen)
@@ -559,6 +614,17 @@ static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err,
 	return 0;
 }
 
+/* Append the page at addr to the runs, as a stored page or one of the
+ * parent image. */
+static void add_page(struct page_run *runs, uint32_t *nruns, struct page_run **last, uint64_t addr,
+		     uint32_t flags)
+{
+	if (*last && (*last)->flags == flags && (*last)->addr + (uint64_t)(*last)->npages * PAGE == addr)
+		(*last)->npages++;
+	else
+		*(*last = &runs[(*nruns)++]) = (struct page_run){ addr, 1, flags };
+}
+
 static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *start,
 			   char *err, size_t errlen)
 {
@@ -566,7 +632,7 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 	struct page_run runs[CHUNK_PAGES], *last = NULL;
 	struct chunk_header h = { .version = CHUNK_VERSION };
 	uint8_t *data = buf + CHUNK_ROOM, *src = data;
-	size_t k, p, npages = 0, zero = 0;
+	size_t k, p, npages = 0, zero = 0, in_parent = 0;
 
 	if (cap < CHUNK_CAP) {
 		snprintf(err, errlen, "chunk buffer too small");
@@ -577,15 +643,23 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 	for (k = 0; k < j->nruns; k++) {
 		for (p = 0; p < j->runs[k].npages; p++, src += PAGE) {
 			uint64_t addr = j->runs[k].addr + p * PAGE;
+			struct page_hash *ph;
+			const struct page_hash *old;
 
 			if (page_is_zero(src)) {
 				zero++;
 				continue;
 			}
-			if (last && last->addr + (uint64_t)last->npages * PAGE == addr)
-				last->npages++;
-			else
-				*(last = &runs[h.nruns++]) = (struct page_run){ addr, 1, 0 };
+			ph = &j->hashes->e[j->hashes->n++];
+			page_hash_of(addr, src, ph);
+			old = j->parent ? page_index_find(j->parent, addr) : NULL;
+			if (old && old->lo == ph->lo && old->hi == ph->hi) {
+				add_page(runs, &h.nruns, &last, addr, RUN_IN_PARENT);
+				h.version = CHUNK_VERSION_REFS;
+				in_parent++;
+				continue;
+			}
+			add_page(runs, &h.nruns, &last, addr, 0);
 			if (data + npages * PAGE != src)
 				memmove(data + npages * PAGE, src, PAGE);
 			npages++;
@@ -593,7 +667,8 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 	}
 	__atomic_fetch_add(j->pages_zero, zero, __ATOMIC_RELAXED);
 	__atomic_fetch_add(j->pages_stored, npages, __ATOMIC_RELAXED);
-	if (!npages)
+	__atomic_fetch_add(j->pages_parent, in_parent, __ATOMIC_RELAXED);
+	if (!h.nruns)
 		return 0;
 	memcpy(h.magic, CHUNK_MAGIC, 4);
 	h.crc = crc32c(0, data, npages * PAGE);
@@ -608,9 +683,12 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 static int write_runs(struct dump_ctx *ctx, struct run_list *runs, struct remote *src,
 		      const char *what, unsigned *seq)
 {
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	struct chunk_job job = {
 		.pid = remote_pid(src), .mem_fd = remote_mem_fd(src),
 		.pages_stored = &ctx->pages_stored, .pages_zero = &ctx->pages_zero,
+		.pages_parent = &ctx->pages_parent,
+		.parent = s->has_parent ? &s->parent : NULL,
 		/* process_vm_readv pins pages, and pinning an anonymous page
 		 * shared copy-on-write with the process makes the kernel copy
 		 * it: from the copy, /proc/PID/mem reads without pinning. */
@@ -632,6 +710,10 @@ static int write_runs(struct dump_ctx *ctx, struct run_list *runs, struct remote
 			pages += runs->runs[i++].npages;
 		job.runs = &runs->runs[first];
 		job.nruns = i - first;
+		if (!(job.hashes = new_hash_block(s))) {
+			fail(ENOMEM, NULL, "%s", what);
+			goto out;
+		}
 		snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
 		if (image_write_member_built(ctx->writer, name, CHUNK_CAP, build_chunk, &job,
 					     sizeof(job)))
@@ -671,11 +753,13 @@ static void free_held(struct memory_dump_state *s)
 
 static int memory_dump_shared(struct dump_ctx *ctx)
 {
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	struct chunk_job job = {
 		.pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
 		.pages_stored = &ctx->pages_stored, .pages_zero = &ctx->pages_zero,
+		.pages_parent = &ctx->pages_parent,
+		.parent = s->has_parent ? &s->parent : NULL,
 	};
-	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 	uint64_t total = 0;
 	size_t i = 0, k;
 	char err[256];
@@ -699,11 +783,17 @@ static int memory_dump_shared(struct dump_ctx *ctx)
 		while (i < s->shared_runs.n && pages + s->shared_runs.runs[i].npages <= CHUNK_PAGES)
 			pages += s->shared_runs.runs[i++].npages;
 		job.nruns = &s->shared_runs.runs[i] - job.runs;
-		if (!(h->buf = malloc(CHUNK_CAP)))
+		if (!(job.hashes = new_hash_block(s)) || !(h->buf = malloc(CHUNK_CAP)))
 			return fail(ENOMEM, NULL, "saving shared memory");
 		len = build_chunk(&job, h->buf, CHUNK_CAP, &h->start, err, sizeof(err));
-		if (len < 0)
+		if (len < 0) {
+			free(h->buf);
 			return fail_why(err, NULL, "saving shared memory");
+		}
+		if (len == 0) {
+			free(h->buf);	/* all-zero pages only */
+			continue;
+		}
 		h->len = len;
 		s->nheld++;
 	}
@@ -740,6 +830,34 @@ static int memory_dump_late(struct dump_ctx *ctx)
 	return ret;
 }
 
+/* The hash of every page this image holds or takes from its parent, as
+ * index/pages: what a later incremental image compares with. */
+static int write_page_index(struct dump_ctx *ctx, struct memory_dump_state *s)
+{
+	struct page_index ix = { 0 };
+	struct buf body = { 0 };
+	size_t i, total = 0;
+	int ret = -1;
+
+	for (i = 0; i < s->nblocks; i++)
+		total += s->blocks[i]->n;
+	ix.e = malloc((total + 1) * sizeof(*ix.e));
+	if (!ix.e)
+		return fail(ENOMEM, NULL, "indexing pages");
+	for (i = 0; i < s->nblocks; i++) {
+		memcpy(ix.e + ix.n, s->blocks[i]->e, s->blocks[i]->n * sizeof(*ix.e));
+		ix.n += s->blocks[i]->n;
+	}
+	free_hash_blocks(s);
+	if (page_index_finish(&ix) || page_index_encode(&ix, &body))
+		goto out;
+	ret = image_write_member(ctx->writer, PAGE_INDEX_MEMBER, body.data, body.len);
+out:
+	buf_free(&body);
+	page_index_free(&ix);
+	return ret;
+}
+
 static int memory_dump_contents(struct dump_ctx *ctx)
 {
 	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
@@ -757,7 +875,9 @@ static int memory_dump_contents(struct dump_ctx *ctx)
 	if (s->shared_runs.n &&
 	    write_runs(ctx, &s->shared_runs, ctx->remote, "saving shared memory", &s->chunk_seq))
 		return -1;
-	return write_runs(ctx, &s->dump_runs, ctx->source, "saving memory", &s->chunk_seq);
+	if (write_runs(ctx, &s->dump_runs, ctx->source, "saving memory", &s->chunk_seq))
+		return -1;
+	return write_page_index(ctx, s);
 }
 
 static void memory_dump_release(struct dump_ctx *ctx)
@@ -767,6 +887,8 @@ static void memory_dump_release(struct dump_ctx *ctx)
 	if (!s)
 		return;
 	free_held(s);
+	free_hash_blocks(s);
+	page_index_free(&s->parent);
 	free(s->dump_runs.runs);
 	free(s->shared_runs.runs);
 	free(s->pre_vmas);
@@ -780,6 +902,48 @@ static void memory_dump_release(struct dump_ctx *ctx)
 static bool is_vdso_block(uint32_t kind)
 {
 	return kind == VMA_VDSO || kind == VMA_VVAR;
+}
+
+/* Restore state of an incremental image, in restore_ctx.slot[SLOT_MEMORY]. */
+struct memory_restore_state {
+	char **parents;			/* the chain, nearest first */
+	size_t nparents;
+	pthread_mutex_t lock;		/* for need, from the reader's threads */
+	uint64_t *need;			/* pages of RUN_IN_PARENT runs (any order) */
+	size_t nneed, capneed;
+	struct page_index index;	/* its index/pages: what each page must hash to */
+};
+
+static struct memory_restore_state *restore_state(struct restore_ctx *ctx)
+{
+	struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
+
+	if (!st && (st = calloc(1, sizeof(*st)))) {
+		pthread_mutex_init(&st->lock, NULL);
+		ctx->slot[SLOT_MEMORY] = st;
+	}
+	return st;
+}
+
+/* An incremental image: every parent is there before anything starts. */
+static int check_parents(struct restore_ctx *ctx)
+{
+	struct memory_restore_state *st;
+	struct image_identity id;
+	const char *dir = ctx->opts->image_dir ? ctx->opts->image_dir : ".";
+
+	image_identity_of(ctx->meta.header, &id);
+	if (!id.has_parent)
+		return 0;
+	if (!(st = restore_state(ctx)))
+		return fail(ENOMEM, NULL, "finding parent images");
+	if (st->parents)
+		return 0;	/* checked already (ckpt check, then restore) */
+	if (image_find_parents(dir, &id, &st->parents, &st->nparents))
+		return -1;
+	pr_info("incremental image: %zu parent image%s in %s", st->nparents,
+		st->nparents == 1 ? "" : "s", dir);
+	return 0;
 }
 
 static int memory_check(struct restore_ctx *ctx)
@@ -804,7 +968,7 @@ static int memory_check(struct restore_ctx *ctx)
 			return fail_why("vDSO size does not match its contents", "the image is "
 					"corrupted", "checking the vDSO record");
 	}
-	return 0;
+	return check_parents(ctx);
 }
 
 struct interval {
@@ -1102,12 +1266,40 @@ struct chunk_target {
 	pid_t pid;
 	int mem_fd;
 	uint64_t pages;		/* restored so far, atomically */
+	struct memory_restore_state *st;	/* NULL: a full image */
 };
 
 static int chunk_error(char *err, size_t errlen, const char *name, const char *why)
 {
 	snprintf(err, errlen, "%s in image member %s", why, name);
 	return -1;
+}
+
+/* Remember the pages of a RUN_IN_PARENT run (reader threads: no fail()). */
+static int need_pages(struct memory_restore_state *st, const struct page_run *r)
+{
+	int ret = 0;
+	size_t p;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->nneed + r->npages > st->capneed) {
+		size_t cap = st->capneed ? st->capneed * 2 : 4096;
+		uint64_t *grown;
+
+		while (cap < st->nneed + r->npages)
+			cap *= 2;
+		grown = realloc(st->need, cap * sizeof(*grown));
+		if (grown) {
+			st->need = grown;
+			st->capneed = cap;
+		} else {
+			ret = -1;
+		}
+	}
+	for (p = 0; !ret && p < r->npages; p++)
+		st->need[st->nneed++] = r->addr + p * PAGE;
+	pthread_mutex_unlock(&st->lock);
+	return ret;
 }
 
 static bool chunk_range_restorable(const void *meta, uint64_t start, uint64_t end)
@@ -1127,9 +1319,15 @@ static int apply_chunk(struct chunk_target *t, const uint8_t *buf, size_t len, c
 
 	if (chunk_parse(buf, len, &v, chunk_range_restorable, t->meta, &why))
 		return chunk_error(err, errlen, name, why);
+	if (v.parent_pages && !t->st)
+		return chunk_error(err, errlen, name, "pages of a parent image in an image "
+				   "that names none");
 	for (i = 0; i < v.nruns; i++) {
-		if (v.runs[i].flags & RUN_IN_PARENT)
+		if (v.runs[i].flags & RUN_IN_PARENT) {
+			if (need_pages(t->st, &v.runs[i]))
+				return chunk_error(err, errlen, name, "out of memory");
 			continue;
+		}
 		remote[n].iov_base = (void *)v.runs[i].addr;
 		remote[n++].iov_len = (size_t)v.runs[i].npages * PAGE;
 	}
@@ -1162,11 +1360,211 @@ static int chunk_hook(void *arg, const char *name, const uint8_t *data, size_t l
 	return apply_chunk(arg, data, len, name, err, errlen);
 }
 
+enum need_state { NEED_PENDING, NEED_DONE, NEED_DEEPER };
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static ssize_t find_need(const struct memory_restore_state *st, uint64_t addr)
+{
+	size_t lo = 0, hi = st->nneed;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->need[mid] == addr)
+			return mid;
+		if (st->need[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool any_range(const void *arg, uint64_t start, uint64_t end)
+{
+	(void)arg;
+	return end <= ARCH_TASK_SIZE && start < end;
+}
+
+/* Write the pages of a parent's chunk that the image takes from it, each
+ * checked against the hash the image recorded for it. */
+static int apply_parent_chunk(struct restore_ctx *ctx, struct memory_restore_state *st,
+			      uint8_t *state, const uint8_t *buf, size_t len, const char *path,
+			      const char *name)
+{
+	struct chunk_view v;
+	struct iovec local[CHUNK_PAGES], remote[CHUNK_PAGES];
+	const uint8_t *data;
+	const char *why;
+	size_t i, p, n = 0, bytes = 0;
+
+	if (chunk_parse(buf, len, &v, any_range, NULL, &why))
+		return fail_why(why, "the parent image is corrupted", "reading %s of parent image %s",
+				name, path);
+	data = v.data;
+	for (i = 0; i < v.nruns; i++) {
+		for (p = 0; p < v.runs[i].npages; p++) {
+			uint64_t addr = v.runs[i].addr + p * PAGE;
+			ssize_t k = find_need(st, addr);
+			const uint8_t *page = data;
+			const struct page_hash *want;
+			struct page_hash got;
+
+			if (v.runs[i].flags & RUN_IN_PARENT) {
+				if (k >= 0 && state[k] == NEED_PENDING)
+					state[k] = NEED_DEEPER;
+				continue;
+			}
+			data += PAGE;
+			if (k < 0 || state[k] != NEED_PENDING)
+				continue;
+			want = page_index_find(&st->index, addr);
+			page_hash_of(addr, page, &got);
+			if (!want || want->lo != got.lo || want->hi != got.hi)
+				return fail_why("its contents are not those the incremental image was "
+						"taken against", "the images are mixed up or damaged",
+						"taking page %#llx from parent image %s",
+						(unsigned long long)addr, path);
+			state[k] = NEED_DONE;
+			if (n && (const uint8_t *)remote[n - 1].iov_base + remote[n - 1].iov_len ==
+				 (const uint8_t *)(uintptr_t)addr &&
+			    (const uint8_t *)local[n - 1].iov_base + local[n - 1].iov_len == page) {
+				remote[n - 1].iov_len += PAGE;
+				local[n - 1].iov_len += PAGE;
+			} else {
+				remote[n] = (struct iovec){ (void *)(uintptr_t)addr, PAGE };
+				local[n++] = (struct iovec){ (void *)page, PAGE };
+			}
+			bytes += PAGE;
+		}
+	}
+	if (!n || process_vm_writev(ctx->pid, local, n, remote, n, 0) == (ssize_t)bytes)
+		goto done;
+	for (i = 0; i < n; i++) {
+		int e;
+		uint64_t at = remote_mem_transfer(remote_mem_fd(ctx->remote),
+						  (uint64_t)(uintptr_t)remote[i].iov_base,
+						  local[i].iov_base, local[i].iov_len, true, &e);
+		if (at)
+			return fail(e, NULL, "writing memory of process %d at %#llx", ctx->pid,
+				    (unsigned long long)at);
+	}
+done:
+	ctx->pages_restored += bytes / PAGE;
+	return 0;
+}
+
+/* One parent of the chain: every page still pending it stores is written;
+ * those it takes from its own parent are left for the next one. */
+static int restore_from_parent(struct restore_ctx *ctx, struct memory_restore_state *st,
+			       uint8_t *state, const char *path)
+{
+	struct image_reader *r = NULL;
+	struct image_meta pm = { 0 };
+	struct member_cursor next = { 0 };
+	uint8_t *buf = malloc(CHUNK_CAP);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+
+	if (fd < 0 || !buf) {
+		fail(fd < 0 ? errno : ENOMEM, NULL, "opening parent image %s", path);
+		goto out;
+	}
+	if (!(r = image_reader_new(fd)) || meta_read(r, &pm, &next))
+		goto out;
+	while (next.state == 1) {
+		int n;
+
+		if (!strncmp(next.name, "pages/", 6)) {
+			if (next.size > CHUNK_CAP) {
+				fail_why("chunk too large", "the parent image is corrupted",
+					 "reading %s of parent image %s", next.name, path);
+				goto out;
+			}
+			if (image_read(r, buf, next.size) ||
+			    apply_parent_chunk(ctx, st, state, buf, next.size, path, next.name))
+				goto out;
+		}
+		n = image_next_member(r, next.name, &next.size);
+		if (n < 0)
+			goto out;
+		next.state = n;
+	}
+	ret = 0;
+out:
+	if (r)
+		image_reader_free(r);
+	if (fd >= 0)
+		close(fd);
+	meta_free(&pm);
+	free(buf);
+	return ret;
+}
+
+/* An incremental image: the pages it did not store, from its parents. */
+static int restore_from_parents(struct restore_ctx *ctx, struct memory_restore_state *st)
+{
+	uint8_t *state;
+	size_t k, i, left = st->nneed;
+	int ret = -1;
+
+	if (!st->nneed)
+		return 0;
+	if (!st->index.n)
+		return fail_why("it takes pages from a parent image but has no page index",
+				"the image is corrupted", "reading an incremental image");
+	qsort(st->need, st->nneed, sizeof(*st->need), cmp_u64);
+	for (i = 1; i < st->nneed; i++)
+		if (st->need[i] == st->need[i - 1])
+			return fail_why("a page is listed twice", "the image is corrupted",
+					"reading an incremental image (page %#llx)",
+					(unsigned long long)st->need[i]);
+	state = calloc(st->nneed, 1);
+	if (!state)
+		return fail(ENOMEM, NULL, "reading parent images");
+	for (k = 0; k < st->nparents && left; k++) {
+		unsigned long long t0 = now_ns();
+		uint64_t before = ctx->pages_restored;
+
+		if (restore_from_parent(ctx, st, state, st->parents[k]))
+			goto out;
+		for (i = 0, left = 0; i < st->nneed; i++) {
+			if (state[i] == NEED_PENDING) {
+				fail_why("the parent image holds no such page", "the images are "
+					 "mixed up or damaged", "taking page %#llx from parent image %s",
+					 (unsigned long long)st->need[i], st->parents[k]);
+				goto out;
+			}
+			if (state[i] == NEED_DEEPER) {
+				state[i] = NEED_PENDING;
+				left++;
+			}
+		}
+		pr_info("%llu pages from parent image %s in %.1f ms",
+			(unsigned long long)(ctx->pages_restored - before), st->parents[k],
+			(now_ns() - t0) / 1e6);
+	}
+	if (left) {
+		fail_why("the last parent image takes them from a parent of its own", "the chain of "
+			 "images is incomplete", "restoring %zu pages of an incremental image", left);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(state);
+	return ret;
+}
+
 static int restore_pages(struct restore_ctx *ctx)
 {
 	size_t cap = CHUNK_CAP;
+	struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
 	struct chunk_target target = {
 		.meta = &ctx->meta, .pid = ctx->pid, .mem_fd = remote_mem_fd(ctx->remote),
+		.st = st && st->parents ? st : NULL,
 	};
 	uint8_t *buf = malloc(cap);
 	struct progress progress;
@@ -1202,6 +1600,22 @@ static int restore_pages(struct restore_ctx *ctx)
 					 "its memory", "reading image");
 				goto out;
 			}
+		} else if (!strcmp(ctx->next.name, PAGE_INDEX_MEMBER) && target.st) {
+			void *data;
+			size_t len;
+
+			if (target.st->index.e) {
+				fail_why("member appears twice", "the image is corrupted",
+					 "reading image member %s", ctx->next.name);
+				goto out;
+			}
+			if (ctx->next.size > (16ull << 30) ||
+			    image_read_all(ctx->reader, &data, &len))
+				goto out;
+			r = page_index_decode(data, len, &target.st->index);
+			free(data);
+			if (r)
+				goto out;
 		}
 		progress_update(&progress, __atomic_load_n(&target.pages, __ATOMIC_RELAXED) * PAGE);
 		r = image_next_member(ctx->reader, ctx->next.name, &ctx->next.size);
@@ -1209,7 +1623,11 @@ static int restore_pages(struct restore_ctx *ctx)
 			goto out;
 		ctx->next.state = r;
 	}
+	/* No thread may write into the process any more. */
+	image_reader_set_member_hook(ctx->reader, NULL, NULL, NULL);
 	ctx->pages_restored = target.pages;
+	if (target.st && restore_from_parents(ctx, target.st))
+		goto out;
 	progress_end(&progress, ctx->pages_restored * PAGE);
 	ret = 0;
 out:
@@ -1301,8 +1719,18 @@ out:
 
 static void memory_restore_release(struct restore_ctx *ctx)
 {
+	struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
+
 	free(ctx->target_file_fds);
 	ctx->target_file_fds = NULL;
+	if (st) {
+		image_paths_free(st->parents, st->nparents);
+		free(st->need);
+		page_index_free(&st->index);
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		ctx->slot[SLOT_MEMORY] = NULL;
+	}
 }
 
 const struct state_ops memory_state_ops = {
