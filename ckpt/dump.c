@@ -355,9 +355,11 @@ int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (commit && commit(arg))
 		goto out;
-	pr_info("image: %llu pages stored, %llu unchanged since the parent, %llu zero pages "
-		"skipped, %llu bytes", (unsigned long long)ctx.pages_stored,
-		(unsigned long long)ctx.pages_parent, (unsigned long long)ctx.pages_zero,
+	if (ctx.pages_parent)
+		pr_info("image: %llu pages stored, %llu unchanged since the parent image",
+			(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_parent);
+	pr_info("image: %llu pages stored, %llu zero pages skipped, %llu bytes",
+		(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_zero,
 		(unsigned long long)image_writer_bytes_out(ctx.writer));
 	if (release_all(&ctx))
 		goto out;

@@ -21,20 +21,22 @@
 
 #include "dump.h"
 #include "output.h"
+#include "page_index.h"
 #include "snapshot_names.h"
 
 static const char usage[] =
 "Usage: ckpt snapshot (--pid PID | --pidfile FILE | --unit UNIT) --dir DIR\n"
 "                     [--name NAME] [--keep N] [--keep-daily D] [--keep-weekly W]\n"
-"                     [--compress-level N] [--no-cow] [-v]\n"
+"                     [--full-every K] [--compress-level N] [--no-cow] [-v]\n"
 "\n"
 "Take one snapshot of a running process, for cron jobs and systemd timers:\n"
 "the image is written to DIR/NAME-YYYYmmddTHHMMSSZ.tar.zst (UTC; it appears\n"
 "under that name only once complete), then DIR is rotated: snapshots of NAME\n"
 "that the retention policy does not keep are deleted.  The process goes on\n"
 "running; it is stopped only as long as a ckpt(1) checkpoint stops it.\n"
-"One line per snapshot on standard error: file, size, freeze and dump time,\n"
-"pages written.  Bring the newest one back with `restart DIR`.\n"
+"One line per snapshot on standard error: file, full or incremental, size,\n"
+"freeze and dump time, pages written of all.  Bring the newest one back with\n"
+"`restart DIR`.\n"
 "\n"
 "Which process (one of):\n"
 "  -p, --pid PID           the process PID\n"
@@ -55,6 +57,10 @@ static const char usage[] =
 "                          (the policies add up: a snapshot any of them keeps\n"
 "                          is kept; the one just taken always is)\n"
 "  -l, --compress-level N  zstd level, 1 (default) to 19\n"
+"      --full-every K      a full image every K snapshots, incremental ones in\n"
+"                          between (only the pages changed since the newest\n"
+"                          snapshot, see ckpt --parent); default 8, 1 = all full.\n"
+"                          Rotation keeps the images a kept one depends on.\n"
 "      --no-cow            keep the process stopped while its memory is\n"
 "                          written (see ckpt --help)\n"
 "  -v, --verbose           say what is done; -vv for more\n"
@@ -78,6 +84,7 @@ struct snapshot_args {
 	pid_t pid;
 	const char *pidfile, *unit, *dir, *name;
 	struct retention keep;
+	unsigned full_every;		/* a full image every K snapshots (1: always) */
 	struct dump_opts dump;
 };
 
@@ -286,6 +293,94 @@ static void human_size(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.1f KiB", bytes / 1024.0);
 }
 
+/* The identities of the snapshots of a list (unreadable ones: no id). */
+static struct image_identity *identities(const char *dir, const struct snapshot_list *list)
+{
+	struct image_identity *ids = calloc(list->n + 1, sizeof(*ids));
+	size_t i;
+
+	for (i = 0; ids && i < list->n; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, list->items[i].file);
+		if (image_identity_read(path, &ids[i])) {
+			error_clear();
+			memset(&ids[i], 0, sizeof(ids[i]));
+		}
+	}
+	return ids;
+}
+
+static ssize_t find_id(const struct image_identity *ids, size_t n, const uint8_t *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i].has_id && !memcmp(ids[i].id, id, IMAGE_ID_LEN))
+			return i;
+	return -1;
+}
+
+/* A kept incremental snapshot keeps the chain of parents it needs. */
+static void keep_parents(const char *dir, struct snapshot_list *list)
+{
+	struct image_identity *ids = identities(dir, list);
+	size_t i;
+
+	if (!ids) {
+		for (i = 0; i < list->n; i++)	/* cannot tell: delete nothing */
+			list->items[i].keep = true;
+		return;
+	}
+	/* Newest first: a parent is always older, so one pass follows chains. */
+	for (i = 0; i < list->n; i++) {
+		ssize_t p;
+
+		if (!list->items[i].keep || !ids[i].has_parent)
+			continue;
+		p = find_id(ids, list->n, ids[i].parent);
+		if (p >= 0)
+			list->items[p].keep = true;
+	}
+	free(ids);
+}
+
+/* The newest snapshot as parent of the next one, unless a full image is
+ * due (full_every) or it cannot serve (not of this process, damaged). */
+static int choose_parent(struct snapshot_args *a, const char *name, char *parent, size_t size)
+{
+	struct snapshot_list list;
+	struct image_identity *ids;
+	unsigned depth = 1;
+	ssize_t at = 0;
+
+	parent[0] = 0;
+	if (a->full_every <= 1)
+		return 0;
+	if (snapshot_list_dir(a->dir, name, &list))
+		return -1;
+	if (!list.n) {
+		snapshot_list_free(&list);
+		return 0;
+	}
+	ids = identities(a->dir, &list);
+	if (!ids) {
+		snapshot_list_free(&list);
+		return fail(ENOMEM, NULL, "reading snapshots");
+	}
+	/* How many incremental images since the last full one (a chain
+	 * with a missing image: a full one now). */
+	while (at >= 0 && ids[at].has_parent && depth < a->full_every) {
+		at = find_id(ids, list.n, ids[at].parent);
+		depth++;
+	}
+	if (at >= 0 && ids[0].has_id && ids[0].pid == a->pid && depth < a->full_every)
+		snprintf(parent, size, "%s/%s", a->dir, list.items[0].file);
+	free(ids);
+	snapshot_list_free(&list);
+	return 0;
+}
+
 /* Delete what the policy does not keep; the snapshot just taken stays. */
 static int rotate(const char *dir, const char *name, const char *newest,
 		  const struct retention *keep)
@@ -297,6 +392,7 @@ static int rotate(const char *dir, const char *name, const char *newest,
 	if (snapshot_list_dir(dir, name, &list))
 		return -1;
 	retention_apply(&list, keep);
+	keep_parents(dir, &list);
 	for (i = 0; i < list.n; i++) {
 		char path[PATH_MAX];
 
@@ -326,7 +422,7 @@ static int take_snapshot(struct snapshot_args *a)
 {
 	struct dump_stats stats = { 0 };
 	struct output out = { .fd = -1 };
-	char name[128], path[PATH_MAX], size[32];
+	char name[128], path[PATH_MAX], parent[PATH_MAX], size[32];
 	const char *file;
 	int lock_fd = -1, ret;
 
@@ -344,19 +440,37 @@ static int take_snapshot(struct snapshot_args *a)
 	ret = take_lock(a->dir, name, &lock_fd);
 	if (ret)
 		return ret;
-	if (snapshot_path(a->dir, name, path, sizeof(path)))
+	if (choose_parent(a, name, parent, sizeof(parent)) ||
+	    snapshot_path(a->dir, name, path, sizeof(path))) {
+		ret = -1;
 		goto out;
+	}
 	out.path = path;
 	a->dump.stats = &stats;
+	a->dump.parent = parent[0] ? parent : NULL;
 	ret = open_output(&out) ? -1 : dump_process(a->pid, &a->dump, out.fd, commit_output, &out);
 	close_output(&out);
+	if (ret && parent[0] && kill(a->pid, 0) == 0 && error_errno() != ENOSPC) {
+		/* The newest snapshot could not serve as parent: a full one. */
+		pr_warn("%s; taking a full snapshot instead", error_text());
+		error_clear();
+		a->dump.parent = NULL;
+		parent[0] = 0;
+		out = (struct output){ .fd = -1, .path = path };
+		ret = open_output(&out) ? -1 : dump_process(a->pid, &a->dump, out.fd,
+							    commit_output, &out);
+		close_output(&out);
+	}
 	if (ret)
 		goto out;
 	file = strrchr(path, '/') + 1;
 	human_size(stats.bytes_out, size, sizeof(size));
-	fprintf(stderr, "ckpt snapshot: %s: %s, process %d frozen %.1f ms, dump %.0f ms, "
-		"%llu pages written (%llu all-zero skipped)\n", path, size, a->pid,
-		stats.frozen_ns / 1e6, stats.total_ns / 1e6, (unsigned long long)stats.pages_stored,
+	fprintf(stderr, "ckpt snapshot: %s: %s%s, %s, process %d frozen %.1f ms, dump %.0f ms, "
+		"%llu of %llu pages written (%llu all-zero skipped)\n", path,
+		parent[0] ? "incremental on " : "full", parent[0] ? strrchr(parent, '/') + 1 : "",
+		size, a->pid, stats.frozen_ns / 1e6, stats.total_ns / 1e6,
+		(unsigned long long)stats.pages_stored,
+		(unsigned long long)(stats.pages_stored + stats.pages_parent),
 		(unsigned long long)stats.pages_zero);
 	ret = rotate(a->dir, name, file, &a->keep);
 out:
@@ -395,7 +509,7 @@ static int parse_count(const char *opt, const char *s, unsigned *out)
 
 int snapshot_main(int argc, char **argv)
 {
-	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW };
+	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'f' },
@@ -407,11 +521,12 @@ int snapshot_main(int argc, char **argv)
 		{ "keep-weekly", required_argument, NULL, OPT_WEEKLY },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "no-cow", no_argument, NULL, OPT_NOCOW },
+		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct snapshot_args a = { .dump = { .compress_level = 1 } };
+	struct snapshot_args a = { .dump = { .compress_level = 1 }, .full_every = 8 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool keep_given = false;
 	int c, sources = 0, ret;
@@ -464,6 +579,14 @@ int snapshot_main(int argc, char **argv)
 			break;
 		case OPT_NOCOW:
 			a.dump.no_cow = true;
+			break;
+		case OPT_FULL_EVERY:
+			if (parse_count("--full-every", optarg, &a.full_every))
+				return SNAP_USAGE;
+			if (!a.full_every) {
+				fprintf(stderr, "ckpt snapshot: --full-every must be at least 1\n");
+				return SNAP_USAGE;
+			}
 			break;
 		case 'v':
 			log_level++;

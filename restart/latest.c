@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "page_index.h"
 #include "snapshot_names.h"
 #include "state.h"
 
@@ -43,6 +44,24 @@ out:
 	return ret < 0 ? -1 : 0;
 }
 
+/* The image and, if it is incremental, every parent it needs. */
+static int verify_chain(const char *dir, const char *path)
+{
+	struct image_identity id;
+	char **parents;
+	size_t n, i;
+	int ret = 0;
+
+	if (verify_image(path) || image_identity_read(path, &id))
+		return -1;
+	if (image_find_parents(dir, &id, &parents, &n))
+		return -1;
+	for (i = 0; i < n && !ret; i++)
+		ret = verify_image(parents[i]);
+	image_paths_free(parents, n);
+	return ret;
+}
+
 int latest_image(const char *dir, char *path, size_t size)
 {
 	struct snapshot_list list;
@@ -66,7 +85,7 @@ int latest_image(const char *dir, char *path, size_t size)
 		}
 	for (i = 0; i < list.n; i++) {
 		snprintf(path, size, "%s/%s", dir, list.items[i].file);
-		if (verify_image(path) == 0) {
+		if (verify_chain(dir, path) == 0) {
 			if (i > 0)
 				pr_warn("restarting from the older snapshot %s", list.items[i].file);
 			else

@@ -12,12 +12,17 @@
  *                                   read-write / read-only, so they do not
  *                                   merge), each holding random data
  *
+ * "random": each SIGUSR1 rewrites 1% of the pages (every 100th, new random
+ * data) and prints "changed N" (N = how many times so far): the changes
+ * between the images of an incremental chain.
+ *
  * Every fd above 2 is closed first: the benchmark checkpoints this process,
  * and fds inherited from whatever started it are none of its business.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +69,14 @@ static uint8_t *map(size_t len)
 	return p;
 }
 
+static volatile sig_atomic_t change_asked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	change_asked = 1;
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -75,8 +88,9 @@ static void *sleeper(void *arg)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	size_t len, i;
-	uint8_t *p;
+	size_t len = 0, i;
+	uint8_t *p, *changing = NULL;
+	unsigned long changes = 0;
 
 	syscall(SYS_close_range, 3u, ~0u, 0u);
 
@@ -85,7 +99,8 @@ int main(int argc, char **argv)
 		gen_random(map(len), len, 1);
 	} else if (!strcmp(mode, "random") && argc == 3) {
 		len = number(argv[2]) * MIB;
-		gen_random(map(len), len, 2);
+		changing = map(len);
+		gen_random(changing, len, 2);
 	} else if (!strcmp(mode, "zero") && argc == 3) {
 		len = number(argv[2]) * MIB;
 		p = map(len);
@@ -146,8 +161,19 @@ int main(int argc, char **argv)
 		usage();
 	}
 
+	if (changing)
+		signal(SIGUSR1, on_usr1);
 	printf("ready\n");
 	fflush(stdout);
-	for (;;)
+	for (;;) {
 		pause();
+		if (!change_asked)
+			continue;
+		change_asked = 0;
+		changes++;
+		for (i = 0; i < len; i += 100 * PAGE)
+			gen_random(changing + i, PAGE, 1000 + changes * 7919 + i / PAGE);
+		printf("changed %lu\n", changes);
+		fflush(stdout);
+	}
 }

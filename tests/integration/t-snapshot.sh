@@ -19,9 +19,9 @@ pid=$BG_PID
 wait_tick "$T/counter.log" 5
 D=$T/snaps
 
-# Three snapshots with --keep 2: two remain, named NAME-STAMP.tar.zst.
+# Three full snapshots with --keep 2: two remain, named NAME-STAMP.tar.zst.
 for i in 1 2 3; do
-	snap --pid "$pid" --dir "$D" --keep 2
+	snap --pid "$pid" --dir "$D" --keep 2 --full-every 1
 	[ "$SNAP_RC" = 0 ] || fail "snapshot $i failed (exit $SNAP_RC): $(cat "$T/snap.err")"
 	grep -qE "^ckpt snapshot: $D/counter-[0-9]{8}T[0-9]{6}Z\.tar\.zst: .* frozen .* ms, dump .* pages written" "$T/snap.err" ||
 		fail "no log line for snapshot $i: $(cat "$T/snap.err")"
@@ -39,7 +39,7 @@ for f in counter-20260101T100000Z counter-20260101T200000Z counter-20260102T1000
 	counter-20260103T100000Z counter-20260103T110000Z other-20260101T100000Z; do
 	: > "$R/$f.tar.zst"
 done
-snap --pid "$pid" --dir "$R" --keep 1 --keep-daily 3
+snap --pid "$pid" --dir "$R" --keep 1 --keep-daily 3 --full-every 1
 [ "$SNAP_RC" = 0 ] || fail "snapshot with --keep-daily failed: $(cat "$T/snap.err")"
 # kept: the new one (today, also the newest of today), 20260103T11 (newest of
 # Jan 3), 20260102T10 (Jan 2); deleted: Jan 3 10:00, both of Jan 1.
@@ -57,7 +57,7 @@ flock "$D/.counter.lock" sleep 3 &
 locker=$!
 track_pid "$locker"
 sleep 0.3
-snap --pid "$pid" --dir "$D" --keep 2
+snap --pid "$pid" --dir "$D" --keep 2 --full-every 1
 [ "$SNAP_RC" = 4 ] || fail "a locked snapshot exited $SNAP_RC, not 4: $(cat "$T/snap.err")"
 grep -q "another snapshot of counter" "$T/snap.err" || fail "no clear message: $(cat "$T/snap.err")"
 [ "$(ls "$D" | wc -l)" = "$before" ] || fail "a locked run changed $D: $(ls -a "$D")"
@@ -66,12 +66,12 @@ say "locked: exit 4, $(cat "$T/snap.err")"
 
 # --pidfile, and a process that is gone: exit 3 with one line.
 echo "$pid" > "$T/counter.pid"
-snap --pidfile "$T/counter.pid" --dir "$D" --name job --keep 5
+snap --pidfile "$T/counter.pid" --dir "$D" --name job --keep 5 --full-every 1
 [ "$SNAP_RC" = 0 ] || fail "--pidfile snapshot failed: $(cat "$T/snap.err")"
 ls "$D"/job-*.tar.zst > /dev/null 2>&1 || fail "--name job wrote no job-*.tar.zst: $(ls "$D")"
 rm -f "$D"/job-*.tar.zst
 # The systemd/cron wrapper: instance = the pidfile path.
-CKPT_SNAPSHOT_DIR=$T/wrap CKPT_SNAPSHOT_OPTS="--keep 1" CKPT=$CKPT \
+CKPT_SNAPSHOT_DIR=$T/wrap CKPT_SNAPSHOT_OPTS="--keep 1 --full-every 1" CKPT=$CKPT \
 	timeout 30 "$ROOT/scripts/ckpt-snapshot" "$T/counter.pid" 2> "$T/wrap.err" ||
 	fail "scripts/ckpt-snapshot failed: $(cat "$T/wrap.err")"
 ls "$T"/wrap/counter/counter-*.tar.zst > /dev/null 2>&1 ||
@@ -85,7 +85,7 @@ snap --pidfile "$T/empty.pid" --dir "$D"
 if unshare -m true 2> /dev/null; then
 	mkdir "$T/small"
 	timeout 30 unshare -m sh -c "mount -t tmpfs -o size=8k none '$T/small' &&
-		'$CKPT' snapshot --pid $pid --dir '$T/small/d'; echo rc=\$? > '$T/small.rc';
+		'$CKPT' snapshot --pid $pid --dir '$T/small/d' --full-every 1; echo rc=\$? > '$T/small.rc';
 		ls -A '$T/small/d' > '$T/small.ls'" 2> "$T/snap.err"
 	grep -q '^rc=5$' "$T/small.rc" || fail "a full disk gave $(cat "$T/small.rc"), not rc=5: $(cat "$T/snap.err")"
 	grep -qi 'no space' "$T/snap.err" || fail "no 'no space' message: $(cat "$T/snap.err")"
@@ -95,6 +95,23 @@ if unshare -m true 2> /dev/null; then
 	say "disk full: exit 5, $(head -1 "$T/snap.err")"
 fi
 
+# Incremental: --full-every 3 --keep 1: full, inc, inc, full, inc; the
+# incrementals keep the images they depend on, a new full one frees them.
+I=$T/inc
+for i in 1 2 3 4 5; do
+	snap --pid "$pid" --dir "$I" --keep 1 --full-every 3
+	[ "$SNAP_RC" = 0 ] || fail "incremental snapshot $i failed: $(cat "$T/snap.err")"
+	kind=$(grep -oE '(full|incremental on [^ ]+),' "$T/snap.err")
+	case $i in
+	1 | 4) [ "$kind" = "full," ] || fail "snapshot $i is not full: $(cat "$T/snap.err")" ;;
+	*) case $kind in "incremental on counter-"*) ;; *) fail "snapshot $i is not incremental: $(cat "$T/snap.err")" ;; esac ;;
+	esac
+	n=$(ls "$I"/counter-*.tar.zst | wc -l)
+	want=$((i == 4 ? 1 : i == 5 ? 2 : i))
+	[ "$n" = "$want" ] || fail "after snapshot $i ($kind) $n images remain, expected $want: $(ls "$I")"
+done
+say "incremental schedule: $(ls "$I" | tr '\n' ' ')"
+
 # restart DIR: the newest snapshot; after it was taken the counter went on.
 kill_wait "$pid"
 newest=$(ls "$D"/counter-*.tar.zst | sort | tail -1)
@@ -103,6 +120,13 @@ older=$(ls "$D"/counter-*.tar.zst | sort | head -1)
 restart_detach "$D"
 [ "$RESTORED_PID" = "$pid" ] || fail "restart DIR restored PID $RESTORED_PID, not $pid"
 grep -q "warning" "$T/restart.$_RESTART_N.err" && fail "warning for an undamaged newest snapshot: $(cat "$T/restart.$_RESTART_N.err")"
+last=$(last_tick "$T/counter.log")
+wait_tick "$T/counter.log" $((last + 3))
+kill_wait "$pid"
+
+# An incremental newest: restart DIR follows its chain.
+restart_detach "$I"
+[ "$RESTORED_PID" = "$pid" ] || fail "restart of the incremental DIR restored PID $RESTORED_PID"
 last=$(last_tick "$T/counter.log")
 wait_tick "$T/counter.log" $((last + 3))
 kill_wait "$pid"
