@@ -59,6 +59,82 @@ void arch_regs_for_batch(arch_regs_t *r, uint64_t code, uint64_t table, uint64_t
 	r->orig_rax = (unsigned long)-1;
 }
 
+/* The return stub (see x86_64.h).  Entry 0 runs the syscall set up by
+ * arch_regs_for_stub(); entry arch_stub_clone is the same for a clone whose
+ * child must end at once.  Then, with rsp at the frame: the signal mask
+ * back (rt_sigprocmask), every general register popped, and iretq to the
+ * original rip, cs, rflags, rsp and ss. */
+__asm__(".pushsection .rodata\n"
+	".globl arch_return_stub\n"
+	".globl arch_stub_clone\n"
+	".globl arch_stub_clone_after\n"
+	".globl arch_return_stub_end\n"
+	"arch_return_stub:\n"
+	"	syscall\n"
+	"	jmp 3f\n"
+	"arch_stub_clone:\n"
+	"	syscall\n"
+	"arch_stub_clone_after:\n"
+	"	testq %rax, %rax\n"
+	"	jnz 3f\n"
+	"	movl $231, %eax\n"	/* the child: exit_group(0) */
+	"	xorl %edi, %edi\n"
+	"	syscall\n"
+	"	ud2\n"
+	"3:	movl $14, %eax\n"	/* rt_sigprocmask(SIG_SETMASK, frame, NULL, 8) */
+	"	movl $2, %edi\n"
+	"	movq %rsp, %rsi\n"
+	"	xorl %edx, %edx\n"
+	"	movl $8, %r10d\n"
+	"	syscall\n"
+	"	addq $8, %rsp\n"
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbp\n"
+	"	popq %rbx\n"
+	"	popq %r11\n"
+	"	popq %r10\n"
+	"	popq %r9\n"
+	"	popq %r8\n"
+	"	popq %rax\n"
+	"	popq %rcx\n"
+	"	popq %rdx\n"
+	"	popq %rsi\n"
+	"	popq %rdi\n"
+	"	iretq\n"
+	"arch_return_stub_end:\n"
+	".popsection\n");
+
+struct return_frame {
+	uint64_t mask;
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+_Static_assert(sizeof(struct return_frame) == ARCH_RETURN_FRAME_SIZE, "frame layout");
+
+void arch_return_frame(const arch_regs_t *orig, uint64_t sigmask, void *buf)
+{
+	arch_regs_t r = *orig;
+	struct return_frame f;
+
+	arch_regs_resume_syscall(&r);
+	f = (struct return_frame){
+		.mask = sigmask, .r15 = r.r15, .r14 = r.r14, .r13 = r.r13, .r12 = r.r12,
+		.rbp = r.rbp, .rbx = r.rbx, .r11 = r.r11, .r10 = r.r10, .r9 = r.r9, .r8 = r.r8,
+		.rax = r.rax, .rcx = r.rcx, .rdx = r.rdx, .rsi = r.rsi, .rdi = r.rdi,
+		.rip = r.rip, .cs = r.cs, .rflags = r.eflags, .rsp = r.rsp, .ss = r.ss,
+	};
+	memcpy(buf, &f, sizeof(f));
+}
+
+uint64_t arch_return_frame_addr(const arch_regs_t *orig)
+{
+	/* Below the red zone, as the kernel places a signal frame. */
+	return (orig->rsp - 128 - ARCH_RETURN_FRAME_SIZE) & ~15ull;
+}
+
 bool arch_regs_in_syscall(const arch_regs_t *r, long *nr, long *ret)
 {
 	if ((long)r->orig_rax < 0)
