@@ -38,15 +38,17 @@ struct remote {
 	/* A seized task (not ours: it must survive our death at any moment)
 	 * runs injected syscalls through the return stub (arch/x86_64.h). */
 	bool safe;
+	bool leader;			/* the thread group leader (cured last) */
 	bool mask_full;			/* its signal mask is all-blocked now */
-	bool frame_written;		/* the return frame is on its stack */
-	bool code_borrowed;		/* code is another thread's page */
-	uint64_t stub;			/* the stub in use: in code or vdso_tail */
-	uint64_t code;			/* our page holding the stub, or 0 */
+	bool frame_written;		/* the return frame is on its stack, as now */
+	uint64_t stub;			/* the stub in the vDSO's tail, or 0 */
 	uint64_t vdso_tail;		/* room for the stub at the vDSO's end */
+	/* Mappings our injected mmaps made: the stub unmaps them if we die. */
+	uint64_t temp_maps[ARCH_RETURN_UNMAP_MAX][2];
+	size_t ntemp_maps;
 };
 
-#define STUB_ROOM 128			/* bytes at the end of the vDSO */
+#define STUB_ROOM 256			/* bytes at the end of the vDSO */
 
 /* Seccomp filters must not judge the syscalls we inject (nor the ones a
  * restored process needs before its filters are complete): suspend them
@@ -136,6 +138,32 @@ static struct remote *remote_new(pid_t pid)
 static int resume_to_syscall_stop(struct remote *r, int want_op);
 static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const unsigned long args[6]);
 static int ensure_stub(struct remote *r);
+static int find_vdso_tail(struct remote *r);
+static int vdso_tail_set(struct remote *r, bool stub);
+
+/* A ckpt killed while its stub was in the vDSO's tail left it there:
+ * zero it before anything reads the vDSO (the image must hold the
+ * kernel's bytes), unless this thread is still in it (stopped there). */
+static int tidy_vdso(struct remote *r)
+{
+	unsigned char tail[STUB_ROOM], zero[STUB_ROOM] = { 0 };
+	uint64_t ip = arch_ip(&r->orig_regs);
+
+	if (find_vdso_tail(r)) {
+		error_clear();	/* no room: ensure_stub() says so if it matters */
+		r->vdso_tail = 0;
+		return 0;
+	}
+	if (ip >= r->vdso_tail && ip < r->vdso_tail + STUB_ROOM)
+		return fail_why("it is stopped inside the return code of a ckpt that was killed",
+				"continue it (kill -CONT) and try again",
+				"checkpointing thread %d", r->pid);
+	if (remote_read(r, r->vdso_tail, tail, sizeof(tail)))
+		return -1;
+	if (memcmp(tail, zero, sizeof(zero)) && vdso_tail_set(r, false))
+		return -1;
+	return 0;
+}
 static int mem_io(struct remote *r, uint64_t addr, void *buf, size_t len, bool write);
 
 /* Common tail of seize and adopt: remember state, block signals. */
@@ -201,7 +229,13 @@ int remote_seize(pid_t pid, struct remote **out)
 		goto err;
 	}
 	r->safe = true;
-	if (take_control(r))
+	{
+		struct proc_status st;
+		if (procfs_read_status(pid, &st))
+			goto err;
+		r->leader = st.tgid == pid;
+	}
+	if (take_control(r) || tidy_vdso(r))
 		goto err;
 	*out = r;
 	return 0;
@@ -283,8 +317,7 @@ int remote_fork_copy(struct remote *r, struct remote **copy)
 	 * the stub's clone path, which ends it at once. */
 	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE))
 		return ptrace_fail(r, "setting ptrace options");
-	ret = ensure_stub(r) ? -1 : inject(r, arch_stub_clone - arch_return_stub, &child,
-					    __NR_clone, args);
+	ret = inject(r, arch_stub_clone - arch_return_stub, &child, __NR_clone, args);
 	if (!ret && child < 0 && child > -4096)
 		ret = fail((int)-child, NULL, "creating a copy-on-write copy of the process");
 	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD) && !ret)
@@ -313,11 +346,6 @@ int remote_scratch_borrow(struct remote *r, struct remote *owner)
 	r->scratch_used = 0;
 	r->scratch_borrowed = true;
 	r->syscall_ip = owner->syscall_ip;
-	if (r->safe && owner->safe && owner->code && !r->code) {
-		r->code = owner->code;
-		r->stub = owner->code;
-		r->code_borrowed = true;
-	}
 	return 0;
 }
 
@@ -470,97 +498,89 @@ static int park(struct remote *r)
 	return remote_set_regs(r, &regs);
 }
 
-/* Move a thread stopped after a syscall in one copy of the stub to the
- * same place in the other. */
-static int move_stub(struct remote *r, uint64_t from, uint64_t to)
-{
-	arch_regs_t regs;
-
-	if (remote_get_regs(r, &regs))
-		return -1;
-	if (arch_ip(&regs) >= from && arch_ip(&regs) < from + STUB_ROOM) {
-		arch_set_ip(&regs, arch_ip(&regs) - from + to);
-		if (remote_set_regs(r, &regs))
-			return -1;
-	}
-	r->stub = to;
-	return 0;
-}
-
-/* Our own page for the stub, mapped through the stub in the vDSO's tail
- * (there only for this one call). */
+/* The stub in the vDSO's tail, for as long as ckpt holds the process
+ * (zeroed again by the leader's cure, the last one). */
 static int ensure_stub(struct remote *r)
 {
-	unsigned long args[6] = { 0, ARCH_PAGE_SIZE, PROT_READ | PROT_EXEC,
-				  MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 };
-	long addr;
-
 	if (r->stub)
 		return 0;
 	if ((!r->vdso_tail && find_vdso_tail(r)) || vdso_tail_set(r, true))
 		return -1;
 	r->stub = r->vdso_tail;
-	if (inject(r, 0, &addr, __NR_mmap, args))
-		return -1;
-	if (addr < 0 && addr > -4096) {
-		fail((int)-addr, NULL, "mapping a page for ckpt's return code in process %d",
-		     r->pid);
-		goto undo;
-	}
-	/* Written through /proc/PID/mem: the page stays read-only. */
-	if (mem_io(r, addr, (void *)arch_return_stub, arch_return_stub_end - arch_return_stub,
-		   true))
-		goto undo;
-	r->code = addr;
-	if (move_stub(r, r->vdso_tail, r->code) || vdso_tail_set(r, false))
-		return -1;
 	return 0;
-undo:
-	if (park(r) == 0 && vdso_tail_set(r, false) == 0)
-		r->stub = 0;
-	return -1;
 }
 
-/* Unmap our page through the stub in the vDSO's tail, then leave. */
-static int drop_stub(struct remote *r)
+static int write_frame(struct remote *r)
 {
-	unsigned long args[6] = { r->code, ARCH_PAGE_SIZE, 0, 0, 0, 0 };
-	long ret;
+	unsigned char frame[ARCH_RETURN_FRAME_SIZE];
 
-	if (!r->code || r->code_borrowed) {
-		r->code = 0;
-		r->stub = 0;
-		return 0;
-	}
-	if (vdso_tail_set(r, true) || move_stub(r, r->code, r->vdso_tail) ||
-	    inject(r, 0, &ret, __NR_munmap, args))
+	arch_return_frame(&r->orig_regs, r->orig_sigmask, r->temp_maps, r->ntemp_maps, frame);
+	if (remote_write(r, arch_return_frame_addr(&r->orig_regs), frame, sizeof(frame)))
 		return -1;
-	r->code = 0;
-	if (park(r) || vdso_tail_set(r, false))
-		return -1;
-	r->stub = 0;
+	r->frame_written = true;
 	return 0;
+}
+
+/* The frame's list of our mappings, kept up to date around each call:
+ * an mmap runs at the stub's mmap entry (undone by the stub if we die
+ * before it is listed), then is listed, then the thread is moved past
+ * the undo; a munmap is taken off the list once the registers are set
+ * for it (if we die, the stub makes the call anyway). */
+static int track_before(struct remote *r, long nr, const unsigned long args[6])
+{
+	size_t i;
+
+	if (nr != __NR_munmap)
+		return 0;
+	for (i = 0; i < r->ntemp_maps; i++)
+		if (r->temp_maps[i][0] == args[0]) {
+			memmove(r->temp_maps[i], r->temp_maps[i + 1],
+				(r->ntemp_maps - i - 1) * sizeof(r->temp_maps[0]));
+			r->ntemp_maps--;
+			return write_frame(r);
+		}
+	return 0;
+}
+
+static int track_after(struct remote *r, long nr, const unsigned long args[6], long ret)
+{
+	arch_regs_t regs;
+
+	if (nr != __NR_mmap || (ret < 0 && ret > -4096))
+		return 0;
+	if (r->ntemp_maps == ARCH_RETURN_UNMAP_MAX) {
+		unsigned long undo[6] = { ret, args[1], 0, 0, 0, 0 };
+		long res;
+
+		if (inject(r, 0, &res, __NR_munmap, undo))
+			return -1;
+		return fail_why("too many temporary mappings", "this is a bug in ckpt",
+				"mapping memory in process %d", r->pid);
+	}
+	r->temp_maps[r->ntemp_maps][0] = ret;
+	r->temp_maps[r->ntemp_maps][1] = args[1];
+	r->ntemp_maps++;
+	if (write_frame(r) || remote_get_regs(r, &regs))
+		return -1;
+	arch_set_ip(&regs, r->stub + ARCH_SYSCALL_INSN_LEN);	/* past the undo */
+	return remote_set_regs(r, &regs);
 }
 
 /* Run syscall nr at entry (an offset into the stub).  Order matters for
- * a tracer that may die after any step: the return frame first (the
- * thread is at its original state), then the registers into the stub,
- * then the full mask (the stub would put the original back). */
+ * a tracer that may die after any step: the stub and the return frame
+ * first (the thread is at its original state), then the registers into
+ * the stub, then the full mask (the stub would put the original back). */
 static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const unsigned long args[6])
 {
 	arch_regs_t regs = r->orig_regs;
 
-	if (!r->frame_written) {
-		unsigned char frame[ARCH_RETURN_FRAME_SIZE];
-
-		arch_return_frame(&r->orig_regs, r->orig_sigmask, frame);
-		if (remote_write(r, arch_return_frame_addr(&r->orig_regs), frame, sizeof(frame)))
-			return -1;
-		r->frame_written = true;
-	}
+	if (ensure_stub(r) || (!r->frame_written && write_frame(r)))
+		return -1;
+	if (nr == __NR_mmap && !entry)
+		entry = arch_stub_mmap - arch_return_stub;
 	arch_regs_for_syscall(&regs, r->stub + entry, nr, args);
 	arch_set_sp(&regs, arch_return_frame_addr(&r->orig_regs));
-	if (remote_set_regs(r, &regs))
+	if (remote_set_regs(r, &regs) || track_before(r, nr, args))
 		return -1;
 	if (!r->mask_full) {
 		if (block_all_signals(r))
@@ -575,7 +595,28 @@ static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const un
 	*ret = arch_syscall_ret(&regs);
 	pr_debug("pid %d: syscall %ld(%#lx, %#lx, %#lx, ...) = %ld", r->pid, nr, args[0],
 		 args[1], args[2], *ret);
+	return track_after(r, nr, args, *ret);
+}
+
+/* Before detaching: back to the original state; the leader, the last
+ * thread let go, takes the stub out of the vDSO (no other thread can be
+ * in it any more). */
+static int drop_stub(struct remote *r)
+{
+	if (!r->safe)
+		return 0;
+	if (park(r))
+		return -1;
+	if (r->leader && r->vdso_tail && r->stub && vdso_tail_set(r, false))
+		return -1;
+	r->stub = 0;
 	return 0;
+}
+
+void remote_vdso_scrub(const struct remote *r, uint64_t start, void *data, size_t len)
+{
+	if (r->safe && r->vdso_tail >= start && r->vdso_tail + STUB_ROOM <= start + len)
+		memset((char *)data + (r->vdso_tail - start), 0, STUB_ROOM);
 }
 
 int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
@@ -586,7 +627,7 @@ int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
 	arch_regs_t regs = r->orig_regs;
 
 	if (r->safe)
-		return ensure_stub(r) ? -1 : inject(r, 0, ret, nr, args);
+		return inject(r, 0, ret, nr, args);
 	if (!r->syscall_ip && remote_find_syscall_insn(r))
 		return -1;
 	arch_regs_for_syscall(&regs, r->syscall_ip, nr, args);

@@ -1,20 +1,25 @@
 /* victim: a target for killing ckpt at any moment of a dump.
  *
- * usage: victim MIB
- *   Allocates MIB MiB filled with a pattern, blocks SIGUSR2, then loops:
+ * usage: victim MIB [THREADS]
+ *   Allocates MIB MiB filled with a pattern, blocks SIGUSR2, starts
+ *   THREADS-1 more threads (default 1 in all) that loop on the same
+ *   register and mask checks, then loops:
  *   a raw nanosleep(200 us) with magic values in every register the kernel
  *   preserves across a syscall (rbx, rbp, r8-r10, r12-r15, rdi, rsi, rdx,
  *   xmm8), then a spin of a few thousand iterations with the same magic in
  *   the callee-saved registers, checks them all, checks its signal mask and
  *   one page of the pattern (round robin), and every 10 ms prints
  *   "tick N".  The nanosleep must return 0: a sleep interrupted by ptrace
- *   is restarted by the kernel, never seen by the program.
+ *   is restarted by the kernel, never seen by the program; EINTR, which
+ *   a restored process gets once (its restart block is gone), prints
+ *   "EINTR" and goes on.
  *   Anything wrong: "BAD <what>" on stdout, exit 3.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,10 +111,33 @@ static long round_trip(const struct timespec *ts)
 	return 0;
 }
 
+static const struct timespec sleep_ts = { 0, 200000 };
+
+static void *worker(void *arg)
+{
+	sigset_t want = *(sigset_t *)arg, have;
+
+	for (;;) {
+		long r = round_trip(&sleep_ts);
+
+		if (r == ((-EINTR & ~(1l << 62)) | (1l << 62)))
+			puts("EINTR");
+		else if (r & (1l << 62))
+			bad("nanosleep returned (thread)", (unsigned long long)(r & ~(1l << 62)));
+		else if (r)
+			bad("register (thread)", r);
+		pthread_sigmask(SIG_BLOCK, NULL, &have);
+		if (memcmp(&have, &want, sizeof(have)))
+			bad("signal mask (thread)", 0);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	int threads = argc > 2 ? atoi(argv[2]) : 1, i;
+	pthread_t th;
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 1, pages, p, w, next = 0;
-	static const struct timespec ts = { 0, 200000 };
 	struct timespec t0, t;
 	unsigned long long tick = 0;
 	sigset_t want, have;
@@ -127,14 +155,19 @@ int main(int argc, char **argv)
 	sigaddset(&want, SIGUSR2);
 	sigaddset(&want, SIGWINCH);
 	sigprocmask(SIG_SETMASK, &want, NULL);
+	for (i = 1; i < threads; i++)
+		if (pthread_create(&th, NULL, worker, &want))
+			bad("pthread_create", i);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	printf("ready %zu MiB\n", mib);
 	for (;;) {
-		long r = round_trip(&ts);
+		long r = round_trip(&sleep_ts);
 
-		if (r & (1l << 62))
+		if (r == ((-EINTR & ~(1l << 62)) | (1l << 62)))
+			puts("EINTR");
+		else if (r & (1l << 62))
 			bad("nanosleep returned", (unsigned long long)(r & ~(1l << 62)));
-		if (r)
+		else if (r)
 			bad("register", r);
 		sigprocmask(SIG_BLOCK, NULL, &have);
 		if (memcmp(&have, &want, sizeof(have))) {
