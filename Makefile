@@ -20,7 +20,7 @@ UNIT_BIN   := $(UNIT_SRC:.c=)
 PROG_SRC   := $(wildcard tests/progs/*.c)
 PROG_BIN   := $(PROG_SRC:.c=)
 
-all: bin/ckpt bin/restart bin/libmigrate.a $(PROG_BIN)
+all: bin/ckpt bin/restart bin/libmigrate.a $(PROG_BIN) tests/faults/failnth.so
 
 bin:
 	mkdir -p bin
@@ -46,6 +46,10 @@ PROG_CFLAGS_avx := -mavx2
 tests/progs/selfckpt: tests/progs/selfckpt.c bin/libmigrate.a
 	$(CC) $(CFLAGS) -o $@ $^
 
+# LD_PRELOAD shim failing the Nth ptrace/process_vm_*/write... (t-faults-*).
+tests/faults/failnth.so: tests/faults/failnth.c
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
+
 tests/unit/%: tests/unit/%.c common/libckpt.a
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
 
@@ -59,6 +63,11 @@ integration: all
 	@tests/integration/run-all
 
 check: all unit integration
+
+# The long fault matrix: ckpt killed at many more moments, and every call
+# of each kind failed in turn (the bounded versions run in `make check`).
+faults: all
+	@KILL_RUNS=60 KILL_SIZES="1 4:3 16 256" FAULT_ALL=1 tests/integration/run-all t-kill-ckpt t-faults-ckpt
 
 # CRIU's zdtm tests (../shared/conformance, beside the repository) against
 # the tools just built: all of them, or `make conformance TESTS="fifo pipe01"`
@@ -89,6 +98,6 @@ install: all
 	install -m 644 docs/libmigrate.3 $(MANDIR)/man3
 
 clean:
-	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN)
+	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) tests/faults/failnth.so
 
-.PHONY: all unit integration check conformance demo bench install clean
+.PHONY: all unit integration check faults conformance demo bench install clean

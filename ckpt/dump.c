@@ -274,32 +274,14 @@ static int resume_early(struct dump_ctx *ctx)
 	return release_all(ctx);
 }
 
-/* The copy is a zombie child of the process, which was told nothing
- * (exit signal 0): reap it from inside, stopping one thread briefly. */
+/* The copy is the process's sibling (CLONE_PARENT): killed here, it is
+ * reaped by their parent, as any child is; the process itself is not
+ * stopped again (docs/design.md). */
 static void reap_copy(struct dump_ctx *ctx)
 {
-	pid_t copy = remote_pid(ctx->copy);
-	struct remote *leader;
-	bool had_error = error_is_set();
-	long ret;
-
 	remote_kill(ctx->copy);
 	remote_free(ctx->copy);
 	ctx->copy = NULL;
-	if (remote_seize(ctx->pid, &leader) == 0) {
-		if (remote_syscall_ok(leader, &ret, "reaping the copy", __NR_wait4, copy, 0, __WALL,
-				      0, 0, 0) == 0 &&
-		    remote_cure(leader) == 0) {
-			remote_free(leader);
-			return;
-		}
-		remote_free(leader);
-	}
-	if (kill(ctx->pid, 0) == 0)
-		pr_warn("process %d keeps a zombie child %d (its copy-on-write copy)%s%s", ctx->pid,
-			copy, had_error ? "" : ": ", had_error ? "" : error_text());
-	if (!had_error)
-		error_clear();
 }
 
 static int write_image(struct dump_ctx *ctx, int out_fd)

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  -o, --output FILE         where to write the image (\"-\" = stdout); written\n"
-"                            to a temporary name and renamed when complete\n"
+"                            to an unnamed file, named only when complete\n"
 "  -k, --kill                end the process once the image is fully written\n"
 "                            (it stays stopped until then)\n"
 "      --no-cow              keep the process stopped until its memory is\n"

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
+/* The image is written into an unnamed file (O_TMPFILE) in the target
+ * directory and given its name only once complete: ckpt killed at any
+ * moment leaves nothing behind.  Where O_TMPFILE is not supported, a
+ * hidden temporary name beside it, renamed at the end. */
 int open_output(struct output *o)
 {
 	char dir[PATH_MAX];
@@ -22,6 +25,16 @@ int open_output(struct output *o)
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
+	snprintf(dir, sizeof(dir), "%s", o->path);
+	dirname(dir);
+	o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (o->fd >= 0) {
+		o->unnamed = true;
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return fail(errno, "check that the directory exists and is writable",
+			    "creating the image %s", o->path);
 	snprintf(dir, sizeof(dir), "%s", o->path);
 	snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.ckpt-XXXXXX", dirname(dir),
 		 basename((char *)o->path));
@@ -35,6 +48,40 @@ int open_output(struct output *o)
 	return 0;
 }
 
+/* Give the unnamed file its name: at once if the name is free, else
+ * through a hidden name renamed over the old image (a kill in between
+ * leaves that hidden name: the one moment something can be left). */
+static int link_output(struct output *o)
+{
+	char proc[64], dir[PATH_MAX];
+	int i;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+	if (!linkat(AT_FDCWD, proc, AT_FDCWD, o->path, AT_SYMLINK_FOLLOW))
+		return 0;
+	if (errno != EEXIST)
+		return fail(errno, NULL, "naming the image %s", o->path);
+	for (i = 0; i < 100; i++) {
+		snprintf(dir, sizeof(dir), "%s", o->path);
+		snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.ckpt-%d-%d", dirname(dir),
+			 basename((char *)o->path), (int)getpid(), i);
+		if (!linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW))
+			break;
+		if (errno != EEXIST) {
+			o->tmp[0] = 0;
+			return fail(errno, NULL, "naming the image %s", o->path);
+		}
+	}
+	if (i == 100) {
+		o->tmp[0] = 0;
+		return fail(EEXIST, NULL, "naming the image %s", o->path);
+	}
+	if (rename(o->tmp, o->path))
+		return fail(errno, NULL, "renaming the image to %s", o->path);
+	o->tmp[0] = 0;
+	return 0;
+}
+
 /* Called once the image is fully written: make it durable, then visible. */
 int commit_output(void *arg)
 {
@@ -44,11 +91,14 @@ int commit_output(void *arg)
 		return 0;
 	if (fsync(o->fd))
 		return fail(errno, NULL, "writing the image %s", o->path);
+	if (o->unnamed)
+		return link_output(o);
 	if (rename(o->tmp, o->path))
 		return fail(errno, NULL, "renaming the image to %s", o->path);
 	o->tmp[0] = 0;
 	return 0;
 }
+
 
 void close_output(struct output *o)
 {
@@ -56,6 +106,6 @@ void close_output(struct output *o)
 		unlink(o->tmp);
 	o->tmp[0] = 0;
 	if (o->fd > STDOUT_FILENO)
-		close(o->fd);
+		close(o->fd);	/* an unnamed file not linked yet vanishes */
 	o->fd = -1;
 }

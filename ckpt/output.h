@@ -4,16 +4,19 @@
 #define CKPT_OUTPUT_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 #include "error.h"
 
 struct output {
 	const char *path;		/* "-" = standard output */
-	char tmp[PATH_MAX];		/* the temporary name while written */
+	char tmp[PATH_MAX];		/* a named temporary file to remove, or "" */
+	bool unnamed;			/* fd is an O_TMPFILE: no name until complete */
 	int fd;
 };
 
-/* Open o->path for writing (a temporary name beside it). */
+/* Open o->path for writing: an unnamed file (O_TMPFILE) in its directory,
+ * or a hidden temporary name beside it where O_TMPFILE is not supported. */
 int open_output(struct output *o) must_check;
 /* dump_process's commit callback (arg = struct output *): fsync, then
  * the image takes its final name. */

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,20 @@ struct remote {
 	uint64_t batch_code;		/* the batch stub in an exec scratch, or 0 */
 	uint64_t scratch_mapped;	/* bytes mapped (the stub is past scratch_size) */
 	uint64_t deferred_signals;	/* caught during injection, re-sent after */
+	/* A seized task (not ours: it must survive our death at any moment)
+	 * runs injected syscalls through the return stub (arch/x86_64.h). */
+	bool safe;
+	bool leader;			/* the thread group leader (cured last) */
+	bool mask_full;			/* its signal mask is all-blocked now */
+	bool frame_written;		/* the return frame is on its stack, as now */
+	uint64_t stub;			/* the stub in the vDSO's tail, or 0 */
+	uint64_t vdso_tail;		/* room for the stub at the vDSO's end */
+	/* Mappings our injected mmaps made: the stub unmaps them if we die. */
+	uint64_t temp_maps[ARCH_RETURN_UNMAP_MAX][2];
+	size_t ntemp_maps;
 };
+
+#define STUB_ROOM 256			/* bytes at the end of the vDSO */
 
 /* Seccomp filters must not judge the syscalls we inject (nor the ones a
  * restored process needs before its filters are complete): suspend them
@@ -122,13 +136,46 @@ static struct remote *remote_new(pid_t pid)
 }
 
 static int resume_to_syscall_stop(struct remote *r, int want_op);
+static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const unsigned long args[6]);
+static int ensure_stub(struct remote *r);
+static int find_vdso_tail(struct remote *r);
+static int vdso_tail_set(struct remote *r, bool stub);
+
+/* A ckpt killed while its stub was in the vDSO's tail left it there:
+ * zero it before anything reads the vDSO (the image must hold the
+ * kernel's bytes), unless this thread is still in it (stopped there). */
+static int tidy_vdso(struct remote *r)
+{
+	unsigned char tail[STUB_ROOM], zero[STUB_ROOM] = { 0 };
+	uint64_t ip = arch_ip(&r->orig_regs);
+
+	if (find_vdso_tail(r)) {
+		error_clear();	/* no room: ensure_stub() says so if it matters */
+		r->vdso_tail = 0;
+		return 0;
+	}
+	if (ip >= r->vdso_tail && ip < r->vdso_tail + STUB_ROOM)
+		return fail_why("it is stopped inside the return code of a ckpt that was killed",
+				"continue it (kill -CONT) and try again",
+				"checkpointing thread %d", r->pid);
+	if (remote_read(r, r->vdso_tail, tail, sizeof(tail)))
+		return -1;
+	if (memcmp(tail, zero, sizeof(zero)) && vdso_tail_set(r, false))
+		return -1;
+	return 0;
+}
+static int mem_io(struct remote *r, uint64_t addr, void *buf, size_t len, bool write);
 
 /* Common tail of seize and adopt: remember state, block signals. */
 static int take_control(struct remote *r)
 {
-	if (remote_get_regs(r, &r->orig_regs) || read_sigmask(r) || open_mem(r) ||
-	    block_all_signals(r))
+	if (remote_get_regs(r, &r->orig_regs) || read_sigmask(r) || open_mem(r))
 		return -1;
+	/* A seized task keeps its own mask until its registers point into the
+	 * return stub, which puts the mask back by itself (see inject()). */
+	if (!r->safe && block_all_signals(r))
+		return -1;
+	r->mask_full = !r->safe;
 	return 0;
 }
 
@@ -181,7 +228,14 @@ int remote_seize(pid_t pid, struct remote **out)
 		fail_why("it keeps receiving signals", "try again", "stopping process %d", pid);
 		goto err;
 	}
-	if (take_control(r))
+	r->safe = true;
+	{
+		struct proc_status st;
+		if (procfs_read_status(pid, &st))
+			goto err;
+		r->leader = st.tgid == pid;
+	}
+	if (take_control(r) || tidy_vdso(r))
 		goto err;
 	*out = r;
 	return 0;
@@ -248,21 +302,38 @@ err:
 
 int remote_fork_copy(struct remote *r, struct remote **copy)
 {
+	unsigned long args[6] = { CLONE_PARENT, 0, 0, 0, 0, 0 };
 	long child;
 	int ret;
 
+	if (!r->safe)
+		return fail_why("not a seized process", "this is a bug in ckpt",
+				"creating a copy-on-write copy of process %d", r->pid);
 	/* TRACECLONE: the copy is ours from its first instruction (a clone
-	 * with exit signal 0 counts as a clone, not a fork); EXITKILL: it
-	 * dies with us. */
-	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))
+	 * with exit signal 0 counts as a clone, not a fork).  CLONE_PARENT:
+	 * it is the process's sibling, never its zombie: its parent reaps it
+	 * (docs/design.md).  No EXITKILL on the process itself: only the
+	 * copy gets it, once it is ours; if we die before, the copy runs
+	 * the stub's clone path, which ends it at once. */
+	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE))
 		return ptrace_fail(r, "setting ptrace options");
-	ret = remote_syscall_ok(r, &child, "creating a copy-on-write copy of the process",
-				__NR_clone, 0, 0, 0, 0, 0, 0);
+	ret = inject(r, arch_stub_clone - arch_return_stub, &child, __NR_clone, args);
+	if (!ret && child < 0 && child > -4096)
+		ret = fail((int)-child, NULL, "creating a copy-on-write copy of the process");
 	if (set_options(r->pid, PTRACE_O_TRACESYSGOOD) && !ret)
 		ret = ptrace_fail(r, "setting ptrace options");
 	if (ret)
 		return -1;
-	return remote_adopt_thread(child, copy);
+	if (remote_adopt_thread(child, copy))
+		return -1;
+	if (set_options(child, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) {
+		ptrace_fail(*copy, "setting ptrace options");
+		remote_kill(*copy);
+		remote_free(*copy);
+		*copy = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 int remote_scratch_borrow(struct remote *r, struct remote *owner)
@@ -359,6 +430,195 @@ static int resume_to_syscall_stop(struct remote *r, int want_op)
 	}
 }
 
+/* The vDSO's unused tail: the end of its last page, past everything its
+ * ELF image holds (headers, segments, section headers), all zero -- or
+ * holding our stub, left by a ckpt killed at the wrong moment. */
+static int find_vdso_tail(struct remote *r)
+{
+	struct vma_entry *vmas = NULL;
+	size_t n, i, stub_len = arch_return_stub_end - arch_return_stub;
+	Elf64_Ehdr eh;
+	unsigned char tail[STUB_ROOM];
+	uint64_t start = 0, end = 0, image_end;
+	int ret = -1;
+
+	if (procfs_read_maps(r->pid, &vmas, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!strcmp(vmas[i].path, "[vdso]")) {
+			start = vmas[i].start;
+			end = vmas[i].end;
+		}
+	free(vmas);
+	if (!start)
+		return fail_why("no vDSO", "ckpt needs the kernel's vDSO (vdso=1)",
+				"preparing to control process %d", r->pid);
+	if (stub_len > STUB_ROOM)
+		return fail_why("the return stub is too big", "this is a bug in ckpt",
+				"preparing to control process %d", r->pid);
+	if (remote_read(r, start, &eh, sizeof(eh)))
+		return -1;
+	image_end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_shoff > end - start ||
+	    image_end > end - start - STUB_ROOM)
+		goto no_room;
+	if (remote_read(r, end - STUB_ROOM, tail, sizeof(tail)))
+		return -1;
+	for (i = 0; i < STUB_ROOM; i++)
+		if (tail[i] && (i >= stub_len || tail[i] != arch_return_stub[i]))
+			goto no_room;
+	r->vdso_tail = end - STUB_ROOM;
+	ret = 0;
+	return ret;
+no_room:
+	return fail_why("the vDSO has no unused tail for ckpt's return code",
+			"this kernel's vDSO is laid out differently: report it",
+			"preparing to control process %d", r->pid);
+}
+
+static int vdso_tail_set(struct remote *r, bool stub)
+{
+	unsigned char buf[STUB_ROOM] = { 0 };
+
+	if (stub)
+		memcpy(buf, arch_return_stub, arch_return_stub_end - arch_return_stub);
+	return mem_io(r, r->vdso_tail, buf, sizeof(buf), true);
+}
+
+/* Registers and mask back to the original (the mask first: while the
+ * registers still point into the stub, the stub restores the mask itself). */
+static int park(struct remote *r)
+{
+	arch_regs_t regs = r->orig_regs;
+
+	arch_regs_resume_syscall(&regs);
+	if (r->mask_full && remote_set_sigmask(r, r->orig_sigmask))
+		return -1;
+	r->mask_full = false;
+	return remote_set_regs(r, &regs);
+}
+
+/* The stub in the vDSO's tail, for as long as ckpt holds the process
+ * (zeroed again by the leader's cure, the last one). */
+static int ensure_stub(struct remote *r)
+{
+	if (r->stub)
+		return 0;
+	if ((!r->vdso_tail && find_vdso_tail(r)) || vdso_tail_set(r, true))
+		return -1;
+	r->stub = r->vdso_tail;
+	return 0;
+}
+
+static int write_frame(struct remote *r)
+{
+	unsigned char frame[ARCH_RETURN_FRAME_SIZE];
+
+	arch_return_frame(&r->orig_regs, r->orig_sigmask, r->temp_maps, r->ntemp_maps, frame);
+	if (remote_write(r, arch_return_frame_addr(&r->orig_regs), frame, sizeof(frame)))
+		return -1;
+	r->frame_written = true;
+	return 0;
+}
+
+/* The frame's list of our mappings, kept up to date around each call:
+ * an mmap runs at the stub's mmap entry (undone by the stub if we die
+ * before it is listed), then is listed, then the thread is moved past
+ * the undo; a munmap is taken off the list once the registers are set
+ * for it (if we die, the stub makes the call anyway). */
+static int track_before(struct remote *r, long nr, const unsigned long args[6])
+{
+	size_t i;
+
+	if (nr != __NR_munmap)
+		return 0;
+	for (i = 0; i < r->ntemp_maps; i++)
+		if (r->temp_maps[i][0] == args[0]) {
+			memmove(r->temp_maps[i], r->temp_maps[i + 1],
+				(r->ntemp_maps - i - 1) * sizeof(r->temp_maps[0]));
+			r->ntemp_maps--;
+			return write_frame(r);
+		}
+	return 0;
+}
+
+static int track_after(struct remote *r, long nr, const unsigned long args[6], long ret)
+{
+	arch_regs_t regs;
+
+	if (nr != __NR_mmap || (ret < 0 && ret > -4096))
+		return 0;
+	if (r->ntemp_maps == ARCH_RETURN_UNMAP_MAX) {
+		unsigned long undo[6] = { ret, args[1], 0, 0, 0, 0 };
+		long res;
+
+		if (inject(r, 0, &res, __NR_munmap, undo))
+			return -1;
+		return fail_why("too many temporary mappings", "this is a bug in ckpt",
+				"mapping memory in process %d", r->pid);
+	}
+	r->temp_maps[r->ntemp_maps][0] = ret;
+	r->temp_maps[r->ntemp_maps][1] = args[1];
+	r->ntemp_maps++;
+	if (write_frame(r) || remote_get_regs(r, &regs))
+		return -1;
+	arch_set_ip(&regs, r->stub + ARCH_SYSCALL_INSN_LEN);	/* past the undo */
+	return remote_set_regs(r, &regs);
+}
+
+/* Run syscall nr at entry (an offset into the stub).  Order matters for
+ * a tracer that may die after any step: the stub and the return frame
+ * first (the thread is at its original state), then the registers into
+ * the stub, then the full mask (the stub would put the original back). */
+static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const unsigned long args[6])
+{
+	arch_regs_t regs = r->orig_regs;
+
+	if (ensure_stub(r) || (!r->frame_written && write_frame(r)))
+		return -1;
+	if (nr == __NR_mmap && !entry)
+		entry = arch_stub_mmap - arch_return_stub;
+	arch_regs_for_syscall(&regs, r->stub + entry, nr, args);
+	arch_set_sp(&regs, arch_return_frame_addr(&r->orig_regs));
+	if (remote_set_regs(r, &regs) || track_before(r, nr, args))
+		return -1;
+	if (!r->mask_full) {
+		if (block_all_signals(r))
+			return -1;
+		r->mask_full = true;
+	}
+	if (resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_ENTRY) ||
+	    resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_EXIT))
+		return -1;
+	if (remote_get_regs(r, &regs))
+		return -1;
+	*ret = arch_syscall_ret(&regs);
+	pr_debug("pid %d: syscall %ld(%#lx, %#lx, %#lx, ...) = %ld", r->pid, nr, args[0],
+		 args[1], args[2], *ret);
+	return track_after(r, nr, args, *ret);
+}
+
+/* Before detaching: back to the original state; the leader, the last
+ * thread let go, takes the stub out of the vDSO (no other thread can be
+ * in it any more). */
+static int drop_stub(struct remote *r)
+{
+	if (!r->safe)
+		return 0;
+	if (park(r))
+		return -1;
+	if (r->leader && r->vdso_tail && r->stub && vdso_tail_set(r, false))
+		return -1;
+	r->stub = 0;
+	return 0;
+}
+
+void remote_vdso_scrub(const struct remote *r, uint64_t start, void *data, size_t len)
+{
+	if (r->safe && r->vdso_tail >= start && r->vdso_tail + STUB_ROOM <= start + len)
+		memset((char *)data + (r->vdso_tail - start), 0, STUB_ROOM);
+}
+
 int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
 		    unsigned long a2, unsigned long a3, unsigned long a4,
 		    unsigned long a5, unsigned long a6)
@@ -366,6 +626,8 @@ int remote_syscall6(struct remote *r, long *ret, long nr, unsigned long a1,
 	unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
 	arch_regs_t regs = r->orig_regs;
 
+	if (r->safe)
+		return inject(r, 0, ret, nr, args);
 	if (!r->syscall_ip && remote_find_syscall_insn(r))
 		return -1;
 	arch_regs_for_syscall(&regs, r->syscall_ip, nr, args);
@@ -728,8 +990,11 @@ int remote_release(struct remote *r, const arch_regs_t *regs, uint64_t sigmask)
 	/* A thread stopped inside a restartable syscall: restart it the way
 	 * the kernel would, whatever kind of stop we detach from. */
 	arch_regs_resume_syscall(&final);
-	if (remote_set_regs(r, &final) || remote_set_sigmask(r, sigmask))
+	/* The mask first: until the registers change, a thread in the return
+	 * stub would restore the mask by itself. */
+	if (remote_set_sigmask(r, sigmask) || remote_set_regs(r, &final))
 		return -1;
+	r->mask_full = false;
 	if (ptrace(PTRACE_DETACH, r->pid, 0, 0))
 		return ptrace_fail(r, "detaching");
 	r->attached = false;
@@ -741,7 +1006,7 @@ int remote_cure(struct remote *r)
 {
 	if (!r->attached)
 		return 0;
-	if (remote_scratch_unmap(r))
+	if (remote_scratch_unmap(r) || drop_stub(r))
 		return -1;
 	return remote_release(r, &r->orig_regs, r->orig_sigmask);
 }

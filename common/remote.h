@@ -4,17 +4,22 @@
  * Lifecycle (like CRIU's compel):
  *   remote_seize(pid)      attach to a running task and stop it, or
  *   remote_adopt(pid)      take over our own child stopped at exec;
- *   remote_syscall(...)    run syscalls inside it (from a `syscall`
- *                          instruction found in its vDSO: nothing of the
- *                          target is patched), remote_read/write memory,
+ *   remote_syscall(...)    run syscalls inside it (a seized task: through
+ *                          the return stub, arch/x86_64.h, so that it
+ *                          survives our death at any moment; an adopted
+ *                          one: from a `syscall` instruction found in its
+ *                          vDSO), remote_read/write memory,
  *                          remote_scratch_* for arguments in its memory;
  *   remote_cure(r)         put back everything (scratch, registers,
  *                          signal mask) and detach: the target continues
  *                          exactly as before; or
  *   remote_release(r, regs) detach with new registers (restore side); or
  *   remote_kill(r)         kill it (failed restore, ckpt --kill).
- * While a task is under control its signal mask is full, so no signal
- * handler runs in the middle; signals arriving stay pending.
+ * While a task runs injected syscalls its signal mask is full, so no
+ * signal handler runs in the middle; signals arriving stay pending.
+ * Nothing is set on a seized task that would harm it if we died: no
+ * PTRACE_O_EXITKILL (only on processes we create), its registers either
+ * its own or in the return stub (docs/design.md, "ckpt may die").
  */
 #ifndef CKPT_REMOTE_H
 #define CKPT_REMOTE_H
@@ -42,6 +47,11 @@ const arch_regs_t *remote_orig_regs(const struct remote *r);
 uint64_t remote_orig_sigmask(const struct remote *r);
 /* The task was in a group-stop (SIGSTOP'ed) when seized. */
 bool remote_was_stopped(const struct remote *r);
+
+/* A copy of the task's vDSO (len bytes read at start) as the kernel made
+ * it: without ckpt's return stub, which sits in its unused tail while
+ * the task is held (or was left there by a ckpt that was killed). */
+void remote_vdso_scrub(const struct remote *r, uint64_t start, void *data, size_t len);
 
 /* (Re)locate the `syscall` instruction used for injection: in [vdso]. */
 int remote_find_syscall_insn(struct remote *r) must_check;
@@ -86,12 +96,12 @@ struct remote_call {
 int remote_syscall_batch(struct remote *r, struct remote_call *calls, size_t n) must_check;
 int remote_scratch_map_exec(struct remote *r, uint64_t addr, size_t size) must_check;
 
-/* Have the (stopped) task fork a copy of its process through an injected
- * raw clone: no atfork handlers run, exit signal 0 so the process is told
- * nothing.  The copy is ours (ptrace, killed if we die) and never runs;
- * its memory is the process's as of now, copy-on-write.  When done with
- * it: remote_kill(), then reap it from inside the process (wait4 with
- * __WALL), as it stays a zombie child of the process. */
+/* Have the (stopped, seized) task fork a copy of its process through an
+ * injected raw clone(CLONE_PARENT): no atfork handlers run, and the copy
+ * is the process's sibling, reaped by their parent, never a zombie of
+ * the process.  The copy is ours (ptrace, killed if we die) and never
+ * runs; its memory is the process's as of now, copy-on-write.  When done
+ * with it: remote_kill(). */
 int remote_fork_copy(struct remote *r, struct remote **copy) must_check;
 
 /* Scratch memory mapped in the task for syscall arguments.  addr 0 lets

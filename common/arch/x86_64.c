@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -57,6 +58,109 @@ void arch_regs_for_batch(arch_regs_t *r, uint64_t code, uint64_t table, uint64_t
 	r->rbx = table;
 	r->r12 = n;
 	r->orig_rax = (unsigned long)-1;
+}
+
+/* The return stub (see x86_64.h).  Entry 0 runs the syscall set up by
+ * arch_regs_for_stub(); entry arch_stub_clone is the same for a clone whose
+ * child must end at once, entry arch_stub_mmap for an mmap whose mapping
+ * the frame does not list yet (undone at once).  Then, with rsp at the
+ * frame: the listed
+ * mappings unmapped, the signal mask back (rt_sigprocmask), every general
+ * register popped, and iretq to the original rip, cs, rflags, rsp, ss. */
+__asm__(".pushsection .rodata\n"
+	".globl arch_return_stub\n"
+	".globl arch_stub_clone\n"
+	".globl arch_stub_mmap\n"
+	".globl arch_return_stub_end\n"
+	"arch_return_stub:\n"
+	"	syscall\n"
+	"	jmp 3f\n"
+	"arch_stub_mmap:\n"		/* an mmap not in the frame's list yet: */
+	"	syscall\n"
+	"	cmpq $-4095, %rax\n"
+	"	jae 3f\n"
+	"	movq %rax, %rdi\n"		/* munmap(it, rsi: its length) */
+	"	movl $11, %eax\n"
+	"	syscall\n"
+	"	jmp 3f\n"
+	"arch_stub_clone:\n"
+	"	syscall\n"
+	"	testq %rax, %rax\n"
+	"	jnz 3f\n"
+	"	movl $231, %eax\n"	/* the child: exit_group(0) */
+	"	xorl %edi, %edi\n"
+	"	syscall\n"
+	"	ud2\n"
+	"3:	movq 8(%rsp), %r12\n"	/* munmap each of the count entries */
+	"	leaq 16(%rsp), %rbx\n"
+	"4:	testq %r12, %r12\n"
+	"	jz 5f\n"
+	"	movl $11, %eax\n"
+	"	movq (%rbx), %rdi\n"
+	"	movq 8(%rbx), %rsi\n"
+	"	syscall\n"
+	"	addq $16, %rbx\n"
+	"	decq %r12\n"
+	"	jmp 4b\n"
+	"5:	movl $14, %eax\n"	/* rt_sigprocmask(SIG_SETMASK, frame, NULL, 8) */
+	"	movl $2, %edi\n"
+	"	movq %rsp, %rsi\n"
+	"	xorl %edx, %edx\n"
+	"	movl $8, %r10d\n"
+	"	syscall\n"
+	"	leaq 112(%rsp), %rsp\n"	/* mask, count, 6 entries */
+	"	popq %r15\n"
+	"	popq %r14\n"
+	"	popq %r13\n"
+	"	popq %r12\n"
+	"	popq %rbp\n"
+	"	popq %rbx\n"
+	"	popq %r11\n"
+	"	popq %r10\n"
+	"	popq %r9\n"
+	"	popq %r8\n"
+	"	popq %rax\n"
+	"	popq %rcx\n"
+	"	popq %rdx\n"
+	"	popq %rsi\n"
+	"	popq %rdi\n"
+	"	iretq\n"
+	"arch_return_stub_end:\n"
+	".popsection\n");
+
+struct return_frame {
+	uint64_t mask, count;
+	uint64_t unmap[ARCH_RETURN_UNMAP_MAX][2];
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+_Static_assert(sizeof(struct return_frame) == ARCH_RETURN_FRAME_SIZE, "frame layout");
+_Static_assert(offsetof(struct return_frame, r15) == 112, "the stub skips 112 bytes");
+
+void arch_return_frame(const arch_regs_t *orig, uint64_t sigmask, const uint64_t (*unmap)[2],
+		       size_t n, void *buf)
+{
+	arch_regs_t r = *orig;
+	struct return_frame f;
+
+	arch_regs_resume_syscall(&r);
+	f = (struct return_frame){
+		.mask = sigmask, .count = n,
+		.r15 = r.r15, .r14 = r.r14, .r13 = r.r13, .r12 = r.r12,
+		.rbp = r.rbp, .rbx = r.rbx, .r11 = r.r11, .r10 = r.r10, .r9 = r.r9, .r8 = r.r8,
+		.rax = r.rax, .rcx = r.rcx, .rdx = r.rdx, .rsi = r.rsi, .rdi = r.rdi,
+		.rip = r.rip, .cs = r.cs, .rflags = r.eflags, .rsp = r.rsp, .ss = r.ss,
+	};
+	if (n > ARCH_RETURN_UNMAP_MAX)
+		n = f.count = ARCH_RETURN_UNMAP_MAX;
+	memcpy(f.unmap, unmap, n * sizeof(f.unmap[0]));
+	memcpy(buf, &f, sizeof(f));
+}
+
+uint64_t arch_return_frame_addr(const arch_regs_t *orig)
+{
+	/* Below the red zone, as the kernel places a signal frame. */
+	return (orig->rsp - 128 - ARCH_RETURN_FRAME_SIZE) & ~15ull;
 }
 
 bool arch_regs_in_syscall(const arch_regs_t *r, long *nr, long *ret)

@@ -31,6 +31,33 @@ void arch_regs_for_syscall(arch_regs_t *r, uint64_t ip, long nr, const unsigned 
 extern const unsigned char arch_batch_stub[], arch_batch_stub_end[];
 void arch_regs_for_batch(arch_regs_t *r, uint64_t code, uint64_t table, uint64_t n);
 
+/* The return stub: code placed in the task (in the unused tail of its
+ * vDSO, while ckpt holds it) that runs one syscall and then returns to
+ * the task's original state by itself: temporary mappings unmapped, the
+ * signal mask, every general register, flags, rip and rsp put back from
+ * a frame on the thread's stack (below the red zone, where a signal frame
+ * would go).  A tracer that dies at any moment leaves a thread either at
+ * its original state or in the stub, which finishes the call and returns
+ * there.  Position independent; entries at offset 0 (any syscall),
+ * arch_stub_clone (a clone: its child exits at once) and arch_stub_mmap
+ * (an mmap: the new mapping is unmapped again, until the tracer has put
+ * it in the frame's list and moved the thread to offset 2).  When the tracer
+ * lives, it stops the thread after the syscall and never lets it run the
+ * rest. */
+extern const unsigned char arch_return_stub[], arch_stub_clone[], arch_stub_mmap[],
+	arch_return_stub_end[];
+#define ARCH_RETURN_UNMAP_MAX 6
+#define ARCH_RETURN_FRAME_SIZE 272
+/* The frame returning to orig (its restartable syscall restarted as the
+ * kernel would) with sigmask, after unmapping n (address, length) pairs;
+ * written into buf (ARCH_RETURN_FRAME_SIZE bytes). */
+void arch_return_frame(const arch_regs_t *orig, uint64_t sigmask, const uint64_t (*unmap)[2],
+		       size_t n, void *buf);
+/* Where the frame goes for a thread stopped with orig. */
+uint64_t arch_return_frame_addr(const arch_regs_t *orig);
+static inline void arch_set_sp(arch_regs_t *r, uint64_t sp) { r->rsp = sp; }
+static inline void arch_set_ip(arch_regs_t *r, uint64_t ip) { r->rip = ip; }
+
 /* The thread was stopped inside a syscall that the kernel would restart
  * on return to user space.  Rewrite the registers the way the kernel's
  * no-handler path would (rax = orig_rax or restart_syscall, ip back over

@@ -542,6 +542,7 @@ static int memory_dump(struct dump_ctx *ctx)
 			ctx->meta.vdso.len = len;
 			if (remote_read(ctx->remote, v->start, ctx->meta.vdso.data, len))
 				goto out;
+			remote_vdso_scrub(ctx->remote, v->start, ctx->meta.vdso.data, len);
 		}
 		/* The other pages are picked in dump_late(), from the copy. */
 		if (has_contents(kind) && read_before_resume(rec) &&
