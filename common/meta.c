@@ -33,6 +33,7 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/inotify", inotify_rec_desc, inotify, false),
 	LIST("meta/locks", lock_rec_desc, locks, false),
 	LIST("meta/sockopts", sockopt_rec_desc, sockopts, false),
+	LIST("meta/unix-queue", unix_msg_rec_desc, unix_msgs, false),
 	LIST("meta/sigactions", sigaction_rec_desc, sigactions, false),
 	LIST("meta/sigpending", sigpending_rec_desc, sigpending, false),
 	LIST("meta/timers", timer_rec_desc, timers, false),

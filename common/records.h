@@ -212,8 +212,30 @@ enum fd_kind {
 	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
 	F(T, 204, U32, fifo_gid)	\
 	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
-	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
+	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */ \
+	F(T, 220, U32, name_gone)		/* unix: the bound path was removed (or replaced) */ \
+	F(T, 221, U32, name_mode)		/* unix: st_mode of the socket file, 0 unknown */ \
+	F(T, 222, U32, name_uid)		\
+	F(T, 223, U32, name_gid)		\
+	F(T, 224, U64, accepted_by)		/* unix: accepted from this listener (inode) */ \
+	F(T, 225, U64, waiting_on)		/* unix: connection waits in this listener's queue */ \
+	F(T, 226, U32, peer_gone)		/* unix: connected, the peer closed */ \
+	F(T, 227, U32, inflight)		/* a file in flight in a unix queue, not in the table */ \
+	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
+
+/* Member "meta/unix-queue": the messages queued on unix sockets, each
+ * receiving socket's in the order they would be read. */
+#define UNIX_MSG_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			/* the receiving socket (meta/fds) */ \
+	F(T, 2, BLOB, data)			\
+	F(T, 3, BLOB, fds)			/* SCM_RIGHTS: i32 fd numbers of meta/fds */ \
+	F(T, 4, U32, has_creds)			/* SCM_CREDENTIALS below */ \
+	F(T, 5, I32, pid)			\
+	F(T, 6, U32, uid)			\
+	F(T, 7, U32, gid)			\
+	F(T, 8, BLOB, from)			/* datagrams: the sender's address */
+RECORD_DECLARE(unix_msg_rec, UNIX_MSG_FIELDS)
 
 enum ghost_kind {
 	GHOST_FILE = 1,		/* unlinked regular file: contents saved */

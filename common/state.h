@@ -53,6 +53,7 @@ struct image_meta {
 	struct inotify_rec *inotify;	size_t ninotify;
 	struct lock_rec *locks;		size_t nlocks;
 	struct sockopt_rec *sockopts;	size_t nsockopts;
+	struct unix_msg_rec *unix_msgs;	size_t nunix_msgs;
 	struct sigaction_rec *sigactions; size_t nsigactions;
 	struct sigpending_rec *sigpending; size_t nsigpending;
 	struct timer_rec *timers;	size_t ntimers;

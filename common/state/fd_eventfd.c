@@ -52,4 +52,5 @@ const struct fd_kind_ops fd_eventfd_kind = {
 	.match = is_eventfd,
 	.dump = dump_eventfd,
 	.open = open_eventfd,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };

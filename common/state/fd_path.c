@@ -156,6 +156,7 @@ const struct fd_kind_ops fd_regular_kind = {
 	.dump = dump_path,
 	.check = check_regular,
 	.open = open_regular,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_directory_kind = {
 	.kind = FD_DIRECTORY,
@@ -165,6 +166,7 @@ const struct fd_kind_ops fd_directory_kind = {
 	.dump = dump_path,
 	.check = check_exists,
 	.open = open_plain,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_chardev_kind = {
 	.kind = FD_CHARDEV,
@@ -174,4 +176,5 @@ const struct fd_kind_ops fd_chardev_kind = {
 	.dump = dump_path,
 	.check = check_exists,
 	.open = open_plain,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };

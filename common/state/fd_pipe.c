@@ -657,6 +657,7 @@ const struct fd_kind_ops fd_pipe_kind = {
 	.check = check_pipe,
 	.open = open_pipe,
 	.release = release_pipes,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_fifo_kind = {
 	.kind = FD_FIFO,
@@ -666,6 +667,7 @@ const struct fd_kind_ops fd_fifo_kind = {
 	.dump = dump_fifo,
 	.check = check_fifo,
 	.open = open_fifo,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_fifo_deleted_kind = {
 	.kind = FD_FIFO_DELETED,
@@ -675,4 +677,5 @@ const struct fd_kind_ops fd_fifo_deleted_kind = {
 	.dump = dump_fifo,
 	.check = check_fifo,
 	.open = open_fifo,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };

@@ -1,18 +1,41 @@
-/* Unix sockets.
- *   pairs with both ends in the process (socketpair, or connected to
- *     itself): re-created as a socketpair with each end's queued bytes
- *     (stream sockets) written back from the other end;
- *   listening sockets bound to a path or an abstract name: bound again
- *     (a stale socket file left at the path is removed) and listening;
- *   bound or unbound unconnected sockets;
- *   connected to a peer outside the process: refused, unless ckpt
- *     --ext-unix, in which case restart connects again to the peer's path.
- * Peers, names and queue lengths come from sock_diag (NETLINK_SOCK_DIAG). */
+/* Unix sockets of one process, with everything queued on them.
+ *
+ * Dump.  sock_diag (NETLINK_SOCK_DIAG) tells each socket's peer, name,
+ * shutdown state, the inode of its bound file and, for a listener, the
+ * clients waiting in its accept queue.  The messages queued on a socket
+ * are read without being consumed (collect, before any fd is dumped):
+ * MSG_PEEK on our copy of the fd (pidfd_getfd), walking the queue with
+ * SO_PEEK_OFF, with SO_PASSCRED on for the time of it so that each
+ * message shows its credentials (both options are put back as they were).
+ * Datagrams and seqpacket messages are kept one by one, with their
+ * sender's address; a stream queue as the pieces the kernel returns
+ * (a piece ends at a message carrying fds or other credentials).  The
+ * fds a message carries (SCM_RIGHTS) come to ckpt as copies: one that is
+ * an open file of the process is named by its fd; any other is a file in
+ * flight, dumped from our copy like an fd of its own, numbered above the
+ * table (fd_rec.inflight).  A file in flight may be a unix socket with a
+ * queue of its own: the list grows as it is walked.
+ *
+ * Restore, in the child before exec.  open() makes each socket: a pair
+ * with both ends in the process with socketpair(), or through the
+ * listener it was accepted from (connect and accept: the accepted end
+ * then has the listener's name); a socket whose peer closed as one end of
+ * a pair whose other end is closed once the queue is refilled; the others
+ * with socket(), bound (a name whose file was removed is bound and the
+ * file removed again at the end, its directories too) and listening.
+ * Then, once every fd is in place (finish, once for all): the one-way
+ * datagram connections and the clients waiting in accept queues are
+ * connected (in queue order), every queue is sent again from the peer
+ * side in order (with the recorded credentials and fds), shutdowns are
+ * done, and the names that were gone are removed.  Files in flight are
+ * closed by fds.c after that: they live on in the queues. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <linux/kcmp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -23,13 +46,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#define SUN_OFF offsetof(struct sockaddr_un, sun_path)
+#define MAX_SCM_FDS 253			/* SCM_MAX_FD */
+#define MAX_ICONS 65536
+#define MAX_QUEUE_BYTES (1u << 30)
+
 struct unix_info {
-	uint32_t peer;
+	uint32_t ino, peer;
+	bool has_peer;
 	uint32_t rqueue, wqueue;	/* listening: backlog in wqueue */
 	int state;
+	uint8_t shutdown;
+	bool has_vfs;
+	uint32_t vfs_ino, vfs_dev;
+	uint32_t *icons;		/* malloc'ed, nicons */
+	size_t nicons;
 	struct sockaddr_un name;
 	socklen_t name_len;
 };
@@ -48,25 +85,35 @@ static int unix_diag(uint32_t ino, struct unix_info *ui)
 	} req = {
 		.nlh = { sizeof(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0 },
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino,
-		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN |
+				     UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS,
 		       .udiag_cookie = { ~0u, ~0u } },
 	};
-	char buf[8192];
+	static const size_t bufsize = 1 << 20;
+	char *buf = malloc(bufsize);
 	struct nlmsghdr *h = (struct nlmsghdr *)buf;
 	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	ssize_t n;
+	ssize_t n = -1;
 
 	memset(ui, 0, sizeof(*ui));
-	if (nl < 0)
-		return fail(errno, NULL, "opening sock_diag");
-	if (send(nl, &req, sizeof(req), 0) < 0 || (n = recv(nl, buf, sizeof(buf), 0)) <= 0) {
+	ui->ino = ino;
+	if (nl < 0 || !buf) {
+		free(buf);
+		if (nl >= 0)
+			close(nl);
+		return fail(nl < 0 ? errno : ENOMEM, NULL, "opening sock_diag");
+	}
+	if (send(nl, &req, sizeof(req), 0) < 0 || (n = recv(nl, buf, bufsize, 0)) <= 0) {
 		close(nl);
+		free(buf);
 		return fail(errno, NULL, "asking sock_diag about unix socket %u", ino);
 	}
 	close(nl);
-	if (!NLMSG_OK(h, n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+	if (!NLMSG_OK(h, n) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+		free(buf);
 		return fail_why("no answer", "the socket may have been closed meanwhile",
 				"asking sock_diag about unix socket %u", ino);
+	}
 	{
 		struct unix_diag_msg *m = NLMSG_DATA(h);
 		struct rtattr *a = (struct rtattr *)(m + 1);
@@ -74,23 +121,261 @@ static int unix_diag(uint32_t ino, struct unix_info *ui)
 
 		ui->state = m->udiag_state;
 		ui->name.sun_family = AF_UNIX;
-		ui->name_len = offsetof(struct sockaddr_un, sun_path);
+		ui->name_len = SUN_OFF;
 		for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 			size_t plen = RTA_PAYLOAD(a);
-			if (a->rta_type == UNIX_DIAG_PEER)
+			if (a->rta_type == UNIX_DIAG_PEER && plen >= 4) {
 				memcpy(&ui->peer, RTA_DATA(a), sizeof(ui->peer));
-			else if (a->rta_type == UNIX_DIAG_RQLEN) {
+				ui->has_peer = true;
+			} else if (a->rta_type == UNIX_DIAG_RQLEN && plen >= sizeof(struct unix_diag_rqlen)) {
 				struct unix_diag_rqlen *q = RTA_DATA(a);
 				ui->rqueue = q->udiag_rqueue;
 				ui->wqueue = q->udiag_wqueue;
 			} else if (a->rta_type == UNIX_DIAG_NAME && plen <= sizeof(ui->name.sun_path)) {
 				memcpy(ui->name.sun_path, RTA_DATA(a), plen);
 				ui->name_len += plen;
+			} else if (a->rta_type == UNIX_DIAG_SHUTDOWN && plen >= 1) {
+				ui->shutdown = *(uint8_t *)RTA_DATA(a);
+			} else if (a->rta_type == UNIX_DIAG_VFS && plen >= sizeof(struct unix_diag_vfs)) {
+				struct unix_diag_vfs *v = RTA_DATA(a);
+				ui->has_vfs = true;
+				ui->vfs_ino = v->udiag_vfs_ino;
+				ui->vfs_dev = v->udiag_vfs_dev;
+			} else if (a->rta_type == UNIX_DIAG_ICONS && !ui->icons) {
+				ui->nicons = plen / sizeof(uint32_t);
+				ui->icons = malloc(plen ? plen : 1);
+				if (!ui->icons) {
+					free(buf);
+					return fail(ENOMEM, NULL, "asking sock_diag about unix socket %u", ino);
+				}
+				memcpy(ui->icons, RTA_DATA(a), ui->nicons * sizeof(uint32_t));
 			}
 		}
 	}
+	free(buf);
 	return 0;
 }
+
+static pid_t owner_pid(const struct dump_ctx *ctx, const struct fd_dump *d)
+{
+	return d->own_fd >= 0 ? getpid() : ctx->pid;
+}
+
+static int owner_fd(const struct fd_dump *d)
+{
+	return d->own_fd >= 0 ? d->own_fd : d->fd;
+}
+
+/* ------------------------------------------------------------- collect */
+
+/* The process's pid (the target, also while we dump a file in flight
+ * under our own pid). */
+static pid_t target_pid(struct dump_ctx *ctx)
+{
+	return ctx->remote ? remote_pid(ctx->remote) : ctx->pid;
+}
+
+/* An earlier entry of all is the same open file as our fd f: its index. */
+static long same_file_as(struct dump_ctx *ctx, const struct fd_dump *all, size_t n, int f)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (syscall(SYS_kcmp, getpid(), owner_pid(ctx, &all[j]), KCMP_FILE, f,
+			    owner_fd(&all[j])) == 0)
+			return j;
+	return -1;
+}
+
+/* The fds a message brought us: each named by an fd of the image, a new
+ * file in flight appended to *all. */
+static int take_fds(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, const int *got,
+		    size_t ngot, struct unix_msg_rec *msg)
+{
+	int32_t *numbers = calloc(ngot ? ngot : 1, sizeof(*numbers));
+	size_t i;
+
+	if (!numbers)
+		return fail(ENOMEM, NULL, "recording unix socket queues");
+	msg->fds.data = numbers;
+	msg->fds.len = ngot * sizeof(*numbers);
+	for (i = 0; i < ngot; i++) {
+		long j = same_file_as(ctx, *all, *n, got[i]);
+		struct fd_dump *grown;
+
+		if (j >= 0) {
+			numbers[i] = (*all)[j].fd;
+			close(got[i]);
+			continue;
+		}
+		grown = realloc(*all, (*n + 2) * sizeof(**all));
+		if (!grown) {
+			close(got[i]);
+			return fail(ENOMEM, NULL, "recording files in flight");
+		}
+		*all = grown;
+		numbers[i] = (*all)[*n - 1].fd + 1;
+		if (fd_dump_read_own(got[i], numbers[i], &(*all)[*n])) {
+			close(got[i]);
+			return -1;
+		}
+		memset(&(*all)[*n + 1], 0, sizeof(**all));
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Every message queued on s (our copy of the image's fd number), in
+ * order, without consuming it. */
+static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int s, int number,
+		      int type)
+{
+	int peek_old = -1, pass_old = 0, one = 1, off = 0, ret = 0;
+	socklen_t len = sizeof(int);
+	size_t cap = 65536, total = 0;
+	char *data = malloc(cap);
+	union {
+		char buf[CMSG_SPACE(MAX_SCM_FDS * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + 256];
+		struct cmsghdr align;
+	} ctl;
+
+	if (!data)
+		return fail(ENOMEM, NULL, "reading the queue of fd %d", number);
+	getsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &peek_old, &len);
+	len = sizeof(int);
+	getsockopt(s, SOL_SOCKET, SO_PASSCRED, &pass_old, &len);
+	if ((!pass_old && setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one))) ||
+	    setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
+		free(data);
+		return fail(errno, NULL, "reading the queue of fd %d", number);
+	}
+	for (;;) {
+		struct sockaddr_un from;
+		struct iovec iov = { data, cap };
+		struct msghdr mh = { &from, sizeof(from), &iov, 1, ctl.buf, sizeof(ctl.buf), 0 };
+		int got[MAX_SCM_FDS], ngot = 0;
+		struct unix_msg_rec *msg;
+		struct cmsghdr *c;
+		ssize_t r;
+
+		if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
+			ret = fail(errno, NULL, "reading the queue of fd %d", number);
+			break;
+		}
+		memset(&from, 0, sizeof(from));
+		r = recvmsg(s, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC |
+			    (type == SOCK_STREAM ? 0 : MSG_TRUNC));
+		if (r < 0) {
+			/* EINVAL, ENOTCONN: a stream socket never connected */
+			if (errno != EAGAIN && errno != EINVAL && errno != ENOTCONN)
+				ret = fail(errno, NULL, "reading the queue of fd %d", number);
+			break;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				int k, cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				for (k = 0; k < cnt && ngot < MAX_SCM_FDS; k++)
+					memcpy(&got[ngot++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+			}
+		if ((size_t)r > cap && type != SOCK_STREAM) {
+			char *grown = realloc(data, r);
+			while (ngot)
+				close(got[--ngot]);
+			if (!grown) {
+				ret = fail(ENOMEM, NULL, "reading the queue of fd %d", number);
+				break;
+			}
+			data = grown;
+			cap = r;
+			continue;		/* again, whole */
+		}
+		if (r == 0 && type == SOCK_STREAM)
+			break;			/* end of stream: the peer is gone */
+		if (mh.msg_flags & MSG_CTRUNC) {
+			while (ngot)
+				close(got[--ngot]);
+			ret = fail_why("a queued message carries more than we can read", NULL,
+				       "reading the queue of fd %d", number);
+			break;
+		}
+		if ((total += r) > MAX_QUEUE_BYTES) {
+			while (ngot)
+				close(got[--ngot]);
+			ret = fail_why("more than 1 GiB is queued on it", "read it first",
+				       "reading the queue of fd %d", number);
+			break;
+		}
+		msg = meta_push(&ctx->meta.unix_msgs, &ctx->meta.nunix_msgs, sizeof(*msg));
+		if (!msg || blob_set(&msg->data, data, r) ||
+		    (type != SOCK_STREAM && mh.msg_namelen > SUN_OFF &&
+		     blob_set(&msg->from, &from, mh.msg_namelen))) {
+			while (ngot)
+				close(got[--ngot]);
+			ret = msg ? fail(ENOMEM, NULL, "recording unix socket queues") : -1;
+			break;
+		}
+		msg->fd = number;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+				struct ucred u;
+				memcpy(&u, CMSG_DATA(c), sizeof(u));
+				msg->has_creds = 1;
+				msg->pid = u.pid;
+				msg->uid = u.uid;
+				msg->gid = u.gid;
+			}
+		if (take_fds(ctx, all, n, got, ngot, msg)) {
+			ret = -1;
+			break;
+		}
+		off += r;
+		if (r == 0)
+			off += 0;	/* an empty datagram: the kernel skips it once peeked */
+	}
+	free(data);
+	if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &peek_old, sizeof(peek_old)) ||
+	    (!pass_old && setsockopt(s, SOL_SOCKET, SO_PASSCRED, &pass_old, sizeof(pass_old))))
+		ret = fail(errno, NULL, "putting back the options of fd %d", number);
+	return ret;
+}
+
+/* Before any fd is dumped: the queues of every unix socket (the table's,
+ * then those in flight, found on the way). */
+static int collect_unix(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		struct fd_dump *d = &(*all)[i];
+		int s, number = d->fd, type = d->sock_type, ret;
+		struct unix_info ui;
+		size_t j;
+		bool shared = false;
+
+		if (!is_unix(d))
+			continue;
+		for (j = 0; j < i && d->own_fd < 0 && !shared; j++)
+			shared = syscall(SYS_kcmp, ctx->pid, ctx->pid, KCMP_FILE, (*all)[j].fd,
+					 d->fd) == 0;
+		if (shared)
+			continue;
+		if (unix_diag(d->st.st_ino, &ui))
+			return -1;
+		free(ui.icons);
+		if (ui.state == TCP_LISTEN)
+			continue;
+		s = d->own_fd >= 0 ? fcntl(d->own_fd, F_DUPFD_CLOEXEC, 3) : fd_steal(ctx->pid, d->fd);
+		if (s < 0)
+			return fail(errno, NULL, "copying fd %d", number);
+		ret = peek_queue(ctx, all, n, s, number, type);
+		close(s);
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- dump */
 
 static bool inode_in_process(const struct fd_dump *d, uint64_t ino)
 {
@@ -102,43 +387,107 @@ static bool inode_in_process(const struct fd_dump *d, uint64_t ino)
 	return false;
 }
 
-static int peek_stream(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec,
-		       uint32_t len)
+/* A listener in the process whose accept queue holds client ino (or, with
+ * vfs_ino, whose bound file is vfs_ino: the one a socket was accepted
+ * from); its inode, 0 if none. */
+static uint64_t find_listener(const struct fd_dump *d, uint32_t client, uint32_t vfs_ino)
 {
-	int s;
-	ssize_t got;
+	size_t i, k;
 
-	if (!len)
+	for (i = 0; i < d->nall; i++) {
+		struct unix_info l;
+		uint64_t found = 0;
+
+		if (d->all[i].sock_domain != AF_UNIX || d->all[i].sock_type == SOCK_DGRAM ||
+		    unix_diag(d->all[i].st.st_ino, &l))
+			continue;
+		if (l.state == TCP_LISTEN) {
+			if (vfs_ino && l.has_vfs && l.vfs_ino == vfs_ino)
+				found = l.ino;
+			for (k = 0; client && k < l.nicons; k++)
+				if (l.icons[k] == client)
+					found = l.ino;
+		}
+		free(l.icons);
+		if (found)
+			return found;
+	}
+	return 0;
+}
+
+/* The socket file of a path name: still this socket's (mode and owner
+ * recorded), or removed / replaced (name_gone). */
+static void dump_name_file(struct dump_ctx *ctx, const struct unix_info *ui, struct fd_rec *rec)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+
+	if (ui->name_len <= SUN_OFF || !ui->name.sun_path[0])
+		return;
+	if (ui->name.sun_path[0] == '/')
+		snprintf(path, sizeof(path), "%.*s", (int)(ui->name_len - SUN_OFF), ui->name.sun_path);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", target_pid(ctx),
+			 (int)(ui->name_len - SUN_OFF), ui->name.sun_path);
+	if (ui->has_vfs && !stat(path, &st) && S_ISSOCK(st.st_mode) && st.st_ino == ui->vfs_ino &&
+	    st.st_dev == makedev(ui->vfs_dev >> 20, ui->vfs_dev & 0xfffff)) {
+		rec->name_mode = st.st_mode;
+		rec->name_uid = st.st_uid;
+		rec->name_gid = st.st_gid;
+	} else
+		rec->name_gone = 1;
+}
+
+static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, struct fd_rec *rec)
+{
+	uint64_t *icons;
+	size_t k;
+
+	rec->backlog = ui->wqueue;
+	if (!ui->nicons)
 		return 0;
-	if (rec->sock_type != SOCK_STREAM)
-		return fail_why("datagrams are queued on it", "saving queued unix datagrams is "
-				"not supported yet; checkpoint when the queue is empty",
-				"checking fd %d (%s)", d->fd, d->link);
-	s = fd_steal(ctx->pid, d->fd);
-	if (s < 0)
-		return -1;
-	rec->inq.data = malloc(len);
-	got = rec->inq.data ? recv(s, rec->inq.data, len, MSG_PEEK | MSG_DONTWAIT) : -1;
-	close(s);
-	if (got < 0)
-		return fail(errno ? errno : ENOMEM, NULL, "reading the queue of fd %d", d->fd);
-	rec->inq.len = got;
+	if (ui->nicons > MAX_ICONS || !(icons = calloc(ui->nicons, sizeof(*icons))))
+		return fail(ENOMEM, NULL, "recording fd %d", d->fd);
+	rec->icons.data = icons;
+	rec->icons.len = ui->nicons * sizeof(*icons);
+	for (k = 0; k < ui->nicons; k++) {
+		struct unix_info c;
+
+		icons[k] = ui->icons[k];
+		if (!icons[k]) {
+			pr_warn("fd %d (%s): a connection waiting to be accepted whose client "
+				"closed comes back empty", d->fd, d->link);
+			continue;
+		}
+		if (!inode_in_process(d, icons[k]))
+			return fail_why("a connection from another process waits in its accept "
+					"queue", "accept it before checkpointing",
+					"checking fd %d (%s)", d->fd, d->link);
+		if (unix_diag(icons[k], &c))
+			return -1;
+		free(c.icons);
+		if (c.wqueue)
+			return fail_why("a connection waiting in its accept queue holds data, "
+					"which cannot be read before it is accepted",
+					"accept it before checkpointing", "checking fd %d (%s)",
+					d->fd, d->link);
+	}
 	return 0;
 }
 
 static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct unix_info ui, peer;
-	int s;
+	int s, ret = 0;
 
 	if (unix_diag(d->st.st_ino, &ui))
 		return -1;
 	/* Options (SO_PASSCRED, buffer sizes ...): sockopts.c. */
 	if ((s = fd_steal(ctx->pid, d->fd)) < 0)
-		return -1;
-	if (sockopts_dump(ctx, s, d->fd, AF_UNIX, d->sock_type, 0)) {
+		goto err;
+	if (sockopts_dump(ctx, s, rec->fd, AF_UNIX, d->sock_type, 0)) {
 		close(s);
-		return -1;
+		goto err;
 	}
 	close(s);
 	rec->sock_domain = AF_UNIX;
@@ -146,19 +495,36 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->sock_state = ui.state;
 	rec->object_id = d->st.st_ino;
 	rec->peer_id = ui.peer;
-	if (blob_set(&rec->local_addr, &ui.name, ui.name_len))
-		return fail(ENOMEM, NULL, "recording fds");
+	rec->shutdown = ui.shutdown & 3;
+	if (blob_set(&rec->local_addr, &ui.name, ui.name_len)) {
+		fail(ENOMEM, NULL, "recording fds");
+		goto err;
+	}
 	if (ui.state == TCP_LISTEN) {
-		rec->backlog = ui.wqueue;
-		if (ui.rqueue)
-			pr_warn("fd %d (%s): %u connections not yet accepted will be lost",
-				d->fd, d->link, ui.rqueue);
+		dump_name_file(ctx, &ui, rec);
+		ret = dump_listener(d, &ui, rec);
+		free(ui.icons);
+		return ret;
+	}
+	free(ui.icons);
+	if (ui.name_len > SUN_OFF && ui.name.sun_path[0] && ui.has_vfs && rec->sock_type != SOCK_DGRAM)
+		rec->accepted_by = find_listener(d, 0, ui.vfs_ino);
+	if (!rec->accepted_by)
+		dump_name_file(ctx, &ui, rec);
+	if (!ui.has_peer)
+		return 0;
+	if (!ui.peer) {
+		/* Its peer closed, or it waits to be accepted. */
+		if (rec->sock_type != SOCK_DGRAM && (rec->waiting_on = find_listener(d, d->st.st_ino, 0)))
+			return 0;
+		if (rec->sock_type != SOCK_DGRAM && !(ui.shutdown & 3) && d->own_fd < 0)
+			return fail_why("it waits in the accept queue of a listener of another "
+					"process", NULL, "checking fd %d (%s)", d->fd, d->link);
+		rec->peer_gone = 1;
 		return 0;
 	}
-	if (!ui.peer)
-		return 0;
 	if (inode_in_process(d, ui.peer))
-		return peek_stream(ctx, d, rec, ui.rqueue);
+		return 0;
 	/* The peer is another process. */
 	if (!ctx->opts->ext_unix)
 		return fail_why("it is connected to another process", "restart cannot connect "
@@ -166,136 +532,386 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 				"restart reconnects to it", "checking fd %d (%s)", d->fd, d->link);
 	if (unix_diag(ui.peer, &peer))
 		return -1;
-	if (peer.name_len <= offsetof(struct sockaddr_un, sun_path))
+	free(peer.icons);
+	if (peer.name_len <= SUN_OFF)
 		return fail_why("its peer has no name to connect to", NULL,
 				"checking fd %d (%s, --ext-unix)", d->fd, d->link);
 	if (ui.rqueue)
 		pr_warn("fd %d (%s): %u queued bytes from the outside peer will be lost",
 			d->fd, d->link, ui.rqueue);
 	return blob_set(&rec->peer_addr, &peer.name, peer.name_len);
+err:
+	free(ui.icons);
+	return -1;
 }
 
-static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
-{
-	if (rec->local_addr.len > sizeof(struct sockaddr_un) ||
-	    rec->peer_addr.len > sizeof(struct sockaddr_un))
-		return fail_why("invalid socket record", "the image is corrupted",
-				"checking fd %d", rec->fd);
-	return sockopts_check(ctx, rec);
-}
+/* ------------------------------------------------------------- check */
 
-/* The child makes each pair once, at its first end. */
-struct pair_made {
-	uint64_t ids[2];
-	int ends[2];
-};
-
-/* The pairs made so far, in restore_ctx.slot[SLOT_UNIX]. */
-struct pairs_made {
-	struct pair_made *pairs;
-	size_t npairs;
-};
-
-static const struct fd_rec *end_with_id(const struct image_meta *m, uint64_t id)
+static const struct fd_rec *unix_by_id(const struct image_meta *m, uint64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < m->nfds; i++)
+	for (i = 0; id && i < m->nfds; i++)
 		if (m->fds[i].kind == FD_UNIX && !m->fds[i].share_index && m->fds[i].object_id == id)
 			return &m->fds[i];
 	return NULL;
 }
 
-static int refill(int from, const struct fd_rec *to)
+static const struct fd_rec *rec_by_fd(const struct image_meta *m, int fd)
 {
-	if (to && to->inq.len && write(from, to->inq.data, to->inq.len) != (ssize_t)to->inq.len)
-		return fail(errno, NULL, "refilling the queue of fd %d", to->fd);
+	size_t i;
+
+	for (i = 0; i < m->nfds; i++)
+		if (m->fds[i].fd == fd)
+			return m->fds[i].share_index ? &m->fds[m->fds[i].share_index - 1] : &m->fds[i];
+	return NULL;
+}
+
+static bool named(const struct fd_rec *r)
+{
+	return r->local_addr.len > SUN_OFF;
+}
+
+static bool path_named(const struct fd_rec *r)
+{
+	return named(r) && ((const struct sockaddr_un *)r->local_addr.data)->sun_path[0];
+}
+
+/* Same name (no name: the family alone, or nothing). */
+static bool same_addr(const struct blob *a, const struct blob *b)
+{
+	if (a->len <= SUN_OFF || b->len <= SUN_OFF)
+		return a->len <= SUN_OFF && b->len <= SUN_OFF;
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+/* A pair with both ends in the process. */
+static const struct fd_rec *mutual_peer(const struct image_meta *m, const struct fd_rec *r)
+{
+	const struct fd_rec *p = unix_by_id(m, r->peer_id);
+	return p && p->peer_id == r->object_id && p != r ? p : NULL;
+}
+
+static int bad(const struct fd_rec *rec, const char *what)
+{
+	return fail_why("invalid unix socket record", "the image is corrupted",
+			"checking fd %d (%s)", rec->fd, what);
+}
+
+static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	const struct image_meta *m = &ctx->meta;
+	const struct fd_rec *l;
+	size_t i, k;
+
+	if (rec->local_addr.len > sizeof(struct sockaddr_un) ||
+	    rec->peer_addr.len > sizeof(struct sockaddr_un) || rec->shutdown > 3 ||
+	    rec->name_gone > 1 || rec->peer_gone > 1 || rec->icons.len % sizeof(uint64_t) ||
+	    rec->icons.len > MAX_ICONS * sizeof(uint64_t) ||
+	    (rec->sock_type != SOCK_STREAM && rec->sock_type != SOCK_DGRAM &&
+	     rec->sock_type != SOCK_SEQPACKET))
+		return bad(rec, "fields");
+	if ((rec->accepted_by && (!(l = unix_by_id(m, rec->accepted_by)) || l->sock_state != TCP_LISTEN)) ||
+	    (rec->waiting_on && (!(l = unix_by_id(m, rec->waiting_on)) || l->sock_state != TCP_LISTEN)))
+		return bad(rec, "listener");
+	for (k = 0; k < rec->icons.len / sizeof(uint64_t); k++) {
+		uint64_t id;
+		memcpy(&id, (char *)rec->icons.data + k * sizeof(id), sizeof(id));
+		if (id && (!(l = unix_by_id(m, id)) || l->waiting_on != rec->object_id))
+			return bad(rec, "accept queue");
+	}
+	for (i = 0; i < m->nunix_msgs; i++) {
+		const struct unix_msg_rec *msg = &m->unix_msgs[i];
+
+		if (rec_by_fd(m, msg->fd) != rec)
+			continue;
+		if (msg->data.len > MAX_QUEUE_BYTES || msg->fds.len % sizeof(int32_t) ||
+		    msg->fds.len > MAX_SCM_FDS * sizeof(int32_t) ||
+		    msg->from.len > sizeof(struct sockaddr_un) || msg->has_creds > 1 ||
+		    rec->sock_state == TCP_LISTEN)
+			return bad(rec, "queued message");
+		for (k = 0; k < msg->fds.len / sizeof(int32_t); k++) {
+			int32_t fd;
+			memcpy(&fd, (char *)msg->fds.data + k * sizeof(fd), sizeof(fd));
+			if (!rec_by_fd(m, fd))
+				return bad(rec, "fd of a queued message");
+		}
+		if (rec->sock_type != SOCK_DGRAM && !mutual_peer(m, rec) && !rec->peer_gone)
+			return fail_why("data is queued on it but its peer is not in the image",
+					NULL, "checking fd %d", rec->fd);
+		if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
+			for (k = 0; k < m->nfds; k++)
+				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
+				    same_addr(&m->fds[k].local_addr, &msg->from))
+					break;
+			if (k == m->nfds)
+				return fail_why("a queued datagram came from a socket that is not "
+						"in the image", NULL, "checking fd %d", rec->fd);
+		} else if (rec->sock_type == SOCK_DGRAM && !named(rec) && !mutual_peer(m, rec) &&
+			   !rec->peer_gone) {
+			return fail_why("a datagram is queued on a socket without name or peer",
+					NULL, "checking fd %d", rec->fd);
+		}
+	}
+	return sockopts_check(ctx, rec);
+}
+
+/* ------------------------------------------------------------- restore */
+
+/* A socket made before its fd's turn (its pair end, its peer...). */
+struct made_sock {
+	uint64_t id;
+	int fd;				/* spare, -1 once taken */
+	int partner;			/* peer_gone: the other end, closed at the end */
+	char loc[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];	/* where its file is now */
+	bool bound_path, gone;
+};
+
+/* In restore_ctx.slot[SLOT_UNIX]. */
+struct unix_restore {
+	struct made_sock *socks;
+	size_t nsocks;
+	char (*dirs)[PATH_MAX];		/* directories made for gone names */
+	size_t ndirs;
+	bool finished;
+};
+
+static struct unix_restore *state_of(struct restore_ctx *ctx)
+{
+	if (!ctx->slot[SLOT_UNIX])
+		ctx->slot[SLOT_UNIX] = calloc(1, sizeof(struct unix_restore));
+	if (!ctx->slot[SLOT_UNIX])
+		fail(ENOMEM, NULL, "recreating unix sockets");
+	return ctx->slot[SLOT_UNIX];
+}
+
+static struct made_sock *made(struct unix_restore *u, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < u->nsocks; i++)
+		if (u->socks[i].id == id)
+			return &u->socks[i];
+	return NULL;
+}
+
+static struct made_sock *add_made(struct fd_child *c, struct unix_restore *u, uint64_t id, int fd)
+{
+	struct made_sock *grown = realloc(u->socks, (u->nsocks + 1) * sizeof(*grown)), *s;
+
+	if (!grown) {
+		close(fd);
+		fail(ENOMEM, NULL, "recreating unix sockets");
+		return NULL;
+	}
+	u->socks = grown;
+	s = &u->socks[u->nsocks++];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->partner = -1;
+	s->fd = fd_spare(c, fd);
+	return s->fd < 0 ? NULL : s;
+}
+
+/* A file at path made by us for another socket, if any. */
+static struct made_sock *occupant(struct unix_restore *u, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < u->nsocks; i++)
+		if (u->socks[i].bound_path && !strcmp(u->socks[i].loc, path))
+			return &u->socks[i];
+	return NULL;
+}
+
+static int mkdirs(struct unix_restore *u, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (!(slash = strrchr(dir, '/')) || slash == dir)
+		return 0;
+	*slash = 0;
+	if (!stat(dir, &st))
+		return 0;
+	if (mkdirs(u, dir))
+		return -1;
+	if (mkdir(dir, 0700))
+		return fail(errno, NULL, "making directory %s for a removed socket name", dir);
+	{
+		char (*grown)[PATH_MAX] = realloc(u->dirs, (u->ndirs + 1) * sizeof(*grown));
+		if (!grown)
+			return fail(ENOMEM, NULL, "recreating unix sockets");
+		u->dirs = grown;
+		snprintf(u->dirs[u->ndirs++], PATH_MAX, "%s", dir);
+	}
 	return 0;
 }
 
-static int open_pair_end(struct fd_child *c, const struct fd_rec *rec)
-{
-	struct pairs_made *m = c->ctx->slot[SLOT_UNIX];
-	struct pair_made *p = NULL;
-	size_t i;
-	int fd, which;
-
-	if (!m && !(m = c->ctx->slot[SLOT_UNIX] = calloc(1, sizeof(*m))))
-		return fail(ENOMEM, NULL, "recreating socket pairs");
-	for (i = 0; i < m->npairs && !p; i++)
-		if (m->pairs[i].ids[0] == rec->object_id || m->pairs[i].ids[1] == rec->object_id)
-			p = &m->pairs[i];
-	if (!p) {
-		const struct fd_rec *other = end_with_id(&c->ctx->meta, rec->peer_id);
-		struct pair_made *grown = realloc(m->pairs, (m->npairs + 1) * sizeof(*grown));
-		int sv[2];
-
-		if (!grown)
-			return fail(ENOMEM, NULL, "recreating socket pairs");
-		m->pairs = grown;
-		p = &m->pairs[m->npairs++];
-		if (socketpair(AF_UNIX, rec->sock_type, 0, sv))
-			return fail(errno, NULL, "recreating the socket pair of fd %d", rec->fd);
-		/* What waited in one end's queue was sent by the other. */
-		if (refill(sv[1], rec) || refill(sv[0], other))
-			return -1;
-		p->ids[0] = rec->object_id;
-		p->ids[1] = rec->peer_id;
-		if ((p->ends[0] = fd_spare(c, sv[0])) < 0 || (p->ends[1] = fd_spare(c, sv[1])) < 0)
-			return -1;
-	}
-	which = p->ids[0] == rec->object_id ? 0 : 1;
-	fd = p->ends[which];
-	p->ends[which] = -1;
-	if (fd < 0)
-		return fail_why("two open files for one socket", "not supported yet",
-				"recreating the socket pair of fd %d", rec->fd);
-	return fd;
-}
-
-/* A socket file left at the path by the process we replace is stale. */
-static void remove_stale(const struct fd_rec *rec)
+/* Bind s to the name of rec; ms records where its file is. */
+static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, struct made_sock *ms)
 {
 	const struct sockaddr_un *sa = rec->local_addr.data;
+	char path[sizeof(sa->sun_path) + 1];
+	struct made_sock *o;
 	struct stat st;
 
-	if (rec->local_addr.len > offsetof(struct sockaddr_un, sun_path) && sa->sun_path[0] &&
-	    !stat(sa->sun_path, &st) && S_ISSOCK(st.st_mode))
-		unlink(sa->sun_path);
+	if (!named(rec))
+		return 0;
+	if (!path_named(rec)) {
+		if (bind(s, rec->local_addr.data, rec->local_addr.len))
+			return fail(errno, "the name must be free on this host",
+				    "binding unix socket fd %d", rec->fd);
+		return 0;
+	}
+	memset(path, 0, sizeof(path));
+	memcpy(path, sa->sun_path, rec->local_addr.len - SUN_OFF);
+	if (rec->name_gone && mkdirs(u, path))
+		return -1;
+	if ((o = occupant(u, path))) {
+		/* Another socket of ours has its file there (its name gone,
+		 * or we are the gone one): moved aside, connects still find it. */
+		char aside[sizeof(o->loc)];
+		int n;
+		for (n = 0; n < 1000; n++) {
+			snprintf(aside, sizeof(aside), "%.*s~%d", (int)sizeof(aside) - 8, path, n);
+			if (lstat(aside, &st))
+				break;
+		}
+		if (rename(path, aside))
+			return fail(errno, NULL, "moving the file of a socket aside (%s)", path);
+		snprintf(o->loc, sizeof(o->loc), "%s", aside);
+	} else if (!rec->name_gone && !lstat(path, &st) && S_ISSOCK(st.st_mode)) {
+		unlink(path);	/* stale: left by the process we replace */
+	}
+	if (bind(s, rec->local_addr.data, rec->local_addr.len))
+		return fail(errno, "the name must be free on this host", "binding unix socket fd %d",
+			    rec->fd);
+	snprintf(ms->loc, sizeof(ms->loc), "%s", path);
+	ms->bound_path = true;
+	ms->gone = rec->name_gone;
+	if (rec->name_mode && (chmod(path, rec->name_mode & 07777) ||
+			       chown(path, rec->name_uid, rec->name_gid)))
+		return fail(errno, NULL, "restoring the mode and owner of %s", path);
+	return 0;
+}
+
+/* The address to reach rec at now (its file may have been moved aside). */
+static socklen_t where(struct unix_restore *u, const struct fd_rec *rec, struct sockaddr_un *sa)
+{
+	struct made_sock *ms = made(u, rec->object_id);
+
+	memset(sa, 0, sizeof(*sa));
+	if (!named(rec))
+		return 0;
+	if (!path_named(rec) || !ms || !ms->bound_path) {
+		memcpy(sa, rec->local_addr.data, rec->local_addr.len);
+		return rec->local_addr.len;
+	}
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, ms->loc, strnlen(ms->loc, sizeof(sa->sun_path) - 1));
+	return SUN_OFF + strlen(sa->sun_path) + 1;
+}
+
+static int make(struct fd_child *c, const struct fd_rec *rec);
+
+/* Both ends of a pair: through the listener one was accepted from (so it
+ * has its name), else socketpair(). */
+static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd_rec *a,
+		     const struct fd_rec *b)
+{
+	const struct fd_rec *acc = a->accepted_by ? a : b->accepted_by ? b : NULL;
+	const struct fd_rec *cli = acc == a ? b : a, *l;
+	struct made_sock *ma, *mb;
+	int sv[2];
+
+	if (acc && (l = unix_by_id(&c->ctx->meta, acc->accepted_by))) {
+		struct sockaddr_un sa;
+		socklen_t len;
+		struct made_sock *ml, *mc;
+		int cs, as, lfd;
+
+		if (make(c, l) || !(u = state_of(c->ctx)) || !(ml = made(u, l->object_id)))
+			return -1;
+		lfd = ml->fd >= 0 ? ml->fd : l->fd;	/* the listener is in place already */
+		len = where(u, l, &sa);
+		cs = socket(AF_UNIX, cli->sock_type, 0);
+		if (cs < 0)
+			return fail(errno, NULL, "recreating socket fd %d", cli->fd);
+		if (!(mc = add_made(c, u, cli->object_id, cs)) || bind_name(u, mc->fd, cli, mc))
+			return -1;
+		if (connect(mc->fd, (struct sockaddr *)&sa, len) ||
+		    (as = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			return fail(errno, NULL, "connecting fd %d to fd %d again through "
+				    "listener fd %d", cli->fd, acc->fd, l->fd);
+		return add_made(c, u, acc->object_id, as) ? 0 : -1;
+	}
+	if (socketpair(AF_UNIX, a->sock_type, 0, sv))
+		return fail(errno, NULL, "recreating the socket pair of fd %d", a->fd);
+	if (!(ma = add_made(c, u, a->object_id, sv[0])))
+		return close(sv[1]), -1;
+	if (!(mb = add_made(c, u, b->object_id, sv[1])))
+		return -1;
+	ma = made(u, a->object_id);
+	return bind_name(u, ma->fd, a, ma) || bind_name(u, mb->fd, b, mb) ? -1 : 0;
+}
+
+/* The socket of rec, made now if it is not yet, kept spare. */
+static int make(struct fd_child *c, const struct fd_rec *rec)
+{
+	struct unix_restore *u = state_of(c->ctx);
+	const struct fd_rec *p;
+	struct made_sock *ms;
+	int s;
+
+	if (!u)
+		return -1;
+	if (made(u, rec->object_id))
+		return 0;
+	if ((p = mutual_peer(&c->ctx->meta, rec)))
+		return make_pair(c, u, rec, p);
+	if (rec->peer_gone) {
+		int sv[2];
+		if (socketpair(AF_UNIX, rec->sock_type, 0, sv))
+			return fail(errno, NULL, "recreating socket fd %d", rec->fd);
+		if (!(ms = add_made(c, u, rec->object_id, sv[0]))) {
+			close(sv[1]);
+			return -1;
+		}
+		if ((ms->partner = fd_spare(c, sv[1])) < 0)
+			return -1;
+		return bind_name(u, ms->fd, rec, ms);
+	}
+	s = socket(AF_UNIX, rec->sock_type, 0);
+	if (s < 0)
+		return fail(errno, NULL, "recreating socket fd %d", rec->fd);
+	if (!(ms = add_made(c, u, rec->object_id, s)) || bind_name(u, ms->fd, rec, ms))
+		return -1;
+	if (rec->sock_state == TCP_LISTEN && listen(ms->fd, rec->backlog))
+		return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
+	if (rec->peer_addr.len && connect(ms->fd, rec->peer_addr.data, rec->peer_addr.len))
+		return fail(errno, "the peer must be listening again at its path",
+			    "reconnecting unix socket fd %d", rec->fd);
+	return 0;
 }
 
 static int open_unix(struct fd_child *c, const struct fd_rec *rec)
 {
-	bool named = rec->local_addr.len > offsetof(struct sockaddr_un, sun_path);
+	struct made_sock *ms;
 	int s;
 
-	if (rec->peer_id && end_with_id(&c->ctx->meta, rec->peer_id))
-		s = open_pair_end(c, rec);
-	else {
-		s = socket(AF_UNIX, rec->sock_type, 0);
-		if (s < 0)
-			return fail(errno, NULL, "recreating socket fd %d", rec->fd);
-		if (named) {
-			remove_stale(rec);
-			if (bind(s, rec->local_addr.data, rec->local_addr.len)) {
-				fail(errno, "the name must be free on this host",
-				     "binding unix socket fd %d", rec->fd);
-				goto err;
-			}
-		}
-		if (rec->sock_state == TCP_LISTEN && listen(s, rec->backlog)) {
-			fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
-			goto err;
-		}
-		if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len)) {
-			fail(errno, "the peer must be listening again at its path",
-			     "reconnecting unix socket fd %d", rec->fd);
-			goto err;
-		}
-	}
-	if (s >= 0 && sockopts_restore(c, s, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
+	if (make(c, rec))
+		return -1;
+	ms = made(c->ctx->slot[SLOT_UNIX], rec->object_id);
+	if (!ms || ms->fd < 0)
+		return fail_why("two open files for one socket", "not supported yet",
+				"recreating socket fd %d", rec->fd);
+	s = ms->fd;
+	ms->fd = -1;
+	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
 		goto err;
-	if (s >= 0 && fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
+	if (fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
 		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);
 		goto err;
 	}
@@ -305,14 +921,243 @@ err:
 	return -1;
 }
 
-static void release_pairs(struct restore_ctx *ctx)
-{
-	struct pairs_made *m = ctx->slot[SLOT_UNIX];
+/* -- finish: connections, queues, shutdowns, names -- */
 
-	if (!m)
+static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
+		    const struct unix_msg_rec *msg, const struct restore_ctx *ctx, int type,
+		    const struct fd_rec *rec)
+{
+	union {
+		char buf[CMSG_SPACE(MAX_SCM_FDS * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { msg->data.data, msg->data.len };
+	struct msghdr mh = { (void *)to, tolen, &iov, 1, ctl.buf, 0, 0 };
+	size_t nfds = msg->fds.len / sizeof(int32_t), done = 0;
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_controllen = (nfds ? CMSG_SPACE(nfds * sizeof(int)) : 0) +
+			    (msg->has_creds ? CMSG_SPACE(sizeof(struct ucred)) : 0);
+	if (!mh.msg_controllen)
+		mh.msg_control = NULL;
+	cm = mh.msg_controllen ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (nfds) {
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), msg->fds.data, nfds * sizeof(int));
+		cm = CMSG_NXTHDR(&mh, cm);
+	}
+	if (msg->has_creds) {
+		struct ucred uc = { msg->pid, msg->uid, msg->gid };
+		if (uc.pid == ctx->meta.process->pid || !uc.pid)
+			uc.pid = getpid();
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_CREDENTIALS;
+		cm->cmsg_len = CMSG_LEN(sizeof(uc));
+		memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
+	}
+	do {
+		ssize_t n = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0)
+			return fail(errno, errno == ESRCH ? "the process that sent it is gone" :
+				    errno == EAGAIN ? "the queue does not take it all here" : NULL,
+				    "refilling the queue of unix socket fd %d", rec->fd);
+		done += n;
+		if (type != SOCK_STREAM)
+			break;
+		iov.iov_base = (char *)msg->data.data + done;
+		iov.iov_len = msg->data.len - done;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	} while (done < msg->data.len);
+	return 0;
+}
+
+/* Grow the sender's buffer for the refill; put back after. */
+static int bump_sndbuf(int s, int *old)
+{
+	socklen_t len = sizeof(*old);
+	int big = 64 << 20;
+
+	if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, old, &len))
+		return -1;
+	if (setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		*old = -1;
+	return 0;
+}
+
+static void restore_sndbuf(int s, int old)
+{
+	int half = old / 2;
+
+	if (old > 0)
+		setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &half, sizeof(half));
+}
+
+/* The queue of rec, sent again from where it came. */
+static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_rec *rec)
+{
+	const struct image_meta *m = &c->ctx->meta;
+	const struct fd_rec *peer = mutual_peer(m, rec);
+	struct made_sock *ms = made(u, rec->object_id);
+	size_t i, k;
+
+	for (i = 0; i < m->nunix_msgs; i++) {
+		const struct unix_msg_rec *msg = &m->unix_msgs[i];
+		struct sockaddr_un to;
+		socklen_t tolen = 0;
+		int from = -1, tmp = -1, old, ret;
+
+		if (rec_by_fd(m, msg->fd) != rec)
+			continue;
+		if (peer && (rec->sock_type != SOCK_DGRAM || same_addr(&peer->local_addr, &msg->from)))
+			from = peer->fd;
+		else if (rec->peer_gone && ms && ms->partner >= 0 && !msg->from.len)
+			from = ms->partner;
+		else if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
+			const struct fd_rec *s = NULL;
+			for (k = 0; k < m->nfds && !s; k++)
+				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
+				    same_addr(&m->fds[k].local_addr, &msg->from))
+					s = &m->fds[k];
+			if (s) {
+				from = s->fd;
+				if (s->peer_id != rec->object_id)
+					tolen = where(u, rec, &to);
+			}
+		} else if (rec->sock_type == SOCK_DGRAM && named(rec)) {
+			tmp = from = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			tolen = where(u, rec, &to);
+		}
+		if (from < 0)
+			return fail_why("no sender for its queued data", NULL,
+					"refilling the queue of unix socket fd %d", rec->fd);
+		if (bump_sndbuf(from, &old)) {
+			if (tmp >= 0)
+				close(tmp);
+			return fail(errno, NULL, "refilling the queue of unix socket fd %d", rec->fd);
+		}
+		ret = send_one(from, tolen ? &to : NULL, tolen, msg, c->ctx, rec->sock_type, rec);
+		restore_sndbuf(from, old);
+		if (tmp >= 0)
+			close(tmp);
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+static int finish_all(struct fd_child *c)
+{
+	const struct image_meta *m = &c->ctx->meta;
+	struct unix_restore *u = state_of(c->ctx);
+	size_t i, k;
+
+	if (!u)
+		return -1;
+	/* One-way datagram connections, and clients waiting to be accepted. */
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *r = &m->fds[i], *p;
+		struct sockaddr_un sa;
+		socklen_t len;
+
+		if (r->kind != FD_UNIX || r->share_index)
+			continue;
+		if (r->sock_state == TCP_LISTEN) {
+			for (k = 0; k < r->icons.len / sizeof(uint64_t); k++) {
+				uint64_t id;
+				const struct fd_rec *cl;
+				int s;
+
+				memcpy(&id, (char *)r->icons.data + k * sizeof(id), sizeof(id));
+				cl = unix_by_id(m, id);
+				len = where(u, r, &sa);
+				s = cl ? cl->fd : socket(AF_UNIX, r->sock_type | SOCK_CLOEXEC, 0);
+				if (s < 0 || connect(s, (struct sockaddr *)&sa, len))
+					return fail(errno, NULL, "connecting a client of listener fd %d "
+						    "again", r->fd);
+				if (!cl)
+					close(s);
+			}
+			continue;
+		}
+		if (r->sock_type != SOCK_DGRAM || !r->peer_id || mutual_peer(m, r) ||
+		    !(p = unix_by_id(m, r->peer_id)))
+			continue;
+		len = where(u, p, &sa);
+		if (!len || connect(r->fd, (struct sockaddr *)&sa, len))
+			return fail(len ? errno : 0, len ? NULL : "its peer has no name",
+				    "connecting unix socket fd %d to fd %d again", r->fd, p->fd);
+	}
+	for (i = 0; i < m->nfds; i++)
+		if (m->fds[i].kind == FD_UNIX && !m->fds[i].share_index && refill(c, u, &m->fds[i]))
+			return -1;
+	for (i = 0; i < u->nsocks; i++)
+		if (u->socks[i].partner >= 0) {
+			close(u->socks[i].partner);
+			u->socks[i].partner = -1;
+		}
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *r = &m->fds[i];
+		int how = (r->shutdown & 1 ? 1 : 0) + (r->shutdown & 2 ? 2 : 0);
+		if (r->kind == FD_UNIX && !r->share_index && how && !r->peer_gone &&
+		    shutdown(r->fd, how - 1) && errno != ENOTCONN)
+			return fail(errno, NULL, "restoring the shutdown of unix socket fd %d", r->fd);
+	}
+	/* Names whose file was gone: removed again; files moved aside back. */
+	for (i = 0; i < u->nsocks; i++)
+		if (u->socks[i].bound_path && u->socks[i].gone && unlink(u->socks[i].loc))
+			return fail(errno, NULL, "removing %s again", u->socks[i].loc);
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *r = &m->fds[i];
+		struct made_sock *ms;
+		char path[sizeof(ms->loc)];
+
+		if (r->kind != FD_UNIX || r->share_index || !path_named(r) || r->name_gone ||
+		    !(ms = made(u, r->object_id)) || !ms->bound_path)
+			continue;
+		memset(path, 0, sizeof(path));
+		memcpy(path, ((const struct sockaddr_un *)r->local_addr.data)->sun_path,
+		       r->local_addr.len - SUN_OFF);
+		if (strcmp(path, ms->loc) && rename(ms->loc, path))
+			return fail(errno, NULL, "putting the file of unix socket fd %d back", r->fd);
+	}
+	while (u->ndirs)
+		rmdir(u->dirs[--u->ndirs]);
+	return 0;
+}
+
+static int finish_unix(struct fd_child *c, const struct fd_rec *rec)
+{
+	struct unix_restore *u = state_of(c->ctx);
+
+	(void)rec;
+	if (!u)
+		return -1;
+	if (u->finished)
+		return 0;
+	u->finished = true;
+	return finish_all(c);
+}
+
+static void release_unix(struct restore_ctx *ctx)
+{
+	struct unix_restore *u = ctx->slot[SLOT_UNIX];
+	size_t i;
+
+	if (!u)
 		return;
-	free(m->pairs);
-	free(m);
+	for (i = 0; i < u->nsocks; i++) {
+		if (u->socks[i].fd >= 0)
+			close(u->socks[i].fd);
+		if (u->socks[i].partner >= 0)
+			close(u->socks[i].partner);
+	}
+	free(u->socks);
+	free(u->dirs);
+	free(u);
 	ctx->slot[SLOT_UNIX] = NULL;
 }
 
@@ -321,8 +1166,11 @@ const struct fd_kind_ops fd_unix_kind = {
 	.name = "unix socket",
 	.tag = "unix",
 	.match = is_unix,
+	.collect = collect_unix,
 	.dump = dump_unix,
 	.check = check_unix,
 	.open = open_unix,
-	.release = release_pairs,
+	.finish = finish_unix,
+	.release = release_unix,
+	.inflight_ok = true,
 };

@@ -127,6 +127,7 @@ static int read_one(pid_t pid, int fd, struct fd_dump *d)
 	if (stat(name, &d->st))
 		return fail(errno, NULL, "checking fd %d (%s)", fd, d->link);
 	d->sock_domain = d->sock_type = d->sock_protocol = -1;
+	d->own_fd = -1;
 	if (S_ISSOCK(d->st.st_mode)) {
 		socklen_t len = sizeof(int);
 		int copy = fd_steal(pid, fd);
@@ -140,6 +141,41 @@ static int read_one(pid_t pid, int fd, struct fd_dump *d)
 		close(copy);
 	}
 	return 0;
+}
+
+int fd_dump_read_own(int own_fd, int number, struct fd_dump *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (read_one(getpid(), own_fd, d))
+		return -1;
+	d->fd = number;
+	d->own_fd = own_fd;
+	return 0;
+}
+
+/* A file in flight is dumped from our own copy, as if it were an fd of
+ * ours (the kinds that allow it read it through /proc/self and
+ * pidfd_getfd of ourselves), under its number in the image. */
+static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec *rec,
+			 const struct fd_kind_ops *k)
+{
+	struct dump_ctx self = *ctx;
+	int number = d->fd, ret;
+
+	if (!k->inflight_ok)
+		return fail_why("it is in flight in a unix socket queue (SCM_RIGHTS), and a "
+				"file of this kind cannot be saved from there yet",
+				"receive it before checkpointing", "checking the %s %s",
+				k->name, d->link);
+	rec->inflight = 1;
+	self.pid = getpid();
+	d->fd = d->own_fd;
+	ret = k->dump ? k->dump(&self, d, rec) : 0;
+	d->fd = number;
+	ctx->meta = self.meta;
+	memcpy(ctx->slot, self.slot, sizeof(ctx->slot));
+	rec->fd = number;
+	return ret;
 }
 
 /* Who gets SIGIO/SIGURG and lease breaks for the open file (F_SETOWN_EX,
@@ -170,7 +206,7 @@ static int dump_owner(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 	return 0;
 }
 
-static int dump_one(struct dump_ctx *ctx, const struct fd_dump *d, size_t index)
+static int dump_one(struct dump_ctx *ctx, struct fd_dump *d, size_t index)
 {
 	const struct fd_kind_ops *const *k;
 	struct fd_rec *rec = meta_push(&ctx->meta.fds, &ctx->meta.nfds, sizeof(*rec));
@@ -186,6 +222,16 @@ static int dump_one(struct dump_ctx *ctx, const struct fd_dump *d, size_t index)
 	rec->mtime_ns = (uint64_t)d->st.st_mtim.tv_sec * 1000000000ull + d->st.st_mtim.tv_nsec;
 	if (!(rec->description = strdup(d->link)))
 		return fail(ENOMEM, NULL, "recording fds");
+	if (d->own_fd >= 0) {
+		for (k = fd_kinds; *k; k++)
+			if ((*k)->match(d)) {
+				rec->kind = (*k)->kind;
+				return dump_inflight(ctx, d, rec, *k);
+			}
+		return fail_why("it is in flight in a unix socket queue (SCM_RIGHTS), and this "
+				"kind of file is not supported", "receive it before checkpointing",
+				"checking %s", d->link);
+	}
 	/* dup'ed (or inherited) fds share one open file: offset and flags. */
 	for (j = 0; j < index; j++) {
 		if (syscall(SYS_kcmp, ctx->pid, ctx->pid, KCMP_FILE, d->all[j].fd, d->fd) == 0) {
@@ -214,6 +260,7 @@ static int dump_one(struct dump_ctx *ctx, const struct fd_dump *d, size_t index)
 
 static int fds_dump(struct dump_ctx *ctx)
 {
+	const struct fd_kind_ops *const *k;
 	struct fd_dump *all;
 	int *fds;
 	size_t n, i;
@@ -226,19 +273,26 @@ static int fds_dump(struct dump_ctx *ctx)
 		free(fds);
 		return fail(ENOMEM, NULL, "recording fds");
 	}
+	for (i = 0; i < n; i++)
+		if (read_one(ctx->pid, fds[i], &all[i]))
+			goto out;
+	for (k = fd_kinds; *k; k++)
+		if ((*k)->collect && (*k)->collect(ctx, &all, &n))
+			goto out;
 	for (i = 0; i < n; i++) {
 		all[i].all = all;
 		all[i].nall = n;
-		if (read_one(ctx->pid, fds[i], &all[i]))
-			goto out;
 	}
 	for (i = 0; i < n; i++)
 		if (dump_one(ctx, &all[i], i))
 			goto out;
 	ret = 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(all[i].fdinfo);
+		if (all[i].own_fd >= 0)
+			close(all[i].own_fd);
+	}
 	free(all);
 	free(fds);
 	return ret;
@@ -255,7 +309,8 @@ static int fds_check(struct restore_ctx *ctx)
 		if (f->fd < 0 || f->fd > (1 << 20) || (i && f->fd <= ctx->meta.fds[i - 1].fd) ||
 		    f->share_index > i || (f->kind == FD_STDIO && f->fd > 2) ||
 		    f->fown_type < F_OWNER_TID || f->fown_type > F_OWNER_PGRP ||
-		    f->fown_pid < 0 || f->fown_sig < 0 || f->fown_sig > 64 ||
+		    f->fown_pid < 0 || f->fown_sig < 0 || f->fown_sig > 64 || f->inflight > 1 ||
+		    (i && !f->inflight && ctx->meta.fds[i - 1].inflight) ||
 		    (f->kind != FD_STDIO && !k))
 			return fail_why("invalid fd record", "the image is corrupted",
 					"checking fd %d", f->fd);
@@ -366,6 +421,11 @@ static int fds_restore_child(struct restore_ctx *ctx)
 		if (!m->fds[k].share_index && ops && ops->finish && ops->finish(&c, &m->fds[k]))
 			return -1;
 	}
+	/* Files in flight are in their queues now: not the process's fds.
+	 * (Before the locks: a close drops the POSIX locks on the file.) */
+	for (k = 0; k < m->nfds; k++)
+		if (m->fds[k].inflight && close(m->fds[k].fd))
+			return fail(errno, NULL, "closing fd %d (in flight)", m->fds[k].fd);
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */
@@ -382,7 +442,7 @@ static int fds_restore(struct restore_ctx *ctx)
 
 	for (i = 0; i < ctx->meta.nfds; i++) {
 		const struct fd_rec *f = &ctx->meta.fds[i];
-		if (f->cloexec &&
+		if (f->cloexec && !f->inflight &&
 		    remote_syscall_ok(ctx->remote, NULL, "setting close-on-exec", __NR_fcntl,
 				      f->fd, F_SETFD, FD_CLOEXEC, 0, 0, 0))
 			return -1;

@@ -21,6 +21,10 @@ struct fd_dump {
 	int sock_domain, sock_type, sock_protocol;	/* sockets only, else -1 */
 	const struct fd_dump *all;	/* every fd of the process */
 	size_t nall;
+	/* A file in flight in a unix socket queue (SCM_RIGHTS), not in the
+	 * table: our copy of it in ckpt (fd is then its number in the image,
+	 * above every fd of the table); -1 for an fd of the table. */
+	int own_fd;
 };
 
 /* The restart child rebuilding the table (before exec). */
@@ -46,6 +50,12 @@ struct fd_kind_ops {
 	 * the process leaves repair mode only when the peer exists). */
 	int (*finish)(struct fd_child *c, const struct fd_rec *rec);
 	bool late;			/* opened after all others (epoll) */
+	/* Dump, once the table is read and before any fd is dumped: may append
+	 * to *all the files in flight it finds (fd_dump_read_own), growing it
+	 * with realloc. */
+	int (*collect)(struct dump_ctx *ctx, struct fd_dump **all, size_t *nall);
+	/* May a file of this kind in flight be dumped from ckpt's own copy? */
+	bool inflight_ok;
 	/* End of a restore: free what the kind keeps in its restore_ctx slot. */
 	void (*release)(struct restore_ctx *ctx);
 };
@@ -81,6 +91,8 @@ bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int6
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);
 
 /* Shared helpers for kinds. */
+/* Fill d for our own fd own_fd (a file in flight), as image fd number. */
+int fd_dump_read_own(int own_fd, int number, struct fd_dump *d) must_check;
 /* "key: value" line of an fdinfo text, parsed as the scanf format. */
 bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out);
 /* A copy of the process's fd in ckpt (pidfd_getfd). */

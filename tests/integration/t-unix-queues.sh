@@ -1,0 +1,39 @@
+#!/bin/bash
+# What is queued on unix sockets (tests/progs/unixq): seqpacket messages
+# with their boundaries (an empty one too), a pipe with data and a file at
+# offset 5 in flight (SCM_RIGHTS) and credentials (SCM_CREDENTIALS);
+# datagrams, one carrying a unix socket with a queue of its own; a stream
+# whose writer shut down (data, then end of file); a chmod'ed listener with
+# a client waiting to be accepted; a datagram socket whose file was removed,
+# with a datagram from a named sender.  After checkpoint --kill and restart
+# the program reads it all on SIGUSR1 and checks it.  Without restart, ckpt
+# leaves every queue as it was (the program checks them the same way).
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog unixq
+
+mkdir "$T/a" "$T/b"
+start_bg "$PROGS/unixq" "$T/a" > "$T/q.log" 2> "$T/q.err"
+pid=$BG_PID
+wait_tick "$T/q.log" 3
+ckpt_ok "$pid" "$T/q.tar.zst" --kill
+wait_gone "$pid"
+restart_detach "$T/q.tar.zst"
+last=$(last_tick "$T/q.log")
+wait_tick "$T/q.log" $((last + 2))
+kill -USR1 "$pid"
+wait_for_line "$T/q.log" '^queues ok$' 10
+assert_no_corrupt "$T/q.log"
+[ -e "$T/a/gone" ] && fail "the removed socket file is back"
+ls -A "$T/a" | grep -q '~' && fail "a socket file moved aside was left: $(ls -A "$T/a")"
+
+# A checkpoint that lets the program go on must not consume anything.
+start_bg "$PROGS/unixq" "$T/b" > "$T/r.log" 2> "$T/r.err"
+pid2=$BG_PID
+wait_tick "$T/r.log" 3
+ckpt_ok "$pid2" "$T/r.tar.zst"
+kill -USR1 "$pid2"
+wait_for_line "$T/r.log" '^queues ok$' 10
+assert_no_corrupt "$T/r.log"
+pass
