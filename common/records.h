@@ -299,9 +299,11 @@ RECORD_DECLARE(guard_rec, GUARD_FIELDS)
 /* Member "meta/epoll": what each epoll fd watches. */
 #define EPOLL_FIELDS(F, T)			\
 	F(T, 1, I32, epfd)			\
-	F(T, 2, I32, tfd)			/* watched fd number */	\
-	F(T, 3, U32, events)			\
-	F(T, 4, U64, data)
+	F(T, 2, I32, tfd)			/* fd number the watch was added with */ \
+	F(T, 3, U32, events)			/* EPOLLIN..., EPOLLET, EPOLLONESHOT... */ \
+	F(T, 4, U64, data)			\
+	F(T, 160, U32, target)			/* 1 + index into meta/fds of an fd on the \
+						   watched file; 0: the fd tfd (older images) */
 RECORD_DECLARE(epoll_rec, EPOLL_FIELDS)
 
 /* Member "meta/sigactions": signals with a handler (not default/ignored). */
