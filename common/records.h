@@ -155,6 +155,8 @@ enum fd_kind {
 	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
 	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
+	FD_NSFS = 50,		/* /proc/self/ns/NAME of the process's own namespace */
+	FD_PIDFD = 51,		/* pidfd of the process itself or of a dead process */
 };
 
 /* Member "meta/fds". */
@@ -210,7 +212,8 @@ enum fd_kind {
 	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
 	F(T, 204, U32, fifo_gid)	\
 	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
-	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
+	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */ \
+	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

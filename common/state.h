@@ -96,6 +96,7 @@ enum state_slot {
 	SLOT_PIPE,
 	SLOT_UNIX,
 	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
+	SLOT_PIDFD,		/* fd_pidfd.c: children made for dead pidfds */
 	NR_STATE_SLOTS
 };
 

@@ -12,6 +12,13 @@
  *                  byte in each pipe gives each watch's event with its data,
  *                  once for the edge-triggered and the one-shot ones; B sees
  *                  A readable.
+ *   miscfd nsfs    /proc/self/ns/net, uts and pid_for_children open: each
+ *                  still names the process's namespace of that type.
+ *   miscfd pidfd   pidfds of itself (PIDFD_NONBLOCK; PIDFD_THREAD), two of
+ *                  one dead child and a dup of one, one of another dead
+ *                  child.  Checked: the first ones reach the process and
+ *                  keep their flags; the dead ones give ESRCH and POLLIN,
+ *                  have one inode per child, and the dup shares its file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,7 +31,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <linux/nsfs.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t check_now;
@@ -166,17 +181,170 @@ static void epoll_check(struct epoll_state *s)
 			seen);
 }
 
+static const struct { const char *name; int type; } ns_list[] = {
+	{ "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "pid_for_children", CLONE_NEWPID },
+};
+#define NNS (sizeof(ns_list) / sizeof(ns_list[0]))
+
+static void nsfs_setup(int fds[NNS])
+{
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < NNS; i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_list[i].name);
+		if ((fds[i] = open(path, O_RDONLY | (i == 1 ? O_CLOEXEC : 0))) < 0)
+			die(path);
+	}
+}
+
+static void nsfs_check(const int fds[NNS])
+{
+	char path[64];
+	struct stat now, held;
+	size_t i;
+	int type;
+
+	for (i = 0; i < NNS; i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_list[i].name);
+		if (stat(path, &now) || fstat(fds[i], &held))
+			corrupt("namespace fd %d (%s): %s", fds[i], path, strerror(errno));
+		if (now.st_ino != held.st_ino)
+			corrupt("namespace fd %d is inode %lu, %s is %lu", fds[i],
+				(unsigned long)held.st_ino, path, (unsigned long)now.st_ino);
+		if ((type = ioctl(fds[i], NS_GET_NSTYPE)) != ns_list[i].type)
+			corrupt("namespace fd %d: NS_GET_NSTYPE %d, expected %d (%s)", fds[i], type,
+				ns_list[i].type, strerror(errno));
+	}
+	if (!(fcntl(fds[1], F_GETFD) & FD_CLOEXEC) || (fcntl(fds[0], F_GETFD) & FD_CLOEXEC))
+		corrupt("namespace fds lost their close-on-exec flags");
+}
+
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+struct pidfd_state {
+	int self, thread, dead1[3], dead2;
+};
+
+static int pidfd_open(pid_t pid, unsigned flags)
+{
+	return syscall(SYS_pidfd_open, pid, flags);
+}
+
+static pid_t dead_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (!pid)
+		_exit(0);
+	return pid;
+}
+
+static void pidfd_setup(struct pidfd_state *s)
+{
+	pid_t c1 = dead_child(), c2 = dead_child();
+
+	s->self = pidfd_open(getpid(), PIDFD_NONBLOCK);
+	s->thread = pidfd_open(getpid(), PIDFD_THREAD);
+	s->dead1[0] = pidfd_open(c1, 0);
+	s->dead1[1] = pidfd_open(c1, 0);
+	s->dead2 = pidfd_open(c2, 0);
+	if (s->self < 0 || s->thread < 0 || s->dead1[0] < 0 || s->dead1[1] < 0 || s->dead2 < 0)
+		die("pidfd_open");
+	s->dead1[2] = dup(s->dead1[0]);
+	if (waitpid(c1, NULL, 0) != c1 || waitpid(c2, NULL, 0) != c2)
+		die("waitpid");
+}
+
+static long fdinfo_long(int fd, const char *key, int base)
+{
+	char path[64], line[256];
+	size_t len = strlen(key);
+	long v = -12345;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (!(f = fopen(path, "r")))
+		corrupt("no fdinfo for fd %d", fd);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ':')
+			v = strtol(line + len + 1, NULL, base);
+	fclose(f);
+	return v;
+}
+
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		corrupt("fstat fd %d: %s", fd, strerror(errno));
+	return st.st_ino;
+}
+
+static void pidfd_check(struct pidfd_state *s)
+{
+	struct pollfd pfd = { .fd = s->dead2, .events = POLLIN };
+	long flags;
+	int i;
+
+	if (fdinfo_long(s->self, "Pid", 10) != getpid() || fdinfo_long(s->thread, "Pid", 10) != getpid())
+		corrupt("the pidfds of the process show Pid %ld and %ld, expected %d",
+			fdinfo_long(s->self, "Pid", 10), fdinfo_long(s->thread, "Pid", 10), getpid());
+	if (syscall(SYS_pidfd_send_signal, s->self, 0, NULL, 0) ||
+	    syscall(SYS_pidfd_send_signal, s->thread, 0, NULL, 0))
+		corrupt("pidfd_send_signal on the process: %s", strerror(errno));
+	flags = fdinfo_long(s->self, "flags", 8);
+	if (!(flags & O_NONBLOCK) || (flags & O_EXCL))
+		corrupt("the process's pidfd has flags %lo, expected O_NONBLOCK", flags);
+	flags = fdinfo_long(s->thread, "flags", 8);
+	if ((flags & O_NONBLOCK) || !(flags & PIDFD_THREAD))
+		corrupt("the thread pidfd has flags %lo, expected PIDFD_THREAD", flags);
+	for (i = 0; i < 3; i++)
+		if (fdinfo_long(s->dead1[i], "Pid", 10) != -1)
+			corrupt("dead pidfd %d shows Pid %ld", s->dead1[i],
+				fdinfo_long(s->dead1[i], "Pid", 10));
+	if (fdinfo_long(s->dead2, "Pid", 10) != -1)
+		corrupt("dead pidfd %d shows Pid %ld", s->dead2, fdinfo_long(s->dead2, "Pid", 10));
+	if (!syscall(SYS_pidfd_send_signal, s->dead2, 0, NULL, 0) || errno != ESRCH)
+		corrupt("pidfd_send_signal on a dead process: %s, expected ESRCH", strerror(errno));
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+		corrupt("a dead pidfd does not poll readable (%#x)", pfd.revents);
+	if (ino_of(s->dead1[0]) != ino_of(s->dead1[1]) || ino_of(s->dead1[0]) == ino_of(s->dead2) ||
+	    ino_of(s->self) != ino_of(s->thread))
+		corrupt("pidfd inodes: %lu %lu (one process), %lu (another), self %lu %lu",
+			(unsigned long)ino_of(s->dead1[0]), (unsigned long)ino_of(s->dead1[1]),
+			(unsigned long)ino_of(s->dead2), (unsigned long)ino_of(s->self),
+			(unsigned long)ino_of(s->thread));
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, s->dead1[0], s->dead1[2]) != 0 ||
+	    syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, s->dead1[0], s->dead1[1]) == 0)
+		corrupt("the dup'ed dead pidfd does not share its file, or the other one does");
+}
+
 int main(int argc, char **argv)
 {
-	struct epoll_state ep;
+	struct epoll_state ep = { 0 };
+	struct pidfd_state pf = { 0 };
+	int ns[NNS] = { 0 };
 	const char *mode = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGUSR1, on_usr1);
 	if (!strcmp(mode, "epoll"))
 		epoll_setup(&ep);
+	else if (!strcmp(mode, "nsfs"))
+		nsfs_setup(ns);
+	else if (!strcmp(mode, "pidfd"))
+		pidfd_setup(&pf);
 	else {
-		fprintf(stderr, "usage: miscfd epoll\n");
+		fprintf(stderr, "usage: miscfd epoll|nsfs|pidfd\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -184,6 +352,10 @@ int main(int argc, char **argv)
 		usleep(20000);
 	if (!strcmp(mode, "epoll"))
 		epoll_check(&ep);
+	else if (!strcmp(mode, "nsfs"))
+		nsfs_check(ns);
+	else if (!strcmp(mode, "pidfd"))
+		pidfd_check(&pf);
 	printf("ok\n");
 	return 0;
 }
