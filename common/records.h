@@ -157,6 +157,9 @@ enum fd_kind {
 	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
 	FD_NSFS = 50,		/* /proc/self/ns/NAME of the process's own namespace */
 	FD_PIDFD = 51,		/* pidfd of the process itself or of a dead process */
+	FD_PTY_MASTER = 52,	/* /dev/ptmx: a new pty with the settings and queue */
+	FD_PTY_SLAVE = 53,	/* its /dev/pts/N, or a slave whose master was closed */
+	FD_DEVTTY = 54,		/* /dev/tty: reopened once the terminal is back */
 };
 
 /* Member "meta/fds". */
@@ -213,7 +216,10 @@ enum fd_kind {
 	F(T, 204, U32, fifo_gid)	\
 	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
 	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */ \
-	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */
+	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */ \
+	F(T, 161, BLOB, termios)		/* pty side: struct termios */		\
+	F(T, 162, BLOB, winsize)		/* pty master: struct winsize */	\
+	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

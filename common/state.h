@@ -97,6 +97,7 @@ enum state_slot {
 	SLOT_UNIX,
 	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
 	SLOT_PIDFD,		/* fd_pidfd.c: children made for dead pidfds */
+	SLOT_PTY,		/* fd_pty.c: the pty pairs made */
 	NR_STATE_SLOTS
 };
 

@@ -19,6 +19,17 @@
  *                  child.  Checked: the first ones reach the process and
  *                  keep their flags; the dead ones give ESRCH and POLLIN,
  *                  have one inode per child, and the dup shares its file.
+ *   miscfd pty     in a session of its own: pty A, its slave (at fd 150, and
+ *                  a second open) the controlling terminal, /dev/tty open;
+ *                  slave settings changed (no ECHOCTL, VERASE ^H), window
+ *                  33x101; "line1\nline2\npart" typed (a line not finished)
+ *                  and "out\n" written by the slave: both queues held.  Pty
+ *                  B in packet mode, locked after its slave was opened; pty
+ *                  C a master alone, never unlocked; pty D a slave whose
+ *                  master was closed (hung up).  Checked: every setting,
+ *                  both queues byte for byte and "part" still waiting for
+ *                  the end of its line, packet mode's status byte, the
+ *                  locks, D reads end of file, /dev/tty is slave A.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,6 +47,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -328,8 +341,154 @@ static void pidfd_check(struct pidfd_state *s)
 		corrupt("the dup'ed dead pidfd does not share its file, or the other one does");
 }
 
+struct pty_state {
+	int ma, sa, sa2, tty, mb, sb, mc, sd;
+	struct termios ta;
+};
+
+static const char typed[] = "line1\nline2\npart";
+static const char echoed[] = "line1\r\nline2\r\npart" "out\r\n";
+
+static int fionread(int fd)
+{
+	int n = -1;
+
+	ioctl(fd, FIONREAD, &n);
+	return n;
+}
+
+/* Wait (bounded) until fd has n bytes to read (the kernel hands data over
+ * in the background). */
+static void wait_queued(int fd, int n)
+{
+	int i;
+
+	for (i = 0; i < 200 && fionread(fd) != n; i++)
+		usleep(10000);
+	if (fionread(fd) != n)
+		die("pty data did not arrive");
+}
+
+static int new_master(int unlock)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (m < 0 || (unlock && unlockpt(m)))
+		die("posix_openpt");
+	return m;
+}
+
+static void pty_setup(struct pty_state *s)
+{
+	struct winsize ws = { .ws_row = 33, .ws_col = 101 };
+	int on = 1, m;
+
+	if (setsid() < 0)
+		die("setsid");
+	s->ma = new_master(1);
+	/* Without O_NOCTTY: the controlling terminal of the new session. */
+	if ((m = open(ptsname(s->ma), O_RDWR)) < 0 || dup2(m, 150) != 150)
+		die("open slave A");
+	close(m);
+	s->sa = 150;
+	if ((s->sa2 = open(ptsname(s->ma), O_RDWR | O_NOCTTY)) < 0 ||
+	    (s->tty = open("/dev/tty", O_RDWR)) < 0)
+		die("open slave A again, /dev/tty");
+	tcgetattr(s->sa, &s->ta);
+	s->ta.c_lflag &= ~ECHOCTL;
+	s->ta.c_cc[VERASE] = 8;
+	if (tcsetattr(s->sa, TCSANOW, &s->ta) || ioctl(s->ma, TIOCSWINSZ, &ws))
+		die("pty A settings");
+	if (write(s->ma, typed, strlen(typed)) != (ssize_t)strlen(typed))
+		die("write master A");
+	wait_queued(s->sa, 12);		/* the two complete lines */
+	if (write(s->sa, "out\n", 4) != 4)
+		die("write slave A");
+	wait_queued(s->ma, strlen(echoed));
+
+	s->mb = new_master(1);
+	if ((s->sb = open(ptsname(s->mb), O_RDWR | O_NOCTTY)) < 0)
+		die("open slave B");
+	if (ioctl(s->mb, TIOCPKT, &on) || ioctl(s->mb, TIOCSPTLCK, &on))
+		die("pty B packet mode, lock");
+
+	s->mc = new_master(0);
+
+	m = new_master(1);
+	if ((s->sd = open(ptsname(m), O_RDWR | O_NOCTTY)) < 0)
+		die("open slave D");
+	close(m);
+}
+
+static void pty_check(struct pty_state *s)
+{
+	struct termios t;
+	struct winsize ws;
+	struct stat st, sta;
+	char buf[256], path[64];
+	int n, locked = 0, packet = 0;
+	unsigned tty_nr = 0;
+	FILE *f;
+
+	if (getsid(0) != getpid())
+		corrupt("not a session leader any more (session %d)", getsid(0));
+	snprintf(path, sizeof(path), "/proc/self/stat");
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %u", &tty_nr) != 1)
+			tty_nr = 0;
+		fclose(f);
+	}
+	if (fstat(s->sa, &sta) || fstat(s->tty, &st))
+		corrupt("fstat slave A, /dev/tty: %s", strerror(errno));
+	if (tty_nr != sta.st_rdev)
+		corrupt("controlling terminal %u:%u, slave A is %u:%u", major(tty_nr), minor(tty_nr),
+			major(sta.st_rdev), minor(sta.st_rdev));
+	if (st.st_rdev != makedev(5, 0))
+		corrupt("the /dev/tty fd is %u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (tcgetattr(s->sa, &t) || t.c_lflag != s->ta.c_lflag || t.c_iflag != s->ta.c_iflag ||
+	    t.c_oflag != s->ta.c_oflag || memcmp(t.c_cc, s->ta.c_cc, sizeof(t.c_cc)))
+		corrupt("slave A settings changed (lflag %o, was %o)", t.c_lflag, s->ta.c_lflag);
+	if (ioctl(s->sa2, TIOCGWINSZ, &ws) || ws.ws_row != 33 || ws.ws_col != 101)
+		corrupt("window size %ux%u, expected 33x101", ws.ws_row, ws.ws_col);
+	/* The master's queue: the echo of what was typed, then "out". */
+	if ((n = fionread(s->ma)) != (int)strlen(echoed) || read(s->ma, buf, n) != n ||
+	    memcmp(buf, echoed, n))
+		corrupt("pty A master queue: %d bytes, expected %zu", n, strlen(echoed));
+	/* The slave's: two lines, then "part" is not a line yet. */
+	if (read(s->sa2, buf, sizeof(buf)) != 6 || memcmp(buf, "line1\n", 6) ||
+	    read(s->sa, buf, sizeof(buf)) != 6 || memcmp(buf, "line2\n", 6))
+		corrupt("pty A slave lines lost");
+	if (fionread(s->sa) != 0)
+		corrupt("pty A: %d bytes readable after the two lines", fionread(s->sa));
+	if (write(s->ma, "X\n", 2) != 2)
+		die("write master A");
+	wait_queued(s->sa, 6);
+	if (read(s->sa, buf, sizeof(buf)) != 6 || memcmp(buf, "partX\n", 6))
+		corrupt("pty A: the unfinished line did not come back");
+	if (write(s->tty, "tt\n", 3) != 3)
+		corrupt("writing to /dev/tty: %s", strerror(errno));
+	wait_queued(s->ma, 3 + 4);	/* after the echo "X\r\n" */
+
+	if (ioctl(s->mb, TIOCGPKT, &packet) || !packet || ioctl(s->mb, TIOCGPTLCK, &locked) || !locked)
+		corrupt("pty B: packet mode %d, locked %d", packet, locked);
+	if (write(s->sb, "hi", 2) != 2)
+		die("write slave B");
+	wait_queued(s->mb, 2);
+	if (read(s->mb, buf, sizeof(buf)) != 3 || memcmp(buf, "\0hi", 3))
+		corrupt("pty B: packet mode read not as expected");
+	locked = 0;
+	if (ioctl(s->mc, TIOCGPTLCK, &locked) || !locked)
+		corrupt("pty C is not locked any more");
+	n = read(s->sd, buf, 1);
+	if (n != 0 && !(n < 0 && errno == EIO))
+		corrupt("pty D: read gave %d (%s), expected end of file", n, strerror(errno));
+	if (write(s->sd, "x", 1) >= 0)
+		corrupt("pty D: a write went through, it is not hung up");
+}
+
 int main(int argc, char **argv)
 {
+	struct pty_state pt = { 0 };
 	struct epoll_state ep = { 0 };
 	struct pidfd_state pf = { 0 };
 	int ns[NNS] = { 0 };
@@ -343,8 +502,10 @@ int main(int argc, char **argv)
 		nsfs_setup(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_setup(&pf);
+	else if (!strcmp(mode, "pty"))
+		pty_setup(&pt);
 	else {
-		fprintf(stderr, "usage: miscfd epoll|nsfs|pidfd\n");
+		fprintf(stderr, "usage: miscfd epoll|nsfs|pidfd|pty\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -356,6 +517,8 @@ int main(int argc, char **argv)
 		nsfs_check(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_check(&pf);
+	else if (!strcmp(mode, "pty"))
+		pty_check(&pt);
 	printf("ok\n");
 	return 0;
 }
