@@ -25,6 +25,7 @@
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -229,17 +230,54 @@ out:
 	return ret;
 }
 
+/* A process other than pid holding the slave of index open (its terminal,
+ * a child's): the pair is not the process's alone.  0 if none. */
+static pid_t slave_elsewhere(pid_t pid, unsigned index)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	char path[300];
+	struct stat st;
+	pid_t found = 0;
+
+	while (proc && !found && (p = readdir(proc))) {
+		pid_t other = atoi(p->d_name);
+
+		if (other <= 0 || other == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", other);
+		if (!(fds = opendir(path)))
+			continue;
+		while (!found && (f = readdir(fds))) {
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fd/%s", other, f->d_name);
+			if (!stat(path, &st) && is_pts(&st) && pts_index(&st) == index)
+				found = other;
+		}
+		closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
 static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct termios t;
 	struct winsize ws;
 	struct pollfd pfd = { .events = POLLPRI };
 	int fd, index, packet = 0, locked = 0, off = 0, on = 1, ret = -1;
+	pid_t other;
 	char what[64];
 
 	fdinfo_scan(d->fdinfo, "tty-index", "%d", &index);
 	rec->object_id = index;
 	snprintf(what, sizeof(what), "pty master fd %d", d->fd);
+	if ((other = slave_elsewhere(ctx->pid, index)))
+		return fail_why("its slave is open in another process (a pty shared with other "
+				"processes needs process trees, not supported yet)", NULL,
+				"checking %s (/dev/pts/%d open in process %d)", what, index, other);
 	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
 		return -1;
 	if (tcgetattr(fd, &t) || ioctl(fd, TIOCGWINSZ, &ws) || ioctl(fd, TIOCGPKT, &packet) ||

@@ -30,6 +30,11 @@
  *                  both queues byte for byte and "part" still waiting for
  *                  the end of its line, packet mode's status byte, the
  *                  locks, D reads end of file, /dev/tty is slave A.
+ *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
+ *                  what ckpt must refuse: a pty whose slave a child holds;
+ *                  a pidfd of a living child; a uts namespace fd kept
+ *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
+ *                  only a child still holds.  Checked: still running.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -486,6 +491,46 @@ static void pty_check(struct pty_state *s)
 		corrupt("pty D: a write went through, it is not hung up");
 }
 
+/* A child that keeps what it inherited and waits to be killed. */
+static pid_t idle_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (!pid)
+		for (;;)
+			pause();
+	return pid;
+}
+
+static void refuse_setup(const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd, p[2], ep;
+
+	if (!strcmp(what, "pty")) {
+		fd = new_master(1);
+		if (open(ptsname(fd), O_RDWR | O_NOCTTY) < 0)
+			die("open slave");
+		idle_child();
+	} else if (!strcmp(what, "pidfd")) {
+		if (pidfd_open(idle_child(), 0) < 0)
+			die("pidfd_open");
+	} else if (!strcmp(what, "ns")) {
+		if (open("/proc/self/ns/uts", O_RDONLY) < 0 || unshare(CLONE_NEWUTS))
+			die("unshare");
+	} else if (!strcmp(what, "epoll")) {
+		if (pipe(p) || (ep = epoll_create1(0)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev))
+			die("epoll");
+		idle_child();
+		close(p[0]);
+		close(p[1]);
+	} else {
+		die("unknown refuse- mode");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct pty_state pt = { 0 };
@@ -504,6 +549,8 @@ int main(int argc, char **argv)
 		pidfd_setup(&pf);
 	else if (!strcmp(mode, "pty"))
 		pty_setup(&pt);
+	else if (!strncmp(mode, "refuse-", 7))
+		refuse_setup(mode + 7);
 	else {
 		fprintf(stderr, "usage: miscfd epoll|nsfs|pidfd|pty\n");
 		return 2;
