@@ -219,7 +219,8 @@ enum fd_kind {
 	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */ \
 	F(T, 161, BLOB, termios)		/* pty side: struct termios */		\
 	F(T, 162, BLOB, winsize)		/* pty master: struct winsize */	\
-	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */
+	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */	\
+	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {

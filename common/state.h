@@ -200,6 +200,7 @@ extern const struct state_ops memory_state_ops, process_state_ops, creds_state_o
 	fds_state_ops, signals_state_ops, threads_state_ops;
 extern const struct state_ops backtrace_state_ops, ghosts_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
+extern const struct state_ops pidfd_threads_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* Before restart starts anything (common/restore_checks.c), shared by

@@ -3,8 +3,11 @@
  * process already dead and reaped ("Pid: -1") is opened on a child made to
  * exit at once, reaped once every fd is in place: it is dead again, and
  * every pidfd that shared one inode (one dead process) shares one again.
- * pidfds of other processes (children, parents, threads but the main one)
- * are refused: children need process trees. */
+ * One of another thread of the process (PIDFD_THREAD) can only be opened
+ * once the threads exist again, after exec: the fd holds /dev/null until
+ * then, and the state module pidfd_threads (after threads in the table)
+ * opens it in the process and puts it there.  pidfds of other processes
+ * (children, parents) are refused: children need process trees. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -21,7 +24,7 @@
 #define PIDFD_THREAD O_EXCL
 #endif
 
-enum { PIDFD_SELF = 1, PIDFD_DEAD = 2 };
+enum { PIDFD_SELF = 1, PIDFD_DEAD = 2, PIDFD_OTHER_THREAD = 3 };
 
 /* SLOT_PIDFD: the children made for dead pidfds, until reaped. */
 struct pidfd_slot {
@@ -52,10 +55,11 @@ static int dump_pidfd(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		return 0;
 	}
 	for (i = 1; i < ctx->ntasks; i++)
-		if (remote_pid(ctx->tasks[i]) == pid)
-			return fail_why("it is a pidfd of a thread other than the main one (not "
-					"supported yet)", "close it before checkpointing",
-					"checking pidfd %d (thread %d)", d->fd, pid);
+		if (remote_pid(ctx->tasks[i]) == pid) {
+			rec->pidfd_of = PIDFD_OTHER_THREAD;
+			rec->pidfd_tid = pid;
+			return 0;
+		}
 	return fail_why(pid ? "it is a pidfd of another process (children need process "
 			"trees, not supported yet)" : "it is a pidfd of a process outside the "
 			"process's PID namespace", "close it before checkpointing",
@@ -64,9 +68,14 @@ static int dump_pidfd(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 
 static int check_pidfd(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
-	(void)ctx;
-	if ((rec->pidfd_of != PIDFD_SELF && rec->pidfd_of != PIDFD_DEAD) ||
-	    (rec->flags & ~(O_ACCMODE | O_NONBLOCK | PIDFD_THREAD | O_LARGEFILE)))
+	bool thread_known = false;
+	size_t i;
+
+	for (i = 1; i < ctx->meta.nthreads; i++)
+		thread_known |= rec->pidfd_tid && ctx->meta.threads[i].tid == rec->pidfd_tid;
+	if (rec->pidfd_of < PIDFD_SELF || rec->pidfd_of > PIDFD_OTHER_THREAD ||
+	    (rec->flags & ~(O_ACCMODE | O_NONBLOCK | PIDFD_THREAD | O_LARGEFILE)) ||
+	    (rec->pidfd_of == PIDFD_OTHER_THREAD && (!thread_known || !(rec->flags & PIDFD_THREAD))))
 		return fail_why("invalid pidfd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	return 0;
@@ -112,9 +121,16 @@ static pid_t dead_child(struct restore_ctx *ctx, uint64_t ino)
 static int open_pidfd(struct fd_child *c, const struct fd_rec *rec)
 {
 	unsigned flags = rec->flags & (O_NONBLOCK | PIDFD_THREAD);
-	pid_t pid = rec->pidfd_of == PIDFD_SELF ? getpid() : dead_child(c->ctx, rec->object_id);
+	pid_t pid = rec->pidfd_of == PIDFD_SELF ? getpid() :
+		    rec->pidfd_of == PIDFD_DEAD ? dead_child(c->ctx, rec->object_id) : 0;
 	int fd;
 
+	if (rec->pidfd_of == PIDFD_OTHER_THREAD) {
+		/* Its thread does not exist yet: see pidfd_threads below. */
+		if ((fd = open("/dev/null", O_RDONLY)) < 0)
+			return fail(errno, NULL, "reserving fd %d for a thread's pidfd", rec->fd);
+		return fd;
+	}
 	if (pid < 0)
 		return -1;
 	fd = syscall(SYS_pidfd_open, pid, flags);
@@ -167,4 +183,43 @@ const struct fd_kind_ops fd_pidfd_kind = {
 	.open = open_pidfd,
 	.finish = finish_pidfd,
 	.release = release_pidfd,
+};
+
+/* After threads: the pidfds of threads other than the main one, opened in
+ * the process and put at their fds (and at the fds sharing them). */
+static int pidfd_threads_restore(struct restore_ctx *ctx)
+{
+	const struct image_meta *m = &ctx->meta;
+	size_t i, j;
+
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *f = &m->fds[i];
+		pid_t tid;
+		long fd;
+
+		if (f->kind != FD_PIDFD || f->share_index || f->pidfd_of != PIDFD_OTHER_THREAD)
+			continue;
+		if (!(tid = restore_tid(ctx, f->pidfd_tid)))
+			return fail_why("its thread is not there", NULL, "restoring pidfd %d "
+					"(thread %d)", f->fd, f->pidfd_tid);
+		if (remote_syscall_ok(ctx->remote, &fd, "reopening a thread's pidfd",
+				      __NR_pidfd_open, tid, f->flags & (O_NONBLOCK | PIDFD_THREAD),
+				      0, 0, 0, 0))
+			return -1;
+		for (j = i; j < m->nfds; j++)
+			if ((j == i || m->fds[j].share_index == i + 1) &&
+			    remote_syscall_ok(ctx->remote, NULL, "placing a thread's pidfd",
+					      __NR_dup3, fd, m->fds[j].fd,
+					      m->fds[j].cloexec ? O_CLOEXEC : 0, 0, 0, 0))
+				return -1;
+		if (remote_syscall_ok(ctx->remote, NULL, "placing a thread's pidfd", __NR_close,
+				      fd, 0, 0, 0, 0, 0))
+			return -1;
+	}
+	return 0;
+}
+
+const struct state_ops pidfd_threads_state_ops = {
+	.name = "pidfd-threads",
+	.restore = pidfd_threads_restore,
 };

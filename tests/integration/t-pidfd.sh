@@ -1,6 +1,6 @@
 #!/bin/bash
-# pidfds: of the process itself (PIDFD_NONBLOCK, PIDFD_THREAD) they reach
-# the restored process; of dead children (reaped before the checkpoint)
+# pidfds: of the process itself (PIDFD_NONBLOCK, PIDFD_THREAD) and of its
+# second thread (and a dup of that one) they reach the restored process; of dead children (reaped before the checkpoint)
 # they are dead again, one inode per child, a dup sharing its file.
 # tests/progs/miscfd checks them itself after restart.
 # shellcheck source=tests/integration/lib.sh

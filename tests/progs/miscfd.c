@@ -14,10 +14,11 @@
  *                  A readable.
  *   miscfd nsfs    /proc/self/ns/net, uts and pid_for_children open: each
  *                  still names the process's namespace of that type.
- *   miscfd pidfd   pidfds of itself (PIDFD_NONBLOCK; PIDFD_THREAD), two of
- *                  one dead child and a dup of one, one of another dead
- *                  child.  Checked: the first ones reach the process and
- *                  keep their flags; the dead ones give ESRCH and POLLIN,
+ *   miscfd pidfd   pidfds of itself (PIDFD_NONBLOCK; PIDFD_THREAD), of its
+ *                  second thread (PIDFD_THREAD|PIDFD_NONBLOCK, and a dup), two
+ *                  of one dead child and a dup of one, one of another dead
+ *                  child.  Checked: the first ones reach the process or the
+ *                  thread and keep their flags; the dead ones give ESRCH and POLLIN,
  *                  have one inode per child, and the dup shares its file.
  *   miscfd pty     in a session of its own: pty A, its slave (at fd 150, and
  *                  a second open) the controlling terminal, /dev/tty open;
@@ -50,6 +51,7 @@
 #include <linux/kcmp.h>
 #include <linux/nsfs.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/sysmacros.h>
@@ -246,8 +248,17 @@ static void nsfs_check(const int fds[NNS])
 #endif
 
 struct pidfd_state {
-	int self, thread, dead1[3], dead2;
+	int self, thread, dead1[3], dead2, other[2];
+	pid_t other_tid;
 };
+
+static void *idle_thread(void *arg)
+{
+	*(volatile pid_t *)arg = gettid();
+	for (;;)
+		pause();
+	return NULL;
+}
 
 static int pidfd_open(pid_t pid, unsigned flags)
 {
@@ -277,6 +288,21 @@ static void pidfd_setup(struct pidfd_state *s)
 	if (s->self < 0 || s->thread < 0 || s->dead1[0] < 0 || s->dead1[1] < 0 || s->dead2 < 0)
 		die("pidfd_open");
 	s->dead1[2] = dup(s->dead1[0]);
+	{
+		pthread_t t;
+		volatile pid_t *tid = &s->other_tid;
+		int i;
+
+		if (pthread_create(&t, NULL, idle_thread, (void *)tid))
+			die("pthread_create");
+		for (i = 0; i < 500 && !*tid; i++)
+			usleep(1000);
+		s->other[0] = pidfd_open(*tid, PIDFD_THREAD | PIDFD_NONBLOCK);
+		/* pidfds are close-on-exec: this one not, its dup yes. */
+		if (s->other[0] < 0 || fcntl(s->other[0], F_SETFD, 0) ||
+		    (s->other[1] = fcntl(s->other[0], F_DUPFD_CLOEXEC, 60)) < 0)
+			die("pidfd_open of a thread");
+	}
 	if (waitpid(c1, NULL, 0) != c1 || waitpid(c2, NULL, 0) != c2)
 		die("waitpid");
 }
@@ -322,6 +348,16 @@ static void pidfd_check(struct pidfd_state *s)
 	flags = fdinfo_long(s->self, "flags", 8);
 	if (!(flags & O_NONBLOCK) || (flags & O_EXCL))
 		corrupt("the process's pidfd has flags %lo, expected O_NONBLOCK", flags);
+	if (fdinfo_long(s->other[0], "Pid", 10) != s->other_tid ||
+	    syscall(SYS_pidfd_send_signal, s->other[1], 0, NULL, 0))
+		corrupt("the pidfd of the second thread shows Pid %ld (expected %d), signal: %s",
+			fdinfo_long(s->other[0], "Pid", 10), s->other_tid, strerror(errno));
+	flags = fdinfo_long(s->other[0], "flags", 8);
+	if (!(flags & O_NONBLOCK) || !(flags & PIDFD_THREAD))
+		corrupt("the second thread's pidfd has flags %lo", flags);
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, s->other[0], s->other[1]) != 0 ||
+	    !(fcntl(s->other[1], F_GETFD) & FD_CLOEXEC) || (fcntl(s->other[0], F_GETFD) & FD_CLOEXEC))
+		corrupt("the dup of the second thread's pidfd: not shared, or close-on-exec lost");
 	flags = fdinfo_long(s->thread, "flags", 8);
 	if ((flags & O_NONBLOCK) || !(flags & PIDFD_THREAD))
 		corrupt("the thread pidfd has flags %lo, expected PIDFD_THREAD", flags);
