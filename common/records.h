@@ -157,6 +157,11 @@ enum fd_kind {
 	FD_OPATH = 20,		/* O_PATH fd on any inode named by a path (symlinks too) */
 	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
+	FD_NSFS = 50,		/* /proc/self/ns/NAME of the process's own namespace */
+	FD_PIDFD = 51,		/* pidfd of the process itself or of a dead process */
+	FD_PTY_MASTER = 52,	/* /dev/ptmx: a new pty with the settings and queue */
+	FD_PTY_SLAVE = 53,	/* its /dev/pts/N, or a slave whose master was closed */
+	FD_DEVTTY = 54,		/* /dev/tty: reopened once the terminal is back */
 };
 
 /* Member "meta/fds". */
@@ -221,7 +226,12 @@ enum fd_kind {
 	F(T, 225, U64, waiting_on)		/* unix: connection waits in this listener's queue */ \
 	F(T, 226, U32, peer_gone)		/* unix: connected, the peer closed */ \
 	F(T, 227, U32, inflight)		/* a file in flight in a unix queue, not in the table */ \
-	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */
+	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */ \
+	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */ \
+	F(T, 161, BLOB, termios)		/* pty side: struct termios */		\
+	F(T, 162, BLOB, winsize)		/* pty master: struct winsize */	\
+	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */	\
+	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each
@@ -323,9 +333,11 @@ RECORD_DECLARE(guard_rec, GUARD_FIELDS)
 /* Member "meta/epoll": what each epoll fd watches. */
 #define EPOLL_FIELDS(F, T)			\
 	F(T, 1, I32, epfd)			\
-	F(T, 2, I32, tfd)			/* watched fd number */	\
-	F(T, 3, U32, events)			\
-	F(T, 4, U64, data)
+	F(T, 2, I32, tfd)			/* fd number the watch was added with */ \
+	F(T, 3, U32, events)			/* EPOLLIN..., EPOLLET, EPOLLONESHOT... */ \
+	F(T, 4, U64, data)			\
+	F(T, 160, U32, target)			/* 1 + index into meta/fds of an fd on the \
+						   watched file; 0: the fd tfd (older images) */
 RECORD_DECLARE(epoll_rec, EPOLL_FIELDS)
 
 /* Member "meta/sigactions": signals with a handler (not default/ignored). */

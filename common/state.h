@@ -97,6 +97,8 @@ enum state_slot {
 	SLOT_PIPE,
 	SLOT_UNIX,
 	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
+	SLOT_PIDFD,		/* fd_pidfd.c: children made for dead pidfds */
+	SLOT_PTY,		/* fd_pty.c: the pty pairs made */
 	NR_STATE_SLOTS
 };
 
@@ -211,6 +213,7 @@ extern const struct state_ops memory_state_ops, process_state_ops, creds_state_o
 	fds_state_ops, signals_state_ops, threads_state_ops;
 extern const struct state_ops backtrace_state_ops, ghosts_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
+extern const struct state_ops pidfd_threads_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* Before restart starts anything (common/restore_checks.c), shared by

@@ -13,6 +13,7 @@ const struct state_ops *const state_table[] = {
 	&fds_state_ops,
 	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
 	&threads_state_ops,	/* threads exist before signals are queued to them */
+	&pidfd_threads_state_ops, /* pidfds of threads, once they exist (fd_pidfd.c) */
 	&signals_state_ops,
 	&timers_state_ops,
 	&timerslack_state_ops,	/* before attrs: a real-time policy has none */

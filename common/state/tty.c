@@ -98,7 +98,8 @@ static int tty_restore_child(struct restore_ctx *ctx)
 		close(fd);
 		return 0;
 	}
-	if (ctx->meta.process->pgrp_leader && setpgid(0, 0))
+	/* A session leader already (its terminal came back, fd_pty.c) leads its group. */
+	if (ctx->meta.process->pgrp_leader && getsid(0) != getpid() && setpgid(0, 0))
 		return fail(errno, NULL, "making the process a job of its own");
 	return 0;
 }
@@ -116,7 +117,9 @@ static int tty_restore(struct restore_ctx *ctx)
 			return fail(errno, NULL, "setting up the new terminal");
 		return 0;
 	}
-	if (!tty || !p->tty_nr || ctx->opts->detach || !is_terminal_fd(fd))
+	/* Leading a session of its own, it has its own terminal (fd_pty.c). */
+	if (!tty || !p->tty_nr || ctx->opts->detach || !is_terminal_fd(fd) ||
+	    getsid(ctx->pid) == ctx->pid)
 		return 0;
 	if (p->termios.len == sizeof(struct termios)) {
 		if (tcgetattr(fd, &tty->saved))

@@ -1,0 +1,28 @@
+#!/bin/bash
+# What ckpt refuses among namespace fds, pidfds, ptys and epoll watches,
+# by name, leaving the process running: a pty whose slave a child holds, a
+# pidfd of a living child (both need process trees), a namespace fd of a
+# namespace no longer the process's own, an epoll watching a pipe that only
+# a child still holds.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog miscfd
+
+n=0
+while read -r mode msg; do
+	n=$((n + 1))
+	start_bg "$PROGS/miscfd" "refuse-$mode" > "$T/$n.log" 2> "$T/$n.err"
+	pid=$BG_PID
+	wait_for_line "$T/$n.log" '^ready$' 5
+	expect_fail_msg "$msg" "$CKPT" "$pid" -o "$T/$n.tar.zst"
+	[ -e "$T/$n.tar.zst" ] && fail "the refused ckpt left an image ($mode)"
+	kill -USR1 "$pid"
+	wait_for_line "$T/$n.log" '^ok$' 5
+done <<'LIST'
+pty its slave is open in another process
+pidfd pidfd of another process
+ns not one of the process's own namespaces
+epoll holds by no fd
+LIST
+pass

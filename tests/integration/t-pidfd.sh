@@ -1,0 +1,19 @@
+#!/bin/bash
+# pidfds: of the process itself (PIDFD_NONBLOCK, PIDFD_THREAD) and of its
+# second thread (and a dup of that one) they reach the restored process; of dead children (reaped before the checkpoint)
+# they are dead again, one inode per child, a dup sharing its file.
+# tests/progs/miscfd checks them itself after restart.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog miscfd
+
+start_bg "$PROGS/miscfd" pidfd > "$T/m.log" 2> "$T/m.err"
+pid=$BG_PID
+wait_for_line "$T/m.log" '^ready$' 5
+ckpt_ok "$pid" "$T/m.tar.zst" --kill
+wait_gone "$pid"
+restart_detach "$T/m.tar.zst"
+kill -USR1 "$pid"
+wait_for_line "$T/m.log" '^ok$' 5
+pass
