@@ -44,6 +44,9 @@ for ((i = 1; i < n - 1; i++)); do
 	meta/*)
 		[ "$seq" = 0 ] || fail "meta member ${members[i]} after pages/ members"
 		;;
+	index/pages)
+		[ "$i" = $((n - 2)) ] || fail "index/pages is not the last member before ckpt-end"
+		;;
 	pages/*)
 		want=$(printf 'pages/%08d' "$seq")
 		[ "${members[i]}" = "$want" ] || fail "member ${members[i]} where $want was expected"
