@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
+		{ "no-children", no_argument, NULL, 'N' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -176,6 +177,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			opts.no_cow = true;
+			break;
+		case 'N':
+			opts.no_children = true;
 			break;
 		case 'U':
 			opts.ext_unix = true;
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setup_signals();
-	ret = open_output(&out) ? -1 : dump_process(pid, &opts, out.fd, commit_output, &out);
+	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	if (out.tmp[0])
 		unlink(out.tmp);
 	if (out.fd > STDOUT_FILENO)

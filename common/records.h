@@ -210,7 +210,10 @@ enum fd_kind {
 	F(T, 203, U32, fifo_uid)		/* named pipe: owner */			\
 	F(T, 204, U32, fifo_gid)	\
 	F(T, 140, U32, shutdown)		/* sockets: 1 SHUT_RD, 2 SHUT_WR done */	\
-	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */
+	F(T, 141, I32, sock_protocol)		/* IPPROTO_*; 0 in older images */	\
+	F(T, 300, I32, tree_pid)		/* tree: the same open file as fd tree_fd of	\
+						   process tree_pid (earlier in meta/tree), 0 none */ \
+	F(T, 301, I32, tree_fd)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 enum ghost_kind {
@@ -351,5 +354,21 @@ RECORD_DECLARE(seccomp_rec, SECCOMP_FIELDS)
 	F(T, 6, U64, offset)			/* ip - start of function */	\
 	F(T, 7, STR, file)			/* path of the mapping, NULL if none */
 RECORD_DECLARE(backtrace_rec, BACKTRACE_FIELDS)
+
+enum tree_state { TREE_RUNNING = 1, TREE_STOPPED, TREE_ZOMBIE };
+
+/* Member "meta/tree": every process of the image, the root first, each
+ * parent before its children (depth first, children by PID).  Absent in
+ * an image of one process.  Process i > 0 (not a zombie) has its members
+ * under "proc/PID/": proc/PID/meta/process, ..., proc/PID/pages/... */
+#define TREE_FIELDS(F, T)			\
+	F(T, 1, I32, pid)			\
+	F(T, 2, I32, ppid)			/* 0 for the root */	\
+	F(T, 3, I32, pgid)			\
+	F(T, 4, I32, sid)			\
+	F(T, 5, U32, state)			/* enum tree_state */	\
+	F(T, 6, I32, exit_status)		/* zombie: wait status (WIFEXITED...) */ \
+	F(T, 7, STR, comm)
+RECORD_DECLARE(tree_rec, TREE_FIELDS)
 
 #endif

@@ -650,7 +650,7 @@ static int write_runs(struct dump_ctx *ctx, struct run_list *runs, struct remote
 			pages += runs->runs[i++].npages;
 		job.runs = &runs->runs[first];
 		job.nruns = i - first;
-		snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
+		snprintf(name, sizeof(name), "%spages/%08u", ctx->prefix, (*seq)++);
 		if (image_write_member_built(ctx->writer, name, CHUNK_CAP, build_chunk, &job,
 					     sizeof(job)))
 			goto out;
@@ -766,7 +766,7 @@ static int memory_dump_contents(struct dump_ctx *ctx)
 	for (i = 0; i < s->nheld; i++) {
 		char name[IMAGE_NAME_MAX + 1];
 
-		snprintf(name, sizeof(name), "pages/%08u", s->chunk_seq++);
+		snprintf(name, sizeof(name), "%spages/%08u", ctx->prefix, s->chunk_seq++);
 		if (image_write_member(ctx->writer, name, s->held[i].buf + s->held[i].start,
 				       s->held[i].len))
 			return -1;
@@ -1198,16 +1198,18 @@ static int restore_pages(struct restore_ctx *ctx)
 	uint8_t *buf = malloc(cap);
 	struct progress progress;
 	uint64_t total = 0;
-	char err[512];
-	size_t i;
+	char err[512], pages[MEMBER_PREFIX_MAX + 8];
+	size_t i, plen;
 	int ret = -1;
 
+	snprintf(pages, sizeof(pages), "%spages/", ctx->prefix);
+	plen = strlen(pages);
 	if (!buf)
 		return fail(ENOMEM, NULL, "allocating the page buffer");
 	/* The process exists now: frames may be decompressed ahead, and
 	 * those holding one pages/ member each written in by the thread that
 	 * decompressed it. */
-	image_reader_set_member_hook(ctx->reader, "pages/", chunk_hook, &target);
+	image_reader_set_member_hook(ctx->reader, pages, chunk_hook, &target);
 	if (image_reader_start_threads(ctx->reader))
 		goto out;
 	for (i = 0; i < ctx->meta.nvmas; i++)
@@ -1215,7 +1217,10 @@ static int restore_pages(struct restore_ctx *ctx)
 	progress_start(&progress, "restoring memory", total);
 	while (ctx->next.state == 1) {
 		int r;
-		if (!strncmp(ctx->next.name, "pages/", 6) && !image_member_handled(ctx->reader)) {
+		/* The next process's members (a tree): its turn. */
+		if (strncmp(ctx->next.name, pages, plen) && !strncmp(ctx->next.name, "proc/", 5))
+			break;
+		if (!strncmp(ctx->next.name, pages, plen) && !image_member_handled(ctx->reader)) {
 			if (ctx->next.size > cap) {
 				fail_why("chunk too large", "the image is corrupted",
 					 "reading image member %s", ctx->next.name);

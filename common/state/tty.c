@@ -98,7 +98,8 @@ static int tty_restore_child(struct restore_ctx *ctx)
 		close(fd);
 		return 0;
 	}
-	if (ctx->meta.process->pgrp_leader && setpgid(0, 0))
+	/* (A process of a tree may lead its group already, or its session.) */
+	if (ctx->meta.process->pgrp_leader && getpgrp() != getpid() && setpgid(0, 0))
 		return fail(errno, NULL, "making the process a job of its own");
 	return 0;
 }
@@ -119,7 +120,8 @@ static int tty_restore(struct restore_ctx *ctx)
 	if (!tty || !p->tty_nr || ctx->opts->detach || !is_terminal_fd(fd))
 		return 0;
 	if (p->termios.len == sizeof(struct termios)) {
-		if (tcgetattr(fd, &tty->saved))
+		/* restart's own settings: before the first process of a tree. */
+		if (!tty->termios_saved && tcgetattr(fd, &tty->saved))
 			return fail(errno, NULL, "reading the terminal settings");
 		tty->termios_saved = true;
 		if (tcsetattr(fd, TCSANOW, p->termios.data))
