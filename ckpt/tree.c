@@ -13,9 +13,12 @@
 #include "dump.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "state/fds.h"
@@ -34,6 +37,7 @@ struct tree {
 	struct tproc **procs;		/* in discovery order, the root first */
 	size_t n;
 	size_t *order;			/* depth first: the image's order */
+	struct tree_pipes pipes;	/* every pipe end of every process */
 };
 
 static int cmp_pid(const void *a, const void *b)
@@ -251,6 +255,89 @@ static int check_ids(const struct tree *t)
 	return 0;
 }
 
+/* Every end of an anonymous pipe in the tree, for fd_pipe_inside(). */
+static int list_pipes(struct tree *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n; i++) {
+		const struct tproc *p = t->procs[i];
+		int *fds;
+		size_t n;
+
+		if (!p->live)
+			continue;
+		if (procfs_list_fds(p->pid, &fds, &n))
+			return -1;
+		for (k = 0; k < n; k++) {
+			char name[32], link[64];
+			struct proc_fdinfo fi;
+			struct tree_pipe_end *e;
+			unsigned long long ino;
+
+			snprintf(name, sizeof(name), "fd/%d", fds[k]);
+			if (procfs_readlink(p->pid, name, link, sizeof(link)) ||
+			    sscanf(link, "pipe:[%llu]", &ino) != 1 ||
+			    procfs_read_fdinfo(p->pid, fds[k], &fi)) {
+				error_clear();
+				continue;
+			}
+			e = meta_push(&t->pipes.ends, &t->pipes.n, sizeof(*e));
+			if (!e) {
+				free(fds);
+				return -1;
+			}
+			e->ino = ino;
+			e->pid = p->pid;
+			e->mode = fi.flags & O_ACCMODE;
+		}
+		free(fds);
+	}
+	return 0;
+}
+
+/* Open files shared between processes of the tree (inherited through
+ * fork): the later one names the first holder (tree_pid, tree_fd), so
+ * that restart makes it once, in a common ancestor, before the fork. */
+static int link_shared_files(struct tree *t)
+{
+	size_t a, b, i, j;
+
+	for (b = 1; b < t->n; b++) {
+		struct tproc *q = t->procs[t->order[b]];
+		struct image_meta *qm = &q->ctx.meta;
+
+		if (!q->live)
+			continue;
+		for (j = 0; j < qm->nfds; j++) {
+			struct fd_rec *f = &qm->fds[j];
+
+			if (f->share_index || f->kind == FD_STDIO)
+				continue;
+			for (a = 0; a < b && !f->tree_pid; a++) {
+				const struct tproc *p = t->procs[t->order[a]];
+				const struct image_meta *pm = &p->ctx.meta;
+
+				if (!p->live)
+					continue;
+				for (i = 0; i < pm->nfds; i++) {
+					const struct fd_rec *g = &pm->fds[i];
+
+					if (g->share_index || g->kind != f->kind || g->tree_pid ||
+					    !g->description || !f->description ||
+					    strcmp(g->description, f->description) ||
+					    syscall(SYS_kcmp, p->pid, q->pid, KCMP_FILE, g->fd, f->fd))
+						continue;
+					f->tree_pid = p->pid;
+					f->tree_fd = g->fd;
+					break;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 static int record_tree(struct tree *t)
 {
 	struct image_meta *m = &t->procs[0]->ctx.meta;
@@ -327,6 +414,7 @@ static void free_tree(struct tree *t)
 		image_writer_free(w);
 	free(t->procs);
 	free(t->order);
+	free(t->pipes.ends);
 }
 
 int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
@@ -355,6 +443,12 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	for (i = 1; i < t.n; i++)
 		snprintf(t.procs[t.order[i]]->ctx.prefix, MEMBER_PREFIX_MAX, "proc/%d/",
 			 t.procs[t.order[i]]->pid);
+	if (t.n > 1) {
+		if (list_pipes(&t))
+			goto out;
+		FOR_LIVE(&t, i, p)
+			p->ctx.tree_pipes = &t.pipes;
+	}
 	if (dump_write_header(&t.procs[0]->ctx))
 		goto out;
 	FOR_LIVE(&t, i, p) {
@@ -362,6 +456,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 			goto out;
 		nthreads += p->ctx.ntasks;
 	}
+	if (t.n > 1 && link_shared_files(&t))
+		goto out;
 	if (write_image(&t, out_fd))
 		goto out;
 	if (commit && commit(arg))

@@ -118,8 +118,21 @@ struct dump_opts {
  * "proc/PID/..." ("" for the root or a single process). */
 #define MEMBER_PREFIX_MAX 24
 
+/* Every end of an anonymous pipe held by the processes of a tree being
+ * dumped (ckpt/tree.c): a pipe between two of them is whole in the image. */
+struct tree_pipe_end {
+	uint64_t ino;
+	pid_t pid;
+	uint32_t mode;			/* O_RDONLY, O_WRONLY, O_RDWR */
+};
+struct tree_pipes {
+	struct tree_pipe_end *ends;
+	size_t n;
+};
+
 struct dump_ctx {
 	pid_t pid;
+	const struct tree_pipes *tree_pipes;	/* NULL: one process */
 	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	const struct dump_opts *opts;
 	struct remote *remote;		/* the thread group leader = tasks[0] */
@@ -175,6 +188,10 @@ struct restore_ctx {
 	int child_error_fd;		/* restore_child writes errors here */
 	/* memory module: fds opened in the target for file mappings */
 	long *target_file_fds;		/* one per meta.files, -1 unopened */
+	/* A tree: per meta.fds, an fd of ours (before exec) holding that open
+	 * file already, opened by an ancestor and inherited; -1 none.  NULL
+	 * for a process that shares nothing. */
+	int *inherited;
 	uint64_t pages_restored;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };

@@ -21,23 +21,6 @@
 #include <stddef.h>
 #include <sys/resource.h>
 
-/* One process of the image: the root (index 0) or a descendant. */
-struct rproc {
-	struct restore_ctx ctx;
-	const struct tree_rec *rec;	/* NULL: an image of one process */
-	int parent;			/* index, -1 for the root */
-	bool zombie;
-	int go[2];			/* restart -> it: "traced, go on" */
-	pid_t pid;
-	bool seized, is_child, at_exec;
-};
-
-struct rtree {
-	struct rproc **p;		/* in the image's order */
-	size_t n;
-	int report_rd, report_fd;	/* the restart children -> restart */
-};
-
 /* Is pid being checkpointed right now (traced by a ckpt)?  Then it is most
  * likely the source of the image in `ckpt PID --kill -o - | restart -`,
  * and will be gone once ckpt has written everything. */
@@ -137,7 +120,8 @@ static void report(int fd, size_t index, int type, const char *text)
 
 static _Noreturn void child_failed(struct rtree *t, size_t i)
 {
-	report(t->report_fd, i, 'E', error_text());
+	/* (fds.c moves the pipe out of the way of the image's fds.) */
+	report(t->p[i]->ctx.child_error_fd, i, 'E', error_text());
 	_exit(127);
 }
 
@@ -193,6 +177,8 @@ static void make_children(struct rtree *t, size_t i)
 		     "process group %d", me->pid, me->pgid);
 		child_failed(t, i);
 	}
+	if (!t->p[i]->zombie && shared_make(t, i))
+		child_failed(t, i);
 	for (j = i + 1; j < t->n; j++) {
 		pid_t pid;
 
@@ -231,9 +217,11 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 	char c;
 
 	/* Only restart says go: an end of file means it gave up. */
-	for (j = 0; j < t->n; j++)
+	for (j = 0; j < t->n; j++) {
 		if (t->p[j]->go[1] >= 0)
 			close(t->p[j]->go[1]);
+		t->p[j]->go[1] = -1;	/* (the number may be reused, inherited) */
+	}
 	if (t->p[i]->zombie) {
 		make_children(t, i);
 		become_zombie(t, i);
@@ -243,6 +231,8 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 	if (read(t->p[i]->go[0], &c, 1) != 1)
 		_exit(127);
 	make_children(t, i);
+	if (shared_attach(t, i))
+		child_failed(t, i);
 	exe = ctx->meta.process->exe;
 	argv[0] = (char *)exe;
 	argv[1] = NULL;
@@ -326,7 +316,10 @@ static int wait_all_exec(struct rtree *t)
 				if (read_reports(t))
 					return -1;
 				return fail_why("it died before exec", NULL,
-						"preparing the new process %d", pid);
+						"preparing the new process %d (%s %d)", pid,
+						WIFSIGNALED(status) ? "signal" : "exit status",
+						WIFSIGNALED(status) ? WTERMSIG(status) :
+						WEXITSTATUS(status));
 			}
 			if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
 				if (!p->at_exec)
@@ -618,6 +611,7 @@ static void free_tree(struct rtree *t)
 {
 	size_t i, k;
 
+	shared_free(t);
 	for (i = t->n; i-- > 0;) {
 		struct restore_ctx *ctx = &t->p[i]->ctx;
 
@@ -714,7 +708,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 					goto out;
 		}
 	}
-	if (start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
+	if (shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
 	*pid = t.p[0]->pid;
 	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",

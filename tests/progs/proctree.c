@@ -19,6 +19,13 @@
  *   -m         shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS before the
  *              fork): a child "shm" counts in it, the root logs "shm N"
  *              with what it reads there every tick
+ *   -f         a child "writer" and the root append lines "NAME N" to
+ *              DIR/shared.out through one fd opened before the fork (one
+ *              offset, not O_APPEND): a lost sharing shows as lines
+ *              overwriting each other
+ *   -l PORT    the root listens on 127.0.0.1:PORT before forking the
+ *              workers (-w); each worker answers the connections it
+ *              accepts with "NAME tick N"
  *   -i MS      tick interval (default 50)
  * The root leads its own process group.  Every process checks every tick
  * that its PID, parent, group and session are what they were, and that its
@@ -37,7 +44,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -154,6 +164,7 @@ static void reader(void)
 	FILE *in = fdopen(pipe_fd[0], "r");
 	char line[64];
 
+	remember_ids();
 	close(pipe_fd[1]);
 	while (fgets(line, sizeof(line), in)) {
 		uint64_t got = strtoull(line, NULL, 10);
@@ -185,7 +196,35 @@ static pid_t spawn(const char *n, void (*body)(void))
 	return pid;
 }
 
-static void plain(void) { remember_ids(); ticker(NULL); }
+static int shared_fd = -1;
+static void shared_line(uint64_t n)
+{
+	char line[96];
+	int len = snprintf(line, sizeof(line), "%s %llu\n", name, (unsigned long long)n);
+	if (write(shared_fd, line, len) != len)
+		corrupt("writing shared.out: %s", strerror(errno));
+}
+static void writer(void) { remember_ids(); ticker(shared_line); }
+
+static int listen_fd = -1;
+static void serve(uint64_t n)
+{
+	struct pollfd p = { listen_fd, POLLIN, 0 };
+	char line[96];
+	int c, len;
+
+	if (poll(&p, 1, 0) != 1)
+		return;
+	c = accept(listen_fd, NULL, NULL);
+	if (c < 0)
+		return;	/* another worker took it */
+	len = snprintf(line, sizeof(line), "%s tick %llu\n", name, (unsigned long long)n);
+	if (write(c, line, len) != len)
+		corrupt("answering: %s", strerror(errno));
+	close(c);
+}
+
+static void plain(void) { remember_ids(); ticker(listen_fd >= 0 ? serve : NULL); }
 static void shm_child(void) { remember_ids(); ticker(shm_each); }
 
 static void grp_kid(void) { remember_ids(); ticker(NULL); }
@@ -272,12 +311,13 @@ int main(int argc, char **argv)
 {
 	int workers = 0, c, i;
 	bool want_grp = false, want_sess = false, want_stop = false, want_pipe = false,
-	     want_shm = false, want_zombie = false;
+	     want_shm = false, want_zombie = false, want_file = false;
+	int port = 0;
 	pid_t zombie = 0, sigzombie = 0, stopped = 0;
 	uint64_t *heap, stack = 0;
 	char path[4096];
 
-	while ((c = getopt(argc, argv, "d:w:gsz:k:tpmi:")) != -1) {
+	while ((c = getopt(argc, argv, "d:w:gsz:k:tpmfl:i:")) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'w': workers = atoi(optarg); break;
@@ -288,6 +328,8 @@ int main(int argc, char **argv)
 		case 't': want_stop = true; break;
 		case 'p': want_pipe = true; break;
 		case 'm': want_shm = true; break;
+		case 'f': want_file = true; break;
+		case 'l': port = atoi(optarg); break;
 		case 'i': interval_ms = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: proctree -d DIR [-w N] [-g] [-s] [-z STATUS] [-k SIG] "
@@ -307,6 +349,22 @@ int main(int argc, char **argv)
 		shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (shm == MAP_FAILED)
 			corrupt("mmap: %s", strerror(errno));
+	}
+	if (port) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int one = 1;
+		listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    listen(listen_fd, 16))
+			corrupt("listening on port %d: %s", port, strerror(errno));
+	}
+	if (want_file) {
+		snprintf(path, sizeof(path), "%s/shared.out", dir);
+		shared_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (shared_fd < 0)
+			corrupt("%s: %s", path, strerror(errno));
 	}
 	for (i = 0; i < workers; i++) {
 		char n[32];
@@ -338,6 +396,8 @@ int main(int argc, char **argv)
 	}
 	if (want_shm)
 		spawn("shm", shm_child);
+	if (want_file)
+		spawn("writer", writer);
 	for (;;) {	/* the zombies are zombies */
 		siginfo_t si = { 0 };
 		if ((!zombie || (!waitid(P_PID, zombie, &si, WEXITED | WNOHANG | WNOWAIT) &&
@@ -380,5 +440,7 @@ int main(int argc, char **argv)
 		}
 		if (want_shm)
 			fprintf(logf, "shm %llu\n", (unsigned long long)*shm);
+		if (want_file)
+			shared_line(n);
 	}
 }
