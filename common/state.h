@@ -192,6 +192,10 @@ struct restore_ctx {
 	 * file already, opened by an ancestor and inherited; -1 none.  NULL
 	 * for a process that shares nothing. */
 	int *inherited;
+	/* A tree: per meta.vmas, shared anonymous memory other processes map
+	 * too: an fd of the process (kept through exec) on its one object,
+	 * -1 none; NULL for a process that shares none. */
+	int *vma_shm_fd;
 	uint64_t pages_restored;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };

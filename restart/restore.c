@@ -118,6 +118,14 @@ static void report(int fd, size_t index, int type, const char *text)
 		_exit(126);
 }
 
+void report_value(struct rtree *t, int type, int index, int value)
+{
+	struct report_msg m = { .index = index, .type = type, .pid = value };
+
+	if (write(t->report_fd, &m, sizeof(m)) < 0)
+		_exit(126);
+}
+
 static _Noreturn void child_failed(struct rtree *t, size_t i)
 {
 	/* (fds.c moves the pipe out of the way of the image's fds.) */
@@ -239,6 +247,8 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 	for (ops = state_table; *ops; ops++)
 		if ((*ops)->restore_child && (*ops)->restore_child(ctx))
 			child_failed(t, i);
+	if (shared_keep(t, i))
+		child_failed(t, i);
 	execve(exe, argv, envp);
 	fail(errno, NULL, "executing %s", exe);
 	child_failed(t, i);
@@ -278,9 +288,13 @@ static int read_reports(struct rtree *t)
 		if ((n < 0 && errno == EAGAIN) || n == 0)
 			return 0;	/* (0: every one has exec'd or died) */
 		if (n != (ssize_t)sizeof(m) || m.index < 0 ||
-		    (size_t)m.index >= t->n)
+		    (m.type != 'S' && (size_t)m.index >= t->n))
 			return fail(n < 0 ? errno : EIO, NULL, "reading from the new processes");
 		m.text[sizeof(m.text) - 1] = 0;
+		if (m.type == 'S' && (size_t)m.index < t->nshms) {
+			t->shms[m.index].fd = m.pid;	/* an fd number, there */
+			continue;
+		}
 		if (m.type == 'E')
 			return fail_why(m.text, NULL, "preparing the new process %d", m.pid);
 		if (m.type == 'C' && !t->p[m.index]->seized && seize_new(t->p[m.index], m.pid))
@@ -372,10 +386,11 @@ static int start_tree(struct rtree *t)
 			close(t->p[i]->go[0]);
 		t->p[i]->go[0] = -1;
 	}
-	if (wait_all_exec(t))
+	if (wait_all_exec(t) || read_reports(t))
 		return -1;
 	for (i = 0; i < t->n; i++)
-		if (!t->p[i]->zombie && remote_adopt(t->p[i]->pid, &t->p[i]->ctx.remote))
+		if (!t->p[i]->zombie && (shared_attach_memory(t, i) ||
+					 remote_adopt(t->p[i]->pid, &t->p[i]->ctx.remote)))
 			return -1;
 	return 0;
 }

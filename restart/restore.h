@@ -18,6 +18,17 @@ struct rproc {
 	pid_t pid;
 	bool seized, is_child, at_exec;
 	int *rec_obj;			/* per ctx.meta.fds: index in rtree.objs, -1 */
+	int *vma_shm;			/* per ctx.meta.vmas: index in rtree.shms, -1 */
+};
+
+/* Shared anonymous memory several processes map (MAP_SHARED|MAP_ANONYMOUS
+ * before a fork): one shmem object made by their common ancestor, an fd
+ * on it inherited and kept through exec by each, which maps it. */
+struct rshm {
+	uint64_t ino;			/* at dump */
+	uint64_t size;			/* the largest offset mapped */
+	int lca;
+	int fd;
 };
 
 /* An open file several processes of the tree hold: made once, in their
@@ -36,6 +47,8 @@ struct rtree {
 	struct robj *objs;
 	size_t nobjs;
 	int obj_base;			/* objects' fds go from here up */
+	struct rshm *shms;
+	size_t nshms;
 };
 
 /* restart/shared.c: which open files are shared and who makes them (in
@@ -45,6 +58,13 @@ struct rtree {
 int shared_plan(struct rtree *t) must_check;
 int shared_make(struct rtree *t, size_t i) must_check;
 int shared_attach(struct rtree *t, size_t i) must_check;
+/* The part restart needs too (after the 'S' reports): vma_shm_fd. */
+int shared_attach_memory(struct rtree *t, size_t i) must_check;
+/* To restart from a restart child (restore.c): one message, one write. */
+void report_value(struct rtree *t, int type, int index, int value);
+/* In process i, its fds in place, right before exec: keep its objects of
+ * shared memory open through exec. */
+int shared_keep(struct rtree *t, size_t i) must_check;
 void shared_free(struct rtree *t);
 
 #endif

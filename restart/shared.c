@@ -12,6 +12,9 @@
 #include "restore.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,6 +111,8 @@ static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
 	return false;
 }
 
+static int plan_shm(struct rtree *t);
+
 int shared_plan(struct rtree *t)
 {
 	size_t i, k, o;
@@ -175,10 +180,103 @@ int shared_plan(struct rtree *t)
 			if (t->objs[q].pipe == t->objs[o].pipe)
 				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
 	}
+	if (plan_shm(t))
+		return -1;
+	for (o = 0; o < t->nshms; o++)
+		pr_debug("shared: memory %#llx (%llu bytes) made by process %d",
+			 (unsigned long long)t->shms[o].ino, (unsigned long long)t->shms[o].size,
+			 t->p[t->shms[o].lca]->rec->pid);
 	for (o = 0; o < t->nobjs; o++)
 		pr_debug("shared: fd %d of process %d made by process %d",
 			 t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec].fd,
 			 t->p[t->objs[o].proc]->rec->pid, t->p[t->objs[o].lca]->rec->pid);
+	return 0;
+}
+
+/* Shared anonymous memory: vmas of one shmem inode in several processes. */
+static int plan_shm(struct rtree *t)
+{
+	size_t i, k, a, q;
+
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+
+		if (p->zombie)
+			continue;
+		p->vma_shm = malloc((p->ctx.meta.nvmas + 1) * sizeof(int));
+		if (!p->vma_shm)
+			return fail(ENOMEM, NULL, "planning shared memory");
+		for (k = 0; k < p->ctx.meta.nvmas; k++)
+			p->vma_shm[k] = -1;
+	}
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nvmas && !t->p[i]->zombie; k++) {
+			const struct vma_rec *v = &m->vmas[k];
+			bool elsewhere = false;
+			int s = -1;
+
+			if (v->kind != VMA_ANON_SHARED || !v->shm_ino)
+				continue;
+			for (q = 0; q < t->nshms; q++)
+				if (t->shms[q].ino == v->shm_ino)
+					s = (int)q;
+			for (a = 0; a < t->n && s < 0 && !elsewhere; a++) {
+				const struct image_meta *o = &t->p[a]->ctx.meta;
+				for (q = 0; a != i && !t->p[a]->zombie && q < o->nvmas; q++)
+					elsewhere |= o->vmas[q].kind == VMA_ANON_SHARED &&
+						     o->vmas[q].shm_ino == v->shm_ino;
+			}
+			if (s < 0 && !elsewhere)
+				continue;
+			if (s < 0) {
+				struct rshm *grown = realloc(t->shms, (t->nshms + 1) * sizeof(*grown));
+				if (!grown)
+					return fail(ENOMEM, NULL, "planning shared memory");
+				t->shms = grown;
+				s = (int)t->nshms++;
+				t->shms[s] = (struct rshm){ .ino = v->shm_ino, .lca = (int)i, .fd = -1 };
+			}
+			if (v->end <= v->start || v->pgoff > (1ull << 46) ||
+			    v->end - v->start > (1ull << 46))
+				return fail_why("invalid mapping", "the image is corrupted",
+						"checking shared memory at %#llx",
+						(unsigned long long)v->start);
+			if (v->pgoff + (v->end - v->start) > t->shms[s].size)
+				t->shms[s].size = v->pgoff + (v->end - v->start);
+			t->shms[s].lca = common_ancestor(t, t->shms[s].lca, (int)i);
+			t->p[i]->vma_shm[k] = s;
+		}
+	}
+	return 0;
+}
+
+/* A new shmem object, as MAP_SHARED|MAP_ANONYMOUS makes: the mapping
+ * goes, an fd on its file (/proc/self/map_files) stays. */
+static int make_shm(struct rtree *t, struct rshm *s)
+{
+	char path[64];
+	void *at = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fd, moved;
+
+	if (at == MAP_FAILED)
+		return fail(errno, NULL, "making shared memory of %llu bytes",
+			    (unsigned long long)s->size);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + (unsigned long)s->size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	munmap(at, s->size);
+	if (fd < 0)
+		return fail(errno, "restart needs CAP_SYS_ADMIN for /proc/self/map_files",
+			    "opening the shared memory it made");
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, t->obj_base);
+	close(fd);
+	if (moved < 0)
+		return fail(errno, NULL, "keeping shared memory for the children");
+	s->fd = moved;
+	/* restart maps it in each after exec: it must know the number. */
+	report_value(t, 'S', (int)(s - t->shms), moved);
 	return 0;
 }
 
@@ -213,6 +311,9 @@ int shared_make(struct rtree *t, size_t i)
 {
 	size_t o;
 
+	for (o = 0; o < t->nshms; o++)
+		if (t->shms[o].lca == (int)i && t->shms[o].fd < 0 && make_shm(t, &t->shms[o]))
+			return -1;
 	for (o = 0; o < t->nobjs; o++) {
 		struct robj *b = &t->objs[o];
 
@@ -231,11 +332,34 @@ int shared_make(struct rtree *t, size_t i)
 	return 0;
 }
 
+int shared_attach_memory(struct rtree *t, size_t i)
+{
+	struct rproc *p = t->p[i];
+	size_t k;
+
+	if (!p->vma_shm || !t->nshms || p->ctx.vma_shm_fd)
+		return 0;
+	p->ctx.vma_shm_fd = malloc((p->ctx.meta.nvmas + 1) * sizeof(int));
+	if (!p->ctx.vma_shm_fd)
+		return fail(ENOMEM, NULL, "setting up shared memory");
+	for (k = 0; k < p->ctx.meta.nvmas; k++) {
+		int s = p->vma_shm[k];
+		p->ctx.vma_shm_fd[k] = s >= 0 ? t->shms[s].fd : -1;
+		if (s >= 0 && t->shms[s].fd < 0)
+			return fail_why("its common ancestor did not make it", NULL, "setting up "
+					"shared memory at %#llx of process %d",
+					(unsigned long long)p->ctx.meta.vmas[k].start, p->rec->pid);
+	}
+	return 0;
+}
+
 int shared_attach(struct rtree *t, size_t i)
 {
 	struct rproc *p = t->p[i];
 	size_t k;
 
+	if (shared_attach_memory(t, i))
+		return -1;
 	if (!p->rec_obj || !t->nobjs)
 		return 0;
 	p->ctx.inherited = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
@@ -251,11 +375,26 @@ int shared_attach(struct rtree *t, size_t i)
 	return 0;
 }
 
+int shared_keep(struct rtree *t, size_t i)
+{
+	const struct rproc *p = t->p[i];
+	size_t k;
+
+	for (k = 0; p->ctx.vma_shm_fd && k < p->ctx.meta.nvmas; k++)
+		if (p->ctx.vma_shm_fd[k] >= 0 && fcntl(p->ctx.vma_shm_fd[k], F_SETFD, 0))
+			return fail(errno, NULL, "keeping shared memory through exec");
+	return 0;
+}
+
 void shared_free(struct rtree *t)
 {
 	size_t i;
 
+	free(t->shms);
 	for (i = 0; i < t->n; i++) {
+		free(t->p[i]->vma_shm);
+		free(t->p[i]->ctx.vma_shm_fd);
+		t->p[i]->ctx.vma_shm_fd = NULL;
 		free(t->p[i]->rec_obj);
 		free(t->p[i]->ctx.inherited);
 		t->p[i]->ctx.inherited = NULL;

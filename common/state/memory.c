@@ -482,6 +482,8 @@ static int memory_dump(struct dump_ctx *ctx)
 		rec->pgoff = v->pgoff;
 		rec->vmflags = v->vmflags;
 		rec->file_index = -1;
+		if (kind == VMA_ANON_SHARED && ctx->tree_pipes)
+			rec->shm_ino = v->inode;	/* the same object in another? */
 		rec->path = strdup(v->path);
 		if (!rec->path) {
 			fail(ENOMEM, NULL, "recording mappings");
@@ -996,6 +998,13 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 
 	switch (v->kind) {
 	case VMA_ANON_SHARED:
+		if (ctx->vma_shm_fd && ctx->vma_shm_fd[v - ctx->meta.vmas] >= 0) {
+			/* Shared with other processes of a tree: its object. */
+			flags |= MAP_SHARED;
+			fd = ctx->vma_shm_fd[v - ctx->meta.vmas];
+			pgoff = v->pgoff;
+			break;
+		}
 		flags |= MAP_SHARED | MAP_ANONYMOUS;
 		break;
 	case VMA_FILE_PRIVATE:
@@ -1253,8 +1262,20 @@ out:
 
 static int close_target_fds(struct restore_ctx *ctx)
 {
-	size_t i;
+	size_t i, j;
 
+	/* The objects of shared memory came through exec: each fd once. */
+	for (i = 0; ctx->vma_shm_fd && i < ctx->meta.nvmas; i++) {
+		int fd = ctx->vma_shm_fd[i];
+
+		if (fd < 0)
+			continue;
+		for (j = i; j < ctx->meta.nvmas; j++)
+			if (ctx->vma_shm_fd[j] == fd)
+				ctx->vma_shm_fd[j] = -1;
+		if (inject(ctx, "closing shared memory", __NR_close, fd, 0, 0, 0, 0, 0, NULL))
+			return -1;
+	}
 	for (i = 0; i < ctx->meta.nfiles; i++) {
 		if (ctx->target_file_fds[i] < 0)
 			continue;

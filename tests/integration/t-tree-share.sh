@@ -3,14 +3,15 @@
 # restart, not duplicated: a pipe from the root to a child with lines in
 # flight (the child checks their order), a file both write through one
 # inherited fd (one offset: no line overwrites another), a listening TCP
-# socket the root opened before forking its workers, each accepting on it.
+# socket the root opened before forking its workers, each accepting on it;
+# shared anonymous memory a child counts in and the root reads.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
 need_prog proctree
 
 port=$(free_port)
-start_bg "$PROGS/proctree" -d "$T" -w 3 -l "$port" -p -f < /dev/null > "$T/proctree.out" 2> "$T/proctree.err"
+start_bg "$PROGS/proctree" -d "$T" -w 3 -l "$port" -p -f -m < /dev/null > "$T/proctree.out" 2> "$T/proctree.err"
 pid=$BG_PID
 wait_until 10 test -e "$T/ready" || fail "proctree did not get ready"
 wait_tick "$T/reader.log" 5
@@ -47,5 +48,11 @@ err=$(awk '!/^(root|writer) [0-9]+$/ { printf "line %d: \"%s\"", NR, $0; exit }
 lines=$(wc -l < "$T/shared.out")
 sleep 0.3
 [ "$(wc -l < "$T/shared.out")" -gt "$lines" ] || fail "shared.out does not grow after restart"
+# The root sees what the child writes in the memory they share.
+shm_before=$(awk '/^shm / { n = $2 } END { print n }' "$T/root.log")
+sleep 0.5
+shm_after=$(awk '/^shm / { n = $2 } END { print n }' "$T/root.log")
+[ "$shm_after" -gt "$shm_before" ] ||
+	fail "the root does not see the child count in shared memory ($shm_before, then $shm_after)"
 assert_no_corrupt "$T"/*.log
 pass
