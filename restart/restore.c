@@ -677,18 +677,15 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
+	/* A stopped process is stopped before it runs an instruction: its
+	 * SIGSTOP waits for it, queued while it is ours. */
+	for (i = 0; i < t->n; i++)
+		if (t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED &&
+		    kill(t->p[i]->pid, SIGSTOP))
+			return fail(errno, NULL, "stopping process %d again", t->p[i]->pid);
 	for (i = 0; i < t->n; i++)
 		if (!t->p[i]->zombie && let_go(&t->p[i]->ctx))
 			return -1;
-	for (i = 1; i < t->n; i++) {
-		/* Released: nothing of ours is left in them. */
-		struct restore_ctx *ctx = &t->p[i]->ctx;
-		if (t->p[i]->rec->state == TREE_STOPPED && kill(t->p[i]->pid, SIGSTOP))
-			pr_warn("could not stop process %d again: %s", t->p[i]->pid, strerror(errno));
-		(void)ctx;
-	}
-	if (t->p[0]->rec && t->p[0]->rec->state == TREE_STOPPED)
-		kill(t->p[0]->pid, SIGSTOP);
 	return 0;
 }
 
