@@ -158,11 +158,113 @@ static const struct restore_opts *ctx_opts(const struct rtree *t)
 	return t->p[0]->ctx.opts;
 }
 
+/* Process i's group has no leader in the tree: it had exited. */
+static bool dead_leader(const struct rtree *t, size_t i)
+{
+	const struct tree_rec *me = t->p[i]->rec;
+	size_t j;
+
+	if (!i || me->pgid == me->pid || me->pgid == t->p[0]->rec->pgid)
+		return false;
+	for (j = 0; j < t->n; j++)
+		if (t->p[j]->rec->pid == me->pgid)
+			return false;
+	return true;
+}
+
+/* Leaders lent to the groups of process i's children whose leaders are
+ * gone: a process under that PID makes the group, the children join it,
+ * then it exits and i reaps it, all before i execs. */
+struct helpers {
+	size_t n;
+	pid_t pid[16];
+	int hold[16];			/* its end of a pipe: closed, it exits */
+};
+
+static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
+{
+	size_t j, k;
+
+	for (j = i + 1; j < t->n; j++) {
+		pid_t g = t->p[j]->rec->pgid, pid;
+		int p[2];
+		char c;
+
+		if (t->p[j]->parent != (int)i || !dead_leader(t, j))
+			continue;
+		for (k = 0; k < h->n && h->pid[k] != g; k++)
+			;
+		if (k < h->n)
+			continue;
+		if (h->n == 16)
+			return fail_why("too many groups without a leader", NULL,
+					"recreating process group %d", g);
+		if (pipe2(p, O_CLOEXEC))
+			return fail(errno, NULL, "recreating process group %d", g);
+		pid = clone_with_pid(g);
+		if (pid < 0) {
+			close(p[0]);
+			close(p[1]);
+			return fail(errno, errno == EEXIST ? "the PID is in use" : NULL,
+				    "recreating process group %d (a process under its PID)", g);
+		}
+		if (pid == 0) {
+			close(p[1]);
+			if (setpgid(0, 0))
+				_exit(1);
+			while (read(p[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		close(p[0]);
+		while (getpgid(pid) != pid) {	/* its group exists */
+			if (kill(pid, 0)) {
+				close(p[1]);
+				return fail_why("its stand-in leader died", NULL,
+						"recreating process group %d", g);
+			}
+			usleep(200);
+		}
+		h->pid[h->n] = pid;
+		h->hold[h->n++] = p[1];
+	}
+	return 0;
+}
+
+/* Once every child in such a group has joined it. */
+static int release_leaders(struct rtree *t, size_t i, struct helpers *h)
+{
+	size_t j, k;
+	int waited = 0, ret = 0;
+
+	for (j = i + 1; j < t->n && !ret; j++) {
+		const struct rproc *c = t->p[j];
+
+		if (c->parent != (int)i || !dead_leader(t, j) || c->zombie)
+			continue;
+		while (getpgid(c->rec->pid) != c->rec->pgid) {
+			if (waited++ > 25000) {	/* 5 s */
+				ret = fail_why("it did not join it", NULL, "recreating process "
+					       "group %d of process %d", c->rec->pgid, c->rec->pid);
+				break;
+			}
+			usleep(200);
+		}
+	}
+	for (k = 0; k < h->n; k++) {
+		close(h->hold[k]);
+		while (waitpid(h->pid[k], NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	return ret;
+}
+
 /* In process i, before exec: its session and group, then its children,
  * each created under its PID by its real parent. */
 static void make_children(struct rtree *t, size_t i)
 {
 	const struct tree_rec *me = t->p[i]->rec;
+	struct helpers helpers = { .n = 0 };
 	pid_t want;
 	size_t j;
 
@@ -180,12 +282,15 @@ static void make_children(struct rtree *t, size_t i)
 		child_failed(t, i);
 	}
 	want = me->pgid == t->p[0]->rec->pgid ? getpgid(t->p[0]->rec->pid) : me->pgid;
-	if (t->p[i]->zombie && me->pgid != me->pid && want != getpgrp() && setpgid(0, want)) {
+	if ((t->p[i]->zombie || dead_leader(t, i)) && me->pgid != me->pid && want != getpgrp() &&
+	    setpgid(0, want)) {
 		fail(errno, "its group's leader is not made yet", "putting the zombie %d in its "
 		     "process group %d", me->pid, me->pgid);
 		child_failed(t, i);
 	}
 	if (!t->p[i]->zombie && shared_make(t, i))
+		child_failed(t, i);
+	if (lend_leaders(t, i, &helpers))
 		child_failed(t, i);
 	for (j = i + 1; j < t->n; j++) {
 		pid_t pid;
@@ -210,6 +315,8 @@ static void make_children(struct rtree *t, size_t i)
 				;
 		}
 	}
+	if (helpers.n && release_leaders(t, i, &helpers))
+		child_failed(t, i);
 }
 
 /* In the new process: wait until we trace it, set up what exec keeps,
@@ -489,7 +596,14 @@ static int check_tree(const struct image_meta *m)
 		if (t[i].pgid == t[i].pid || (t[i].pgid == root->pgid && t[i].sid == root->sid))
 			continue;
 		leader = tree_find(m, t[i].pgid, NULL);
-		if (!leader || leader->sid != t[i].sid)
+		if (leader && leader->sid == t[i].sid)
+			continue;
+		/* A group whose leader is gone: lent one by the members' parent,
+		 * all of them its children. */
+		for (j = 1; !leader && j < m->ntree; j++)
+			if (t[j].pgid == t[i].pgid && t[j].ppid != t[i].ppid)
+				break;
+		if (leader || j < m->ntree)
 			return fail_why("its process group cannot be made", "the image is corrupted",
 					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
 	}
@@ -715,6 +829,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 			const struct image_meta *m = &t.p[i]->ctx.meta;
 			if (t.p[i]->zombie && restore_pid_free(t.p[i]->rec->pid, true))
 				goto out;
+			if (dead_leader(&t, i) && restore_pid_free(t.p[i]->rec->pgid, true))
+				goto out;	/* for its stand-in leader */
 			for (k = 0; k < m->nthreads; k++)
 				if (restore_pid_free(m->threads[k].tid, true))
 					goto out;

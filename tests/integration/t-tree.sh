@@ -10,7 +10,7 @@
 need_ckpt
 need_prog proctree
 
-start_bg "$PROGS/proctree" -d "$T" -w 3 -g -s -z 7 -k 10 -t < /dev/null > "$T/proctree.out" 2> "$T/proctree.err"
+start_bg "$PROGS/proctree" -d "$T" -w 3 -g -s -o -z 7 -k 10 -t < /dev/null > "$T/proctree.out" 2> "$T/proctree.err"
 pid=$BG_PID
 wait_until 10 test -e "$T/ready" || fail "proctree did not get ready"
 wait_tick "$T/root.log" 5
@@ -33,7 +33,7 @@ for f in "$T"/*.log; do before[$f]=$(last_tick "$f"); done
 
 restart_detach "$T/tree.tar.zst" ${TREE_RESTART_ARGS:-}
 [ "$RESTORED_PID" = "$pid" ] || fail "restored as PID $RESTORED_PID, expected $pid"
-for f in "$T"/root.log "$T"/worker-*.log "$T"/grp*.log "$T"/joiner.log "$T"/sess*.log; do
+for f in "$T"/root.log "$T"/worker-*.log "$T"/grp*.log "$T"/joiner.log "$T"/sess*.log "$T"/member.log; do
 	wait_tick "$f" $((${before[$f]} + 10))
 	assert_ticks_consecutive "$f"
 done

@@ -26,6 +26,9 @@
  *   -l PORT    the root listens on 127.0.0.1:PORT before forking the
  *              workers (-w); each worker answers the connections it
  *              accepts with "NAME tick N"
+ *   -o         a child "member" in a group whose leader has exited: "lead"
+ *              made the group, forked it with CLONE_PARENT (a child of the
+ *              root) and exited
  *   -i MS      tick interval (default 50)
  * The root leads its own process group.  Every process checks every tick
  * that its PID, parent, group and session are what they were, and that its
@@ -46,7 +49,9 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -245,6 +250,22 @@ static void joiner(void)
 	ticker(NULL);
 }
 
+static void member(void) { remember_ids(); ticker(NULL); }
+static void lead(void)
+{
+	pid_t pid;
+
+	setpgid(0, 0);
+	fflush(NULL);
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		fclose(logf);
+		open_log("member");
+		member();
+	}
+	_exit(pid < 0 ? 1 : 0);
+}
+
 static void sess_kid(void) { remember_ids(); ticker(NULL); }
 static void sess(void)
 {
@@ -311,13 +332,13 @@ int main(int argc, char **argv)
 {
 	int workers = 0, c, i;
 	bool want_grp = false, want_sess = false, want_stop = false, want_pipe = false,
-	     want_shm = false, want_zombie = false, want_file = false;
+	     want_shm = false, want_zombie = false, want_file = false, want_orphan = false;
 	int port = 0;
 	pid_t zombie = 0, sigzombie = 0, stopped = 0;
 	uint64_t *heap, stack = 0;
 	char path[4096];
 
-	while ((c = getopt(argc, argv, "d:w:gsz:k:tpmfl:i:")) != -1) {
+	while ((c = getopt(argc, argv, "d:w:gsz:k:tpmfl:oi:")) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'w': workers = atoi(optarg); break;
@@ -329,6 +350,7 @@ int main(int argc, char **argv)
 		case 'p': want_pipe = true; break;
 		case 'm': want_shm = true; break;
 		case 'f': want_file = true; break;
+		case 'o': want_orphan = true; break;
 		case 'l': port = atoi(optarg); break;
 		case 'i': interval_ms = atol(optarg); break;
 		default:
@@ -379,6 +401,12 @@ int main(int argc, char **argv)
 	}
 	if (want_sess)
 		spawn("sess", sess);
+	if (want_orphan) {
+		pid_t l = spawn("lead", lead);
+		int st;
+		if (waitpid(l, &st, 0) != l || !WIFEXITED(st) || WEXITSTATUS(st))
+			corrupt("the group leader failed");
+	}
 	if (want_zombie)
 		zombie = spawn("zombie", exiter);
 	if (zombie_sig)
