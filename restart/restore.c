@@ -270,8 +270,12 @@ static void make_children(struct rtree *t, size_t i)
 
 	if (!me)
 		return;
-	/* (The root's own group, or a new terminal's session: tty.c.) */
-	if (i && me->sid == me->pid) {
+	/* (The root's own group, or a new terminal's session: tty.c.)  A root
+	 * that led a session without a terminal (a daemon) leads one again:
+	 * in restart's, its group would be orphaned when restart exits, and a
+	 * stopped member would get SIGHUP. */
+	if (me->sid == me->pid && (i || (!t->p[0]->ctx.meta.process->tty_nr &&
+					 !ctx_opts(t)->pty_slave))) {
 		if (setsid() < 0) {
 			fail(errno, NULL, "starting the session of process %d", me->pid);
 			child_failed(t, i);
