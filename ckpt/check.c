@@ -617,18 +617,47 @@ static int check_chunk(const struct image_meta *m, const char *name, const uint8
 	return 0;
 }
 
+/* The process whose pages/ member name is (a tree: proc/PID/pages/...). */
+static const struct image_meta *pages_of(const char *name, const struct image_meta *m,
+					 const struct image_meta *others, size_t nothers)
+{
+	char prefix[MEMBER_PREFIX_MAX + 8];
+	size_t k;
+
+	if (!strncmp(name, "pages/", 6))
+		return m;
+	for (k = 0; k < nothers; k++) {
+		snprintf(prefix, sizeof(prefix), "proc/%d/pages/", others[k].process->pid);
+		if (!strncmp(name, prefix, strlen(prefix)))
+			return &others[k];
+	}
+	return NULL;
+}
+
+/* index/pages, or proc/PID/index/pages of another process of a tree. */
+static bool is_index_member(const char *name)
+{
+	size_t len = strlen(name), ilen = strlen(PAGE_INDEX_MEMBER);
+
+	return !strcmp(name, PAGE_INDEX_MEMBER) ||
+	       (!strncmp(name, "proc/", 5) && len > ilen && name[len - ilen - 1] == '/' &&
+		!strcmp(name + len - ilen, PAGE_INDEX_MEMBER));
+}
+
 /* Read what follows the metadata to the end, as restart would. */
-static int check_contents(struct image_reader *r, const struct image_meta *m,
+static int check_contents(struct image_reader *r, const struct image_meta *root,
+			  const struct image_meta *others, size_t nothers,
 			  struct member_cursor *next, size_t *chunks, uint64_t *pages)
 {
 	int state = next->state;
 	struct page_index ix;
 
 	while (state > 0) {
+		const struct image_meta *m = pages_of(next->name, root, others, nothers);
 		void *data;
 		size_t len;
 
-		if (!strncmp(next->name, "pages/", 6)) {
+		if (m) {
 			if (next->size > (2u << 20))
 				return fail_why("member too large", "the image is corrupted",
 						"reading image member %s", next->name);
@@ -639,7 +668,7 @@ static int check_contents(struct image_reader *r, const struct image_meta *m,
 			if (state)
 				return -1;
 			++*chunks;
-		} else if (!strcmp(next->name, PAGE_INDEX_MEMBER)) {
+		} else if (is_index_member(next->name)) {
 			if (image_read_all(r, &data, &len))
 				return -1;
 			state = page_index_decode(data, len, &ix);
@@ -751,13 +780,38 @@ static int check_image(const char *path, bool new_pid)
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
-	size_t chunks = 0;
+	struct restore_ctx *others = NULL;	/* a tree's other processes */
+	size_t chunks = 0, nothers = 0, k;
+	struct image_meta *metas = NULL;
 	uint64_t pages = 0;
 	int fd = -1, ret;
 
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
+	for (k = 1; !ret && k < ctx.meta.ntree; k++) {
+		struct restore_ctx *grown;
+
+		if (ctx.meta.tree[k].state == TREE_ZOMBIE)
+			continue;
+		grown = realloc(others, (nothers + 1) * sizeof(*grown));
+		if (!grown) {
+			ret = fail(ENOMEM, NULL, "reading the image");
+			break;
+		}
+		others = grown;
+		others[nothers] = (struct restore_ctx){ .opts = &opts, .child_error_fd = -1,
+							.reader = ctx.reader };
+		snprintf(others[nothers].prefix, MEMBER_PREFIX_MAX, "proc/%d/", ctx.meta.tree[k].pid);
+		ret = meta_read_as(ctx.reader, &others[nothers].meta, others[nothers].prefix,
+				   &ctx.next);
+		others[nothers].meta.header = ctx.meta.header;	/* the root's */
+		others[nothers++].meta.nheader = ctx.meta.nheader;
+	}
+	if (!ret && nothers && !(metas = calloc(nothers, sizeof(*metas))))
+		ret = fail(ENOMEM, NULL, "reading the image");
+	for (k = 0; !ret && k < nothers; k++)
+		metas[k] = others[k].meta;	/* shallow, for check_contents */
 	if (ret) {
 		printf("FAIL    %s\n", error_text());
 		fflush(stdout);
@@ -768,7 +822,9 @@ static int check_image(const char *path, bool new_pid)
 	       ctx.meta.header->tool_version ? ctx.meta.header->tool_version : "?",
 	       ctx.meta.process->pid, ctx.meta.process->comm ? ctx.meta.process->comm : "?",
 	       ctx.meta.header->hostname ? ctx.meta.header->hostname : "?");
-	if (check_contents(ctx.reader, &ctx.meta, &ctx.next, &chunks, &pages)) {
+	if (nothers)
+		say_ok("a tree of %zu processes", ctx.meta.ntree);
+	if (check_contents(ctx.reader, &ctx.meta, metas, nothers, &ctx.next, &chunks, &pages)) {
 		report_fail(&rep, error_text());
 		error_clear();
 	} else {
@@ -776,6 +832,8 @@ static int check_image(const char *path, bool new_pid)
 		       chunks, chunks == 1 ? "" : "s", pages * 4);
 	}
 	(void)!restore_run_checks_each(&ctx, report_module, &rep);
+	for (k = 0; k < nothers; k++)
+		(void)!restore_run_checks_each(&others[k], report_module, &rep);
 	if (check_vdso(&ctx.meta)) {
 		report_fail(&rep, error_text());
 		error_clear();
@@ -788,6 +846,8 @@ static int check_image(const char *path, bool new_pid)
 		       "(Linux 6.15+): restart works only if they come out the same\n");
 	if (!new_pid)
 		check_pids(&rep, &ctx.meta);
+	for (k = 0; !new_pid && k < nothers; k++)
+		check_pids(&rep, &others[k].meta);
 	check_privileges(&rep, &ctx.meta, new_pid);
 	fflush(stdout);
 	ret = rep.failed ? -1 : 0;
@@ -797,6 +857,14 @@ out:
 	state_restore_release(&ctx);
 	if (ctx.reader)
 		image_reader_free(ctx.reader);
+	for (k = 0; k < nothers; k++) {
+		state_restore_release(&others[k]);
+		others[k].meta.header = NULL;
+		others[k].meta.nheader = 0;
+		meta_free(&others[k].meta);
+	}
+	free(others);
+	free(metas);
 	meta_free(&ctx.meta);
 	if (fd > STDIN_FILENO)
 		close(fd);

@@ -45,7 +45,7 @@ static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
 	return 0;
 }
 
-static int preflight(pid_t pid, struct dump_ctx *ctx)
+int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 {
 	char comm[64];
 
@@ -123,7 +123,7 @@ static int seize_one(struct dump_ctx *ctx, pid_t tid)
 
 /* Stop every thread, leader first.  Threads may be created while we
  * seize: list again until a listing brings no new thread. */
-static int seize_all(struct dump_ctx *ctx)
+int dump_seize_all(struct dump_ctx *ctx)
 {
 	int round;
 
@@ -154,7 +154,7 @@ static int seize_all(struct dump_ctx *ctx)
 			"stopping every thread of process %d", ctx->pid);
 }
 
-static int release_all(struct dump_ctx *ctx)
+int dump_release_all(struct dump_ctx *ctx)
 {
 	size_t i;
 
@@ -181,7 +181,7 @@ static int release_all(struct dump_ctx *ctx)
 	return 0;
 }
 
-static int write_header(struct dump_ctx *ctx)
+int dump_write_header(struct dump_ctx *ctx)
 {
 	struct image_header *h = meta_push(&ctx->meta.header, &ctx->meta.nheader, sizeof(*h));
 	uint8_t id[16];
@@ -210,7 +210,7 @@ static int write_header(struct dump_ctx *ctx)
 	return 0;
 }
 
-static int run_prepare_hooks(struct dump_ctx *ctx)
+int dump_run_prepare_hooks(struct dump_ctx *ctx)
 {
 	const struct state_ops *const *ops;
 
@@ -227,7 +227,7 @@ static int run_prepare_hooks(struct dump_ctx *ctx)
 	return 0;
 }
 
-static int run_dump_hooks(struct dump_ctx *ctx)
+int dump_run_dump_hooks(struct dump_ctx *ctx)
 {
 	const struct state_ops *const *ops;
 
@@ -241,7 +241,7 @@ static int run_dump_hooks(struct dump_ctx *ctx)
 }
 
 /* -v: where each thread was, innermost frame first. */
-static void print_backtraces(const struct image_meta *m)
+void dump_print_backtraces(const struct image_meta *m)
 {
 	char line[PATH_MAX + 256];
 	size_t i;
@@ -257,7 +257,7 @@ static void print_backtraces(const struct image_meta *m)
 /* Let the process go on while its memory is written: it forks a frozen
  * copy-on-write copy that we read from instead.  Not possible (fork
  * refused: RLIMIT_NPROC, pids cgroup, seccomp, memory): stay frozen. */
-static int resume_early(struct dump_ctx *ctx)
+int resume_early(struct dump_ctx *ctx)
 {
 	unsigned long long t0 = now_ns();
 
@@ -271,44 +271,61 @@ static int resume_early(struct dump_ctx *ctx)
 	ctx->source = ctx->copy;
 	pr_info("forked a copy-on-write copy (pid %d) in %.2f ms", remote_pid(ctx->copy),
 		(now_ns() - t0) / 1e6);
-	return release_all(ctx);
+	return dump_release_all(ctx);
 }
 
 /* The copy is the process's sibling (CLONE_PARENT): killed here, it is
  * reaped by their parent, as any child is; the process itself is not
  * stopped again (docs/design.md). */
-static void reap_copy(struct dump_ctx *ctx)
+void reap_copy(struct dump_ctx *ctx)
 {
 	remote_kill(ctx->copy);
 	remote_free(ctx->copy);
 	ctx->copy = NULL;
 }
 
-static int write_image(struct dump_ctx *ctx, int out_fd)
+/* Before any process of the image resumes: what a copy-on-write copy
+ * would not have as it is. */
+int dump_run_shared_hooks(struct dump_ctx *ctx)
 {
 	const struct state_ops *const *ops;
-	unsigned long long t0;
 
 	for (ops = state_table; *ops; ops++)
 		if ((*ops)->dump_shared && (*ops)->dump_shared(ctx))
 			return -1;
-	if (!ctx->opts->kill_after && !ctx->opts->no_cow) {
-		if (ctx->stay_frozen)
-			pr_info("the process stays stopped until its memory is written: %s",
-				ctx->stay_frozen);
-		else if (resume_early(ctx))
-			return -1;
+	return 0;
+}
+
+/* Let the process go on now if it may (its memory read from a copy). */
+int dump_resume_if_possible(struct dump_ctx *ctx)
+{
+	if (ctx->opts->kill_after || ctx->opts->no_cow)
+		return 0;
+	if (ctx->stay_frozen) {
+		pr_info("process %d stays stopped until its memory is written: %s", ctx->pid,
+			ctx->stay_frozen);
+		return 0;
 	}
-	t0 = now_ns();
+	return resume_early(ctx);
+}
+
+int dump_run_late_hooks(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+	unsigned long long t0 = now_ns();
+
 	for (ops = state_table; *ops; ops++)
 		if ((*ops)->dump_late && (*ops)->dump_late(ctx))
 			return -1;
-	pr_info("picked the pages to save in %.2f ms", (now_ns() - t0) / 1e6);
-	ctx->writer = image_writer_new(out_fd, ctx->opts->compress_level);
-	if (!ctx->writer)
-		return -1;
-	if (meta_write(ctx->writer, &ctx->meta))
-		return -1;
+	pr_info("picked the pages of process %d to save in %.2f ms", ctx->pid,
+		(now_ns() - t0) / 1e6);
+	return 0;
+}
+
+int dump_run_contents_hooks(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
 	for (ops = state_table; *ops; ops++) {
 		if (dump_interrupted)
 			return fail_why("interrupted by a signal", NULL, "writing the image");
@@ -317,57 +334,21 @@ static int write_image(struct dump_ctx *ctx, int out_fd)
 	}
 	if (dump_interrupted)
 		return fail_why("interrupted by a signal", NULL, "writing the image");
-	return image_writer_finish(ctx->writer);
+	return 0;
 }
 
-int dump_process(pid_t pid, const struct dump_opts *opts, int out_fd,
-		 int (*commit)(void *arg), void *arg)
+/* End of a dump, failed or not: the copy reaped, threads put back (on
+ * failure) or already let go, everything freed. */
+void dump_ctx_end(struct dump_ctx *ctx)
 {
-	struct dump_ctx ctx = { .pid = pid, .opts = opts };
-	unsigned long long t0 = now_ns(), t_frozen = 0;
-	int ret = -1;
-
-	if (preflight(pid, &ctx) || run_prepare_hooks(&ctx))
-		goto out;
-	if (seize_all(&ctx))
-		goto out;
-	t_frozen = ctx.frozen_ns = now_ns();
-	ctx.source = ctx.remote;
-	if (write_header(&ctx) || run_dump_hooks(&ctx) || write_image(&ctx, out_fd))
-		goto out;
-	if (commit && commit(arg))
-		goto out;
-	if (ctx.pages_parent)
-		pr_info("image: %llu pages stored, %llu unchanged since the parent image",
-			(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_parent);
-	pr_info("image: %llu pages stored, %llu zero pages skipped, %llu bytes",
-		(unsigned long long)ctx.pages_stored, (unsigned long long)ctx.pages_zero,
-		(unsigned long long)image_writer_bytes_out(ctx.writer));
-	if (release_all(&ctx))
-		goto out;
-	print_backtraces(&ctx.meta);
-	if (opts->stats)
-		*opts->stats = (struct dump_stats){
-			.frozen_ns = ctx.frozen_ns, .total_ns = now_ns() - t0,
-			.pages_stored = ctx.pages_stored, .pages_zero = ctx.pages_zero,
-			.pages_parent = ctx.pages_parent,
-			.bytes_out = image_writer_bytes_out(ctx.writer),
-		};
-	ret = 0;
-out:
-	if (ctx.copy)
-		reap_copy(&ctx);
-	if (t_frozen)
-		pr_info("process %d (%zu threads) frozen for %.1f ms, total %.1f ms", pid, ctx.ntasks,
-			(ctx.released ? ctx.frozen_ns : now_ns() - t_frozen) / 1e6,
-			(now_ns() - t0) / 1e6);
-	state_dump_resume(&ctx, false);	/* on failure: connections live again */
-	while (ctx.ntasks)	/* on failure: puts every thread back */
-		remote_free(ctx.tasks[--ctx.ntasks]);
-	free(ctx.tasks);
-	if (ctx.writer)
-		image_writer_free(ctx.writer);
-	state_dump_release(&ctx);
-	meta_free(&ctx.meta);
-	return ret;
+	if (ctx->copy)
+		reap_copy(ctx);
+	state_dump_resume(ctx, false);	/* on failure: connections live again */
+	while (ctx->ntasks)	/* on failure: puts every thread back */
+		remote_free(ctx->tasks[--ctx->ntasks]);
+	free(ctx->tasks);
+	ctx->tasks = NULL;
+	ctx->remote = NULL;
+	state_dump_release(ctx);
+	meta_free(&ctx->meta);
 }

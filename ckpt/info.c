@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -528,12 +529,46 @@ static void print_rlimits(FILE *f, const struct image_meta *m)
 	}
 }
 
+static void print_tree(FILE *f, const struct image_meta *m)
+{
+	static const char *const states[] = { "?", "running", "stopped", "zombie" };
+	size_t i, j;
+
+	if (!m->ntree)
+		return;
+	fprintf(f, "\nProcess tree: %zu processes\n", m->ntree);
+	fprintf(f, "  %-24s %7s %7s %7s  %s\n", "PID", "PPID", "PGID", "SID", "STATE");
+	for (i = 0; i < m->ntree; i++) {
+		const struct tree_rec *t = &m->tree[i];
+		char pid[64];
+		int depth = 0;
+		pid_t up = t->ppid;
+
+		for (j = i; j-- > 0;)	/* parents come first */
+			if (m->tree[j].pid == up) {
+				depth++;
+				up = m->tree[j].ppid;
+			}
+		snprintf(pid, sizeof(pid), "%*s%d %s", depth * 2, "", t->pid, t->comm ? t->comm : "?");
+		fprintf(f, "  %-24s %7d %7d %7d  %s", pid, t->ppid, t->pgid, t->sid,
+			states[t->state <= TREE_ZOMBIE ? t->state : 0]);
+		if (t->state == TREE_ZOMBIE) {
+			if (WIFSIGNALED(t->exit_status))
+				fprintf(f, " (killed by signal %d)", WTERMSIG(t->exit_status));
+			else
+				fprintf(f, " (exit status %d)", WEXITSTATUS(t->exit_status));
+		}
+		fputc('\n', f);
+	}
+}
+
 static void print_human(FILE *f, const struct image_meta *m)
 {
 	size_t i;
 	uint64_t insns = 0;
 
 	print_header(f, m);
+	print_tree(f, m);
 	print_cpu(f, m);
 	print_threads(f, m);
 	print_vmas(f, m);
@@ -587,7 +622,8 @@ static void json_thread(FILE *f, const struct image_meta *m, const struct thread
 	fputs("]}", f);
 }
 
-static void print_json(FILE *f, const struct image_meta *m)
+static void print_json(FILE *f, const struct image_meta *m, const struct image_meta *others,
+		       size_t nothers)
 {
 	const struct record_desc *desc;
 	const char *name;
@@ -622,7 +658,16 @@ static void print_json(FILE *f, const struct image_meta *m)
 		}
 		fputc(']', f);
 	}
-	fprintf(f, ",\n\"vdso_size\": %u\n}\n", m->vdso.len);
+	fprintf(f, ",\n\"vdso_size\": %u", m->vdso.len);
+	if (others) {	/* a tree: every other process, in meta/tree's order */
+		fputs(",\n\"processes\": [", f);
+		for (k = 0; k < nothers; k++) {
+			fputs(k ? ",\n" : "\n", f);
+			print_json(f, &others[k], NULL, 0);
+		}
+		fputs("]", f);
+	}
+	fputs("\n}\n", f);
 }
 
 int info_main(int argc, char **argv)
@@ -635,6 +680,8 @@ int info_main(int argc, char **argv)
 	struct image_reader *r = NULL;
 	struct image_meta m;
 	struct member_cursor next;
+	struct image_meta *others = NULL;	/* a tree's other processes */
+	size_t nothers = 0, k;
 	bool json = false;
 	int c, fd = -1, ret;
 
@@ -658,16 +705,47 @@ int info_main(int argc, char **argv)
 		return 2;
 	}
 	ret = info_open_image(argv[optind], &fd, &r, &m, &next);
+	/* A tree: every other process's metadata, after the root's. */
+	for (k = 1; !ret && k < m.ntree; k++) {
+		struct image_meta *grown;
+		char prefix[MEMBER_PREFIX_MAX];
+
+		if (m.tree[k].state == TREE_ZOMBIE)
+			continue;
+		grown = realloc(others, (nothers + 1) * sizeof(*grown));
+		if (!grown) {
+			ret = fail(ENOMEM, NULL, "reading the image");
+			break;
+		}
+		others = grown;
+		snprintf(prefix, sizeof(prefix), "proc/%d/", m.tree[k].pid);
+		ret = meta_read_as(r, &others[nothers], prefix, &next);
+		others[nothers].header = m.header;	/* the root's */
+		others[nothers++].nheader = m.nheader;
+	}
 	if (!ret) {
-		if (json)
-			print_json(stdout, &m);
-		else
+		if (json) {
+			print_json(stdout, &m, m.ntree ? others : NULL, nothers);
+		} else {
 			print_human(stdout, &m);
+			for (k = 0; k < nothers; k++) {
+				fprintf(stdout, "\n==== Process %d (%s), child of %d\n",
+					others[k].process->pid, others[k].process->comm,
+					others[k].process->ppid);
+				print_human(stdout, &others[k]);
+			}
+		}
 		if (fflush(stdout) || ferror(stdout))
 			ret = fail(errno, NULL, "writing to standard output");
 	}
 	if (r)
 		image_reader_free(r);
+	for (k = 0; k < nothers; k++) {
+		others[k].header = NULL;
+		others[k].nheader = 0;
+		meta_free(&others[k]);
+	}
+	free(others);
 	meta_free(&m);
 	if (fd > STDIN_FILENO)
 		close(fd);

@@ -24,11 +24,12 @@ static const char usage[] =
 "       ckpt check [IMAGE [--new-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "\n"
-"Checkpoint the running process PID into one image FILE (a zstd-compressed\n"
-"tar archive; \"-\" writes it to standard output).  The process is stopped\n"
-"while its threads and kernel state are read; then it forks a frozen\n"
-"copy-on-write copy of itself and continues at once, as if nothing happened,\n"
-"while its memory is written from the copy.  Bring it back with restart(1).\n"
+"Checkpoint the running process PID and all its descendants into one image\n"
+"FILE (a zstd-compressed tar archive; \"-\" writes it to standard output).\n"
+"Every process is stopped while its threads and kernel state are read; then\n"
+"each forks a frozen copy-on-write copy of itself and they all continue at\n"
+"once, as if nothing happened, while their memory is written from the\n"
+"copies.  Bring them back with restart(1).\n"
 "\n"
 "Commands:\n"
 "  info IMAGE                what the saved process looked like: threads with\n"
@@ -43,8 +44,10 @@ static const char usage[] =
 "Options:\n"
 "  -o, --output FILE         where to write the image (\"-\" = stdout); written\n"
 "                            to an unnamed file, named only when complete\n"
-"  -k, --kill                end the process once the image is fully written\n"
-"                            (it stays stopped until then)\n"
+"  -k, --kill                end the processes once the image is fully written\n"
+"                            (they stay stopped until then)\n"
+"      --no-children         save PID alone, not its descendants (refused if\n"
+"                            it has children: they would be lost)\n"
 "      --no-cow              keep the process stopped until its memory is\n"
 "                            written instead of reading a copy-on-write copy\n"
 "      --parent IMAGE        incremental: store only the pages that changed\n"
@@ -59,7 +62,9 @@ static const char usage[] =
 "  -h, --help                show this help\n"
 "  -V, --version             show the version\n"
 "\n"
-"Captured: every thread (registers with the full xstate incl. AVX-512, rseq,\n"
+"Captured: the process tree (parents, process groups, sessions, zombies,\n"
+"stopped processes; pipes, open files, sockets and shared anonymous memory\n"
+"shared between them), every thread (registers with the full xstate incl. AVX-512, rseq,\n"
 "robust list, signal mask, scheduling, a backtrace for ckpt info), memory\n"
 "(only pages in use), signal handlers and queued signals, itimers and POSIX\n"
 "timers, regular files at their offsets, seccomp filters, cwd, umask,\n"
@@ -113,6 +118,7 @@ int main(int argc, char **argv)
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
 		{ "parent", required_argument, NULL, 'P' },
+		{ "no-children", no_argument, NULL, 'N' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -146,6 +152,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			opts.parent = optarg;
+			break;
+		case 'N':
+			opts.no_children = true;
 			break;
 		case 'U':
 			opts.ext_unix = true;
@@ -183,7 +192,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setup_signals();
-	ret = open_output(&out) ? -1 : dump_process(pid, &opts, out.fd, commit_output, &out);
+	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	close_output(&out);
 	if (ret) {
 		error_print();

@@ -18,7 +18,7 @@ struct output {
 /* Open o->path for writing: an unnamed file (O_TMPFILE) in its directory,
  * or a hidden temporary name beside it where O_TMPFILE is not supported. */
 int open_output(struct output *o) must_check;
-/* dump_process's commit callback (arg = struct output *): fsync, then
+/* dump_tree's commit callback (arg = struct output *): fsync, then
  * the image takes its final name. */
 int commit_output(void *arg) must_check;
 /* Close; an image not committed is removed. */

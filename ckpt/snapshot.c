@@ -448,7 +448,7 @@ static int take_snapshot(struct snapshot_args *a)
 	out.path = path;
 	a->dump.stats = &stats;
 	a->dump.parent = parent[0] ? parent : NULL;
-	ret = open_output(&out) ? -1 : dump_process(a->pid, &a->dump, out.fd, commit_output, &out);
+	ret = open_output(&out) ? -1 : dump_tree(a->pid, &a->dump, out.fd, commit_output, &out);
 	close_output(&out);
 	if (ret && parent[0] && kill(a->pid, 0) == 0 && error_errno() != ENOSPC) {
 		/* The newest snapshot could not serve as parent: a full one. */
@@ -457,7 +457,7 @@ static int take_snapshot(struct snapshot_args *a)
 		a->dump.parent = NULL;
 		parent[0] = 0;
 		out = (struct output){ .fd = -1, .path = path };
-		ret = open_output(&out) ? -1 : dump_process(a->pid, &a->dump, out.fd,
+		ret = open_output(&out) ? -1 : dump_tree(a->pid, &a->dump, out.fd,
 							    commit_output, &out);
 		close_output(&out);
 	}

@@ -558,7 +558,7 @@ struct image_reader {
 	bool member_handled;	/* by the hook, on a worker */
 	image_member_hook *hook;
 	void *hook_arg;
-	char hook_prefix[16];
+	char hook_prefix[48];		/* "proc/PID/pages/" */
 };
 
 static int reader_fail(struct image_reader *r, const char *hint, const char *fmt, ...)

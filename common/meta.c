@@ -20,6 +20,7 @@ struct meta_member {
 
 static const struct meta_member meta_members[] = {
 	LIST("ckpt-image", image_header_desc, header, true),
+	LIST("meta/tree", tree_rec_desc, tree, false),	/* root only */
 	LIST("meta/process", process_rec_desc, process, true),
 	LIST("meta/threads", thread_rec_desc, threads, false),
 	LIST("meta/rlimits", rlimit_rec_desc, rlimits, false),
@@ -54,26 +55,41 @@ static size_t *count_of(const struct image_meta *m, const struct meta_member *mm
 	return (size_t *)((char *)m + mm->count_off);
 }
 
-int meta_write(struct image_writer *w, const struct image_meta *m)
+/* Members of the root only (not repeated under proc/PID/). */
+static bool root_only(const struct meta_member *mm)
 {
+	return mm == &meta_members[0] || !strcmp(mm->name, "meta/tree");
+}
+
+int meta_write_as(struct image_writer *w, const struct image_meta *m, const char *prefix)
+{
+	char name[IMAGE_NAME_MAX + 1];
 	struct buf b = { 0 };
 	unsigned i;
 	int ret = 0;
 
 	for (i = 0; i < NR_MEMBERS && !ret; i++) {
 		const struct meta_member *mm = &meta_members[i];
+		if (*prefix && root_only(mm))
+			continue;
+		snprintf(name, sizeof(name), "%s%s", prefix, mm->name);
 		if (!mm->desc) {
 			const struct blob *bl = (const struct blob *)((const char *)m + mm->array_off);
-			ret = image_write_member(w, mm->name, bl->data, bl->len);
+			ret = image_write_member(w, name, bl->data, bl->len);
 			continue;
 		}
 		b.len = 0;
 		ret = record_encode_list(&b, mm->desc, *array_of(m, mm), *count_of(m, mm));
 		if (!ret)
-			ret = image_write_member(w, mm->name, b.data, b.len);
+			ret = image_write_member(w, name, b.data, b.len);
 	}
 	buf_free(&b);
 	return ret;
+}
+
+int meta_write(struct image_writer *w, const struct image_meta *m)
+{
+	return meta_write_as(w, m, "");
 }
 
 static const struct meta_member *find_member(const char *name)
@@ -102,33 +118,46 @@ static int check_header(const struct image_meta *m)
 	return 0;
 }
 
-int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor *next)
+int meta_read_as(struct image_reader *r, struct image_meta *m, const char *prefix,
+		 struct member_cursor *next)
 {
 	bool seen[NR_MEMBERS] = { false };
+	size_t plen = strlen(prefix);
+	bool first = *prefix != 0;	/* next holds our first member already */
 	unsigned i;
 
 	memset(m, 0, sizeof(*m));
 	for (;;) {
 		const struct meta_member *mm;
+		const char *name;
 		void *data;
 		size_t len;
-		int ret = image_next_member(r, next->name, &next->size);
+		int ret;
 
-		if (ret < 0)
-			return -1;
-		next->state = ret;
-		if (ret == 0 || (strncmp(next->name, "meta/", 5) && strcmp(next->name, "ckpt-image")))
+		if (first) {
+			ret = next->state;
+			first = false;
+		} else {
+			ret = image_next_member(r, next->name, &next->size);
+			if (ret < 0)
+				return -1;
+			next->state = ret;
+		}
+		if (ret == 0 || strncmp(next->name, prefix, plen))
 			break;
-		mm = find_member(next->name);
-		if (!mm)
+		name = next->name + plen;
+		if (strncmp(name, "meta/", 5) && (plen || strcmp(name, "ckpt-image")))
+			break;
+		mm = find_member(name);
+		if (!mm || (plen && root_only(mm)))
 			continue;	/* a newer writer's member: skip it */
 		if (seen[mm - meta_members])
 			return fail_why("member appears twice", "the image is corrupted",
-					"reading image member %s", mm->name);
+					"reading image member %s", next->name);
 		seen[mm - meta_members] = true;
 		if (next->size > (256u << 20))
 			return fail_why("member too large", "the image is corrupted",
-					"reading image member %s", mm->name);
+					"reading image member %s", next->name);
 		if (image_read_all(r, &data, &len))
 			return -1;
 		if (!mm->desc) {
@@ -143,16 +172,21 @@ int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor
 			return -1;
 		if (mm->exactly_one && *count_of(m, mm) != 1)
 			return fail_why("expected exactly one record", "the image is corrupted",
-					"reading image member %s", mm->name);
+					"reading image member %s", next->name);
 		if (mm == &meta_members[0] && check_header(m))
 			return -1;
 	}
 	for (i = 0; i < NR_MEMBERS; i++)
-		if (meta_members[i].exactly_one && !seen[i])
+		if (meta_members[i].exactly_one && !seen[i] && !(plen && root_only(&meta_members[i])))
 			return fail_why("required member missing", "the image is incomplete or "
-					"not written by ckpt", "reading image member %s",
-					meta_members[i].name);
+					"not written by ckpt", "reading image member %s%s",
+					prefix, meta_members[i].name);
 	return 0;
+}
+
+int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor *next)
+{
+	return meta_read_as(r, m, "", next);
 }
 
 void meta_free(struct image_meta *m)

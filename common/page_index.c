@@ -181,9 +181,10 @@ int image_identity_read(const char *path, struct image_identity *out)
 	return ret;
 }
 
-int page_index_load(const char *path, struct page_index *ix, struct image_identity *id)
+int page_index_load(const char *path, pid_t pid, struct page_index *ix,
+		    struct image_identity *id)
 {
-	char name[IMAGE_NAME_MAX + 1];
+	char name[IMAGE_NAME_MAX + 1], want[IMAGE_NAME_MAX + 1];
 	struct image_reader *r;
 	uint64_t size;
 	bool found = false;
@@ -202,11 +203,15 @@ int page_index_load(const char *path, struct page_index *ix, struct image_identi
 			 "checkpoint first", "using %s as parent image", path);
 		goto out;
 	}
+	if (id->pid == pid)
+		snprintf(want, sizeof(want), "%s", PAGE_INDEX_MEMBER);
+	else
+		snprintf(want, sizeof(want), "proc/%d/%s", (int)pid, PAGE_INDEX_MEMBER);
 	while ((ret = image_next_member(r, name, &size)) > 0) {
 		void *data;
 		size_t len;
 
-		if (strcmp(name, PAGE_INDEX_MEMBER))
+		if (strcmp(name, want))
 			continue;
 		if (found || image_read_all(r, &data, &len)) {
 			ret = found ? fail_why("member appears twice", "the image is corrupted",
@@ -219,9 +224,10 @@ int page_index_load(const char *path, struct page_index *ix, struct image_identi
 			break;
 		found = true;
 	}
-	if (ret == 0 && !found)
+	if (ret == 0 && !found && id->pid == pid)
 		ret = fail_why("it has no page index (written by an older ckpt)", "take a full "
 			       "checkpoint first", "using %s as parent image", path);
+	/* (A process the parent image does not have: all its pages stored.) */
 out:
 	if (r)
 		image_reader_free(r);

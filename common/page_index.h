@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "records.h"
@@ -49,8 +50,11 @@ struct image_identity {
 int image_identity_read(const char *path, struct image_identity *out) must_check;
 /* From a decoded header (either blob may be absent: older images). */
 void image_identity_of(const struct image_header *h, struct image_identity *out);
-/* Read the whole image at path; its index into ix, its identity into id. */
-int page_index_load(const char *path, struct page_index *ix, struct image_identity *id) must_check;
+/* Read the whole image at path: the index of process pid into ix (the
+ * root's index/pages, or proc/PID/index/pages of another process of a
+ * tree; empty if the image has no such process), its identity into id. */
+int page_index_load(const char *path, pid_t pid, struct page_index *ix,
+		    struct image_identity *id) must_check;
 
 /* The chain of parents of an image whose header names parent: each found
  * by its image_id among the *.tar.zst files of dir, nearest first (the

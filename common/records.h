@@ -134,7 +134,9 @@ enum vma_kind {
 	F(T, 6, STR, path)			/* file path or [name] */ \
 	F(T, 7, I32, file_index)		/* into meta/files, -1 none */ \
 	F(T, 8, U64, vmflags)			/* VMF_* from smaps VmFlags */ \
-	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */
+	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */	\
+	F(T, 300, U64, shm_ino)			/* tree, VMA_ANON_SHARED: its shmem inode; \
+						   the same in several processes: one object */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {
@@ -231,7 +233,10 @@ enum fd_kind {
 	F(T, 161, BLOB, termios)		/* pty side: struct termios */		\
 	F(T, 162, BLOB, winsize)		/* pty master: struct winsize */	\
 	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */	\
-	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */
+	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */ \
+	F(T, 300, I32, tree_pid)		/* tree: the same open file as fd tree_fd of	\
+						   process tree_pid (earlier in meta/tree), 0 none */ \
+	F(T, 301, I32, tree_fd)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each
@@ -387,5 +392,21 @@ RECORD_DECLARE(seccomp_rec, SECCOMP_FIELDS)
 	F(T, 6, U64, offset)			/* ip - start of function */	\
 	F(T, 7, STR, file)			/* path of the mapping, NULL if none */
 RECORD_DECLARE(backtrace_rec, BACKTRACE_FIELDS)
+
+enum tree_state { TREE_RUNNING = 1, TREE_STOPPED, TREE_ZOMBIE };
+
+/* Member "meta/tree": every process of the image, the root first, each
+ * parent before its children (depth first, children by PID).  Absent in
+ * an image of one process.  Process i > 0 (not a zombie) has its members
+ * under "proc/PID/": proc/PID/meta/process, ..., proc/PID/pages/... */
+#define TREE_FIELDS(F, T)			\
+	F(T, 1, I32, pid)			\
+	F(T, 2, I32, ppid)			/* 0 for the root */	\
+	F(T, 3, I32, pgid)			\
+	F(T, 4, I32, sid)			\
+	F(T, 5, U32, state)			/* enum tree_state */	\
+	F(T, 6, I32, exit_status)		/* zombie: wait status (WIFEXITED...) */ \
+	F(T, 7, STR, comm)
+RECORD_DECLARE(tree_rec, TREE_FIELDS)
 
 #endif

@@ -41,6 +41,7 @@
 /* Everything an image holds besides memory contents, decoded. */
 struct image_meta {
 	struct image_header *header;	size_t nheader;
+	struct tree_rec *tree;		size_t ntree;	/* root only; none: one process */
 	struct process_rec *process;	size_t nprocess;
 	struct thread_rec *threads;	size_t nthreads;
 	struct rlimit_rec *rlimits;	size_t nrlimits;
@@ -75,6 +76,12 @@ int meta_write(struct image_writer *w, const struct image_meta *m) must_check;
 /* Read "ckpt-image" and every "meta/" member; stops at the first other
  * member (or the end), described in *next. */
 int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor *next) must_check;
+/* The members of another process of a tree, named prefix + "meta/..."
+ * ("proc/PID/"): next holds its first member already (where the previous
+ * process's metadata ended); the header and meta/tree are the root's. */
+int meta_write_as(struct image_writer *w, const struct image_meta *m, const char *prefix) must_check;
+int meta_read_as(struct image_reader *r, struct image_meta *m, const char *prefix,
+		 struct member_cursor *next) must_check;
 void meta_free(struct image_meta *m);
 /* The mapping of the image containing addr (vmas are sorted), or NULL. */
 const struct vma_rec *meta_find_vma(const struct image_meta *m, uint64_t addr);
@@ -118,10 +125,29 @@ struct dump_opts {
 	bool no_cow;			/* stay frozen while memory is written */
 	struct dump_stats *stats;	/* filled on success if not NULL */
 	const char *parent;		/* incremental: the image to store changes against */
+	bool no_children;		/* the process alone (refused if it has children) */
+};
+
+/* Image members of a process other than a tree's root are named
+ * "proc/PID/..." ("" for the root or a single process). */
+#define MEMBER_PREFIX_MAX 24
+
+/* Every end of an anonymous pipe held by the processes of a tree being
+ * dumped (ckpt/tree.c): a pipe between two of them is whole in the image. */
+struct tree_pipe_end {
+	uint64_t ino;
+	pid_t pid;
+	uint32_t mode;			/* O_RDONLY, O_WRONLY, O_RDWR */
+};
+struct tree_pipes {
+	struct tree_pipe_end *ends;
+	size_t n;
 };
 
 struct dump_ctx {
 	pid_t pid;
+	const struct tree_pipes *tree_pipes;	/* NULL: one process */
+	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	const struct dump_opts *opts;
 	struct remote *remote;		/* the thread group leader = tasks[0] */
 	struct remote **tasks;		/* every thread, leader first */
@@ -169,6 +195,7 @@ struct restore_ctx {
 	struct image_meta meta;
 	struct image_reader *reader;
 	struct member_cursor next;
+	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	pid_t pid;			/* of the restored process */
 	struct remote *remote;		/* its leader = tasks[0] */
 	struct remote **tasks;		/* one per meta.threads, once created */
@@ -176,6 +203,14 @@ struct restore_ctx {
 	int child_error_fd;		/* restore_child writes errors here */
 	/* memory module: fds opened in the target for file mappings */
 	long *target_file_fds;		/* one per meta.files, -1 unopened */
+	/* A tree: per meta.fds, an fd of ours (before exec) holding that open
+	 * file already, opened by an ancestor and inherited; -1 none.  NULL
+	 * for a process that shares nothing. */
+	int *inherited;
+	/* A tree: per meta.vmas, shared anonymous memory other processes map
+	 * too: an fd of the process (kept through exec) on its one object,
+	 * -1 none; NULL for a process that shares none. */
+	int *vma_shm_fd;
 	uint64_t pages_restored;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };

@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <stddef.h>
+#include <sys/resource.h>
 
 /* Is pid being checkpointed right now (traced by a ckpt)?  Then it is most
  * likely the source of the image in `ckpt PID --kill -o - | restart -`,
@@ -91,100 +94,416 @@ static pid_t create_process(struct restore_ctx *ctx)
 	return pid;
 }
 
-/* In the new process: wait until we trace it, set up what exec keeps,
- * exec the original binary.  Errors go to the parent as text. */
-static void child_main(struct restore_ctx *ctx, int go_fd)
-{
-	const struct state_ops *const *ops;
-	const char *exe = ctx->meta.process->exe;
-	char *argv[] = { (char *)exe, NULL }, *envp[] = { NULL };
-	char c;
+/* The restart children tell restart about themselves through one pipe
+ * (report), in messages of one write each: "I exist, trace me" and "I
+ * failed, here is why". */
+struct report_msg {
+	int32_t index;			/* in tree order */
+	int32_t type;			/* 'C' created, 'E' error */
+	int32_t pid;
+	char text[1500];
+};
 
-	if (read(go_fd, &c, 1) != 1)
-		_exit(127);
-	close(go_fd);
-	for (ops = state_table; *ops; ops++)
-		if ((*ops)->restore_child && (*ops)->restore_child(ctx))
-			goto err;
-	execve(exe, argv, envp);
-	fail(errno, NULL, "executing %s", exe);
-err:
-	if (write(ctx->child_error_fd, error_text(), strlen(error_text())) < 0)
+static void report(int fd, size_t index, int type, const char *text)
+{
+	struct report_msg m = { .index = (int32_t)index, .type = type, .pid = getpid() };
+	size_t len = text ? strlen(text) : 0;
+
+	if (len >= sizeof(m.text))
+		len = sizeof(m.text) - 1;
+	if (text)
+		memcpy(m.text, text, len);
+	/* Whole messages, each one write (atomic: below PIPE_BUF). */
+	if (write(fd, &m, sizeof(m)) < 0)
 		_exit(126);
+}
+
+void report_value(struct rtree *t, int type, int index, int value)
+{
+	struct report_msg m = { .index = index, .type = type, .pid = value };
+
+	if (write(t->report_fd, &m, sizeof(m)) < 0)
+		_exit(126);
+}
+
+static _Noreturn void child_failed(struct rtree *t, size_t i)
+{
+	/* (fds.c moves the pipe out of the way of the image's fds.) */
+	report(t->p[i]->ctx.child_error_fd, i, 'E', error_text());
 	_exit(127);
 }
 
-static int wait_for_exec(struct restore_ctx *ctx, int err_fd)
+/* A zombie of the image: in its session and group, it exits as it did. */
+static _Noreturn void become_zombie(struct rtree *t, size_t i)
 {
-	int status;
+	int status = t->p[i]->rec->exit_status;
+
+	if (WIFSIGNALED(status)) {
+		struct rlimit no_core = { 0, 0 };
+		sigset_t all;
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(WTERMSIG(status), SIG_DFL);
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+static _Noreturn void child_main(struct rtree *t, size_t i);
+
+static const struct restore_opts *ctx_opts(const struct rtree *t)
+{
+	return t->p[0]->ctx.opts;
+}
+
+/* Process i's group has no leader in the tree: it had exited. */
+static bool dead_leader(const struct rtree *t, size_t i)
+{
+	const struct tree_rec *me = t->p[i]->rec;
+	size_t j;
+
+	if (!i || me->pgid == me->pid || me->pgid == t->p[0]->rec->pgid)
+		return false;
+	for (j = 0; j < t->n; j++)
+		if (t->p[j]->rec->pid == me->pgid)
+			return false;
+	return true;
+}
+
+/* Leaders lent to the groups of process i's children whose leaders are
+ * gone: a process under that PID makes the group, the children join it,
+ * then it exits and i reaps it, all before i execs. */
+struct helpers {
+	size_t n;
+	pid_t pid[16];
+	int hold[16];			/* its end of a pipe: closed, it exits */
+};
+
+static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
+{
+	size_t j, k;
+
+	for (j = i + 1; j < t->n; j++) {
+		pid_t g = t->p[j]->rec->pgid, pid;
+		int p[2];
+		char c;
+
+		if (t->p[j]->parent != (int)i || !dead_leader(t, j))
+			continue;
+		for (k = 0; k < h->n && h->pid[k] != g; k++)
+			;
+		if (k < h->n)
+			continue;
+		if (h->n == 16)
+			return fail_why("too many groups without a leader", NULL,
+					"recreating process group %d", g);
+		if (pipe2(p, O_CLOEXEC))
+			return fail(errno, NULL, "recreating process group %d", g);
+		pid = clone_with_pid(g);
+		if (pid < 0) {
+			close(p[0]);
+			close(p[1]);
+			return fail(errno, errno == EEXIST ? "the PID is in use" : NULL,
+				    "recreating process group %d (a process under its PID)", g);
+		}
+		if (pid == 0) {
+			close(p[1]);
+			if (setpgid(0, 0))
+				_exit(1);
+			while (read(p[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		close(p[0]);
+		while (getpgid(pid) != pid) {	/* its group exists */
+			if (kill(pid, 0)) {
+				close(p[1]);
+				return fail_why("its stand-in leader died", NULL,
+						"recreating process group %d", g);
+			}
+			usleep(200);
+		}
+		h->pid[h->n] = pid;
+		h->hold[h->n++] = p[1];
+	}
+	return 0;
+}
+
+/* Once every child in such a group has joined it. */
+static int release_leaders(struct rtree *t, size_t i, struct helpers *h)
+{
+	size_t j, k;
+	int waited = 0, ret = 0;
+
+	for (j = i + 1; j < t->n && !ret; j++) {
+		const struct rproc *c = t->p[j];
+
+		if (c->parent != (int)i || !dead_leader(t, j) || c->zombie)
+			continue;
+		while (getpgid(c->rec->pid) != c->rec->pgid) {
+			if (waited++ > 25000) {	/* 5 s */
+				ret = fail_why("it did not join it", NULL, "recreating process "
+					       "group %d of process %d", c->rec->pgid, c->rec->pid);
+				break;
+			}
+			usleep(200);
+		}
+	}
+	for (k = 0; k < h->n; k++) {
+		close(h->hold[k]);
+		while (waitpid(h->pid[k], NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	return ret;
+}
+
+/* In process i, before exec: its session and group, then its children,
+ * each created under its PID by its real parent. */
+static void make_children(struct rtree *t, size_t i)
+{
+	const struct tree_rec *me = t->p[i]->rec;
+	struct helpers helpers = { .n = 0 };
+	pid_t want;
+	size_t j;
+
+	if (!me)
+		return;
+	/* (The root's own group, or a new terminal's session: tty.c.)  A root
+	 * that led a session without a terminal (a daemon) leads one again:
+	 * in restart's, its group would be orphaned when restart exits, and a
+	 * stopped member would get SIGHUP. */
+	if (me->sid == me->pid && (i || (!t->p[0]->ctx.meta.process->tty_nr &&
+					 !ctx_opts(t)->pty_slave))) {
+		if (setsid() < 0) {
+			fail(errno, NULL, "starting the session of process %d", me->pid);
+			child_failed(t, i);
+		}
+	} else if (me->pgid == me->pid && getpgrp() != getpid() && !ctx_opts(t)->pty_slave &&
+		   setpgid(0, 0)) {
+		fail(errno, NULL, "making process %d lead its group", me->pid);
+		child_failed(t, i);
+	}
+	want = me->pgid == t->p[0]->rec->pgid ? getpgid(t->p[0]->rec->pid) : me->pgid;
+	if ((t->p[i]->zombie || dead_leader(t, i)) && me->pgid != me->pid && want != getpgrp() &&
+	    setpgid(0, want)) {
+		fail(errno, "its group's leader is not made yet", "putting the zombie %d in its "
+		     "process group %d", me->pid, me->pgid);
+		child_failed(t, i);
+	}
+	if (!t->p[i]->zombie && shared_make(t, i))
+		child_failed(t, i);
+	if (lend_leaders(t, i, &helpers))
+		child_failed(t, i);
+	for (j = i + 1; j < t->n; j++) {
+		pid_t pid;
+
+		if (t->p[j]->parent != (int)i)
+			continue;
+		pid = clone_with_pid(t->p[j]->rec->pid);
+		if (pid < 0) {
+			if (errno == EEXIST)
+				fail_why("the PID is in use", NULL, "reclaiming PID %d",
+					 t->p[j]->rec->pid);
+			else
+				fail(errno, NULL, "reclaiming PID %d", t->p[j]->rec->pid);
+			child_failed(t, i);
+		}
+		if (pid == 0)
+			child_main(t, j);
+		if (t->p[j]->zombie) {
+			/* Dead before we exec: its SIGCHLD is for restart code. */
+			siginfo_t si;
+			while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+				;
+		}
+	}
+	if (helpers.n && release_leaders(t, i, &helpers))
+		child_failed(t, i);
+}
+
+/* In the new process: wait until we trace it, set up what exec keeps,
+ * exec the original binary.  Errors go to restart through the report
+ * pipe. */
+static _Noreturn void child_main(struct rtree *t, size_t i)
+{
+	struct restore_ctx *ctx = &t->p[i]->ctx;
+	const struct state_ops *const *ops;
+	const char *exe;
+	char *argv[2], *envp[] = { NULL };
+	size_t j;
+	char c;
+
+	/* Only restart says go: an end of file means it gave up. */
+	for (j = 0; j < t->n; j++) {
+		if (t->p[j]->go[1] >= 0)
+			close(t->p[j]->go[1]);
+		t->p[j]->go[1] = -1;	/* (the number may be reused, inherited) */
+	}
+	if (t->p[i]->zombie) {
+		make_children(t, i);
+		become_zombie(t, i);
+	}
+	if (i)
+		report(t->report_fd, i, 'C', NULL);
+	if (read(t->p[i]->go[0], &c, 1) != 1)
+		_exit(127);
+	make_children(t, i);
+	if (shared_attach(t, i))
+		child_failed(t, i);
+	exe = ctx->meta.process->exe;
+	argv[0] = (char *)exe;
+	argv[1] = NULL;
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->restore_child && (*ops)->restore_child(ctx))
+			child_failed(t, i);
+	if (shared_keep(t, i))
+		child_failed(t, i);
+	execve(exe, argv, envp);
+	fail(errno, NULL, "executing %s", exe);
+	child_failed(t, i);
+}
+
+static struct rproc *find_proc(struct rtree *t, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->p[i]->pid == pid)
+			return t->p[i];
+	return NULL;
+}
+
+static int seize_new(struct rproc *p, pid_t pid)
+{
+	p->pid = pid;
+	p->ctx.pid = pid;
+	if (ptrace(PTRACE_SEIZE, pid, 0,
+		   PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD))
+		return fail(errno, NULL, "attaching to the new process %d", pid);
+	p->seized = true;
+	if (write(p->go[1], "g", 1) != 1)
+		return fail(errno, NULL, "starting the new process %d", pid);
+	return 0;
+}
+
+/* Messages from the restart children: new ones to trace, failures. */
+static int read_reports(struct rtree *t)
+{
+	struct report_msg m;
 
 	for (;;) {
-		if (waitpid(ctx->pid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(errno, NULL, "waiting for the new process");
+		ssize_t n = read(t->report_rd, &m, sizeof(m));
+
+		if ((n < 0 && errno == EAGAIN) || n == 0)
+			return 0;	/* (0: every one has exec'd or died) */
+		if (n != (ssize_t)sizeof(m) || m.index < 0 ||
+		    (m.type != 'S' && (size_t)m.index >= t->n))
+			return fail(n < 0 ? errno : EIO, NULL, "reading from the new processes");
+		m.text[sizeof(m.text) - 1] = 0;
+		if (m.type == 'S' && (size_t)m.index < t->nshms) {
+			t->shms[m.index].fd = m.pid;	/* an fd number, there */
+			continue;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			char msg[1024];
-			ssize_t n = read(err_fd, msg, sizeof(msg) - 1);
-			ctx->pid = 0;
-			if (n > 0) {
-				msg[n] = 0;
-				return fail_why(msg, NULL, "preparing the new process");
-			}
-			return fail_why("it died before exec", NULL, "preparing the new process");
-		}
-		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
-			return 0;
-		/* Any other stop before exec: pass signals on. */
-		ptrace(PTRACE_CONT, ctx->pid, 0,
-		       (status >> 16) == 0 ? WSTOPSIG(status) : 0);
+		if (m.type == 'E')
+			return fail_why(m.text, NULL, "preparing the new process %d", m.pid);
+		if (m.type == 'C' && !t->p[m.index]->seized && seize_new(t->p[m.index], m.pid))
+			return -1;
 	}
 }
 
-static int start_process(struct restore_ctx *ctx)
+/* Every process created, traced and stopped at the exec of its binary. */
+static int wait_all_exec(struct rtree *t)
 {
-	int go[2], err[2];
-	int ret = -1;
+	size_t pending = 0, i;
 
-	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+	for (i = 0; i < t->n; i++)
+		pending += !t->p[i]->zombie;
+	while (pending) {
+		struct pollfd pfd = { t->report_rd, POLLIN, 0 };
+		struct rproc *p;
+		int status;
+		pid_t pid;
+
+		if (poll(&pfd, 1, 20) < 0 && errno != EINTR)
+			return fail(errno, NULL, "waiting for the new processes");
+		if (read_reports(t))
+			return -1;
+		while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+			p = find_proc(t, pid);
+			if (!p || p->zombie)
+				continue;
+			if (WIFEXITED(status) || WIFSIGNALED(status)) {
+				p->seized = false;
+				p->pid = p->ctx.pid = 0;
+				usleep(10000);
+				if (read_reports(t))
+					return -1;
+				return fail_why("it died before exec", NULL,
+						"preparing the new process %d (%s %d)", pid,
+						WIFSIGNALED(status) ? "signal" : "exit status",
+						WIFSIGNALED(status) ? WTERMSIG(status) :
+						WEXITSTATUS(status));
+			}
+			if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+				if (!p->at_exec)
+					pending--;
+				p->at_exec = true;
+				continue;
+			}
+			/* Any other stop before exec: pass signals on. */
+			ptrace(PTRACE_CONT, pid, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
+		}
+	}
+	return 0;
+}
+
+static int start_tree(struct rtree *t)
+{
+	struct rproc *root = t->p[0];
+	int rep[2];
+	size_t i;
+
+	if (pipe2(rep, O_CLOEXEC))
 		return fail(errno, NULL, "creating pipes");
-	ctx->child_error_fd = err[1];
+	t->report_rd = rep[0];
+	t->report_fd = rep[1];
+	if (fcntl(rep[0], F_SETFL, O_NONBLOCK))
+		return fail(errno, NULL, "creating pipes");
+	for (i = 0; i < t->n; i++) {
+		t->p[i]->ctx.child_error_fd = rep[1];
+		if (!t->p[i]->zombie && pipe2(t->p[i]->go, O_CLOEXEC))
+			return fail(errno, NULL, "creating pipes");
+	}
 	fflush(NULL);
-	ctx->pid = create_process(ctx);
-	if (ctx->pid < 0) {
-		ctx->pid = 0;
-		goto out;
+	root->pid = create_process(&root->ctx);
+	if (root->pid < 0) {
+		root->pid = 0;
+		return -1;
 	}
-	if (ctx->pid == 0) {
-		close(go[1]);
-		close(err[0]);
-		child_main(ctx, go[0]);
+	if (root->pid == 0) {
+		close(rep[0]);
+		child_main(t, 0);
 	}
-	if (ptrace(PTRACE_SEIZE, ctx->pid, 0,
-		   PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
-		fail(errno, NULL, "attaching to the new process %d", ctx->pid);
-		kill(ctx->pid, SIGKILL);
-		waitpid(ctx->pid, NULL, 0);
-		ctx->pid = 0;
-		goto out;
+	root->ctx.pid = root->pid;
+	root->is_child = true;
+	if (seize_new(root, root->pid))
+		return -1;
+	close(rep[1]);
+	t->report_fd = -1;
+	for (i = 0; i < t->n; i++) {
+		if (t->p[i]->go[0] >= 0)
+			close(t->p[i]->go[0]);
+		t->p[i]->go[0] = -1;
 	}
-	close(err[1]);
-	err[1] = -1;
-	if (write(go[1], "g", 1) != 1) {
-		fail(errno, NULL, "starting the new process");
-		goto out;
-	}
-	ret = wait_for_exec(ctx, err[0]);
-	if (!ret)
-		ret = remote_adopt(ctx->pid, &ctx->remote);
-out:
-	close(go[0]);
-	close(go[1]);
-	close(err[0]);
-	if (err[1] >= 0)
-		close(err[1]);
-	return ret;
+	if (wait_all_exec(t) || read_reports(t))
+		return -1;
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie && (shared_attach_memory(t, i) ||
+					 remote_adopt(t->p[i]->pid, &t->p[i]->ctx.remote)))
+			return -1;
+	return 0;
 }
 
 /* Name the step in the one error line: what fails inside a step can be as
@@ -218,10 +537,6 @@ static int let_go(struct restore_ctx *ctx)
 {
 	const struct thread_rec *t;
 	arch_regs_t regs;
-
-	if (ctx->next.state != 0)
-		return fail_why("unexpected data after memory contents", "the image is corrupted",
-				"reading image member %s", ctx->next.name);
 	size_t i;
 
 	if (remote_scratch_unmap(ctx->remote))
@@ -236,58 +551,305 @@ static int let_go(struct restore_ctx *ctx)
 	return 0;
 }
 
-int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
+static const struct tree_rec *tree_find(const struct image_meta *root, pid_t pid, size_t *index)
 {
-	struct restore_ctx ctx = { .opts = opts, .child_error_fd = -1 };
-	unsigned long long t0 = now_ns();
-	int ret = -1;
+	size_t i;
 
-	ctx.reader = image_reader_new(image_fd);
-	if (!ctx.reader)
-		goto out;
-	if (meta_read(ctx.reader, &ctx.meta, &ctx.next) || restore_run_checks(&ctx))
-		goto out;
-	pr_info("image of PID %d (%s) read and checked in %.2f ms", ctx.meta.process->pid,
-		ctx.meta.process->comm, (now_ns() - t0) / 1e6);
-	if (!opts->new_pid) {
-		size_t i;
-		/* Let a ckpt still writing into our pipe finish (and end its
-		 * process, with --kill) before we need the PID. */
-		if (being_checkpointed(ctx.meta.process->pid) && image_reader_spool(ctx.reader))
-			goto out;
-		for (i = 0; i < ctx.meta.nthreads; i++)
-			if (restore_pid_free(ctx.meta.threads[i].tid, true))
-				goto out;
+	for (i = 0; i < root->ntree; i++)
+		if (root->tree[i].pid == pid) {
+			if (index)
+				*index = i;
+			return &root->tree[i];
+		}
+	return NULL;
+}
+
+/* meta/tree, before anything is trusted: the root first, each parent
+ * (alive) before its children, PIDs once each, sessions and groups such
+ * as ckpt accepts them. */
+static int check_tree(const struct image_meta *m)
+{
+	const struct tree_rec *t = m->tree, *root = &t[0];
+	size_t i, j;
+
+	if (!m->ntree)
+		return 0;
+	if (m->ntree > 1u << 16 || root->pid != m->process->pid || root->state == TREE_ZOMBIE)
+		return fail_why("invalid process tree", "the image is corrupted", "reading meta/tree");
+	for (i = 0; i < m->ntree; i++) {
+		const struct tree_rec *parent = NULL, *leader;
+
+		if (t[i].pid <= 0 || t[i].state < TREE_RUNNING || t[i].state > TREE_ZOMBIE)
+			return fail_why("invalid process", "the image is corrupted",
+					"reading meta/tree entry %zu", i);
+		for (j = 0; j < i; j++) {
+			if (t[j].pid == t[i].pid)
+				return fail_why("PID appears twice", "the image is corrupted",
+						"reading meta/tree entry %zu", i);
+			if (t[j].pid == t[i].ppid)
+				parent = &t[j];
+		}
+		if (!i)
+			continue;
+		if (!parent || parent->state == TREE_ZOMBIE)
+			return fail_why("its parent is not before it", "the image is corrupted",
+					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
+		if (t[i].sid != t[i].pid && t[i].sid != parent->sid)
+			return fail_why("its session cannot be made", "the image is corrupted",
+					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
+		if (t[i].pgid == t[i].pid || (t[i].pgid == root->pgid && t[i].sid == root->sid))
+			continue;
+		leader = tree_find(m, t[i].pgid, NULL);
+		if (leader && leader->sid == t[i].sid)
+			continue;
+		/* A group whose leader is gone: lent one by the members' parent,
+		 * all of them its children. */
+		for (j = 1; !leader && j < m->ntree; j++)
+			if (t[j].pgid == t[i].pgid && t[j].ppid != t[i].ppid)
+				break;
+		if (leader || j < m->ntree)
+			return fail_why("its process group cannot be made", "the image is corrupted",
+					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
 	}
-	if (start_process(&ctx) || run_restore_hooks(&ctx) || let_go(&ctx))
-		goto out;
-	*pid = ctx.pid;
-	pr_info("process %d running, restored in %.1f ms", ctx.pid, (now_ns() - t0) / 1e6);
-	ret = 0;
-out:
-	if (ret && ctx.pid > 0) {
-		/* Nothing half-restored is left running. */
-		if (ctx.remote) {
-			size_t i;
-			for (i = ctx.ntasks; i-- > 1;)
-				remote_kill(ctx.tasks[i]);
-			remote_kill(ctx.remote);
+	return 0;
+}
+
+static struct rproc *new_proc(struct rtree *t, const struct restore_opts *opts)
+{
+	struct rproc **grown = realloc(t->p, (t->n + 1) * sizeof(*grown));
+	struct rproc *p = calloc(1, sizeof(*p));
+
+	if (!grown || !p) {
+		free(p);
+		if (grown)
+			t->p = grown;
+		fail(ENOMEM, NULL, "reading the image");
+		return NULL;
+	}
+	t->p = grown;
+	t->p[t->n++] = p;
+	p->ctx.opts = opts;
+	p->ctx.child_error_fd = -1;
+	p->go[0] = p->go[1] = -1;
+	p->parent = -1;
+	return p;
+}
+
+/* Every process's metadata, in the image's order, each checked. */
+static int read_tree(struct rtree *t, struct image_reader *r, const struct restore_opts *opts)
+{
+	struct rproc *root = new_proc(t, opts);
+	const struct image_meta *rm;
+	size_t i, j;
+
+	if (!root)
+		return -1;
+	root->ctx.reader = r;
+	if (meta_read(r, &root->ctx.meta, &root->ctx.next) || check_tree(&root->ctx.meta) ||
+	    restore_run_checks(&root->ctx))
+		return -1;
+	rm = &root->ctx.meta;
+	if (rm->ntree)
+		root->rec = &rm->tree[0];
+	if (rm->ntree > 1 && opts->new_pid)
+		return fail_why("--new-pid is not supported for a process tree yet", "restart it "
+				"under its PIDs", "restoring %zu processes", rm->ntree);
+	for (i = 1; i < rm->ntree; i++) {
+		struct rproc *p = new_proc(t, opts), *prev = t->p[t->n - 2];
+
+		if (!p)
+			return -1;
+		p->rec = &rm->tree[i];
+		for (j = 0; j < i; j++)
+			if (rm->tree[j].pid == p->rec->ppid)
+				p->parent = (int)j;
+		p->zombie = p->rec->state == TREE_ZOMBIE;
+		p->ctx.reader = r;
+		p->ctx.next = prev->ctx.next;
+		if (p->zombie)
+			continue;
+		snprintf(p->ctx.prefix, sizeof(p->ctx.prefix), "proc/%d/", p->rec->pid);
+		if (meta_read_as(r, &p->ctx.meta, p->ctx.prefix, &p->ctx.next))
+			return -1;
+		if (p->ctx.meta.process->pid != p->rec->pid)
+			return fail_why("its metadata is of another process", "the image is corrupted",
+					"reading %smeta/process", p->ctx.prefix);
+		/* The image header is the root's. */
+		p->ctx.meta.header = rm->header;
+		p->ctx.meta.nheader = rm->nheader;
+		if (restore_run_checks(&p->ctx))
+			return -1;
+	}
+	/* The root's memory comes right after the last metadata. */
+	root->ctx.next = t->p[t->n - 1]->ctx.next;
+	return 0;
+}
+
+/* A group led by a process of the tree, or the root's: joined after
+ * exec, once every leader exists (leaders made theirs before forking). */
+static int fix_groups(struct rtree *t)
+{
+	pid_t root_pgid = getpgid(t->p[0]->pid);
+	size_t i;
+
+	for (i = 1; i < t->n; i++) {
+		const struct tree_rec *r = t->p[i]->rec;
+		pid_t want = r->pgid == t->p[0]->rec->pgid ? root_pgid : r->pgid;
+
+		if (t->p[i]->zombie || r->pgid == r->pid || getpgid(r->pid) == want)
+			continue;
+		if (remote_syscall_ok(t->p[i]->ctx.remote, NULL, "joining its process group",
+				      __NR_setpgid, 0, want, 0, 0, 0, 0))
+			return -1;
+	}
+	for (i = 1; i < t->n; i++) {
+		const struct tree_rec *r = t->p[i]->rec;
+		pid_t want = r->pgid == t->p[0]->rec->pgid ? root_pgid : r->pgid;
+
+		if (getpgid(r->pid) != want)
+			return fail_why("it is not in its process group", NULL, "restoring process "
+					"%d (group %d, not %d)", r->pid, want, getpgid(r->pid));
+	}
+	return 0;
+}
+
+static void kill_all(struct rtree *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+
+		if (p->go[1] >= 0)
+			close(p->go[1]);	/* those not traced yet give up */
+		p->go[1] = -1;
+		if (p->pid <= 0 || p->zombie)
+			continue;
+		if (p->ctx.remote) {
+			for (k = p->ctx.ntasks; k-- > 1;)
+				remote_kill(p->ctx.tasks[k]);
+			remote_kill(p->ctx.remote);
 		} else {
-			kill(ctx.pid, SIGKILL);
-			waitpid(ctx.pid, NULL, __WALL);
+			kill(p->pid, SIGKILL);
+			if (p->seized || p->is_child)
+				waitpid(p->pid, NULL, __WALL);
 		}
 	}
-	if (ctx.tasks) {
-		size_t i;
-		for (i = ctx.ntasks; i-- > 1;)
-			remote_free(ctx.tasks[i]);
-		free(ctx.tasks);
+	/* The root's children, zombies included, go to init when it dies. */
+	if (t->p[0]->pid > 0 && t->p[0]->ctx.remote)
+		waitpid(t->p[0]->pid, NULL, __WALL | WNOHANG);
+}
+
+static void free_tree(struct rtree *t)
+{
+	size_t i, k;
+
+	shared_free(t);
+	for (i = t->n; i-- > 0;) {
+		struct restore_ctx *ctx = &t->p[i]->ctx;
+
+		if (ctx->tasks) {
+			for (k = ctx->ntasks; k-- > 1;)
+				remote_free(ctx->tasks[k]);
+			free(ctx->tasks);
+		}
+		if (ctx->remote)
+			remote_free(ctx->remote);
+		state_restore_release(ctx);
+		if (i) {
+			ctx->meta.header = NULL;
+			ctx->meta.nheader = 0;
+		}
+		meta_free(&ctx->meta);
+		if (t->p[i]->go[0] >= 0)
+			close(t->p[i]->go[0]);
+		if (t->p[i]->go[1] >= 0)
+			close(t->p[i]->go[1]);
+		free(t->p[i]);
 	}
-	if (ctx.remote)
-		remote_free(ctx.remote);
-	state_restore_release(&ctx);
-	if (ctx.reader)
-		image_reader_free(ctx.reader);
-	meta_free(&ctx.meta);
+	if (t->report_rd >= 0)
+		close(t->report_rd);
+	if (t->report_fd >= 0)
+		close(t->report_fd);
+	free(t->p);
+}
+
+/* Memory contents come in the metadata's order: the root's first. */
+static int restore_all(struct rtree *t)
+{
+	struct member_cursor next = t->p[0]->ctx.next;
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+
+		if (p->zombie)
+			continue;
+		p->ctx.next = next;
+		if (t->n > 1)
+			pr_info("restoring process %d", p->pid);
+		if (run_restore_hooks(&p->ctx))
+			return -1;
+		next = p->ctx.next;
+	}
+	if (next.state != 0)
+		return fail_why("unexpected data after memory contents", "the image is corrupted",
+				"reading image member %s", next.name);
+	/* A stopped process is stopped before it runs an instruction: its
+	 * SIGSTOP waits for it, queued while it is ours. */
+	for (i = 0; i < t->n; i++)
+		if (t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED &&
+		    kill(t->p[i]->pid, SIGSTOP))
+			return fail(errno, NULL, "stopping process %d again", t->p[i]->pid);
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie && let_go(&t->p[i]->ctx))
+			return -1;
+	return 0;
+}
+
+int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
+{
+	struct rtree t = { .report_rd = -1, .report_fd = -1 };
+	struct image_reader *reader;
+	unsigned long long t0 = now_ns();
+	const struct image_meta *rm;
+	size_t i, k;
+	int ret = -1;
+
+	reader = image_reader_new(image_fd);
+	if (!reader)
+		return -1;
+	if (read_tree(&t, reader, opts))
+		goto out;
+	rm = &t.p[0]->ctx.meta;
+	pr_info("image of PID %d (%s)%s read and checked in %.2f ms", rm->process->pid,
+		rm->process->comm, t.n > 1 ? " and its descendants" : "", (now_ns() - t0) / 1e6);
+	if (!opts->new_pid) {
+		/* Let a ckpt still writing into our pipe finish (and end its
+		 * processes, with --kill) before we need the PIDs. */
+		if (being_checkpointed(rm->process->pid) && image_reader_spool(reader))
+			goto out;
+		for (i = 0; i < t.n; i++) {
+			const struct image_meta *m = &t.p[i]->ctx.meta;
+			if (t.p[i]->zombie && restore_pid_free(t.p[i]->rec->pid, true))
+				goto out;
+			if (dead_leader(&t, i) && restore_pid_free(t.p[i]->rec->pgid, true))
+				goto out;	/* for its stand-in leader */
+			for (k = 0; k < m->nthreads; k++)
+				if (restore_pid_free(m->threads[k].tid, true))
+					goto out;
+		}
+	}
+	if (shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
+		goto out;
+	*pid = t.p[0]->pid;
+	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",
+		t.p[0]->pid, (now_ns() - t0) / 1e6);
+	ret = 0;
+out:
+	if (ret)
+		kill_all(&t);	/* nothing half-restored is left running */
+	free_tree(&t);
+	image_reader_free(reader);
 	return ret;
 }

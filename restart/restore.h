@@ -8,4 +8,63 @@
  * *pid gets its PID.  On failure nothing is left running. */
 int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid) must_check;
 
+/* One process of the image: the root (index 0) or a descendant. */
+struct rproc {
+	struct restore_ctx ctx;
+	const struct tree_rec *rec;	/* NULL: an image of one process */
+	int parent;			/* index, -1 for the root */
+	bool zombie;
+	int go[2];			/* restart -> it: "traced, go on" */
+	pid_t pid;
+	bool seized, is_child, at_exec;
+	int *rec_obj;			/* per ctx.meta.fds: index in rtree.objs, -1 */
+	int *vma_shm;			/* per ctx.meta.vmas: index in rtree.shms, -1 */
+};
+
+/* Shared anonymous memory several processes map (MAP_SHARED|MAP_ANONYMOUS
+ * before a fork): one shmem object made by their common ancestor, an fd
+ * on it inherited and kept through exec by each, which maps it. */
+struct rshm {
+	uint64_t ino;			/* at dump */
+	uint64_t size;			/* the largest offset mapped */
+	int lca;
+	int fd;
+};
+
+/* An open file several processes of the tree hold: made once, in their
+ * closest common ancestor (lca) before it forks, then inherited. */
+struct robj {
+	size_t proc, rec;		/* its first holder, the fd record there */
+	int lca;			/* index of the process that makes it */
+	uint64_t pipe;			/* an anonymous pipe: its id (object_id), 0 */
+	int fd;				/* where it is, in lca and its descendants */
+};
+
+struct rtree {
+	struct rproc **p;		/* in the image's order */
+	size_t n;
+	int report_rd, report_fd;	/* the restart children -> restart */
+	struct robj *objs;
+	size_t nobjs;
+	int obj_base;			/* objects' fds go from here up */
+	struct rshm *shms;
+	size_t nshms;
+};
+
+/* restart/shared.c: which open files are shared and who makes them (in
+ * restart, before anything is created); in process i before it forks its
+ * children, make those it is the common ancestor of; in process i before
+ * its fds are set up, tell fds.c which it inherited. */
+int shared_plan(struct rtree *t) must_check;
+int shared_make(struct rtree *t, size_t i) must_check;
+int shared_attach(struct rtree *t, size_t i) must_check;
+/* The part restart needs too (after the 'S' reports): vma_shm_fd. */
+int shared_attach_memory(struct rtree *t, size_t i) must_check;
+/* To restart from a restart child (restore.c): one message, one write. */
+void report_value(struct rtree *t, int type, int index, int value);
+/* In process i, its fds in place, right before exec: keep its objects of
+ * shared memory open through exec. */
+int shared_keep(struct rtree *t, size_t i) must_check;
+void shared_free(struct rtree *t);
+
 #endif

@@ -64,6 +64,13 @@ bool fd_pipe_inside(const struct fd_dump *d)
 		reader |= mode == O_RDONLY || mode == O_RDWR;
 		writer |= mode == O_WRONLY || mode == O_RDWR;
 	}
+	for (i = 0; d->tree_pipes && i < d->tree_pipes->n; i++) {
+		const struct tree_pipe_end *e = &d->tree_pipes->ends[i];
+		if (e->pid == d->pid || e->ino != d->st.st_ino)
+			continue;
+		reader |= e->mode == O_RDONLY || e->mode == O_RDWR;
+		writer |= e->mode == O_WRONLY || e->mode == O_RDWR;
+	}
 	return reader && writer;
 }
 
@@ -472,6 +479,9 @@ static struct pipe_made *pipe_made(struct fd_child *c, uint64_t id)
 	return NULL;
 }
 
+static int open_pipe(struct fd_child *c, const struct fd_rec *rec);
+static void release_pipes(struct restore_ctx *ctx);
+
 static int make_pipe(struct fd_child *c, const struct fd_rec *rec)
 {
 	struct pipes_made *m = c->ctx->slot[SLOT_PIPE];
@@ -646,6 +656,37 @@ static void release_pipes(struct restore_ctx *ctx)
 	free(m->made);
 	free(m);
 	ctx->slot[SLOT_PIPE] = NULL;
+}
+
+/* One pipe, several processes: its open files as if one process held
+ * them all, each renumbered to where it lands (so that a reopen finds
+ * the one before). */
+int fd_pipe_open_group(const struct restore_opts *opts, struct fd_rec *recs, size_t n,
+		       int spare_base, int *fds)
+{
+	struct restore_ctx scratch = { .opts = opts };
+	struct fd_child c = { &scratch, spare_base };
+	size_t i;
+	int ret = 0;
+
+	scratch.meta.fds = recs;
+	scratch.meta.nfds = n;
+	for (i = 0; i < n && !ret; i++) {
+		int fd = open_pipe(&c, &recs[i]), moved;
+
+		if (fd < 0) {
+			ret = -1;
+			break;
+		}
+		moved = fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+		close(fd);
+		if (moved < 0)
+			ret = fail(errno, NULL, "keeping a pipe for the children");
+		fds[i] = moved;
+		recs[i].fd = moved;
+	}
+	release_pipes(&scratch);
+	return ret;
 }
 
 const struct fd_kind_ops fd_pipe_kind = {

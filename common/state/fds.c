@@ -283,6 +283,8 @@ static int fds_dump(struct dump_ctx *ctx)
 	for (i = 0; i < n; i++) {
 		all[i].all = all;
 		all[i].nall = n;
+		all[i].pid = ctx->pid;
+		all[i].tree_pipes = ctx->tree_pipes;
 	}
 	for (i = 0; i < n; i++)
 		if (dump_one(ctx, &all[i], i))
@@ -311,7 +313,8 @@ static int fds_check(struct restore_ctx *ctx)
 		    f->share_index > i || (f->kind == FD_STDIO && f->fd > 2) ||
 		    f->fown_type < F_OWNER_TID || f->fown_type > F_OWNER_PGRP ||
 		    f->fown_pid < 0 || f->fown_sig < 0 || f->fown_sig > 64 || f->inflight > 1 ||
-		    (i && !f->inflight && ctx->meta.fds[i - 1].inflight) ||
+		    (i && !f->inflight && ctx->meta.fds[i - 1].inflight) || f->tree_pid < 0 ||
+		    (f->tree_pid && (f->share_index || f->kind == FD_STDIO || f->inflight)) ||
 		    (f->kind != FD_STDIO && !k))
 			return fail_why("invalid fd record", "the image is corrupted",
 					"checking fd %d", f->fd);
@@ -358,7 +361,15 @@ static int restore_one(struct fd_child *c, const struct fd_rec *f, const int std
 	const struct image_meta *m = &c->ctx->meta;
 	int fd;
 
-	if (f->share_index) {
+	int inherited = c->ctx->inherited ? c->ctx->inherited[f - m->fds] : -1;
+
+	if (inherited >= 0 && !f->share_index) {
+		/* The same open file as an ancestor's: made there, inherited. */
+		if (dup2(inherited, f->fd) < 0)
+			return fail(errno, NULL, "placing fd %d (%s)", f->fd, f->description);
+		if (restore_owner(c->ctx, f))
+			return -1;
+	} else if (f->share_index) {
 		if (dup2(m->fds[f->share_index - 1].fd, f->fd) < 0)
 			return fail(errno, NULL, "sharing fd %d with fd %d", f->fd,
 				    m->fds[f->share_index - 1].fd);
@@ -419,6 +430,8 @@ static int fds_restore_child(struct restore_ctx *ctx)
 				return -1;
 	for (k = 0; k < m->nfds; k++) {
 		const struct fd_kind_ops *ops = kind_of(m->fds[k].kind);
+		if (m->fds[k].tree_pid)
+			continue;	/* finished by the process holding it first */
 		if (!m->fds[k].share_index && ops && ops->finish && ops->finish(&c, &m->fds[k]))
 			return -1;
 	}
@@ -433,6 +446,27 @@ static int fds_restore_child(struct restore_ctx *ctx)
 	if (close_range(maxfd + 1, ~0U, CLOSE_RANGE_CLOEXEC))
 		return fail(errno, NULL, "closing fds");
 	return 0;
+}
+
+int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base)
+{
+	const struct fd_kind_ops *k = kind_of(rec->kind);
+	struct fd_child c = { holder, spare_base };
+	int fd, moved;
+
+	if (!k || rec->kind == FD_STDIO)
+		return fail_why("not a kind that can be shared", "the image is corrupted",
+				"opening fd %d (%s) for the children", rec->fd, rec->description);
+	/* (Its finish() runs in the process that holds it first.) */
+	fd = k->open(&c, rec);
+	if (fd < 0)
+		return -1;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+	close(fd);
+	if (moved < 0)
+		return fail(errno, NULL, "keeping fd %d (%s) for the children", rec->fd,
+			    rec->description);
+	return moved;
 }
 
 /* After exec: close-on-exec, which belongs to each fd (not to the open

@@ -25,6 +25,8 @@ struct fd_dump {
 	 * table: our copy of it in ckpt (fd is then its number in the image,
 	 * above every fd of the table); -1 for an fd of the table. */
 	int own_fd;
+	pid_t pid;			/* of the process */
+	const struct tree_pipes *tree_pipes;	/* the other processes of a tree */
 };
 
 /* The restart child rebuilding the table (before exec). */
@@ -103,7 +105,17 @@ int fd_steal(pid_t pid, int fd);
 int fd_spare(struct fd_child *c, int fd);
 /* Open flags to reopen with: what fdinfo showed, less the creation ones. */
 int fd_reopen_flags(const struct fd_rec *rec);
-/* The process holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
+/* The process (or with the other processes of the tree being dumped)
+ * holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
 bool fd_pipe_inside(const struct fd_dump *d);
+
+/* A tree (restart/): open rec (of process holder) in an ancestor, to be
+ * inherited; a new fd, close-on-exec, at spare_base or above. */
+int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base);
+/* The open files of one pipe held by several processes (recs: copies,
+ * their fd numbers are overwritten with where each lands): made at once
+ * in an ancestor; fds[i] gets each. */
+int fd_pipe_open_group(const struct restore_opts *opts, struct fd_rec *recs, size_t n,
+		       int spare_base, int *fds);
 
 #endif

@@ -350,12 +350,8 @@ static int memory_dump_prepare(struct dump_ctx *ctx)
 	if (ctx->opts->parent) {
 		unsigned long long t0 = now_ns();
 
-		if (page_index_load(ctx->opts->parent, &s->parent, &s->parent_id))
+		if (page_index_load(ctx->opts->parent, ctx->pid, &s->parent, &s->parent_id))
 			return -1;
-		if (s->parent_id.pid != ctx->pid)
-			return fail_why("it is an image of another process", "give an image of "
-					"this process", "using %s (PID %d) as parent image of "
-					"process %d", ctx->opts->parent, s->parent_id.pid, ctx->pid);
 		s->has_parent = true;
 		pr_info("parent image: %zu page hashes read in %.1f ms", s->parent.n,
 			(now_ns() - t0) / 1e6);
@@ -491,7 +487,13 @@ static int memory_dump(struct dump_ctx *ctx)
 
 	if (!s)
 		return fail(ENOMEM, NULL, "reading mappings");
-	if (s->has_parent &&
+	/* The root of the image (a tree's other processes: those the parent
+	 * image holds, whose pages are taken from it by hash) names its parent. */
+	if (s->has_parent && !ctx->prefix[0] && s->parent_id.pid != ctx->pid)
+		return fail_why("it is an image of another process", "give an image of "
+				"this process", "using %s (PID %d) as parent image of "
+				"process %d", ctx->opts->parent, s->parent_id.pid, ctx->pid);
+	if (s->has_parent && ctx->meta.header &&
 	    blob_set(&ctx->meta.header->parent_id, s->parent_id.id, IMAGE_ID_LEN))
 		return -1;
 	if (read_vmas(ctx, &vmas, &n))
@@ -520,6 +522,8 @@ static int memory_dump(struct dump_ctx *ctx)
 		rec->pgoff = v->pgoff;
 		rec->vmflags = v->vmflags;
 		rec->file_index = -1;
+		if (kind == VMA_ANON_SHARED && ctx->tree_pipes)
+			rec->shm_ino = v->inode;	/* the same object in another? */
 		rec->path = strdup(v->path);
 		if (!rec->path) {
 			fail(ENOMEM, NULL, "recording mappings");
@@ -715,7 +719,7 @@ static int write_runs(struct dump_ctx *ctx, struct run_list *runs, struct remote
 			fail(ENOMEM, NULL, "%s", what);
 			goto out;
 		}
-		snprintf(name, sizeof(name), "pages/%08u", (*seq)++);
+		snprintf(name, sizeof(name), "%spages/%08u", ctx->prefix, (*seq)++);
 		if (image_write_member_built(ctx->writer, name, CHUNK_CAP, build_chunk, &job,
 					     sizeof(job)))
 			goto out;
@@ -837,6 +841,7 @@ static int write_page_index(struct dump_ctx *ctx, struct memory_dump_state *s)
 {
 	struct page_index ix = { 0 };
 	struct buf body = { 0 };
+	char name[IMAGE_NAME_MAX + 1];
 	size_t i, total = 0;
 	int ret = -1;
 
@@ -852,7 +857,8 @@ static int write_page_index(struct dump_ctx *ctx, struct memory_dump_state *s)
 	free_hash_blocks(s);
 	if (page_index_finish(&ix) || page_index_encode(&ix, &body))
 		goto out;
-	ret = image_write_member(ctx->writer, PAGE_INDEX_MEMBER, body.data, body.len);
+	snprintf(name, sizeof(name), "%s" PAGE_INDEX_MEMBER, ctx->prefix);
+	ret = image_write_member(ctx->writer, name, body.data, body.len);
 out:
 	buf_free(&body);
 	page_index_free(&ix);
@@ -867,7 +873,7 @@ static int memory_dump_contents(struct dump_ctx *ctx)
 	for (i = 0; i < s->nheld; i++) {
 		char name[IMAGE_NAME_MAX + 1];
 
-		snprintf(name, sizeof(name), "pages/%08u", s->chunk_seq++);
+		snprintf(name, sizeof(name), "%spages/%08u", ctx->prefix, s->chunk_seq++);
 		if (image_write_member(ctx->writer, name, s->held[i].buf + s->held[i].start,
 				       s->held[i].len))
 			return -1;
@@ -1143,6 +1149,13 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 
 	switch (v->kind) {
 	case VMA_ANON_SHARED:
+		if (ctx->vma_shm_fd && ctx->vma_shm_fd[v - ctx->meta.vmas] >= 0) {
+			/* Shared with other processes of a tree: its object. */
+			flags |= MAP_SHARED;
+			fd = ctx->vma_shm_fd[v - ctx->meta.vmas];
+			pgoff = v->pgoff;
+			break;
+		}
 		flags |= MAP_SHARED | MAP_ANONYMOUS;
 		break;
 	case VMA_FILE_PRIVATE:
@@ -1468,6 +1481,8 @@ static int restore_from_parent(struct restore_ctx *ctx, struct memory_restore_st
 	struct image_meta pm = { 0 };
 	struct member_cursor next = { 0 };
 	uint8_t *buf = malloc(CHUNK_CAP);
+	char pages[MEMBER_PREFIX_MAX + 8];
+	size_t plen = (size_t)snprintf(pages, sizeof(pages), "%spages/", ctx->prefix);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
 
 	if (fd < 0 || !buf) {
@@ -1479,7 +1494,7 @@ static int restore_from_parent(struct restore_ctx *ctx, struct memory_restore_st
 	while (next.state == 1) {
 		int n;
 
-		if (!strncmp(next.name, "pages/", 6)) {
+		if (!strncmp(next.name, pages, plen)) {
 			if (next.size > CHUNK_CAP) {
 				fail_why("chunk too large", "the parent image is corrupted",
 					 "reading %s of parent image %s", next.name, path);
@@ -1570,16 +1585,19 @@ static int restore_pages(struct restore_ctx *ctx)
 	uint8_t *buf = malloc(cap);
 	struct progress progress;
 	uint64_t total = 0;
-	char err[512];
-	size_t i;
+	char err[512], pages[MEMBER_PREFIX_MAX + 8], index[MEMBER_PREFIX_MAX + 16];
+	size_t i, plen;
 	int ret = -1;
 
+	snprintf(pages, sizeof(pages), "%spages/", ctx->prefix);
+	snprintf(index, sizeof(index), "%s" PAGE_INDEX_MEMBER, ctx->prefix);
+	plen = strlen(pages);
 	if (!buf)
 		return fail(ENOMEM, NULL, "allocating the page buffer");
 	/* The process exists now: frames may be decompressed ahead, and
 	 * those holding one pages/ member each written in by the thread that
 	 * decompressed it. */
-	image_reader_set_member_hook(ctx->reader, "pages/", chunk_hook, &target);
+	image_reader_set_member_hook(ctx->reader, pages, chunk_hook, &target);
 	if (image_reader_start_threads(ctx->reader))
 		goto out;
 	for (i = 0; i < ctx->meta.nvmas; i++)
@@ -1587,7 +1605,11 @@ static int restore_pages(struct restore_ctx *ctx)
 	progress_start(&progress, "restoring memory", total);
 	while (ctx->next.state == 1) {
 		int r;
-		if (!strncmp(ctx->next.name, "pages/", 6) && !image_member_handled(ctx->reader)) {
+		/* The next process's members (a tree): its turn. */
+		if (strncmp(ctx->next.name, pages, plen) && strcmp(ctx->next.name, index) &&
+		    !strncmp(ctx->next.name, "proc/", 5))
+			break;
+		if (!strncmp(ctx->next.name, pages, plen) && !image_member_handled(ctx->reader)) {
 			if (ctx->next.size > cap) {
 				fail_why("chunk too large", "the image is corrupted",
 					 "reading image member %s", ctx->next.name);
@@ -1601,7 +1623,7 @@ static int restore_pages(struct restore_ctx *ctx)
 					 "its memory", "reading image");
 				goto out;
 			}
-		} else if (!strcmp(ctx->next.name, PAGE_INDEX_MEMBER) && target.st) {
+		} else if (!strcmp(ctx->next.name, index) && target.st) {
 			void *data;
 			size_t len;
 
@@ -1640,8 +1662,20 @@ out:
 
 static int close_target_fds(struct restore_ctx *ctx)
 {
-	size_t i;
+	size_t i, j;
 
+	/* The objects of shared memory came through exec: each fd once. */
+	for (i = 0; ctx->vma_shm_fd && i < ctx->meta.nvmas; i++) {
+		int fd = ctx->vma_shm_fd[i];
+
+		if (fd < 0)
+			continue;
+		for (j = i; j < ctx->meta.nvmas; j++)
+			if (ctx->vma_shm_fd[j] == fd)
+				ctx->vma_shm_fd[j] = -1;
+		if (inject(ctx, "closing shared memory", __NR_close, fd, 0, 0, 0, 0, 0, NULL))
+			return -1;
+	}
 	for (i = 0; i < ctx->meta.nfiles; i++) {
 		if (ctx->target_file_fds[i] < 0)
 			continue;

@@ -98,8 +98,10 @@ static int tty_restore_child(struct restore_ctx *ctx)
 		close(fd);
 		return 0;
 	}
-	/* A session leader already (its terminal came back, fd_pty.c) leads its group. */
-	if (ctx->meta.process->pgrp_leader && getsid(0) != getpid() && setpgid(0, 0))
+	/* A session leader already (its terminal came back, fd_pty.c) leads its
+	 * group; a process of a tree may lead its group already. */
+	if (ctx->meta.process->pgrp_leader && getsid(0) != getpid() && getpgrp() != getpid() &&
+	    setpgid(0, 0))
 		return fail(errno, NULL, "making the process a job of its own");
 	return 0;
 }
@@ -122,7 +124,8 @@ static int tty_restore(struct restore_ctx *ctx)
 	    getsid(ctx->pid) == ctx->pid)
 		return 0;
 	if (p->termios.len == sizeof(struct termios)) {
-		if (tcgetattr(fd, &tty->saved))
+		/* restart's own settings: before the first process of a tree. */
+		if (!tty->termios_saved && tcgetattr(fd, &tty->saved))
 			return fail(errno, NULL, "reading the terminal settings");
 		tty->termios_saved = true;
 		if (tcsetattr(fd, TCSANOW, p->termios.data))

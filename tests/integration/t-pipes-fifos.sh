@@ -47,8 +47,9 @@ restart_detach "$T/s.tar.zst" < /dev/null
 got=$(timeout 5 cat "/proc/$spid/fd/5")
 [ "$got" = "stdin data" ] || fail "fd 5 holds '$got' after restart, not 'stdin data'"
 
-# fd 5 of the target is the write end of a pipe read by cat.
-start_bg bash -c 'exec 5> >(exec cat > /dev/null); while :; do echo tick; sleep 0.2; done' \
+# fd 5 of the target is the write end of a pipe read by cat, which is not
+# its child (a child's end would be saved with it, as part of the tree).
+start_bg bash -c 'exec 5> >(cat <&0 > /dev/null & exit); while :; do echo tick; sleep 0.2; done' \
 	> "$T/w.log"
 wpid=$BG_PID
 wait_for_line "$T/w.log" '^tick$' 5

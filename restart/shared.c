@@ -1,0 +1,403 @@
+/* Open files shared between processes of a tree: an fd inherited through
+ * fork (one open file description: one offset, one set of flags; a
+ * listening socket of a master and its workers), and the ends of a pipe
+ * between processes (a pipeline).  ckpt links the later holders of an
+ * open file to its first one (fd_rec.tree_pid/tree_fd); the open files of
+ * an anonymous pipe are matched by its id.  Each is made once, by the
+ * closest common ancestor of its holders, in its restart child before it
+ * forks, above every fd number of the image; its descendants inherit it,
+ * the holders dup it to their own fd numbers (fds.c), and close-on-exec
+ * takes it away from the others. */
+#define LOG_PREFIX ""
+#include "restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state/fds.h"
+
+static int depth(const struct rtree *t, int i)
+{
+	int d = 0;
+
+	while (i > 0) {
+		i = t->p[i]->parent;
+		d++;
+	}
+	return d;
+}
+
+static int common_ancestor(const struct rtree *t, int a, int b)
+{
+	int da = depth(t, a), db = depth(t, b);
+
+	while (da > db) {
+		a = t->p[a]->parent;
+		da--;
+	}
+	while (db > da) {
+		b = t->p[b]->parent;
+		db--;
+	}
+	while (a != b) {
+		a = t->p[a]->parent;
+		b = t->p[b]->parent;
+	}
+	return a;
+}
+
+static int new_obj(struct rtree *t, size_t proc, size_t rec)
+{
+	struct robj *grown = realloc(t->objs, (t->nobjs + 1) * sizeof(*grown));
+
+	if (!grown)
+		return fail(ENOMEM, NULL, "planning shared files");
+	t->objs = grown;
+	t->objs[t->nobjs] = (struct robj){ .proc = proc, .rec = rec, .lca = (int)proc, .fd = -1 };
+	t->p[proc]->rec_obj[rec] = (int)t->nobjs;
+	return (int)t->nobjs++;
+}
+
+static void hold(struct rtree *t, int obj, size_t proc, size_t rec)
+{
+	t->p[proc]->rec_obj[rec] = obj;
+	t->objs[obj].lca = common_ancestor(t, t->objs[obj].lca, (int)proc);
+}
+
+/* The record of process pid (earlier in the tree) that rec names. */
+static int find_first(struct rtree *t, size_t i, const struct fd_rec *f, size_t *proc, size_t *rec)
+{
+	size_t a, k;
+
+	for (a = 0; a < i; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+
+		if (t->p[a]->zombie || !t->p[a]->rec || t->p[a]->rec->pid != f->tree_pid)
+			continue;
+		for (k = 0; k < m->nfds; k++) {
+			const struct fd_rec *g = &m->fds[k];
+			if (g->fd != f->tree_fd)
+				continue;
+			if (g->share_index || g->tree_pid || g->kind != f->kind)
+				break;
+			*proc = a;
+			*rec = k;
+			return 0;
+		}
+	}
+	return fail_why("it names an fd that is not in the image", "the image is corrupted",
+			"checking fd %d (%s) of process %d", f->fd, f->description,
+			t->p[i]->rec ? t->p[i]->rec->pid : 0);
+}
+
+/* Does another process than i hold an open file of this pipe? */
+static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
+{
+	size_t a, k;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+		if (a == i || t->p[a]->zombie)
+			continue;
+		for (k = 0; k < m->nfds; k++)
+			if (m->fds[k].kind == FD_PIPE && m->fds[k].object_id == id)
+				return true;
+	}
+	return false;
+}
+
+static int plan_shm(struct rtree *t);
+
+int shared_plan(struct rtree *t)
+{
+	size_t i, k, o;
+	int maxfd = 2;
+
+	if (t->n < 2)
+		return 0;
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+
+		if (p->zombie)
+			continue;
+		p->rec_obj = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
+		if (!p->rec_obj)
+			return fail(ENOMEM, NULL, "planning shared files");
+		for (k = 0; k < p->ctx.meta.nfds; k++) {
+			p->rec_obj[k] = -1;
+			if (p->ctx.meta.fds[k].fd > maxfd)
+				maxfd = p->ctx.meta.fds[k].fd;
+		}
+	}
+	t->obj_base = maxfd + 1;
+	for (i = 1; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			size_t a = 0, g = 0;
+			int obj;
+
+			if (!m->fds[k].tree_pid)
+				continue;
+			if (find_first(t, i, &m->fds[k], &a, &g))
+				return -1;
+			obj = t->p[a]->rec_obj[g];
+			if (obj < 0 && (obj = new_obj(t, a, g)) < 0)
+				return -1;
+			hold(t, obj, i, k);
+		}
+	}
+	/* A pipe between processes: each of its open files is made in the
+	 * common ancestor of all who hold any. */
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			const struct fd_rec *f = &m->fds[k];
+
+			if (f->kind != FD_PIPE || f->share_index || t->p[i]->rec_obj[k] >= 0 ||
+			    !pipe_elsewhere(t, i, f->object_id))
+				continue;
+			if (new_obj(t, i, k) < 0)
+				return -1;
+		}
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		const struct fd_rec *f = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
+		if (f->kind == FD_PIPE)
+			t->objs[o].pipe = f->object_id;
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		size_t q;
+		if (!t->objs[o].pipe)
+			continue;
+		for (q = 0; q < t->nobjs; q++)
+			if (t->objs[q].pipe == t->objs[o].pipe)
+				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
+	}
+	if (plan_shm(t))
+		return -1;
+	for (o = 0; o < t->nshms; o++)
+		pr_debug("shared: memory %#llx (%llu bytes) made by process %d",
+			 (unsigned long long)t->shms[o].ino, (unsigned long long)t->shms[o].size,
+			 t->p[t->shms[o].lca]->rec->pid);
+	for (o = 0; o < t->nobjs; o++)
+		pr_debug("shared: fd %d of process %d made by process %d",
+			 t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec].fd,
+			 t->p[t->objs[o].proc]->rec->pid, t->p[t->objs[o].lca]->rec->pid);
+	return 0;
+}
+
+/* Shared anonymous memory: vmas of one shmem inode in several processes. */
+static int plan_shm(struct rtree *t)
+{
+	size_t i, k, a, q;
+
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+
+		if (p->zombie)
+			continue;
+		p->vma_shm = malloc((p->ctx.meta.nvmas + 1) * sizeof(int));
+		if (!p->vma_shm)
+			return fail(ENOMEM, NULL, "planning shared memory");
+		for (k = 0; k < p->ctx.meta.nvmas; k++)
+			p->vma_shm[k] = -1;
+	}
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nvmas && !t->p[i]->zombie; k++) {
+			const struct vma_rec *v = &m->vmas[k];
+			bool elsewhere = false;
+			int s = -1;
+
+			if (v->kind != VMA_ANON_SHARED || !v->shm_ino)
+				continue;
+			for (q = 0; q < t->nshms; q++)
+				if (t->shms[q].ino == v->shm_ino)
+					s = (int)q;
+			for (a = 0; a < t->n && s < 0 && !elsewhere; a++) {
+				const struct image_meta *o = &t->p[a]->ctx.meta;
+				for (q = 0; a != i && !t->p[a]->zombie && q < o->nvmas; q++)
+					elsewhere |= o->vmas[q].kind == VMA_ANON_SHARED &&
+						     o->vmas[q].shm_ino == v->shm_ino;
+			}
+			if (s < 0 && !elsewhere)
+				continue;
+			if (s < 0) {
+				struct rshm *grown = realloc(t->shms, (t->nshms + 1) * sizeof(*grown));
+				if (!grown)
+					return fail(ENOMEM, NULL, "planning shared memory");
+				t->shms = grown;
+				s = (int)t->nshms++;
+				t->shms[s] = (struct rshm){ .ino = v->shm_ino, .lca = (int)i, .fd = -1 };
+			}
+			if (v->end <= v->start || v->pgoff > (1ull << 46) ||
+			    v->end - v->start > (1ull << 46))
+				return fail_why("invalid mapping", "the image is corrupted",
+						"checking shared memory at %#llx",
+						(unsigned long long)v->start);
+			if (v->pgoff + (v->end - v->start) > t->shms[s].size)
+				t->shms[s].size = v->pgoff + (v->end - v->start);
+			t->shms[s].lca = common_ancestor(t, t->shms[s].lca, (int)i);
+			t->p[i]->vma_shm[k] = s;
+		}
+	}
+	return 0;
+}
+
+/* A new shmem object, as MAP_SHARED|MAP_ANONYMOUS makes: the mapping
+ * goes, an fd on its file (/proc/self/map_files) stays. */
+static int make_shm(struct rtree *t, struct rshm *s)
+{
+	char path[64];
+	void *at = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fd, moved;
+
+	if (at == MAP_FAILED)
+		return fail(errno, NULL, "making shared memory of %llu bytes",
+			    (unsigned long long)s->size);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + (unsigned long)s->size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	munmap(at, s->size);
+	if (fd < 0)
+		return fail(errno, "restart needs CAP_SYS_ADMIN for /proc/self/map_files",
+			    "opening the shared memory it made");
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, t->obj_base);
+	close(fd);
+	if (moved < 0)
+		return fail(errno, NULL, "keeping shared memory for the children");
+	s->fd = moved;
+	/* restart maps it in each after exec: it must know the number. */
+	report_value(t, 'S', (int)(s - t->shms), moved);
+	return 0;
+}
+
+static int make_pipe_group(struct rtree *t, size_t first)
+{
+	uint64_t id = t->objs[first].pipe;
+	struct fd_rec *recs = calloc(t->nobjs, sizeof(*recs));
+	int *fds = calloc(t->nobjs, sizeof(*fds));
+	size_t o, n = 0;
+	int ret = -1;
+
+	if (!recs || !fds) {
+		fail(ENOMEM, NULL, "making a pipe for the children");
+		goto out;
+	}
+	for (o = first; o < t->nobjs; o++)
+		if (t->objs[o].pipe == id)	/* shallow copies: fd renumbered */
+			recs[n++] = t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
+	if (fd_pipe_open_group(t->p[0]->ctx.opts, recs, n, t->obj_base, fds))
+		goto out;
+	for (o = first, n = 0; o < t->nobjs; o++)
+		if (t->objs[o].pipe == id)
+			t->objs[o].fd = fds[n++];
+	ret = 0;
+out:
+	free(recs);
+	free(fds);
+	return ret;
+}
+
+int shared_make(struct rtree *t, size_t i)
+{
+	size_t o;
+
+	for (o = 0; o < t->nshms; o++)
+		if (t->shms[o].lca == (int)i && t->shms[o].fd < 0 && make_shm(t, &t->shms[o]))
+			return -1;
+	for (o = 0; o < t->nobjs; o++) {
+		struct robj *b = &t->objs[o];
+
+		if (b->lca != (int)i || b->fd >= 0)
+			continue;
+		if (b->pipe) {
+			if (make_pipe_group(t, o))
+				return -1;
+			continue;
+		}
+		b->fd = fds_open_inherited(&t->p[b->proc]->ctx, &t->p[b->proc]->ctx.meta.fds[b->rec],
+					   t->obj_base);
+		if (b->fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int shared_attach_memory(struct rtree *t, size_t i)
+{
+	struct rproc *p = t->p[i];
+	size_t k;
+
+	if (!p->vma_shm || !t->nshms || p->ctx.vma_shm_fd)
+		return 0;
+	p->ctx.vma_shm_fd = malloc((p->ctx.meta.nvmas + 1) * sizeof(int));
+	if (!p->ctx.vma_shm_fd)
+		return fail(ENOMEM, NULL, "setting up shared memory");
+	for (k = 0; k < p->ctx.meta.nvmas; k++) {
+		int s = p->vma_shm[k];
+		p->ctx.vma_shm_fd[k] = s >= 0 ? t->shms[s].fd : -1;
+		if (s >= 0 && t->shms[s].fd < 0)
+			return fail_why("its common ancestor did not make it", NULL, "setting up "
+					"shared memory at %#llx of process %d",
+					(unsigned long long)p->ctx.meta.vmas[k].start, p->rec->pid);
+	}
+	return 0;
+}
+
+int shared_attach(struct rtree *t, size_t i)
+{
+	struct rproc *p = t->p[i];
+	size_t k;
+
+	if (shared_attach_memory(t, i))
+		return -1;
+	if (!p->rec_obj || !t->nobjs)
+		return 0;
+	p->ctx.inherited = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
+	if (!p->ctx.inherited)
+		return fail(ENOMEM, NULL, "setting up fds");
+	for (k = 0; k < p->ctx.meta.nfds; k++) {
+		int o = p->rec_obj[k];
+		p->ctx.inherited[k] = o >= 0 ? t->objs[o].fd : -1;
+		if (o >= 0 && t->objs[o].fd < 0)
+			return fail_why("it was not made by an ancestor", NULL, "setting up fd %d",
+					p->ctx.meta.fds[k].fd);
+	}
+	return 0;
+}
+
+int shared_keep(struct rtree *t, size_t i)
+{
+	const struct rproc *p = t->p[i];
+	size_t k;
+
+	for (k = 0; p->ctx.vma_shm_fd && k < p->ctx.meta.nvmas; k++)
+		if (p->ctx.vma_shm_fd[k] >= 0 && fcntl(p->ctx.vma_shm_fd[k], F_SETFD, 0))
+			return fail(errno, NULL, "keeping shared memory through exec");
+	return 0;
+}
+
+void shared_free(struct rtree *t)
+{
+	size_t i;
+
+	free(t->shms);
+	for (i = 0; i < t->n; i++) {
+		free(t->p[i]->vma_shm);
+		free(t->p[i]->ctx.vma_shm_fd);
+		t->p[i]->ctx.vma_shm_fd = NULL;
+		free(t->p[i]->rec_obj);
+		free(t->p[i]->ctx.inherited);
+		t->p[i]->ctx.inherited = NULL;
+	}
+	free(t->objs);
+}
