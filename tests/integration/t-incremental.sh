@@ -70,4 +70,27 @@ grep -q '^FAIL.*parent image' "$T/check2.out" || fail "ckpt check does not name 
 # A parent of another process is refused at dump.
 start_bg "$PROGS/dirtier" 4 -i 50 > "$T/o.log" 2>&1
 expect_fail_msg "another process" "$CKPT" "$BG_PID" -o "$T/x.tar.zst" --parent "$T/full.tar.zst"
+kill_wait "$BG_PID"
+
+# A process tree: each process's pages against its own in the parent image.
+if [ -x "$PROGS/proctree" ]; then
+	mkdir "$T/tree"
+	start_bg "$PROGS/proctree" -d "$T/tree" -w 2 -m < /dev/null > "$T/tree.out" 2>&1
+	root=$BG_PID
+	wait_until 10 test -e "$T/tree/ready" || fail "proctree did not get ready"
+	wait_tick "$T/tree/root.log" 3
+	ckpt_ok "$root" "$T/tree/full.tar.zst"
+	wait_tick "$T/tree/root.log" $(($(last_tick "$T/tree/root.log") + 3))
+	ckpt_ok "$root" "$T/tree/inc.tar.zst" --parent "$T/tree/full.tar.zst" --kill -v
+	grep -q 'unchanged since the parent' "$T/ckpt.err" || fail "tree: nothing taken from the parent: $(cat "$T/ckpt.err")"
+	wait_gone "$root"
+	declare -A before
+	for f in "$T"/tree/*.log; do before[$f]=$(last_tick "$f"); done
+	restart_detach "$T/tree/inc.tar.zst"
+	for f in "$T"/tree/*.log; do
+		wait_tick "$f" $((${before[$f]} + 5))
+		assert_ticks_consecutive "$f"
+	done
+	say "tree of $(ls "$T"/tree/*.log | wc -l) processes restored from an incremental image"
+fi
 pass
