@@ -71,12 +71,17 @@ expect_fail_msg "zombie" "$CKPT" "$zpid" -o "$T/zombie.tar.zst"
 [ ! -e "$T/zombie.tar.zst" ] || fail "ckpt of a zombie left a file"
 kill_wait "$parent"
 
-say "a pipe at fd 3"
+say "a pipe at fd 3 to a process outside the tree (a sibling)"
 hold_fifo "$T/fd3"
-start_bg bash -c 'exec 3< <(exec cat "$1"); shift; exec "$@"' _ "$T/fd3" \
+start_bg bash -c 'exec 3< <(exec cat "$1"); shift; "$@"; wait' _ "$T/fd3" \
 	"$PROGS/counter" -f "$T/fd3.map" > "$T/fd3.log" 2> "$T/fd3.err"
-pid=$BG_PID
 wait_tick "$T/fd3.log" 3
+pid=
+for c in $(cat /proc/"$BG_PID"/task/*/children); do
+	[ "$(proc_comm "$c")" = counter ] && pid=$c
+done
+[ -n "$pid" ] || fail "no counter child of $BG_PID"
+track_pid "$pid"
 case $(readlink "/proc/$pid/fd/3") in
 pipe:*) ;;
 *) fail "fd 3 of the target is $(readlink "/proc/$pid/fd/3"), not a pipe" ;;
