@@ -86,4 +86,5 @@ const struct fd_kind_ops fd_epoll_kind = {
 	.dump = dump_epoll,
 	.open = open_epoll,
 	.late = true,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };

@@ -56,6 +56,7 @@
 #define MAX_SCM_FDS 253			/* SCM_MAX_FD */
 #define MAX_ICONS 65536
 #define MAX_QUEUE_BYTES (1u << 30)
+#define MAX_MESSAGES (1 << 20)
 
 struct unix_info {
 	uint32_t ino, peer;
@@ -225,12 +226,23 @@ static int take_fds(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, const
 	return 0;
 }
 
+/* A message (not an end of file) always shows its credentials here. */
+static bool has_creds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			return true;
+	return false;
+}
+
 /* Every message queued on s (our copy of the image's fd number), in
  * order, without consuming it. */
 static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int s, int number,
 		      int type)
 {
-	int peek_old = -1, pass_old = 0, one = 1, off = 0, ret = 0;
+	int peek_old = -1, pass_old = 0, one = 1, off = 0, ret = 0, count = 0;
 	socklen_t len = sizeof(int);
 	size_t cap = 65536, total = 0;
 	char *data = malloc(cap);
@@ -289,8 +301,15 @@ static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int
 			cap = r;
 			continue;		/* again, whole */
 		}
-		if (r == 0 && type == SOCK_STREAM)
-			break;			/* end of stream: the peer is gone */
+		if (r == 0 && !has_creds(&mh))
+			break;			/* end of file (stream, seqpacket): the peer is gone */
+		if (++count > MAX_MESSAGES) {
+			while (ngot)
+				close(got[--ngot]);
+			ret = fail_why("too many messages are queued on it", "read them first",
+				       "reading the queue of fd %d", number);
+			break;
+		}
 		if (mh.msg_flags & MSG_CTRUNC) {
 			while (ngot)
 				close(got[--ngot]);
@@ -328,9 +347,7 @@ static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int
 			ret = -1;
 			break;
 		}
-		off += r;
-		if (r == 0)
-			off += 0;	/* an empty datagram: the kernel skips it once peeked */
+		off += r;	/* an empty message: the kernel skips it once peeked */
 	}
 	free(data);
 	if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &peek_old, sizeof(peek_old)) ||
@@ -440,12 +457,14 @@ static void dump_name_file(struct dump_ctx *ctx, const struct unix_info *ui, str
 
 static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, struct fd_rec *rec)
 {
+
 	uint64_t *icons;
 	size_t k;
 
 	rec->backlog = ui->wqueue;
 	if (!ui->nicons)
 		return 0;
+
 	if (ui->nicons > MAX_ICONS || !(icons = calloc(ui->nicons, sizeof(*icons))))
 		return fail(ENOMEM, NULL, "recording fd %d", d->fd);
 	rec->icons.data = icons;
@@ -455,8 +474,11 @@ static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, st
 
 		icons[k] = ui->icons[k];
 		if (!icons[k]) {
+			/* The kernel shows nothing of the server side before it
+			 * is accepted: whether it holds data is not known. */
 			pr_warn("fd %d (%s): a connection waiting to be accepted whose client "
-				"closed comes back empty", d->fd, d->link);
+				"closed comes back empty (data it may hold cannot be seen "
+				"before it is accepted)", d->fd, d->link);
 			continue;
 		}
 		if (!inode_in_process(d, icons[k]))
@@ -1004,6 +1026,9 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 	struct made_sock *ms = made(u, rec->object_id);
 	size_t i, k;
 
+	/* Older images: a stream pair's queued bytes in inq. */
+	if (rec->inq.len && peer && write(peer->fd, rec->inq.data, rec->inq.len) != (ssize_t)rec->inq.len)
+		return fail(errno, NULL, "refilling the queue of fd %d", rec->fd);
 	for (i = 0; i < m->nunix_msgs; i++) {
 		const struct unix_msg_rec *msg = &m->unix_msgs[i];
 		struct sockaddr_un to;

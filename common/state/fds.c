@@ -160,6 +160,7 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 			 const struct fd_kind_ops *k)
 {
 	struct dump_ctx self = *ctx;
+	size_t nepolls = ctx->meta.nepolls, i;
 	int number = d->fd, ret;
 
 	if (!k->inflight_ok)
@@ -175,6 +176,9 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 	ctx->meta = self.meta;
 	memcpy(ctx->slot, self.slot, sizeof(ctx->slot));
 	rec->fd = number;
+	/* An epoll in flight: its watches are its own under its number. */
+	for (i = nepolls; i < ctx->meta.nepolls; i++)
+		ctx->meta.epolls[i].epfd = number;
 	return ret;
 }
 
