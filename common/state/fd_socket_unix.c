@@ -301,8 +301,10 @@ static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int
 			cap = r;
 			continue;		/* again, whole */
 		}
-		if (r == 0 && !has_creds(&mh))
-			break;			/* end of file (stream, seqpacket): the peer is gone */
+		/* End of file: the peer is gone (a stream has no empty
+		 * messages; a seqpacket end of file shows no credentials). */
+		if (r == 0 && (type == SOCK_STREAM || !has_creds(&mh)))
+			break;
 		if (++count > MAX_MESSAGES) {
 			while (ngot)
 				close(got[--ngot]);
