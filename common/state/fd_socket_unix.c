@@ -689,6 +689,7 @@ struct made_sock {
 	int partner;			/* peer_gone: the other end, closed at the end */
 	char loc[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];	/* where its file is now */
 	bool bound_path, gone;
+	char *foreign;			/* not ours: a file moved aside from this path */
 };
 
 /* In restore_ctx.slot[SLOT_UNIX]. */
@@ -773,9 +774,11 @@ static int mkdirs(struct unix_restore *u, const char *path)
 	return 0;
 }
 
-/* Bind s to the name of rec; ms records where its file is. */
-static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, struct made_sock *ms)
+/* Bind s (made for rec) to the name of rec; its made_sock records where
+ * its file is (looked up again: the list may grow here). */
+static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
 {
+	struct made_sock *ms;
 	const struct sockaddr_un *sa = rec->local_addr.data;
 	char path[sizeof(sa->sun_path) + 1];
 	struct made_sock *o;
@@ -793,9 +796,26 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, st
 	memcpy(path, sa->sun_path, rec->local_addr.len - SUN_OFF);
 	if (rec->name_gone && mkdirs(u, path))
 		return -1;
-	if ((o = occupant(u, path))) {
-		/* Another socket of ours has its file there (its name gone,
-		 * or we are the gone one): moved aside, connects still find it. */
+	o = occupant(u, path);
+	if (!o && rec->name_gone && !lstat(path, &st) && S_ISSOCK(st.st_mode)) {
+		/* Not ours (stale, or another process's): moved aside while
+		 * we bind, put back at the end if the path is free then. */
+		struct made_sock *grown = realloc(u->socks, (u->nsocks + 1) * sizeof(*grown));
+		if (!grown)
+			return fail(ENOMEM, NULL, "recreating unix sockets");
+		u->socks = grown;
+		o = &u->socks[u->nsocks++];
+		memset(o, 0, sizeof(*o));
+		o->fd = o->partner = -1;
+		o->bound_path = true;
+		snprintf(o->loc, sizeof(o->loc), "%s", path);
+		if (!(o->foreign = strdup(path)))
+			return fail(ENOMEM, NULL, "recreating unix sockets");
+	}
+	if (o) {
+		/* A socket file there (another socket of ours whose name is
+		 * gone, or we are the gone one): moved aside; connects still
+		 * find it where it is. */
 		char aside[sizeof(o->loc)];
 		int n;
 		for (n = 0; n < 1000; n++) {
@@ -812,6 +832,8 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, st
 	if (bind(s, rec->local_addr.data, rec->local_addr.len))
 		return fail(errno, "the name must be free on this host", "binding unix socket fd %d",
 			    rec->fd);
+	if (!(ms = made(u, rec->object_id)))
+		return fail_why("internal error", NULL, "binding unix socket fd %d", rec->fd);
 	snprintf(ms->loc, sizeof(ms->loc), "%s", path);
 	ms->bound_path = true;
 	ms->gone = rec->name_gone;
@@ -863,9 +885,12 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 		cs = socket(AF_UNIX, cli->sock_type, 0);
 		if (cs < 0)
 			return fail(errno, NULL, "recreating socket fd %d", cli->fd);
-		if (!(mc = add_made(c, u, cli->object_id, cs)) || bind_name(u, mc->fd, cli, mc))
+		if (!(mc = add_made(c, u, cli->object_id, cs)))
 			return -1;
-		if (connect(mc->fd, (struct sockaddr *)&sa, len) ||
+		cs = mc->fd;
+		if (bind_name(u, cs, cli))
+			return -1;
+		if (connect(cs, (struct sockaddr *)&sa, len) ||
 		    (as = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			return fail(errno, NULL, "connecting fd %d to fd %d again through "
 				    "listener fd %d", cli->fd, acc->fd, l->fd);
@@ -875,10 +900,11 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 		return fail(errno, NULL, "recreating the socket pair of fd %d", a->fd);
 	if (!(ma = add_made(c, u, a->object_id, sv[0])))
 		return close(sv[1]), -1;
+	sv[0] = ma->fd;
 	if (!(mb = add_made(c, u, b->object_id, sv[1])))
 		return -1;
-	ma = made(u, a->object_id);
-	return bind_name(u, ma->fd, a, ma) || bind_name(u, mb->fd, b, mb) ? -1 : 0;
+	sv[1] = mb->fd;
+	return bind_name(u, sv[0], a) || bind_name(u, sv[1], b) ? -1 : 0;
 }
 
 /* The socket of rec, made now if it is not yet, kept spare. */
@@ -905,16 +931,19 @@ static int make(struct fd_child *c, const struct fd_rec *rec)
 		}
 		if ((ms->partner = fd_spare(c, sv[1])) < 0)
 			return -1;
-		return bind_name(u, ms->fd, rec, ms);
+		return bind_name(u, ms->fd, rec);
 	}
 	s = socket(AF_UNIX, rec->sock_type, 0);
 	if (s < 0)
 		return fail(errno, NULL, "recreating socket fd %d", rec->fd);
-	if (!(ms = add_made(c, u, rec->object_id, s)) || bind_name(u, ms->fd, rec, ms))
+	if (!(ms = add_made(c, u, rec->object_id, s)))
 		return -1;
-	if (rec->sock_state == TCP_LISTEN && listen(ms->fd, rec->backlog))
+	s = ms->fd;
+	if (bind_name(u, s, rec))
+		return -1;
+	if (rec->sock_state == TCP_LISTEN && listen(s, rec->backlog))
 		return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
-	if (rec->peer_addr.len && connect(ms->fd, rec->peer_addr.data, rec->peer_addr.len))
+	if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len))
 		return fail(errno, "the peer must be listening again at its path",
 			    "reconnecting unix socket fd %d", rec->fd);
 	return 0;
@@ -1151,6 +1180,15 @@ static int finish_all(struct fd_child *c)
 		if (strcmp(path, ms->loc) && rename(ms->loc, path))
 			return fail(errno, NULL, "putting the file of unix socket fd %d back", r->fd);
 	}
+	for (i = 0; i < u->nsocks; i++) {
+		struct stat st;
+		if (!u->socks[i].foreign)
+			continue;
+		if (lstat(u->socks[i].foreign, &st) ? rename(u->socks[i].loc, u->socks[i].foreign) :
+		    unlink(u->socks[i].loc))
+			return fail(errno, NULL, "putting %s back", u->socks[i].foreign);
+		u->socks[i].bound_path = false;
+	}
 	while (u->ndirs)
 		rmdir(u->dirs[--u->ndirs]);
 	return 0;
@@ -1181,6 +1219,7 @@ static void release_unix(struct restore_ctx *ctx)
 			close(u->socks[i].fd);
 		if (u->socks[i].partner >= 0)
 			close(u->socks[i].partner);
+		free(u->socks[i].foreign);
 	}
 	free(u->socks);
 	free(u->dirs);

@@ -169,6 +169,12 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 				"receive it before checkpointing", "checking the %s %s",
 				k->name, d->link);
 	rec->inflight = 1;
+	rec->cloexec = 0;		/* our copy's; an fd in flight has none */
+	free(rec->description);
+	if (asprintf(&rec->description, "%s (in flight)", d->link) < 0) {
+		rec->description = NULL;
+		return fail(ENOMEM, NULL, "recording fds");
+	}
 	self.pid = getpid();
 	d->fd = d->own_fd;
 	ret = k->dump ? k->dump(&self, d, rec) : 0;

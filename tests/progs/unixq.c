@@ -11,7 +11,11 @@
  *   data then end of file;
  *   a listener bound to DIR/l (chmod 0604) with a client waiting to be
  *   accepted; a datagram socket bound to DIR/gone whose file was removed,
- *   with a datagram from a named sender DIR/snd.
+ *   with a datagram from a named sender DIR/snd;
+ *   a datagram socket bound to DIR/d, a sender connected to it, the file
+ *   removed, and another socket bound to DIR/d after it, moved to fd 200
+ *   (restored after the first, while the file left by the killed process
+ *   is there): each must still get what is sent to it.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -117,6 +121,7 @@ static struct sockaddr_un addr_of(const char *dir, const char *name, socklen_t *
 int main(int argc, char **argv)
 {
 	int sq[2], dg[2], st[2], inner[2], p[2], lis, cli, gone, snd, f, one = 1, tick, n, fds[8];
+	int d1, d1snd, d2;
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
 	struct ucred cr;
@@ -189,6 +194,17 @@ int main(int argc, char **argv)
 	}
 	unlink(a.sun_path);
 
+	/* two sockets of one path, the first one's file removed */
+	a = addr_of(argv[1], "d", &alen);
+	d1 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	d1snd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (d1 < 0 || d1snd < 0 || d2 < 0 || bind(d1, (struct sockaddr *)&a, alen) ||
+	    connect(d1snd, (struct sockaddr *)&a, alen) || unlink(a.sun_path) ||
+	    bind(d2, (struct sockaddr *)&a, alen) || dup2(d2, 200) != 200 || close(d2))
+		corrupt("same path setup");
+	d2 = 200;
+
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
@@ -250,6 +266,15 @@ int main(int argc, char **argv)
 			if (n != 8 || memcmp(buf, "from snd", 8) || !strstr(from.sun_path, "/snd"))
 				corrupt("datagram to the socket whose file is gone");
 		}
+		/* one path, two sockets */
+		if (send(d1snd, "to d1", 5, 0) != 5 || recv(d1, buf, sizeof(buf), MSG_DONTWAIT) != 5 ||
+		    memcmp(buf, "to d1", 5))
+			corrupt("the socket whose file was removed lost its connected sender");
+		a = addr_of(argv[1], "d", &alen);
+		i = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (sendto(i, "to d2", 5, 0, (struct sockaddr *)&a, alen) != 5 ||
+		    recv(d2, buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "to d2", 5))
+			corrupt("the socket file of the path is not the live socket's");
 		printf("queues ok\n");
 		return 0;
 	}
