@@ -41,6 +41,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -622,10 +623,23 @@ static int bad(const struct fd_rec *rec, const char *what)
 			"checking fd %d (%s)", rec->fd, what);
 }
 
+/* The datagram socket of the image bound to the name msg came from. */
+static const struct fd_rec *sender_of(const struct image_meta *m, const struct unix_msg_rec *msg)
+{
+	size_t k;
+
+	for (k = 0; k < m->nfds; k++)
+		if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
+		    m->fds[k].sock_type == SOCK_DGRAM && same_addr(&m->fds[k].local_addr, &msg->from))
+			return &m->fds[k];
+	return NULL;
+}
+
 static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	const struct image_meta *m = &ctx->meta;
 	const struct fd_rec *l;
+	int64_t v;
 	size_t i, k;
 
 	if (rec->local_addr.len > sizeof(struct sockaddr_un) ||
@@ -663,12 +677,13 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 		if (rec->sock_type != SOCK_DGRAM && !mutual_peer(m, rec) && !rec->peer_gone)
 			return fail_why("data is queued on it but its peer is not in the image",
 					NULL, "checking fd %d", rec->fd);
+		if (msg->has_creds && msg->pid && (!m->process || msg->pid != m->process->pid) &&
+		    kill(msg->pid, 0) && errno == ESRCH && sockopts_find(ctx, rec->fd, "SO_PASSCRED", &v) && v)
+			return fail_why("a message queued on it carries the credentials of a process "
+					"that is gone", "read it before checkpointing",
+					"checking fd %d (sent by pid %d)", rec->fd, msg->pid);
 		if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
-			for (k = 0; k < m->nfds; k++)
-				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
-				    same_addr(&m->fds[k].local_addr, &msg->from))
-					break;
-			if (k == m->nfds)
+			if (!sender_of(m, msg) && !named(rec))
 				return fail_why("a queued datagram came from a socket that is not "
 						"in the image", NULL, "checking fd %d", rec->fd);
 		} else if (rec->sock_type == SOCK_DGRAM && !named(rec) && !mutual_peer(m, rec) &&
@@ -1004,7 +1019,9 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 	}
 	if (msg->has_creds) {
 		struct ucred uc = { msg->pid, msg->uid, msg->gid };
-		if (uc.pid == ctx->meta.process->pid || !uc.pid)
+		/* Our own pid as it is now; one gone is not seen (check_unix
+		 * refused it where SO_PASSCRED shows it). */
+		if (uc.pid == ctx->meta.process->pid || !uc.pid || (kill(uc.pid, 0) && errno == ESRCH))
 			uc.pid = getpid();
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_CREDENTIALS;
@@ -1055,7 +1072,7 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 	const struct image_meta *m = &c->ctx->meta;
 	const struct fd_rec *peer = mutual_peer(m, rec);
 	struct made_sock *ms = made(u, rec->object_id);
-	size_t i, k;
+	size_t i;
 
 	/* Older images: a stream pair's queued bytes in inq. */
 	if (rec->inq.len && peer && write(peer->fd, rec->inq.data, rec->inq.len) != (ssize_t)rec->inq.len)
@@ -1065,6 +1082,7 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 		struct sockaddr_un to;
 		socklen_t tolen = 0;
 		int from = -1, tmp = -1, old, ret;
+		bool tmp_name = false;
 
 		if (rec_by_fd(m, msg->fd) != rec)
 			continue;
@@ -1073,15 +1091,23 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 		else if (rec->peer_gone && ms && ms->partner >= 0 && !msg->from.len)
 			from = ms->partner;
 		else if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
-			const struct fd_rec *s = NULL;
-			for (k = 0; k < m->nfds && !s; k++)
-				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
-				    same_addr(&m->fds[k].local_addr, &msg->from))
-					s = &m->fds[k];
+			const struct fd_rec *s = sender_of(m, msg);
 			if (s) {
 				from = s->fd;
 				if (s->peer_id != rec->object_id)
 					tolen = where(u, rec, &to);
+			} else {
+				/* From a socket of another process: one of ours
+				 * takes its name for the time of the send. */
+				tmp = from = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+				if (tmp >= 0 && bind(tmp, msg->from.data, msg->from.len)) {
+					close(tmp);
+					return fail(errno, "the name of the socket that sent it must be "
+						    "free here", "refilling the queue of unix socket fd %d",
+						    rec->fd);
+				}
+				tmp_name = true;
+				tolen = where(u, rec, &to);
 			}
 		} else if (rec->sock_type == SOCK_DGRAM && named(rec)) {
 			tmp = from = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1099,6 +1125,12 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 		restore_sndbuf(from, old);
 		if (tmp >= 0)
 			close(tmp);
+		if (tmp_name && ((const struct sockaddr_un *)msg->from.data)->sun_path[0]) {
+			char path[sizeof(to.sun_path) + 1] = { 0 };
+			memcpy(path, ((const struct sockaddr_un *)msg->from.data)->sun_path,
+			       msg->from.len - SUN_OFF);
+			unlink(path);
+		}
 		if (ret)
 			return -1;
 	}

@@ -5,18 +5,34 @@
 # datagrams, one carrying a unix socket with a queue of its own; a stream
 # whose writer shut down (data, then end of file); a chmod'ed listener with
 # a client waiting to be accepted; a datagram socket whose file was removed,
-# with a datagram from a named sender.  After checkpoint --kill and restart
+# with a datagram from a named sender; a datagram from a socket of another
+# process (gone since), whose name the receiver sees.  After checkpoint --kill and restart
 # the program reads it all on SIGUSR1 and checks it.  Without restart, ckpt
 # leaves every queue as it was (the program checks them the same way).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
 need_prog unixq
+[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed"
+
+# A datagram to DIR/srv from a socket of this (other) process bound to DIR/ext.
+send_external() {
+	/usr/bin/python3 - "$1" <<'PY' || fail "sending the external datagram"
+import os, socket, sys
+d = sys.argv[1]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(os.path.join(d, "ext"))
+s.sendto(b"external", os.path.join(d, "srv"))
+s.close()
+os.unlink(os.path.join(d, "ext"))
+PY
+}
 
 mkdir "$T/a" "$T/b"
 start_bg "$PROGS/unixq" "$T/a" > "$T/q.log" 2> "$T/q.err"
 pid=$BG_PID
 wait_tick "$T/q.log" 3
+send_external "$T/a"
 ckpt_ok "$pid" "$T/q.tar.zst" --kill
 wait_gone "$pid"
 restart_detach "$T/q.tar.zst"
@@ -32,6 +48,7 @@ ls -A "$T/a" | grep -q '~' && fail "a socket file moved aside was left: $(ls -A 
 start_bg "$PROGS/unixq" "$T/b" > "$T/r.log" 2> "$T/r.err"
 pid2=$BG_PID
 wait_tick "$T/r.log" 3
+send_external "$T/b"
 ckpt_ok "$pid2" "$T/r.tar.zst"
 kill -USR1 "$pid2"
 wait_for_line "$T/r.log" '^queues ok$' 10

@@ -15,7 +15,9 @@
  *   a datagram socket bound to DIR/d, a sender connected to it, the file
  *   removed, and another socket bound to DIR/d after it, moved to fd 200
  *   (restored after the first, while the file left by the killed process
- *   is there): each must still get what is sent to it.
+ *   is there): each must still get what is sent to it;
+ *   a datagram socket bound to DIR/srv, to which the test sends "external"
+ *   from a socket of another process bound to DIR/ext (gone since).
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -121,7 +123,7 @@ static struct sockaddr_un addr_of(const char *dir, const char *name, socklen_t *
 int main(int argc, char **argv)
 {
 	int sq[2], dg[2], st[2], inner[2], p[2], lis, cli, gone, snd, f, one = 1, tick, n, fds[8];
-	int d1, d1snd, d2;
+	int d1, d1snd, d2, srv;
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
 	struct ucred cr;
@@ -204,6 +206,11 @@ int main(int argc, char **argv)
 	    bind(d2, (struct sockaddr *)&a, alen) || dup2(d2, 200) != 200 || close(d2))
 		corrupt("same path setup");
 	d2 = 200;
+	a = addr_of(argv[1], "srv", &alen);
+	unlink(a.sun_path);
+	srv = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (srv < 0 || bind(srv, (struct sockaddr *)&a, alen))
+		corrupt("srv setup");
 
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
@@ -275,6 +282,16 @@ int main(int argc, char **argv)
 		if (sendto(i, "to d2", 5, 0, (struct sockaddr *)&a, alen) != 5 ||
 		    recv(d2, buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "to d2", 5))
 			corrupt("the socket file of the path is not the live socket's");
+		{
+			struct sockaddr_un from;
+			socklen_t flen = sizeof(from);
+			n = recvfrom(srv, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+			if (n != 8 || memcmp(buf, "external", 8) || !strstr(from.sun_path, "/ext"))
+				corrupt("datagram from another process (data or sender's name)");
+			a = addr_of(argv[1], "ext", &alen);
+			if (!stat(a.sun_path, &sb))
+				corrupt("the other process's socket file was left behind");
+		}
 		printf("queues ok\n");
 		return 0;
 	}
