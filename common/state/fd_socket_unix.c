@@ -1045,6 +1045,24 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 	return 0;
 }
 
+/* SO_PASSCRED makes an unbound socket take a name of its own (autobind)
+ * when it connects or sends a datagram: off while we do so for it. */
+static int passcred_off(int s)
+{
+	int on = 0, off = 0;
+	socklen_t len = sizeof(on);
+
+	if (!getsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, &len) && on)
+		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
+	return on;
+}
+
+static void passcred_back(int s, int on)
+{
+	if (on)
+		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+}
+
 /* Grow the sender's buffer for the refill; put back after. */
 static int bump_sndbuf(int s, int *old)
 {
@@ -1081,7 +1099,7 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 		const struct unix_msg_rec *msg = &m->unix_msgs[i];
 		struct sockaddr_un to;
 		socklen_t tolen = 0;
-		int from = -1, tmp = -1, old, ret;
+		int from = -1, tmp = -1, old, ret, pc;
 		bool tmp_name = false;
 
 		if (rec_by_fd(m, msg->fd) != rec)
@@ -1121,7 +1139,9 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 				close(tmp);
 			return fail(errno, NULL, "refilling the queue of unix socket fd %d", rec->fd);
 		}
+		pc = passcred_off(from);
 		ret = send_one(from, tolen ? &to : NULL, tolen, msg, c->ctx, rec->sock_type, rec);
+		passcred_back(from, pc);
 		restore_sndbuf(from, old);
 		if (tmp >= 0)
 			close(tmp);
@@ -1150,6 +1170,7 @@ static int finish_all(struct fd_child *c)
 		const struct fd_rec *r = &m->fds[i], *p;
 		struct sockaddr_un sa;
 		socklen_t len;
+		int pc;
 
 		if (r->kind != FD_UNIX || r->share_index)
 			continue;
@@ -1157,15 +1178,17 @@ static int finish_all(struct fd_child *c)
 			for (k = 0; k < r->icons.len / sizeof(uint64_t); k++) {
 				uint64_t id;
 				const struct fd_rec *cl;
-				int s;
+				int s, pc;
 
 				memcpy(&id, (char *)r->icons.data + k * sizeof(id), sizeof(id));
 				cl = unix_by_id(m, id);
 				len = where(u, r, &sa);
 				s = cl ? cl->fd : socket(AF_UNIX, r->sock_type | SOCK_CLOEXEC, 0);
+				pc = s >= 0 ? passcred_off(s) : 0;
 				if (s < 0 || connect(s, (struct sockaddr *)&sa, len))
 					return fail(errno, NULL, "connecting a client of listener fd %d "
 						    "again", r->fd);
+				passcred_back(s, pc);
 				if (!cl)
 					close(s);
 			}
@@ -1175,9 +1198,11 @@ static int finish_all(struct fd_child *c)
 		    !(p = unix_by_id(m, r->peer_id)))
 			continue;
 		len = where(u, p, &sa);
+		pc = passcred_off(r->fd);
 		if (!len || connect(r->fd, (struct sockaddr *)&sa, len))
 			return fail(len ? errno : 0, len ? NULL : "its peer has no name",
 				    "connecting unix socket fd %d to fd %d again", r->fd, p->fd);
+		passcred_back(r->fd, pc);
 	}
 	for (i = 0; i < m->nfds; i++)
 		if (m->fds[i].kind == FD_UNIX && !m->fds[i].share_index && refill(c, u, &m->fds[i]))

@@ -17,7 +17,10 @@
  *   (restored after the first, while the file left by the killed process
  *   is there): each must still get what is sent to it;
  *   a datagram socket bound to DIR/srv, to which the test sends "external"
- *   from a socket of another process bound to DIR/ext (gone since).
+ *   from a socket of another process bound to DIR/ext (gone since);
+ *   a datagram pair with SO_PASSCRED on both ends and a datagram queued
+ *   each way (sending took an abstract name, autobind): the same names,
+ *   and no other, after restart.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -123,7 +126,9 @@ static struct sockaddr_un addr_of(const char *dir, const char *name, socklen_t *
 int main(int argc, char **argv)
 {
 	int sq[2], dg[2], st[2], inner[2], p[2], lis, cli, gone, snd, f, one = 1, tick, n, fds[8];
-	int d1, d1snd, d2, srv;
+	int d1, d1snd, d2, srv, pc[2];
+	struct sockaddr_un pcname[2];
+	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
 	struct ucred cr;
@@ -212,6 +217,17 @@ int main(int argc, char **argv)
 	if (srv < 0 || bind(srv, (struct sockaddr *)&a, alen))
 		corrupt("srv setup");
 
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pc) ||
+	    setsockopt(pc[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    setsockopt(pc[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    write(pc[0], "p0", 2) != 2 || write(pc[1], "p1", 2) != 2)
+		corrupt("passcred pair setup");
+	for (i = 0; i < 2; i++) {
+		pclen[i] = sizeof(pcname[i]);
+		if (getsockname(pc[i], (struct sockaddr *)&pcname[i], &pclen[i]))
+			corrupt("passcred pair names");
+	}
+
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
@@ -291,6 +307,16 @@ int main(int argc, char **argv)
 			a = addr_of(argv[1], "ext", &alen);
 			if (!stat(a.sun_path, &sb))
 				corrupt("the other process's socket file was left behind");
+		}
+		for (i = 0; i < 2; i++) {
+			struct sockaddr_un me;
+			socklen_t mlen = sizeof(me);
+			if (recv_msg(pc[i], buf, sizeof(buf), fds, &n, &cr) != 2 ||
+			    memcmp(buf, i ? "p0" : "p1", 2) || cr.pid != getpid())
+				corrupt("passcred pair: datagram or credentials");
+			if (getsockname(pc[i], (struct sockaddr *)&me, &mlen) || mlen != pclen[i] ||
+			    memcmp(&me, &pcname[i], mlen))
+				corrupt("passcred pair: not the names it had");
 		}
 		printf("queues ok\n");
 		return 0;
