@@ -219,7 +219,11 @@ enum fd_kind {
 	F(T, 225, U64, waiting_on)		/* unix: connection waits in this listener's queue */ \
 	F(T, 226, U32, peer_gone)		/* unix: connected, the peer closed */ \
 	F(T, 227, U32, inflight)		/* a file in flight in a unix queue, not in the table */ \
-	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */
+	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */ \
+	F(T, 229, U32, peercred)		/* unix: SO_PEERCRED below is known */ \
+	F(T, 230, I32, peercred_pid)		\
+	F(T, 231, U32, peercred_uid)		\
+	F(T, 232, U32, peercred_gid)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

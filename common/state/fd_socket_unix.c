@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -514,6 +515,18 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 		close(s);
 		goto err;
 	}
+	{
+		/* Who made the connection (or listens): SO_PEERCRED. */
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+		if (!getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &len) && len == sizeof(uc) &&
+		    (uc.pid || uc.uid != (uid_t)-1)) {
+			rec->peercred = 1;
+			rec->peercred_pid = uc.pid;
+			rec->peercred_uid = uc.uid;
+			rec->peercred_gid = uc.gid;
+		}
+	}
 	close(s);
 	rec->sock_domain = AF_UNIX;
 	rec->sock_type = d->sock_type;
@@ -877,6 +890,42 @@ static socklen_t where(struct unix_restore *u, const struct fd_rec *rec, struct 
 
 static int make(struct fd_child *c, const struct fd_rec *rec);
 
+/* SO_PEERCRED is taken from whoever makes the pair, listens or connects:
+ * for the time of it, our effective ids become the recorded ones (the
+ * pid is ours, the restored process's, which is the usual one). */
+struct ids_saved {
+	uid_t uid;
+	gid_t gid;
+	bool changed;
+};
+
+static void ids_as(const struct fd_rec *rec, struct ids_saved *sv)
+{
+	sv->uid = geteuid();
+	sv->gid = getegid();
+	sv->changed = false;
+	if (!rec || !rec->peercred || sv->uid != 0 ||
+	    (rec->peercred_uid == sv->uid && rec->peercred_gid == sv->gid))
+		return;
+	if (setegid(rec->peercred_gid))
+		return;
+	if (seteuid(rec->peercred_uid)) {
+		if (setegid(sv->gid))
+			pr_warn("cannot take back group %u", (unsigned)sv->gid);
+		return;
+	}
+	sv->changed = true;
+	/* Paths (connect) are still looked up as ourselves. */
+	setfsgid(sv->gid);
+	setfsuid(sv->uid);
+}
+
+static void ids_back(const struct ids_saved *sv)
+{
+	if (sv->changed && (seteuid(sv->uid) || setegid(sv->gid)))
+		pr_warn("cannot take back user %u", (unsigned)sv->uid);
+}
+
 /* Both ends of a pair: through the listener one was accepted from (so it
  * has its name), else socketpair(). */
 static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd_rec *a,
@@ -885,13 +934,15 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 	const struct fd_rec *acc = a->accepted_by ? a : b->accepted_by ? b : NULL;
 	const struct fd_rec *cli = acc == a ? b : a, *l;
 	struct made_sock *ma, *mb;
-	int sv[2];
+	struct ids_saved ids;
+	int sv[2], ret;
 
 	if (acc && (l = unix_by_id(&c->ctx->meta, acc->accepted_by))) {
 		struct sockaddr_un sa;
 		socklen_t len;
 		struct made_sock *ml, *mc;
-		int cs, as, lfd;
+		struct ids_saved ids;
+		int cs, as, lfd, ret;
 
 		if (make(c, l) || !(u = state_of(c->ctx)) || !(ml = made(u, l->object_id)))
 			return -1;
@@ -905,13 +956,19 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 		cs = mc->fd;
 		if (bind_name(u, cs, cli))
 			return -1;
-		if (connect(cs, (struct sockaddr *)&sa, len) ||
+		ids_as(acc, &ids);
+		ret = connect(cs, (struct sockaddr *)&sa, len);
+		ids_back(&ids);
+		if (ret ||
 		    (as = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			return fail(errno, NULL, "connecting fd %d to fd %d again through "
 				    "listener fd %d", cli->fd, acc->fd, l->fd);
 		return add_made(c, u, acc->object_id, as) ? 0 : -1;
 	}
-	if (socketpair(AF_UNIX, a->sock_type, 0, sv))
+	ids_as(a, &ids);
+	ret = socketpair(AF_UNIX, a->sock_type, 0, sv);
+	ids_back(&ids);
+	if (ret)
 		return fail(errno, NULL, "recreating the socket pair of fd %d", a->fd);
 	if (!(ma = add_made(c, u, a->object_id, sv[0])))
 		return close(sv[1]), -1;
@@ -956,8 +1013,16 @@ static int make(struct fd_child *c, const struct fd_rec *rec)
 	s = ms->fd;
 	if (bind_name(u, s, rec))
 		return -1;
-	if (rec->sock_state == TCP_LISTEN && listen(s, rec->backlog))
-		return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
+	if (rec->sock_state == TCP_LISTEN) {
+		struct ids_saved ids;
+		int ret;
+
+		ids_as(rec, &ids);
+		ret = listen(s, rec->backlog);
+		ids_back(&ids);
+		if (ret)
+			return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
+	}
 	if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len))
 		return fail(errno, "the peer must be listening again at its path",
 			    "reconnecting unix socket fd %d", rec->fd);

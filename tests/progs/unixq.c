@@ -20,7 +20,9 @@
  *   from a socket of another process bound to DIR/ext (gone since);
  *   a datagram pair with SO_PASSCRED on both ends and a datagram queued
  *   each way (sending took an abstract name, autobind): the same names,
- *   and no other, after restart.
+ *   and no other, after restart;
+ *   (as root) a stream pair made by a child under uid 1234, gid 4321,
+ *   passed to us: SO_PEERCRED of its ends shows them.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -33,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 	int sq[2], dg[2], st[2], inner[2], p[2], lis, cli, gone, snd, f, one = 1, tick, n, fds[8];
 	int d1, d1snd, d2, srv, pc[2];
 	struct sockaddr_un pcname[2];
+	int pp[2] = { -1, -1 };
 	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
@@ -228,6 +232,26 @@ int main(int argc, char **argv)
 			corrupt("passcred pair names");
 	}
 
+	if (getuid() == 0) {
+		int ctl[2], st2;
+		pid_t kid;
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, ctl))
+			corrupt("peercred setup");
+		kid = fork();
+		if (kid == 0) {
+			int mine[2];
+			if (setgid(4321) || setuid(1234) || socketpair(AF_UNIX, SOCK_STREAM, 0, mine))
+				_exit(1);
+			send_msg(ctl[1], "p", 1, mine, 2, 0);
+			_exit(0);
+		}
+		if (kid < 0 || waitpid(kid, &st2, 0) != kid || st2 ||
+		    recv_msg(ctl[0], buf, sizeof(buf), pp, &n, NULL) != 1 || n != 2)
+			corrupt("peercred setup (child)");
+		close(ctl[0]);
+		close(ctl[1]);
+	}
+
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
@@ -317,6 +341,12 @@ int main(int argc, char **argv)
 			if (getsockname(pc[i], (struct sockaddr *)&me, &mlen) || mlen != pclen[i] ||
 			    memcmp(&me, &pcname[i], mlen))
 				corrupt("passcred pair: not the names it had");
+		}
+		for (i = 0; i < 2 && pp[0] >= 0; i++) {
+			socklen_t clen = sizeof(cr);
+			if (getsockopt(pp[i], SOL_SOCKET, SO_PEERCRED, &cr, &clen) || cr.uid != 1234 ||
+			    cr.gid != 4321)
+				corrupt("SO_PEERCRED of a pair made under another user");
 		}
 		printf("queues ok\n");
 		return 0;
