@@ -16,13 +16,17 @@
  * table (fd_rec.inflight).  A file in flight may be a unix socket with a
  * queue of its own: the list grows as it is walked.
  *
+ * SO_PEERCRED's user and group are recorded too.
+ *
  * Restore, in the child before exec.  open() makes each socket: a pair
  * with both ends in the process with socketpair(), or through the
  * listener it was accepted from (connect and accept: the accepted end
  * then has the listener's name); a socket whose peer closed as one end of
  * a pair whose other end is closed once the queue is refilled; the others
  * with socket(), bound (a name whose file was removed is bound and the
- * file removed again at the end, its directories too) and listening.
+ * file removed again at the end, its directories too) and listening;
+ * pairs are made, and listen and connect done, under the recorded
+ * SO_PEERCRED user and group (restart as root).
  * Then, once every fd is in place (finish, once for all): the one-way
  * datagram connections and the clients waiting in accept queues are
  * connected (in queue order), every queue is sent again from the peer
@@ -673,8 +677,11 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	}
 	for (i = 0; i < m->nunix_msgs; i++) {
 		const struct unix_msg_rec *msg = &m->unix_msgs[i];
+		const struct fd_rec *to = rec_by_fd(m, msg->fd);
 
-		if (rec_by_fd(m, msg->fd) != rec)
+		if (!to || to->kind != FD_UNIX)
+			return bad(rec, "receiver of a queued message");
+		if (to != rec)
 			continue;
 		if (msg->data.len > MAX_QUEUE_BYTES || msg->fds.len % sizeof(int32_t) ||
 		    msg->fds.len > MAX_SCM_FDS * sizeof(int32_t) ||

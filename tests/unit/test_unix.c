@@ -72,6 +72,12 @@ START_TEST(test_bad_fds)
 	setup();
 	msg.has_creds = 2;
 	ck_assert_int_eq(check(0), -1);
+	setup();
+	msg.fd = 5;			/* queued on a pipe */
+	ck_assert_int_eq(check(0), -1);
+	setup();
+	msg.fd = 8;			/* on no fd at all */
+	ck_assert_int_eq(check(0), -1);
 }
 END_TEST
 
