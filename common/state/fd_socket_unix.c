@@ -724,7 +724,6 @@ struct made_sock {
 	int partner;			/* peer_gone: the other end, closed at the end */
 	char loc[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];	/* where its file is now */
 	bool bound_path, gone;
-	char *foreign;			/* not ours: a file moved aside from this path */
 };
 
 /* In restore_ctx.slot[SLOT_UNIX]. */
@@ -773,17 +772,6 @@ static struct made_sock *add_made(struct fd_child *c, struct unix_restore *u, ui
 	return s->fd < 0 ? NULL : s;
 }
 
-/* A file at path made by us for another socket, if any. */
-static struct made_sock *occupant(struct unix_restore *u, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < u->nsocks; i++)
-		if (u->socks[i].bound_path && !strcmp(u->socks[i].loc, path))
-			return &u->socks[i];
-	return NULL;
-}
-
 static int mkdirs(struct unix_restore *u, const char *path)
 {
 	char dir[PATH_MAX], *slash;
@@ -809,14 +797,37 @@ static int mkdirs(struct unix_restore *u, const char *path)
 	return 0;
 }
 
+/* A free name beside path for a file moved aside, short enough to connect
+ * to (in sun_path). */
+static int aside_name(const char *path, char *out)
+{
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : -1, n;
+	struct stat st;
+
+	for (n = 0; n < 10000; n++) {
+		size_t len = strlen(path) + 8 <= max ?
+			(size_t)snprintf(out, max + 1, "%s~%d", path, n) :
+			(size_t)snprintf(out, max + 1, "%.*s%s.ck%d", dirlen < 0 ? 0 : dirlen,
+					 path, dirlen < 0 ? "" : "/", n);
+		if (len > max)
+			break;
+		if (lstat(out, &st))
+			return 0;
+	}
+	errno = ENAMETOOLONG;
+	return fail(errno, NULL, "finding a name beside %s", path);
+}
+
 /* Bind s (made for rec) to the name of rec; its made_sock records where
  * its file is (looked up again: the list may grow here). */
 static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
 {
 	struct made_sock *ms;
 	const struct sockaddr_un *sa = rec->local_addr.data;
-	char path[sizeof(sa->sun_path) + 1];
-	struct made_sock *o;
+	char path[sizeof(sa->sun_path) + 1], other[sizeof(path)], mine[sizeof(path)];
+	bool moved = false;
 	struct stat st;
 
 	if (!named(rec))
@@ -829,44 +840,30 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
 	}
 	memset(path, 0, sizeof(path));
 	memcpy(path, sa->sun_path, rec->local_addr.len - SUN_OFF);
-	if (rec->name_gone && mkdirs(u, path))
-		return -1;
-	o = occupant(u, path);
-	if (!o && rec->name_gone && !lstat(path, &st) && S_ISSOCK(st.st_mode)) {
-		/* Not ours (stale, or another process's): moved aside while
-		 * we bind, put back at the end if the path is free then. */
-		struct made_sock *grown = realloc(u->socks, (u->nsocks + 1) * sizeof(*grown));
-		if (!grown)
-			return fail(ENOMEM, NULL, "recreating unix sockets");
-		u->socks = grown;
-		o = &u->socks[u->nsocks++];
-		memset(o, 0, sizeof(*o));
-		o->fd = o->partner = -1;
-		o->bound_path = true;
-		snprintf(o->loc, sizeof(o->loc), "%s", path);
-		if (!(o->foreign = strdup(path)))
-			return fail(ENOMEM, NULL, "recreating unix sockets");
-	}
-	if (o) {
-		/* A socket file there (another socket of ours whose name is
-		 * gone, or we are the gone one): moved aside; connects still
-		 * find it where it is. */
-		char aside[sizeof(o->loc)];
-		int n;
-		for (n = 0; n < 1000; n++) {
-			snprintf(aside, sizeof(aside), "%.*s~%d", (int)sizeof(aside) - 8, path, n);
-			if (lstat(aside, &st))
-				break;
+	if (rec->name_gone) {
+		/* Whatever is at the path now (a file of another socket, a
+		 * FIFO made there since...) steps aside only while we bind;
+		 * our file then waits beside it until it is removed at the
+		 * end (connects find it there). */
+		if (mkdirs(u, path))
+			return -1;
+		if (!lstat(path, &st)) {
+			if (aside_name(path, other))
+				return -1;
+			if (rename(path, other))
+				return fail(errno, NULL, "moving %s aside", path);
+			moved = true;
 		}
-		if (rename(path, aside))
-			return fail(errno, NULL, "moving the file of a socket aside (%s)", path);
-		snprintf(o->loc, sizeof(o->loc), "%s", aside);
-	} else if (!rec->name_gone && !lstat(path, &st) && S_ISSOCK(st.st_mode)) {
+	} else if (!lstat(path, &st) && S_ISSOCK(st.st_mode)) {
 		unlink(path);	/* stale: left by the process we replace */
 	}
-	if (bind(s, rec->local_addr.data, rec->local_addr.len))
-		return fail(errno, "the name must be free on this host", "binding unix socket fd %d",
-			    rec->fd);
+	if (bind(s, rec->local_addr.data, rec->local_addr.len)) {
+		fail(errno, "the name must be free on this host", "binding unix socket fd %d",
+		     rec->fd);
+		if (moved && rename(other, path))
+			pr_warn("%s stays at %s", path, other);
+		return -1;
+	}
 	if (!(ms = made(u, rec->object_id)))
 		return fail_why("internal error", NULL, "binding unix socket fd %d", rec->fd);
 	snprintf(ms->loc, sizeof(ms->loc), "%s", path);
@@ -875,6 +872,13 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
 	if (rec->name_mode && (chmod(path, rec->name_mode & 07777) ||
 			       chown(path, rec->name_uid, rec->name_gid)))
 		return fail(errno, NULL, "restoring the mode and owner of %s", path);
+	if (rec->name_gone) {
+		if (aside_name(path, mine) || rename(path, mine))
+			return fail(errno, NULL, "moving the file of unix socket fd %d aside", rec->fd);
+		snprintf(ms->loc, sizeof(ms->loc), "%s", mine);
+		if (moved && rename(other, path))
+			return fail(errno, NULL, "putting %s back", path);
+	}
 	return 0;
 }
 
@@ -1291,33 +1295,10 @@ static int finish_all(struct fd_child *c)
 		    shutdown(r->fd, how - 1) && errno != ENOTCONN)
 			return fail(errno, NULL, "restoring the shutdown of unix socket fd %d", r->fd);
 	}
-	/* Names whose file was gone: removed again; files moved aside back. */
+	/* Names whose file was gone: removed again (they waited aside). */
 	for (i = 0; i < u->nsocks; i++)
 		if (u->socks[i].bound_path && u->socks[i].gone && unlink(u->socks[i].loc))
 			return fail(errno, NULL, "removing %s again", u->socks[i].loc);
-	for (i = 0; i < m->nfds; i++) {
-		const struct fd_rec *r = &m->fds[i];
-		struct made_sock *ms;
-		char path[sizeof(ms->loc)];
-
-		if (r->kind != FD_UNIX || r->share_index || !path_named(r) || r->name_gone ||
-		    !(ms = made(u, r->object_id)) || !ms->bound_path)
-			continue;
-		memset(path, 0, sizeof(path));
-		memcpy(path, ((const struct sockaddr_un *)r->local_addr.data)->sun_path,
-		       r->local_addr.len - SUN_OFF);
-		if (strcmp(path, ms->loc) && rename(ms->loc, path))
-			return fail(errno, NULL, "putting the file of unix socket fd %d back", r->fd);
-	}
-	for (i = 0; i < u->nsocks; i++) {
-		struct stat st;
-		if (!u->socks[i].foreign)
-			continue;
-		if (lstat(u->socks[i].foreign, &st) ? rename(u->socks[i].loc, u->socks[i].foreign) :
-		    unlink(u->socks[i].loc))
-			return fail(errno, NULL, "putting %s back", u->socks[i].foreign);
-		u->socks[i].bound_path = false;
-	}
 	while (u->ndirs)
 		rmdir(u->dirs[--u->ndirs]);
 	return 0;
@@ -1348,7 +1329,6 @@ static void release_unix(struct restore_ctx *ctx)
 			close(u->socks[i].fd);
 		if (u->socks[i].partner >= 0)
 			close(u->socks[i].partner);
-		free(u->socks[i].foreign);
 	}
 	free(u->socks);
 	free(u->dirs);

@@ -22,7 +22,9 @@
  *   each way (sending took an abstract name, autobind): the same names,
  *   and no other, after restart;
  *   (as root) a stream pair made by a child under uid 1234, gid 4321,
- *   passed to us: SO_PEERCRED of its ends shows them.
+ *   passed to us: SO_PEERCRED of its ends shows them;
+ *   a datagram socket bound to DIR/ff with a sender connected to it, whose
+ *   file was removed and a FIFO made (and opened) in its place.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
 	int d1, d1snd, d2, srv, pc[2];
 	struct sockaddr_un pcname[2];
 	int pp[2] = { -1, -1 };
+	int ffs, ffsnd, fifo;
 	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
@@ -231,6 +234,14 @@ int main(int argc, char **argv)
 		if (getsockname(pc[i], (struct sockaddr *)&pcname[i], &pclen[i]))
 			corrupt("passcred pair names");
 	}
+
+	a = addr_of(argv[1], "ff", &alen);
+	ffs = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ffsnd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (ffs < 0 || ffsnd < 0 || bind(ffs, (struct sockaddr *)&a, alen) ||
+	    connect(ffsnd, (struct sockaddr *)&a, alen) || unlink(a.sun_path) ||
+	    mkfifo(a.sun_path, 0600) || (fifo = open(a.sun_path, O_RDWR)) < 0)
+		corrupt("fifo upon socket setup");
 
 	if (getuid() == 0) {
 		int ctl[2], st2;
@@ -348,6 +359,12 @@ int main(int argc, char **argv)
 			    cr.gid != 4321)
 				corrupt("SO_PEERCRED of a pair made under another user");
 		}
+		a = addr_of(argv[1], "ff", &alen);
+		if (stat(a.sun_path, &sb) || !S_ISFIFO(sb.st_mode) || write(fifo, "f", 1) != 1 ||
+		    read(fifo, buf, 1) != 1)
+			corrupt("the FIFO made where a socket's file was");
+		if (send(ffsnd, "ff", 2, 0) != 2 || recv(ffs, buf, sizeof(buf), MSG_DONTWAIT) != 2)
+			corrupt("the socket whose file a FIFO took lost its sender");
 		printf("queues ok\n");
 		return 0;
 	}
