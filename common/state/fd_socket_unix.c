@@ -392,6 +392,16 @@ static int collect_unix(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
 		s = d->own_fd >= 0 ? fcntl(d->own_fd, F_DUPFD_CLOEXEC, 3) : fd_steal(ctx->pid, d->fd);
 		if (s < 0)
 			return fail(errno, NULL, "copying fd %d", number);
+		{
+			/* Urgent data (MSG_OOB) is not in the queue a peek walks. */
+			char c;
+			if (type == SOCK_STREAM && recv(s, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1) {
+				close(s);
+				return fail_why("urgent data (MSG_OOB) is queued on it, which this "
+						"version cannot save", "read it before checkpointing",
+						"checking fd %d (%s)", number, d->link);
+			}
+		}
 		ret = peek_queue(ctx, all, n, s, number, type);
 		close(s);
 		if (ret)

@@ -9,6 +9,9 @@
 # process (gone since), whose name the receiver sees.  After checkpoint --kill and restart
 # the program reads it all on SIGUSR1 and checks it.  Without restart, ckpt
 # leaves every queue as it was (the program checks them the same way).
+# Refused by name, the target left running: urgent data (MSG_OOB) queued,
+# a connection waiting in an accept queue that holds data, a timerfd in
+# flight.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -53,4 +56,46 @@ ckpt_ok "$pid2" "$T/r.tar.zst"
 kill -USR1 "$pid2"
 wait_for_line "$T/r.log" '^queues ok$' 10
 assert_no_corrupt "$T/r.log"
+
+cat > "$T/refused.py" <<'PY'
+import os, socket, sys, time
+kind, d = sys.argv[1], sys.argv[2]
+if kind == "oob":
+    a, b = socket.socketpair()
+    a.send(b"abc")
+    a.send(b"!", socket.MSG_OOB)
+elif kind == "embryo":
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(os.path.join(d, "emb"))
+    l.listen(4)
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(os.path.join(d, "emb"))
+    c.send(b"data before accept")
+else:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    tfd = libc.timerfd_create(1, 0)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    socket.send_fds(a, [b"t"], [tfd])
+    os.close(tfd)
+n = 0
+while True:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.1)
+PY
+for kind in oob embryo timerfd; do
+	mkdir -p "$T/$kind"
+	start_bg /usr/bin/python3 "$T/refused.py" "$kind" "$T/$kind" > "$T/$kind.log" 2>&1
+	rpid=$BG_PID
+	wait_for_line "$T/$kind.log" '^tick 3$' 10
+	case $kind in
+	oob) want='urgent data (MSG_OOB)' ;;
+	embryo) want='waiting in its accept queue holds data' ;;
+	timerfd) want='in flight in a unix socket queue' ;;
+	esac
+	expect_fail_msg "$want" "$CKPT" "$rpid" -o "$T/$kind.tar.zst"
+	assert_target_unharmed "$rpid" "$T/$kind.log" "$T/$kind.tar.zst"
+	kill "$rpid"
+done
 pass
