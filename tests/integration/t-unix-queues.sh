@@ -38,6 +38,10 @@ wait_tick "$T/q.log" 3
 send_external "$T/a"
 ckpt_ok "$pid" "$T/q.tar.zst" --kill
 wait_gone "$pid"
+"$CKPT" info "$T/q.tar.zst" > "$T/info.txt" 2>&1 || fail "ckpt info: $(cat "$T/info.txt")"
+grep -q 'queued: 3 messages, 3005 bytes, 2 fds, 3 with credentials' "$T/info.txt" ||
+	fail "ckpt info does not show the seqpacket queue: $(grep -A2 unix "$T/info.txt")"
+grep -q '(in flight)' "$T/info.txt" || fail "ckpt info does not show the files in flight"
 restart_detach "$T/q.tar.zst"
 last=$(last_tick "$T/q.log")
 wait_tick "$T/q.log" $((last + 2))
