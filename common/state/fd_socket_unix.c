@@ -1118,7 +1118,9 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 		ssize_t n = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
 			return fail(errno, errno == ESRCH ? "the process that sent it is gone" :
-				    errno == EAGAIN ? "the queue does not take it all here" : NULL,
+				    errno == EAGAIN ? "the queue does not take it all here" :
+				    errno == EPERM ? "sending the credentials of another user needs "
+				    "CAP_SETUID and CAP_SETGID (run restart as root)" : NULL,
 				    "refilling the queue of unix socket fd %d", rec->fd);
 		done += n;
 		if (type != SOCK_STREAM)
