@@ -676,6 +676,10 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    (rec->sock_type != SOCK_STREAM && rec->sock_type != SOCK_DGRAM &&
 	     rec->sock_type != SOCK_SEQPACKET))
 		return bad(rec, "fields");
+	/* (A listener has no peer: making one never needs another made.) */
+	if (rec->sock_state == TCP_LISTEN &&
+	    (rec->peer_id || rec->accepted_by || rec->waiting_on || rec->peer_gone))
+		return bad(rec, "listener with a peer");
 	if ((rec->accepted_by && (!(l = unix_by_id(m, rec->accepted_by)) || l->sock_state != TCP_LISTEN)) ||
 	    (rec->waiting_on && (!(l = unix_by_id(m, rec->waiting_on)) || l->sock_state != TCP_LISTEN)))
 		return bad(rec, "listener");

@@ -113,6 +113,9 @@ START_TEST(test_bad_socket_fields)
 	fds[0].waiting_on = 101;	/* not a listener */
 	ck_assert_int_eq(check(0), -1);
 	setup();
+	fds[0].sock_state = TCP_LISTEN;	/* a listener with a peer */
+	ck_assert_int_eq(check(0), -1);
+	setup();
 	/* A stream socket with data but no peer to send it from. */
 	fds[0].sock_type = SOCK_STREAM;
 	fds[0].peer_id = 0;
