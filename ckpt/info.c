@@ -388,6 +388,24 @@ static void print_sockopts(FILE *f, const struct image_meta *m, int fd)
 		fputc('\n', f);
 }
 
+/* What is queued on a unix socket (meta/unix-queue), in one line. */
+static void print_unix_queue(FILE *f, const struct image_meta *m, int fd)
+{
+	size_t i, n = 0, fds = 0, creds = 0;
+	uint64_t bytes = 0;
+
+	for (i = 0; i < m->nunix_msgs; i++)
+		if (m->unix_msgs[i].fd == fd) {
+			n++;
+			bytes += m->unix_msgs[i].data.len;
+			fds += m->unix_msgs[i].fds.len / sizeof(int32_t);
+			creds += m->unix_msgs[i].has_creds;
+		}
+	if (n)
+		fprintf(f, "       queued: %zu message%s, %" PRIu64 " bytes, %zu fds, %zu with "
+			"credentials\n", n, n == 1 ? "" : "s", bytes, fds, creds);
+}
+
 static void print_fds(FILE *f, const struct image_meta *m)
 {
 	size_t i;
@@ -416,6 +434,7 @@ static void print_fds(FILE *f, const struct image_meta *m)
 		}
 		fputc('\n', f);
 		print_sockopts(f, m, d->fd);
+		print_unix_queue(f, m, d->fd);
 	}
 }
 

@@ -236,7 +236,11 @@ enum fd_kind {
 	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */ \
 	F(T, 300, I32, tree_pid)		/* tree: the same open file as fd tree_fd of	\
 						   process tree_pid (earlier in meta/tree), 0 none */ \
-	F(T, 301, I32, tree_fd)
+	F(T, 301, I32, tree_fd) \
+	F(T, 229, U32, peercred)		/* unix: SO_PEERCRED below is known */ \
+	F(T, 230, I32, peercred_pid)		\
+	F(T, 231, U32, peercred_uid)		\
+	F(T, 232, U32, peercred_gid)
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

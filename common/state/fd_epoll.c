@@ -200,4 +200,5 @@ const struct fd_kind_ops fd_epoll_kind = {
 	.check = check_epoll,
 	.open = open_epoll,
 	.finish = finish_epoll,
+	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };

@@ -16,13 +16,17 @@
  * table (fd_rec.inflight).  A file in flight may be a unix socket with a
  * queue of its own: the list grows as it is walked.
  *
+ * SO_PEERCRED's user and group are recorded too.
+ *
  * Restore, in the child before exec.  open() makes each socket: a pair
  * with both ends in the process with socketpair(), or through the
  * listener it was accepted from (connect and accept: the accepted end
  * then has the listener's name); a socket whose peer closed as one end of
  * a pair whose other end is closed once the queue is refilled; the others
  * with socket(), bound (a name whose file was removed is bound and the
- * file removed again at the end, its directories too) and listening.
+ * file removed again at the end, its directories too) and listening;
+ * pairs are made, and listen and connect done, under the recorded
+ * SO_PEERCRED user and group (restart as root).
  * Then, once every fd is in place (finish, once for all): the one-way
  * datagram connections and the clients waiting in accept queues are
  * connected (in queue order), every queue is sent again from the peer
@@ -41,11 +45,13 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -56,6 +62,7 @@
 #define MAX_SCM_FDS 253			/* SCM_MAX_FD */
 #define MAX_ICONS 65536
 #define MAX_QUEUE_BYTES (1u << 30)
+#define MAX_MESSAGES (1 << 20)
 
 struct unix_info {
 	uint32_t ino, peer;
@@ -225,12 +232,23 @@ static int take_fds(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, const
 	return 0;
 }
 
+/* A message (not an end of file) always shows its credentials here. */
+static bool has_creds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			return true;
+	return false;
+}
+
 /* Every message queued on s (our copy of the image's fd number), in
  * order, without consuming it. */
 static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int s, int number,
 		      int type)
 {
-	int peek_old = -1, pass_old = 0, one = 1, off = 0, ret = 0;
+	int peek_old = -1, pass_old = 0, one = 1, off = 0, ret = 0, count = 0;
 	socklen_t len = sizeof(int);
 	size_t cap = 65536, total = 0;
 	char *data = malloc(cap);
@@ -289,8 +307,17 @@ static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int
 			cap = r;
 			continue;		/* again, whole */
 		}
-		if (r == 0 && type == SOCK_STREAM)
-			break;			/* end of stream: the peer is gone */
+		/* End of file: the peer is gone (a stream has no empty
+		 * messages; a seqpacket end of file shows no credentials). */
+		if (r == 0 && (type == SOCK_STREAM || !has_creds(&mh)))
+			break;
+		if (++count > MAX_MESSAGES) {
+			while (ngot)
+				close(got[--ngot]);
+			ret = fail_why("too many messages are queued on it", "read them first",
+				       "reading the queue of fd %d", number);
+			break;
+		}
 		if (mh.msg_flags & MSG_CTRUNC) {
 			while (ngot)
 				close(got[--ngot]);
@@ -328,9 +355,7 @@ static int peek_queue(struct dump_ctx *ctx, struct fd_dump **all, size_t *n, int
 			ret = -1;
 			break;
 		}
-		off += r;
-		if (r == 0)
-			off += 0;	/* an empty datagram: the kernel skips it once peeked */
+		off += r;	/* an empty message: the kernel skips it once peeked */
 	}
 	free(data);
 	if (setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &peek_old, sizeof(peek_old)) ||
@@ -367,6 +392,16 @@ static int collect_unix(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
 		s = d->own_fd >= 0 ? fcntl(d->own_fd, F_DUPFD_CLOEXEC, 3) : fd_steal(ctx->pid, d->fd);
 		if (s < 0)
 			return fail(errno, NULL, "copying fd %d", number);
+		{
+			/* Urgent data (MSG_OOB) is not in the queue a peek walks. */
+			char c;
+			if (type == SOCK_STREAM && recv(s, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1) {
+				close(s);
+				return fail_why("urgent data (MSG_OOB) is queued on it, which this "
+						"version cannot save", "read it before checkpointing",
+						"checking fd %d (%s)", number, d->link);
+			}
+		}
 		ret = peek_queue(ctx, all, n, s, number, type);
 		close(s);
 		if (ret)
@@ -440,12 +475,14 @@ static void dump_name_file(struct dump_ctx *ctx, const struct unix_info *ui, str
 
 static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, struct fd_rec *rec)
 {
+
 	uint64_t *icons;
 	size_t k;
 
 	rec->backlog = ui->wqueue;
 	if (!ui->nicons)
 		return 0;
+
 	if (ui->nicons > MAX_ICONS || !(icons = calloc(ui->nicons, sizeof(*icons))))
 		return fail(ENOMEM, NULL, "recording fd %d", d->fd);
 	rec->icons.data = icons;
@@ -455,8 +492,11 @@ static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, st
 
 		icons[k] = ui->icons[k];
 		if (!icons[k]) {
+			/* The kernel shows nothing of the server side before it
+			 * is accepted: whether it holds data is not known. */
 			pr_warn("fd %d (%s): a connection waiting to be accepted whose client "
-				"closed comes back empty", d->fd, d->link);
+				"closed comes back empty (data it may hold cannot be seen "
+				"before it is accepted)", d->fd, d->link);
 			continue;
 		}
 		if (!inode_in_process(d, icons[k]))
@@ -488,6 +528,18 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	if (sockopts_dump(ctx, s, rec->fd, AF_UNIX, d->sock_type, 0)) {
 		close(s);
 		goto err;
+	}
+	{
+		/* Who made the connection (or listens): SO_PEERCRED. */
+		struct ucred uc;
+		socklen_t len = sizeof(uc);
+		if (!getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &len) && len == sizeof(uc) &&
+		    (uc.pid || uc.uid != (uid_t)-1)) {
+			rec->peercred = 1;
+			rec->peercred_pid = uc.pid;
+			rec->peercred_uid = uc.uid;
+			rec->peercred_gid = uc.gid;
+		}
 	}
 	close(s);
 	rec->sock_domain = AF_UNIX;
@@ -598,10 +650,23 @@ static int bad(const struct fd_rec *rec, const char *what)
 			"checking fd %d (%s)", rec->fd, what);
 }
 
+/* The datagram socket of the image bound to the name msg came from. */
+static const struct fd_rec *sender_of(const struct image_meta *m, const struct unix_msg_rec *msg)
+{
+	size_t k;
+
+	for (k = 0; k < m->nfds; k++)
+		if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
+		    m->fds[k].sock_type == SOCK_DGRAM && same_addr(&m->fds[k].local_addr, &msg->from))
+			return &m->fds[k];
+	return NULL;
+}
+
 static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	const struct image_meta *m = &ctx->meta;
 	const struct fd_rec *l;
+	int64_t v;
 	size_t i, k;
 
 	if (rec->local_addr.len > sizeof(struct sockaddr_un) ||
@@ -611,6 +676,10 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    (rec->sock_type != SOCK_STREAM && rec->sock_type != SOCK_DGRAM &&
 	     rec->sock_type != SOCK_SEQPACKET))
 		return bad(rec, "fields");
+	/* (A listener has no peer: making one never needs another made.) */
+	if (rec->sock_state == TCP_LISTEN &&
+	    (rec->peer_id || rec->accepted_by || rec->waiting_on || rec->peer_gone))
+		return bad(rec, "listener with a peer");
 	if ((rec->accepted_by && (!(l = unix_by_id(m, rec->accepted_by)) || l->sock_state != TCP_LISTEN)) ||
 	    (rec->waiting_on && (!(l = unix_by_id(m, rec->waiting_on)) || l->sock_state != TCP_LISTEN)))
 		return bad(rec, "listener");
@@ -622,8 +691,11 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	}
 	for (i = 0; i < m->nunix_msgs; i++) {
 		const struct unix_msg_rec *msg = &m->unix_msgs[i];
+		const struct fd_rec *to = rec_by_fd(m, msg->fd);
 
-		if (rec_by_fd(m, msg->fd) != rec)
+		if (!to || to->kind != FD_UNIX)
+			return bad(rec, "receiver of a queued message");
+		if (to != rec)
 			continue;
 		if (msg->data.len > MAX_QUEUE_BYTES || msg->fds.len % sizeof(int32_t) ||
 		    msg->fds.len > MAX_SCM_FDS * sizeof(int32_t) ||
@@ -639,12 +711,13 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 		if (rec->sock_type != SOCK_DGRAM && !mutual_peer(m, rec) && !rec->peer_gone)
 			return fail_why("data is queued on it but its peer is not in the image",
 					NULL, "checking fd %d", rec->fd);
+		if (msg->has_creds && msg->pid && (!m->process || msg->pid != m->process->pid) &&
+		    kill(msg->pid, 0) && errno == ESRCH && sockopts_find(ctx, rec->fd, "SO_PASSCRED", &v) && v)
+			return fail_why("a message queued on it carries the credentials of a process "
+					"that is gone", "read it before checkpointing",
+					"checking fd %d (sent by pid %d)", rec->fd, msg->pid);
 		if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
-			for (k = 0; k < m->nfds; k++)
-				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
-				    same_addr(&m->fds[k].local_addr, &msg->from))
-					break;
-			if (k == m->nfds)
+			if (!sender_of(m, msg) && !named(rec))
 				return fail_why("a queued datagram came from a socket that is not "
 						"in the image", NULL, "checking fd %d", rec->fd);
 		} else if (rec->sock_type == SOCK_DGRAM && !named(rec) && !mutual_peer(m, rec) &&
@@ -713,17 +786,6 @@ static struct made_sock *add_made(struct fd_child *c, struct unix_restore *u, ui
 	return s->fd < 0 ? NULL : s;
 }
 
-/* A file at path made by us for another socket, if any. */
-static struct made_sock *occupant(struct unix_restore *u, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < u->nsocks; i++)
-		if (u->socks[i].bound_path && !strcmp(u->socks[i].loc, path))
-			return &u->socks[i];
-	return NULL;
-}
-
 static int mkdirs(struct unix_restore *u, const char *path)
 {
 	char dir[PATH_MAX], *slash;
@@ -749,12 +811,37 @@ static int mkdirs(struct unix_restore *u, const char *path)
 	return 0;
 }
 
-/* Bind s to the name of rec; ms records where its file is. */
-static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, struct made_sock *ms)
+/* A free name beside path for a file moved aside, short enough to connect
+ * to (in sun_path). */
+static int aside_name(const char *path, char *out)
 {
+	const size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : -1, n;
+	struct stat st;
+
+	for (n = 0; n < 10000; n++) {
+		size_t len = strlen(path) + 8 <= max ?
+			(size_t)snprintf(out, max + 1, "%s~%d", path, n) :
+			(size_t)snprintf(out, max + 1, "%.*s%s.ck%d", dirlen < 0 ? 0 : dirlen,
+					 path, dirlen < 0 ? "" : "/", n);
+		if (len > max)
+			break;
+		if (lstat(out, &st))
+			return 0;
+	}
+	errno = ENAMETOOLONG;
+	return fail(errno, NULL, "finding a name beside %s", path);
+}
+
+/* Bind s (made for rec) to the name of rec; its made_sock records where
+ * its file is (looked up again: the list may grow here). */
+static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
+{
+	struct made_sock *ms;
 	const struct sockaddr_un *sa = rec->local_addr.data;
-	char path[sizeof(sa->sun_path) + 1];
-	struct made_sock *o;
+	char path[sizeof(sa->sun_path) + 1], other[sizeof(path)], mine[sizeof(path)];
+	bool moved = false;
 	struct stat st;
 
 	if (!named(rec))
@@ -767,33 +854,45 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec, st
 	}
 	memset(path, 0, sizeof(path));
 	memcpy(path, sa->sun_path, rec->local_addr.len - SUN_OFF);
-	if (rec->name_gone && mkdirs(u, path))
-		return -1;
-	if ((o = occupant(u, path))) {
-		/* Another socket of ours has its file there (its name gone,
-		 * or we are the gone one): moved aside, connects still find it. */
-		char aside[sizeof(o->loc)];
-		int n;
-		for (n = 0; n < 1000; n++) {
-			snprintf(aside, sizeof(aside), "%.*s~%d", (int)sizeof(aside) - 8, path, n);
-			if (lstat(aside, &st))
-				break;
+	if (rec->name_gone) {
+		/* Whatever is at the path now (a file of another socket, a
+		 * FIFO made there since...) steps aside only while we bind;
+		 * our file then waits beside it until it is removed at the
+		 * end (connects find it there). */
+		if (mkdirs(u, path))
+			return -1;
+		if (!lstat(path, &st)) {
+			if (aside_name(path, other))
+				return -1;
+			if (rename(path, other))
+				return fail(errno, NULL, "moving %s aside", path);
+			moved = true;
 		}
-		if (rename(path, aside))
-			return fail(errno, NULL, "moving the file of a socket aside (%s)", path);
-		snprintf(o->loc, sizeof(o->loc), "%s", aside);
-	} else if (!rec->name_gone && !lstat(path, &st) && S_ISSOCK(st.st_mode)) {
+	} else if (!lstat(path, &st) && S_ISSOCK(st.st_mode)) {
 		unlink(path);	/* stale: left by the process we replace */
 	}
-	if (bind(s, rec->local_addr.data, rec->local_addr.len))
-		return fail(errno, "the name must be free on this host", "binding unix socket fd %d",
-			    rec->fd);
+	if (bind(s, rec->local_addr.data, rec->local_addr.len)) {
+		fail(errno, "the name must be free on this host", "binding unix socket fd %d",
+		     rec->fd);
+		if (moved && rename(other, path))
+			pr_warn("%s stays at %s", path, other);
+		return -1;
+	}
+	if (!(ms = made(u, rec->object_id)))
+		return fail_why("internal error", NULL, "binding unix socket fd %d", rec->fd);
 	snprintf(ms->loc, sizeof(ms->loc), "%s", path);
 	ms->bound_path = true;
 	ms->gone = rec->name_gone;
 	if (rec->name_mode && (chmod(path, rec->name_mode & 07777) ||
 			       chown(path, rec->name_uid, rec->name_gid)))
 		return fail(errno, NULL, "restoring the mode and owner of %s", path);
+	if (rec->name_gone) {
+		if (aside_name(path, mine) || rename(path, mine))
+			return fail(errno, NULL, "moving the file of unix socket fd %d aside", rec->fd);
+		snprintf(ms->loc, sizeof(ms->loc), "%s", mine);
+		if (moved && rename(other, path))
+			return fail(errno, NULL, "putting %s back", path);
+	}
 	return 0;
 }
 
@@ -816,6 +915,42 @@ static socklen_t where(struct unix_restore *u, const struct fd_rec *rec, struct 
 
 static int make(struct fd_child *c, const struct fd_rec *rec);
 
+/* SO_PEERCRED is taken from whoever makes the pair, listens or connects:
+ * for the time of it, our effective ids become the recorded ones (the
+ * pid is ours, the restored process's, which is the usual one). */
+struct ids_saved {
+	uid_t uid;
+	gid_t gid;
+	bool changed;
+};
+
+static void ids_as(const struct fd_rec *rec, struct ids_saved *sv)
+{
+	sv->uid = geteuid();
+	sv->gid = getegid();
+	sv->changed = false;
+	if (!rec || !rec->peercred || sv->uid != 0 ||
+	    (rec->peercred_uid == sv->uid && rec->peercred_gid == sv->gid))
+		return;
+	if (setegid(rec->peercred_gid))
+		return;
+	if (seteuid(rec->peercred_uid)) {
+		if (setegid(sv->gid))
+			pr_warn("cannot take back group %u", (unsigned)sv->gid);
+		return;
+	}
+	sv->changed = true;
+	/* Paths (connect) are still looked up as ourselves. */
+	setfsgid(sv->gid);
+	setfsuid(sv->uid);
+}
+
+static void ids_back(const struct ids_saved *sv)
+{
+	if (sv->changed && (seteuid(sv->uid) || setegid(sv->gid)))
+		pr_warn("cannot take back user %u", (unsigned)sv->uid);
+}
+
 /* Both ends of a pair: through the listener one was accepted from (so it
  * has its name), else socketpair(). */
 static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd_rec *a,
@@ -824,13 +959,15 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 	const struct fd_rec *acc = a->accepted_by ? a : b->accepted_by ? b : NULL;
 	const struct fd_rec *cli = acc == a ? b : a, *l;
 	struct made_sock *ma, *mb;
-	int sv[2];
+	struct ids_saved ids;
+	int sv[2], ret;
 
 	if (acc && (l = unix_by_id(&c->ctx->meta, acc->accepted_by))) {
 		struct sockaddr_un sa;
 		socklen_t len;
 		struct made_sock *ml, *mc;
-		int cs, as, lfd;
+		struct ids_saved ids;
+		int cs, as, lfd, ret;
 
 		if (make(c, l) || !(u = state_of(c->ctx)) || !(ml = made(u, l->object_id)))
 			return -1;
@@ -839,22 +976,32 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 		cs = socket(AF_UNIX, cli->sock_type, 0);
 		if (cs < 0)
 			return fail(errno, NULL, "recreating socket fd %d", cli->fd);
-		if (!(mc = add_made(c, u, cli->object_id, cs)) || bind_name(u, mc->fd, cli, mc))
+		if (!(mc = add_made(c, u, cli->object_id, cs)))
 			return -1;
-		if (connect(mc->fd, (struct sockaddr *)&sa, len) ||
+		cs = mc->fd;
+		if (bind_name(u, cs, cli))
+			return -1;
+		ids_as(acc, &ids);
+		ret = connect(cs, (struct sockaddr *)&sa, len);
+		ids_back(&ids);
+		if (ret ||
 		    (as = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			return fail(errno, NULL, "connecting fd %d to fd %d again through "
 				    "listener fd %d", cli->fd, acc->fd, l->fd);
 		return add_made(c, u, acc->object_id, as) ? 0 : -1;
 	}
-	if (socketpair(AF_UNIX, a->sock_type, 0, sv))
+	ids_as(a, &ids);
+	ret = socketpair(AF_UNIX, a->sock_type, 0, sv);
+	ids_back(&ids);
+	if (ret)
 		return fail(errno, NULL, "recreating the socket pair of fd %d", a->fd);
 	if (!(ma = add_made(c, u, a->object_id, sv[0])))
 		return close(sv[1]), -1;
+	sv[0] = ma->fd;
 	if (!(mb = add_made(c, u, b->object_id, sv[1])))
 		return -1;
-	ma = made(u, a->object_id);
-	return bind_name(u, ma->fd, a, ma) || bind_name(u, mb->fd, b, mb) ? -1 : 0;
+	sv[1] = mb->fd;
+	return bind_name(u, sv[0], a) || bind_name(u, sv[1], b) ? -1 : 0;
 }
 
 /* The socket of rec, made now if it is not yet, kept spare. */
@@ -881,16 +1028,27 @@ static int make(struct fd_child *c, const struct fd_rec *rec)
 		}
 		if ((ms->partner = fd_spare(c, sv[1])) < 0)
 			return -1;
-		return bind_name(u, ms->fd, rec, ms);
+		return bind_name(u, ms->fd, rec);
 	}
 	s = socket(AF_UNIX, rec->sock_type, 0);
 	if (s < 0)
 		return fail(errno, NULL, "recreating socket fd %d", rec->fd);
-	if (!(ms = add_made(c, u, rec->object_id, s)) || bind_name(u, ms->fd, rec, ms))
+	if (!(ms = add_made(c, u, rec->object_id, s)))
 		return -1;
-	if (rec->sock_state == TCP_LISTEN && listen(ms->fd, rec->backlog))
-		return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
-	if (rec->peer_addr.len && connect(ms->fd, rec->peer_addr.data, rec->peer_addr.len))
+	s = ms->fd;
+	if (bind_name(u, s, rec))
+		return -1;
+	if (rec->sock_state == TCP_LISTEN) {
+		struct ids_saved ids;
+		int ret;
+
+		ids_as(rec, &ids);
+		ret = listen(s, rec->backlog);
+		ids_back(&ids);
+		if (ret)
+			return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
+	}
+	if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len))
 		return fail(errno, "the peer must be listening again at its path",
 			    "reconnecting unix socket fd %d", rec->fd);
 	return 0;
@@ -951,7 +1109,9 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 	}
 	if (msg->has_creds) {
 		struct ucred uc = { msg->pid, msg->uid, msg->gid };
-		if (uc.pid == ctx->meta.process->pid || !uc.pid)
+		/* Our own pid as it is now; one gone is not seen (check_unix
+		 * refused it where SO_PASSCRED shows it). */
+		if (uc.pid == ctx->meta.process->pid || !uc.pid || (kill(uc.pid, 0) && errno == ESRCH))
 			uc.pid = getpid();
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_CREDENTIALS;
@@ -962,7 +1122,9 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 		ssize_t n = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0)
 			return fail(errno, errno == ESRCH ? "the process that sent it is gone" :
-				    errno == EAGAIN ? "the queue does not take it all here" : NULL,
+				    errno == EAGAIN ? "the queue does not take it all here" :
+				    errno == EPERM ? "sending the credentials of another user needs "
+				    "CAP_SETUID and CAP_SETGID (run restart as root)" : NULL,
 				    "refilling the queue of unix socket fd %d", rec->fd);
 		done += n;
 		if (type != SOCK_STREAM)
@@ -973,6 +1135,24 @@ static int send_one(int from, const struct sockaddr_un *to, socklen_t tolen,
 		mh.msg_controllen = 0;
 	} while (done < msg->data.len);
 	return 0;
+}
+
+/* SO_PASSCRED makes an unbound socket take a name of its own (autobind)
+ * when it connects or sends a datagram: off while we do so for it. */
+static int passcred_off(int s)
+{
+	int on = 0, off = 0;
+	socklen_t len = sizeof(on);
+
+	if (!getsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, &len) && on)
+		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &off, sizeof(off));
+	return on;
+}
+
+static void passcred_back(int s, int on)
+{
+	if (on)
+		setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
 }
 
 /* Grow the sender's buffer for the refill; put back after. */
@@ -1002,13 +1182,17 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 	const struct image_meta *m = &c->ctx->meta;
 	const struct fd_rec *peer = mutual_peer(m, rec);
 	struct made_sock *ms = made(u, rec->object_id);
-	size_t i, k;
+	size_t i;
 
+	/* Older images: a stream pair's queued bytes in inq. */
+	if (rec->inq.len && peer && write(peer->fd, rec->inq.data, rec->inq.len) != (ssize_t)rec->inq.len)
+		return fail(errno, NULL, "refilling the queue of fd %d", rec->fd);
 	for (i = 0; i < m->nunix_msgs; i++) {
 		const struct unix_msg_rec *msg = &m->unix_msgs[i];
 		struct sockaddr_un to;
 		socklen_t tolen = 0;
-		int from = -1, tmp = -1, old, ret;
+		int from = -1, tmp = -1, old, ret, pc;
+		bool tmp_name = false;
 
 		if (rec_by_fd(m, msg->fd) != rec)
 			continue;
@@ -1017,15 +1201,23 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 		else if (rec->peer_gone && ms && ms->partner >= 0 && !msg->from.len)
 			from = ms->partner;
 		else if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF) {
-			const struct fd_rec *s = NULL;
-			for (k = 0; k < m->nfds && !s; k++)
-				if (m->fds[k].kind == FD_UNIX && !m->fds[k].share_index &&
-				    same_addr(&m->fds[k].local_addr, &msg->from))
-					s = &m->fds[k];
+			const struct fd_rec *s = sender_of(m, msg);
 			if (s) {
 				from = s->fd;
 				if (s->peer_id != rec->object_id)
 					tolen = where(u, rec, &to);
+			} else {
+				/* From a socket of another process: one of ours
+				 * takes its name for the time of the send. */
+				tmp = from = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+				if (tmp >= 0 && bind(tmp, msg->from.data, msg->from.len)) {
+					close(tmp);
+					return fail(errno, "the name of the socket that sent it must be "
+						    "free here", "refilling the queue of unix socket fd %d",
+						    rec->fd);
+				}
+				tmp_name = true;
+				tolen = where(u, rec, &to);
 			}
 		} else if (rec->sock_type == SOCK_DGRAM && named(rec)) {
 			tmp = from = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1039,10 +1231,18 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 				close(tmp);
 			return fail(errno, NULL, "refilling the queue of unix socket fd %d", rec->fd);
 		}
+		pc = passcred_off(from);
 		ret = send_one(from, tolen ? &to : NULL, tolen, msg, c->ctx, rec->sock_type, rec);
+		passcred_back(from, pc);
 		restore_sndbuf(from, old);
 		if (tmp >= 0)
 			close(tmp);
+		if (tmp_name && ((const struct sockaddr_un *)msg->from.data)->sun_path[0]) {
+			char path[sizeof(to.sun_path) + 1] = { 0 };
+			memcpy(path, ((const struct sockaddr_un *)msg->from.data)->sun_path,
+			       msg->from.len - SUN_OFF);
+			unlink(path);
+		}
 		if (ret)
 			return -1;
 	}
@@ -1062,6 +1262,7 @@ static int finish_all(struct fd_child *c)
 		const struct fd_rec *r = &m->fds[i], *p;
 		struct sockaddr_un sa;
 		socklen_t len;
+		int pc;
 
 		if (r->kind != FD_UNIX || r->share_index)
 			continue;
@@ -1069,15 +1270,17 @@ static int finish_all(struct fd_child *c)
 			for (k = 0; k < r->icons.len / sizeof(uint64_t); k++) {
 				uint64_t id;
 				const struct fd_rec *cl;
-				int s;
+				int s, pc;
 
 				memcpy(&id, (char *)r->icons.data + k * sizeof(id), sizeof(id));
 				cl = unix_by_id(m, id);
 				len = where(u, r, &sa);
 				s = cl ? cl->fd : socket(AF_UNIX, r->sock_type | SOCK_CLOEXEC, 0);
+				pc = s >= 0 ? passcred_off(s) : 0;
 				if (s < 0 || connect(s, (struct sockaddr *)&sa, len))
 					return fail(errno, NULL, "connecting a client of listener fd %d "
 						    "again", r->fd);
+				passcred_back(s, pc);
 				if (!cl)
 					close(s);
 			}
@@ -1087,9 +1290,11 @@ static int finish_all(struct fd_child *c)
 		    !(p = unix_by_id(m, r->peer_id)))
 			continue;
 		len = where(u, p, &sa);
+		pc = passcred_off(r->fd);
 		if (!len || connect(r->fd, (struct sockaddr *)&sa, len))
 			return fail(len ? errno : 0, len ? NULL : "its peer has no name",
 				    "connecting unix socket fd %d to fd %d again", r->fd, p->fd);
+		passcred_back(r->fd, pc);
 	}
 	for (i = 0; i < m->nfds; i++)
 		if (m->fds[i].kind == FD_UNIX && !m->fds[i].share_index && refill(c, u, &m->fds[i]))
@@ -1106,24 +1311,10 @@ static int finish_all(struct fd_child *c)
 		    shutdown(r->fd, how - 1) && errno != ENOTCONN)
 			return fail(errno, NULL, "restoring the shutdown of unix socket fd %d", r->fd);
 	}
-	/* Names whose file was gone: removed again; files moved aside back. */
+	/* Names whose file was gone: removed again (they waited aside). */
 	for (i = 0; i < u->nsocks; i++)
 		if (u->socks[i].bound_path && u->socks[i].gone && unlink(u->socks[i].loc))
 			return fail(errno, NULL, "removing %s again", u->socks[i].loc);
-	for (i = 0; i < m->nfds; i++) {
-		const struct fd_rec *r = &m->fds[i];
-		struct made_sock *ms;
-		char path[sizeof(ms->loc)];
-
-		if (r->kind != FD_UNIX || r->share_index || !path_named(r) || r->name_gone ||
-		    !(ms = made(u, r->object_id)) || !ms->bound_path)
-			continue;
-		memset(path, 0, sizeof(path));
-		memcpy(path, ((const struct sockaddr_un *)r->local_addr.data)->sun_path,
-		       r->local_addr.len - SUN_OFF);
-		if (strcmp(path, ms->loc) && rename(ms->loc, path))
-			return fail(errno, NULL, "putting the file of unix socket fd %d back", r->fd);
-	}
 	while (u->ndirs)
 		rmdir(u->dirs[--u->ndirs]);
 	return 0;

@@ -161,6 +161,7 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 			 const struct fd_kind_ops *k)
 {
 	struct dump_ctx self = *ctx;
+	size_t nepolls = ctx->meta.nepolls, i;
 	int number = d->fd, ret;
 
 	if (!k->inflight_ok)
@@ -169,6 +170,12 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 				"receive it before checkpointing", "checking the %s %s",
 				k->name, d->link);
 	rec->inflight = 1;
+	rec->cloexec = 0;		/* our copy's; an fd in flight has none */
+	free(rec->description);
+	if (asprintf(&rec->description, "%s (in flight)", d->link) < 0) {
+		rec->description = NULL;
+		return fail(ENOMEM, NULL, "recording fds");
+	}
 	self.pid = getpid();
 	d->fd = d->own_fd;
 	ret = k->dump ? k->dump(&self, d, rec) : 0;
@@ -176,6 +183,9 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 	ctx->meta = self.meta;
 	memcpy(ctx->slot, self.slot, sizeof(ctx->slot));
 	rec->fd = number;
+	/* An epoll in flight: its watches are its own under its number. */
+	for (i = nepolls; i < ctx->meta.nepolls; i++)
+		ctx->meta.epolls[i].epfd = number;
 	return ret;
 }
 

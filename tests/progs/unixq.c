@@ -11,7 +11,20 @@
  *   data then end of file;
  *   a listener bound to DIR/l (chmod 0604) with a client waiting to be
  *   accepted; a datagram socket bound to DIR/gone whose file was removed,
- *   with a datagram from a named sender DIR/snd.
+ *   with a datagram from a named sender DIR/snd;
+ *   a datagram socket bound to DIR/d, a sender connected to it, the file
+ *   removed, and another socket bound to DIR/d after it, moved to fd 200
+ *   (restored after the first, while the file left by the killed process
+ *   is there): each must still get what is sent to it;
+ *   a datagram socket bound to DIR/srv, to which the test sends "external"
+ *   from a socket of another process bound to DIR/ext (gone since);
+ *   a datagram pair with SO_PASSCRED on both ends and a datagram queued
+ *   each way (sending took an abstract name, autobind): the same names,
+ *   and no other, after restart;
+ *   (as root) a stream pair made by a child under uid 1234, gid 4321,
+ *   passed to us: SO_PEERCRED of its ends shows them;
+ *   a datagram socket bound to DIR/ff with a sender connected to it, whose
+ *   file was removed and a FIFO made (and opened) in its place.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -24,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +131,11 @@ static struct sockaddr_un addr_of(const char *dir, const char *name, socklen_t *
 int main(int argc, char **argv)
 {
 	int sq[2], dg[2], st[2], inner[2], p[2], lis, cli, gone, snd, f, one = 1, tick, n, fds[8];
+	int d1, d1snd, d2, srv, pc[2];
+	struct sockaddr_un pcname[2];
+	int pp[2] = { -1, -1 };
+	int ffs, ffsnd, fifo;
+	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
 	struct ucred cr;
@@ -189,6 +208,61 @@ int main(int argc, char **argv)
 	}
 	unlink(a.sun_path);
 
+	/* two sockets of one path, the first one's file removed */
+	a = addr_of(argv[1], "d", &alen);
+	d1 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	d1snd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (d1 < 0 || d1snd < 0 || d2 < 0 || bind(d1, (struct sockaddr *)&a, alen) ||
+	    connect(d1snd, (struct sockaddr *)&a, alen) || unlink(a.sun_path) ||
+	    bind(d2, (struct sockaddr *)&a, alen) || dup2(d2, 200) != 200 || close(d2))
+		corrupt("same path setup");
+	d2 = 200;
+	a = addr_of(argv[1], "srv", &alen);
+	unlink(a.sun_path);
+	srv = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (srv < 0 || bind(srv, (struct sockaddr *)&a, alen))
+		corrupt("srv setup");
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pc) ||
+	    setsockopt(pc[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    setsockopt(pc[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    write(pc[0], "p0", 2) != 2 || write(pc[1], "p1", 2) != 2)
+		corrupt("passcred pair setup");
+	for (i = 0; i < 2; i++) {
+		pclen[i] = sizeof(pcname[i]);
+		if (getsockname(pc[i], (struct sockaddr *)&pcname[i], &pclen[i]))
+			corrupt("passcred pair names");
+	}
+
+	a = addr_of(argv[1], "ff", &alen);
+	ffs = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ffsnd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (ffs < 0 || ffsnd < 0 || bind(ffs, (struct sockaddr *)&a, alen) ||
+	    connect(ffsnd, (struct sockaddr *)&a, alen) || unlink(a.sun_path) ||
+	    mkfifo(a.sun_path, 0600) || (fifo = open(a.sun_path, O_RDWR)) < 0)
+		corrupt("fifo upon socket setup");
+
+	if (getuid() == 0) {
+		int ctl[2], st2;
+		pid_t kid;
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, ctl))
+			corrupt("peercred setup");
+		kid = fork();
+		if (kid == 0) {
+			int mine[2];
+			if (setgid(4321) || setuid(1234) || socketpair(AF_UNIX, SOCK_STREAM, 0, mine))
+				_exit(1);
+			send_msg(ctl[1], "p", 1, mine, 2, 0);
+			_exit(0);
+		}
+		if (kid < 0 || waitpid(kid, &st2, 0) != kid || st2 ||
+		    recv_msg(ctl[0], buf, sizeof(buf), pp, &n, NULL) != 1 || n != 2)
+			corrupt("peercred setup (child)");
+		close(ctl[0]);
+		close(ctl[1]);
+	}
+
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
@@ -250,6 +324,47 @@ int main(int argc, char **argv)
 			if (n != 8 || memcmp(buf, "from snd", 8) || !strstr(from.sun_path, "/snd"))
 				corrupt("datagram to the socket whose file is gone");
 		}
+		/* one path, two sockets */
+		if (send(d1snd, "to d1", 5, 0) != 5 || recv(d1, buf, sizeof(buf), MSG_DONTWAIT) != 5 ||
+		    memcmp(buf, "to d1", 5))
+			corrupt("the socket whose file was removed lost its connected sender");
+		a = addr_of(argv[1], "d", &alen);
+		i = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (sendto(i, "to d2", 5, 0, (struct sockaddr *)&a, alen) != 5 ||
+		    recv(d2, buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "to d2", 5))
+			corrupt("the socket file of the path is not the live socket's");
+		{
+			struct sockaddr_un from;
+			socklen_t flen = sizeof(from);
+			n = recvfrom(srv, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+			if (n != 8 || memcmp(buf, "external", 8) || !strstr(from.sun_path, "/ext"))
+				corrupt("datagram from another process (data or sender's name)");
+			a = addr_of(argv[1], "ext", &alen);
+			if (!stat(a.sun_path, &sb))
+				corrupt("the other process's socket file was left behind");
+		}
+		for (i = 0; i < 2; i++) {
+			struct sockaddr_un me;
+			socklen_t mlen = sizeof(me);
+			if (recv_msg(pc[i], buf, sizeof(buf), fds, &n, &cr) != 2 ||
+			    memcmp(buf, i ? "p0" : "p1", 2) || cr.pid != getpid())
+				corrupt("passcred pair: datagram or credentials");
+			if (getsockname(pc[i], (struct sockaddr *)&me, &mlen) || mlen != pclen[i] ||
+			    memcmp(&me, &pcname[i], mlen))
+				corrupt("passcred pair: not the names it had");
+		}
+		for (i = 0; i < 2 && pp[0] >= 0; i++) {
+			socklen_t clen = sizeof(cr);
+			if (getsockopt(pp[i], SOL_SOCKET, SO_PEERCRED, &cr, &clen) || cr.uid != 1234 ||
+			    cr.gid != 4321)
+				corrupt("SO_PEERCRED of a pair made under another user");
+		}
+		a = addr_of(argv[1], "ff", &alen);
+		if (stat(a.sun_path, &sb) || !S_ISFIFO(sb.st_mode) || write(fifo, "f", 1) != 1 ||
+		    read(fifo, buf, 1) != 1)
+			corrupt("the FIFO made where a socket's file was");
+		if (send(ffsnd, "ff", 2, 0) != 2 || recv(ffs, buf, sizeof(buf), MSG_DONTWAIT) != 2)
+			corrupt("the socket whose file a FIFO took lost its sender");
 		printf("queues ok\n");
 		return 0;
 	}

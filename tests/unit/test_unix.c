@@ -72,6 +72,12 @@ START_TEST(test_bad_fds)
 	setup();
 	msg.has_creds = 2;
 	ck_assert_int_eq(check(0), -1);
+	setup();
+	msg.fd = 5;			/* queued on a pipe */
+	ck_assert_int_eq(check(0), -1);
+	setup();
+	msg.fd = 8;			/* on no fd at all */
+	ck_assert_int_eq(check(0), -1);
 }
 END_TEST
 
@@ -105,6 +111,9 @@ START_TEST(test_bad_socket_fields)
 	ck_assert_int_eq(check(0), -1);
 	setup();
 	fds[0].waiting_on = 101;	/* not a listener */
+	ck_assert_int_eq(check(0), -1);
+	setup();
+	fds[0].sock_state = TCP_LISTEN;	/* a listener with a peer */
 	ck_assert_int_eq(check(0), -1);
 	setup();
 	/* A stream socket with data but no peer to send it from. */
