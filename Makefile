@@ -3,7 +3,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
-LDLIBS  := -lzstd -lelf -lunwind-ptrace -lunwind-generic -lpthread
+LDLIBS  := -lzstd -lelf -lcrypto -lunwind-ptrace -lunwind-generic -lpthread
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib

@@ -40,6 +40,11 @@ static const char usage[] =
 "                            to a temporary name and renamed when complete\n"
 "  -k, --kill                end the process once the image is fully written\n"
 "                            (it stays stopped until then)\n"
+"  -b, --bundle              carry the executable and every mapped file (shared\n"
+"                            libraries, locale archive...) in the image, once\n"
+"                            per content: restart then works where they are\n"
+"                            missing or different (a file deleted or replaced\n"
+"                            since the process started is always carried)\n"
 "      --no-cow              keep the process stopped until its memory is\n"
 "                            written instead of reading a copy-on-write copy\n"
 "      --ext-unix            allow unix sockets connected to other processes:\n"
@@ -148,6 +153,7 @@ int main(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
+		{ "bundle", no_argument, NULL, 'b' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -166,7 +172,7 @@ int main(int argc, char **argv)
 		return info_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return check_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "o:kl:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out.path = optarg;
@@ -176,6 +182,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			opts.no_cow = true;
+			break;
+		case 'b':
+			opts.bundle = true;
 			break;
 		case 'U':
 			opts.ext_unix = true;

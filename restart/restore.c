@@ -96,7 +96,7 @@ static pid_t create_process(struct restore_ctx *ctx)
 static void child_main(struct restore_ctx *ctx, int go_fd)
 {
 	const struct state_ops *const *ops;
-	const char *exe = ctx->meta.process->exe;
+	const char *exe = bundle_exe_path(ctx);	/* the host's, or the bundle's copy */
 	char *argv[] = { (char *)exe, NULL }, *envp[] = { NULL };
 	char c;
 
@@ -259,7 +259,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 			if (restore_pid_free(ctx.meta.threads[i].tid, true))
 				goto out;
 	}
-	if (start_process(&ctx) || run_restore_hooks(&ctx) || let_go(&ctx))
+	if (bundle_unpack(&ctx) || start_process(&ctx) || run_restore_hooks(&ctx) || let_go(&ctx))
 		goto out;
 	*pid = ctx.pid;
 	pr_info("process %d running, restored in %.1f ms", ctx.pid, (now_ns() - t0) / 1e6);

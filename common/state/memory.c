@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -299,18 +300,38 @@ static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_
 	return 0;
 }
 
-static int check_mapped_file(const struct vma_entry *v)
+/* A mapped file: recorded in meta/files.  One replaced since it was
+ * mapped (another inode at its path now), or the deleted executable, is
+ * bundled from the process's own view of it (map_files). */
+static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, uint32_t replaced,
+			      int *index)
 {
+	char proc_path[96], path[PATH_MAX];
 	struct stat st;
 
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	if (replaced) {	/* the deleted executable */
+		snprintf(path, sizeof(path), "%.*s", (int)(strlen(v->path) - 10), v->path);
+		return bundle_record_replaced(ctx, path, proc_path, replaced, index);
+	}
 	if (stat(v->path, &st))
 		return fail(errno, "the file was renamed or removed while mapped",
 			    "checking mapped file %s", v->path);
 	if (st.st_ino != v->inode)
-		return fail_why("the file at that path is not the one mapped (replaced "
-				"since it was mapped)", "restart the program so it maps the "
-				"current file, then checkpoint", "checking mapped file %s", v->path);
-	return 0;
+		return bundle_record_replaced(ctx, v->path, proc_path, 2, index);
+	return file_id_record(&ctx->meta, v->path, index);
+}
+
+/* Is v a mapping of the process's executable, deleted since it started? */
+static bool is_deleted_exe(const struct dump_ctx *ctx, const struct vma_entry *v)
+{
+	char exe[64];
+	struct stat st;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", ctx->pid);
+	return !stat(exe, &st) && st.st_ino == v->inode &&
+	       major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
 }
 
 /* /proc/PID/smaps walks every page table entry (~10 ms per GiB
@@ -487,12 +508,16 @@ static int memory_dump(struct dump_ctx *ctx)
 			fail(ENOMEM, NULL, "recording mappings");
 			goto out;
 		}
-		if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
+		if (kind == VMA_FILE_PRIVATE && ends_with(v->path, " (deleted)") &&
+		    is_deleted_exe(ctx, v)) {
+			if (record_mapped_file(ctx, v, 1, &rec->file_index))
+				goto out;
+		} else if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
 		    ends_with(v->path, " (deleted)")) {
 			if (fd_ghost_map_dump(ctx, v))
 				goto out;
 		} else if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
-			if (check_mapped_file(v) || file_id_record(&ctx->meta, v->path, &rec->file_index))
+			if (record_mapped_file(ctx, v, 0, &rec->file_index))
 				goto out;
 		}
 		if (kind == VMA_VDSO) {
@@ -956,7 +981,7 @@ static int move_vdso_block(struct restore_ctx *ctx, const struct vma_entry *cur,
 
 static int open_in_target(struct restore_ctx *ctx, int file_index, bool writable, long *fd)
 {
-	const struct file_id_rec *f = &ctx->meta.files[file_index];
+	const char *path = file_id_path(ctx, file_index);	/* the host's, or the bundle's */
 	uint64_t path_addr;
 	char what[PATH_MAX + 32];
 
@@ -965,9 +990,9 @@ static int open_in_target(struct restore_ctx *ctx, int file_index, bool writable
 		return 0;
 	}
 	remote_scratch_reset(ctx->remote);
-	if (remote_scratch_put(ctx->remote, f->path, strlen(f->path) + 1, &path_addr))
+	if (remote_scratch_put(ctx->remote, path, strlen(path) + 1, &path_addr))
 		return -1;
-	snprintf(what, sizeof(what), "opening %s", f->path);
+	snprintf(what, sizeof(what), "opening %s", path);
 	if (inject(ctx, what, __NR_openat, AT_FDCWD, path_addr,
 		   (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0, 0, 0, fd))
 		return -1;

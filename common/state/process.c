@@ -42,11 +42,19 @@ static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 
 	if (procfs_readlink(ctx->pid, "exe", buf, sizeof(buf)))
 		return -1;
-	if (strstr(buf, " (deleted)"))
-		return fail_why("its executable was deleted or replaced since it started",
-				"restart the program from the current file, then checkpoint",
-				"checking executable %s", buf);
-	if (!(p->exe = strdup(buf)) || file_id_record(&ctx->meta, p->exe, &idx))
+	if (ends_with(buf, " (deleted)")) {
+		/* Deleted or replaced since it started: its contents go in the
+		 * image (a bundled file), read through /proc/PID/exe. */
+		char proc_path[64];
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/exe", ctx->pid);
+		buf[strlen(buf) - 10] = 0;
+		if (bundle_record_replaced(ctx, buf, proc_path, 1, &idx))
+			return -1;
+	} else if (file_id_record(&ctx->meta, buf, &idx)) {
+		return -1;
+	}
+	p->exe_file = idx + 1;
+	if (!(p->exe = strdup(buf)))
 		return fail(ENOMEM, NULL, "recording the executable");
 	if (procfs_readlink(ctx->pid, "cwd", buf, sizeof(buf)))
 		return -1;
@@ -179,7 +187,7 @@ static int process_check(struct restore_ctx *ctx)
 		if (!f->path || f->path[0] != '/')
 			return fail_why("invalid file record", "the image is corrupted",
 					"checking the image");
-		if (file_id_verify(f, strcmp(f->path, p->exe) ? "mapped file" : "executable"))
+		if (file_id_check(ctx, i, strcmp(f->path, p->exe) ? "mapped file" : "executable"))
 			return -1;
 	}
 	if (p->auxv.len > 2 * 8 * 64 || p->auxv.len % 16)

@@ -5,6 +5,7 @@
 #include "state.h"
 
 const struct state_ops *const state_table[] = {
+	&bundle_state_ops,	/* files/ before pages/; decides before process checks files */
 	&memory_state_ops,
 	&backtrace_state_ops,	/* before anything injects: registers untouched */
 	&process_state_ops,
