@@ -529,6 +529,7 @@ static int check_machine(void)
 
 struct report {
 	const struct image_meta *m;
+	const struct restore_ctx *ctx;
 	unsigned failed;
 	char first[1600];	/* the first failure, for stderr */
 };
@@ -538,6 +539,30 @@ static void report_fail(struct report *rep, const char *text)
 	printf("FAIL    %s\n", text);
 	if (!rep->failed++)
 		snprintf(rep->first, sizeof(rep->first), "%s", text);
+}
+
+/* Each file this host lacks or has in another version: whether the bundle
+ * covers it (the process module then fails for one it does not). */
+static void report_files(struct report *rep)
+{
+	const struct image_meta *m = rep->m;
+	size_t i;
+
+	for (i = 0; i < m->nfiles; i++) {
+		const struct file_id_rec *f = &m->files[i];
+		bool missing;
+		int src = bundle_file_source(rep->ctx, i, &missing);
+		const char *role = i + 1 == m->process->exe_file ? "executable" : "mapped file";
+		const char *state = f->replaced == 1 ? "deleted since it started" :
+				    f->replaced == 2 ? "replaced since it was mapped" :
+				    missing ? "missing here" : "different here";
+
+		if (src == FROM_BUNDLE)
+			say_ok("%s %s: %s, in the bundle", role, f->path, state);
+		else if (src == UNCOVERED)
+			printf("MISSING %s %s: %s, not in the image (checkpoint with ckpt "
+			       "--bundle)\n", role, f->path, state);
+	}
 }
 
 /* What each module's check() covers, in words. */
@@ -551,8 +576,20 @@ static void report_module(void *arg, const char *module, const char *error)
 		report_fail(rep, error);
 		return;
 	}
-	if (!strcmp(module, "process")) {
-		say_ok("executable and %zu mapped file%s identical", nfiles, nfiles == 1 ? "" : "s");
+	if (!strcmp(module, "bundle")) {
+		report_files(rep);
+	} else if (!strcmp(module, "process")) {
+		size_t i, from_bundle = 0;
+		bool missing;
+		for (i = 0; i < m->nfiles; i++)
+			from_bundle += bundle_file_source(rep->ctx, i, &missing) == FROM_BUNDLE;
+		if (from_bundle)
+			say_ok("executable and %zu mapped file%s: %zu identical here, %zu from the "
+			       "bundle", nfiles, nfiles == 1 ? "" : "s", m->nfiles - from_bundle,
+			       from_bundle);
+		else
+			say_ok("executable and %zu mapped file%s identical", nfiles,
+			       nfiles == 1 ? "" : "s");
 		say_ok("CPU features (image taken on: %s)", m->process->cpu_model ?
 		       m->process->cpu_model : "?");
 	} else if (!strcmp(module, "memory")) {
@@ -645,16 +682,25 @@ static int check_chunk(const struct image_meta *m, const char *name, const uint8
 }
 
 /* Read what follows the metadata to the end, as restart would. */
-static int check_contents(struct image_reader *r, const struct image_meta *m,
-			  struct member_cursor *next, size_t *chunks, uint64_t *pages)
+static int check_contents(struct restore_ctx *ctx, size_t *chunks, uint64_t *pages,
+			  size_t *nbundled, uint64_t *bundled_bytes)
 {
+	struct image_reader *r = ctx->reader;
+	const struct image_meta *m = &ctx->meta;
+	struct member_cursor *next = &ctx->next;
 	int state = next->state;
 
 	while (state > 0) {
 		void *data;
 		size_t len;
 
-		if (!strncmp(next->name, "pages/", 6)) {
+		if (!strncmp(next->name, "files/", 6) && !*chunks) {
+			/* Bundled files, before the pages: every one hashed. */
+			if (bundle_check_member(ctx, next->name, next->size))
+				return -1;
+			++*nbundled;
+			*bundled_bytes += next->size;
+		} else if (!strncmp(next->name, "pages/", 6)) {
 			if (next->size > (2u << 20))
 				return fail_why("member too large", "the image is corrupted",
 						"reading image member %s", next->name);
@@ -768,8 +814,8 @@ static int check_image(const char *path, bool new_pid)
 	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	struct report rep = { .m = &ctx.meta };
-	size_t chunks = 0;
-	uint64_t pages = 0;
+	size_t chunks = 0, nbundled = 0;
+	uint64_t pages = 0, bundled_bytes = 0;
 	int fd = -1, ret;
 
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
@@ -783,12 +829,17 @@ static int check_image(const char *path, bool new_pid)
 	       ctx.meta.header->tool_version ? ctx.meta.header->tool_version : "?",
 	       ctx.meta.process->pid, ctx.meta.process->comm ? ctx.meta.process->comm : "?",
 	       ctx.meta.header->hostname ? ctx.meta.header->hostname : "?");
-	if (check_contents(ctx.reader, &ctx.meta, &ctx.next, &chunks, &pages)) {
+	rep.ctx = &ctx;
+	if (check_contents(&ctx, &chunks, &pages, &nbundled, &bundled_bytes)) {
 		report_fail(&rep, error_text());
 		error_clear();
 	} else {
+		bundle_members_done(&ctx);
 		say_ok("image complete and undamaged: %zu page chunk%s, %" PRIu64 " KiB of memory",
 		       chunks, chunks == 1 ? "" : "s", pages * 4);
+		if (nbundled)
+			say_ok("bundle: %zu file%s, %" PRIu64 " KiB, every one matching its SHA-256",
+			       nbundled, nbundled == 1 ? "" : "s", bundled_bytes >> 10);
 	}
 	(void)!restore_run_checks_each(&ctx, report_module, &rep);
 	if (check_vdso(&ctx.meta)) {

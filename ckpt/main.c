@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache_cmd.h"
 #include "check.h"
 #include "dump.h"
 #include "info.h"
@@ -20,6 +21,7 @@ static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
 "       ckpt info IMAGE [--json]\n"
 "       ckpt check [IMAGE [--new-pid]]\n"
+"       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
 "\n"
 "Checkpoint the running process PID into one image FILE (a zstd-compressed\n"
 "tar archive; \"-\" writes it to standard output).  The process is stopped\n"
@@ -33,6 +35,8 @@ static const char usage[] =
 "                            (--json: everything as one JSON object)\n"
 "  check                     which kernel and machine features ckpt can use here\n"
 "  check IMAGE               could IMAGE be restarted here? (nothing is started)\n"
+"  cache                     the cache of bundled files restart unpacks: list,\n"
+"                            prune (bounded size and age), dir\n"
 "  Each has its own --help.\n"
 "\n"
 "Options:\n"
@@ -172,6 +176,8 @@ int main(int argc, char **argv)
 		return info_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return check_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "cache"))
+		return cache_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
