@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,11 @@ static const char usage[] =
 "                            to a temporary name and renamed when complete\n"
 "  -k, --kill                end the process once the image is fully written\n"
 "                            (it stays stopped until then)\n"
+"      --confirm-fd FD       with --kill: once the image is written (and standard\n"
+"                            output closed), wait for \"kill\" on FD before ending\n"
+"                            the process; anything else, end of file or 10\n"
+"                            minutes of silence let it go on running here\n"
+"                            (scripts/ckpt-migrate uses this)\n"
 "  -b, --bundle              carry the executable and every mapped file (shared\n"
 "                            libraries, locale archive...) in the image, once\n"
 "                            per content: restart then works where they are\n"
@@ -77,6 +83,7 @@ struct output {
 	const char *path;
 	char tmp[PATH_MAX];
 	int fd;
+	int confirm_fd;		/* --confirm-fd: -1 none */
 };
 
 static int open_output(struct output *o)
@@ -103,19 +110,46 @@ static int open_output(struct output *o)
 	return 0;
 }
 
+/* --confirm-fd: the image is whole; the process, still stopped, is ended
+ * only if "kill" arrives on fd (the target runs it); anything else, end of
+ * file or 10 minutes without an answer let it go on as before. */
+static int wait_confirmation(struct output *o)
+{
+	struct pollfd pfd = { .fd = o->confirm_fd, .events = POLLIN };
+	char answer[16] = "";
+	ssize_t n = 0;
+	int r, devnull;
+
+	/* The reader must see the end of the stream before it can answer. */
+	if (o->fd == STDOUT_FILENO && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		dup2(devnull, STDOUT_FILENO);
+		close(devnull);
+	}
+	do
+		r = poll(&pfd, 1, 600 * 1000);
+	while (r < 0 && errno == EINTR && !dump_interrupted);
+	if (r > 0)
+		n = read(o->confirm_fd, answer, sizeof(answer) - 1);
+	if (n > 0 && !strncmp(answer, "kill", 4))
+		return 0;
+	return fail_why(r == 0 ? "no answer in 10 minutes" : n > 0 ? "the target refused" :
+			"no confirmation (end of file)", "the process goes on running here",
+			"waiting for the target to confirm the restart");
+}
+
 /* Called once the image is fully written: make it durable, then visible. */
 static int commit_output(void *arg)
 {
 	struct output *o = arg;
 
 	if (o->fd == STDOUT_FILENO)
-		return 0;
+		return o->confirm_fd >= 0 ? wait_confirmation(o) : 0;
 	if (fsync(o->fd))
 		return fail(errno, NULL, "writing the image %s", o->path);
 	if (rename(o->tmp, o->path))
 		return fail(errno, NULL, "renaming the image to %s", o->path);
 	o->tmp[0] = 0;
-	return 0;
+	return o->confirm_fd >= 0 ? wait_confirmation(o) : 0;
 }
 
 static void on_signal(int sig)
@@ -158,6 +192,7 @@ int main(int argc, char **argv)
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
 		{ "bundle", no_argument, NULL, 'b' },
+		{ "confirm-fd", required_argument, NULL, 'F' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -165,7 +200,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .compress_level = 1 };
-	struct output out = { .fd = -1 };
+	struct output out = { .fd = -1, .confirm_fd = -1 };
 	pid_t pid;
 	int c, ret;
 
@@ -192,6 +227,14 @@ int main(int argc, char **argv)
 		case 'b':
 			opts.bundle = true;
 			break;
+		case 'F': {
+			struct stat st;
+			if (parse_pid(optarg, &out.confirm_fd) || fstat(out.confirm_fd, &st)) {
+				fprintf(stderr, "ckpt: --confirm-fd: '%s' is not an open fd\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'U':
 			opts.ext_unix = true;
 			break;
@@ -221,6 +264,10 @@ int main(int argc, char **argv)
 			"Try 'ckpt --help'.\n",
 			optind >= argc ? "missing PID" : !out.path ? "missing -o FILE" :
 			"too many arguments");
+		return 2;
+	}
+	if (out.confirm_fd >= 0 && !opts.kill_after) {
+		fputs("ckpt: --confirm-fd needs --kill\nTry 'ckpt --help'.\n", stderr);
 		return 2;
 	}
 	if (parse_pid(argv[optind], &pid)) {
