@@ -541,8 +541,8 @@ static void report_fail(struct report *rep, const char *text)
 		snprintf(rep->first, sizeof(rep->first), "%s", text);
 }
 
-/* Each file this host lacks or has in another version: whether the bundle
- * covers it (the process module then fails for one it does not). */
+/* Each file this host lacks or has in another version that the bundle
+ * covers (the process module fails for one it does not). */
 static void report_files(struct report *rep)
 {
 	const struct image_meta *m = rep->m;
@@ -557,11 +557,9 @@ static void report_files(struct report *rep)
 				    f->replaced == 2 ? "replaced since it was mapped" :
 				    missing ? "missing here" : "different here";
 
+		/* One not covered fails the process module's check. */
 		if (src == FROM_BUNDLE)
 			say_ok("%s %s: %s, in the bundle", role, f->path, state);
-		else if (src == UNCOVERED)
-			printf("MISSING %s %s: %s, not in the image (checkpoint with ckpt "
-			       "--bundle)\n", role, f->path, state);
 	}
 }
 

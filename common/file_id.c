@@ -136,8 +136,8 @@ int file_id_verify(const struct file_id_rec *f, const char *role)
 
 	if (stat(f->path, &st)) {
 		if (errno == ENOENT)
-			return fail_why("file is missing", "put the same file back at that path, or "
-					"restart on a host that has it",
+			return fail_why("file is missing", "put the same file back at that path, "
+					"restart on a host that has it, or checkpoint with ckpt --bundle",
 					"checking %s %s", role, f->path);
 		return fail(errno, NULL, "checking %s %s", role, f->path);
 	}
@@ -162,6 +162,7 @@ changed: {
 			 (unsigned long long)(mtime / 1000000000ull),
 			 other_build ? ", different build-id" : "");
 		return fail_why(why, "the process's memory refers to the old file; put the "
-				"original file back", "checking %s %s", role, f->path);
+				"original file back, or checkpoint with ckpt --bundle",
+				"checking %s %s", role, f->path);
 	}
 }

@@ -45,8 +45,8 @@ rm -f "$T/bin/counter"
 expect_fail_msg "missing" "$RESTART" "$T/plain.tar.zst" --new-pid --detach
 "$CKPT" check "$T/plain.tar.zst" --new-pid > "$T/check-plain.out" 2>&1 &&
 	fail "ckpt check passed an image whose executable is gone"
-grep -q "^MISSING executable $T/bin/counter: missing here, not in the image" "$T/check-plain.out" ||
-	fail "ckpt check does not say the executable is missing and not bundled: $(cat "$T/check-plain.out")"
+grep -q "^FAIL    checking executable $T/bin/counter: file is missing (.*ckpt --bundle)" "$T/check-plain.out" ||
+	fail "ckpt check does not say the executable is missing, or suggest --bundle: $(cat "$T/check-plain.out")"
 # With it: covered.
 "$CKPT" check "$T/bundle.tar.zst" > "$T/check-bundle.out" 2>&1 ||
 	fail "ckpt check refuses the bundled image: $(cat "$T/check-bundle.out")"
