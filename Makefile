@@ -76,6 +76,10 @@ demo: all
 bench: all
 	@if [ -x tests/bench/run ]; then tests/bench/run; else echo "bench: not written yet"; fi
 
+# What bundles and scripts/ckpt-migrate cost (sizes, times, downtime).
+bench-migrate: all
+	@tests/bench/migrate
+
 install: all
 	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
 	install -m 755 bin/ckpt bin/restart $(BINDIR)
@@ -87,4 +91,4 @@ install: all
 clean:
 	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN)
 
-.PHONY: all unit integration check conformance demo bench install clean
+.PHONY: all unit integration check conformance demo bench bench-migrate install clean

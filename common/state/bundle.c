@@ -280,6 +280,8 @@ static int bundle_check(struct restore_ctx *ctx)
 	struct bundle_restore *s = restore_state(ctx);
 	char dir[PATH_MAX] = "";
 	size_t i, nbundle = 0;
+	/* Tests and benchmarks: as on a host lacking every bundled file. */
+	bool force = getenv("CKPT_TEST_FORCE_BUNDLE") != NULL;
 
 	if (!s)
 		return fail(ENOMEM, NULL, "checking files");
@@ -297,7 +299,7 @@ static int bundle_check(struct restore_ctx *ctx)
 	for (i = 0; i < m->nfiles; i++) {
 		const struct file_id_rec *f = &m->files[i];
 		struct stat st;
-		int same = f->replaced ? 1 : file_id_same(f);
+		int same = f->replaced || (force && f->bundled) ? 1 : file_id_same(f);
 
 		if (same < 0)
 			return -1;
