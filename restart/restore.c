@@ -107,7 +107,16 @@ static void child_main(struct restore_ctx *ctx, int go_fd)
 		if ((*ops)->restore_child && (*ops)->restore_child(ctx))
 			goto err;
 	execve(exe, argv, envp);
-	fail(errno, NULL, "executing %s", exe);
+	if (errno == ENOENT && access(exe, F_OK) == 0) {
+		/* The program interpreter it names (PT_INTERP) is not on this
+		 * host.  Nothing of what exec maps is kept anyway: restart's
+		 * own binary stands in, and the process module makes exe the
+		 * process's executable (PR_SET_MM_MAP exe_fd). */
+		execve("/proc/self/exe", argv, envp);
+		errno = ENOENT;
+	}
+	fail(errno, errno == ENOENT ? "its program interpreter (PT_INTERP) may be missing here" :
+	     NULL, "executing %s", exe);
 err:
 	if (write(ctx->child_error_fd, error_text(), strlen(error_text())) < 0)
 		_exit(126);

@@ -122,4 +122,34 @@ restart_detach "$T/deleted.tar.zst" --stdout "$T/del2.log"
 wait_tick "$T/del2.log" $((before + 5))
 assert_ticks_from "$T/del2.log" $((before + 1)) $((before + 5))
 say "deleted executable: bundled and restored"
+
+# A program whose program interpreter (PT_INTERP, its own copy of ld.so) is
+# gone too: exec runs a stand-in, the process gets its executable back
+# (PR_SET_MM_MAP exe_fd) and its loader from the bundle.
+if command -v "${CC:-cc}" > /dev/null; then
+	ld=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+	mkdir -p "$T/ld"
+	cp "$ld" "$T/ld/ld-test.so"
+	"${CC:-cc}" -O2 -o "$T/bin/counter-ld" "$ROOT/tests/progs/counter.c" -lm \
+		-Wl,--dynamic-linker="$T/ld/ld-test.so" || fail "cannot build counter-ld"
+	start_bg "$T/bin/counter-ld" -f "$T/ld.map" > >(exec cat > "$T/ld.log") 2> "$T/ld.err"
+	pid=$BG_PID
+	wait_tick "$T/ld.log" 3
+	grep -qF "$T/ld/ld-test.so" "/proc/$pid/maps" || fail "counter-ld does not map its own loader"
+	ckpt_ok "$pid" "$T/ld.tar.zst" --bundle --kill
+	wait_gone "$pid"
+	before=$(last_tick "$T/ld.log")
+	rm -rf "$T/ld" "$T/bin/counter-ld"
+	restart_detach "$T/ld.tar.zst" --stdout "$T/ld2.log" -v
+	grep -q "stand-in" "$T/restart.$_RESTART_N.err" || fail "no stand-in exec: $(cat "$T/restart.$_RESTART_N.err")"
+	wait_tick "$T/ld2.log" $((before + 5))
+	assert_ticks_from "$T/ld2.log" $((before + 1)) $((before + 5))
+	case $(readlink "/proc/$pid/exe") in
+	"$XDG_CACHE_HOME/ckpt/"*/counter-ld) ;;
+	*) fail "/proc/$pid/exe is $(readlink "/proc/$pid/exe"), not the cache copy of counter-ld" ;;
+	esac
+	grep -q "$XDG_CACHE_HOME/ckpt/.*/ld-test.so" "/proc/$pid/maps" ||
+		fail "the loader is not mapped from the cache: $(grep ld- "/proc/$pid/maps")"
+	say "program interpreter gone too: exec of a stand-in, exe set to $(readlink "/proc/$pid/exe")"
+fi
 pass
