@@ -13,6 +13,7 @@
 #include "state.h"
 #include "progress.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -301,7 +302,7 @@ static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_
 }
 
 /* A mapped file: recorded in meta/files.  One replaced since it was
- * mapped (another inode at its path now), or the deleted executable, is
+ * mapped (another inode at its path now), or deleted (bundle_deleted()), is
  * bundled from the process's own view of it (map_files). */
 static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, uint32_t replaced,
 			      int *index)
@@ -311,7 +312,7 @@ static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, u
 
 	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->pid,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
-	if (replaced) {	/* the deleted executable */
+	if (replaced) {	/* deleted (bundle_deleted()) */
 		snprintf(path, sizeof(path), "%.*s", (int)(strlen(v->path) - 10), v->path);
 		return bundle_record_replaced(ctx, path, proc_path, replaced, index);
 	}
@@ -323,15 +324,52 @@ static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, u
 	return file_id_record(&ctx->meta, v->path, index);
 }
 
-/* Is v a mapping of the process's executable, deleted since it started? */
-static bool is_deleted_exe(const struct dump_ctx *ctx, const struct vma_entry *v)
+static bool same_inode(const struct vma_entry *a, const struct vma_entry *b)
 {
-	char exe[64];
-	struct stat st;
+	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
+}
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", ctx->pid);
-	return !stat(exe, &st) && st.st_ino == v->inode &&
-	       major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
+/* Does an fd of the process hold the inode of v? */
+static bool fd_holds(const struct dump_ctx *ctx, const struct vma_entry *v)
+{
+	char dir[64], path[64 + 258];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->pid);
+	if (!(d = opendir(dir)))
+		return true;	/* cannot tell: keep it a ghost */
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		found = !stat(path, &st) && st.st_ino == v->inode &&
+			major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
+	}
+	closedir(d);
+	return found;
+}
+
+/* A private mapping of a deleted regular file (its executable, a library
+ * an upgrade replaced) that no fd and no shared mapping of the process
+ * holds: only its contents matter, so it is bundled (once per content,
+ * mapped from restart's cache) rather than kept as a ghost.  A file also
+ * open or mapped shared stays a ghost: one inode for all of them. */
+static bool bundle_deleted(const struct dump_ctx *ctx, const struct vma_entry *vmas, size_t n,
+			   const struct vma_entry *v)
+{
+	size_t i;
+
+	if (v->shared || !ends_with(v->path, " (deleted)") || v->path[0] != '/' ||
+	    !strncmp(v->path, "/memfd:", 7) || !strncmp(v->path, "/SYSV", 5) ||
+	    !strncmp(v->path, "/anon_hugepage", 14))
+		return false;
+	for (i = 0; i < n; i++)
+		if (vmas[i].shared && same_inode(&vmas[i], v))
+			return false;
+	return !fd_holds(ctx, v);
 }
 
 /* /proc/PID/smaps walks every page table entry (~10 ms per GiB
@@ -508,8 +546,7 @@ static int memory_dump(struct dump_ctx *ctx)
 			fail(ENOMEM, NULL, "recording mappings");
 			goto out;
 		}
-		if (kind == VMA_FILE_PRIVATE && ends_with(v->path, " (deleted)") &&
-		    is_deleted_exe(ctx, v)) {
+		if (kind == VMA_FILE_PRIVATE && bundle_deleted(ctx, vmas, n, v)) {
 			if (record_mapped_file(ctx, v, 1, &rec->file_index))
 				goto out;
 		} else if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
