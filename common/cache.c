@@ -156,12 +156,23 @@ int cache_store(struct image_reader *r, uint64_t size, const uint8_t sha[SHA256_
 		goto out;
 	}
 	fd = -1;
-	/* Atomic: a concurrent restart sees no entry or a whole one. */
-	if (rename(tmp, path)) {
-		fail(errno, NULL, "renaming into the cache entry %s", path);
-		goto out;
+	/* Atomic: a concurrent restart sees no entry or a whole one.  link()
+	 * rather than rename(): an entry another restart put there meanwhile
+	 * (and its process may map) is kept, not replaced; only a damaged
+	 * one is renamed over. */
+	if (link(tmp, path)) {
+		int err = errno;
+		/* There already and whole: kept.  Damaged, or no hard links on
+		 * this filesystem: renamed over. */
+		if (err == EEXIST && cache_entry_valid(path, sha) == 0)
+			err = 0;
+		else if (err == EEXIST || err == EPERM || err == ENOTSUP || err == ENOSYS)
+			err = rename(tmp, path) ? errno : 0;
+		if (err) {
+			fail(err, NULL, "putting the cache entry %s in place", path);
+			goto out;
+		}
 	}
-	tmp[0] = 0;
 	ret = 0;
 out:
 	if (fd >= 0)
