@@ -410,6 +410,12 @@ static void probe_misc(void)
 				    "vDSO's syscall instruction, so nothing can be checkpointed");
 	}
 	free(vmas);
+	if (timens_available())
+		say_ok("time namespaces (a restored process's CLOCK_MONOTONIC and CLOCK_BOOTTIME "
+		       "go on from the checkpoint)");
+	else
+		say_missing("time namespaces", ENOENT, "CLOCK_MONOTONIC and CLOCK_BOOTTIME of "
+			    "a restored process jump to this host's (Linux 5.6+)");
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && !setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)))
 		say_ok("TCP_REPAIR");

@@ -146,6 +146,7 @@ struct restore_opts {
 	bool detach;
 	bool allow_changed_files;	/* files open read-only may have changed */
 	bool tcp_close;			/* established TCP: restore closed */
+	bool no_timens;			/* --no-timens: the host's clocks */
 	struct restore_tty *tty;	/* filled by the tty module */
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
@@ -199,6 +200,7 @@ extern const struct state_ops memory_state_ops, process_state_ops, creds_state_o
 	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,
 	fds_state_ops, signals_state_ops, threads_state_ops;
 extern const struct state_ops backtrace_state_ops, ghosts_state_ops, bundle_state_ops;
+extern const struct state_ops timens_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
 extern const struct state_ops *const state_table[];
 
@@ -257,6 +259,11 @@ const char *bundle_exe_path(const struct restore_ctx *ctx);
 /* restart, after check(), before the process is created: read the files/
  * members that follow the metadata into the cache. */
 int bundle_unpack(struct restore_ctx *ctx) must_check;
+/* Clocks (common/state/timens.c): restart, before the process is created:
+ * a time namespace for it whose offsets continue its CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME from the checkpoint (not with --no-timens). */
+int timens_prepare(struct restore_ctx *ctx) must_check;
+bool timens_available(void);
 /* ckpt check IMAGE, before the checks: a files/ member, read from
  * ctx->reader and its hash verified; then bundle_members_done() once every
  * member was read, so that check() refuses a bundled file without one. */

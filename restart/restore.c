@@ -268,7 +268,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 			if (restore_pid_free(ctx.meta.threads[i].tid, true))
 				goto out;
 	}
-	if (bundle_unpack(&ctx) || start_process(&ctx) || run_restore_hooks(&ctx) || let_go(&ctx))
+	if (bundle_unpack(&ctx) || timens_prepare(&ctx) || start_process(&ctx) ||
+	    run_restore_hooks(&ctx) || let_go(&ctx))
 		goto out;
 	*pid = ctx.pid;
 	pr_info("process %d running, restored in %.1f ms", ctx.pid, (now_ns() - t0) / 1e6);
