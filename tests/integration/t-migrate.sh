@@ -97,4 +97,25 @@ assert_no_new_procs "$others"
 # Through all of it, not a tick lost or repeated.
 assert_ticks_from "$T/moved.log" $((before + 1))
 say "failures: the original went on each time: $(tail -n 1 "$T/moved.log")"
+
+# 4. The ssh path, with an ssh that runs the remote command here: to
+# "localhost" the restart gets --new-pid (the original holds its PID).
+cat > "$T/fakessh" << 'EOS'
+#!/bin/sh
+# ssh stand-in: options up to --, then HOST, then the remote command.
+while [ "$1" != -- ]; do shift; done
+echo "$3" > "${0%/*}/fakessh.cmd"
+exec sh -c "$3"
+EOS
+chmod +x "$T/fakessh"
+migrate --ssh "$T/fakessh" --restart "$RESTART" "$moved" localhost ||
+	fail "ckpt-migrate over (fake) ssh failed: $(cat "$MERR")"
+grep -qx "$RESTART - --detach --new-pid" "$T/fakessh.cmd" ||
+	fail "remote command: '$(cat "$T/fakessh.cmd")'"
+again=$(sed -n 's/.*: PID \([0-9]*\) there.*/\1/p' "$MOUT")
+track_pid "$again"
+wait_gone "$moved"
+assert_running "$again" "moved over ssh"
+assert_not_stopped "$again" "moved over ssh"
+say "over ssh: $moved -> $again ($(cat "$T/fakessh.cmd"))"
 pass
