@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "info.h"
@@ -851,6 +852,17 @@ static int check_image(const char *path, bool new_pid)
 		error_clear();
 	} else {
 		say_ok("vDSO identical to this kernel's");
+	}
+	if (ctx.meta.process->clock_monotonic_ns) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timens_available())
+			say_ok("clocks: CLOCK_MONOTONIC goes on from %.1f s, in a time namespace",
+			       ctx.meta.process->clock_monotonic_ns / 1e9);
+		else
+			printf("WARN    clocks: no time namespaces here (Linux 5.6+): CLOCK_MONOTONIC "
+			       "jumps from %.1f s to this host's %.1f s\n",
+			       ctx.meta.process->clock_monotonic_ns / 1e9, now.tv_sec + now.tv_nsec / 1e9);
 	}
 	if (ctx.meta.ntimers && prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET,
 				      0, 0, 0) < 0)

@@ -51,6 +51,10 @@ start_bg "$PROGS/clocks" > >(exec cat > "$T/orig.log") 2> "$T/clocks.err"
 pid=$BG_PID
 wait_tick "$T/orig.log" 5
 
+ckpt_ok "$pid" "$T/live.tar.zst"
+"$CKPT" check "$T/live.tar.zst" --new-pid > "$T/check.out" 2>&1
+grep -q "^OK      clocks: CLOCK_MONOTONIC goes on from" "$T/check.out" ||
+	fail "ckpt check IMAGE says nothing of the clocks: $(cat "$T/check.out")"
 round same
 [ "$mono" -ge 0 ] && [ "$mono" -lt 1000 ] || fail "same host: CLOCK_MONOTONIC moved $mono ms"
 [ "$boot" -ge 0 ] && [ "$boot" -lt 1000 ] || fail "same host: CLOCK_BOOTTIME moved $boot ms"
