@@ -3,7 +3,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
-LDLIBS  := -lzstd -lxxhash -lelf -lunwind-ptrace -lunwind-generic -lpthread
+LDLIBS  := -lzstd -lxxhash -lelf -lcrypto -lunwind-ptrace -lunwind-generic -lpthread
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib
@@ -85,6 +85,10 @@ demo: all
 bench: all
 	@if [ -x tests/bench/run ]; then tests/bench/run; else echo "bench: not written yet"; fi
 
+# What bundles and scripts/ckpt-migrate cost (sizes, times, downtime).
+bench-migrate: all
+	@tests/bench/migrate
+
 install: all
 	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
 	install -m 755 bin/ckpt bin/restart scripts/ckpt-snapshot $(BINDIR)
@@ -100,4 +104,4 @@ install: all
 clean:
 	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) tests/faults/failnth.so
 
-.PHONY: all unit integration check faults conformance demo bench install clean
+.PHONY: all unit integration check faults conformance demo bench bench-migrate install clean

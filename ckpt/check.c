@@ -31,6 +31,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "info.h"
@@ -412,6 +413,12 @@ static void probe_misc(void)
 				    "vDSO's syscall instruction, so nothing can be checkpointed");
 	}
 	free(vmas);
+	if (timens_available())
+		say_ok("time namespaces (a restored process's CLOCK_MONOTONIC and CLOCK_BOOTTIME "
+		       "go on from the checkpoint)");
+	else
+		say_missing("time namespaces", ENOENT, "CLOCK_MONOTONIC and CLOCK_BOOTTIME of "
+			    "a restored process jump to this host's (Linux 5.6+)");
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && !setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)))
 		say_ok("TCP_REPAIR");
@@ -531,6 +538,7 @@ static int check_machine(void)
 
 struct report {
 	const struct image_meta *m;
+	const struct restore_ctx *ctx;
 	unsigned failed;
 	char first[1600];	/* the first failure, for stderr */
 };
@@ -540,6 +548,28 @@ static void report_fail(struct report *rep, const char *text)
 	printf("FAIL    %s\n", text);
 	if (!rep->failed++)
 		snprintf(rep->first, sizeof(rep->first), "%s", text);
+}
+
+/* Each file this host lacks or has in another version that the bundle
+ * covers (the process module fails for one it does not). */
+static void report_files(struct report *rep)
+{
+	const struct image_meta *m = rep->m;
+	size_t i;
+
+	for (i = 0; i < m->nfiles; i++) {
+		const struct file_id_rec *f = &m->files[i];
+		bool missing;
+		int src = bundle_file_source(rep->ctx, i, &missing);
+		const char *role = i + 1 == m->process->exe_file ? "executable" : "mapped file";
+		const char *state = f->replaced == 1 ? "deleted since it started" :
+				    f->replaced == 2 ? "replaced since it was mapped" :
+				    missing ? "missing here" : "different here";
+
+		/* One not covered fails the process module's check. */
+		if (src == FROM_BUNDLE)
+			say_ok("%s %s: %s, in the bundle", role, f->path, state);
+	}
 }
 
 /* What each module's check() covers, in words. */
@@ -553,8 +583,20 @@ static void report_module(void *arg, const char *module, const char *error)
 		report_fail(rep, error);
 		return;
 	}
-	if (!strcmp(module, "process")) {
-		say_ok("executable and %zu mapped file%s identical", nfiles, nfiles == 1 ? "" : "s");
+	if (!strcmp(module, "bundle")) {
+		report_files(rep);
+	} else if (!strcmp(module, "process")) {
+		size_t i, from_bundle = 0;
+		bool missing;
+		for (i = 0; i < m->nfiles; i++)
+			from_bundle += bundle_file_source(rep->ctx, i, &missing) == FROM_BUNDLE;
+		if (from_bundle)
+			say_ok("executable and %zu mapped file%s: %zu identical here, %zu from the "
+			       "bundle", nfiles, nfiles == 1 ? "" : "s", m->nfiles - from_bundle,
+			       from_bundle);
+		else
+			say_ok("executable and %zu mapped file%s identical", nfiles,
+			       nfiles == 1 ? "" : "s");
 		say_ok("CPU features (image taken on: %s)", m->process->cpu_model ?
 		       m->process->cpu_model : "?");
 	} else if (!strcmp(module, "memory")) {
@@ -645,10 +687,13 @@ static bool is_index_member(const char *name)
 }
 
 /* Read what follows the metadata to the end, as restart would. */
-static int check_contents(struct image_reader *r, const struct image_meta *root,
-			  const struct image_meta *others, size_t nothers,
-			  struct member_cursor *next, size_t *chunks, uint64_t *pages)
+static int check_contents(struct restore_ctx *ctx, const struct image_meta *others,
+			  size_t nothers, size_t *chunks, uint64_t *pages, size_t *nbundled,
+			  uint64_t *bundled_bytes)
 {
+	struct image_reader *r = ctx->reader;
+	const struct image_meta *root = &ctx->meta;
+	struct member_cursor *next = &ctx->next;
 	int state = next->state;
 	struct page_index ix;
 
@@ -657,7 +702,13 @@ static int check_contents(struct image_reader *r, const struct image_meta *root,
 		void *data;
 		size_t len;
 
-		if (m) {
+		if (!strncmp(next->name, "files/", 6) && !*chunks) {
+			/* Bundled files, before the pages: every one hashed. */
+			if (bundle_check_member(ctx, next->name, next->size))
+				return -1;
+			++*nbundled;
+			*bundled_bytes += next->size;
+		} else if (m) {
 			if (next->size > (2u << 20))
 				return fail_why("member too large", "the image is corrupted",
 						"reading image member %s", next->name);
@@ -781,9 +832,9 @@ static int check_image(const char *path, bool new_pid)
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
 	struct restore_ctx *others = NULL;	/* a tree's other processes */
-	size_t chunks = 0, nothers = 0, k;
+	size_t chunks = 0, nothers = 0, k, nbundled = 0;
 	struct image_meta *metas = NULL;
-	uint64_t pages = 0;
+	uint64_t pages = 0, bundled_bytes = 0;
 	int fd = -1, ret;
 
 	image_dir_of(path, dir, sizeof(dir));
@@ -824,12 +875,17 @@ static int check_image(const char *path, bool new_pid)
 	       ctx.meta.header->hostname ? ctx.meta.header->hostname : "?");
 	if (nothers)
 		say_ok("a tree of %zu processes", ctx.meta.ntree);
-	if (check_contents(ctx.reader, &ctx.meta, metas, nothers, &ctx.next, &chunks, &pages)) {
+	rep.ctx = &ctx;
+	if (check_contents(&ctx, metas, nothers, &chunks, &pages, &nbundled, &bundled_bytes)) {
 		report_fail(&rep, error_text());
 		error_clear();
 	} else {
+		bundle_members_done(&ctx);
 		say_ok("image complete and undamaged: %zu page chunk%s, %" PRIu64 " KiB of memory",
 		       chunks, chunks == 1 ? "" : "s", pages * 4);
+		if (nbundled)
+			say_ok("bundle: %zu file%s, %" PRIu64 " KiB, every one matching its SHA-256",
+			       nbundled, nbundled == 1 ? "" : "s", bundled_bytes >> 10);
 	}
 	(void)!restore_run_checks_each(&ctx, report_module, &rep);
 	for (k = 0; k < nothers; k++)
@@ -839,6 +895,17 @@ static int check_image(const char *path, bool new_pid)
 		error_clear();
 	} else {
 		say_ok("vDSO identical to this kernel's");
+	}
+	if (ctx.meta.process->clock_monotonic_ns) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timens_available())
+			say_ok("clocks: CLOCK_MONOTONIC goes on from %.1f s, in a time namespace",
+			       ctx.meta.process->clock_monotonic_ns / 1e9);
+		else
+			printf("WARN    clocks: no time namespaces here (Linux 5.6+): CLOCK_MONOTONIC "
+			       "jumps from %.1f s to this host's %.1f s\n",
+			       ctx.meta.process->clock_monotonic_ns / 1e9, now.tv_sec + now.tv_nsec / 1e9);
 	}
 	if (ctx.meta.ntimers && prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET,
 				      0, 0, 0) < 0)

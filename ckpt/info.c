@@ -342,6 +342,30 @@ static void print_vmas(FILE *f, const struct image_meta *m)
 	}
 }
 
+/* The executable and mapped files restart needs: bundled or not. */
+static void print_files(FILE *f, const struct image_meta *m)
+{
+	uint64_t bundled = 0;
+	size_t i, nb = 0;
+
+	for (i = 0; i < m->nfiles; i++)
+		if (m->files[i].bundled) {
+			nb++;
+			bundled += m->files[i].size;
+		}
+	fprintf(f, "\nFiles: %zu (executable and mapped), %zu bundled (%" PRIu64 " KiB)\n",
+		m->nfiles, nb, bundled >> 10);
+	for (i = 0; i < m->nfiles; i++) {
+		const struct file_id_rec *r = &m->files[i];
+		fprintf(f, "  %-8s %10" PRIu64 " KiB  ", r->bundled ? "bundled" : "-", r->size >> 10);
+		put_text(f, r->path ? r->path : "");
+		if (r->replaced)
+			fputs(r->replaced == 1 ? " (deleted since it started)" :
+			      " (replaced since it was mapped)", f);
+		fputc('\n', f);
+	}
+}
+
 /* What a ghost (a file without a name) is, after its fd's path. */
 static void put_ghost(FILE *f, const struct image_meta *m, uint32_t ghost)
 {
@@ -591,6 +615,7 @@ static void print_human(FILE *f, const struct image_meta *m)
 	print_cpu(f, m);
 	print_threads(f, m);
 	print_vmas(f, m);
+	print_files(f, m);
 	print_fds(f, m);
 	print_signals(f, m);
 	print_timers(f, m);

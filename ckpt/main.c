@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache_cmd.h"
 #include "check.h"
 #include "dump.h"
 #include "info.h"
@@ -23,6 +25,7 @@ static const char usage[] =
 "       ckpt info IMAGE [--json]\n"
 "       ckpt check [IMAGE [--new-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
+"       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
 "\n"
 "Checkpoint the running process PID and all its descendants into one image\n"
 "FILE (a zstd-compressed tar archive; \"-\" writes it to standard output).\n"
@@ -39,6 +42,8 @@ static const char usage[] =
 "  check IMAGE               could IMAGE be restarted here? (nothing is started)\n"
 "  snapshot ...              one scheduled snapshot into a directory, rotated\n"
 "                            (for cron and systemd timers)\n"
+"  cache                     the cache of bundled files restart unpacks: list,\n"
+"                            prune (bounded size and age), dir\n"
 "  Each has its own --help.\n"
 "\n"
 "Options:\n"
@@ -48,6 +53,16 @@ static const char usage[] =
 "                            (they stay stopped until then)\n"
 "      --no-children         save PID alone, not its descendants (refused if\n"
 "                            it has children: they would be lost)\n"
+"      --confirm-fd FD       with --kill: once the image is written (and standard\n"
+"                            output closed), wait for \"kill\" on FD before ending\n"
+"                            the process; anything else, end of file or 10\n"
+"                            minutes of silence let it go on running here\n"
+"                            (scripts/ckpt-migrate uses this)\n"
+"  -b, --bundle              carry the executable and every mapped file (shared\n"
+"                            libraries, locale archive...) in the image, once\n"
+"                            per content: restart then works where they are\n"
+"                            missing or different (a file deleted or replaced\n"
+"                            since the process started is always carried)\n"
 "      --no-cow              keep the process stopped until its memory is\n"
 "                            written instead of reading a copy-on-write copy\n"
 "      --parent IMAGE        incremental: store only the pages that changed\n"
@@ -119,6 +134,8 @@ int main(int argc, char **argv)
 		{ "no-cow", no_argument, NULL, 'C' },
 		{ "parent", required_argument, NULL, 'P' },
 		{ "no-children", no_argument, NULL, 'N' },
+		{ "bundle", no_argument, NULL, 'b' },
+		{ "confirm-fd", required_argument, NULL, 'F' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -126,7 +143,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dump_opts opts = { .compress_level = 1 };
-	struct output out = { .fd = -1 };
+	struct output out = { .fd = -1, .confirm_fd = -1 };
 	pid_t pid;
 	int c, ret;
 
@@ -139,7 +156,9 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "snapshot"))
 		return snapshot_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "o:kl:vhV", longopts, NULL)) != -1) {
+	if (argc >= 2 && !strcmp(argv[1], "cache"))
+		return cache_main(argc - 1, argv + 1);
+	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out.path = optarg;
@@ -156,6 +175,17 @@ int main(int argc, char **argv)
 		case 'N':
 			opts.no_children = true;
 			break;
+		case 'b':
+			opts.bundle = true;
+			break;
+		case 'F': {
+			struct stat st;
+			if (parse_pid(optarg, &out.confirm_fd) || fstat(out.confirm_fd, &st)) {
+				fprintf(stderr, "ckpt: --confirm-fd: '%s' is not an open fd\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'U':
 			opts.ext_unix = true;
 			break;
@@ -185,6 +215,10 @@ int main(int argc, char **argv)
 			"Try 'ckpt --help'.\n",
 			optind >= argc ? "missing PID" : !out.path ? "missing -o FILE" :
 			"too many arguments");
+		return 2;
+	}
+	if (out.confirm_fd >= 0 && !opts.kill_after) {
+		fputs("ckpt: --confirm-fd needs --kill\nTry 'ckpt --help'.\n", stderr);
 		return 2;
 	}
 	if (parse_pid(argv[optind], &pid)) {

@@ -1,9 +1,11 @@
 /* Where ckpt writes an image: see output.h. */
 #include "output.h"
+#include "dump.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,21 +84,53 @@ static int link_output(struct output *o)
 	return 0;
 }
 
+/* --confirm-fd: the image is whole; the process, still stopped, is ended
+ * only when the target says "kill". */
+static int wait_confirmation(struct output *o)
+{
+	struct pollfd pfd = { .fd = o->confirm_fd, .events = POLLIN };
+	char answer[16] = "";
+	ssize_t n = 0;
+	int r, devnull;
+
+	/* The reader must see the end of the stream before it can answer. */
+	if (o->fd == STDOUT_FILENO && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		dup2(devnull, STDOUT_FILENO);
+		close(devnull);
+	}
+	do
+		r = poll(&pfd, 1, 600 * 1000);
+	while (r < 0 && errno == EINTR && !dump_interrupted);
+	if (r > 0)
+		n = read(o->confirm_fd, answer, sizeof(answer) - 1);
+	if (n > 0 && !strncmp(answer, "kill", 4))
+		return 0;
+	return fail_why(r == 0 ? "no answer in 10 minutes" : n > 0 ? "the target refused" :
+			"no confirmation (end of file)", "the process goes on running here",
+			"waiting for the target to confirm the restart");
+}
+
 /* Called once the image is fully written: make it durable, then visible. */
 int commit_output(void *arg)
 {
 	struct output *o = arg;
+	int ret;
 
 	if (o->fd == STDOUT_FILENO)
-		return 0;
+		return o->confirm_fd >= 0 ? wait_confirmation(o) : 0;
 	if (fsync(o->fd))
 		return fail(errno, NULL, "writing the image %s", o->path);
-	if (o->unnamed)
-		return link_output(o);
-	if (rename(o->tmp, o->path))
-		return fail(errno, NULL, "renaming the image to %s", o->path);
-	o->tmp[0] = 0;
-	return 0;
+	if (o->unnamed) {
+		ret = link_output(o);
+	} else {
+		ret = rename(o->tmp, o->path) ? fail(errno, NULL, "renaming the image to %s",
+						     o->path) : 0;
+		if (!ret)
+			o->tmp[0] = 0;
+	}
+	if (ret || o->confirm_fd < 0)
+		return ret;
+	return wait_confirmation(o);
 }
 
 

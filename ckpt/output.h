@@ -13,13 +13,15 @@ struct output {
 	char tmp[PATH_MAX];		/* a named temporary file to remove, or "" */
 	bool unnamed;			/* fd is an O_TMPFILE: no name until complete */
 	int fd;
+	int confirm_fd;			/* --confirm-fd: -1 none (0 is stdin: set it) */
 };
 
 /* Open o->path for writing: an unnamed file (O_TMPFILE) in its directory,
  * or a hidden temporary name beside it where O_TMPFILE is not supported. */
 int open_output(struct output *o) must_check;
 /* dump_tree's commit callback (arg = struct output *): fsync, then
- * the image takes its final name. */
+ * the image takes its final name; with confirm_fd, then wait for "kill"
+ * on it (scripts/ckpt-migrate), failing (the process goes on) otherwise. */
 int commit_output(void *arg) must_check;
 /* Close; an image not committed is removed. */
 void close_output(struct output *o);

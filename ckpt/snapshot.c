@@ -421,7 +421,7 @@ static void on_signal(int sig)
 static int take_snapshot(struct snapshot_args *a)
 {
 	struct dump_stats stats = { 0 };
-	struct output out = { .fd = -1 };
+	struct output out = { .fd = -1, .confirm_fd = -1 };
 	char name[128], path[PATH_MAX], parent[PATH_MAX], size[32];
 	const char *file;
 	int lock_fd = -1, ret;
@@ -456,7 +456,7 @@ static int take_snapshot(struct snapshot_args *a)
 		error_clear();
 		a->dump.parent = NULL;
 		parent[0] = 0;
-		out = (struct output){ .fd = -1, .path = path };
+		out = (struct output){ .fd = -1, .confirm_fd = -1, .path = path };
 		ret = open_output(&out) ? -1 : dump_tree(a->pid, &a->dump, out.fd,
 							    commit_output, &out);
 		close_output(&out);

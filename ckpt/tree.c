@@ -447,6 +447,13 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	if (discover(&t, pid, opts))
 		goto out;
 	t_frozen = now_ns();
+	if (opts->bundle && t.n > 1) {
+		fail_why("bundles of process trees are not supported yet", "checkpoint it "
+			 "without --bundle (the target needs the same files), or with "
+			 "--no-children if the children can be left out", "bundling process %d "
+			 "and its %zu descendants", pid, t.n - 1);
+		goto out;
+	}
 	t.order = calloc(t.n, sizeof(*t.order));
 	if (!t.order) {
 		fail(ENOMEM, NULL, "recording the process tree");

@@ -3,6 +3,7 @@
  * before restart starts anything. */
 #define LOG_PREFIX "files: "
 #include "state.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +56,10 @@ out:
 	return len;
 }
 
-int file_id_record(struct image_meta *m, const char *path, int *index)
+/* Identity of the file at path, read through src (the same file, or the
+ * process's own view of it: /proc/PID/exe, map_files). */
+int file_id_record_from(struct image_meta *m, const char *path, const char *src, uint32_t replaced,
+			int *index)
 {
 	struct file_id_rec *f;
 	struct stat st;
@@ -64,12 +68,12 @@ int file_id_record(struct image_meta *m, const char *path, int *index)
 	size_t i;
 
 	for (i = 0; i < m->nfiles; i++) {
-		if (!strcmp(m->files[i].path, path)) {
+		if (!strcmp(m->files[i].path, path) && m->files[i].replaced == replaced) {
 			*index = i;
 			return 0;
 		}
 	}
-	if (stat(path, &st))
+	if (stat(src, &st))
 		return fail(errno, NULL, "recording the identity of %s", path);
 	f = meta_push(&m->files, &m->nfiles, sizeof(*f));
 	if (!f)
@@ -80,11 +84,46 @@ int file_id_record(struct image_meta *m, const char *path, int *index)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->mode = st.st_mode;
-	len = read_build_id(path, id, sizeof(id));
+	f->replaced = replaced;
+	len = read_build_id(src, id, sizeof(id));
 	if (!f->path || (len && blob_set(&f->build_id, id, len)))
 		return fail(ENOMEM, NULL, "recording the identity of %s", path);
 	*index = m->nfiles - 1;
 	return 0;
+}
+
+int file_id_record(struct image_meta *m, const char *path, int *index)
+{
+	return file_id_record_from(m, path, path, 0, index);
+}
+
+int file_id_same(const struct file_id_rec *f)
+{
+	struct stat st;
+	uint8_t id[64], sum[SHA256_LEN];
+	uint64_t size;
+	int len, fd, ret;
+
+	if (stat(f->path, &st))
+		return errno == ENOENT || errno == ENOTDIR ? 1 :
+		       fail(errno, NULL, "checking %s", f->path);
+	if ((uint64_t)st.st_size != f->size || !S_ISREG(st.st_mode))
+		return 1;
+	if (f->build_id.len) {
+		len = read_build_id(f->path, id, sizeof(id));
+		return (uint32_t)len == f->build_id.len && !memcmp(id, f->build_id.data, len) ? 0 : 1;
+	}
+	if (f->sha256.len != SHA256_LEN)
+		return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec ==
+		       f->mtime_ns ? 0 : 1;
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ret = sha256_fd(fd, sum, &size);
+	close(fd);
+	if (ret)
+		return -1;
+	return size == f->size && !memcmp(sum, f->sha256.data, SHA256_LEN) ? 0 : 1;
 }
 
 int file_id_verify(const struct file_id_rec *f, const char *role)
@@ -97,8 +136,8 @@ int file_id_verify(const struct file_id_rec *f, const char *role)
 
 	if (stat(f->path, &st)) {
 		if (errno == ENOENT)
-			return fail_why("file is missing", "put the same file back at that path, or "
-					"restart on a host that has it",
+			return fail_why("file is missing", "put the same file back at that path, "
+					"restart on a host that has it, or checkpoint with ckpt --bundle",
 					"checking %s %s", role, f->path);
 		return fail(errno, NULL, "checking %s %s", role, f->path);
 	}
@@ -123,6 +162,7 @@ changed: {
 			 (unsigned long long)(mtime / 1000000000ull),
 			 other_build ? ", different build-id" : "");
 		return fail_why(why, "the process's memory refers to the old file; put the "
-				"original file back", "checking %s %s", role, f->path);
+				"original file back, or checkpoint with ckpt --bundle",
+				"checking %s %s", role, f->path);
 	}
 }

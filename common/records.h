@@ -67,7 +67,10 @@ RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 	F(T, 100, U32, cwd_ghost)		/* cwd was removed: 1 + index into meta/ghosts */ \
 	F(T, 110, U32, mlock_future)		/* mlockall: MCL_FUTURE[|MCL_ONFAULT], 0 none */ \
 	F(T, 111, U32, membarrier)		/* MEMBARRIER_CMD_REGISTER_* bits registered */ \
-	F(T, 112, U32, memory_merge)		/* PR_SET_MEMORY_MERGE (KSM, whole process) */
+	F(T, 112, U32, memory_merge)		/* PR_SET_MEMORY_MERGE (KSM, whole process) */ \
+	F(T, 180, U32, exe_file)		/* 1 + index into meta/files of the executable */ \
+	F(T, 181, U64, clock_monotonic_ns)	/* CLOCK_MONOTONIC as the process saw it */ \
+	F(T, 182, U64, clock_boottime_ns)	/* CLOCK_BOOTTIME as the process saw it */
 RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 
 /* Member "meta/threads": one per thread, main thread first. */
@@ -109,7 +112,10 @@ RECORD_DECLARE(rlimit_rec, RLIMIT_FIELDS)
 	F(T, 4, U64, dev)			\
 	F(T, 5, U64, ino)			\
 	F(T, 6, U32, mode)			\
-	F(T, 7, BLOB, build_id)
+	F(T, 7, BLOB, build_id)			\
+	F(T, 180, BLOB, sha256)			/* SHA-256 of the contents, empty if not hashed */ \
+	F(T, 181, U32, bundled)			/* contents in member files/<sha256 hex> */ \
+	F(T, 182, U32, replaced)		/* 1 deleted, 2 replaced since mapped: not the file at path */
 RECORD_DECLARE(file_id_rec, FILE_ID_FIELDS)
 
 enum vma_kind {

@@ -106,6 +106,7 @@ enum state_slot {
 	SLOT_GHOSTS,		/* fd_deleted.c: fds opened in the target for mapped ghosts */
 	SLOT_PIDFD,		/* fd_pidfd.c: children made for dead pidfds */
 	SLOT_PTY,		/* fd_pty.c: the pty pairs made */
+	SLOT_BUNDLE,		/* bundle.c: files to bundle (dump), where each file is (restore) */
 	NR_STATE_SLOTS
 };
 
@@ -126,6 +127,7 @@ struct dump_opts {
 	struct dump_stats *stats;	/* filled on success if not NULL */
 	const char *parent;		/* incremental: the image to store changes against */
 	bool no_children;		/* the process alone (refused if it has children) */
+	bool bundle;			/* --bundle: the executable and mapped files in the image */
 };
 
 /* Image members of a process other than a tree's root are named
@@ -185,6 +187,7 @@ struct restore_opts {
 	bool allow_changed_files;	/* files open read-only may have changed */
 	bool tcp_close;			/* established TCP: restore closed */
 	const char *image_dir;		/* where an incremental image's parents are */
+	bool no_timens;			/* --no-timens: the host's clocks */
 	struct restore_tty *tty;	/* filled by the tty module */
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
@@ -246,7 +249,8 @@ void state_restore_release(struct restore_ctx *ctx);
 extern const struct state_ops memory_state_ops, process_state_ops, creds_state_ops, rlimits_state_ops,
 	attrs_state_ops, timers_state_ops, seccomp_state_ops, tty_state_ops,
 	fds_state_ops, signals_state_ops, threads_state_ops;
-extern const struct state_ops backtrace_state_ops, ghosts_state_ops;
+extern const struct state_ops backtrace_state_ops, ghosts_state_ops, bundle_state_ops;
+extern const struct state_ops timens_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
 extern const struct state_ops pidfd_threads_state_ops;
 extern const struct state_ops *const state_table[];
@@ -281,8 +285,49 @@ static inline bool vma_protect_late(const struct vma_rec *v)
 /* Shared by state modules. */
 /* Identity of a file at dump time; *index into meta.files (deduplicated). */
 int file_id_record(struct image_meta *m, const char *path, int *index) must_check;
+/* The same, its identity read through src (/proc/PID/exe...); replaced:
+ * file_id_rec.replaced. */
+int file_id_record_from(struct image_meta *m, const char *path, const char *src, uint32_t replaced,
+			int *index) must_check;
 /* Compare a recorded identity with the file now at its path. */
 int file_id_verify(const struct file_id_rec *f, const char *role) must_check;
+/* 0 if the file at f->path is the recorded one (size + build-id, else
+ * size + SHA-256 when recorded, else size + mtime); 1 if it differs or is
+ * missing; -1 on another error (fail() called). */
+int file_id_same(const struct file_id_rec *f) must_check;
+/* Bundles (common/state/bundle.c): a file the process maps or runs that is
+ * not the one at its path any more (deleted, or replaced since it was
+ * mapped): recorded with its identity read through proc_path
+ * (/proc/PID/exe, /proc/PID/map_files/...), always bundled. */
+int bundle_record_replaced(struct dump_ctx *ctx, const char *path, const char *proc_path,
+			   uint32_t why, int *index) must_check;
+/* restart: file_index as restored, from this host or the bundle's cache
+ * copy: check() decided which, bundle_unpack() put the copies in place. */
+int file_id_check(struct restore_ctx *ctx, size_t index, const char *role) must_check;
+const char *file_id_path(const struct restore_ctx *ctx, size_t index);
+/* The path restart executes: the executable's file_id_path(). */
+const char *bundle_exe_path(const struct restore_ctx *ctx);
+/* restart, after check(), before the process is created: read the files/
+ * members that follow the metadata into the cache. */
+int bundle_unpack(struct restore_ctx *ctx) must_check;
+/* Clocks (common/state/timens.c): restart, before the process is created:
+ * a time namespace for it whose offsets continue its CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME from the checkpoint (not with --no-timens). */
+int timens_prepare(struct restore_ctx *ctx) must_check;
+bool timens_available(void);
+/* ckpt check IMAGE, before the checks: a files/ member, read from
+ * ctx->reader and its hash verified; then bundle_members_done() once every
+ * member was read, so that check() refuses a bundled file without one. */
+int bundle_check_member(struct restore_ctx *ctx, const char *name, uint64_t size) must_check;
+void bundle_members_done(struct restore_ctx *ctx);
+/* After check(): where file index comes from (enum file_source), -1 if not
+ * decided; *missing: no file at its path on this host. */
+enum file_source {
+	FROM_HOST,		/* the host's file at path is the recorded one */
+	FROM_BUNDLE,		/* missing, different or replaced: the bundled copy */
+	UNCOVERED,		/* missing or different here, not bundled */
+};
+int bundle_file_source(const struct restore_ctx *ctx, size_t index, bool *missing);
 /* Ghosts (fd_deleted.c): files without a name (deleted files and
  * directories, memfds) that fds, mappings and the cwd share.
  * Record the inode proc_path leads to once; *ghost = 1 + its index. */

@@ -18,11 +18,17 @@
  * passes ckpt's exit status on. */
 static void run_ckpt(const char *ckpt, char *pid_text, const char *path, unsigned flags)
 {
-	char *argv[] = { (char *)ckpt, pid_text, "-o", (char *)path,
-			 (flags & MIGRATE_EXIT) ? "--kill" : NULL, NULL };
-	pid_t pid = fork();
+	char *argv[7] = { (char *)ckpt, pid_text, "-o", (char *)path };
+	int n = 4;
+	if (flags & MIGRATE_EXIT)
+		argv[n++] = "--kill";
+	if (flags & MIGRATE_BUNDLE)
+		argv[n++] = "--bundle";
+	argv[n] = NULL;
+	pid_t pid;
 	int status;
 
+	pid = fork();
 	if (pid < 0)
 		_exit(126);
 	if (pid == 0) {

@@ -22,6 +22,7 @@ extern "C" {
 
 /* Flags for migrate_checkpoint(). */
 #define MIGRATE_EXIT 1u		/* end the process once the image is written */
+#define MIGRATE_BUNDLE 2u	/* carry the executable and mapped files (ckpt --bundle) */
 
 /* Write an image of the calling process to path ("-" is not allowed).
  * Returns MIGRATE_CHECKPOINTED in the original process, MIGRATE_RESTORED

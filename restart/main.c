@@ -53,6 +53,9 @@ static const char usage[] =
 "      --tcp-close      restore established TCP connections closed: the\n"
 "                       program sees an ordinary error on them (for a host\n"
 "                       without the address, or without CAP_NET_ADMIN)\n"
+"      --no-timens      no time namespace: the process sees this host's\n"
+"                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
+"                       go on from the checkpoint, whatever this host's uptime)\n"
 "  -v, --verbose        print each step with timings; -vv for more\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
@@ -225,7 +228,8 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY };
+	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
+	       OPT_NO_TIMENS };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "detach", no_argument, NULL, 'd' },
@@ -235,6 +239,7 @@ int main(int argc, char **argv)
 		{ "allow-changed-files", no_argument, NULL, OPT_ALLOW_CHANGED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "pty", no_argument, NULL, OPT_PTY },
+		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -261,6 +266,7 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_CHANGED: opts.allow_changed_files = true; break;
 		case OPT_TCP_CLOSE: opts.tcp_close = true; break;
 		case OPT_PTY: use_pty = true; break;
+		case OPT_NO_TIMENS: opts.no_timens = true; break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;

@@ -352,7 +352,7 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 	make_children(t, i);
 	if (shared_attach(t, i))
 		child_failed(t, i);
-	exe = ctx->meta.process->exe;
+	exe = bundle_exe_path(ctx);	/* the host's, or the bundle's copy */
 	argv[0] = (char *)exe;
 	argv[1] = NULL;
 	for (ops = state_table; *ops; ops++)
@@ -361,7 +361,16 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 	if (shared_keep(t, i))
 		child_failed(t, i);
 	execve(exe, argv, envp);
-	fail(errno, NULL, "executing %s", exe);
+	if (errno == ENOENT && access(exe, F_OK) == 0) {
+		/* The program interpreter it names (PT_INTERP) is not on this
+		 * host.  Nothing of what exec maps is kept anyway: restart's
+		 * own binary stands in, and the process module makes exe the
+		 * process's executable (PR_SET_MM_MAP exe_fd). */
+		execve("/proc/self/exe", argv, envp);
+		errno = ENOENT;
+	}
+	fail(errno, errno == ENOENT ? "its program interpreter (PT_INTERP) may be missing here" :
+	     NULL, "executing %s", exe);
 	child_failed(t, i);
 }
 
@@ -840,7 +849,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 					goto out;
 		}
 	}
-	if (shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
+	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
+	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
 	*pid = t.p[0]->pid;
 	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",

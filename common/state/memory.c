@@ -15,6 +15,7 @@
 #include "page_index.h"
 #include "progress.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -321,18 +323,75 @@ static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_
 	return 0;
 }
 
-static int check_mapped_file(const struct vma_entry *v)
+/* A mapped file: recorded in meta/files.  One replaced since it was
+ * mapped (another inode at its path now), or deleted (bundle_deleted()), is
+ * bundled from the process's own view of it (map_files). */
+static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, uint32_t replaced,
+			      int *index)
 {
+	char proc_path[96], path[PATH_MAX];
 	struct stat st;
 
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->pid,
+		 (unsigned long long)v->start, (unsigned long long)v->end);
+	if (replaced) {	/* deleted (bundle_deleted()) */
+		snprintf(path, sizeof(path), "%.*s", (int)(strlen(v->path) - 10), v->path);
+		return bundle_record_replaced(ctx, path, proc_path, replaced, index);
+	}
 	if (stat(v->path, &st))
 		return fail(errno, "the file was renamed or removed while mapped",
 			    "checking mapped file %s", v->path);
 	if (st.st_ino != v->inode)
-		return fail_why("the file at that path is not the one mapped (replaced "
-				"since it was mapped)", "restart the program so it maps the "
-				"current file, then checkpoint", "checking mapped file %s", v->path);
-	return 0;
+		return bundle_record_replaced(ctx, v->path, proc_path, 2, index);
+	return file_id_record(&ctx->meta, v->path, index);
+}
+
+static bool same_inode(const struct vma_entry *a, const struct vma_entry *b)
+{
+	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
+}
+
+/* Does an fd of the process hold the inode of v? */
+static bool fd_holds(const struct dump_ctx *ctx, const struct vma_entry *v)
+{
+	char dir[64], path[64 + 258];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->pid);
+	if (!(d = opendir(dir)))
+		return true;	/* cannot tell: keep it a ghost */
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		found = !stat(path, &st) && st.st_ino == v->inode &&
+			major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
+	}
+	closedir(d);
+	return found;
+}
+
+/* A private mapping of a deleted regular file (its executable, a library
+ * an upgrade replaced) that no fd and no shared mapping of the process
+ * holds: only its contents matter, so it is bundled (once per content,
+ * mapped from restart's cache) rather than kept as a ghost.  A file also
+ * open or mapped shared stays a ghost: one inode for all of them. */
+static bool bundle_deleted(const struct dump_ctx *ctx, const struct vma_entry *vmas, size_t n,
+			   const struct vma_entry *v)
+{
+	size_t i;
+
+	if (v->shared || !ends_with(v->path, " (deleted)") || v->path[0] != '/' ||
+	    !strncmp(v->path, "/memfd:", 7) || !strncmp(v->path, "/SYSV", 5) ||
+	    !strncmp(v->path, "/anon_hugepage", 14))
+		return false;
+	for (i = 0; i < n; i++)
+		if (vmas[i].shared && same_inode(&vmas[i], v))
+			return false;
+	return !fd_holds(ctx, v);
 }
 
 /* /proc/PID/smaps walks every page table entry (~10 ms per GiB
@@ -529,12 +588,15 @@ static int memory_dump(struct dump_ctx *ctx)
 			fail(ENOMEM, NULL, "recording mappings");
 			goto out;
 		}
-		if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
+		if (kind == VMA_FILE_PRIVATE && bundle_deleted(ctx, vmas, n, v)) {
+			if (record_mapped_file(ctx, v, 1, &rec->file_index))
+				goto out;
+		} else if ((kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) &&
 		    ends_with(v->path, " (deleted)")) {
 			if (fd_ghost_map_dump(ctx, v))
 				goto out;
 		} else if (kind == VMA_FILE_PRIVATE || kind == VMA_FILE_SHARED) {
-			if (check_mapped_file(v) || file_id_record(&ctx->meta, v->path, &rec->file_index))
+			if (record_mapped_file(ctx, v, 0, &rec->file_index))
 				goto out;
 		}
 		if (kind == VMA_VDSO) {
@@ -1109,7 +1171,7 @@ static int move_vdso_block(struct restore_ctx *ctx, const struct vma_entry *cur,
 
 static int open_in_target(struct restore_ctx *ctx, int file_index, bool writable, long *fd)
 {
-	const struct file_id_rec *f = &ctx->meta.files[file_index];
+	const char *path = file_id_path(ctx, file_index);	/* the host's, or the bundle's */
 	uint64_t path_addr;
 	char what[PATH_MAX + 32];
 
@@ -1118,9 +1180,9 @@ static int open_in_target(struct restore_ctx *ctx, int file_index, bool writable
 		return 0;
 	}
 	remote_scratch_reset(ctx->remote);
-	if (remote_scratch_put(ctx->remote, f->path, strlen(f->path) + 1, &path_addr))
+	if (remote_scratch_put(ctx->remote, path, strlen(path) + 1, &path_addr))
 		return -1;
-	snprintf(what, sizeof(what), "opening %s", f->path);
+	snprintf(what, sizeof(what), "opening %s", path);
 	if (inject(ctx, what, __NR_openat, AT_FDCWD, path_addr,
 		   (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0, 0, 0, fd))
 		return -1;

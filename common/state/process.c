@@ -5,6 +5,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/prctl.h>
 #include <stdio.h>
@@ -42,11 +43,19 @@ static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 
 	if (procfs_readlink(ctx->pid, "exe", buf, sizeof(buf)))
 		return -1;
-	if (strstr(buf, " (deleted)"))
-		return fail_why("its executable was deleted or replaced since it started",
-				"restart the program from the current file, then checkpoint",
-				"checking executable %s", buf);
-	if (!(p->exe = strdup(buf)) || file_id_record(&ctx->meta, p->exe, &idx))
+	if (ends_with(buf, " (deleted)")) {
+		/* Deleted or replaced since it started: its contents go in the
+		 * image (a bundled file), read through /proc/PID/exe. */
+		char proc_path[64];
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/exe", ctx->pid);
+		buf[strlen(buf) - 10] = 0;
+		if (bundle_record_replaced(ctx, buf, proc_path, 1, &idx))
+			return -1;
+	} else if (file_id_record(&ctx->meta, buf, &idx)) {
+		return -1;
+	}
+	p->exe_file = idx + 1;
+	if (!(p->exe = strdup(buf)))
 		return fail(ENOMEM, NULL, "recording the executable");
 	if (procfs_readlink(ctx->pid, "cwd", buf, sizeof(buf)))
 		return -1;
@@ -179,7 +188,7 @@ static int process_check(struct restore_ctx *ctx)
 		if (!f->path || f->path[0] != '/')
 			return fail_why("invalid file record", "the image is corrupted",
 					"checking the image");
-		if (file_id_verify(f, strcmp(f->path, p->exe) ? "mapped file" : "executable"))
+		if (file_id_check(ctx, i, strcmp(f->path, p->exe) ? "mapped file" : "executable"))
 			return -1;
 	}
 	if (p->auxv.len > 2 * 8 * 64 || p->auxv.len % 16)
@@ -214,6 +223,32 @@ static int process_restore_child(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* After exec of a stand-in (restart/restore.c: the executable's program
+ * interpreter missing here), an fd in the process on the executable it
+ * should have, for PR_SET_MM_MAP's exe_fd; -1 when exec ran the right one
+ * (then it must stay: that file is mapped, and the kernel refuses to
+ * replace a mapped exe). */
+static int exe_fd_needed(struct restore_ctx *ctx, long *fd)
+{
+	const char *exe = bundle_exe_path(ctx);
+	char proc_exe[64];
+	struct stat want, have;
+	uint64_t addr;
+
+	*fd = -1;
+	snprintf(proc_exe, sizeof(proc_exe), "/proc/%d/exe", ctx->pid);
+	if (stat(exe, &want) || stat(proc_exe, &have) ||
+	    (want.st_dev == have.st_dev && want.st_ino == have.st_ino))
+		return 0;
+	pr_info("exec ran a stand-in (%s's program interpreter is missing here): "
+		"setting the executable", exe);
+	remote_scratch_reset(ctx->remote);
+	if (remote_scratch_put(ctx->remote, exe, strlen(exe) + 1, &addr))
+		return -1;
+	return remote_syscall_ok(ctx->remote, fd, "opening the executable", __NR_openat,
+				 AT_FDCWD, addr, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+}
+
 static int set_mm(struct restore_ctx *ctx, const struct process_rec *p)
 {
 	struct prctl_mm_map map = {
@@ -227,15 +262,24 @@ static int set_mm(struct restore_ctx *ctx, const struct process_rec *p)
 		.exe_fd = (uint32_t)-1,	/* exec already set the same executable */
 	};
 	uint64_t auxv_addr, map_addr;
+	long exe_fd;
+	int ret;
 
+	if (exe_fd_needed(ctx, &exe_fd))
+		return -1;
+	map.exe_fd = exe_fd < 0 ? (uint32_t)-1 : (uint32_t)exe_fd;
 	remote_scratch_reset(ctx->remote);
 	if (remote_scratch_put(ctx->remote, p->auxv.data, p->auxv.len, &auxv_addr))
 		return -1;
 	map.auxv = (__u64 *)auxv_addr;
 	if (remote_scratch_put(ctx->remote, &map, sizeof(map), &map_addr))
 		return -1;
-	return remote_syscall_ok(ctx->remote, NULL, "restoring mm fields (PR_SET_MM_MAP)",
-				 __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
+	ret = remote_syscall_ok(ctx->remote, NULL, "restoring mm fields (PR_SET_MM_MAP)",
+				__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
+	if (exe_fd >= 0 && remote_syscall_ok(ctx->remote, NULL, "closing the executable",
+					     __NR_close, exe_fd, 0, 0, 0, 0, 0))
+		ret = -1;
+	return ret;
 }
 
 static int process_restore(struct restore_ctx *ctx)

@@ -5,9 +5,11 @@
 #include "state.h"
 
 const struct state_ops *const state_table[] = {
+	&bundle_state_ops,	/* files/ before pages/; decides before process checks files */
 	&memory_state_ops,
 	&backtrace_state_ops,	/* before anything injects: registers untouched */
 	&process_state_ops,
+	&timens_state_ops,	/* the clocks, as the process saw them */
 	&mapattrs_state_ops,	/* on the mappings and their contents: locks, guards */
 	&rlimits_state_ops,
 	&fds_state_ops,
