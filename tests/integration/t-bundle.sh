@@ -33,7 +33,7 @@ tar --zstd -tf "$T/bundle.tar.zst" | grep -qx "files/$exe_sha" ||
 # Members come after the metadata, before the pages.
 order=$(tar --zstd -tf "$T/bundle.tar.zst" | awk -F/ '{ print $1 }' | uniq | tr '\n' ' ')
 case $order in
-"ckpt-image meta files pages ckpt-end ") ;;
+"ckpt-image meta files pages index ckpt-end ") ;;
 *) fail "member order is '$order'" ;;
 esac
 say "bundle: $members files, $(stat -c %s "$T/bundle.tar.zst") bytes (plain image $(stat -c %s "$T/plain.tar.zst"))"
