@@ -166,7 +166,8 @@ static bool identity_same(const struct identity *a)
 
 /* ------------------------------------------------------------ outcome */
 
-/* The last line of msg starting with prefix (not a warning), into out. */
+/* The last line of msg starting with prefix (not a warning; with "", the
+ * last line not from ckpt), into out. */
 static bool find_line(const char *msg, const char *prefix, char *out, size_t size)
 {
 	const char *line, *end, *found = NULL;
@@ -177,6 +178,8 @@ static bool find_line(const char *msg, const char *prefix, char *out, size_t siz
 		if (end == line)
 			continue;
 		if (plen && (strncmp(line, prefix, plen) || !strncmp(line + plen, "warning:", 8)))
+			continue;
+		if (!plen && !strncmp(line, "ckpt: ", 6))	/* any line but ckpt's */
 			continue;
 		found = line;
 		flen = (size_t)(end - line);
