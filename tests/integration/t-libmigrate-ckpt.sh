@@ -82,4 +82,49 @@ if mount -t tmpfs -o size=8k tmpfs "$T/small" 2> /dev/null; then
 else
 	say "no tmpfs mount here: full-disk case skipped"
 fi
+
+# The target refuses: it is traced already (strace, not following forks).
+if command -v strace > /dev/null; then
+	start_bg strace -o "$T/strace.out" "$PROGS/migself" -e -t 1 ckpt "$T/traced.tar.zst" \
+		>> "$T/traced.log" 2> "$T/traced.err"
+	wait_gone_rc "$BG_PID" 30
+	grep -q '^failed errno=[0-9]*: ckpt: .*already traced' "$T/traced.log" ||
+		fail "traced: expected ckpt's refusal: $(cat "$T/traced.log" "$T/traced.err")"
+	grep -qx "ok after-failure" "$T/traced.log" || fail "traced: did not go on"
+	say "ok: traced: $(grep -m1 '^failed' "$T/traced.log")"
+fi
+
+# Options: compression level 19; bundling (passed on only when this ckpt
+# has --bundle, else a note); external unix sockets.
+run_self level -t 1 -f $((19 << 8)) ckpt "$T/level.tar.zst"
+grep -qx checkpointed "$T/level.log" || fail "level 19: $(cat "$T/level.log")"
+restart_detach "$T/level.tar.zst"
+wait_for_line "$T/level.log" '^ok restored$' 20
+run_self badlevel -e -f $((25 << 8)) ckpt "$T/bad.tar.zst"
+grep -q '^failed errno=22: libmigrate: compression level 25' "$T/badlevel.log" ||
+	fail "level 25 accepted: $(cat "$T/badlevel.log")"
+run_self bundle -t 1 -f 4 ckpt "$T/bundle.tar.zst"
+if "$CKPT" --help | grep -q -- --bundle; then
+	grep -q '^note' "$T/bundle.log" && fail "bundle: ckpt has --bundle, yet: $(cat "$T/bundle.log")"
+else
+	grep -q '^note libmigrate: this ckpt has no --bundle' "$T/bundle.log" ||
+		fail "bundle: no note that ckpt lacks --bundle: $(cat "$T/bundle.log")"
+fi
+say "ok: options"
+
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+conns = []
+while True:
+    conns.append(s.accept()[0])
+' "$T/peer.sock" &
+track_pid $!
+wait_until 5 test -S "$T/peer.sock" || fail "no unix listener"
+run_self noext -e -u "$T/peer.sock" ckpt "$T/noext.tar.zst"
+grep -q '^failed errno=[0-9]*: ckpt: .*connected to another process' "$T/noext.log" ||
+	fail "unix socket to a peer: expected ckpt's refusal: $(cat "$T/noext.log")"
+run_self ext -u "$T/peer.sock" -f 2 ckpt "$T/ext.tar.zst"
+grep -qx checkpointed "$T/ext.log" || fail "MIGRATE_EXT_UNIX: $(cat "$T/ext.log")"
+say "ok: MIGRATE_EXT_UNIX"
 pass

@@ -1,7 +1,8 @@
 /* migself: a program that checkpoints, clones or moves itself with
  * libmigrate, with threads and children's reapers around the call.
  *
- * usage: migself [-t THREADS] [-T] [-s dfl|ign|reap|wall] [-e] ACTION ARG
+ * usage: migself [-t THREADS] [-T] [-s dfl|ign|reap|wall] [-e] [-f FLAGS]
+ *                [-u SOCKET] ACTION ARG
  *   ACTION ckpt IMAGE | clone HOST | to HOST  (the libmigrate call)
  *   -t N   N worker threads counting (and checking their own memory)
  *   -T     make the call from a worker thread, not the main thread
@@ -9,6 +10,9 @@
  *          every child with waitpid(-1)), wall (a thread reaping every
  *          child, clones too, with waitpid(-1, __WALL) in a loop)
  *   -e     the call is expected to fail: print why and go on
+ *   -f     the flags of the call (a number; MIGRATE_EXIT is 1, see
+ *          libmigrate.h)
+ *   -u     connect a unix stream socket to SOCKET first (a peer outside)
  *
  * Lines on stdout (open it for appending: a copy writes there too):
  *   "start PID"; after the call, as the case may be:
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +44,7 @@ static atomic_long counters[MAXT];
 static atomic_int reaped;
 static unsigned char *buffer;
 static int nthreads, expect_fail;
+static unsigned flags;
 static const char *action, *arg;
 static atomic_int result_ready;
 static long call_result;
@@ -62,11 +69,11 @@ static void pause_ms(int ms)
 static void do_call(void)
 {
 	if (!strcmp(action, "ckpt"))
-		call_result = migrate_checkpoint(arg, 0);
+		call_result = migrate_checkpoint(arg, flags);
 	else if (!strcmp(action, "clone"))
-		call_result = migrate_clone(arg, 0);
+		call_result = migrate_clone(arg, flags);
 	else
-		call_result = migrate_to(arg, 0);
+		call_result = migrate_to(arg, flags);
 	call_errno = errno;
 	snprintf(call_msg, sizeof(call_msg), "%s", migrate_strerror());
 }
@@ -132,23 +139,25 @@ static void check_state(const char *role)
 
 int main(int argc, char **argv)
 {
-	const char *sigchld = "dfl";
+	const char *sigchld = "dfl", *sock = NULL;
 	pthread_t tids[MAXT], reaper;
 	int c, i, from_thread = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "t:Ts:e")) != -1) {
+	while ((c = getopt(argc, argv, "t:Ts:ef:u:")) != -1) {
 		switch (c) {
 		case 't': nthreads = atoi(optarg); break;
 		case 'T': from_thread = 1; break;
 		case 's': sigchld = optarg; break;
 		case 'e': expect_fail = 1; break;
+		case 'f': flags = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'u': sock = optarg; break;
 		default: return 2;
 		}
 	}
 	if (optind + 2 != argc || nthreads < 0 || nthreads > MAXT || (from_thread && !nthreads)) {
 		fprintf(stderr, "usage: migself [-t N] [-T] [-s dfl|ign|reap|wall] [-e] "
-			"ckpt|clone|to ARG\n");
+			"[-f FLAGS] [-u SOCKET] ckpt|clone|to ARG\n");
 		return 2;
 	}
 	action = argv[optind];
@@ -171,6 +180,13 @@ int main(int argc, char **argv)
 			pause_ms(2);
 		if (!atomic_load(&reaped))
 			corrupt("the %s reaper did not reap a child", sigchld);
+	}
+	if (sock) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			corrupt("cannot connect to %s", sock);
 	}
 	if (from_thread)
 		setenv("MIGSELF_CALLER_THREAD", "1", 1);
@@ -197,6 +213,8 @@ int main(int argc, char **argv)
 	}
 	if (expect_fail)
 		corrupt("the call did not fail (%s)", action);
+	if (call_msg[0])
+		printf("note %s\n", call_msg);
 	if (!strcmp(action, "ckpt")) {
 		printf("%s\n", call_result == MIGRATE_RESTORED ? "restored" : "checkpointed");
 		check_state(call_result == MIGRATE_RESTORED ? "restored" : "original");
