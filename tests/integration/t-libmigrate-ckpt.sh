@@ -83,6 +83,15 @@ else
 	say "no tmpfs mount here: full-disk case skipped"
 fi
 
+# The helper is killed before it can tell (a "ckpt" that kills its
+# parent): EIO in the original, not "restored".
+printf '#!/bin/sh\nkill -KILL $PPID\nexit 0\n' > "$T/killer"
+chmod +x "$T/killer"
+MIGRATE_CKPT=$T/killer run_self killed -e -t 1 -s ign ckpt "$T/killed.tar.zst"
+grep -q '^failed errno=5: libmigrate: the helper process was killed by signal 9' "$T/killed.log" ||
+	fail "helper killed: expected EIO: $(cat "$T/killed.log")"
+say "ok: helper killed: $(grep -m1 '^failed' "$T/killed.log")"
+
 # The target refuses: it is traced already (strace, not following forks).
 if command -v strace > /dev/null; then
 	start_bg strace -o "$T/strace.out" "$PROGS/migself" -e -t 1 ckpt "$T/traced.tar.zst" \
