@@ -305,7 +305,10 @@ static int run(struct mig_job *job, pid_t *copy_pid)
 				 strerror(errno));
 	job->caller = getpid();
 	job->envp = environ;
-	fflush(NULL);	/* the copy must not write out what the original already has */
+	/* The copy must not write out again what the original has buffered.
+	 * Only stdout: fflush(NULL) would lock every stream, and a thread
+	 * blocked reading one holds its lock. */
+	fflush(stdout);
 
 	/* A copy of this process with exit signal 0 (see helper.c). */
 	helper = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
