@@ -4,8 +4,10 @@
 # namespaces with unshare).  clone: the original gets the copy's PID, the
 # copy gets 0, both go on with their threads.  to: the copy runs and the
 # original exits 0.  Failures (the host refuses the image, the stream is
-# cut, the command is missing, a host command printing no PID) return -1
-# with errno and the host's message in the original, which goes on.
+# cut, the command is missing, a host command printing no PID, the PID
+# taken) return -1 with errno and the host's message in the original, which
+# goes on.  ssh hosts through a stand-in for ssh (MIGRATE_SSH) that runs the
+# remote command here: how ssh is called, MIGRATE_NEW_PID, ssh missing.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -60,6 +62,25 @@ moved=$(sed -n 's/^moved //p' "$T/to1.log")
 grep -q '^ok original' "$T/to1.log" && fail "to: the original went on"
 say "ok: to: moved to $moved"
 
+# An ssh host, through a stand-in for ssh that runs the remote command here
+# (and notes how it was called).
+cat > "$T/fake-ssh" << EOF
+#!/bin/sh
+echo "\$@" >> "$T/ssh.args"
+while [ "\$1" != -- ]; do shift; done
+shift 2
+exec "\$@"
+EOF
+chmod +x "$T/fake-ssh"
+export MIGRATE_SSH=$T/fake-ssh MIGRATE_RESTART=$RESTART
+run_self ssh-clone -t 1 clone node7
+wait_for_line "$T/ssh-clone.log" '^ok copy$' 20
+grep -qx -- "-o BatchMode=yes -- node7 $RESTART - --detach --new-pid --stdout /dev/null --stderr /dev/null" \
+	"$T/ssh.args" || fail "ssh called as: $(cat "$T/ssh.args")"
+run_self ssh-to -t 1 -f 8 to node7	# MIGRATE_NEW_PID: the original's PID is taken here
+wait_for_line "$T/ssh-to.log" '^ok moved$' 20
+say "ok: ssh hosts: $(tail -1 "$T/ssh.args")"
+
 # Failures: -1 in the original, which goes on.
 expect_failure() {
 	local name=$1 re=$2
@@ -80,4 +101,7 @@ expect_failure nopid 'libmigrate: the host command printed no PID' clone "cat > 
 expect_failure nocmd '.*not found' to "no-such-command-here -"
 # restart refuses (the PID is in use: the original still runs).
 expect_failure pidused 'restart: ' clone "$RESTART - --detach"
+expect_failure ssh-pidused 'restart: .*in use' to node7
+# ssh missing.
+MIGRATE_SSH=no-such-ssh expect_failure nossh 'libmigrate: no-such-ssh not found' to node7
 pass
