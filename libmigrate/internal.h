@@ -46,13 +46,16 @@ struct mig_job {
 	enum mig_kind kind;
 	pid_t caller;
 	struct mig_shared *sh;
-	const char *ckpt;	/* path of ckpt */
+	char *ckpt;		/* path of ckpt (malloc'd) */
 	char **ckpt_argv;
 	char **help_argv;	/* ckpt --help, to probe for --bundle; NULL if not asked */
 	int bundle_slot;	/* index in ckpt_argv where "--bundle" goes */
-	const char *host_path;	/* /bin/sh or ssh; NULL for MIG_CHECKPOINT */
+	char *host_path;	/* /bin/sh or ssh (malloc'd); NULL for MIG_CHECKPOINT */
 	char **host_argv;
 	char **envp;
+	/* Storage for the above. */
+	char *ckpt_argv_buf[12], *help_argv_buf[3], *host_argv_buf[16];
+	char pid_text[16], level_text[8];
 };
 
 /* helper.c: the helper process's whole life; never returns. */

@@ -361,19 +361,20 @@ out:
 	return ret;
 }
 
-/* ckpt PID -o OUT [options]: argv built in a, pid and level texts in the
- * buffers given. */
-static int ckpt_args(struct mig_job *job, char **a, size_t n, const char *out, unsigned flags,
-		     char *pid_text, char *level_text)
+/* ckpt and its arguments: ckpt PID -o OUT [options]. */
+static int prepare_ckpt(struct mig_job *job, const char *out, unsigned flags)
 {
-	size_t i = 0;
 	unsigned level = MIGRATE_COMPRESS_LEVEL(flags);
+	char **a = job->ckpt_argv_buf;
+	size_t i = 0;
 
 	if (level > 19)
 		return set_error(EINVAL, "libmigrate: compression level %u (1 to 19)", level);
-	sprintf(pid_text, "%d", (int)getpid());
-	a[i++] = (char *)job->ckpt;
-	a[i++] = pid_text;
+	if (!(job->ckpt = find_ckpt()))
+		return -1;
+	snprintf(job->pid_text, sizeof(job->pid_text), "%d", (int)getpid());
+	a[i++] = job->ckpt;
+	a[i++] = job->pid_text;
 	a[i++] = "-o";
 	a[i++] = (char *)out;
 	if (flags & MIGRATE_EXIT)
@@ -381,15 +382,61 @@ static int ckpt_args(struct mig_job *job, char **a, size_t n, const char *out, u
 	if (flags & MIGRATE_EXT_UNIX)
 		a[i++] = "--ext-unix";
 	if (level) {
-		sprintf(level_text, "%u", level);
+		snprintf(job->level_text, sizeof(job->level_text), "%u", level);
 		a[i++] = "--compress-level";
-		a[i++] = level_text;
+		a[i++] = job->level_text;
 	}
 	job->bundle_slot = (int)i;
-	if (flags & MIGRATE_BUNDLE)
+	if (flags & MIGRATE_BUNDLE) {
 		a[i++] = "--bundle";
+		job->help_argv = job->help_argv_buf;
+		job->help_argv[0] = job->ckpt;
+		job->help_argv[1] = "--help";
+		job->help_argv[2] = NULL;
+	}
 	a[i] = NULL;
-	(void)n;
+	job->ckpt_argv = a;
+	return 0;
+}
+
+/* The host command: sh -c HOST, or ssh HOST restart ... */
+static int prepare_host(struct mig_job *job, const char *host, unsigned flags)
+{
+	const char *restart = getenv("MIGRATE_RESTART"), *ssh = getenv("MIGRATE_SSH");
+	char **a = job->host_argv_buf;
+	size_t i = 0;
+
+	job->host_argv = a;
+	if (host_is_command(host)) {
+		a[i++] = "sh";
+		a[i++] = "-c";
+		a[i++] = (char *)host;
+		a[i] = NULL;
+		if (!(job->host_path = strdup("/bin/sh")))
+			return set_error(ENOMEM, "libmigrate: out of memory");
+		return 0;
+	}
+	if (!ssh || !*ssh)
+		ssh = "ssh";
+	if (!(job->host_path = search_path(ssh)))
+		return set_error(ENOENT, "libmigrate: %s not found in PATH (needed for host %s)",
+				 ssh, host);
+	a[i++] = "ssh";
+	a[i++] = "-o";
+	a[i++] = "BatchMode=yes";
+	a[i++] = "--";
+	a[i++] = (char *)host;
+	a[i++] = (char *)(restart && *restart ? restart : "restart");
+	a[i++] = "-";
+	a[i++] = "--detach";
+	if (job->kind == MIG_CLONE || (flags & MIGRATE_NEW_PID))
+		a[i++] = "--new-pid";
+	/* ssh lasts as long as anything holds its channel. */
+	a[i++] = "--stdout";
+	a[i++] = "/dev/null";
+	a[i++] = "--stderr";
+	a[i++] = "/dev/null";
+	a[i] = NULL;
 	return 0;
 }
 
@@ -413,8 +460,7 @@ static void end_call(int cancel_state, int saved_errno)
 int migrate_checkpoint(const char *path, unsigned flags)
 {
 	struct mig_job job = { .kind = MIG_CHECKPOINT };
-	char *argv[16], *help[3], pid_text[16], level_text[8];
-	int cancel, ret;
+	int cancel, ret = -1;
 	pid_t unused;
 
 	if (!path || !path[0] || !strcmp(path, "-"))
@@ -423,32 +469,21 @@ int migrate_checkpoint(const char *path, unsigned flags)
 		return set_error(EINVAL, "libmigrate: MIGRATE_NEW_PID is for migrate_to");
 	if (start_call(flags, &cancel))
 		return -1;
-	ret = -1;
-	if (!(job.ckpt = find_ckpt()))
-		goto out;
-	if (ckpt_args(&job, argv, 16, path, flags, pid_text, level_text))
-		goto out;
-	job.ckpt_argv = argv;
-	if (flags & MIGRATE_BUNDLE) {
-		help[0] = (char *)job.ckpt, help[1] = "--help", help[2] = NULL;
-		job.help_argv = help;
+	if (prepare_ckpt(&job, path, flags) == 0) {
+		ret = run(&job, &unused);
+		if (ret == 1)
+			ret = MIGRATE_RESTORED;
 	}
-	ret = run(&job, &unused);
-	ret = ret == 1 ? MIGRATE_RESTORED : ret;
-out:
-	free((char *)job.ckpt);
+	free(job.ckpt);
 	end_call(cancel, errno);
 	return ret;
 }
 
-/* Clone or move: 0/PID in the original, 1 in the copy, -1. */
+/* Clone or move: 0 (PID in *copy_pid) in the original, 1 in the copy, -1. */
 static int to_host(enum mig_kind kind, const char *host, unsigned flags, pid_t *copy_pid)
 {
 	struct mig_job job = { .kind = kind };
-	char *argv[16], *hargv[20], *help[3], pid_text[16], level_text[8];
-	const char *restart = getenv("MIGRATE_RESTART");
 	int cancel, ret = -1;
-	size_t i = 0;
 
 	if (!host || !host[0] || host[0] == '-')
 		return set_error(EINVAL, "libmigrate: no host (an ssh destination or a command)");
@@ -456,54 +491,10 @@ static int to_host(enum mig_kind kind, const char *host, unsigned flags, pid_t *
 		return set_error(EINVAL, "libmigrate: MIGRATE_EXIT is for migrate_checkpoint");
 	if (start_call(flags, &cancel))
 		return -1;
-	if (!(job.ckpt = find_ckpt()))
-		goto out;
-	if (ckpt_args(&job, argv, 16, "-", flags, pid_text, level_text))
-		goto out;
-	job.ckpt_argv = argv;
-	if (flags & MIGRATE_BUNDLE) {
-		help[0] = (char *)job.ckpt, help[1] = "--help", help[2] = NULL;
-		job.help_argv = help;
-	}
-	if (host_is_command(host)) {
-		job.host_path = strdup("/bin/sh");
-		hargv[i++] = "sh";
-		hargv[i++] = "-c";
-		hargv[i++] = (char *)host;
-	} else {
-		const char *ssh = getenv("MIGRATE_SSH");
-		job.host_path = search_path(ssh && *ssh ? ssh : "ssh");
-		if (!job.host_path) {
-			set_error(ENOENT, "libmigrate: %s not found in PATH (needed for host %s)",
-				  ssh && *ssh ? ssh : "ssh", host);
-			goto out;
-		}
-		hargv[i++] = "ssh";
-		hargv[i++] = "-o";
-		hargv[i++] = "BatchMode=yes";
-		hargv[i++] = "--";
-		hargv[i++] = (char *)host;
-		hargv[i++] = (char *)(restart && *restart ? restart : "restart");
-		hargv[i++] = "-";
-		hargv[i++] = "--detach";
-		if (kind == MIG_CLONE || (flags & MIGRATE_NEW_PID))
-			hargv[i++] = "--new-pid";
-		/* ssh lasts as long as anything holds its channel. */
-		hargv[i++] = "--stdout";
-		hargv[i++] = "/dev/null";
-		hargv[i++] = "--stderr";
-		hargv[i++] = "/dev/null";
-	}
-	hargv[i] = NULL;
-	if (!job.host_path) {
-		set_error(ENOMEM, "libmigrate: out of memory");
-		goto out;
-	}
-	job.host_argv = hargv;
-	ret = run(&job, copy_pid);
-out:
-	free((char *)job.ckpt);
-	free((char *)job.host_path);
+	if (prepare_ckpt(&job, "-", flags) == 0 && prepare_host(&job, host, flags) == 0)
+		ret = run(&job, copy_pid);
+	free(job.ckpt);
+	free(job.host_path);
 	end_call(cancel, errno);
 	return ret;
 }
