@@ -7,7 +7,8 @@
 # the threads and memory intact.  A failing checkpoint (unwritable path,
 # missing ckpt, a full disk) returns -1 with errno and ckpt's message from
 # migrate_strerror(), and the program goes on -- also with SIGCHLD ignored
-# or reaped, where the old libmigrate took ECHILD for "restored".
+# or reaped, where the old libmigrate took ECHILD for "restored".  Two
+# threads checkpointing at once; MIGRATE_EXIT from a worker; the options.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -51,6 +52,23 @@ for how in "-t 3" "-t 3 -T" "-t 2 -T -s ign" "-t 2 -s reap" "-t 2 -T -s wall" "-
 	grep -qx restored "$T/ok$n.log" || fail "case '$how': no 'restored'"
 	say "ok: $how: checkpointed, then restored"
 done
+
+# Two threads checkpoint at once: the calls take turns, both work.
+run_self two -t 2 -T -2 ckpt "$T/two.tar.zst"
+grep -qx "second 0" "$T/two.log" && grep -qx checkpointed "$T/two.log" ||
+	fail "two threads at once: $(cat "$T/two.log")"
+[ -s "$T/two.tar.zst" ] && [ -s "$T/two.tar.zst.2" ] || fail "two threads at once: an image is missing"
+say "ok: two threads checkpoint at once"
+
+# MIGRATE_EXIT from a worker thread: the process ends once the image is
+# written (killed by ckpt), and comes back restored.
+start_bg "$PROGS/migself" -t 2 -T -f 1 ckpt "$T/exit.tar.zst" >> "$T/exit.log" 2> "$T/exit.err"
+wait_gone_rc "$BG_PID" 30
+[ "$WAIT_RC" = 137 ] || fail "MIGRATE_EXIT: exit status $WAIT_RC: $(cat "$T/exit.log" "$T/exit.err")"
+grep -q '^checkpointed' "$T/exit.log" && fail "MIGRATE_EXIT: the original went on"
+restart_detach "$T/exit.tar.zst"
+wait_for_line "$T/exit.log" '^ok restored$' 20
+say "ok: MIGRATE_EXIT from a worker thread"
 
 # Failures: the call returns -1 with ckpt's message; the program goes on.
 mkdir "$T/ro"	# (root writes anywhere: a missing directory is unwritable)

@@ -2,7 +2,7 @@
  * libmigrate, with threads and children's reapers around the call.
  *
  * usage: migself [-t THREADS] [-T] [-s dfl|ign|reap|wall] [-e] [-f FLAGS]
- *                [-u SOCKET] ACTION ARG
+ *                [-u SOCKET] [-2] ACTION ARG
  *   ACTION ckpt IMAGE | clone HOST | to HOST  (the libmigrate call)
  *   -t N   N worker threads counting (and checking their own memory)
  *   -T     make the call from a worker thread, not the main thread
@@ -13,6 +13,8 @@
  *   -f     the flags of the call (a number; MIGRATE_EXIT is 1, see
  *          libmigrate.h)
  *   -u     connect a unix stream socket to SOCKET first (a peer outside)
+ *   -2     (ckpt) another thread checkpoints to ARG.2 at the same time;
+ *          prints "second RESULT" (0 checkpointed, 1 restored, -1 failed)
  *
  * Lines on stdout (open it for appending: a copy writes there too):
  *   "start PID"; after the call, as the case may be:
@@ -45,11 +47,26 @@ static atomic_int reaped;
 static unsigned char *buffer;
 static int nthreads, expect_fail;
 static unsigned flags;
+
 static const char *action, *arg;
 static atomic_int result_ready;
 static long call_result;
 static int call_errno;
 static char call_msg[1100];
+
+static atomic_int second_done;
+static int second_result;
+
+static void *second_caller(void *p)
+{
+	char path[4096];
+
+	(void)p;
+	snprintf(path, sizeof(path), "%s.2", arg);
+	second_result = migrate_checkpoint(path, 0);
+	atomic_store(&second_done, 1);
+	return NULL;
+}
 
 static void corrupt(const char *fmt, const char *what) __attribute__((noreturn));
 static void corrupt(const char *fmt, const char *what)
@@ -141,10 +158,10 @@ int main(int argc, char **argv)
 {
 	const char *sigchld = "dfl", *sock = NULL;
 	pthread_t tids[MAXT], reaper;
-	int c, i, from_thread = 0;
+	int c, i, from_thread = 0, second = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "t:Ts:ef:u:")) != -1) {
+	while ((c = getopt(argc, argv, "t:Ts:ef:u:2")) != -1) {
 		switch (c) {
 		case 't': nthreads = atoi(optarg); break;
 		case 'T': from_thread = 1; break;
@@ -152,12 +169,13 @@ int main(int argc, char **argv)
 		case 'e': expect_fail = 1; break;
 		case 'f': flags = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'u': sock = optarg; break;
+		case '2': second = 1; break;
 		default: return 2;
 		}
 	}
 	if (optind + 2 != argc || nthreads < 0 || nthreads > MAXT || (from_thread && !nthreads)) {
 		fprintf(stderr, "usage: migself [-t N] [-T] [-s dfl|ign|reap|wall] [-e] "
-			"[-f FLAGS] [-u SOCKET] ckpt|clone|to ARG\n");
+			"[-f FLAGS] [-u SOCKET] [-2] ckpt|clone|to ARG\n");
 		return 2;
 	}
 	action = argv[optind];
@@ -195,6 +213,10 @@ int main(int argc, char **argv)
 	printf("start %d\n", (int)getpid());
 	pause_ms(50);
 
+	if (second) {
+		pthread_t t2;
+		pthread_create(&t2, NULL, second_caller, NULL);
+	}
 	if (from_thread) {
 		while (!atomic_load(&result_ready))
 			pause_ms(5);
@@ -215,6 +237,11 @@ int main(int argc, char **argv)
 		corrupt("the call did not fail (%s)", action);
 	if (call_msg[0])
 		printf("note %s\n", call_msg);
+	if (second) {
+		while (!atomic_load(&second_done))
+			pause_ms(5);
+		printf("second %d\n", second_result);
+	}
 	if (!strcmp(action, "ckpt")) {
 		printf("%s\n", call_result == MIGRATE_RESTORED ? "restored" : "checkpointed");
 		check_state(call_result == MIGRATE_RESTORED ? "restored" : "original");
