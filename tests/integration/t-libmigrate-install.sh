@@ -12,9 +12,11 @@ need_ckpt
 command -v pkg-config > /dev/null || skip "no pkg-config"
 unset MIGRATE_CKPT CKPT_BIN MAKEFLAGS MAKELEVEL MFLAGS
 dest=$T/dest
-make -s -C "$ROOT" install DESTDIR="$dest" > "$T/install.log" 2>&1 ||
+# The tree's own PREFIX, so that nothing is rebuilt for another one.
+prefix=$(cat "$ROOT/bin/migrate-prefix") || fail "bin/migrate-prefix is missing (run make)"
+make -s -C "$ROOT" install PREFIX="$prefix" DESTDIR="$dest" > "$T/install.log" 2>&1 ||
 	fail "make install failed: $(tail -5 "$T/install.log")"
-pfx=$dest$(cat "$ROOT/bin/migrate-prefix")
+pfx=$dest$prefix
 for f in lib/libmigrate.so.1.0.0 lib/libmigrate.so.1 lib/libmigrate.so lib/libmigrate.a \
 	include/libmigrate.h lib/pkgconfig/libmigrate.pc share/man/man3/libmigrate.3; do
 	[ -e "$pfx/$f" ] || fail "make install did not install $f"
