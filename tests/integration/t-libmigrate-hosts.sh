@@ -55,12 +55,18 @@ if unshare -u -m true 2> /dev/null; then
 fi
 
 # to: the original exits 0 (run_self checks), the copy goes on.
-run_self to1 -t 2 -T to "$HERE"
-wait_for_line "$T/to1.log" '^ok moved$' 20
-moved=$(sed -n 's/^moved //p' "$T/to1.log")
-[ "$moved" != "$(sed -n 's/^start //p' "$T/to1.log")" ] || fail "to: the PID did not change (--new-pid)"
-grep -q '^ok original' "$T/to1.log" && fail "to: the original went on"
-say "ok: to: moved to $moved"
+n=0
+for how in "-t 2 -T" "-s ign" "-t 1 -s reap" "-t 1 -T -s wall"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # options split on purpose
+	run_self to$n $how to "$HERE"
+	wait_for_line "$T/to$n.log" '^ok moved$' 20
+	moved=$(sed -n 's/^moved //p' "$T/to$n.log")
+	[ "$moved" != "$(sed -n 's/^start //p' "$T/to$n.log")" ] ||
+		fail "to '$how': the PID did not change (--new-pid)"
+	grep -q '^ok original' "$T/to$n.log" && fail "to '$how': the original went on"
+	say "ok: to $how: moved to $moved"
+done
 
 # An ssh host, through a stand-in for ssh that runs the remote command here
 # (and notes how it was called).
