@@ -19,8 +19,19 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(UNIT_SRC:.c=)
 PROG_SRC   := $(wildcard tests/progs/*.c)
 PROG_BIN   := $(PROG_SRC:.c=)
+EXAMPLE_SRC:= $(wildcard docs/examples/*.c)
+EXAMPLE_BIN:= $(EXAMPLE_SRC:.c=)
 
-all: bin/ckpt bin/restart bin/libmigrate.a $(PROG_BIN) tests/faults/failnth.so
+# libmigrate: shared (with a soname) and static, and its pkg-config file.
+# The prefix is built in (where to look for ckpt): bin/migrate-prefix
+# remembers it, so that another PREFIX rebuilds what depends on it.
+MIGRATE_ABI     := 1
+MIGRATE_VERSION := 1.0.0
+MIGRATE_SONAME  := libmigrate.so.$(MIGRATE_ABI)
+MIGRATE_LIBS    := bin/libmigrate.a bin/libmigrate.so bin/pkgconfig/libmigrate.pc \
+		   bin/pkgconfig/libmigrate-uninstalled.pc
+
+all: bin/ckpt bin/restart $(MIGRATE_LIBS) $(PROG_BIN) $(EXAMPLE_BIN) tests/faults/failnth.so
 
 bin:
 	mkdir -p bin
@@ -34,8 +45,38 @@ bin/ckpt: $(CKPT_OBJ) common/libckpt.a | bin
 bin/restart: $(RESTART_OBJ) common/libckpt.a | bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+bin/migrate-prefix: FORCE | bin
+	@[ "$$(cat $@ 2>/dev/null)" = "$(PREFIX)" ] || echo "$(PREFIX)" > $@
+
+libmigrate/%.o: libmigrate/%.c libmigrate/libmigrate.h libmigrate/internal.h bin/migrate-prefix
+	$(CC) $(CFLAGS) -fPIC -DMIGRATE_PREFIX='"$(PREFIX)"' -c -o $@ $<
+
 bin/libmigrate.a: $(MIGRATE_OBJ) | bin
+	rm -f $@
 	$(AR) rcs $@ $^
+
+bin/libmigrate.so.$(MIGRATE_VERSION): $(MIGRATE_OBJ) libmigrate/libmigrate.map | bin
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(MIGRATE_SONAME) \
+		-Wl,--version-script=libmigrate/libmigrate.map -o $@ $(MIGRATE_OBJ)
+
+bin/libmigrate.so: bin/libmigrate.so.$(MIGRATE_VERSION)
+	ln -sf libmigrate.so.$(MIGRATE_VERSION) bin/$(MIGRATE_SONAME)
+	ln -sf $(MIGRATE_SONAME) $@
+
+bin/pkgconfig/libmigrate.pc: libmigrate/libmigrate.pc.in bin/migrate-prefix
+	mkdir -p bin/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$${exec_prefix}/lib|' \
+		-e 's|@INCLUDEDIR@|$${prefix}/include|' -e 's|@VERSION@|$(MIGRATE_VERSION)|' $< > $@
+
+# For programs built against this tree: PKG_CONFIG_PATH=bin/pkgconfig.
+bin/pkgconfig/libmigrate-uninstalled.pc: libmigrate/libmigrate.pc.in
+	mkdir -p bin/pkgconfig
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(CURDIR)/bin|' \
+		-e 's|@INCLUDEDIR@|$(CURDIR)/libmigrate|' -e 's|@VERSION@|$(MIGRATE_VERSION)|' $< > $@
+
+# Examples: linked with the shared library of this tree.
+docs/examples/%: docs/examples/%.c bin/libmigrate.so libmigrate/libmigrate.h
+	$(CC) $(CFLAGS) -o $@ $< -Lbin -lmigrate -Wl,-rpath,'$$ORIGIN/../../bin'
 
 # Test programs are plain C; avx ones get -mavx2 where they ask for it.
 tests/progs/%: tests/progs/%.c
@@ -43,8 +84,10 @@ tests/progs/%: tests/progs/%.c
 
 PROG_CFLAGS_avx := -mavx2
 
-tests/progs/selfckpt: tests/progs/selfckpt.c bin/libmigrate.a
-	$(CC) $(CFLAGS) -o $@ $^
+# Test programs using libmigrate: linked with the static library.
+MIGRATE_PROGS := $(patsubst %.c,%,$(shell grep -l 'libmigrate.h' $(PROG_SRC)))
+$(MIGRATE_PROGS): %: %.c bin/libmigrate.a libmigrate/libmigrate.h
+	$(CC) $(CFLAGS) -o $@ $< bin/libmigrate.a
 
 # LD_PRELOAD shim failing the Nth ptrace/process_vm_*/write... (t-faults-*).
 tests/faults/failnth.so: tests/faults/failnth.c
@@ -90,18 +133,24 @@ bench-migrate: all
 	@tests/bench/migrate
 
 install: all
-	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
 	install -m 755 bin/ckpt bin/restart scripts/ckpt-snapshot $(BINDIR)
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' scripts/systemd/ckpt-snapshot@.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ckpt-snapshot@.service
 	install -m 644 scripts/systemd/ckpt-snapshot@.timer $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 bin/libmigrate.a $(LIBDIR)
+	install -m 755 bin/libmigrate.so.$(MIGRATE_VERSION) $(LIBDIR)
+	ln -sf libmigrate.so.$(MIGRATE_VERSION) $(LIBDIR)/$(MIGRATE_SONAME)
+	ln -sf $(MIGRATE_SONAME) $(LIBDIR)/libmigrate.so
+	install -m 644 bin/pkgconfig/libmigrate.pc $(LIBDIR)/pkgconfig
 	install -m 644 libmigrate/libmigrate.h $(INCDIR)
 	install -m 644 docs/ckpt.1 docs/restart.1 $(MANDIR)/man1
 	install -m 644 docs/libmigrate.3 $(MANDIR)/man3
 
 clean:
-	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) tests/faults/failnth.so
+	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) \
+		$(EXAMPLE_BIN) tests/faults/failnth.so
 
-.PHONY: all unit integration check faults conformance demo bench bench-migrate install clean
+FORCE:
+.PHONY: all unit integration check faults conformance demo bench bench-migrate install clean FORCE
