@@ -53,6 +53,8 @@ static const char usage[] =
 "                            (they stay stopped until then)\n"
 "      --no-children         save PID alone, not its descendants (refused if\n"
 "                            it has children: they would be lost)\n"
+"      --from-inside         ckpt was started by PID itself (libmigrate): the\n"
+"                            processes between PID and ckpt are left out\n"
 "      --confirm-fd FD       with --kill: once the image is written (and standard\n"
 "                            output closed), wait for \"kill\" on FD before ending\n"
 "                            the process; anything else, end of file or 10\n"
@@ -134,6 +136,7 @@ int main(int argc, char **argv)
 		{ "no-cow", no_argument, NULL, 'C' },
 		{ "parent", required_argument, NULL, 'P' },
 		{ "no-children", no_argument, NULL, 'N' },
+		{ "from-inside", no_argument, NULL, 'I' },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "confirm-fd", required_argument, NULL, 'F' },
 		{ "compress-level", required_argument, NULL, 'l' },
@@ -174,6 +177,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			opts.no_children = true;
+			break;
+		case 'I':
+			opts.from_inside = true;
 			break;
 		case 'b':
 			opts.bundle = true;

@@ -145,6 +145,41 @@ static int refuse_children(const struct tproc *root, const pid_t *kids, size_t n
 			root->comm, n, n == 1 ? "" : "ren", list, i < n ? ", ..." : "");
 }
 
+/* --from-inside: is pid ckpt or one of its ancestors (libmigrate's helper
+ * between the process and ckpt)?  They are left out of the image. */
+static bool runs_ckpt(pid_t pid)
+{
+	pid_t p = getpid();
+	int depth;
+
+	for (depth = 0; p > 1 && depth < 64; depth++) {
+		struct proc_stat st;
+
+		if (p == pid)
+			return true;
+		if (procfs_read_stat(p, &st)) {
+			error_clear();
+			return false;
+		}
+		p = st.ppid;
+	}
+	return false;
+}
+
+static void leave_out_ckpt(pid_t *kids, size_t *n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (runs_ckpt(kids[i])) {
+			pr_info("process %d runs ckpt (--from-inside): left out of the image", kids[i]);
+			continue;
+		}
+		kids[k++] = kids[i];
+	}
+	*n = k;
+}
+
 /* Freeze the root, then each frozen process's children, breadth first. */
 static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts)
 {
@@ -160,6 +195,8 @@ static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts
 			continue;
 		if (list_children(t->procs[i]->pid, &kids, &nkids))
 			return -1;
+		if (opts->from_inside)
+			leave_out_ckpt(kids, &nkids);
 		if (nkids && opts->no_children) {
 			int ret = refuse_children(t->procs[0], kids, nkids);
 			free(kids);

@@ -127,6 +127,8 @@ struct dump_opts {
 	struct dump_stats *stats;	/* filled on success if not NULL */
 	const char *parent;		/* incremental: the image to store changes against */
 	bool no_children;		/* the process alone (refused if it has children) */
+	bool from_inside;		/* ckpt runs for a process of the tree (libmigrate):
+					   the processes between it and ckpt are left out */
 	bool bundle;			/* --bundle: the executable and mapped files in the image */
 };
 

@@ -375,6 +375,7 @@ static int prepare_ckpt(struct mig_job *job, const char *out, unsigned flags)
 	snprintf(job->pid_text, sizeof(job->pid_text), "%d", (int)getpid());
 	a[i++] = job->ckpt;
 	a[i++] = job->pid_text;
+	a[i++] = "--from-inside";	/* our helper (its child) is not part of the image */
 	a[i++] = "-o";
 	a[i++] = (char *)out;
 	if (flags & MIGRATE_EXIT)
