@@ -484,12 +484,14 @@ no_room:
 			"preparing to control process %d", r->pid);
 }
 
+/* The stub's bytes into the tail (the keep mark as it is), or all zero. */
 static int vdso_tail_set(struct remote *r, bool stub)
 {
 	unsigned char buf[STUB_ROOM] = { 0 };
 
 	if (stub)
-		memcpy(buf, arch_return_stub, arch_return_stub_end - arch_return_stub);
+		return mem_io(r, r->vdso_tail, (void *)arch_return_stub,
+			      arch_return_stub_end - arch_return_stub, true);
 	return mem_io(r, r->vdso_tail, buf, sizeof(buf), true);
 }
 
@@ -650,8 +652,8 @@ static int let_go_in_stub(struct remote *r)
 	unsigned char keep = 1;
 	int err;
 
-	if (r->vdso_tail)
-		mem_io(r, r->vdso_tail + STUB_KEEP, &keep, 1, true);
+	if (r->vdso_tail)	/* best effort, the first error kept */
+		remote_mem_transfer(r->mem_fd, r->vdso_tail + STUB_KEEP, &keep, 1, true, &err);
 	if (ptrace(PTRACE_DETACH, r->pid, 0, 0) && errno != ESRCH) {
 		err = errno;
 		return fail(err, NULL, "detaching from process %d", r->pid);
