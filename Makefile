@@ -68,7 +68,7 @@ check: all unit integration
 # of each kind failed in turn (the bounded versions run in `make check`).
 faults: all
 	@TEST_TIMEOUT=1800 KILL_RUNS=60 KILL_SIZES="1 4:3 16 256" FAULT_ALL=1 \
-		tests/integration/run-all t-kill-ckpt t-faults-ckpt
+		tests/integration/run-all t-kill-ckpt t-faults-ckpt t-kill-restart
 
 # CRIU's zdtm tests (../shared/conformance, beside the repository) against
 # the tools just built: all of them, or `make conformance TESTS="fifo pipe01"`
