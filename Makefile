@@ -110,7 +110,8 @@ check: all unit integration
 # The long fault matrix: ckpt killed at many more moments, and every call
 # of each kind failed in turn (the bounded versions run in `make check`).
 faults: all
-	@KILL_RUNS=60 KILL_SIZES="1 4:3 16 256" FAULT_ALL=1 tests/integration/run-all t-kill-ckpt t-faults-ckpt
+	@TEST_TIMEOUT=1800 KILL_RUNS=60 KILL_SIZES="1 4:3 16 256" FAULT_ALL=1 \
+		tests/integration/run-all t-kill-ckpt t-faults-ckpt t-kill-restart
 
 # CRIU's zdtm tests (../shared/conformance, beside the repository) against
 # the tools just built: all of them, or `make conformance TESTS="fifo pipe01"`

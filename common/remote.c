@@ -38,6 +38,9 @@ struct remote {
 	/* A seized task (not ours: it must survive our death at any moment)
 	 * runs injected syscalls through the return stub (arch/x86_64.h). */
 	bool safe;
+	bool controlled;		/* registers and mask read (take_control) */
+	bool in_stub;			/* its registers may point into the stub */
+	bool broken;			/* a call in the stub failed half-way */
 	bool leader;			/* the thread group leader (cured last) */
 	bool mask_full;			/* its signal mask is all-blocked now */
 	bool frame_written;		/* the return frame is on its stack, as now */
@@ -49,6 +52,8 @@ struct remote {
 };
 
 #define STUB_ROOM 256			/* bytes at the end of the vDSO */
+#define STUB_KEEP (STUB_ROOM - 1)	/* its last byte: 1 = a thread was let
+					   go inside the stub: leave it there */
 
 /* Seccomp filters must not judge the syscalls we inject (nor the ones a
  * restored process needs before its filters are complete): suspend them
@@ -140,6 +145,7 @@ static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const un
 static int ensure_stub(struct remote *r);
 static int find_vdso_tail(struct remote *r);
 static int vdso_tail_set(struct remote *r, bool stub);
+static void resend_deferred(struct remote *r);
 
 /* A ckpt killed while its stub was in the vDSO's tail left it there:
  * zero it before anything reads the vDSO (the image must hold the
@@ -176,6 +182,7 @@ static int take_control(struct remote *r)
 	if (!r->safe && block_all_signals(r))
 		return -1;
 	r->mask_full = !r->safe;
+	r->controlled = true;
 	return 0;
 }
 
@@ -465,7 +472,8 @@ static int find_vdso_tail(struct remote *r)
 	if (remote_read(r, end - STUB_ROOM, tail, sizeof(tail)))
 		return -1;
 	for (i = 0; i < STUB_ROOM; i++)
-		if (tail[i] && (i >= stub_len || tail[i] != arch_return_stub[i]))
+		if (tail[i] && (i >= stub_len || tail[i] != arch_return_stub[i]) &&
+		    !(i == STUB_KEEP && tail[i] == 1))
 			goto no_room;
 	r->vdso_tail = end - STUB_ROOM;
 	ret = 0;
@@ -476,12 +484,14 @@ no_room:
 			"preparing to control process %d", r->pid);
 }
 
+/* The stub's bytes into the tail (the keep mark as it is), or all zero. */
 static int vdso_tail_set(struct remote *r, bool stub)
 {
 	unsigned char buf[STUB_ROOM] = { 0 };
 
 	if (stub)
-		memcpy(buf, arch_return_stub, arch_return_stub_end - arch_return_stub);
+		return mem_io(r, r->vdso_tail, (void *)arch_return_stub,
+			      arch_return_stub_end - arch_return_stub, true);
 	return mem_io(r, r->vdso_tail, buf, sizeof(buf), true);
 }
 
@@ -495,7 +505,10 @@ static int park(struct remote *r)
 	if (r->mask_full && remote_set_sigmask(r, r->orig_sigmask))
 		return -1;
 	r->mask_full = false;
-	return remote_set_regs(r, &regs);
+	if (remote_set_regs(r, &regs))
+		return -1;
+	r->in_stub = false;
+	return 0;
 }
 
 /* The stub in the vDSO's tail, for as long as ckpt holds the process
@@ -574,28 +587,80 @@ static int inject(struct remote *r, uint64_t entry, long *ret, long nr, const un
 {
 	arch_regs_t regs = r->orig_regs;
 
+	if (r->broken)
+		return fail_why("an earlier injected call failed half-way", NULL,
+				"controlling process %d", r->pid);
 	if (ensure_stub(r) || (!r->frame_written && write_frame(r)))
 		return -1;
 	if (nr == __NR_mmap && !entry)
 		entry = arch_stub_mmap - arch_return_stub;
 	arch_regs_for_syscall(&regs, r->stub + entry, nr, args);
 	arch_set_sp(&regs, arch_return_frame_addr(&r->orig_regs));
+	r->in_stub = true;	/* from here on, whatever fails */
 	if (remote_set_regs(r, &regs) || track_before(r, nr, args))
-		return -1;
+		goto broken;
 	if (!r->mask_full) {
 		if (block_all_signals(r))
-			return -1;
+			goto broken;
 		r->mask_full = true;
 	}
 	if (resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_ENTRY) ||
 	    resume_to_syscall_stop(r, PTRACE_SYSCALL_INFO_EXIT))
-		return -1;
+		goto broken;
 	if (remote_get_regs(r, &regs))
-		return -1;
+		goto broken;
 	*ret = arch_syscall_ret(&regs);
 	pr_debug("pid %d: syscall %ld(%#lx, %#lx, %#lx, ...) = %ld", r->pid, nr, args[0],
 		 args[1], args[2], *ret);
-	return track_after(r, nr, args, *ret);
+	if (track_after(r, nr, args, *ret))
+		goto broken;
+	return 0;
+broken:
+	/* Where in the call the thread is, we cannot tell: the stub takes
+	 * it home when it is let go (remote_cure). */
+	r->broken = true;
+	return -1;
+}
+
+/* Unmap what our injected mmaps left mapped (the scratch...). */
+static int unmap_temps(struct remote *r)
+{
+	while (r->ntemp_maps) {
+		unsigned long args[6] = { r->temp_maps[r->ntemp_maps - 1][0],
+					  r->temp_maps[r->ntemp_maps - 1][1], 0, 0, 0, 0 };
+		long ret;
+
+		/* Off the list whatever it returns (track_before()). */
+		if (inject(r, 0, &ret, __NR_munmap, args))
+			return -1;
+		if (args[0] == r->scratch) {
+			r->scratch = 0;
+			r->batch_code = 0;
+		}
+	}
+	if (r->scratch_borrowed)
+		r->scratch = 0;
+	return 0;
+}
+
+/* A thread whose call failed half-way is let go inside the stub, which
+ * finishes the call, undoes our mappings, restores its mask and returns
+ * it to where it was, as if we had died; the stub stays in the vDSO's
+ * tail (marked: the leader leaves it, the next dump tidies it). */
+static int let_go_in_stub(struct remote *r)
+{
+	unsigned char keep = 1;
+	int err;
+
+	if (r->vdso_tail)	/* best effort, the first error kept */
+		remote_mem_transfer(r->mem_fd, r->vdso_tail + STUB_KEEP, &keep, 1, true, &err);
+	if (ptrace(PTRACE_DETACH, r->pid, 0, 0) && errno != ESRCH) {
+		err = errno;
+		return fail(err, NULL, "detaching from process %d", r->pid);
+	}
+	r->attached = false;
+	resend_deferred(r);
+	return 0;
 }
 
 /* Before detaching: back to the original state; the leader, the last
@@ -607,8 +672,14 @@ static int drop_stub(struct remote *r)
 		return 0;
 	if (park(r))
 		return -1;
-	if (r->leader && r->vdso_tail && r->stub && vdso_tail_set(r, false))
-		return -1;
+	if (r->leader && r->vdso_tail && r->stub) {
+		unsigned char keep = 0;
+
+		if (remote_read(r, r->vdso_tail + STUB_KEEP, &keep, 1))
+			return -1;
+		if (!keep && vdso_tail_set(r, false))
+			return -1;
+	}
 	r->stub = 0;
 	return 0;
 }
@@ -1006,8 +1077,22 @@ int remote_cure(struct remote *r)
 {
 	if (!r->attached)
 		return 0;
-	if (remote_scratch_unmap(r) || drop_stub(r))
-		return -1;
+	if (!r->safe) {
+		if (remote_scratch_unmap(r))
+			return -1;
+		return remote_release(r, &r->orig_regs, r->orig_sigmask);
+	}
+	if (!r->controlled) {
+		/* Seized, nothing changed (its registers or mask unread). */
+		if (ptrace(PTRACE_DETACH, r->pid, 0, 0) && errno != ESRCH)
+			return ptrace_fail(r, "detaching");
+		r->attached = false;
+		return 0;
+	}
+	if (!r->broken && unmap_temps(r) == 0 && drop_stub(r) == 0)
+		return remote_release(r, &r->orig_regs, r->orig_sigmask);
+	if (r->in_stub)
+		return let_go_in_stub(r);
 	return remote_release(r, &r->orig_regs, r->orig_sigmask);
 }
 

@@ -6,7 +6,8 @@
 # and no mapping more or less than before (no scratch page left),
 # and no image or temporary file is left in the output directory.
 # The kill moments: half in the first 4 ms, half spread over the whole
-# dump (measured once), for a small and a bigger victim.
+# dump (measured once), for a small and a bigger victim; then a few with
+# the victim stopped (it must stay stopped), and with signals pouring in.
 #
 # At the end the last victim, after all those kills, is checkpointed and
 # restarted once more: whatever a kill left in it (nothing, or the return
@@ -84,6 +85,52 @@ for spec in $sizes; do
 	done
 	last=$spec
 	[ "$spec" = "${sizes##* }" ] || kill_wait "$pid"
+done
+
+# The last victim, stopped (SIGSTOP): it stays stopped through every
+# kill, then goes on unharmed once continued.  Then with signals pouring
+# in (SIGUSR1 has a handler, SIGCONT none) while ckpt dies.
+kill -STOP "$pid"
+for ((n = 0; n < 40; n++)); do [ "$(proc_state "$pid")" = T ] && break; sleep 0.05; done
+for d in 0 0.0005 0.001 0.002 0.004 0.008 0.016 0.03; do
+	"$CKPT" "$pid" -o "$T/img.s" > /dev/null 2>&1 < /dev/null &
+	cp=$!
+	sleep "$d"
+	kill -KILL "$cp" 2>/dev/null
+	wait "$cp" 2>/dev/null
+	total=$((total + 1))
+	sleep 0.05
+	s=$(proc_state "$pid")
+	rm -f "$T/img.s" "$T"/.img.s.*
+	if [ "$s" = T ]; then
+		good=$((good + 1))
+	else
+		problems+=("stopped victim, kill after $d s: state $s")
+	fi
+done
+kill -CONT "$pid"
+why=$(victim_problem "$pid" "$log")
+[ -z "$why" ] || problems+=("stopped victim, once continued: $why")
+for d in 0 0.0005 0.001 0.002 0.004 0.008 0.016 0.03; do
+	(for ((k = 0; k < 100; k++)); do kill -USR1 "$pid"; kill -CONT "$pid"; done 2>/dev/null) &
+	flood=$!
+	"$CKPT" "$pid" -o "$T/img.f" > /dev/null 2>&1 < /dev/null &
+	cp=$!
+	sleep "$d"
+	kill -KILL "$cp" 2>/dev/null
+	wait "$cp" 2>/dev/null
+	wait "$flood"
+	total=$((total + 1))
+	why=$(victim_problem "$pid" "$log")
+	[ -e "$T/img.f" ] && "$CKPT" info "$T/img.f" > /dev/null 2>&1 && rm -f "$T/img.f"
+	left=$(find "$T" -maxdepth 1 \( -name img.f -o -name ".img.f.*" \) -printf '%f ')
+	rm -f "$T/img.f" "$T"/.img.f.*
+	[ -z "$left" ] || why="${why:+$why; }left behind: $left"
+	if [ -z "$why" ]; then
+		good=$((good + 1))
+	else
+		problems+=("signals pouring in, kill after $d s: $why")
+	fi
 done
 
 # The last victim once more, through a whole checkpoint and restart.
