@@ -64,6 +64,29 @@ grep -q "another snapshot of counter" "$T/snap.err" || fail "no clear message: $
 kill "$locker" 2>/dev/null
 say "locked: exit 4, $(cat "$T/snap.err")"
 
+# The systemd units: verified (systemd-analyze), then the service's command
+# run by hand as systemd would run it for the instance "$T/counter.pid"
+# (no systemd as PID 1 here).
+if command -v systemd-analyze > /dev/null; then
+	U=$T/units
+	mkdir "$U"
+	for f in "$ROOT"/scripts/systemd/ckpt-snapshot@.service "$ROOT"/scripts/systemd/ckpt-snapshot@.timer; do
+		sed -e "s|/usr/local/bin/ckpt-snapshot|$ROOT/scripts/ckpt-snapshot|" -e '/^Documentation=/d' \
+			"$f" > "$U/${f##*/}"
+	done
+	(cd "$U" && timeout 60 systemd-analyze verify ./ckpt-snapshot@job.service ./ckpt-snapshot@job.timer) \
+		> "$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.out")"
+	grep -q '^SuccessExitStatus=3 4$' "$U/ckpt-snapshot@.service" || fail "the service does not take 3 and 4 as success"
+	cmd=$(sed -n 's/^ExecStart=//p' "$U/ckpt-snapshot@.service")
+	echo "$pid" > "$T/counter.pid"
+	cmd=${cmd//%I/$T/counter.pid}
+	# shellcheck disable=SC2086 # the command line is words, as systemd splits it
+	CKPT_SNAPSHOT_DIR=$T/unit CKPT_SNAPSHOT_OPTS="--keep 1" CKPT=$CKPT timeout 30 $cmd 2> "$T/unit.err" ||
+		fail "the service's command failed: $cmd: $(cat "$T/unit.err")"
+	ls "$T"/unit/counter/counter-*.tar.zst > /dev/null 2>&1 || fail "the service wrote no snapshot: $(cat "$T/unit.err")"
+	say "systemd units verified, the service's command ran: $cmd"
+fi
+
 # --pidfile, and a process that is gone: exit 3 with one line.
 echo "$pid" > "$T/counter.pid"
 snap --pidfile "$T/counter.pid" --dir "$D" --name job --keep 5 --full-every 1
