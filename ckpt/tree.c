@@ -145,6 +145,27 @@ static int refuse_children(const struct tproc *root, const pid_t *kids, size_t n
 			root->comm, n, n == 1 ? "" : "ren", list, i < n ? ", ..." : "");
 }
 
+/* pid is ckpt or one of its ancestors (a program checkpointing itself
+ * through libmigrate runs ckpt from a helper child). */
+static bool runs_ckpt(pid_t pid)
+{
+	pid_t p = getpid();
+	int depth;
+
+	for (depth = 0; p > 1 && depth < 64; depth++) {
+		struct proc_stat st;
+
+		if (p == pid)
+			return true;
+		if (procfs_read_stat(p, &st)) {
+			error_clear();
+			return false;
+		}
+		p = st.ppid;
+	}
+	return false;
+}
+
 /* Freeze the root, then each frozen process's children, breadth first. */
 static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts)
 {
@@ -169,12 +190,10 @@ static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts
 			struct proc_stat st;
 			struct tproc *c;
 
-			if (kids[k] == getpid()) {
-				free(kids);
-				return fail_why("ckpt itself runs in that tree", "run ckpt from "
-						"outside the tree, or use --no-children",
-						"checkpointing process %d (%s)", root_pid,
-						t->procs[0]->comm);
+			if (runs_ckpt(kids[k])) {
+				/* libmigrate: the process's helper waiting for us. */
+				pr_info("leaving out process %d: it is (or runs) this ckpt", kids[k]);
+				continue;
 			}
 			if (procfs_read_stat(kids[k], &st)) {
 				error_clear();	/* reaped meanwhile (SIGCHLD ignored) */

@@ -379,6 +379,8 @@ static int fds_restore_child(struct restore_ctx *ctx)
 		if (!m->fds[k].share_index && ops && ops->finish && ops->finish(&c, &m->fds[k]))
 			return -1;
 	}
+	for (k = 0; k < ctx->ntree_fds; k++)
+		close(ctx->tree_fds[k]);
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */

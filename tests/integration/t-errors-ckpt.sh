@@ -73,7 +73,8 @@ kill_wait "$parent"
 
 say "a pipe at fd 3"
 hold_fifo "$T/fd3"
-start_bg bash -c 'exec 3< <(exec cat "$1"); shift; exec "$@"' _ "$T/fd3" \
+# (cat is not its child: a child's end would be saved with it, in the tree.)
+start_bg bash -c 'exec 3< <(cat "$1" & exit); shift; exec "$@"' _ "$T/fd3" \
 	"$PROGS/counter" -f "$T/fd3.map" > "$T/fd3.log" 2> "$T/fd3.err"
 pid=$BG_PID
 wait_tick "$T/fd3.log" 3
