@@ -206,10 +206,14 @@ static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts
 			struct proc_stat st;
 			struct tproc *c;
 
-			if (kids[k] == getpid()) {
+			if (runs_ckpt(kids[k])) {
+				/* Leaving it out would lose a process of the tree
+				 * (a shell in a terminal multiplexer's pane...). */
 				free(kids);
-				return fail_why("ckpt itself runs in that tree", "run ckpt from "
-						"outside the tree, or use --no-children",
+				return fail_why("ckpt itself runs in that tree (process "
+						"is ckpt or one of its ancestors)", "run ckpt from "
+						"outside the tree; a program checkpointing itself "
+						"uses libmigrate (ckpt --from-inside)",
 						"checkpointing process %d (%s)", root_pid,
 						t->procs[0]->comm);
 			}

@@ -212,6 +212,12 @@ struct restore_ctx {
 	 * file already, opened by an ancestor and inherited; -1 none.  NULL
 	 * for a process that shares nothing. */
 	int *inherited;
+	/* Every such fd an ancestor made that this process has (held or
+	 * passing through): closed once the fds are in place, before the
+	 * file locks are taken (a close would drop the process's POSIX locks
+	 * on that file, as exec's close-on-exec would). */
+	int *tree_fds;
+	size_t ntree_fds;
 	/* A tree: per meta.vmas, shared anonymous memory other processes map
 	 * too: an fd of the process (kept through exec) on its one object,
 	 * -1 none; NULL for a process that shares none. */

@@ -542,7 +542,7 @@ static int run_restore_hooks(struct restore_ctx *ctx)
 	return 0;
 }
 
-static int let_go(struct restore_ctx *ctx)
+static int let_go(struct restore_ctx *ctx, bool stopped)
 {
 	const struct thread_rec *t;
 	arch_regs_t regs;
@@ -550,6 +550,10 @@ static int let_go(struct restore_ctx *ctx)
 
 	if (remote_scratch_unmap(ctx->remote))
 		return -1;
+	/* A stopped process stops before its first instruction: its SIGSTOP
+	 * waits, queued, as no syscall is injected any more. */
+	if (stopped && kill(ctx->pid, SIGSTOP))
+		return fail(errno, NULL, "stopping process %d again", ctx->pid);
 	/* The leader last: when it runs, all its threads are in place. */
 	for (i = ctx->ntasks; i-- > 0;) {
 		t = &ctx->meta.threads[i];
@@ -804,14 +808,9 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
-	/* A stopped process is stopped before it runs an instruction: its
-	 * SIGSTOP waits for it, queued while it is ours. */
 	for (i = 0; i < t->n; i++)
-		if (t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED &&
-		    kill(t->p[i]->pid, SIGSTOP))
-			return fail(errno, NULL, "stopping process %d again", t->p[i]->pid);
-	for (i = 0; i < t->n; i++)
-		if (!t->p[i]->zombie && let_go(&t->p[i]->ctx))
+		if (!t->p[i]->zombie &&
+		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
 			return -1;
 	return 0;
 }

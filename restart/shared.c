@@ -362,6 +362,17 @@ int shared_attach(struct rtree *t, size_t i)
 		return -1;
 	if (!p->rec_obj || !t->nobjs)
 		return 0;
+	p->ctx.tree_fds = malloc(t->nobjs * sizeof(int));
+	if (!p->ctx.tree_fds)
+		return fail(ENOMEM, NULL, "setting up fds");
+	for (k = 0; k < t->nobjs; k++) {
+		int a = (int)i;
+
+		while (a >= 0 && a != t->objs[k].lca)	/* made by an ancestor (or i)? */
+			a = t->p[a]->parent;
+		if (a >= 0 && t->objs[k].fd >= 0)
+			p->ctx.tree_fds[p->ctx.ntree_fds++] = t->objs[k].fd;
+	}
 	p->ctx.inherited = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
 	if (!p->ctx.inherited)
 		return fail(ENOMEM, NULL, "setting up fds");
@@ -398,6 +409,8 @@ void shared_free(struct rtree *t)
 		free(t->p[i]->rec_obj);
 		free(t->p[i]->ctx.inherited);
 		t->p[i]->ctx.inherited = NULL;
+		free(t->p[i]->ctx.tree_fds);
+		t->p[i]->ctx.tree_fds = NULL;
 	}
 	free(t->objs);
 }

@@ -450,6 +450,8 @@ static int fds_restore_child(struct restore_ctx *ctx)
 	for (k = 0; k < m->nfds; k++)
 		if (m->fds[k].inflight && close(m->fds[k].fd))
 			return fail(errno, NULL, "closing fd %d (in flight)", m->fds[k].fd);
+	for (k = 0; k < ctx->ntree_fds; k++)
+		close(ctx->tree_fds[k]);
 	if (fd_locks_restore_child(ctx))
 		return -1;
 	/* Whatever else restart had open goes away at exec. */
