@@ -47,7 +47,8 @@ enum {
 	PTY_EXCL = 4,		/* slave: TIOCEXCL */
 	PTY_CTTY = 8,		/* slave: controlling terminal of the process's session */
 	PTY_HUNGUP = 16,	/* slave: its master was closed */
-	PTY_FLAGS = 31,
+	PTY_SLAVE_CLOSED = 32,	/* master: its slave was opened and closed since */
+	PTY_FLAGS = 63,
 };
 
 #define PTY_DATA_MAX 65536	/* well above the n_tty buffer (4 KiB) */
@@ -287,6 +288,10 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 	}
 	rec->pty_flags = (packet ? PTY_PACKET : 0) | (locked ? PTY_LOCKED : 0);
 	pfd.fd = fd;
+	/* No slave open (none is in the process, nor elsewhere): POLLHUP
+	 * tells one was, and reads say EIO, not EAGAIN. */
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+		rec->pty_flags |= PTY_SLAVE_CLOSED;
 	if (packet && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLPRI)) {
 		fail_why("a packet-mode status byte is pending (it cannot be saved)",
 			 "read it from the master before checkpointing", "checking %s", what);
@@ -366,7 +371,7 @@ static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    (rec->winsize.len && rec->winsize.len != sizeof(struct winsize)) ||
 	    rec->data.len > PTY_DATA_MAX ||
 	    (master && (rec->pty_flags & (PTY_EXCL | PTY_CTTY | PTY_HUNGUP))) ||
-	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED))) ||
+	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED | PTY_SLAVE_CLOSED))) ||
 	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !master_rec(&ctx->meta, rec->object_id)))
 		return fail_why("invalid pty record", "the image is corrupted", "checking fd %d",
 				rec->fd);
@@ -468,8 +473,9 @@ err:
 	return -1;
 }
 
-/* Every fd in place: the lock, exclusive mode, packet mode; a hung-up
- * slave's master closed. */
+/* Every fd in place: the lock, exclusive mode, packet mode; a slave opened
+ * and closed again for a master whose slave was; a hung-up slave's master
+ * closed. */
 static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 {
 	struct pty_pair *p = pair_of(c, rec->object_id);
@@ -479,6 +485,13 @@ static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 		return -1;
 	if ((rec->pty_flags & PTY_PACKET) && ioctl(rec->fd, TIOCPKT, &on))
 		return fail(errno, NULL, "setting packet mode on pty master fd %d", rec->fd);
+	if (rec->pty_flags & PTY_SLAVE_CLOSED) {
+		int s = ioctl(rec->fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (s < 0)
+			return fail(errno, NULL, "opening and closing the slave of pty master "
+				    "fd %d", rec->fd);
+		close(s);
+	}
 	if ((rec->pty_flags & PTY_LOCKED) && ioctl(rec->fd, TIOCSPTLCK, &on))
 		return fail(errno, NULL, "locking pty master fd %d", rec->fd);
 	if ((rec->pty_flags & PTY_EXCL) && ioctl(rec->fd, TIOCEXCL))
