@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
@@ -231,6 +233,31 @@ out:
 	return ret;
 }
 
+/* Can ckpt give a queue back (TIOCSTI on a terminal not its own needs
+ * CAP_SYS_ADMIN)?  Without it a queue is only read when there is none:
+ * FIONREAD says so, but not of a canonical-mode slave (a line not finished
+ * yet does not count), which is refused then. */
+static bool can_give_back(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	return !syscall(SYS_capget, &h, data) && (data[0].effective & (1u << CAP_SYS_ADMIN));
+}
+
+static int check_queue_readable(int fd, bool canonical, const char *what)
+{
+	int n = 0;
+
+	if (can_give_back())
+		return 0;
+	if (canonical || (!ioctl(fd, FIONREAD, &n) && n > 0))
+		return fail_why("saving what its terminal has queued needs CAP_SYS_ADMIN "
+				"(TIOCSTI gives it back)", "checkpoint as root", "checking %s",
+				what);
+	return 1;
+}
+
 /* A process other than pid holding the slave of index open (its terminal,
  * a child's): the pair is not the process's alone.  0 if none. */
 static pid_t slave_elsewhere(pid_t pid, unsigned index)
@@ -305,7 +332,8 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 		fail(errno, NULL, "reading the queue of %s", what);
 		goto out;
 	}
-	ret = take_master_queue(fd, &rec->data, what);
+	ret = check_queue_readable(fd, false, what);
+	ret = ret ? (ret < 0 ? -1 : 0) : take_master_queue(fd, &rec->data, what);
 	if (packet && ioctl(fd, TIOCPKT, &on))
 		ret = fail(errno, NULL, "restoring packet mode of %s", what);
 out:
@@ -342,7 +370,9 @@ static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 	}
 	if (excl)
 		rec->pty_flags |= PTY_EXCL;
-	ret = blob_set(&rec->termios, &t, sizeof(t)) ? -1 : take_slave_queue(fd, &t, &rec->data, what);
+	ret = blob_set(&rec->termios, &t, sizeof(t)) ? -1 :
+	      check_queue_readable(fd, t.c_lflag & ICANON, what);
+	ret = ret ? (ret < 0 ? -1 : 0) : take_slave_queue(fd, &t, &rec->data, what);
 	close(fd);
 	if (!ret && (t.c_lflag & ICANON) && rec->data.len && memchr(rec->data.data, 0, rec->data.len))
 		return fail_why("its queued input holds a NUL or end-of-file mark (they cannot "
