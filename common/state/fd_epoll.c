@@ -29,26 +29,30 @@ static bool is_epoll(const struct fd_dump *d)
 	return !strcmp(d->link, "anon_inode:[eventpoll]");
 }
 
-/* Is the file of d's watch number toff on tfd the one of fd j? */
-static bool watches(pid_t pid, const struct fd_dump *d, int tfd, int toff, size_t j)
+/* Is the file of d's watch number toff on tfd the one of fd j?  *err gets
+ * the errno of a kcmp that failed. */
+static bool watches(pid_t pid, const struct fd_dump *d, int tfd, int toff, size_t j, int *err)
 {
 	struct kcmp_epoll_slot slot = { .efd = d->fd, .tfd = tfd, .toff = toff };
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, d->all[j].fd, &slot);
 
-	return syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, d->all[j].fd, &slot) == 0;
+	if (r < 0)
+		*err = errno;
+	return r == 0;
 }
 
 /* 1 + index in d->all of an fd on the watched file, 0 if none. */
 static uint32_t find_target(pid_t pid, const struct fd_dump *d, int tfd, int toff,
-			    unsigned long ino)
+			    unsigned long ino, int *err)
 {
 	size_t j;
 
 	for (j = 0; j < d->nall; j++)	/* most often the fd still there */
 		if (d->all[j].fd == tfd && d->all[j].st.st_ino == ino &&
-		    watches(pid, d, tfd, toff, j))
+		    watches(pid, d, tfd, toff, j, err))
 			return j + 1;
 	for (j = 0; j < d->nall; j++)
-		if (d->all[j].st.st_ino == ino && watches(pid, d, tfd, toff, j))
+		if (d->all[j].st.st_ino == ino && watches(pid, d, tfd, toff, j, err))
 			return j + 1;
 	return 0;
 }
@@ -61,7 +65,7 @@ static int dump_epoll(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 	(void)rec;
 	for (line = strstr(d->fdinfo, "tfd:"); line; line = strstr(line + 1, "\ntfd:")) {
 		struct epoll_rec *e;
-		int tfd, toff = 0;
+		int tfd, toff = 0, err = 0;
 		unsigned events;
 		unsigned long long data;
 		unsigned long ino;
@@ -81,7 +85,10 @@ static int dump_epoll(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		e->tfd = tfd;
 		e->events = events;
 		e->data = data;
-		e->target = find_target(ctx->pid, d, tfd, toff, ino);
+		e->target = find_target(ctx->pid, d, tfd, toff, ino, &err);
+		if (!e->target && err)
+			return fail(err, "kcmp(KCMP_EPOLL_TFD) needs CONFIG_CHECKPOINT_RESTORE",
+				    "finding the file epoll fd %d watches (fd %d)", d->fd, tfd);
 		if (!e->target)
 			return fail_why("it watches a file the process holds by no fd (a mapping "
 					"or another process keeps it open)", "not supported yet",

@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
@@ -47,7 +49,8 @@ enum {
 	PTY_EXCL = 4,		/* slave: TIOCEXCL */
 	PTY_CTTY = 8,		/* slave: controlling terminal of the process's session */
 	PTY_HUNGUP = 16,	/* slave: its master was closed */
-	PTY_FLAGS = 31,
+	PTY_SLAVE_CLOSED = 32,	/* master: its slave was opened and closed since */
+	PTY_FLAGS = 63,
 };
 
 #define PTY_DATA_MAX 65536	/* well above the n_tty buffer (4 KiB) */
@@ -230,6 +233,31 @@ out:
 	return ret;
 }
 
+/* Can ckpt give a queue back (TIOCSTI on a terminal not its own needs
+ * CAP_SYS_ADMIN)?  Without it a queue is only read when there is none:
+ * FIONREAD says so, but not of a canonical-mode slave (a line not finished
+ * yet does not count), which is refused then. */
+static bool can_give_back(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	return !syscall(SYS_capget, &h, data) && (data[0].effective & (1u << CAP_SYS_ADMIN));
+}
+
+static int check_queue_readable(int fd, bool canonical, const char *what)
+{
+	int n = 0;
+
+	if (can_give_back())
+		return 0;
+	if (canonical || (!ioctl(fd, FIONREAD, &n) && n > 0))
+		return fail_why("saving what its terminal has queued needs CAP_SYS_ADMIN "
+				"(TIOCSTI gives it back)", "checkpoint as root", "checking %s",
+				what);
+	return 1;
+}
+
 /* A process other than pid holding the slave of index open (its terminal,
  * a child's): the pair is not the process's alone.  0 if none. */
 static pid_t slave_elsewhere(pid_t pid, unsigned index)
@@ -287,6 +315,10 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 	}
 	rec->pty_flags = (packet ? PTY_PACKET : 0) | (locked ? PTY_LOCKED : 0);
 	pfd.fd = fd;
+	/* No slave open (none is in the process, nor elsewhere): POLLHUP
+	 * tells one was, and reads say EIO, not EAGAIN. */
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP))
+		rec->pty_flags |= PTY_SLAVE_CLOSED;
 	if (packet && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLPRI)) {
 		fail_why("a packet-mode status byte is pending (it cannot be saved)",
 			 "read it from the master before checkpointing", "checking %s", what);
@@ -300,7 +332,8 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 		fail(errno, NULL, "reading the queue of %s", what);
 		goto out;
 	}
-	ret = take_master_queue(fd, &rec->data, what);
+	ret = check_queue_readable(fd, false, what);
+	ret = ret ? (ret < 0 ? -1 : 0) : take_master_queue(fd, &rec->data, what);
 	if (packet && ioctl(fd, TIOCPKT, &on))
 		ret = fail(errno, NULL, "restoring packet mode of %s", what);
 out:
@@ -337,7 +370,9 @@ static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 	}
 	if (excl)
 		rec->pty_flags |= PTY_EXCL;
-	ret = blob_set(&rec->termios, &t, sizeof(t)) ? -1 : take_slave_queue(fd, &t, &rec->data, what);
+	ret = blob_set(&rec->termios, &t, sizeof(t)) ? -1 :
+	      check_queue_readable(fd, t.c_lflag & ICANON, what);
+	ret = ret ? (ret < 0 ? -1 : 0) : take_slave_queue(fd, &t, &rec->data, what);
 	close(fd);
 	if (!ret && (t.c_lflag & ICANON) && rec->data.len && memchr(rec->data.data, 0, rec->data.len))
 		return fail_why("its queued input holds a NUL or end-of-file mark (they cannot "
@@ -366,7 +401,7 @@ static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    (rec->winsize.len && rec->winsize.len != sizeof(struct winsize)) ||
 	    rec->data.len > PTY_DATA_MAX ||
 	    (master && (rec->pty_flags & (PTY_EXCL | PTY_CTTY | PTY_HUNGUP))) ||
-	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED))) ||
+	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED | PTY_SLAVE_CLOSED))) ||
 	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !master_rec(&ctx->meta, rec->object_id)))
 		return fail_why("invalid pty record", "the image is corrupted", "checking fd %d",
 				rec->fd);
@@ -468,8 +503,9 @@ err:
 	return -1;
 }
 
-/* Every fd in place: the lock, exclusive mode, packet mode; a hung-up
- * slave's master closed. */
+/* Every fd in place: the lock, exclusive mode, packet mode; a slave opened
+ * and closed again for a master whose slave was; a hung-up slave's master
+ * closed. */
 static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 {
 	struct pty_pair *p = pair_of(c, rec->object_id);
@@ -479,6 +515,13 @@ static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 		return -1;
 	if ((rec->pty_flags & PTY_PACKET) && ioctl(rec->fd, TIOCPKT, &on))
 		return fail(errno, NULL, "setting packet mode on pty master fd %d", rec->fd);
+	if (rec->pty_flags & PTY_SLAVE_CLOSED) {
+		int s = ioctl(rec->fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (s < 0)
+			return fail(errno, NULL, "opening and closing the slave of pty master "
+				    "fd %d", rec->fd);
+		close(s);
+	}
 	if ((rec->pty_flags & PTY_LOCKED) && ioctl(rec->fd, TIOCSPTLCK, &on))
 		return fail(errno, NULL, "locking pty master fd %d", rec->fd);
 	if ((rec->pty_flags & PTY_EXCL) && ioctl(rec->fd, TIOCEXCL))

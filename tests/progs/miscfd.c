@@ -27,10 +27,12 @@
  *                  and "out\n" written by the slave: both queues held.  Pty
  *                  B in packet mode, locked after its slave was opened; pty
  *                  C a master alone, never unlocked; pty D a slave whose
- *                  master was closed (hung up).  Checked: every setting,
+ *                  master was closed (hung up); pty E a master whose slave
+ *                  was opened and closed.  Checked: every setting,
  *                  both queues byte for byte and "part" still waiting for
  *                  the end of its line, packet mode's status byte, the
- *                  locks, D reads end of file, /dev/tty is slave A.
+ *                  locks, D reads end of file, E polls POLLHUP (C does
+ *                  not), /dev/tty is slave A.
  *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
  *                  what ckpt must refuse: a pty whose slave a child holds;
  *                  a pidfd of a living child; a uts namespace fd kept
@@ -383,7 +385,7 @@ static void pidfd_check(struct pidfd_state *s)
 }
 
 struct pty_state {
-	int ma, sa, sa2, tty, mb, sb, mc, sd;
+	int ma, sa, sa2, tty, mb, sb, mc, sd, me;
 	struct termios ta;
 };
 
@@ -459,6 +461,11 @@ static void pty_setup(struct pty_state *s)
 	if ((s->sd = open(ptsname(m), O_RDWR | O_NOCTTY)) < 0)
 		die("open slave D");
 	close(m);
+
+	s->me = new_master(1);
+	if ((m = open(ptsname(s->me), O_RDWR | O_NOCTTY)) < 0)
+		die("open slave E");
+	close(m);
 }
 
 static void pty_check(struct pty_state *s)
@@ -520,6 +527,12 @@ static void pty_check(struct pty_state *s)
 	locked = 0;
 	if (ioctl(s->mc, TIOCGPTLCK, &locked) || !locked)
 		corrupt("pty C is not locked any more");
+	{
+		struct pollfd pc = { .fd = s->mc, .events = POLLIN }, pe = { .fd = s->me, .events = POLLIN };
+		if (poll(&pc, 1, 0) != 0 || poll(&pe, 1, 0) != 1 || !(pe.revents & POLLHUP))
+			corrupt("pty C polls %#x (expected nothing), E %#x (expected POLLHUP)",
+				pc.revents, pe.revents);
+	}
 	n = read(s->sd, buf, 1);
 	if (n != 0 && !(n < 0 && errno == EIO))
 		corrupt("pty D: read gave %d (%s), expected end of file", n, strerror(errno));
