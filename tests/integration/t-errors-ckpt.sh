@@ -55,7 +55,10 @@ if command -v strace > /dev/null; then
 	[ -n "$pid" ] || fail "cannot find the counter started by strace"
 	track_pid "$pid"
 	expect_fail_msg "already traced" "$CKPT" "$pid" -o "$T/strace.tar.zst"
-	assert_target_unharmed "$pid" "$T/strace.log" "$T/strace.tar.zst"
+	# (not assert_target_unharmed: under strace, state t at a syscall stop is normal)
+	assert_running "$pid" "target of the failed ckpt"
+	assert_progress "$T/strace.log" '^tick ' 5
+	[ ! -e "$T/strace.tar.zst" ] || fail "the failed ckpt left a file at $T/strace.tar.zst"
 	kill_wait "$strace_pid" "$pid"
 else
 	say "strace not installed: strace case skipped"

@@ -70,6 +70,7 @@ say "all 11 snapshots restart; first ticks grow with their age (last $prev)"
 
 # --full-every 3 --keep 2: full, inc, inc, full, inc: the first chain goes.
 start_bg "$PROGS/dirtier" 4 -i 20 > "$T/e.log" 2> "$T/e.err"
+wait_tick "$T/e.log" 2
 E=$T/snaps2
 for i in 1 2 3 4 5; do
 	timeout 30 "$CKPT" snapshot --pid "$BG_PID" --dir "$E" --keep 2 --full-every 3 \
