@@ -21,7 +21,7 @@
 
 static const char usage[] =
 "Usage: restart FILE [OPTIONS]\n"
-"       restart DIR [OPTIONS]\n"
+"       restart DIR [OPTIONS]     (or restart --latest DIR)\n"
 "\n"
 "Bring back the process saved in the image FILE by ckpt(1) (\"-\" reads the\n"
 "image from standard input), under its original PID, exactly where it was;\n"
@@ -229,7 +229,7 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS };
+	       OPT_NO_TIMENS, OPT_LATEST };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "detach", no_argument, NULL, 'd' },
@@ -240,13 +240,14 @@ int main(int argc, char **argv)
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "pty", no_argument, NULL, OPT_PTY },
 		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
+		{ "latest", required_argument, NULL, OPT_LATEST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct restore_opts opts = { 0 };
-	const char *stdio_path[3] = { NULL, NULL, NULL }, *image;
+	const char *stdio_path[3] = { NULL, NULL, NULL }, *image, *latest_dir = NULL;
 	bool use_pty = false;
 	char latest[PATH_MAX], image_dir[PATH_MAX];
 	struct stat st;
@@ -267,6 +268,7 @@ int main(int argc, char **argv)
 		case OPT_TCP_CLOSE: opts.tcp_close = true; break;
 		case OPT_PTY: use_pty = true; break;
 		case OPT_NO_TIMENS: opts.no_timens = true; break;
+		case OPT_LATEST: latest_dir = optarg; break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
@@ -275,13 +277,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - !latest_dir) {
 		fprintf(stderr, "restart: %s\nUsage: restart FILE [--new-pid] [--detach]\n"
-			"Try 'restart --help'.\n", optind >= argc ? "missing image FILE" :
-			"too many arguments");
+			"Try 'restart --help'.\n", optind >= argc && !latest_dir ?
+			"missing image FILE" : "too many arguments");
 		return 2;
 	}
-	image = argv[optind];
+	image = latest_dir ? latest_dir : argv[optind];
+	if (latest_dir && (stat(image, &st) || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "restart: --latest %s: not a directory\nTry 'restart --help'.\n",
+			image);
+		return 2;
+	}
 	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (latest_image(image, latest, sizeof(latest)))
 			goto err;

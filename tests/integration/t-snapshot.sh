@@ -147,9 +147,11 @@ last=$(last_tick "$T/counter.log")
 wait_tick "$T/counter.log" $((last + 3))
 kill_wait "$pid"
 
-# An incremental newest: restart DIR follows its chain.
-restart_detach "$I"
-[ "$RESTORED_PID" = "$pid" ] || fail "restart of the incremental DIR restored PID $RESTORED_PID"
+# An incremental newest: restart --latest DIR follows its chain.
+timeout 30 "$RESTART" --detach --latest "$I" > "$T/latest.out" 2> "$T/latest.err" ||
+	fail "restart --latest $I failed: $(cat "$T/latest.err")"
+track_pid "$pid"
+[ "$(head -1 "$T/latest.out")" = "$pid" ] || fail "restart --latest restored PID $(cat "$T/latest.out"), not $pid"
 last=$(last_tick "$T/counter.log")
 wait_tick "$T/counter.log" $((last + 3))
 kill_wait "$pid"
