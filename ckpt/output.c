@@ -28,8 +28,8 @@ int open_output(struct output *o)
 		return 0;
 	}
 	snprintf(dir, sizeof(dir), "%s", o->path);
-	dirname(dir);
-	o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	/* (dirname() of "img.tar.zst" returns "." without touching dir) */
+	o->fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (o->fd >= 0) {
 		o->unnamed = true;
 		return 0;

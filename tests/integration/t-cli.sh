@@ -50,6 +50,15 @@ cmp -s <(grep -v '^pages/' "$T/stdout.members") <(grep -v '^pages/' "$T/file.mem
 assert_not_stopped "$pid"
 assert_progress "$T/counter.log"
 
+# -o NAME relative to the current directory (as users type it), twice:
+# the second time the name exists and is replaced.
+for i in 1 2; do
+	(cd "$T" && timeout 30 "$CKPT" "$pid" -o rel.tar.zst) 2> "$T/rel.err" ||
+		fail "ckpt -o rel.tar.zst (relative, run $i) failed: $(cat "$T/rel.err")"
+	tar --zstd -tf "$T/rel.tar.zst" > /dev/null || fail "rel.tar.zst is not an image"
+done
+[ -z "$(find "$T" -maxdepth 1 -name '.rel.tar.zst.*')" ] || fail "a temporary file was left: $(ls -a "$T")"
+
 # restart -v with --detach: the PID alone on stdout.
 kill_wait "$pid"
 restart_detach "$T/v.tar.zst" -v
