@@ -54,7 +54,7 @@ struct mig_job {
 	char **host_argv;
 	char **envp;
 	/* Storage for the above. */
-	char *ckpt_argv_buf[12], *help_argv_buf[3], *host_argv_buf[16];
+	char *ckpt_argv_buf[16], *help_argv_buf[3], *host_argv_buf[16];
 	char pid_text[16], level_text[8];
 };
 

@@ -37,6 +37,8 @@ extern "C" {
 #define MIGRATE_BUNDLE 0x4u	/* carry the binaries in the image (ckpt --bundle), if
 				   the installed ckpt has that option */
 #define MIGRATE_NEW_PID 0x8u	/* migrate_to an ssh host: any free PID there */
+#define MIGRATE_TREE 0x10u	/* the calling process and all its descendants; without
+				   it the process alone, refused if it has children */
 /* zstd level 1 (fastest, default) to 19 (smallest image). */
 #define MIGRATE_COMPRESS(level) (((unsigned)(level) & 0x1fu) << 8)
 #define MIGRATE_COMPRESS_LEVEL(flags) (((flags) >> 8) & 0x1fu)

@@ -25,7 +25,7 @@
 #define MIGRATE_PREFIX "/usr/local"
 #endif
 
-#define KNOWN_FLAGS (MIGRATE_EXIT | MIGRATE_EXT_UNIX | MIGRATE_BUNDLE | MIGRATE_NEW_PID | \
+#define KNOWN_FLAGS (MIGRATE_EXIT | MIGRATE_EXT_UNIX | MIGRATE_BUNDLE | MIGRATE_NEW_PID | MIGRATE_TREE | \
 		     MIGRATE_COMPRESS(0x1f))
 
 extern char **environ;
@@ -376,6 +376,8 @@ static int prepare_ckpt(struct mig_job *job, const char *out, unsigned flags)
 	a[i++] = job->ckpt;
 	a[i++] = job->pid_text;
 	a[i++] = "--from-inside";	/* our helper (its child) is not part of the image */
+	if (!(flags & MIGRATE_TREE))
+		a[i++] = "--no-children";
 	a[i++] = "-o";
 	a[i++] = (char *)out;
 	if (flags & MIGRATE_EXIT)
