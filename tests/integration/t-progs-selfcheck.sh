@@ -83,18 +83,13 @@ wait_for_line "$T/tracer.log" "^tracing $pid\$" 5
 grep -q "^TracerPid:[[:space:]]*$BG_PID\$" "/proc/$pid/status" || fail "tracer is not the tracer of $pid"
 assert_progress "$T/traced.log"
 
-# avx: only the register check needs gdb to corrupt a register from outside.
+# avx: a register changed from outside (with ptrace: gdb 13 cannot write
+# the xstate of a CPU with AMX) must be noticed.
 start_bg "$PROGS/avx" -i 300 > "$T/avx.log"
 pid=$BG_PID
 wait_tick "$T/avx.log" 2
-if command -v gdb > /dev/null; then
-	# shellcheck disable=SC2016 # $ymm3 is gdb's, not the shell's
-	timeout 30 gdb -q -batch -p "$pid" -ex 'set $ymm3.v8_int32[6] = 0' -ex detach > "$T/gdb.out" 2>&1
-	wait_until 5 grep -q '^CORRUPT' "$T/avx.log" || fail "avx did not notice a changed upper ymm3 half"
-	say "avx caught: $(grep -m1 '^CORRUPT' "$T/avx.log")"
-else
-	say "gdb not installed: avx register corruption not exercised"
-	assert_progress "$T/avx.log"
-fi
+timeout 30 "$PROGS/setymm" "$pid" > "$T/setymm.out" 2>&1 || fail "setymm failed: $(cat "$T/setymm.out")"
+wait_until 5 grep -q '^CORRUPT' "$T/avx.log" || fail "avx did not notice a changed upper ymm3 half"
+say "avx caught: $(grep -m1 '^CORRUPT' "$T/avx.log")"
 
 pass
