@@ -114,8 +114,35 @@ static int threads_dump(struct dump_ctx *ctx)
 	return 0;
 }
 
+static int cmp_tid(const void *a, const void *b)
+{
+	return *(const int32_t *)a - *(const int32_t *)b;
+}
+
+/* Where a thread resumes must be code of the image: an instruction
+ * pointer anywhere else (kernel space, data) would only kill the process
+ * the moment it runs. */
+static int check_resume_point(const struct restore_ctx *ctx, const struct thread_rec *t)
+{
+	arch_regs_t regs;
+	const struct vma_rec *v;
+	uint64_t ip;
+
+	memcpy(&regs, t->regs.data, sizeof(regs));
+	ip = arch_ip(&regs);
+	v = meta_find_vma(&ctx->meta, ip);
+	if (!v || !(v->prot & PROT_EXEC))
+		return fail_why(ip >= ARCH_TASK_SIZE && (!v || v->kind != VMA_VSYSCALL) ?
+				"its instruction pointer is not in user space" :
+				"its instruction pointer is in no executable mapping of the image",
+				"the image is corrupted", "checking thread %d (ip %#llx)", t->tid,
+				(unsigned long long)ip);
+	return 0;
+}
+
 static int threads_check(struct restore_ctx *ctx)
 {
+	int32_t *tids;
 	size_t i;
 
 	if (ctx->meta.nthreads < 1 || ctx->meta.nthreads > 65536 ||
@@ -128,7 +155,24 @@ static int threads_check(struct restore_ctx *ctx)
 		    t->xstate.len > (1 << 20) || t->tid <= 0)
 			return fail_why("invalid thread record", "the image is corrupted",
 					"checking thread %d", t->tid);
+		if (check_resume_point(ctx, t))
+			return -1;
 	}
+	tids = malloc(ctx->meta.nthreads * sizeof(*tids));
+	if (!tids)
+		return fail(ENOMEM, NULL, "checking the thread list");
+	for (i = 0; i < ctx->meta.nthreads; i++)
+		tids[i] = ctx->meta.threads[i].tid;
+	qsort(tids, ctx->meta.nthreads, sizeof(*tids), cmp_tid);
+	for (i = 1; i < ctx->meta.nthreads && tids[i] != tids[i - 1]; i++)
+		;
+	if (i < ctx->meta.nthreads) {
+		fail_why("a thread appears twice", "the image is corrupted",
+			 "checking thread %d", tids[i]);
+		free(tids);
+		return -1;
+	}
+	free(tids);
 	return 0;
 }
 
