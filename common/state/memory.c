@@ -1648,6 +1648,7 @@ static int restore_pages(struct restore_ctx *ctx)
 	struct progress progress;
 	uint64_t total = 0;
 	char err[512], pages[MEMBER_PREFIX_MAX + 8], index[MEMBER_PREFIX_MAX + 16];
+	unsigned seq = 0;
 	size_t i, plen;
 	int ret = -1;
 
@@ -1671,6 +1672,17 @@ static int restore_pages(struct restore_ctx *ctx)
 		if (strncmp(ctx->next.name, pages, plen) && strcmp(ctx->next.name, index) &&
 		    !strncmp(ctx->next.name, "proc/", 5))
 			break;
+		if (!strncmp(ctx->next.name, pages, plen)) {
+			char want[IMAGE_NAME_MAX + 1];
+
+			snprintf(want, sizeof(want), "%s%08u", pages, seq++);
+			if (strcmp(ctx->next.name, want)) {
+				fail_why("page members out of order", "the image is corrupted",
+					 "reading image member %s (expected %s)", ctx->next.name,
+					 want);
+				goto out;
+			}
+		}
 		if (!strncmp(ctx->next.name, pages, plen) && !image_member_handled(ctx->reader)) {
 			if (ctx->next.size > cap) {
 				fail_why("chunk too large", "the image is corrupted",
@@ -1685,7 +1697,9 @@ static int restore_pages(struct restore_ctx *ctx)
 					 "its memory", "reading image");
 				goto out;
 			}
-		} else if (!strcmp(ctx->next.name, index) && target.st) {
+		} else if (!strcmp(ctx->next.name, index) && !target.st) {
+			;	/* a full image's index: for images taken after it */
+		} else if (!strcmp(ctx->next.name, index)) {
 			void *data;
 			size_t len;
 
@@ -1701,6 +1715,11 @@ static int restore_pages(struct restore_ctx *ctx)
 			free(data);
 			if (r)
 				goto out;
+		} else if (strncmp(ctx->next.name, pages, plen)) {
+			/* (restart would ignore it, and ckpt check refuses it) */
+			fail_why("unexpected member after the memory contents", "the image is "
+				 "corrupted", "reading image member %s", ctx->next.name);
+			goto out;
 		}
 		progress_update(&progress, __atomic_load_n(&target.pages, __ATOMIC_RELAXED) * PAGE);
 		r = image_next_member(ctx->reader, ctx->next.name, &ctx->next.size);
