@@ -29,4 +29,49 @@ for f in "$T"/*.log; do
 	assert_ticks_consecutive "$f"
 done
 assert_no_corrupt "$T"/*.log
+say "ok: pairs between processes of the tree go on"
+
+# Refused by name, and the tree keeps running: a connection through a
+# listener between two processes of the tree; a pair between processes
+# with a message carrying an fd queued on it.
+cat > "$T/refused.py" <<'PY'
+import os, socket, sys, time
+kind, d = sys.argv[1], sys.argv[2]
+if kind == "listener":
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(os.path.join(d, "l.sock"))
+    l.listen(4)
+    if os.fork() == 0:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(os.path.join(d, "l.sock"))
+        while True:
+            time.sleep(0.1)
+    a = l.accept()[0]
+else:
+    a, b = socket.socketpair()
+    r, w = os.pipe()
+    if os.fork() == 0:
+        a.close()
+        while True:
+            time.sleep(0.1)
+    b.close()
+    socket.send_fds(a, [b"f"], [r])
+n = 0
+while True:
+    n += 1
+    print("tick %d" % n, flush=True)
+    time.sleep(0.1)
+PY
+for kind in listener fds; do
+	mkdir -p "$T/$kind"
+	start_bg /usr/bin/python3 "$T/refused.py" "$kind" "$T/$kind" > "$T/$kind.out" 2>&1
+	rpid=$BG_PID
+	wait_for_line "$T/$kind.out" '^tick 3$' 10
+	case $kind in
+	listener) want='through a listener' ;;
+	fds) want='carries fds' ;;
+	esac
+	expect_fail_msg "$want" "$CKPT" "$rpid" -o "$T/$kind.tar.zst"
+	assert_target_unharmed "$rpid" "$T/$kind.out" "$T/$kind.tar.zst"
+done
 pass
