@@ -18,6 +18,15 @@
  *
  * SO_PEERCRED's user and group are recorded too.
  *
+ * A socket whose peer is a socket of another process of the tree being
+ * dumped (a socketpair made before fork, each keeping one end) records
+ * that process (fd_rec.peer_pid): restart/shared.c has their common
+ * ancestor make the pair with socketpair() before it forks, and refill
+ * both queues from the other end (fd_unix_open_tree_pair; messages
+ * carrying fds are refused at dump, and a queued message's credentials
+ * show the pid of that ancestor).  A connection through a listener
+ * between processes is refused.
+ *
  * Restore, in the child before exec.  open() makes each socket: a pair
  * with both ends in the process with socketpair(), or through the
  * listener it was accepted from (connect and accept: the accepted end
@@ -1328,8 +1337,13 @@ static int refill_from(struct restore_ctx *ctx, const struct fd_rec *rec, int s)
 		return fail(errno, NULL, "refilling the queue of unix socket fd %d", rec->fd);
 	pc = passcred_off(s);
 	for (i = 0; i < ctx->meta.nunix_msgs && !ret; i++)
-		if (ctx->meta.unix_msgs[i].fd == rec->fd)
-			ret = send_one(s, NULL, 0, &ctx->meta.unix_msgs[i], ctx, rec->sock_type, rec);
+		if (ctx->meta.unix_msgs[i].fd == rec->fd) {
+			/* The sender's pid is not there yet (the common
+			 * ancestor sends before it forks): its own. */
+			struct unix_msg_rec msg = ctx->meta.unix_msgs[i];
+			msg.pid = 0;
+			ret = send_one(s, NULL, 0, &msg, ctx, rec->sock_type, rec);
+		}
 	passcred_back(s, pc);
 	restore_sndbuf(s, old);
 	return ret;
