@@ -114,25 +114,28 @@ static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
 
 static int plan_shm(struct rtree *t);
 
-/* A unix socket whose peer is in another process (fd_rec.peer_pid): the
- * other end must be there, each the other's peer, of one type. */
+/* A unix socket whose peer is in another process (fd_rec.peer_pid): that
+ * process is in the tree, and the other end is there once (with its first
+ * holder, if several share it), each the other's peer, of one type. */
 static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
 {
 	size_t a, k, found = 0;
+	bool there = false;
 
 	for (a = 0; a < t->n; a++) {
 		const struct image_meta *m = &t->p[a]->ctx.meta;
-		if (a == i || t->p[a]->zombie || !t->p[a]->rec || t->p[a]->rec->pid != f->peer_pid)
+		if (a == i || t->p[a]->zombie || !t->p[a]->rec)
 			continue;
+		there |= t->p[a]->rec->pid == f->peer_pid;
 		for (k = 0; k < m->nfds; k++) {
 			const struct fd_rec *g = &m->fds[k];
 			if (g->kind == FD_UNIX && !g->share_index && !g->tree_pid &&
 			    g->object_id == f->peer_id)
 				found += g->peer_id == f->object_id && g->sock_type == f->sock_type &&
-					 g->peer_pid == t->p[i]->rec->pid ? 1 : 100;
+					 g->peer_pid ? 1 : 100;
 		}
 	}
-	if (found != 1)
+	if (found != 1 || !there)
 		return fail_why("its peer in another process of the tree is not in the image "
 				"as its pair", "the image is corrupted", "checking unix socket fd "
 				"%d of process %d", f->fd, t->p[i]->rec->pid);
