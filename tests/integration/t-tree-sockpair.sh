@@ -5,7 +5,8 @@
 # datagram pairs between the root and a child, and a stream pair between
 # two children (made by their common ancestor, the root).  Every process
 # sends a numbered record every tick and checks that what it reads follows
-# on (none lost, repeated or out of order).  A connection between
+# on (none lost, repeated or out of order).  Python multiprocessing's
+# Pipe between a parent and its forked worker.  A connection between
 # processes through a listener is refused by name.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +31,46 @@ for f in "$T"/*.log; do
 done
 assert_no_corrupt "$T"/*.log
 say "ok: pairs between processes of the tree go on"
+
+# A real program: Python multiprocessing's Pipe (a socketpair) between the
+# parent and a forked worker, request and answer every tick.
+cat > "$T/mp.py" <<'PY'
+import multiprocessing as mp, sys, time
+def child(conn):
+    n = 0
+    while True:
+        m = conn.recv()
+        if m != n:
+            print("CORRUPT worker got %r, expected %d" % (m, n), flush=True)
+            sys.exit(3)
+        conn.send(("ack", n))
+        n += 1
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    a, b = mp.Pipe()
+    mp.Process(target=child, args=(b,)).start()
+    n = 0
+    while True:
+        a.send(n)
+        r = a.recv()
+        if r != ("ack", n):
+            print("CORRUPT root got %r, expected ack %d" % (r, n), flush=True)
+            sys.exit(3)
+        n += 1
+        print("tick %d" % n, flush=True)
+        time.sleep(0.05)
+PY
+start_bg /usr/bin/python3 "$T/mp.py" < /dev/null > "$T/mp.out" 2>&1
+mpid=$BG_PID
+wait_tick "$T/mp.out" 10
+mall="$mpid $(cat /proc/"$mpid"/task/*/children)"
+ckpt_ok "$mpid" "$T/mp.tar.zst" --kill
+for p in $mall; do wait_gone "$p"; done
+mbefore=$(last_tick "$T/mp.out")
+restart_detach "$T/mp.tar.zst"
+wait_tick "$T/mp.out" $((mbefore + 30))
+assert_ticks_consecutive "$T/mp.out"
+say "ok: multiprocessing.Pipe goes on"
 
 # Refused by name, and the tree keeps running: a connection through a
 # listener between two processes of the tree; a pair between processes
