@@ -313,7 +313,8 @@ static int check_ids(const struct tree *t)
 	return 0;
 }
 
-/* Every end of an anonymous pipe in the tree, for fd_pipe_inside(). */
+/* Every end of an anonymous pipe in the tree, for fd_pipe_inside(), and
+ * every socket, for a unix socket pair between processes (fd_socket_unix.c). */
 static int list_pipes(struct tree *t)
 {
 	size_t i, k;
@@ -332,10 +333,14 @@ static int list_pipes(struct tree *t)
 			struct proc_fdinfo fi;
 			struct tree_pipe_end *e;
 			unsigned long long ino;
+			bool sock = false;
 
 			snprintf(name, sizeof(name), "fd/%d", fds[k]);
+			if (!procfs_readlink(p->pid, name, link, sizeof(link)) &&
+			    sscanf(link, "socket:[%llu]", &ino) == 1)
+				sock = true;
 			if (procfs_readlink(p->pid, name, link, sizeof(link)) ||
-			    sscanf(link, "pipe:[%llu]", &ino) != 1 ||
+			    (!sock && sscanf(link, "pipe:[%llu]", &ino) != 1) ||
 			    procfs_read_fdinfo(p->pid, fds[k], &fi)) {
 				error_clear();
 				continue;
@@ -348,6 +353,7 @@ static int list_pipes(struct tree *t)
 			e->ino = ino;
 			e->pid = p->pid;
 			e->mode = fi.flags & O_ACCMODE;
+			e->sock = sock;
 		}
 		free(fds);
 	}

@@ -243,6 +243,8 @@ enum fd_kind {
 	F(T, 300, I32, tree_pid)		/* tree: the same open file as fd tree_fd of	\
 						   process tree_pid (earlier in meta/tree), 0 none */ \
 	F(T, 301, I32, tree_fd) \
+	F(T, 320, I32, peer_pid)		/* unix: the peer is a socket of this other \
+						   process of the tree (a socketpair), 0 none */ \
 	F(T, 229, U32, peercred)		/* unix: SO_PEERCRED below is known */ \
 	F(T, 230, I32, peercred_pid)		\
 	F(T, 231, U32, peercred_uid)		\

@@ -136,12 +136,14 @@ struct dump_opts {
  * "proc/PID/..." ("" for the root or a single process). */
 #define MEMBER_PREFIX_MAX 24
 
-/* Every end of an anonymous pipe held by the processes of a tree being
- * dumped (ckpt/tree.c): a pipe between two of them is whole in the image. */
+/* Every end of an anonymous pipe, and every socket, held by the processes
+ * of a tree being dumped (ckpt/tree.c): a pipe or a unix socket pair
+ * between two of them is whole in the image. */
 struct tree_pipe_end {
 	uint64_t ino;
 	pid_t pid;
 	uint32_t mode;			/* O_RDONLY, O_WRONLY, O_RDWR */
+	bool sock;			/* not a pipe: a socket (ino: its inode) */
 };
 struct tree_pipes {
 	struct tree_pipe_end *ends;

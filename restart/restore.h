@@ -37,6 +37,8 @@ struct robj {
 	size_t proc, rec;		/* its first holder, the fd record there */
 	int lca;			/* index of the process that makes it */
 	uint64_t pipe;			/* an anonymous pipe: its id (object_id), 0 */
+	uint64_t upair;			/* an end of a unix socket pair between
+					   processes: the lower id of the two, 0 */
 	int fd;				/* where it is, in lca and its descendants */
 };
 

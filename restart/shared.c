@@ -1,7 +1,8 @@
 /* Open files shared between processes of a tree: an fd inherited through
  * fork (one open file description: one offset, one set of flags; a
- * listening socket of a master and its workers), and the ends of a pipe
- * between processes (a pipeline).  ckpt links the later holders of an
+ * listening socket of a master and its workers), the ends of a pipe
+ * between processes (a pipeline), and the two ends of a unix socket pair
+ * between processes (socketpair before fork).  ckpt links the later holders of an
  * open file to its first one (fd_rec.tree_pid/tree_fd); the open files of
  * an anonymous pipe are matched by its id.  Each is made once, by the
  * closest common ancestor of its holders, in its restart child before it
@@ -113,6 +114,34 @@ static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
 
 static int plan_shm(struct rtree *t);
 
+/* A unix socket whose peer is in another process (fd_rec.peer_pid): that
+ * process is in the tree, and the other end is there once (with its first
+ * holder, if several share it), each the other's peer, of one type. */
+static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
+{
+	size_t a, k, found = 0;
+	bool there = false;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+		if (a == i || t->p[a]->zombie || !t->p[a]->rec)
+			continue;
+		there |= t->p[a]->rec->pid == f->peer_pid;
+		for (k = 0; k < m->nfds; k++) {
+			const struct fd_rec *g = &m->fds[k];
+			if (g->kind == FD_UNIX && !g->share_index && !g->tree_pid &&
+			    g->object_id == f->peer_id)
+				found += g->peer_id == f->object_id && g->sock_type == f->sock_type &&
+					 g->peer_pid ? 1 : 100;
+		}
+	}
+	if (found != 1 || !there)
+		return fail_why("its peer in another process of the tree is not in the image "
+				"as its pair", "the image is corrupted", "checking unix socket fd "
+				"%d of process %d", f->fd, t->p[i]->rec->pid);
+	return 0;
+}
+
 int shared_plan(struct rtree *t)
 {
 	size_t i, k, o;
@@ -167,10 +196,43 @@ int shared_plan(struct rtree *t)
 				return -1;
 		}
 	}
+	/* A unix socket pair between processes: both ends made by the
+	 * common ancestor of all who hold either. */
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			const struct fd_rec *f = &m->fds[k];
+
+			if (f->kind != FD_UNIX || !f->peer_pid || f->share_index || f->tree_pid)
+				continue;
+			if (check_upair(t, i, f))
+				return -1;
+			if (t->p[i]->rec_obj[k] < 0 && new_obj(t, i, k) < 0)
+				return -1;
+		}
+	}
 	for (o = 0; o < t->nobjs; o++) {
 		const struct fd_rec *f = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
 		if (f->kind == FD_PIPE)
 			t->objs[o].pipe = f->object_id;
+		if (f->kind == FD_UNIX && f->peer_pid)
+			t->objs[o].upair = f->object_id < f->peer_id ? f->object_id : f->peer_id;
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		size_t q, n = 0;
+		if (!t->objs[o].upair)
+			continue;
+		for (q = 0; q < t->nobjs; q++)
+			if (t->objs[q].upair == t->objs[o].upair) {
+				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
+				n++;
+			}
+		if (n != 2)
+			return fail_why("a unix socket pair with other than two ends", "the image "
+					"is corrupted", "checking unix socket fd %d of process %d",
+					t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec].fd,
+					t->p[t->objs[o].proc]->rec->pid);
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		size_t q;
@@ -307,6 +369,28 @@ out:
 	return ret;
 }
 
+/* Both ends of a unix socket pair between processes (the other end is a
+ * later object of the same pair). */
+static int make_upair(struct rtree *t, size_t first)
+{
+	struct robj *a = &t->objs[first], *b = NULL;
+	int fds[2];
+	size_t q;
+
+	for (q = first + 1; q < t->nobjs && !b; q++)
+		if (t->objs[q].upair == a->upair)
+			b = &t->objs[q];
+	if (!b)
+		return fail_why("internal error", NULL, "making a unix socket pair for the children");
+	if (fd_unix_open_tree_pair(&t->p[a->proc]->ctx, &t->p[a->proc]->ctx.meta.fds[a->rec],
+				   &t->p[b->proc]->ctx, &t->p[b->proc]->ctx.meta.fds[b->rec],
+				   t->obj_base, fds))
+		return -1;
+	a->fd = fds[0];
+	b->fd = fds[1];
+	return 0;
+}
+
 int shared_make(struct rtree *t, size_t i)
 {
 	size_t o;
@@ -321,6 +405,11 @@ int shared_make(struct rtree *t, size_t i)
 			continue;
 		if (b->pipe) {
 			if (make_pipe_group(t, o))
+				return -1;
+			continue;
+		}
+		if (b->upair) {
+			if (make_upair(t, o))
 				return -1;
 			continue;
 		}

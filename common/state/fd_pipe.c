@@ -66,7 +66,7 @@ bool fd_pipe_inside(const struct fd_dump *d)
 	}
 	for (i = 0; d->tree_pipes && i < d->tree_pipes->n; i++) {
 		const struct tree_pipe_end *e = &d->tree_pipes->ends[i];
-		if (e->pid == d->pid || e->ino != d->st.st_ino)
+		if (e->sock || e->pid == d->pid || e->ino != d->st.st_ino)
 			continue;
 		reader |= e->mode == O_RDONLY || e->mode == O_RDWR;
 		writer |= e->mode == O_WRONLY || e->mode == O_RDWR;

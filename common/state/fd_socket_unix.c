@@ -18,6 +18,15 @@
  *
  * SO_PEERCRED's user and group are recorded too.
  *
+ * A socket whose peer is a socket of another process of the tree being
+ * dumped (a socketpair made before fork, each keeping one end) records
+ * that process (fd_rec.peer_pid): restart/shared.c has their common
+ * ancestor make the pair with socketpair() before it forks, and refill
+ * both queues from the other end (fd_unix_open_tree_pair; messages
+ * carrying fds are refused at dump, and a queued message's credentials
+ * show the pid of that ancestor).  A connection through a listener
+ * between processes is refused.
+ *
  * Restore, in the child before exec.  open() makes each socket: a pair
  * with both ends in the process with socketpair(), or through the
  * listener it was accepted from (connect and accept: the accepted end
@@ -515,6 +524,56 @@ static int dump_listener(const struct fd_dump *d, const struct unix_info *ui, st
 	return 0;
 }
 
+/* Another process of the tree being dumped that holds socket ino: its
+ * pid, 0 if none. */
+static pid_t tree_peer(const struct fd_dump *d, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; d->tree_pipes && d->own_fd < 0 && i < d->tree_pipes->n; i++) {
+		const struct tree_pipe_end *e = &d->tree_pipes->ends[i];
+		if (e->sock && e->pid != d->pid && e->ino == ino)
+			return e->pid;
+	}
+	return 0;
+}
+
+/* A socket connected to one of another process of the tree: made again
+ * with socketpair() by their common ancestor (restart/shared.c), which
+ * refills both queues.  Only what socketpair() makes: no name on either
+ * end (a connection accepted from a listener has its name), each the
+ * other's peer; queued messages without fds. */
+static int dump_tree_pair(struct dump_ctx *ctx, const struct fd_dump *d,
+			  const struct unix_info *ui, struct fd_rec *rec)
+{
+	struct unix_info peer;
+	bool named_peer, mutual;
+	size_t i;
+
+	if (unix_diag(ui->peer, &peer))
+		return -1;
+	free(peer.icons);
+	named_peer = peer.name_len > SUN_OFF;
+	mutual = peer.has_peer && peer.peer == ui->ino;
+	if (ui->name_len > SUN_OFF || named_peer)
+		return fail_why("it is connected to a socket of another process of the tree "
+				"through a listener (a named socket)", "only socket pairs "
+				"(socketpair) between processes of the tree are rebuilt by this "
+				"version", "checking fd %d (%s, peer in process %d)", d->fd,
+				d->link, rec->peer_pid);
+	if (!mutual)
+		return fail_why("its peer in another process of the tree is connected "
+				"elsewhere", NULL, "checking fd %d (%s, peer in process %d)",
+				d->fd, d->link, rec->peer_pid);
+	for (i = 0; i < ctx->meta.nunix_msgs; i++)
+		if (ctx->meta.unix_msgs[i].fd == rec->fd && ctx->meta.unix_msgs[i].fds.len)
+			return fail_why("a message queued on it carries fds, which this version "
+					"cannot send again across processes of the tree",
+					"read it before checkpointing", "checking fd %d (%s, peer "
+					"in process %d)", d->fd, d->link, rec->peer_pid);
+	return 0;
+}
+
 static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct unix_info ui, peer;
@@ -577,6 +636,8 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	}
 	if (inode_in_process(d, ui.peer))
 		return 0;
+	if ((rec->peer_pid = tree_peer(d, ui.peer)))
+		return dump_tree_pair(ctx, d, &ui, rec);
 	/* The peer is another process. */
 	if (!ctx->opts->ext_unix)
 		return fail_why("it is connected to another process", "restart cannot connect "
@@ -676,6 +737,13 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    (rec->sock_type != SOCK_STREAM && rec->sock_type != SOCK_DGRAM &&
 	     rec->sock_type != SOCK_SEQPACKET))
 		return bad(rec, "fields");
+	/* A socket pair with the other end in another process of the tree
+	 * (restart/shared.c makes it and checks that the peer is there). */
+	if (rec->peer_pid && (rec->peer_pid < 0 || !rec->peer_id || rec->sock_state == TCP_LISTEN ||
+			      rec->accepted_by || rec->waiting_on || rec->peer_gone || named(rec) ||
+			      rec->peer_addr.len || rec->inflight || rec->inq.len ||
+			      unix_by_id(m, rec->peer_id)))
+		return bad(rec, "peer in another process");
 	/* (A listener has no peer: making one never needs another made.) */
 	if (rec->sock_state == TCP_LISTEN &&
 	    (rec->peer_id || rec->accepted_by || rec->waiting_on || rec->peer_gone))
@@ -708,6 +776,10 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 			if (!rec_by_fd(m, fd))
 				return bad(rec, "fd of a queued message");
 		}
+		if (rec->peer_pid && msg->fds.len)
+			return bad(rec, "fd of a message from another process");
+		if (rec->peer_pid)
+			continue;
 		if (rec->sock_type != SOCK_DGRAM && !mutual_peer(m, rec) && !rec->peer_gone)
 			return fail_why("data is queued on it but its peer is not in the image",
 					NULL, "checking fd %d", rec->fd);
@@ -1059,6 +1131,10 @@ static int open_unix(struct fd_child *c, const struct fd_rec *rec)
 	struct made_sock *ms;
 	int s;
 
+	if (rec->peer_pid)
+		return fail_why("its peer is in another process of the tree, and no common "
+				"ancestor made the pair", "restart the whole tree", "recreating "
+				"socket fd %d", rec->fd);
 	if (make(c, rec))
 		return -1;
 	ms = made(c->ctx->slot[SLOT_UNIX], rec->object_id);
@@ -1184,6 +1260,8 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 	struct made_sock *ms = made(u, rec->object_id);
 	size_t i;
 
+	if (rec->peer_pid)
+		return 0;	/* refilled when the pair was made (fd_unix_open_tree_pair) */
 	/* Older images: a stream pair's queued bytes in inq. */
 	if (rec->inq.len && peer && write(peer->fd, rec->inq.data, rec->inq.len) != (ssize_t)rec->inq.len)
 		return fail(errno, NULL, "refilling the queue of fd %d", rec->fd);
@@ -1247,6 +1325,76 @@ static int refill(struct fd_child *c, struct unix_restore *u, const struct fd_re
 			return -1;
 	}
 	return 0;
+}
+
+/* The queue of rec (of process ctx) sent again from s, its peer. */
+static int refill_from(struct restore_ctx *ctx, const struct fd_rec *rec, int s)
+{
+	size_t i;
+	int old, pc, ret = 0;
+
+	if (bump_sndbuf(s, &old))
+		return fail(errno, NULL, "refilling the queue of unix socket fd %d", rec->fd);
+	pc = passcred_off(s);
+	for (i = 0; i < ctx->meta.nunix_msgs && !ret; i++)
+		if (ctx->meta.unix_msgs[i].fd == rec->fd) {
+			/* The sender's pid is not there yet (the common
+			 * ancestor sends before it forks): its own. */
+			struct unix_msg_rec msg = ctx->meta.unix_msgs[i];
+			msg.pid = 0;
+			ret = send_one(s, NULL, 0, &msg, ctx, rec->sock_type, rec);
+		}
+	passcred_back(s, pc);
+	restore_sndbuf(s, old);
+	return ret;
+}
+
+/* A pair whose ends a and b are in two processes of a tree (ca and cb): made
+ * by their common ancestor before it forks, at spare_base or above and
+ * close-on-exec, with its options, flags and both queues. */
+int fd_unix_open_tree_pair(struct restore_ctx *ca, const struct fd_rec *a, struct restore_ctx *cb,
+			   const struct fd_rec *b, int spare_base, int fds[2])
+{
+	struct restore_ctx *ctx[2] = { ca, cb };
+	const struct fd_rec *rec[2] = { a, b };
+	struct ids_saved ids;
+	int sv[2], i, ret;
+
+	fds[0] = fds[1] = -1;
+	ids_as(a, &ids);
+	ret = socketpair(AF_UNIX, a->sock_type | SOCK_CLOEXEC, 0, sv);
+	ids_back(&ids);
+	if (ret)
+		return fail(errno, NULL, "recreating the socket pair of fd %d (between processes)",
+			    a->fd);
+	for (i = 0; i < 2; i++) {
+		fds[i] = fcntl(sv[i], F_DUPFD_CLOEXEC, spare_base);
+		close(sv[i]);
+	}
+	for (i = 0; i < 2 && fds[0] >= 0 && fds[1] >= 0; i++) {
+		struct fd_child c = { ctx[i], spare_base };
+		if (sockopts_restore(&c, fds[i], rec[i], SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
+			goto err;
+	}
+	if (fds[0] < 0 || fds[1] < 0) {
+		fail(errno, NULL, "keeping the socket pair of fd %d for the children", a->fd);
+		goto err;
+	}
+	for (i = 0; i < 2; i++)
+		if (refill_from(ctx[i], rec[i], fds[1 - i]))
+			goto err;
+	for (i = 0; i < 2; i++)
+		if (fcntl(fds[i], F_SETFL, rec[i]->flags & O_NONBLOCK)) {
+			fail(errno, NULL, "restoring the flags of fd %d", rec[i]->fd);
+			goto err;
+		}
+	return 0;
+err:
+	for (i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	fds[0] = fds[1] = -1;
+	return -1;
 }
 
 static int finish_all(struct fd_child *c)

@@ -112,6 +112,11 @@ bool fd_pipe_inside(const struct fd_dump *d);
 /* A tree (restart/): open rec (of process holder) in an ancestor, to be
  * inherited; a new fd, close-on-exec, at spare_base or above. */
 int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base);
+/* Restart, in the common ancestor of two processes of a tree: the
+ * socket pair of their unix sockets a (of ca) and b (of cb), at spare_base
+ * or above, close-on-exec, in fds[0] and fds[1] (fd_socket_unix.c). */
+int fd_unix_open_tree_pair(struct restore_ctx *ca, const struct fd_rec *a, struct restore_ctx *cb,
+			   const struct fd_rec *b, int spare_base, int fds[2]) must_check;
 /* The open files of one pipe held by several processes (recs: copies,
  * their fd numbers are overwritten with where each lands): made at once
  * in an ancestor; fds[i] gets each. */

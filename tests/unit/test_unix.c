@@ -125,6 +125,34 @@ START_TEST(test_bad_socket_fields)
 }
 END_TEST
 
+/* fd 3 of a socket pair whose other end is in another process of the tree. */
+START_TEST(test_tree_pair)
+{
+	setup();
+	fds[0].sock_type = SOCK_STREAM;
+	fds[0].peer_id = 555;		/* not in this process */
+	fds[0].peer_pid = 1234;
+	msg.fds.len = 0;
+	ck_assert_int_eq(check(0), 0);
+	msg.fds.len = sizeof(msg_fds);	/* fds are not sent across processes */
+	ck_assert_int_eq(check(0), -1);
+	msg.fds.len = 0;
+	fds[0].peer_pid = -1;
+	ck_assert_int_eq(check(0), -1);
+	fds[0].peer_pid = 1234;
+	fds[0].peer_id = 101;		/* its peer is in this process after all */
+	ck_assert_int_eq(check(0), -1);
+	fds[0].peer_id = 555;
+	fds[0].local_addr = (struct blob){ &from, offsetof(struct sockaddr_un, sun_path) + 2 };
+	from.sun_family = AF_UNIX;
+	strcpy(from.sun_path, "x");
+	ck_assert_int_eq(check(0), -1);	/* named: not a socketpair end */
+	fds[0].local_addr.len = 0;
+	fds[0].peer_gone = 1;
+	ck_assert_int_eq(check(0), -1);
+}
+END_TEST
+
 START_TEST(test_codec_round_trip)
 {
 	struct buf b = { 0 };
@@ -155,6 +183,7 @@ static Suite *unix_suite(void)
 	tcase_add_test(tc, test_bad_fds);
 	tcase_add_test(tc, test_bad_sender);
 	tcase_add_test(tc, test_bad_socket_fields);
+	tcase_add_test(tc, test_tree_pair);
 	tcase_add_test(tc, test_codec_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
