@@ -119,10 +119,15 @@ static bool host_is_command(const char *host)
 
 /* ------------------------------------------------------------ identity */
 
-/* Which process this is: its start time and the machine's boot.  A copy
- * restarted from an image was started later, or on another boot. */
+/* Which process this is: its start time, the machine's boot and its time
+ * namespace.  A copy restarted from an image was started later, or on
+ * another boot; restart puts it in a time namespace of its own whose
+ * offsets continue the clocks from the checkpoint, which makes its start
+ * time (as it reads it) close to the moment of the checkpoint: close
+ * enough to equal the original's when the call came right after the
+ * program started.  The namespace tells them apart. */
 struct identity {
-	char text[128];
+	char text[256];
 };
 
 static int read_small(const char *path, char *buf, size_t size)
@@ -142,8 +147,9 @@ static int read_small(const char *path, char *buf, size_t size)
 
 static void identity_get(struct identity *id)
 {
-	char stat[1024], boot[64] = "";
+	char stat[1024], boot[64] = "", timens[64] = "";
 	const char *p;
+	ssize_t n;
 	int field;
 
 	id->text[0] = 0;
@@ -153,7 +159,10 @@ static void identity_get(struct identity *id)
 		if (*p == ' ')
 			field++;
 	read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
-	snprintf(id->text, sizeof(id->text), "%.*s %s", (int)strcspn(p, " "), p, boot);
+	n = readlink("/proc/self/ns/time", timens, sizeof(timens) - 1);
+	timens[n > 0 ? n : 0] = 0;
+	snprintf(id->text, sizeof(id->text), "%.*s %.40s %s", (int)strcspn(p, " "), p, boot,
+		 timens);
 }
 
 static bool identity_same(const struct identity *a)
