@@ -840,29 +840,16 @@ static int check_image(const char *path, bool new_pid)
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
-	for (k = 1; !ret && k < ctx.meta.ntree; k++) {
-		struct restore_ctx *grown;
-
-		if (ctx.meta.tree[k].state == TREE_ZOMBIE)
-			continue;
-		grown = realloc(others, (nothers + 1) * sizeof(*grown));
-		if (!grown) {
-			ret = fail(ENOMEM, NULL, "reading the image");
-			break;
-		}
-		others = grown;
-		others[nothers] = (struct restore_ctx){ .opts = &opts, .child_error_fd = -1,
-							.reader = ctx.reader };
-		snprintf(others[nothers].prefix, MEMBER_PREFIX_MAX, "proc/%d/", ctx.meta.tree[k].pid);
-		ret = meta_read_as(ctx.reader, &others[nothers].meta, others[nothers].prefix,
-				   &ctx.next);
-		others[nothers].meta.header = ctx.meta.header;	/* the root's */
-		others[nothers++].meta.nheader = ctx.meta.nheader;
-	}
-	if (!ret && nothers && !(metas = calloc(nothers, sizeof(*metas))))
+	if (!ret)
+		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
+	if (!ret && nothers && !(others = calloc(nothers, sizeof(*others))))
 		ret = fail(ENOMEM, NULL, "reading the image");
-	for (k = 0; !ret && k < nothers; k++)
-		metas[k] = others[k].meta;	/* shallow, for check_contents */
+	for (k = 0; !ret && k < nothers; k++) {
+		/* (shallow: metas[] owns the records) */
+		others[k] = (struct restore_ctx){ .opts = &opts, .child_error_fd = -1,
+						  .reader = ctx.reader, .meta = metas[k] };
+		snprintf(others[k].prefix, MEMBER_PREFIX_MAX, "proc/%d/", metas[k].process->pid);
+	}
 	if (ret) {
 		printf("FAIL    %s\n", error_text());
 		fflush(stdout);
@@ -924,14 +911,10 @@ out:
 	state_restore_release(&ctx);
 	if (ctx.reader)
 		image_reader_free(ctx.reader);
-	for (k = 0; k < nothers; k++) {
+	for (k = 0; others && k < nothers; k++)
 		state_restore_release(&others[k]);
-		others[k].meta.header = NULL;
-		others[k].meta.nheader = 0;
-		meta_free(&others[k].meta);
-	}
 	free(others);
-	free(metas);
+	meta_free_others(metas, nothers);
 	meta_free(&ctx.meta);
 	if (fd > STDIN_FILENO)
 		close(fd);

@@ -750,23 +750,8 @@ int info_main(int argc, char **argv)
 	}
 	ret = info_open_image(argv[optind], &fd, &r, &m, &next);
 	/* A tree: every other process's metadata, after the root's. */
-	for (k = 1; !ret && k < m.ntree; k++) {
-		struct image_meta *grown;
-		char prefix[MEMBER_PREFIX_MAX];
-
-		if (m.tree[k].state == TREE_ZOMBIE)
-			continue;
-		grown = realloc(others, (nothers + 1) * sizeof(*grown));
-		if (!grown) {
-			ret = fail(ENOMEM, NULL, "reading the image");
-			break;
-		}
-		others = grown;
-		snprintf(prefix, sizeof(prefix), "proc/%d/", m.tree[k].pid);
-		ret = meta_read_as(r, &others[nothers], prefix, &next);
-		others[nothers].header = m.header;	/* the root's */
-		others[nothers++].nheader = m.nheader;
-	}
+	if (!ret)
+		ret = meta_read_others(r, &m, &next, &others, &nothers);
 	if (!ret) {
 		if (json) {
 			print_json(stdout, &m, m.ntree ? others : NULL, nothers);
@@ -784,12 +769,7 @@ int info_main(int argc, char **argv)
 	}
 	if (r)
 		image_reader_free(r);
-	for (k = 0; k < nothers; k++) {
-		others[k].header = NULL;
-		others[k].nheader = 0;
-		meta_free(&others[k]);
-	}
-	free(others);
+	meta_free_others(others, nothers);
 	meta_free(&m);
 	if (fd > STDIN_FILENO)
 		close(fd);

@@ -245,3 +245,43 @@ const struct vma_rec *meta_find_vma(const struct image_meta *m, uint64_t addr)
 	}
 	return NULL;
 }
+
+int meta_read_others(struct image_reader *r, const struct image_meta *m,
+		     struct member_cursor *next, struct image_meta **others, size_t *n)
+{
+	size_t k;
+
+	*others = NULL;
+	*n = 0;
+	for (k = 1; k < m->ntree; k++) {
+		struct image_meta *grown;
+		char prefix[MEMBER_PREFIX_MAX];
+		int ret;
+
+		if (m->tree[k].state == TREE_ZOMBIE)
+			continue;
+		grown = realloc(*others, (*n + 1) * sizeof(*grown));
+		if (!grown)
+			return fail(ENOMEM, NULL, "reading the image");
+		*others = grown;
+		snprintf(prefix, sizeof(prefix), "proc/%d/", m->tree[k].pid);
+		ret = meta_read_as(r, &grown[*n], prefix, next);
+		grown[*n].header = m->header;	/* the root's */
+		grown[(*n)++].nheader = m->nheader;
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+void meta_free_others(struct image_meta *others, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		others[k].header = NULL;	/* the root's */
+		others[k].nheader = 0;
+		meta_free(&others[k]);
+	}
+	free(others);
+}

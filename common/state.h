@@ -82,6 +82,14 @@ int meta_read(struct image_reader *r, struct image_meta *m, struct member_cursor
 int meta_write_as(struct image_writer *w, const struct image_meta *m, const char *prefix) must_check;
 int meta_read_as(struct image_reader *r, struct image_meta *m, const char *prefix,
 		 struct member_cursor *next) must_check;
+/* After the root's metadata (m), every other live process of a tree
+ * (meta/tree, zombies left out): its meta/ members under proc/PID/, each
+ * sharing the root's header.  *others is calloc'd, in meta/tree's order;
+ * free it with meta_free_others() (also after a failure). */
+int meta_read_others(struct image_reader *r, const struct image_meta *m,
+		     struct member_cursor *next, struct image_meta **others,
+		     size_t *n) must_check;
+void meta_free_others(struct image_meta *others, size_t n);
 void meta_free(struct image_meta *m);
 /* The mapping of the image containing addr (vmas are sorted), or NULL. */
 const struct vma_rec *meta_find_vma(const struct image_meta *m, uint64_t addr);
