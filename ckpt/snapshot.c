@@ -27,7 +27,8 @@
 static const char usage[] =
 "Usage: ckpt snapshot (--pid PID | --pidfile FILE | --unit UNIT) --dir DIR\n"
 "                     [--name NAME] [--keep N] [--keep-daily D] [--keep-weekly W]\n"
-"                     [--full-every K] [--compress-level N] [--no-cow] [-v]\n"
+"                     [--full-every K] [--compress-level N] [--no-cow] [--bundle]\n"
+"                     [--kill] [-v]\n"
 "\n"
 "Take one snapshot of a running process, for cron jobs and systemd timers:\n"
 "the image is written to DIR/NAME-YYYYmmddTHHMMSSZ.tar.zst (UTC; it appears\n"
@@ -63,6 +64,13 @@ static const char usage[] =
 "                          Rotation keeps the images a kept one depends on.\n"
 "      --no-cow            keep the process stopped while its memory is\n"
 "                          written (see ckpt --help)\n"
+"  -b, --bundle            carry the executable and every mapped file in the\n"
+"                          image, for a restart on a host where they differ\n"
+"                          (see ckpt --bundle)\n"
+"  -k, --kill              the last snapshot: end the process (and its\n"
+"                          descendants) once the image is fully written; it\n"
+"                          stays stopped until then, so it does nothing the\n"
+"                          image lacks.  On failure it goes on running.\n"
 "  -v, --verbose           say what is done; -vv for more\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -522,6 +530,8 @@ int snapshot_main(int argc, char **argv)
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "no-cow", no_argument, NULL, OPT_NOCOW },
 		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
+		{ "bundle", no_argument, NULL, 'b' },
+		{ "kill", no_argument, NULL, 'k' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -532,7 +542,7 @@ int snapshot_main(int argc, char **argv)
 	int c, sources = 0, ret;
 
 	argv[0] = "ckpt snapshot";
-	while ((c = getopt_long(argc, argv, "p:f:u:d:n:l:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:f:u:d:n:l:bkvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid_text(optarg, &a.pid)) {
@@ -579,6 +589,12 @@ int snapshot_main(int argc, char **argv)
 			break;
 		case OPT_NOCOW:
 			a.dump.no_cow = true;
+			break;
+		case 'b':
+			a.dump.bundle = true;
+			break;
+		case 'k':
+			a.dump.kill_after = true;
 			break;
 		case OPT_FULL_EVERY:
 			if (parse_count("--full-every", optarg, &a.full_every))

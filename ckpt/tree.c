@@ -546,7 +546,10 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		(unsigned long long)image_writer_bytes_out(t.procs[0]->ctx.writer));
 	if (opts->stats)
 		*opts->stats = (struct dump_stats){
-			.frozen_ns = t.procs[0]->ctx.frozen_ns, .total_ns = now_ns() - t0,
+			/* not released yet with --kill: frozen until now */
+			.frozen_ns = t.procs[0]->ctx.released ? t.procs[0]->ctx.frozen_ns :
+				     now_ns() - t_frozen,
+			.total_ns = now_ns() - t0,
 			.pages_stored = stored, .pages_zero = zero, .pages_parent = in_parent,
 			.bytes_out = image_writer_bytes_out(t.procs[0]->ctx.writer),
 		};

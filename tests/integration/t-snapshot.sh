@@ -168,4 +168,24 @@ grep -q "older snapshot $(basename "$older")" "$T/restart.$_RESTART_N.err" ||
 last=$(last_tick "$T/counter.log")
 wait_tick "$T/counter.log" $((last + 3))
 say "damaged newest: $(head -2 "$T/restart.$_RESTART_N.err" | tr '\n' ' ')"
+
+# The last snapshot of a job (scripts/ckpt-job): --kill ends the process
+# once the image is written (nothing runs that the image lacks), --bundle
+# carries its files.
+"$CKPT" snapshot --pid "$pid" --dir "$T/final" --name c --kill --bundle \
+	2> "$T/final.err" < /dev/null || fail "snapshot --kill --bundle failed: $(cat "$T/final.err")"
+wait_gone "$pid"
+last=$(last_tick "$T/counter.log")
+lines=$(wc -l < "$T/counter.log")
+final=$(find "$T/final" -name 'c-*.tar.zst')
+[ -n "$final" ] || fail "snapshot --kill wrote no image in $T/final"
+tar --zstd -tf "$final" | grep -q '^files/' || fail "snapshot --bundle: no files/ member in $final"
+grep -q 'frozen [0-9.]* ms' "$T/final.err" || fail "no log line: $(cat "$T/final.err")"
+frozen=$(sed -n 's/.* frozen \([0-9]*\)\.[0-9] ms.*/\1/p' "$T/final.err")
+[ "${frozen:-999999}" -lt 100000 ] || fail "snapshot --kill logged a frozen time of $frozen ms"
+restart_detach "$final"
+wait_tick "$T/counter.log" $((last + 3))
+first=$(tail -n +$((lines + 1)) "$T/counter.log" | awk '/^tick / { print $2; exit }')
+[ "$first" = $((last + 1)) ] || fail "after snapshot --kill at tick $last, restart went on at tick $first"
+say "snapshot --kill --bundle: ended at tick $last, restarted at tick $first"
 pass
