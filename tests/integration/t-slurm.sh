@@ -158,7 +158,7 @@ submit() {
 exec "$JOBWRAP" --dir "$SHARED" --every 1 --keep 4 -- \\
 	"$PROGS/counter" -f "$SHARED/$name.map" -i 100 -n $COUNT -s 7
 EOF
-	JOB=$(sbatch --parsable -J "$name" -o "$T/$name.out" --open-mode=append --requeue \
+	JOB=$(sbatch --parsable -J "$name" -o "$T/$name.out" --open-mode="${OPEN_MODE:-append}" --requeue \
 		-N 1 -n 1 "$@" "$T/$name.sh" 2> "$T/sbatch.err") ||
 		sfail "sbatch failed: $(cat "$T/sbatch.err")"
 	JOB=${JOB%%;*}
@@ -208,8 +208,9 @@ read -r before after <<< "$(ticks_around sig "restart 1 on $b")"
 say "1: signalled on $a at tick $before, requeued, restarted on $b at tick $after, exit 7"
 [ "$after" = $((before + 1)) ] || fail "1: restarted at tick $after after tick $before"
 
-# ---- 2: time limit: the signal --signal=B:USR1@60 asks for, then the kill
-submit tl --time=10 --signal=B:USR1@60
+# ---- 2: time limit: the signal --signal=B:USR1@60 asks for, then the kill;
+# the output file in Slurm's default mode (truncate)
+OPEN_MODE=truncate submit tl --time=10 --signal=B:USR1@60
 id=$JOB
 wait_job "$id" 30 running "$id"
 a=$(job_field "$id" NodeList)
@@ -225,8 +226,20 @@ scontrol update "JobId=$id" TimeLimit=10 || sfail "cannot restore the time limit
 wait_job "$id" 60 running_on "$id" "$b"
 node_do "$a" RESUME
 check_end tl "$id"
-assert_ticks_consecutive "$T/tl.out" "$COUNT"
-say "2: saved before its time limit on $a, went on on $b, exit 7"
+if grep -q '^tick 1$' "$T/tl.out"; then
+	assert_ticks_consecutive "$T/tl.out" "$COUNT"
+	say "2: saved before its time limit on $a, went on on $b, exit 7 (output kept in truncate mode)"
+else
+	# Slurm truncated the file for the new run: ckpt-job says so, and the
+	# job goes on at the start of the file, not at its old offset.
+	grep -q 'ckpt-job: .* warning: the output file is empty on this restart' "$T/tl.out" ||
+		fail "2: the output file was truncated on the requeue, and ckpt-job gave no warning"
+	first=$(awk '/^tick / { print $2; exit }' "$T/tl.out")
+	assert_ticks_from "$T/tl.out" "$first" "$COUNT"
+	[ "$(tr -d '\000' < "$T/tl.out" | wc -c)" = "$(wc -c < "$T/tl.out")" ] ||
+		fail "2: the truncated output file has a hole of NUL bytes"
+	say "2: saved before its time limit on $a, went on on $b at tick $first, exit 7 (truncate mode: earlier output lost, warned)"
+fi
 
 # ---- 3: the newest snapshot damaged while the job waits in the queue
 submit dmg
