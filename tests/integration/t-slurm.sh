@@ -4,18 +4,21 @@
 # here on loopback, all in $T.  A job runs tests/progs/counter (unmodified:
 # it knows nothing of checkpoints) under ckpt-job with snapshots into a
 # shared directory, and
-#  1. is signalled (scancel --signal=USR1 --batch, as preemption with
-#     --signal=B:USR1 does) on a drained node: final snapshot, requeue,
-#     restart on the other node from its counter;
+#  1. is preempted by a job of a higher partition (PreemptMode=REQUEUE,
+#     preempt_send_user_signal: its --signal=B:USR1 at preemption): final
+#     snapshot, requeue, restart on the other node from its counter;
 #  2. reaches its time limit (--signal=B:USR1@60, its limit cut to 1 minute
-#     while it runs): the same;
-#  3. has its newest snapshot damaged while requeued: restarts from the one
-#     before, with restart's warning in the job's output;
+#     while it runs): the same, with its output file in Slurm's default
+#     truncate mode (ckpt-job warns; no hole in the file);
+#  3. is signalled (scancel --signal=USR1 --batch) and has its newest
+#     snapshot damaged while requeued: restarts from the one before, with
+#     restart's warning in the job's output;
 #  4. loses its node (slurmd and the job's processes killed, the controller
 #     finds the node dead and requeues the job): continues on the other
 #     node from its last periodic snapshot.
 # Each time the job ends at the counter's last tick with the counter's exit
-# status (7), its whole output in the one output file (--open-mode=append).
+# status (7), its whole output in the one output file (--open-mode=append),
+# and sacct -c (the job completion log: no database) shows a requeue.
 # shellcheck disable=SC2317 # (the job_* predicates are called through wait_job)
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -81,7 +84,12 @@ SlurmctldDebug=info
 SlurmdDebug=info
 NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$n1_port CPUs=1 RealMemory=100
 NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.1 Port=$n2_port CPUs=1 RealMemory=100
-PartitionName=debug Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP PreemptMode=OFF
+PartitionName=low Nodes=n1,n2 MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=60
+PartitionName=high Nodes=n1,n2 MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+SlurmctldParameters=preempt_send_user_signal
 EOF
 
 dump_slurm_logs() {
@@ -147,16 +155,18 @@ node_do() {	# node_do NODE STATE
 		sfail "scontrol update NodeName=$1 State=$2 failed"
 }
 
-COUNT=${SLURM_TEST_COUNT:-150}	# ticks of 100 ms: 15 s of work per job
-# submit NAME [SBATCH OPTIONS...]: a job running the counter under ckpt-job;
-# its id in JOB, its output in $T/NAME.out.
+COUNT=150	# ticks of 100 ms: 15 s of work per job
+declare -A COUNTS
+# submit NAME [SBATCH OPTIONS...]: a job running the counter under ckpt-job
+# (N ticks, default COUNT); its id in JOB, its output in $T/NAME.out.
 submit() {
 	local name=$1
 	shift
+	COUNTS[$name]=${N:-$COUNT}
 	cat > "$T/$name.sh" <<EOF
 #!/bin/bash
 exec "$JOBWRAP" --dir "$SHARED" --every 1 --keep 4 -- \\
-	"$PROGS/counter" -f "$SHARED/$name.map" -i 100 -n $COUNT -s 7
+	"$PROGS/counter" -f "$SHARED/$name.map" -i 100 -n ${COUNTS[$name]} -s 7
 EOF
 	JOB=$(sbatch --parsable -J "$name" -o "$T/$name.out" --open-mode="${OPEN_MODE:-append}" --requeue \
 		-N 1 -n 1 "$@" "$T/$name.sh" 2> "$T/sbatch.err") ||
@@ -167,14 +177,14 @@ EOF
 # check_end NAME JOBID: the job ended with the counter's status, at its last
 # tick, and was requeued at least once.
 check_end() {
-	local name=$1 id=$2 ec restarts
-	wait_job "$id" 60 finished "$id"
+	local name=$1 id=$2 ec restarts count=${COUNTS[$1]}
+	wait_job "$id" 90 finished "$id"
 	ec=$(job_field "$id" ExitCode)
 	restarts=$(job_field "$id" Restarts)
 	[ "$ec" = 7:0 ] || sfail "$name: job $id ended with ExitCode=$ec, expected the counter's 7:0"
 	[ "${restarts:-0}" -ge 1 ] || sfail "$name: job $id shows Restarts=$restarts"
-	[ "$(last_tick "$T/$name.out")" = "$COUNT" ] ||
-		fail "$name: the last tick is $(last_tick "$T/$name.out"), expected $COUNT"
+	[ "$(last_tick "$T/$name.out")" = "$count" ] ||
+		fail "$name: the last tick is $(last_tick "$T/$name.out"), expected $count"
 	wait_for_line "$T/$name.out" 'ckpt-job: .* job ended with status 7$' 10
 }
 
@@ -187,47 +197,48 @@ ticks_around() {
 		END { print before + 0, after + 0 }' "$T/$1.out"
 }
 
-# ---- 1: signalled (preemption with --signal=B:USR1) on a drained node
-submit sig
+# ---- 1: preempted by a job of a higher partition (PreemptMode=REQUEUE,
+# preempt_send_user_signal: the job's --signal=B:USR1 comes at preemption)
+submit pre -p low --signal=B:USR1@10
 id=$JOB
 wait_job "$id" 30 running "$id"
 a=$(job_field "$id" NodeList)
 b=$(other "$a")
-wait_for_line "$T/sig.out" 'ckpt-job: .* snapshot 1: ' 30
-wait_tick "$T/sig.out" 20 30
-node_do "$a" DRAIN "ckpt-job test"
-scancel --signal=USR1 --batch "$id" || sfail "scancel --signal=USR1 --batch $id failed"
-wait_for_line "$T/sig.out" 'ckpt-job: .* got SIGUSR1: final snapshot' 20
-wait_for_line "$T/sig.out" "ckpt-job: .* saved; job $id requeued" 30
+wait_for_line "$T/pre.out" 'ckpt-job: .* snapshot 1: ' 30
+hi=$(sbatch --parsable -p high -w "$a" -o /dev/null --wrap 'sleep 300' 2> "$T/sbatch.err") ||
+	sfail "sbatch -p high failed: $(cat "$T/sbatch.err")"
+hi=${hi%%;*}
+wait_for_line "$T/pre.out" 'ckpt-job: .* got SIGUSR1: final snapshot' 40
+wait_job "$hi" 60 running_on "$hi" "$a"
 wait_job "$id" 60 running_on "$id" "$b"
-wait_for_line "$T/sig.out" "ckpt-job: .* restart 1 on $b from $SHARED/$id" 30
-node_do "$a" RESUME
-check_end sig "$id"
-assert_ticks_consecutive "$T/sig.out" "$COUNT"
-read -r before after <<< "$(ticks_around sig "restart 1 on $b")"
-say "1: signalled on $a at tick $before, requeued, restarted on $b at tick $after, exit 7"
+wait_for_line "$T/pre.out" "ckpt-job: .* restart 1 on $b from $SHARED/$id" 30
+scancel "$hi"
+check_end pre "$id"
+assert_ticks_consecutive "$T/pre.out" "$COUNT"
+read -r before after <<< "$(ticks_around pre "restart 1 on $b")"
 [ "$after" = $((before + 1)) ] || fail "1: restarted at tick $after after tick $before"
+say "1: preempted at tick $before on $a by job $hi, requeued, went on on $b at tick $after, exit 7"
 
 # ---- 2: time limit: the signal --signal=B:USR1@60 asks for, then the kill;
 # the output file in Slurm's default mode (truncate)
-OPEN_MODE=truncate submit tl --time=10 --signal=B:USR1@60
+# slurmctld checks time limits every 30 s: the job lasts 45 s.
+OPEN_MODE=truncate N=450 submit tl --time=10 --signal=B:USR1@60
 id=$JOB
 wait_job "$id" 30 running "$id"
 a=$(job_field "$id" NodeList)
 b=$(other "$a")
-wait_for_line "$T/tl.out" 'ckpt-job: .* snapshot 1: ' 30
 node_do "$a" DRAIN "ckpt-job test"
 # A limit of 1 minute: the warning signal is due now (slurmctld sends it
 # at its next time-limit check, within 30 s).
 scontrol update "JobId=$id" TimeLimit=1 || sfail "cannot cut the time limit of job $id"
-wait_for_line "$T/tl.out" 'ckpt-job: .* got SIGUSR1: final snapshot' 45
+wait_for_line "$T/tl.out" 'ckpt-job: .* got SIGUSR1: final snapshot' 50
 wait_for_line "$T/tl.out" "ckpt-job: .* saved; job $id requeued" 30
 scontrol update "JobId=$id" TimeLimit=10 || sfail "cannot restore the time limit of job $id"
 wait_job "$id" 60 running_on "$id" "$b"
 node_do "$a" RESUME
 check_end tl "$id"
 if grep -q '^tick 1$' "$T/tl.out"; then
-	assert_ticks_consecutive "$T/tl.out" "$COUNT"
+	assert_ticks_consecutive "$T/tl.out" 450
 	say "2: saved before its time limit on $a, went on on $b, exit 7 (output kept in truncate mode)"
 else
 	# Slurm truncated the file for the new run: ckpt-job says so, and the
@@ -235,7 +246,7 @@ else
 	grep -q 'ckpt-job: .* warning: the output file is empty on this restart' "$T/tl.out" ||
 		fail "2: the output file was truncated on the requeue, and ckpt-job gave no warning"
 	first=$(awk '/^tick / { print $2; exit }' "$T/tl.out")
-	assert_ticks_from "$T/tl.out" "$first" "$COUNT"
+	assert_ticks_from "$T/tl.out" "$first" 450
 	[ "$(tr -d '\000' < "$T/tl.out" | wc -c)" = "$(wc -c < "$T/tl.out")" ] ||
 		fail "2: the truncated output file has a hole of NUL bytes"
 	say "2: saved before its time limit on $a, went on on $b at tick $first, exit 7 (truncate mode: earlier output lost, warned)"
@@ -310,7 +321,7 @@ sacct -c -n -P -j 1 -o JobID,State,NodeList,ExitCode > "$T/sacct-c.out" 2>&1 ||
 say "sacct -c -j 1: $(tr '\n' ' ' < "$T/sacct-c.out")"
 [ "$(grep -c '^1|' "$T/sacct-c.out")" -ge 2 ] ||
 	fail "sacct -c shows no requeued run of job 1: $(cat "$T/sacct-c.out")"
-grep -q '^1|REQUEUED|' "$T/sacct-c.out" || grep -q '^1|PENDING|' "$T/sacct-c.out" ||
+grep -qE '^1\|(REQUEUED|PENDING|PREEMPTED)\|' "$T/sacct-c.out" ||
 	fail "sacct -c: no requeued run of job 1: $(cat "$T/sacct-c.out")"
 grep -q '^1|FAILED|n[12]|7:0$' "$T/sacct-c.out" ||
 	fail "sacct -c: job 1 did not end with exit code 7: $(cat "$T/sacct-c.out")"
