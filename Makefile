@@ -135,7 +135,7 @@ bench-migrate: all
 
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MANDIR)/man1 $(MANDIR)/man3
-	install -m 755 bin/ckpt bin/restart scripts/ckpt-snapshot $(BINDIR)
+	install -m 755 bin/ckpt bin/restart scripts/ckpt-snapshot scripts/ckpt-job $(BINDIR)
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' scripts/systemd/ckpt-snapshot@.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ckpt-snapshot@.service
