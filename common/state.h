@@ -194,7 +194,8 @@ struct restore_tty {
 };
 
 struct restore_opts {
-	bool new_pid;
+	bool new_pid;			/* --new-pid: in a new PID namespace (restart/pidns.c) */
+	bool any_pid;			/* --any-pid: any free PID of this host */
 	bool detach;
 	bool allow_changed_files;	/* files open read-only may have changed */
 	bool tcp_close;			/* established TCP: restore closed */

@@ -72,24 +72,38 @@ static pid_t fork_with_pid(pid_t want)
 	return pid;
 }
 
+/* PID 1 (or a thread of it) in the image: the init of its namespace. */
+static bool pidns_has_init(const struct image_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntree; i++)
+		if (m->tree[i].pid == 1)
+			return true;
+	for (i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == 1)
+			return true;
+	return m->process->pid == 1;
+}
+
 static pid_t create_process(struct restore_ctx *ctx)
 {
 	pid_t want = ctx->meta.process->pid, pid;
 
-	if (ctx->opts->new_pid)
+	if (ctx->opts->any_pid)
 		return fork();
 	pid = clone_with_pid(want);
 	if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
 		pid = fork_with_pid(want);
 	if (pid < 0) {
 		if (errno == EEXIST)
-			fail_why("the PID is in use", "restart with --new-pid",
-				 "reclaiming PID %d", want);
+			fail_why("the PID is in use", "restart with --new-pid: a new PID "
+				 "namespace, where it keeps its PID", "reclaiming PID %d", want);
 		else if (errno == EPERM)
-			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --new-pid",
+			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --any-pid",
 			     "reclaiming PID %d", want);
 		else
-			fail(errno, "use --new-pid", "reclaiming PID %d", want);
+			fail(errno, "use --new-pid or --any-pid", "reclaiming PID %d", want);
 	}
 	return pid;
 }
@@ -664,9 +678,13 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	rm = &root->ctx.meta;
 	if (rm->ntree)
 		root->rec = &rm->tree[0];
-	if (rm->ntree > 1 && opts->new_pid)
-		return fail_why("--new-pid is not supported for a process tree yet", "restart it "
-				"under its PIDs", "restoring %zu processes", rm->ntree);
+	if (rm->ntree > 1 && opts->any_pid)
+		return fail_why("--any-pid is for a single process", "restart the tree under its "
+				"PIDs, or in a new PID namespace with --new-pid", "restoring %zu "
+				"processes", rm->ntree);
+	if (opts->new_pid && pidns_has_init(rm))
+		return fail_why("PID 1 of the new PID namespace is restart's init", NULL,
+				"restoring process 1 with --new-pid");
 	for (i = 1; i < rm->ntree; i++) {
 		struct rproc *p = new_proc(t, opts), *prev = t->p[t->n - 2];
 
@@ -832,7 +850,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	rm = &t.p[0]->ctx.meta;
 	pr_info("image of PID %d (%s)%s read and checked in %.2f ms", rm->process->pid,
 		rm->process->comm, t.n > 1 ? " and its descendants" : "", (now_ns() - t0) / 1e6);
-	if (!opts->new_pid) {
+	if (!opts->any_pid && !opts->new_pid) {
 		/* Let a ckpt still writing into our pipe finish (and end its
 		 * processes, with --kill) before we need the PIDs. */
 		if (being_checkpointed(rm->process->pid) && image_reader_spool(reader))

@@ -244,7 +244,7 @@ static int create_thread(struct restore_ctx *ctx, const struct thread_rec *t,
 	remote_scratch_reset(ctx->remote);
 	if (remote_scratch_put(ctx->remote, &want, sizeof(want), &tid_addr))
 		return -1;
-	if (!ctx->opts->new_pid) {
+	if (!ctx->opts->any_pid) {
 		args.set_tid = tid_addr;
 		args.set_tid_size = 1;
 	}
