@@ -15,6 +15,7 @@
 #include "cache_cmd.h"
 #include "check.h"
 #include "dump.h"
+#include "pidns.h"
 #include "info.h"
 #include "output.h"
 #include "snapshot.h"
@@ -232,6 +233,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setup_signals();
+	if (pidns_below(pid)) {
+		ret = pidns_dump(pid, &opts, &out);
+		if (ret < 0)
+			error_print();
+		return ret ? 1 : 0;
+	}
 	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	close_output(&out);
 	if (ret) {

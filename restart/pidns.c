@@ -53,15 +53,20 @@ static int exit_code(int status)
 	return WEXITSTATUS(status);
 }
 
-/* The root's PID as this host sees it: the init's child whose innermost
- * PID is inner. */
+/* The root's PID as this host sees it: the init's child that is inner in
+ * the init's namespace (the root may have one of its own below). */
 static pid_t outer_pid(pid_t init, pid_t inner)
 {
+	struct proc_status is;
 	char path[64], buf[4096];
 	ssize_t n;
 	char *p, *end;
 	int fd;
 
+	if (procfs_read_status(init, &is) || is.nspid_count < 2) {
+		error_clear();
+		return -1;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", init, init);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -81,7 +86,7 @@ static pid_t outer_pid(pid_t init, pid_t inner)
 			error_clear();
 			continue;
 		}
-		if (st.nspid_count > 0 && st.nspid[st.nspid_count - 1] == inner)
+		if (st.nspid_count >= is.nspid_count && st.nspid[is.nspid_count - 1] == inner)
 			return (pid_t)pid;
 	}
 	return -1;
@@ -130,8 +135,8 @@ static _Noreturn void outer_wait(int rd, pid_t init, volatile pid_t *forward_to)
 	exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
 }
 
-/* In the init: the namespace's own /proc, seen by nothing outside. */
-static int own_proc(void)
+/* The namespace's own /proc, seen by nothing outside. */
+int pidns_own_proc(void)
 {
 	if (unshare(CLONE_NEWNS))
 		return fail(errno, "run restart as root (CAP_SYS_ADMIN)",
@@ -177,7 +182,7 @@ int pidns_enter(struct pidns *ns, volatile pid_t *forward_to)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		_exit(1);
 	prctl(PR_SET_NAME, "restart-init", 0, 0, 0);
-	return own_proc();
+	return pidns_own_proc();
 }
 
 static void report(struct pidns *ns, int type, int value)

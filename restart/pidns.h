@@ -18,6 +18,9 @@ struct pidns {
  * or once it runs, printing its PID (--detach).  -1 if the namespace
  * cannot be made. */
 int pidns_enter(struct pidns *ns, volatile pid_t *forward_to) must_check;
+/* In a new PID namespace's first process: a private mount namespace
+ * with a /proc of that PID namespace. */
+int pidns_own_proc(void) must_check;
 /* In the init: wait for the root (reaping the orphans meanwhile), its
  * exit code (128+N if killed by signal N). */
 int pidns_wait_root(pid_t root);

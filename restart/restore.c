@@ -4,6 +4,7 @@
  * the rest with injected syscalls, and let it run. */
 #define LOG_PREFIX ""
 #include "restore.h"
+#include "pidns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,34 @@ static pid_t clone_with_pid(pid_t want)
 	struct clone_args args = {
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&want,
+		.set_tid_size = 1,
+	};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* A process of the tree under its PID; in a nested namespace (the root
+ * is its PID 1) under the same PID in restart's namespace too, so that
+ * restart sees every process but the root by the PID of the image. */
+static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+{
+	pid_t tids[2] = { want, want };
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)tids,
+		.set_tid_size = t->nested ? 2 : 1,
+	};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* The root of an image taken in a PID namespace of its own, whose init it
+ * was: PID 1 of a new namespace again. */
+static pid_t clone_nested_init(void)
+{
+	pid_t one = 1;
+	struct clone_args args = {
+		.flags = CLONE_NEWPID,
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&one,
 		.set_tid_size = 1,
 	};
 	return syscall(SYS_clone3, &args, sizeof(args));
@@ -92,6 +121,12 @@ static pid_t create_process(struct restore_ctx *ctx)
 
 	if (ctx->opts->any_pid)
 		return fork();
+	if (ctx->pidns_nested) {
+		pid = clone_nested_init();
+		if (pid < 0)
+			fail(errno, NULL, "creating the PID namespace of the image's init");
+		return pid;
+	}
 	pid = clone_with_pid(want);
 	if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
 		pid = fork_with_pid(want);
@@ -215,7 +250,7 @@ static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
 					"recreating process group %d", g);
 		if (pipe2(p, O_CLOEXEC))
 			return fail(errno, NULL, "recreating process group %d", g);
-		pid = clone_with_pid(g);
+		pid = clone_in_tree(t, g);
 		if (pid < 0) {
 			close(p[0]);
 			close(p[1]);
@@ -315,7 +350,7 @@ static void make_children(struct rtree *t, size_t i)
 
 		if (t->p[j]->parent != (int)i)
 			continue;
-		pid = clone_with_pid(t->p[j]->rec->pid);
+		pid = clone_in_tree(t, t->p[j]->rec->pid);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				fail_why("the PID is in use", NULL, "reclaiming PID %d",
@@ -355,6 +390,8 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 			close(t->p[j]->go[1]);
 		t->p[j]->go[1] = -1;	/* (the number may be reused, inherited) */
 	}
+	if (!i && t->nested && pidns_own_proc())
+		child_failed(t, i);
 	if (t->p[i]->zombie) {
 		make_children(t, i);
 		become_zombie(t, i);
@@ -529,6 +566,42 @@ static int start_tree(struct rtree *t)
 	return 0;
 }
 
+/* In the new namespace (--new-pid), before anything is created: every
+ * later PID restart's own threads take comes after all the image's, so
+ * none takes one a process of the image needs. */
+static int pidns_reserve(const struct rtree *t)
+{
+	pid_t top = 1;
+	size_t i, k;
+	char buf[32];
+	int fd, len;
+
+	for (i = 0; i < t->n; i++) {
+		const struct tree_rec *r = t->p[i]->rec;
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		if (r && r->pid > top)
+			top = r->pid;
+		if (r && r->pgid > top)
+			top = r->pgid;
+		for (k = 0; !t->p[i]->zombie && k < m->nthreads; k++)
+			if (m->threads[k].tid > top)
+				top = m->threads[k].tid;
+		if (!t->p[i]->zombie && m->process->pid > top)
+			top = m->process->pid;
+	}
+	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	len = snprintf(buf, sizeof(buf), "%d", top);
+	if (fd < 0 || write(fd, buf, len) != len) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(err, NULL, "setting the new PID namespace's last PID to %d", top);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Name the step in the one error line: what fails inside a step can be as
  * anonymous as "setting registers of process 1234" (a ptrace request). */
 static int step_failed(const char *step)
@@ -682,9 +755,15 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 		return fail_why("--any-pid is for a single process", "restart the tree under its "
 				"PIDs, or in a new PID namespace with --new-pid", "restoring %zu "
 				"processes", rm->ntree);
-	if (opts->new_pid && pidns_has_init(rm))
-		return fail_why("PID 1 of the new PID namespace is restart's init", NULL,
-				"restoring process 1 with --new-pid");
+	if (rm->header->own_pidns && !opts->new_pid)
+		return fail_why("its PIDs are those of the PID namespace it ran in", "restart it "
+				"with --new-pid", "restoring the image of PID %d", rm->process->pid);
+	/* The root as PID 1: the init of the namespace it ran in. */
+	t->nested = opts->new_pid && rm->process->pid == 1;
+	root->ctx.pidns_nested = t->nested;
+	if (opts->new_pid && !t->nested && pidns_has_init(rm))
+		return fail_why("PID 1 of the new PID namespace is its root or restart's init",
+				"the image is corrupted", "restoring process 1 with --new-pid");
 	for (i = 1; i < rm->ntree; i++) {
 		struct rproc *p = new_proc(t, opts), *prev = t->p[t->n - 2];
 
@@ -697,6 +776,7 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 		p->zombie = p->rec->state == TREE_ZOMBIE;
 		p->ctx.reader = r;
 		p->ctx.next = prev->ctx.next;
+		p->ctx.pidns_nested = t->nested;
 		if (p->zombie)
 			continue;
 		snprintf(p->ctx.prefix, sizeof(p->ctx.prefix), "proc/%d/", p->rec->pid);
@@ -866,6 +946,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 					goto out;
 		}
 	}
+	if (opts->new_pid && pidns_reserve(&t))
+		goto out;
 	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
 	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
