@@ -819,7 +819,7 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	if (new_pid) {
 		for (i = 0; i < m->ntree && m->tree[i].pid != 1; i++)
 			;
-		if (m->process->pid == 1 || i < m->ntree) {
+		if (i && i < m->ntree) {
 			report_fail(rep, "restoring process 1 with --new-pid: PID 1 of the new PID "
 				    "namespace is restart's init");
 			return;
@@ -830,7 +830,13 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 			return;
 		}
 		say_ok("PIDs: restored in a new PID namespace (with its own /proc), every process "
-		       "under its PID (euid %u, CAP_SYS_ADMIN)", geteuid());
+		       "under its PID%s (euid %u, CAP_SYS_ADMIN)", m->process->pid == 1 ?
+		       ", the root as its init" : "", geteuid());
+		return;
+	}
+	if (m->header->own_pidns && !new_pid) {
+		report_fail(rep, "restoring the image: its PIDs are those of the PID namespace it "
+			    "ran in (restart it with --new-pid)");
 		return;
 	}
 	if (any_pid && m->ntree > 1) {
@@ -863,6 +869,7 @@ static int check_image(const char *path, bool new_pid, bool any_pid)
 	size_t chunks = 0, nothers = 0, k, nbundled = 0;
 	struct image_meta *metas = NULL;
 	uint64_t pages = 0, bundled_bytes = 0;
+	bool new_pid_only = false;
 	int fd = -1, ret;
 
 	image_dir_of(path, dir, sizeof(dir));
@@ -926,9 +933,11 @@ static int check_image(const char *path, bool new_pid, bool any_pid)
 				      0, 0, 0) < 0)
 		printf("WARN    POSIX timers: this kernel cannot create them under chosen ids "
 		       "(Linux 6.15+): restart works only if they come out the same\n");
-	if (!new_pid && !any_pid)
+	if (ctx.meta.header->own_pidns)
+		new_pid_only = true;	/* (its PIDs mean nothing on this host) */
+	if (!new_pid && !any_pid && !new_pid_only)
 		check_pids(&rep, &ctx.meta);
-	for (k = 0; !new_pid && !any_pid && k < nothers; k++)
+	for (k = 0; !new_pid && !any_pid && !new_pid_only && k < nothers; k++)
 		check_pids(&rep, &others[k].meta);
 	check_privileges(&rep, &ctx.meta, new_pid, any_pid);
 	fflush(stdout);

@@ -60,8 +60,8 @@ static int refuse_other_pidns(pid_t pid, const char *comm)
 	if (!mine[0] || !its[0] || !strcmp(mine, its))
 		return 0;
 	return fail_why("it runs in a PID namespace below ckpt's (a tree spanning PID "
-			"namespaces)", "checkpoint that namespace's init on its own (ckpt "
-			"saves it with the PIDs seen there; restart --new-pid)",
+			"namespaces)", "checkpoint the init of that namespace on its own: ckpt "
+			"saves it with the PIDs seen there, for restart --new-pid",
 			"checkpointing process %d (%s)", pid, comm);
 }
 
