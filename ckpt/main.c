@@ -24,7 +24,7 @@
 static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
 "       ckpt info IMAGE [--json]\n"
-"       ckpt check [IMAGE [--new-pid]]\n"
+"       ckpt check [IMAGE [--new-pid | --any-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
 "\n"
@@ -34,6 +34,9 @@ static const char usage[] =
 "each forks a frozen copy-on-write copy of itself and they all continue at\n"
 "once, as if nothing happened, while their memory is written from the\n"
 "copies.  Bring them back with restart(1).\n"
+"A process in a PID namespace of its own (the program `unshare -pf` runs,\n"
+"PID 1 there) is saved from inside it, with the PIDs seen there, for\n"
+"`restart --new-pid`; a tree spanning PID namespaces is refused.\n"
 "\n"
 "Commands:\n"
 "  info IMAGE                what the saved process looked like: threads with\n"
