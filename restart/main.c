@@ -347,6 +347,8 @@ int main(int argc, char **argv)
 		take_terminal_back();
 		goto err;
 	}
+	if (opts.new_pid)
+		pidns_restored();
 	for (i = 0; i < 3; i++)
 		if (opts.stdio_fd[i] > 2)
 			close(opts.stdio_fd[i]);

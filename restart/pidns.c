@@ -191,6 +191,7 @@ static void report(struct pidns *ns, int type, int value)
 
 	if (ns->fd < 0)
 		return;
+	signal(SIGPIPE, SIG_IGN);	/* restart may be gone: we go on */
 	if (write(ns->fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
 		pr_debug("telling restart: %s", strerror(errno));
 	close(ns->fd);
@@ -225,6 +226,12 @@ static _Noreturn void reap_all(pid_t root, int code)
 			code = exit_code(status);
 	}
 	_exit(code & 0xff);
+}
+
+void pidns_restored(void)
+{
+	/* From now on the processes outlive restart, as without --new-pid. */
+	prctl(PR_SET_PDEATHSIG, 0);
 }
 
 int pidns_wait_root(pid_t root)

@@ -21,6 +21,8 @@ int pidns_enter(struct pidns *ns, volatile pid_t *forward_to) must_check;
 /* In a new PID namespace's first process: a private mount namespace
  * with a /proc of that PID namespace. */
 int pidns_own_proc(void) must_check;
+/* In the init, once the processes run: no more death with restart. */
+void pidns_restored(void);
 /* In the init: wait for the root (reaping the orphans meanwhile), its
  * exit code (128+N if killed by signal N). */
 int pidns_wait_root(pid_t root);
