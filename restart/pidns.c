@@ -181,7 +181,6 @@ int pidns_enter(struct pidns *ns, volatile pid_t *forward_to)
 	/* Until the process runs, nothing outlives restart. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
 		_exit(1);
-	prctl(PR_SET_NAME, "restart-init", 0, 0, 0);
 	return pidns_own_proc();
 }
 
@@ -207,6 +206,7 @@ static void let_go_of_stdio(void)
 		dup2(fd, i);
 	if (fd > 2)
 		close(fd);
+	close_range(3, ~0u, 0);
 	prctl(PR_SET_PDEATHSIG, 0);
 }
 
@@ -230,8 +230,10 @@ static _Noreturn void reap_all(pid_t root, int code)
 
 void pidns_restored(void)
 {
-	/* From now on the processes outlive restart, as without --new-pid. */
+	/* From now on the processes outlive restart, as without --new-pid.
+	 * (Named only now: zombies of the image are forks of ours.) */
 	prctl(PR_SET_PDEATHSIG, 0);
+	prctl(PR_SET_NAME, "restart-init", 0, 0, 0);
 }
 
 int pidns_wait_root(pid_t root)

@@ -906,7 +906,9 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
-	for (i = 0; i < t->n; i++)
+	/* Children before their parents: a parent that runs finds them
+	 * let go already (a stopped child stopped, not traced). */
+	for (i = t->n; i-- > 0;)
 		if (!t->p[i]->zombie &&
 		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
 			return -1;

@@ -73,12 +73,10 @@ wait_gone "$root"
 # Foreground: restart exits as the init does.
 start_bg "$RESTART" "$T/tree.tar.zst" --new-pid > "$T/restart-fg.out" 2> "$T/restart-fg.err"
 rpid=$BG_PID
-wait_until 10 grep -q "restart-init" /proc/"$rpid"/task/*/children 2>/dev/null ||
-	wait_until 10 test -n "$(cat /proc/"$rpid"/task/*/children 2>/dev/null)" ||
-	fail "restart started no init: $(cat "$T/restart-fg.err")"
+has_child() { [ -n "$(cat /proc/"$1"/task/*/children 2>/dev/null)" ]; }
+wait_until 10 has_child "$rpid" || fail "restart started no init: $(cat "$T/restart-fg.err")"
 rinit=$(cat /proc/"$rpid"/task/*/children); rinit=${rinit%% *}
-wait_until 10 test -n "$(cat /proc/"$rinit"/task/*/children 2>/dev/null)" ||
-	fail "the init started no process: $(cat "$T/restart-fg.err")"
+wait_until 10 has_child "$rinit" || fail "the init started no process: $(cat "$T/restart-fg.err")"
 wait_tick "$T/root.log" $(($(last_tick "$T/root.log") + 5))
 root=$(cat /proc/"$rinit"/task/*/children); root=${root%% *}
 [ "$(awk '/^NSpid:/ { print $NF }' "/proc/$root/status")" = 1 ] || fail "foreground: the root is not PID 1"
