@@ -40,7 +40,7 @@
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid]\n"
+"       ckpt check IMAGE [--new-pid | --any-pid]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -55,7 +55,11 @@ static const char usage[] =
 "problem is also printed on standard error).\n"
 "\n"
 "Options:\n"
-"  -n, --new-pid   check for `restart --new-pid`: the PIDs need not be free\n"
+"  -n, --new-pid   check for `restart --new-pid` (a new PID namespace): the\n"
+"                  PIDs need not be free here, PID 1 is not in the image,\n"
+"                  and restart may create PID and mount namespaces\n"
+"      --any-pid   check for `restart --any-pid` (a single process under any\n"
+"                  free PID)\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -221,7 +225,7 @@ static void probe_clone3_set_tid(void)
 			break;
 	}
 	say_missing("clone3 with set_tid", err, "restart cannot give a process its original "
-		    "PID: only `restart --new-pid` works%s", err == EPERM ? " (needs "
+		    "PID: only `restart --any-pid` works%s", err == EPERM ? " (needs "
 		    "CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN)" : err == ENOSYS || err == E2BIG ?
 		    " (Linux 5.9+)" : "");
 }
@@ -805,12 +809,42 @@ static void check_pids(struct report *rep, const struct image_meta *m)
 		say_ok("PID %d%s free", m->process->pid, m->nthreads > 1 ? " and every thread ID" : "");
 }
 
-static void check_privileges(struct report *rep, const struct image_meta *m, bool new_pid)
+static void check_privileges(struct report *rep, const struct image_meta *m, bool new_pid,
+			     bool any_pid)
 {
 	uint64_t caps = own_caps();
 	char line[256];
+	size_t i;
 
 	if (new_pid) {
+		for (i = 0; i < m->ntree && m->tree[i].pid != 1; i++)
+			;
+		if (i && i < m->ntree) {
+			report_fail(rep, "restoring process 1 with --new-pid: PID 1 of the new PID "
+				    "namespace is restart's init");
+			return;
+		}
+		if (!(caps & CAP_BIT(CAP_SYS_ADMIN_))) {
+			report_fail(rep, "creating a new PID namespace (--new-pid): not permitted: "
+				    "it needs CAP_SYS_ADMIN (run restart as root)");
+			return;
+		}
+		say_ok("PIDs: restored in a new PID namespace (with its own /proc), every process "
+		       "under its PID%s (euid %u, CAP_SYS_ADMIN)", m->process->pid == 1 ?
+		       ", the root as its init" : "", geteuid());
+		return;
+	}
+	if (m->header->own_pidns && !new_pid) {
+		report_fail(rep, "restoring the image: its PIDs are those of the PID namespace it "
+			    "ran in (restart it with --new-pid)");
+		return;
+	}
+	if (any_pid && m->ntree > 1) {
+		report_fail(rep, "restoring a tree with --any-pid: --any-pid is for a single process "
+			    "(use --new-pid: a new PID namespace)");
+		return;
+	}
+	if (any_pid) {
 		say_ok("privileges: none needed to restart under a new PID (euid %u)", geteuid());
 		return;
 	}
@@ -821,13 +855,13 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 		return;
 	}
 	snprintf(line, sizeof(line), "reclaiming PID %d: not permitted: it needs "
-		 "CAP_CHECKPOINT_RESTORE (run restart as root, or use --new-pid)", m->process->pid);
+		 "CAP_CHECKPOINT_RESTORE (run restart as root)", m->process->pid);
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid)
+static int check_image(const char *path, bool new_pid, bool any_pid)
 {
-	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
+	struct restore_opts opts = { .new_pid = new_pid, .any_pid = any_pid, .stdio_fd = { 0, 1, 2 } };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
@@ -835,6 +869,7 @@ static int check_image(const char *path, bool new_pid)
 	size_t chunks = 0, nothers = 0, k, nbundled = 0;
 	struct image_meta *metas = NULL;
 	uint64_t pages = 0, bundled_bytes = 0;
+	bool new_pid_only = false;
 	int fd = -1, ret;
 
 	image_dir_of(path, dir, sizeof(dir));
@@ -898,11 +933,13 @@ static int check_image(const char *path, bool new_pid)
 				      0, 0, 0) < 0)
 		printf("WARN    POSIX timers: this kernel cannot create them under chosen ids "
 		       "(Linux 6.15+): restart works only if they come out the same\n");
-	if (!new_pid)
+	if (ctx.meta.header->own_pidns)
+		new_pid_only = true;	/* (its PIDs mean nothing on this host) */
+	if (!new_pid && !any_pid && !new_pid_only)
 		check_pids(&rep, &ctx.meta);
-	for (k = 0; !new_pid && k < nothers; k++)
+	for (k = 0; !new_pid && !any_pid && !new_pid_only && k < nothers; k++)
 		check_pids(&rep, &others[k].meta);
-	check_privileges(&rep, &ctx.meta, new_pid);
+	check_privileges(&rep, &ctx.meta, new_pid, any_pid);
 	fflush(stdout);
 	ret = rep.failed ? -1 : 0;
 	if (rep.failed)
@@ -925,10 +962,11 @@ int check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
+		{ "any-pid", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool new_pid = false;
+	bool new_pid = false, any_pid = false;
 	int c;
 
 	optind = 1;
@@ -936,6 +974,9 @@ int check_main(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			new_pid = true;
+			break;
+		case 'a':
+			any_pid = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -951,11 +992,16 @@ int check_main(int argc, char **argv)
 		return 2;
 	}
 	if (optind == argc) {
-		if (new_pid) {
-			fputs("ckpt: --new-pid needs an IMAGE\nTry 'ckpt check --help'.\n", stderr);
+		if (new_pid || any_pid) {
+			fputs("ckpt: --new-pid and --any-pid need an IMAGE\nTry 'ckpt check --help'.\n", stderr);
 			return 2;
 		}
 		return check_machine();
 	}
-	return check_image(argv[optind], new_pid);
+	if (new_pid && any_pid) {
+		fputs("ckpt: --new-pid and --any-pid exclude each other\nTry 'ckpt check --help'.\n",
+		      stderr);
+		return 2;
+	}
+	return check_image(argv[optind], new_pid, any_pid);
 }

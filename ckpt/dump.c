@@ -45,6 +45,26 @@ static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
 	return 0;
 }
 
+/* A process of the tree in a PID namespace below ours (a child of
+ * `unshare -pf`): its PIDs are not the ones we would save. */
+static int refuse_other_pidns(pid_t pid, const char *comm)
+{
+	char path[64], mine[64] = "", its[64] = "";
+	ssize_t n;
+
+	n = readlink("/proc/self/ns/pid", mine, sizeof(mine) - 1);
+	mine[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	n = readlink(path, its, sizeof(its) - 1);
+	its[n > 0 ? n : 0] = 0;
+	if (!mine[0] || !its[0] || !strcmp(mine, its))
+		return 0;
+	return fail_why("it runs in a PID namespace below ckpt's (a tree spanning PID "
+			"namespaces)", "checkpoint the init of that namespace on its own: ckpt "
+			"saves it with the PIDs seen there, for restart --new-pid",
+			"checkpointing process %d (%s)", pid, comm);
+}
+
 int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 {
 	char comm[64];
@@ -86,6 +106,8 @@ int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 				"checkpointing process %d (%s), traced by %d (%s)", pid, comm,
 				ctx->status.tracer_pid, tracer);
 	}
+	if (refuse_other_pidns(pid, comm))
+		return -1;
 	if (ctx->status.seccomp == 1)
 		return fail_why("it runs in strict seccomp mode", "such a process cannot be "
 				"checkpointed", "checkpointing process %d (%s)", pid, comm);
@@ -169,6 +191,10 @@ int dump_release_all(struct dump_ctx *ctx)
 	if (!ctx->opts->kill_after)
 		state_dump_resume(ctx, false);
 
+	/* The init of our PID namespace ignores our SIGKILL: the ckpt outside
+	 * sends it, which ends every process of the namespace, us too. */
+	if (ctx->opts->kill_after && ctx->opts->own_pidns && ctx->pid == 1)
+		pidns_kill_init(ctx->opts->kill_init_fd);
 	/* Last thread first: a leader is reaped after its threads. */
 	for (i = ctx->ntasks; i-- > 0;) {
 		if (ctx->opts->kill_after)
@@ -200,6 +226,7 @@ int dump_write_header(struct dump_ctx *ctx)
 	h->kernel = strdup(u.release);
 	h->arch = strdup(ARCH_NAME);
 	h->pid = ctx->pid;
+	h->own_pidns = ctx->opts->own_pidns;
 	h->comm = strdup(ctx->stat.comm);
 	if (getrandom(id, sizeof(id), 0) != sizeof(id))
 		return fail(errno, NULL, "making an image id");

@@ -16,6 +16,10 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 
 extern volatile int dump_interrupted;
 
+/* ckpt/pidns.c: inside a tree's own PID namespace, have its init killed
+ * by the ckpt outside (which ends us too). */
+_Noreturn void pidns_kill_init(int fd);
+
 /* One process of the image (ckpt/dump.c), in the order tree.c calls them. */
 int dump_preflight(pid_t pid, struct dump_ctx *ctx) must_check;
 int dump_run_prepare_hooks(struct dump_ctx *ctx) must_check;

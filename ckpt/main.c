@@ -15,6 +15,7 @@
 #include "cache_cmd.h"
 #include "check.h"
 #include "dump.h"
+#include "pidns.h"
 #include "info.h"
 #include "output.h"
 #include "snapshot.h"
@@ -23,7 +24,7 @@
 static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
 "       ckpt info IMAGE [--json]\n"
-"       ckpt check [IMAGE [--new-pid]]\n"
+"       ckpt check [IMAGE [--new-pid | --any-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
 "\n"
@@ -33,6 +34,9 @@ static const char usage[] =
 "each forks a frozen copy-on-write copy of itself and they all continue at\n"
 "once, as if nothing happened, while their memory is written from the\n"
 "copies.  Bring them back with restart(1).\n"
+"A process in a PID namespace of its own (the program `unshare -pf` runs,\n"
+"PID 1 there) is saved from inside it, with the PIDs seen there, for\n"
+"`restart --new-pid`; a tree spanning PID namespaces is refused.\n"
 "\n"
 "Commands:\n"
 "  info IMAGE                what the saved process looked like: threads with\n"
@@ -232,6 +236,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setup_signals();
+	if (pidns_below(pid)) {
+		ret = pidns_dump(pid, &opts, &out);
+		if (ret < 0)
+			error_print();
+		return ret ? 1 : 0;
+	}
 	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	close_output(&out);
 	if (ret) {

@@ -18,7 +18,9 @@
 	F(T, 7, I32, pid)			\
 	F(T, 8, STR, comm)			\
 	F(T, 90, BLOB, image_id)		/* 16 random bytes naming this image */ \
-	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */
+	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */ \
+	F(T, 400, U32, own_pidns)		/* 1: PIDs as seen in the tree's own PID \
+						   namespace, below ckpt's (restart --new-pid) */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */

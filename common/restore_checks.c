@@ -57,7 +57,8 @@ int restore_pid_free(pid_t pid, bool wait_for_zombie)
 		}
 		if (st.state != 'Z' && st.state != 'X')
 			return fail_why("the PID is in use", "stop that process, or restart with "
-					"--new-pid", "reclaiming PID %d: held by '%s' (PID %d, "
+					"--new-pid: a new PID namespace, where every process keeps "
+					"its PID", "reclaiming PID %d: held by '%s' (PID %d, "
 					"state %c)", pid, st.comm, pid, st.state);
 		if (!wait_for_zombie)
 			return fail_why("the PID is held by a zombie not reaped yet", "restart "

@@ -138,6 +138,10 @@ struct dump_opts {
 	bool from_inside;		/* ckpt runs for a process of the tree (libmigrate):
 					   the processes between it and ckpt are left out */
 	bool bundle;			/* --bundle: the executable and mapped files in the image */
+	/* ckpt/pidns.c: ckpt runs inside the tree's own PID namespace; its
+	 * init is killed (--kill) by the ckpt outside, asked on this fd */
+	bool own_pidns;
+	int kill_init_fd;
 };
 
 /* Image members of a process other than a tree's root are named
@@ -194,7 +198,8 @@ struct restore_tty {
 };
 
 struct restore_opts {
-	bool new_pid;
+	bool new_pid;			/* --new-pid: in a new PID namespace (restart/pidns.c) */
+	bool any_pid;			/* --any-pid: any free PID of this host */
 	bool detach;
 	bool allow_changed_files;	/* files open read-only may have changed */
 	bool tcp_close;			/* established TCP: restore closed */
@@ -233,11 +238,16 @@ struct restore_ctx {
 	 * -1 none; NULL for a process that shares none. */
 	int *vma_shm_fd;
 	uint64_t pages_restored;
+	/* --new-pid of an image whose root is PID 1 (its namespace's init): the
+	 * root makes a namespace of its own inside restart's, and every other
+	 * PID and TID is given at both levels (restart/pidns.c) */
+	bool pidns_nested;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
-/* The TID a thread of the image has in the restored process (the same
- * unless --new-pid); 0 if the image has no such thread. */
+/* The TID a thread of the image has in the restored process, as the
+ * process sees it (the same unless --any-pid); 0 if the image has no such
+ * thread.  For injected syscalls. */
 pid_t restore_tid(const struct restore_ctx *ctx, pid_t original);
 
 struct state_ops {

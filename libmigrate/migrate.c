@@ -442,7 +442,7 @@ static int prepare_host(struct mig_job *job, const char *host, unsigned flags)
 	a[i++] = "-";
 	a[i++] = "--detach";
 	if (job->kind == MIG_CLONE || (flags & MIGRATE_NEW_PID))
-		a[i++] = "--new-pid";
+		a[i++] = "--any-pid";
 	/* ssh lasts as long as anything holds its channel. */
 	a[i++] = "--stdout";
 	a[i++] = "/dev/null";

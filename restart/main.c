@@ -16,6 +16,7 @@
 
 #include "latest.h"
 #include "page_index.h"
+#include "pidns.h"
 #include "restore.h"
 #include "version.h"
 
@@ -36,8 +37,17 @@ static const char usage[] =
 "undamaged, with a warning for each damaged one it skips.\n"
 "\n"
 "Options:\n"
-"  -n, --new-pid        restart under any free PID instead of the original\n"
-"                       (not for a process tree yet)\n"
+"  -n, --new-pid        restore in a new PID namespace (with a mount namespace\n"
+"                       and a /proc of its own), where every process keeps its\n"
+"                       PID and thread IDs whatever this host's processes\n"
+"                       hold; restart's own init is PID 1 there (it reaps\n"
+"                       orphans and passes signals and the exit status on);\n"
+"                       --detach prints the PID this host sees.  Needed for\n"
+"                       an image of a tree in a PID namespace of its own\n"
+"                       (ckpt of the program `unshare -pf` ran): its init\n"
+"                       comes back as PID 1 of a namespace again\n"
+"      --any-pid        a single process under any free PID of this host\n"
+"                       (it sees getpid() change; not for a process tree)\n"
 "  -d, --detach         print the PID and exit once the process runs, instead\n"
 "                       of waiting for it\n"
 "      --stdin FILE     give the process FILE as standard input (in place of\n"
@@ -229,9 +239,10 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS, OPT_LATEST };
+	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
+		{ "any-pid", no_argument, NULL, OPT_ANY_PID },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "stdin", required_argument, NULL, OPT_STDIN },
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
@@ -252,7 +263,8 @@ int main(int argc, char **argv)
 	char latest[PATH_MAX], image_dir[PATH_MAX];
 	struct stat st;
 	int master = -1;
-	int c, image_fd, i;
+	struct pidns ns = { .fd = -1 };
+	int c, image_fd, i, code;
 	pid_t pid;
 
 	log_set_program("restart");
@@ -260,6 +272,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "ndvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': opts.new_pid = true; break;
+		case OPT_ANY_PID: opts.any_pid = true; break;
 		case 'd': opts.detach = true; break;
 		case OPT_STDIN: stdio_path[0] = optarg; break;
 		case OPT_STDOUT: stdio_path[1] = optarg; break;
@@ -319,22 +332,42 @@ int main(int argc, char **argv)
 	    open_stdio(stdio_path[1], 1, O_WRONLY | O_CREAT | O_APPEND, &opts.stdio_fd[1]) ||
 	    open_stdio(stdio_path[2], 2, O_WRONLY | O_CREAT | O_APPEND, &opts.stdio_fd[2]))
 		goto err;
-	if (!opts.detach)
+	if (opts.new_pid && opts.any_pid) {
+		fprintf(stderr, "restart: --new-pid and --any-pid exclude each other\n"
+			"Try 'restart --help'.\n");
+		return 2;
+	}
+	if (!opts.detach || opts.new_pid)
 		setup_forwarding();
+	if (opts.new_pid && pidns_enter(&ns, &child_pid))
+		goto err;
 	opts.tty = &tty;
 	tty_fd = opts.stdio_fd[0];
 	if (restore_image(image_fd, &opts, &pid)) {
 		take_terminal_back();
 		goto err;
 	}
+	if (opts.new_pid)
+		pidns_restored();
 	for (i = 0; i < 3; i++)
 		if (opts.stdio_fd[i] > 2)
 			close(opts.stdio_fd[i]);
 	if (opts.detach) {
+		if (opts.new_pid) {
+			child_pid = pid;
+			pidns_detached(&ns, pid);
+		}
 		printf("%d\n", pid);
 		return 0;
 	}
 	child_pid = pid;
+	if (opts.new_pid) {
+		/* (A stop of the process does not stop restart here: the init
+		 * of a namespace cannot stop itself.) */
+		code = master >= 0 ? relay_pty(master, pid) : pidns_wait_root(pid);
+		take_terminal_back();
+		pidns_exited(&ns, code);
+	}
 	if (master >= 0)
 		return relay_pty(master, pid);
 	return wait_foreground(pid);

@@ -4,6 +4,7 @@
  * the rest with injected syscalls, and let it run. */
 #define LOG_PREFIX ""
 #include "restore.h"
+#include "pidns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,34 @@ static pid_t clone_with_pid(pid_t want)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
+/* A process of the tree under its PID; in a nested namespace (the root
+ * is its PID 1) under the same PID in restart's namespace too, so that
+ * restart sees every process but the root by the PID of the image. */
+static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+{
+	pid_t tids[2] = { want, want };
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)tids,
+		.set_tid_size = t->nested ? 2 : 1,
+	};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* The root of an image taken in a PID namespace of its own, whose init it
+ * was: PID 1 of a new namespace again. */
+static pid_t clone_nested_init(void)
+{
+	pid_t one = 1;
+	struct clone_args args = {
+		.flags = CLONE_NEWPID,
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&one,
+		.set_tid_size = 1,
+	};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
 /* Fallback for kernels without clone3 set_tid: ns_last_pid then fork. */
 static pid_t fork_with_pid(pid_t want)
 {
@@ -72,24 +101,44 @@ static pid_t fork_with_pid(pid_t want)
 	return pid;
 }
 
+/* PID 1 (or a thread of it) in the image: the init of its namespace. */
+static bool pidns_has_init(const struct image_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->ntree; i++)
+		if (m->tree[i].pid == 1)
+			return true;
+	for (i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == 1)
+			return true;
+	return m->process->pid == 1;
+}
+
 static pid_t create_process(struct restore_ctx *ctx)
 {
 	pid_t want = ctx->meta.process->pid, pid;
 
-	if (ctx->opts->new_pid)
+	if (ctx->opts->any_pid)
 		return fork();
+	if (ctx->pidns_nested) {
+		pid = clone_nested_init();
+		if (pid < 0)
+			fail(errno, NULL, "creating the PID namespace of the image's init");
+		return pid;
+	}
 	pid = clone_with_pid(want);
 	if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
 		pid = fork_with_pid(want);
 	if (pid < 0) {
 		if (errno == EEXIST)
-			fail_why("the PID is in use", "restart with --new-pid",
-				 "reclaiming PID %d", want);
+			fail_why("the PID is in use", "restart with --new-pid: a new PID "
+				 "namespace, where it keeps its PID", "reclaiming PID %d", want);
 		else if (errno == EPERM)
-			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --new-pid",
+			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --any-pid",
 			     "reclaiming PID %d", want);
 		else
-			fail(errno, "use --new-pid", "reclaiming PID %d", want);
+			fail(errno, "use --new-pid or --any-pid", "reclaiming PID %d", want);
 	}
 	return pid;
 }
@@ -201,7 +250,7 @@ static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
 					"recreating process group %d", g);
 		if (pipe2(p, O_CLOEXEC))
 			return fail(errno, NULL, "recreating process group %d", g);
-		pid = clone_with_pid(g);
+		pid = clone_in_tree(t, g);
 		if (pid < 0) {
 			close(p[0]);
 			close(p[1]);
@@ -301,7 +350,7 @@ static void make_children(struct rtree *t, size_t i)
 
 		if (t->p[j]->parent != (int)i)
 			continue;
-		pid = clone_with_pid(t->p[j]->rec->pid);
+		pid = clone_in_tree(t, t->p[j]->rec->pid);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				fail_why("the PID is in use", NULL, "reclaiming PID %d",
@@ -341,6 +390,8 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 			close(t->p[j]->go[1]);
 		t->p[j]->go[1] = -1;	/* (the number may be reused, inherited) */
 	}
+	if (!i && t->nested && pidns_own_proc())
+		child_failed(t, i);
 	if (t->p[i]->zombie) {
 		make_children(t, i);
 		become_zombie(t, i);
@@ -515,6 +566,42 @@ static int start_tree(struct rtree *t)
 	return 0;
 }
 
+/* In the new namespace (--new-pid), before anything is created: every
+ * later PID restart's own threads take comes after all the image's, so
+ * none takes one a process of the image needs. */
+static int pidns_reserve(const struct rtree *t)
+{
+	pid_t top = 1;
+	size_t i, k;
+	char buf[32];
+	int fd, len;
+
+	for (i = 0; i < t->n; i++) {
+		const struct tree_rec *r = t->p[i]->rec;
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		if (r && r->pid > top)
+			top = r->pid;
+		if (r && r->pgid > top)
+			top = r->pgid;
+		for (k = 0; !t->p[i]->zombie && k < m->nthreads; k++)
+			if (m->threads[k].tid > top)
+				top = m->threads[k].tid;
+		if (!t->p[i]->zombie && m->process->pid > top)
+			top = m->process->pid;
+	}
+	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+	len = snprintf(buf, sizeof(buf), "%d", top);
+	if (fd < 0 || write(fd, buf, len) != len) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(err, NULL, "setting the new PID namespace's last PID to %d", top);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Name the step in the one error line: what fails inside a step can be as
  * anonymous as "setting registers of process 1234" (a ptrace request). */
 static int step_failed(const char *step)
@@ -664,9 +751,19 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	rm = &root->ctx.meta;
 	if (rm->ntree)
 		root->rec = &rm->tree[0];
-	if (rm->ntree > 1 && opts->new_pid)
-		return fail_why("--new-pid is not supported for a process tree yet", "restart it "
-				"under its PIDs", "restoring %zu processes", rm->ntree);
+	if (rm->ntree > 1 && opts->any_pid)
+		return fail_why("--any-pid is for a single process", "restart the tree under its "
+				"PIDs, or in a new PID namespace with --new-pid", "restoring %zu "
+				"processes", rm->ntree);
+	if (rm->header->own_pidns && !opts->new_pid)
+		return fail_why("its PIDs are those of the PID namespace it ran in", "restart it "
+				"with --new-pid", "restoring the image of PID %d", rm->process->pid);
+	/* The root as PID 1: the init of the namespace it ran in. */
+	t->nested = opts->new_pid && rm->process->pid == 1;
+	root->ctx.pidns_nested = t->nested;
+	if (opts->new_pid && !t->nested && pidns_has_init(rm))
+		return fail_why("PID 1 of the new PID namespace is its root or restart's init",
+				"the image is corrupted", "restoring process 1 with --new-pid");
 	for (i = 1; i < rm->ntree; i++) {
 		struct rproc *p = new_proc(t, opts), *prev = t->p[t->n - 2];
 
@@ -679,6 +776,7 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 		p->zombie = p->rec->state == TREE_ZOMBIE;
 		p->ctx.reader = r;
 		p->ctx.next = prev->ctx.next;
+		p->ctx.pidns_nested = t->nested;
 		if (p->zombie)
 			continue;
 		snprintf(p->ctx.prefix, sizeof(p->ctx.prefix), "proc/%d/", p->rec->pid);
@@ -808,7 +906,9 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
-	for (i = 0; i < t->n; i++)
+	/* Children before their parents: a parent that runs finds them
+	 * let go already (a stopped child stopped, not traced). */
+	for (i = t->n; i-- > 0;)
 		if (!t->p[i]->zombie &&
 		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
 			return -1;
@@ -832,7 +932,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	rm = &t.p[0]->ctx.meta;
 	pr_info("image of PID %d (%s)%s read and checked in %.2f ms", rm->process->pid,
 		rm->process->comm, t.n > 1 ? " and its descendants" : "", (now_ns() - t0) / 1e6);
-	if (!opts->new_pid) {
+	if (!opts->any_pid && !opts->new_pid) {
 		/* Let a ckpt still writing into our pipe finish (and end its
 		 * processes, with --kill) before we need the PIDs. */
 		if (being_checkpointed(rm->process->pid) && image_reader_spool(reader))
@@ -848,6 +948,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 					goto out;
 		}
 	}
+	if (opts->new_pid && pidns_reserve(&t))
+		goto out;
 	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
 	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;

@@ -49,6 +49,7 @@ struct rtree {
 	struct robj *objs;
 	size_t nobjs;
 	int obj_base;			/* objects' fds go from here up */
+	bool nested;			/* the root is PID 1 of a namespace of its own */
 	struct rshm *shms;
 	size_t nshms;
 };

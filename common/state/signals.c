@@ -198,7 +198,7 @@ static int restore_queue(struct restore_ctx *ctx)
 		const struct sigpending_rec *s = &ctx->meta.sigpending[i];
 		siginfo_t info;
 		uint64_t addr;
-		pid_t tid = 0;
+		pid_t tid = 0, self = ctx->opts->any_pid ? ctx->pid : ctx->meta.process->pid;
 
 		memcpy(&info, s->siginfo.data, SIGINFO_SIZE);
 		if (info.si_signo < 1 || info.si_signo > 64)
@@ -212,9 +212,9 @@ static int restore_queue(struct restore_ctx *ctx)
 					"corrupted", "restoring queued signals (thread %d)", s->tid);
 		if (s->tid == 0 ?
 		    remote_syscall_ok(ctx->remote, NULL, "queueing a process signal",
-				      __NR_rt_sigqueueinfo, ctx->pid, info.si_signo, addr, 0, 0, 0) :
+				      __NR_rt_sigqueueinfo, self, info.si_signo, addr, 0, 0, 0) :
 		    remote_syscall_ok(ctx->remote, NULL, "queueing a thread signal",
-				      __NR_rt_tgsigqueueinfo, ctx->pid, tid, info.si_signo,
+				      __NR_rt_tgsigqueueinfo, self, tid, info.si_signo,
 				      addr, 0, 0))
 			return -1;
 	}

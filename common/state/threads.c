@@ -236,17 +236,17 @@ static int create_thread(struct restore_ctx *ctx, const struct thread_rec *t,
 		.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 			 CLONE_SYSVSEM,
 	};
-	pid_t want = t->tid;
+	pid_t want[2] = { t->tid, t->tid };
 	uint64_t tid_addr, args_addr;
 	char what[64];
 	long tid;
 
 	remote_scratch_reset(ctx->remote);
-	if (remote_scratch_put(ctx->remote, &want, sizeof(want), &tid_addr))
+	if (remote_scratch_put(ctx->remote, want, sizeof(want), &tid_addr))
 		return -1;
-	if (!ctx->opts->new_pid) {
+	if (!ctx->opts->any_pid) {
 		args.set_tid = tid_addr;
-		args.set_tid_size = 1;
+		args.set_tid_size = ctx->pidns_nested ? 2 : 1;
 	}
 	if (remote_scratch_put(ctx->remote, &args, sizeof(args), &args_addr))
 		return -1;
@@ -285,7 +285,9 @@ pid_t restore_tid(const struct restore_ctx *ctx, pid_t original)
 
 	for (i = 0; i < ctx->ntasks && i < ctx->meta.nthreads; i++)
 		if (ctx->meta.threads[i].tid == original)
-			return remote_pid(ctx->tasks[i]);
+			/* As the process sees it: restart may see it under
+			 * another (the root of a nested PID namespace). */
+			return ctx->opts->any_pid ? remote_pid(ctx->tasks[i]) : original;
 	return 0;
 }
 

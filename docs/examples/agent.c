@@ -7,7 +7,7 @@
  *   HOME and each HOST are libmigrate hosts: an ssh destination, or a
  *   command that reads the image on stdin and restarts it, e.g.
  *     "ssh node7 restart - --detach"
- *     "unshare -u sh -c 'hostname hop1; exec restart - --detach --new-pid'"
+ *     "unshare -u sh -c 'hostname hop1; exec restart - --detach --any-pid'"
  *
  * Output (stdout; give it a file opened for appending, it is written by
  * the agent at home):

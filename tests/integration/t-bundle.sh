@@ -42,8 +42,8 @@ say "bundle: $members files, $(stat -c %s "$T/bundle.tar.zst") bytes (plain imag
 rm -f "$T/bin/counter"
 
 # Without the bundle: refused, and ckpt check says why.
-expect_fail_msg "missing" "$RESTART" "$T/plain.tar.zst" --new-pid --detach
-"$CKPT" check "$T/plain.tar.zst" --new-pid > "$T/check-plain.out" 2>&1 &&
+expect_fail_msg "missing" "$RESTART" "$T/plain.tar.zst" --any-pid --detach
+"$CKPT" check "$T/plain.tar.zst" --any-pid > "$T/check-plain.out" 2>&1 &&
 	fail "ckpt check passed an image whose executable is gone"
 grep -q "^FAIL    checking executable $T/bin/counter: file is missing (.*ckpt --bundle)" "$T/check-plain.out" ||
 	fail "ckpt check does not say the executable is missing, or suggest --bundle: $(cat "$T/check-plain.out")"
@@ -72,9 +72,9 @@ say "restored from the bundle: $(readlink "/proc/$pid/exe")"
 
 # Again, twice at once: the cache entry is reused; a concurrent fill is safe.
 rm -rf "$XDG_CACHE_HOME"
-"$RESTART" "$T/bundle.tar.zst" --new-pid --detach --stdout "$T/c1.log" > "$T/c1.out" 2> "$T/c1.err" &
+"$RESTART" "$T/bundle.tar.zst" --any-pid --detach --stdout "$T/c1.log" > "$T/c1.out" 2> "$T/c1.err" &
 p1=$!
-"$RESTART" "$T/bundle.tar.zst" --new-pid --detach --stdout "$T/c2.log" > "$T/c2.out" 2> "$T/c2.err" &
+"$RESTART" "$T/bundle.tar.zst" --any-pid --detach --stdout "$T/c2.log" > "$T/c2.out" 2> "$T/c2.err" &
 p2=$!
 wait "$p1" || fail "concurrent restart 1 failed: $(cat "$T/c1.err")"
 wait "$p2" || fail "concurrent restart 2 failed: $(cat "$T/c2.err")"
@@ -90,7 +90,7 @@ cmp -s "$entry" "$PROGS/counter" || fail "cache entry differs from the program"
 # copy is renamed over it.)
 head -c "$(stat -c %s "$entry")" /dev/zero > "$T/damaged"
 mv -f "$T/damaged" "$entry"
-restart_detach "$T/bundle.tar.zst" --new-pid --stdout "$T/c3.log"
+restart_detach "$T/bundle.tar.zst" --any-pid --stdout "$T/c3.log"
 grep -q "damaged" "$T/restart.$_RESTART_N.err" || fail "no warning about the damaged entry"
 cmp -s "$entry" "$PROGS/counter" || fail "damaged cache entry not replaced"
 wait_tick "$T/c3.log" $((before + 5))

@@ -39,26 +39,26 @@ restart_fails "in use" "$img" --detach
 
 say "truncated images"
 head -c $((size / 2)) "$img" > "$T/half.tar.zst"
-restart_fails "truncated" "$T/half.tar.zst" --new-pid
-restart_fails "truncated" "$T/half.tar.zst" --new-pid --detach
+restart_fails "truncated" "$T/half.tar.zst" --any-pid
+restart_fails "truncated" "$T/half.tar.zst" --any-pid --detach
 head -c $((size - 1)) "$img" > "$T/minus1.tar.zst"
-restart_fails "truncated" "$T/minus1.tar.zst" --new-pid
+restart_fails "truncated" "$T/minus1.tar.zst" --any-pid
 head -c 100 "$img" > "$T/head100.tar.zst"
-restart_fails "truncated" "$T/head100.tar.zst" --new-pid
+restart_fails "truncated" "$T/head100.tar.zst" --any-pid
 # Whole members and whole zstd frames, but no ckpt-end.
 end_block=$(member_block "$img" ckpt-end)
 [ -n "$end_block" ] || fail "no ckpt-end member in the image"
 zstd -dcq "$img" | head -c $((end_block * 512)) | zstd_frames > "$T/noend.tar.zst"
-restart_fails "truncated" "$T/noend.tar.zst" --new-pid
+restart_fails "truncated" "$T/noend.tar.zst" --any-pid
 # From a pipe.
 before=$(candidate_procs)
-expect_fail_msg "truncated" bash -c 'exec "$0" - --new-pid < "$1"' "$RESTART" "$T/half.tar.zst"
+expect_fail_msg "truncated" bash -c 'exec "$0" - --any-pid < "$1"' "$RESTART" "$T/half.tar.zst"
 assert_no_new_procs "$before"
 
 say "corrupted images"
 cp "$img" "$T/flipped.tar.zst"
 flip_bytes "$T/flipped.tar.zst" $((size / 2)) 16
-restart_fails "corrupt" "$T/flipped.tar.zst" --new-pid
+restart_fails "corrupt" "$T/flipped.tar.zst" --any-pid
 # Inside the data of a pages/ member (recompressed: only its crc32c can tell).
 zstd -dcq "$img" > "$T/plain.tar"
 pages_block=$(member_block "$img" pages/00000000)
@@ -66,7 +66,7 @@ pages_block=$(member_block "$img" pages/00000000)
 cp "$T/plain.tar" "$T/pages.tar"
 flip_bytes "$T/pages.tar" $(((pages_block + 1) * 512 + 3000)) 4
 zstd_frames < "$T/pages.tar" > "$T/pages.tar.zst"
-restart_fails "checksum mismatch) in image member pages/00000000" "$T/pages.tar.zst" --new-pid
+restart_fails "checksum mismatch) in image member pages/00000000" "$T/pages.tar.zst" --any-pid
 # The last pages/ member in a zstd frame of its own, as ckpt writes them:
 # checked by the thread that decompresses it (the first one is read with
 # the metadata, before those threads start).
@@ -82,37 +82,37 @@ flip_bytes "$T/pages1.tar" $((start + 512 + 3000)) 4
 	tail -c +$((start + 1)) "$T/pages1.tar" | head -c $((end - start)) | zstd -q -c
 	tail -c +$((end + 1)) "$T/pages1.tar" | zstd_frames
 } > "$T/pages1.tar.zst"
-restart_fails "checksum mismatch) in image member $last" "$T/pages1.tar.zst" --new-pid
+restart_fails "checksum mismatch) in image member $last" "$T/pages1.tar.zst" --any-pid
 # Inside a record member.
 vmas_block=$(member_block "$img" meta/vmas)
 [ -n "$vmas_block" ] || fail "no meta/vmas member in the image"
 cp "$T/plain.tar" "$T/vmas.tar"
 flip_bytes "$T/vmas.tar" $(((vmas_block + 1) * 512 + 40)) 2
 zstd_frames < "$T/vmas.tar" > "$T/vmas.tar.zst"
-restart_fails "corrupt" "$T/vmas.tar.zst" --new-pid
+restart_fails "corrupt" "$T/vmas.tar.zst" --any-pid
 # A tar header (its checksum no longer matches).
 fds_block=$(member_block "$img" meta/fds)
 cp "$T/plain.tar" "$T/header.tar"
 flip_bytes "$T/header.tar" $((fds_block * 512 + 200)) 1
 zstd_frames < "$T/header.tar" > "$T/header.tar.zst"
-restart_fails "corrupt" "$T/header.tar.zst" --new-pid
+restart_fails "corrupt" "$T/header.tar.zst" --any-pid
 
 say "not an image"
 echo hi | zstd -q > "$T/hi.tar.zst"
-restart_fails "not a ckpt image" "$T/hi.tar.zst" --new-pid
+restart_fails "not a ckpt image" "$T/hi.tar.zst" --any-pid
 head -c 4096 /dev/urandom > "$T/random.tar.zst"
-restart_fails "not a ckpt image" "$T/random.tar.zst" --new-pid
+restart_fails "not a ckpt image" "$T/random.tar.zst" --any-pid
 tar --zstd -cf "$T/other.tar.zst" -C "$T" counter.log
-restart_fails "not a ckpt image" "$T/other.tar.zst" --new-pid
+restart_fails "not a ckpt image" "$T/other.tar.zst" --any-pid
 : > "$T/empty.tar.zst"
-restart_fails "not a ckpt image|truncated" "$T/empty.tar.zst" --new-pid
+restart_fails "not a ckpt image|truncated" "$T/empty.tar.zst" --any-pid
 
 say "unknown format version"
 CKPT_TEST_FORMAT_VERSION=99 ckpt_ok "$pid" "$T/v99.tar.zst"
-restart_fails "format version" "$T/v99.tar.zst" --new-pid
+restart_fails "format version" "$T/v99.tar.zst" --any-pid
 
 say "no such image file"
-restart_fails "no such file" "$T/nonexistent.tar.zst" --new-pid
+restart_fails "no such file" "$T/nonexistent.tar.zst" --any-pid
 
 say "missing and changed executable, changed mapped file"
 mkdir "$T/bin"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Killing restart (kill -9) at any moment of a restore leaves no
-# half-restored process: restart --new-pid --detach of a victim image
+# half-restored process: restart --any-pid --detach of a victim image
 # (tests/progs/victim, 16 MiB, 2 threads) is killed after 0..N ms (N: one
 # whole restore, measured, denser at first); afterwards either nothing of it is left, or a
 # fully restored victim that runs on: not traced, not stopped, still alive
@@ -27,7 +27,7 @@ victims() {
 }
 
 t0=$(date +%s%N)
-restart_detach "$T/v.img" --new-pid
+restart_detach "$T/v.img" --any-pid
 dur_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill -KILL "$RESTORED_PID"
 say "a whole restore takes $dur_ms ms; $runs kills over 0..$((dur_ms + 5)) ms"
@@ -37,7 +37,7 @@ problems=()
 for ((i = 0; i < runs; i++)); do
 	# Denser at first: restart's own start takes part of the measured time.
 	delay_us=$(( i * i * (dur_ms + 5) * 1000 / ((runs - 1) * (runs - 1) > 0 ? (runs - 1) * (runs - 1) : 1) ))
-	"$RESTART" "$T/v.img" --new-pid --detach > "$T/r.out" 2> "$T/r.err" < /dev/null &
+	"$RESTART" "$T/v.img" --any-pid --detach > "$T/r.out" 2> "$T/r.err" < /dev/null &
 	rp=$!
 	[ "$delay_us" -gt 0 ] && sleep "$(printf '%d.%06d' $((delay_us / 1000000)) $((delay_us % 1000000)))"
 	kill -KILL "$rp" 2>/dev/null

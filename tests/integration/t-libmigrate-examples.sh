@@ -13,7 +13,7 @@ need_ckpt
 EX=$ROOT/docs/examples
 [ -x "$EX/agent" ] && [ -x "$EX/split" ] || fail "docs/examples are not built (run make)"
 export MIGRATE_CKPT=$CKPT
-HERE="$RESTART - --detach --new-pid"
+HERE="$RESTART - --detach --any-pid"
 
 # fnv FILE: FNV-1a 64 of FILE, as the agent prints it.
 fnv() {

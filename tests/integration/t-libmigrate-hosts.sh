@@ -1,6 +1,6 @@
 #!/bin/bash
 # libmigrate: migrate_clone() and migrate_to() through a host command (a
-# local `restart - --detach --new-pid`, and one in new UTS and mount
+# local `restart - --detach --any-pid`, and one in new UTS and mount
 # namespaces with unshare).  clone: the original gets the copy's PID, the
 # copy gets 0, both go on with their threads.  to: the copy runs and the
 # original exits 0.  Failures (the host refuses the image, the stream is
@@ -13,7 +13,7 @@
 need_ckpt
 need_prog migself
 export MIGRATE_CKPT=$CKPT
-HERE="$RESTART - --detach --new-pid"
+HERE="$RESTART - --detach --any-pid"
 
 # run_self NAME ARGS...: migself to its end (it must exit 0).
 run_self() {
@@ -63,7 +63,7 @@ for how in "-t 2 -T" "-s ign" "-t 1 -s reap" "-t 1 -T -s wall"; do
 	wait_for_line "$T/to$n.log" '^ok moved$' 20
 	moved=$(sed -n 's/^moved //p' "$T/to$n.log")
 	[ "$moved" != "$(sed -n 's/^start //p' "$T/to$n.log")" ] ||
-		fail "to '$how': the PID did not change (--new-pid)"
+		fail "to '$how': the PID did not change (--any-pid)"
 	grep -q '^ok original' "$T/to$n.log" && fail "to '$how': the original went on"
 	say "ok: to $how: moved to $moved"
 done
@@ -81,7 +81,7 @@ chmod +x "$T/fake-ssh"
 export MIGRATE_SSH=$T/fake-ssh MIGRATE_RESTART=$RESTART
 run_self ssh-clone -t 1 clone node7
 wait_for_line "$T/ssh-clone.log" '^ok copy$' 20
-grep -qx -- "-o BatchMode=yes -- node7 $RESTART - --detach --new-pid --stdout /dev/null --stderr /dev/null" \
+grep -qx -- "-o BatchMode=yes -- node7 $RESTART - --detach --any-pid --stdout /dev/null --stderr /dev/null" \
 	"$T/ssh.args" || fail "ssh called as: $(cat "$T/ssh.args")"
 run_self ssh-to -t 1 -f 8 to node7	# MIGRATE_NEW_PID: the original's PID is taken here
 wait_for_line "$T/ssh-to.log" '^ok moved$' 20

@@ -40,7 +40,7 @@ case $flags2 in *"$ROOT/bin"*) ;; *) fail "bin/pkgconfig does not point to this 
 
 # Run it: ckpt from PATH (the installed one), the library from the install.
 PATH=$pfx/bin:$PATH LD_LIBRARY_PATH=$pfx/lib start_bg "$T/split" 100000 \
-	"$pfx/bin/restart - --detach --new-pid" "$T/result" >> "$T/split.log" 2> "$T/split.err"
+	"$pfx/bin/restart - --detach --any-pid" "$T/result" >> "$T/split.log" 2> "$T/split.err"
 pid=$BG_PID
 for ((i = 0; i < 600; i++)); do
 	[ -e "/proc/$pid" ] && [ "$(proc_state "$pid")" != Z ] || break

@@ -53,7 +53,7 @@ kill -KILL "$clone"
 wait_gone "$clone"
 
 # 2. Move it to a "host" without the program (its directory hidden).
-via="unshare -m sh -c 'mount --bind $T/empty $T/bin && test ! -e $T/bin/counter && exec $RESTART - --detach --new-pid --stdout $T/moved.log'"
+via="unshare -m sh -c 'mount --bind $T/empty $T/bin && test ! -e $T/bin/counter && exec $RESTART - --detach --any-pid --stdout $T/moved.log'"
 migrate --via "$via" "$pid" nshost || fail "ckpt-migrate failed: $(cat "$MERR")"
 grep -q "^ckpt-migrate: moved PID $pid from .* to nshost: PID [0-9]* there" "$MOUT" ||
 	fail "unexpected output: $(cat "$MOUT")"
@@ -73,7 +73,7 @@ say "moved: PID $pid -> $moved, $(grep downtime "$MOUT")"
 
 # 3. Failures: the original runs on, nothing is left on the target.
 others=$(candidate_procs)
-migrate --via "head -c 300000 | $RESTART - --detach --new-pid --stdout $T/cut.log" "$moved" nshost &&
+migrate --via "head -c 300000 | $RESTART - --detach --any-pid --stdout $T/cut.log" "$moved" nshost &&
 	fail "a cut stream was reported as a success: $(cat "$MOUT")"
 grep -q "^ckpt-migrate: restart on nshost failed: .*truncated" "$MERR" ||
 	fail "cut stream: unexpected message: $(cat "$MERR")"

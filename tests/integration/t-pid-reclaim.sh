@@ -1,7 +1,7 @@
 #!/bin/bash
-# Without --new-pid, restart reclaims the original PID, and does so again
+# Without --any-pid, restart reclaims the original PID, and does so again
 # when the same image is restarted a second time after the first copy died.
-# With --new-pid it takes another PID while the original PID is busy.
+# With --any-pid it takes another PID while the original PID is busy.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -25,10 +25,10 @@ for round in 1 2; do
 	fi
 done
 
-# The original PID is in use now: --new-pid goes elsewhere.
+# The original PID is in use now: --any-pid goes elsewhere.
 # (Both copies now write into counter.log; it is not checked any more.)
-restart_detach "$T/counter.tar.zst" --new-pid
-[ "$RESTORED_PID" != "$pid" ] || fail "--new-pid restored under the busy PID $pid"
+restart_detach "$T/counter.tar.zst" --any-pid
+[ "$RESTORED_PID" != "$pid" ] || fail "--any-pid restored under the busy PID $pid"
 assert_running "$pid" "the copy holding the original PID"
-say "--new-pid copy is PID $RESTORED_PID"
+say "--any-pid copy is PID $RESTORED_PID"
 pass

@@ -22,7 +22,7 @@ grep -q '^ExecStart=.*restart - --detach' "$ROOT/scripts/systemd/ckpt-receive@.s
 
 port=$(free_port)
 start_bg systemd-socket-activate -l "127.0.0.1:$port" --inetd --accept \
-	"$RESTART" - --detach --new-pid --stdout "$T/received.log" 2> "$T/activate.err"
+	"$RESTART" - --detach --any-pid --stdout "$T/received.log" 2> "$T/activate.err"
 for ((i = 0; i < 100; i++)); do
 	grep -q "Listening on" "$T/activate.err" 2>/dev/null && break
 	sleep 0.05

@@ -1,5 +1,5 @@
 #!/bin/bash
-# One image restarted twice with --new-pid: two independent copies run side
+# One image restarted twice with --any-pid: two independent copies run side
 # by side, each going on from the tick of the checkpoint.  The original's
 # stdout is a pipe, so each copy gets the file given with --stdout.
 # shellcheck source=tests/integration/lib.sh
@@ -25,9 +25,9 @@ assert_ticks_consecutive "$T/orig.log" "$before"
 
 : > "$T/copy1.log"
 : > "$T/copy2.log"
-restart_detach "$T/counter.tar.zst" --new-pid --stdout "$T/copy1.log"
+restart_detach "$T/counter.tar.zst" --any-pid --stdout "$T/copy1.log"
 p1=$RESTORED_PID
-restart_detach "$T/counter.tar.zst" --new-pid --stdout "$T/copy2.log"
+restart_detach "$T/counter.tar.zst" --any-pid --stdout "$T/copy2.log"
 p2=$RESTORED_PID
 [ "$p1" != "$p2" ] || fail "both copies have PID $p1"
 say "copies running as PIDs $p1 and $p2 (original $pid), from tick $((before + 1))"

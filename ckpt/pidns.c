@@ -1,0 +1,153 @@
+/* ckpt of a process in a PID namespace below ckpt's own (a tree started
+ * with `unshare -pf --mount-proc PROG`, checkpointed by the PID of PROG):
+ * its PIDs, those of its descendants, groups, sessions and threads are
+ * saved as they are seen in that namespace, not as this host numbers them.
+ *
+ * Rather than translating each PID ckpt reads (/proc, ptrace, kcmp,
+ * SO_PEERCRED, fdinfo...), ckpt dumps from inside: it joins the process's
+ * PID namespace (setns, which places only its children there) and forks;
+ * the child makes a private mount namespace with a /proc of that PID
+ * namespace and runs the ordinary dump of the process under its PID
+ * there, marking the image `own_pidns` (restart then restores it only
+ * with --new-pid, into a new PID namespace, the root as its PID 1 again
+ * when it was).  The init of a namespace cannot be killed from inside it:
+ * with --kill, the child asks the ckpt outside, once the image is
+ * committed, to send the SIGKILL, which ends every process of the
+ * namespace, the child too. */
+#define LOG_PREFIX ""
+#include "pidns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "procfs.h"
+
+static volatile pid_t inside_pid;
+
+static void forward(int sig)
+{
+	if (inside_pid > 0)
+		kill(inside_pid, sig);
+}
+
+bool pidns_below(pid_t pid)
+{
+	struct proc_status me, it;
+
+	if (procfs_read_status(getpid(), &me) || procfs_read_status(pid, &it)) {
+		error_clear();
+		return false;	/* (the dump says why) */
+	}
+	return it.nspid_count > me.nspid_count;
+}
+
+_Noreturn void pidns_kill_init(int fd)
+{
+	int i;
+
+	if (write(fd, "k", 1) != 1)
+		_exit(1);
+	for (i = 0; i < 100; i++)	/* it kills us with the namespace */
+		usleep(100000);
+	_exit(1);
+}
+
+static int inside(pid_t inner, struct dump_opts *opts, struct output *out)
+{
+	if (unshare(CLONE_NEWNS))
+		return fail(errno, "run ckpt as root (CAP_SYS_ADMIN)", "creating a mount "
+			    "namespace for the PID namespace's /proc");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return fail(errno, NULL, "making the new mount namespace private");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return fail(errno, NULL, "mounting /proc of the process's PID namespace");
+	if (open_output(out))
+		return -1;
+	return dump_tree(inner, opts, out->fd, commit_output, out);
+}
+
+int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
+{
+	struct sigaction sa = { .sa_handler = forward };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct proc_status st;
+	char path[64], c;
+	int nsfd, kp[2], status, ret;
+	bool killed = false;
+	pid_t inner, child;
+	unsigned i;
+
+	if (procfs_read_status(pid, &st))
+		return -1;
+	inner = st.nspid[st.nspid_count - 1];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return fail(errno, NULL, "opening the PID namespace of process %d", pid);
+	if (setns(nsfd, CLONE_NEWPID)) {
+		int err = errno;
+		close(nsfd);
+		return fail(err, err == EPERM ? "run ckpt as root (CAP_SYS_ADMIN)" : NULL,
+			    "entering the PID namespace of process %d", pid);
+	}
+	close(nsfd);
+	if (pipe2(kp, O_CLOEXEC))
+		return fail(errno, NULL, "creating a pipe");
+	pr_info("process %d is PID %d in a PID namespace of its own: checkpointed from there",
+		pid, inner);
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		close(kp[0]);
+		close(kp[1]);
+		return fail(errno, NULL, "starting ckpt inside the PID namespace of process %d",
+			    pid);
+	}
+	if (child == 0) {
+		close(kp[0]);
+		opts->own_pidns = true;
+		opts->kill_init_fd = kp[1];
+		ret = inside(inner, opts, out);
+		close_output(out);
+		if (ret)
+			error_print();
+		_exit(ret ? 1 : 0);
+	}
+	close(kp[1]);
+	inside_pid = child;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	for (;;) {
+		ssize_t n = read(kp[0], &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && c == 'k' && !killed) {
+			killed = true;
+			kill(pid, SIGKILL);
+			continue;
+		}
+		break;
+	}
+	close(kp[0]);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail(errno, NULL, "waiting for ckpt inside the PID namespace");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return 0;	/* with the namespace, after the image was complete */
+	if (WIFSIGNALED(status))
+		return fail_why("it was killed", NULL, "ckpt inside the PID namespace of "
+				"process %d (signal %d)", pid, WTERMSIG(status));
+	return 1;		/* it said why */
+}
