@@ -236,6 +236,9 @@ struct restore_ctx {
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
+/* A thread of meta/threads has this TID (records naming a thread are
+ * checked against the list: timers, queued signals, backtraces). */
+bool meta_has_thread(const struct image_meta *m, int32_t tid);
 /* The TID a thread of the image has in the restored process (the same
  * unless --new-pid); 0 if the image has no such thread. */
 pid_t restore_tid(const struct restore_ctx *ctx, pid_t original);

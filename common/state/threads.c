@@ -140,12 +140,44 @@ static int check_resume_point(const struct restore_ctx *ctx, const struct thread
 	return 0;
 }
 
+/* /proc/sys/kernel/threads-max, -1 if unreadable. */
+static long threads_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/threads-max", "re");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+bool meta_has_thread(const struct image_meta *m, int32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
 static int threads_check(struct restore_ctx *ctx)
 {
 	int32_t *tids;
 	size_t i;
 
+	long max = threads_max();
+
 	if (ctx->meta.nthreads < 1 || ctx->meta.nthreads > 65536 ||
+	    (max > 0 && ctx->meta.nthreads > (size_t)max))
+		return fail_why("more threads than this host allows", "raise "
+				"/proc/sys/kernel/threads-max, or the image is corrupted",
+				"checking the image (%zu threads, at most %ld here)",
+				ctx->meta.nthreads, max);
+	if (
 	    ctx->meta.threads[0].tid != ctx->meta.process->pid)
 		return fail_why("invalid thread list", "the image is corrupted",
 				"checking the image (%zu threads)", ctx->meta.nthreads);
