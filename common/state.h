@@ -233,6 +233,7 @@ struct restore_ctx {
 	 * -1 none; NULL for a process that shares none. */
 	int *vma_shm_fd;
 	uint64_t pages_restored;
+	bool failed;			/* set before the release hooks of a failed restore */
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 

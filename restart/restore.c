@@ -856,8 +856,11 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 		t.p[0]->pid, (now_ns() - t0) / 1e6);
 	ret = 0;
 out:
-	if (ret)
+	if (ret) {
 		kill_all(&t);	/* nothing half-restored is left running */
+		for (i = 0; i < t.n; i++)
+			t.p[i]->ctx.failed = true;	/* release hooks undo what they made */
+	}
 	free_tree(&t);
 	image_reader_free(reader);
 	return ret;
