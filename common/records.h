@@ -18,7 +18,9 @@
 	F(T, 7, I32, pid)			\
 	F(T, 8, STR, comm)			\
 	F(T, 90, BLOB, image_id)		/* 16 random bytes naming this image */ \
-	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */
+	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */ \
+	F(T, 470, U32, owner_uid)		/* 1 + real uid of the ckpt that wrote it, 0 unknown */ \
+	F(T, 471, U32, owner_gid)		/* 1 + its real gid, 0 unknown */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */

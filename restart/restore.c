@@ -658,7 +658,8 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	if (!root)
 		return -1;
 	root->ctx.reader = r;
-	if (meta_read(r, &root->ctx.meta, &root->ctx.next) || check_tree(&root->ctx.meta) ||
+	if (meta_read(r, &root->ctx.meta, &root->ctx.next) ||
+	    creds_drop_for_image(&root->ctx) || check_tree(&root->ctx.meta) ||
 	    restore_run_checks(&root->ctx))
 		return -1;
 	rm = &root->ctx.meta;

@@ -859,8 +859,8 @@ static int check_name(struct restore_ctx *ctx, const struct fd_rec *rec, const s
 					"socket fd %d (%s)", rec->fd, path);
 		if (live_socket_at(path))
 			return fail_why("a socket on this host is bound to its name", "stop "
-					"the process that holds it (restart never removes a live "
-					"socket)", "checking unix socket fd %d (%s)", rec->fd, path);
+					"the process that holds it; restart never removes a live "
+					"socket", "checking unix socket fd %d (%s)", rec->fd, path);
 	}
 	if (!(u = state_of(ctx)))
 		return -1;

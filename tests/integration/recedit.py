@@ -10,6 +10,7 @@ that what restart sees is a well-formed image with hostile content.
   recedit.py MEMBER set REC FIELD TYPE VALUE   (TYPE u32 u64 i32 i64 str hex)
   recedit.py MEMBER del REC FIELD
   recedit.py MEMBER dup REC                    (a copy of record REC, last)
+  recedit.py MEMBER copy REC FIELD TO          (field FIELD of REC into record TO)
   recedit.py MEMBER find FIELD VALUE           (index of the first record whose
                                                 field FIELD is VALUE)
   recedit.py DIR fixend ORDER                  (ckpt-end for the members of ORDER)
@@ -114,6 +115,10 @@ def main():
     rec = int(args[0])
     if cmd == 'dup':
         recs.append([list(f) for f in recs[rec]])
+    elif cmd == 'copy':
+        fid, to = int(args[1]), int(args[2])
+        src = [f for f in recs[rec] if f[0] == fid]
+        recs[to] = [f for f in recs[to] if f[0] != fid] + [list(f) for f in src]
     elif cmd == 'del':
         recs[rec] = [f for f in recs[rec] if f[0] != int(args[1])]
     elif cmd == 'set':
