@@ -51,6 +51,7 @@ struct rtree {
 	int obj_base;			/* objects' fds go from here up */
 	struct rshm *shms;
 	size_t nshms;
+	bool timens_done;		/* made before dropping to the image's owner */
 };
 
 /* restart/shared.c: which open files are shared and who makes them (in

@@ -114,8 +114,9 @@ static int creds_check(struct restore_ctx *ctx)
 			return fail_why("invalid groups", "the image is corrupted",
 					"checking thread %d", t->tid);
 		if (geteuid() != 0 && !same_ids(t, &me))
-			return fail_why("the process ran as another user", "run restart as root "
-					"to restore other credentials", "restoring credentials of "
+			return fail_why("the process ran as another user", "only root restores "
+					"other credentials, and root restores another user's image "
+					"as that user unless told --as-root", "restoring credentials of "
 					"thread %d (uid %u, gid %u; restart runs as uid %u)", t->tid,
 					t->ruid, t->rgid, me.ruid);
 	}
@@ -147,42 +148,85 @@ static int own_capset(uint64_t caps)
 	return syscall(SYS_capset, &hdr, data) ? -1 : 0;
 }
 
+/* The groups of the user named by uid that it may have: the passwd and
+ * group databases' (without an entry: gid alone).  *n entries, malloc'ed. */
+static gid_t *user_groups(uid_t uid, gid_t gid, int *n)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t *groups = malloc(sizeof(*groups));
+	int size = 1;
+
+	*n = 1;
+	if (!groups)
+		return NULL;
+	groups[0] = gid;
+	if (!pw)
+		return groups;
+	for (;;) {
+		gid_t *grown = realloc(groups, size * sizeof(*groups));
+		int got = size;
+
+		if (!grown) {
+			free(groups);
+			return NULL;
+		}
+		groups = grown;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &got) >= 0) {
+			*n = got;
+			return groups;
+		}
+		if (got <= size || got > 65536) {
+			groups[0] = pw->pw_gid;
+			*n = 1;
+			return groups;
+		}
+		size = got;
+	}
+}
+
+static bool in_groups(const gid_t *groups, int n, gid_t g)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
 int creds_drop_for_image(struct restore_ctx *ctx)
 {
 	const uint64_t keep = 1ull << CAP_CHECKPOINT_RESTORE;
-	gid_t gid, *groups = NULL;
+	const struct thread_rec *t = ctx->meta.nthreads ? &ctx->meta.threads[0] : NULL;
+	gid_t gid, *allowed, *groups;
+	int nallowed, ngroups = 0;
 	struct passwd *pw;
-	int ngroups = 0;
 	uid_t uid;
+	size_t i;
 
 	if (geteuid() != 0 || (ctx->opts && ctx->opts->as_root))
 		return 0;
 	uid = creds_image_owner(ctx->meta.header, ctx->opts, &gid);
 	if (!uid)
 		return 0;
-	if ((pw = getpwuid(uid))) {
+	if ((pw = getpwuid(uid)))
 		gid = pw->pw_gid;
-		ngroups = 16;
-		for (;;) {
-			gid_t *grown = realloc(groups, ngroups * sizeof(*groups));
-			int n = ngroups;
-
-			if (!grown) {
-				free(groups);
-				return fail(ENOMEM, NULL, "dropping to the image owner's credentials");
-			}
-			groups = grown;
-			if (getgrouplist(pw->pw_name, gid, groups, &n) >= 0) {
-				ngroups = n;
-				break;
-			}
-			if (n <= ngroups || n > 65536) {
-				ngroups = 0;
-				break;
-			}
-			ngroups = n;
-		}
+	/* Of the groups the process had, those the user may have; the
+	 * image's group if the user may have it, else the user's own. */
+	if (!(allowed = user_groups(uid, gid, &nallowed)) ||
+	    !(groups = malloc((t ? t->groups.len / 4 : 0) * sizeof(*groups) + 1))) {
+		free(allowed);
+		return fail(ENOMEM, NULL, "dropping to the image owner's credentials");
 	}
+	for (i = 0; t && i < t->groups.len / 4; i++) {
+		uint32_t g;
+		memcpy(&g, (const char *)t->groups.data + 4 * i, 4);
+		if (in_groups(allowed, nallowed, g))
+			groups[ngroups++] = g;
+	}
+	if (t && t->ruid == uid && t->rgid == t->egid && in_groups(allowed, nallowed, t->rgid))
+		gid = t->rgid;
+	free(allowed);
 	pr_info("the image belongs to uid %u (gid %u): restoring with that user's credentials "
 		"(restart --as-root keeps root's)", uid, gid);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(ngroups, groups) ||
