@@ -6,6 +6,8 @@
 #  - a mapped file of meta/files that is now a FIFO: restart and ckpt check
 #    refuse it ("not a regular file") instead of waiting for a writer;
 #  - an executable that is not the verified one of meta/files;
+#  - a vDSO mapping record without its name; an oom_score_adj out of range,
+#    or one restart cannot set (below its own, without CAP_SYS_RESOURCE);
 #  - a pipe whose recorded contents exceed its recorded size;
 #  - a unix socket name held by a live socket of the host, or by a file
 #    that is not a socket: refused, the host's file untouched;
@@ -57,6 +59,31 @@ edit "$T/exe" meta/process set 0 6 str /bin/true
 repack "$T/exe" "$T/exe.tar.zst"
 expect_fail_msg "executable is not among the files" "$RESTART" "$T/exe.tar.zst" --detach
 assert_no_new_procs "$before"
+
+# The vDSO's record without its name (restart compared it by name: a NULL).
+unpack "$T/c.tar.zst" "$T/vdso"
+k=$($RECEDIT "$T/vdso/meta/vmas" find 6 '[vdso]') || fail "no [vdso] in meta/vmas"
+edit "$T/vdso" meta/vmas del "$k" 6
+repack "$T/vdso" "$T/vdso.tar.zst"
+expect_fail_msg "invalid mapping record" "$RESTART" "$T/vdso.tar.zst" --detach
+assert_no_new_procs "$before"
+
+# oom_score_adj out of range; below restart's own without CAP_SYS_RESOURCE
+# (root here may lack it): refused before anything starts, by name.
+unpack "$T/c.tar.zst" "$T/oom"
+edit "$T/oom" meta/process set 0 70 i32 5000
+repack "$T/oom" "$T/oom.tar.zst"
+expect_fail_msg "invalid oom_score_adj" "$RESTART" "$T/oom.tar.zst" --detach
+assert_no_new_procs "$before"
+edit "$T/oom" meta/process set 0 70 i32 -500
+repack "$T/oom" "$T/oom-low.tar.zst"
+capeff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)
+if [ $((0x$capeff >> 24 & 1)) = 0 ] && [ "$(cat /proc/self/oom_score_adj)" -gt -500 ]; then
+	expect_fail_msg "needs CAP_SYS_RESOURCE" "$RESTART" "$T/oom-low.tar.zst" --detach
+	assert_no_new_procs "$before"
+else
+	say "CAP_SYS_RESOURCE here: a low oom_score_adj is restored, not refused"
+fi
 
 # ---- pipefifo: pipe A (fds 3-8) holds 100000 bytes in a 256 KiB pipe
 mkdir "$T/p" && chmod 755 "$T/p"
