@@ -114,7 +114,9 @@ static int signals_check(struct restore_ctx *ctx)
 
 	for (i = 0; i < ctx->meta.nsigactions; i++) {
 		unsigned sig = ctx->meta.sigactions[i].sig;
-		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP ||
+		    ctx->meta.sigactions[i].handler >= ARCH_TASK_SIZE ||
+		    ctx->meta.sigactions[i].restorer >= ARCH_TASK_SIZE)
 			return fail_why("invalid signal handler record", "the image is corrupted",
 					"checking signal %u", sig);
 	}
