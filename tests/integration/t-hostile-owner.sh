@@ -24,7 +24,7 @@ creds() {
 	grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/"$1"/status | tr -s ' \t' ' '
 }
 unpack() {
-	mkdir "$2" && (cd "$2" && tar --zstd -xf "$1") || fail "cannot unpack $1"
+	{ mkdir "$2" && (cd "$2" && tar --zstd -xf "$1"); } || fail "cannot unpack $1"
 	tar --zstd -tf "$1" > "$2.order"
 }
 repack() {

@@ -22,7 +22,7 @@ RECEDIT="/usr/bin/python3 $ROOT/tests/integration/recedit.py"
 
 # unpack IMAGE DIR: members into DIR, their order into DIR.order
 unpack() {
-	mkdir "$2" && (cd "$2" && tar --zstd -xf "$1") || fail "cannot unpack $1"
+	{ mkdir "$2" && (cd "$2" && tar --zstd -xf "$1"); } || fail "cannot unpack $1"
 	tar --zstd -tf "$1" > "$2.order"
 }
 # repack DIR OUT: the members of DIR in their order, ckpt-end made again
