@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -40,7 +41,7 @@
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid]\n"
+"       ckpt check IMAGE [--new-pid] [--as-root]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -56,6 +57,9 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  -n, --new-pid   check for `restart --new-pid`: the PIDs need not be free\n"
+"      --as-root   run by root, check another user's image with root's\n"
+"                  credentials, as `restart --as-root` (by default as that\n"
+"                  user, as restart does: see restart(1))\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -825,9 +829,9 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid)
+static int check_image(const char *path, bool new_pid, bool as_root)
 {
-	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
+	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 }, .as_root = as_root };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
@@ -842,6 +846,25 @@ static int check_image(const char *path, bool new_pid)
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
+	/* As restart: root checks another user's image as that user. */
+	if (!ret) {
+		struct stat st;
+		gid_t gid;
+		uid_t owner;
+
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+			opts.image_file_owned = true;
+			opts.image_file_uid = st.st_uid;
+			opts.image_file_gid = st.st_gid;
+		}
+		owner = creds_image_owner(ctx.meta.header, &opts, &gid);
+		if (geteuid() == 0 && !as_root && owner) {
+			say_ok("owner: the image belongs to uid %u: checked with that user's "
+			       "credentials, as restart run by root restores it (--as-root: root's)",
+			       owner);
+			ret = creds_drop_for_image(&ctx);
+		}
+	}
 	if (!ret && nothers && !(others = calloc(nothers, sizeof(*others))))
 		ret = fail(ENOMEM, NULL, "reading the image");
 	for (k = 0; !ret && k < nothers; k++) {
@@ -925,10 +948,11 @@ int check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
+		{ "as-root", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool new_pid = false;
+	bool new_pid = false, as_root = false;
 	int c;
 
 	optind = 1;
@@ -936,6 +960,9 @@ int check_main(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			new_pid = true;
+			break;
+		case 'R':
+			as_root = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -957,5 +984,5 @@ int check_main(int argc, char **argv)
 		}
 		return check_machine();
 	}
-	return check_image(argv[optind], new_pid);
+	return check_image(argv[optind], new_pid, as_root);
 }

@@ -58,7 +58,8 @@ $got"
 wait_tick "$T/nb/c.log" $(($(last_tick "$T/nb/c.log") + 2))
 kill_wait "$pid"
 
-# 2. nobody's image names /etc/shadow: opened as nobody, EACCES.
+# 2. nobody's image names /etc/shadow: checked as nobody, EACCES, before
+#    anything starts (restart and ckpt check alike).
 unpack "$T/img.tar.zst" "$T/shadow"
 k=$($RECEDIT "$T/shadow/meta/fds" find 1 2) || fail "no fd 2 in meta/fds"
 $RECEDIT "$T/shadow/meta/fds" set "$k" 3 str /etc/shadow || fail recedit
@@ -73,6 +74,11 @@ before=$(candidate_procs)
 expect_fail_msg "Permission denied" "$RESTART" "$T/shadow.tar.zst" --detach
 grep -q /etc/shadow "$EXPECT_ERR" || fail "the refusal does not name /etc/shadow: $(cat "$EXPECT_ERR")"
 assert_no_new_procs "$before"
+grep -q "checking fd 2 (/etc/shadow): Permission denied" "$EXPECT_ERR" ||
+	fail "not refused by the checks: $(cat "$EXPECT_ERR")"
+expect_fail_msg "Permission denied" "$CKPT" check "$T/shadow.tar.zst"
+grep -q "^OK *owner: the image belongs to uid $NOBODY" "$T/expect.$_EXPECT_N.stdout" ||
+	fail "ckpt check did not say whose image it is: $(cat "$T/expect.$_EXPECT_N.stdout")"
 
 # 3. nobody's image claims root's credentials: refused before it starts.
 unpack "$T/img.tar.zst" "$T/root"
