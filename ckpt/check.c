@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -40,7 +41,7 @@
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid | --any-pid]\n"
+"       ckpt check IMAGE [--new-pid | --any-pid] [--as-root]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -60,6 +61,9 @@ static const char usage[] =
 "                  and restart may create PID and mount namespaces\n"
 "      --any-pid   check for `restart --any-pid` (a single process under any\n"
 "                  free PID)\n"
+"      --as-root   run by root, check another user's image with root's\n"
+"                  credentials, as `restart --as-root` (by default as that\n"
+"                  user, as restart does: see restart(1))\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -859,9 +863,10 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid, bool any_pid)
+static int check_image(const char *path, bool new_pid, bool any_pid, bool as_root)
 {
-	struct restore_opts opts = { .new_pid = new_pid, .any_pid = any_pid, .stdio_fd = { 0, 1, 2 } };
+	struct restore_opts opts = { .new_pid = new_pid, .any_pid = any_pid, .stdio_fd = { 0, 1, 2 },
+				     .as_root = as_root };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
@@ -877,6 +882,25 @@ static int check_image(const char *path, bool new_pid, bool any_pid)
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
+	/* As restart: root checks another user's image as that user. */
+	if (!ret) {
+		struct stat st;
+		gid_t gid;
+		uid_t owner;
+
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+			opts.image_file_owned = true;
+			opts.image_file_uid = st.st_uid;
+			opts.image_file_gid = st.st_gid;
+		}
+		owner = creds_image_owner(ctx.meta.header, &opts, &gid);
+		if (geteuid() == 0 && !as_root && owner) {
+			say_ok("owner: the image belongs to uid %u: checked with that user's "
+			       "credentials, as restart run by root restores it (--as-root: root's)",
+			       owner);
+			ret = creds_drop_for_image(&ctx);
+		}
+	}
 	if (!ret && nothers && !(others = calloc(nothers, sizeof(*others))))
 		ret = fail(ENOMEM, NULL, "reading the image");
 	for (k = 0; !ret && k < nothers; k++) {
@@ -963,10 +987,11 @@ int check_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, 'a' },
+		{ "as-root", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool new_pid = false, any_pid = false;
+	bool new_pid = false, any_pid = false, as_root = false;
 	int c;
 
 	optind = 1;
@@ -977,6 +1002,9 @@ int check_main(int argc, char **argv)
 			break;
 		case 'a':
 			any_pid = true;
+			break;
+		case 'R':
+			as_root = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -1003,5 +1031,5 @@ int check_main(int argc, char **argv)
 		      stderr);
 		return 2;
 	}
-	return check_image(argv[optind], new_pid, any_pid);
+	return check_image(argv[optind], new_pid, any_pid, as_root);
 }

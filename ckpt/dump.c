@@ -228,6 +228,8 @@ int dump_write_header(struct dump_ctx *ctx)
 	h->pid = ctx->pid;
 	h->own_pidns = ctx->opts->own_pidns;
 	h->comm = strdup(ctx->stat.comm);
+	h->owner_uid = getuid() + 1;	/* who supplies the image: docs/security.md */
+	h->owner_gid = getgid() + 1;
 	if (getrandom(id, sizeof(id), 0) != sizeof(id))
 		return fail(errno, NULL, "making an image id");
 	if (blob_set(&h->image_id, id, sizeof(id)))

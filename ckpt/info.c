@@ -280,10 +280,63 @@ static void print_cpu(FILE *f, const struct image_meta *m)
 	fputc('\n', f);
 }
 
+/* The backtrace records of each thread, found in O(log n): an image may
+ * hold many threads and many frames (a loop over all frames for every
+ * thread made `ckpt info` quadratic: minutes for a small crafted image). */
+struct bt_index {
+	const struct image_meta *m;
+	size_t *ix;		/* indices into m->backtraces by (tid, position) */
+};
+
+static int bt_cmp(const void *a, const void *b, void *arg)
+{
+	const struct image_meta *m = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int32_t tx = m->backtraces[x].tid, ty = m->backtraces[y].tid;
+
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void bt_index_build(struct bt_index *bi, const struct image_meta *m)
+{
+	size_t k;
+
+	bi->m = m;
+	bi->ix = m->nbacktraces ? malloc(m->nbacktraces * sizeof(*bi->ix)) : NULL;
+	if (!bi->ix)
+		return;
+	for (k = 0; k < m->nbacktraces; k++)
+		bi->ix[k] = k;
+	qsort_r(bi->ix, m->nbacktraces, sizeof(*bi->ix), bt_cmp, (void *)m);
+}
+
+/* The first position in bi->ix of thread tid's frames; *end past its last. */
+static size_t bt_range(const struct bt_index *bi, int32_t tid, size_t *end)
+{
+	size_t lo = 0, hi = bi->ix ? bi->m->nbacktraces : 0, first;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (bi->m->backtraces[bi->ix[mid]].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < (bi->ix ? bi->m->nbacktraces : 0) && bi->m->backtraces[bi->ix[lo]].tid == tid)
+		lo++;
+	*end = lo;
+	return first;
+}
+
 static void print_threads(FILE *f, const struct image_meta *m)
 {
-	size_t i, k;
+	size_t i, k, end;
+	struct bt_index bi;
 
+	bt_index_build(&bi, m);
 	fprintf(f, "\nThreads: %zu\n", m->nthreads);
 	for (i = 0; i < m->nthreads; i++) {
 		const struct thread_rec *t = &m->threads[i];
@@ -299,10 +352,8 @@ static void print_threads(FILE *f, const struct image_meta *m)
 			fprintf(f, "  ip %#" PRIx64 "  sp %#" PRIx64, (uint64_t)arch_ip(regs),
 				(uint64_t)arch_sp(regs));
 		fputc('\n', f);
-		for (k = 0; k < m->nbacktraces; k++) {
-			if (m->backtraces[k].tid != t->tid)
-				continue;
-			backtrace_format(&m->backtraces[k], line, sizeof(line));
+		for (k = bt_range(&bi, t->tid, &end); k < end; k++) {
+			backtrace_format(&m->backtraces[bi.ix[k]], line, sizeof(line));
 			fputs("    ", f);
 			put_text(f, line);
 			fputc('\n', f);
@@ -311,6 +362,7 @@ static void print_threads(FILE *f, const struct image_meta *m)
 		if (!any)
 			fputs("    (no backtrace in the image)\n", f);
 	}
+	free(bi.ix);
 }
 
 static void print_vmas(FILE *f, const struct image_meta *m)
@@ -632,8 +684,9 @@ static void print_human(FILE *f, const struct image_meta *m)
 
 /* One thread record, with what a reader would otherwise have to decode
  * from its registers, and its backtrace. */
-static void json_thread(FILE *f, const struct image_meta *m, const struct thread_rec *t)
+static void json_thread(FILE *f, const struct bt_index *bi, const struct thread_rec *t)
 {
+	size_t end;
 	const arch_regs_t *regs = thread_regs(t);
 	char *obj = NULL;
 	size_t len = 0, k, n = 0;
@@ -657,11 +710,9 @@ static void json_thread(FILE *f, const struct image_meta *m, const struct thread
 			fputs(", \"state\": \"in user space\", \"syscall\": null", f);
 	}
 	fputs(", \"backtrace\": [", f);
-	for (k = 0; k < m->nbacktraces; k++) {
-		if (m->backtraces[k].tid != t->tid)
-			continue;
+	for (k = bt_range(bi, t->tid, &end); k < end; k++) {
 		fputs(n++ ? ", " : "", f);
-		record_print_json(f, &backtrace_rec_desc, &m->backtraces[k]);
+		record_print_json(f, &backtrace_rec_desc, &bi->m->backtraces[bi->ix[k]]);
 	}
 	fputs("]}", f);
 }
@@ -675,6 +726,7 @@ static void print_json(FILE *f, const struct image_meta *m, const struct image_m
 	size_t n, k;
 	unsigned i;
 	bool first = true;
+	struct bt_index bi;
 
 	fputc('{', f);
 	for (i = 0; meta_member_at(m, i, &name, &desc, &recs, &n); i++) {
@@ -693,13 +745,17 @@ static void print_json(FILE *f, const struct image_meta *m, const struct image_m
 			continue;
 		}
 		fputc('[', f);
+		if (desc == &thread_rec_desc)
+			bt_index_build(&bi, m);
 		for (k = 0; k < n; k++) {
 			fputs(k ? ",\n  " : "\n  ", f);
 			if (desc == &thread_rec_desc)
-				json_thread(f, m, &m->threads[k]);
+				json_thread(f, &bi, &m->threads[k]);
 			else
 				record_print_json(f, desc, (const char *)recs + k * desc->size);
 		}
+		if (desc == &thread_rec_desc)
+			free(bi.ix);
 		fputc(']', f);
 	}
 	fprintf(f, ",\n\"vdso_size\": %u", m->vdso.len);

@@ -21,12 +21,19 @@ static int read_build_id(const char *path, uint8_t *id, size_t size)
 	Elf *elf = NULL;
 	Elf_Scn *scn = NULL;
 	int fd, len = 0;
+	struct stat st;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path comes from an image: it may name a FIFO (open would wait for
+	 * a writer forever) or a device.  Never wait, read regular files only. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF)
 		goto out;
@@ -116,9 +123,13 @@ int file_id_same(const struct file_id_rec *f)
 	if (f->sha256.len != SHA256_LEN)
 		return (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec ==
 		       f->mtime_ns ? 0 : 1;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return 1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 1;
+	}
 	ret = sha256_fd(fd, sum, &size);
 	close(fd);
 	if (ret)
@@ -141,6 +152,10 @@ int file_id_verify(const struct file_id_rec *f, const char *role)
 					"checking %s %s", role, f->path);
 		return fail(errno, NULL, "checking %s %s", role, f->path);
 	}
+	if (!S_ISREG(st.st_mode))
+		return fail_why("not a regular file", "an executable or a mapped file is always "
+				"one; the image is damaged or was made to harm this host",
+				"checking %s %s", role, f->path);
 	mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + st.st_mtim.tv_nsec;
 	len = read_build_id(f->path, id, sizeof(id));
 	if (f->build_id.len) {

@@ -20,7 +20,9 @@
 	F(T, 90, BLOB, image_id)		/* 16 random bytes naming this image */ \
 	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */ \
 	F(T, 400, U32, own_pidns)		/* 1: PIDs as seen in the tree's own PID \
-						   namespace, below ckpt's (restart --new-pid) */
+						   namespace, below ckpt's (restart --new-pid) */ \
+	F(T, 470, U32, owner_uid)		/* 1 + real uid of the ckpt that wrote it, 0 unknown */ \
+	F(T, 471, U32, owner_gid)		/* 1 + its real gid, 0 unknown */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */

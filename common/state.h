@@ -208,6 +208,11 @@ struct restore_opts {
 	struct restore_tty *tty;	/* filled by the tty module */
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
+	/* Whose image it is (restart run by root, docs/security.md). */
+	bool as_root;			/* --as-root: keep root for another user's image */
+	bool image_file_owned;		/* the image is a file, owned by: */
+	uid_t image_file_uid;
+	gid_t image_file_gid;
 };
 
 struct restore_ctx {
@@ -242,9 +247,13 @@ struct restore_ctx {
 	 * root makes a namespace of its own inside restart's, and every other
 	 * PID and TID is given at both levels (restart/pidns.c) */
 	bool pidns_nested;
+	bool failed;			/* set before the release hooks of a failed restore */
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 
+/* A thread of meta/threads has this TID (records naming a thread are
+ * checked against the list: timers, queued signals, backtraces). */
+bool meta_has_thread(const struct image_meta *m, int32_t tid);
 /* The TID a thread of the image has in the restored process, as the
  * process sees it (the same unless --any-pid); 0 if the image has no such
  * thread.  For injected syscalls. */
@@ -282,6 +291,18 @@ extern const struct state_ops timens_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
 extern const struct state_ops pidfd_threads_state_ops;
 extern const struct state_ops *const state_table[];
+
+/* common/state/creds.c.  The user an image is restored as when restart
+ * runs as root: the owner of the image file if not root, else the user
+ * the header says wrote it if not root; 0 (root) otherwise.  *gid: that
+ * user's group as the file or header has it. */
+uid_t creds_image_owner(const struct image_header *h, const struct restore_opts *o, gid_t *gid);
+/* restart run by root on another user's image (and not --as-root): become
+ * that user (its groups from the passwd database) before anything is
+ * opened on the image's behalf, keeping only CAP_CHECKPOINT_RESTORE (to
+ * reclaim PIDs), which the restored threads give up with their recorded
+ * capabilities.  No-op otherwise. */
+int creds_drop_for_image(struct restore_ctx *ctx) must_check;
 
 /* Before restart starts anything (common/restore_checks.c), shared by
  * restart and `ckpt check IMAGE`. */

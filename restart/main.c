@@ -66,6 +66,10 @@ static const char usage[] =
 "      --no-timens      no time namespace: the process sees this host's\n"
 "                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
 "                       go on from the checkpoint, whatever this host's uptime)\n"
+"      --as-root        run by root, restore another user's image with root's\n"
+"                       credentials (by default restart becomes the user who\n"
+"                       owns the image file, or else who wrote it, before it\n"
+"                       opens anything for the image: see docs/security.md)\n"
 "  -v, --verbose        print each step with timings; -vv for more\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
@@ -239,7 +243,7 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID };
+	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, OPT_ANY_PID },
@@ -252,6 +256,7 @@ int main(int argc, char **argv)
 		{ "pty", no_argument, NULL, OPT_PTY },
 		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
 		{ "latest", required_argument, NULL, OPT_LATEST },
+		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -282,6 +287,7 @@ int main(int argc, char **argv)
 		case OPT_PTY: use_pty = true; break;
 		case OPT_NO_TIMENS: opts.no_timens = true; break;
 		case OPT_LATEST: latest_dir = optarg; break;
+		case OPT_AS_ROOT: opts.as_root = true; break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
@@ -319,6 +325,12 @@ int main(int argc, char **argv)
 			fail(errno, "check the path of the image", "opening image %s", image);
 			goto err;
 		}
+	}
+	/* Whose image it is: root restores another user's as that user. */
+	if (!fstat(image_fd, &st) && S_ISREG(st.st_mode)) {
+		opts.image_file_owned = true;
+		opts.image_file_uid = st.st_uid;
+		opts.image_file_gid = st.st_gid;
 	}
 	if (use_pty) {
 		if (opts.detach) {

@@ -745,7 +745,18 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	if (!root)
 		return -1;
 	root->ctx.reader = r;
-	if (meta_read(r, &root->ctx.meta, &root->ctx.next) || check_tree(&root->ctx.meta) ||
+	if (meta_read(r, &root->ctx.meta, &root->ctx.next))
+		return -1;
+	/* Root restoring another user's image becomes that user before any
+	 * check opens a file for it; the time namespace (CAP_SYS_ADMIN) is
+	 * made just before. */
+	if (geteuid() == 0 && !opts->as_root &&
+	    creds_image_owner(root->ctx.meta.header, opts, &(gid_t){ 0 })) {
+		if (timens_prepare(&root->ctx))
+			return -1;
+		t->timens_done = true;
+	}
+	if (creds_drop_for_image(&root->ctx) || check_tree(&root->ctx.meta) ||
 	    restore_run_checks(&root->ctx))
 		return -1;
 	rm = &root->ctx.meta;
@@ -950,7 +961,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	}
 	if (opts->new_pid && pidns_reserve(&t))
 		goto out;
-	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
+	if (bundle_unpack(&t.p[0]->ctx) || (!t.timens_done && timens_prepare(&t.p[0]->ctx)) ||
 	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
 	*pid = t.p[0]->pid;
@@ -958,8 +969,11 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 		t.p[0]->pid, (now_ns() - t0) / 1e6);
 	ret = 0;
 out:
-	if (ret)
+	if (ret) {
 		kill_all(&t);	/* nothing half-restored is left running */
+		for (i = 0; i < t.n; i++)
+			t.p[i]->ctx.failed = true;	/* release hooks undo what they made */
+	}
 	free_tree(&t);
 	image_reader_free(reader);
 	return ret;

@@ -52,6 +52,7 @@ struct rtree {
 	bool nested;			/* the root is PID 1 of a namespace of its own */
 	struct rshm *shms;
 	size_t nshms;
+	bool timens_done;		/* made before dropping to the image's owner */
 };
 
 /* restart/shared.c: which open files are shared and who makes them (in

@@ -6,6 +6,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/prctl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -128,13 +129,18 @@ static int attrs_restore(struct restore_ctx *ctx)
 			return -1;
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", ctx->pid);
 	snprintf(value, sizeof(value), "%d", p->oom_score_adj);
-	f = fopen(path, "w");
-	if (!f || fputs(value, f) < 0 || fclose(f)) {
+	f = fopen(path, "we");
+	if (!f)
+		return fail(errno, NULL, "restoring oom_score_adj %d", p->oom_score_adj);
+	/* fclose() flushes, and may be where the write fails: closed once. */
+	if (fputs(value, f) < 0) {
 		int err = errno;
-		if (f)
-			fclose(f);
+		fclose(f);
 		return fail(err, NULL, "restoring oom_score_adj %d", p->oom_score_adj);
 	}
+	if (fclose(f))
+		return fail(errno, errno == EACCES || errno == EPERM ? "lowering it needs "
+			    "CAP_SYS_RESOURCE" : NULL, "restoring oom_score_adj %d", p->oom_score_adj);
 	if (p->pdeathsig &&
 	    remote_syscall_ok(r, NULL, "restoring the parent-death signal", __NR_prctl,
 			      PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0, 0))
@@ -155,8 +161,44 @@ static int attrs_restore(struct restore_ctx *ctx)
 	return 0;
 }
 
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The new process starts with our oom_score_adj; going below it needs
+ * CAP_SYS_RESOURCE (which root lacks in some containers): said now,
+ * before anything starts. */
+static int attrs_check(struct restore_ctx *ctx)
+{
+	const struct process_rec *p = ctx->meta.process;
+	char *text;
+	size_t len;
+	int ours;
+
+	if (p->oom_score_adj < -1000 || p->oom_score_adj > 1000)
+		return fail_why("invalid oom_score_adj", "the image is corrupted",
+				"checking the image (oom_score_adj %d)", p->oom_score_adj);
+	if (procfs_read_file("/proc/self/oom_score_adj", &text, &len))
+		return -1;
+	ours = atoi(text);
+	free(text);
+	if (p->oom_score_adj < ours && !have_cap(CAP_SYS_RESOURCE))
+		return fail_why("lowering oom_score_adj needs CAP_SYS_RESOURCE, which restart "
+				"lacks", "restart with that capability, or raise the process's "
+				"oom_score_adj before checkpointing", "restoring oom_score_adj %d "
+				"(restart has %d)", p->oom_score_adj, ours);
+	return 0;
+}
+
 const struct state_ops attrs_state_ops = {
 	.name = "attributes",
+	.check = attrs_check,
 	.dump = attrs_dump,
 	.restore = attrs_restore,
 };

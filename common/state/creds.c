@@ -7,6 +7,7 @@
 #include "state.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/prctl.h>
 #include <linux/securebits.h>
@@ -14,8 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <pwd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40
+#endif
 
 static int dump_thread_creds(struct dump_ctx *ctx, struct remote *r, struct thread_rec *t)
 {
@@ -108,11 +114,143 @@ static int creds_check(struct restore_ctx *ctx)
 			return fail_why("invalid groups", "the image is corrupted",
 					"checking thread %d", t->tid);
 		if (geteuid() != 0 && !same_ids(t, &me))
-			return fail_why("the process ran as another user", "run restart as root "
-					"to restore other credentials", "restoring credentials of "
+			return fail_why("the process ran as another user", "only root restores "
+					"other credentials, and root restores another user's image "
+					"as that user unless told --as-root", "restoring credentials of "
 					"thread %d (uid %u, gid %u; restart runs as uid %u)", t->tid,
 					t->ruid, t->rgid, me.ruid);
 	}
+	return 0;
+}
+
+uid_t creds_image_owner(const struct image_header *h, const struct restore_opts *o, gid_t *gid)
+{
+	*gid = 0;
+	if (o && o->image_file_owned && o->image_file_uid != 0) {
+		*gid = o->image_file_gid;
+		return o->image_file_uid;
+	}
+	if (h && h->owner_uid > 1) {
+		*gid = h->owner_gid ? h->owner_gid - 1 : h->owner_uid - 1;
+		return h->owner_uid - 1;
+	}
+	return 0;
+}
+
+static int own_capset(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {
+		{ (uint32_t)caps, (uint32_t)caps, (uint32_t)caps },
+		{ (uint32_t)(caps >> 32), (uint32_t)(caps >> 32), (uint32_t)(caps >> 32) },
+	};
+
+	return syscall(SYS_capset, &hdr, data) ? -1 : 0;
+}
+
+/* The groups of the user named by uid that it may have: the passwd and
+ * group databases' (without an entry: gid alone).  *n entries, malloc'ed. */
+static gid_t *user_groups(uid_t uid, gid_t gid, int *n)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t *groups = malloc(sizeof(*groups));
+	int size = 1;
+
+	*n = 1;
+	if (!groups)
+		return NULL;
+	groups[0] = gid;
+	if (!pw)
+		return groups;
+	for (;;) {
+		gid_t *grown = realloc(groups, size * sizeof(*groups));
+		int got = size;
+
+		if (!grown) {
+			free(groups);
+			return NULL;
+		}
+		groups = grown;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &got) >= 0) {
+			*n = got;
+			return groups;
+		}
+		if (got <= size || got > 65536) {
+			groups[0] = pw->pw_gid;
+			*n = 1;
+			return groups;
+		}
+		size = got;
+	}
+}
+
+static bool in_groups(const gid_t *groups, int n, gid_t g)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+int creds_drop_for_image(struct restore_ctx *ctx)
+{
+	const uint64_t keep = 1ull << CAP_CHECKPOINT_RESTORE;
+	const struct thread_rec *t = ctx->meta.nthreads ? &ctx->meta.threads[0] : NULL;
+	gid_t gid, *allowed, *groups;
+	int nallowed, ngroups = 0;
+	struct passwd *pw;
+	uid_t uid;
+	size_t i;
+
+	if (geteuid() != 0 || (ctx->opts && ctx->opts->as_root))
+		return 0;
+	uid = creds_image_owner(ctx->meta.header, ctx->opts, &gid);
+	if (!uid)
+		return 0;
+	if ((pw = getpwuid(uid)))
+		gid = pw->pw_gid;
+	/* Of the groups the process had, those the user may have; the
+	 * image's group if the user may have it, else the user's own. */
+	if (!(allowed = user_groups(uid, gid, &nallowed)) ||
+	    !(groups = malloc((t ? t->groups.len / 4 : 0) * sizeof(*groups) + 1))) {
+		free(allowed);
+		return fail(ENOMEM, NULL, "dropping to the image owner's credentials");
+	}
+	for (i = 0; t && i < t->groups.len / 4; i++) {
+		uint32_t g;
+		memcpy(&g, (const char *)t->groups.data + 4 * i, 4);
+		if (in_groups(allowed, nallowed, g))
+			groups[ngroups++] = g;
+	}
+	if (t && t->ruid == uid && t->rgid == t->egid && in_groups(allowed, nallowed, t->rgid))
+		gid = t->rgid;
+	free(allowed);
+	pr_info("the image belongs to uid %u (gid %u): restoring with that user's credentials "
+		"(restart --as-root keeps root's)", uid, gid);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(ngroups, groups) ||
+	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
+		free(groups);
+		return fail(errno, "restart --as-root restores with root's credentials, if the "
+			    "image is trusted", "dropping to the credentials of the image's owner "
+			    "(uid %u)", uid);
+	}
+	free(groups);
+	/* Only PID reclaim stays (clone3 set_tid, in restart and, through the
+	 * ambient set, in the process until its credentials are restored). */
+	if (own_capset(keep) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
+		pr_warn("cannot keep CAP_CHECKPOINT_RESTORE (%s): without it the process "
+			"cannot get its PIDs back (restart --new-pid does without)", strerror(errno));
+		if (own_capset(0))
+			return fail(errno, NULL, "dropping capabilities");
+	}
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return fail(errno, NULL, "dropping to the credentials of the image's owner");
+	if (getuid() != uid || geteuid() != uid || getegid() != gid)
+		return fail_why("the credentials did not change", NULL, "dropping to uid %u", uid);
 	return 0;
 }
 
@@ -151,6 +289,25 @@ static int last_cap(void)
 	return cap;
 }
 
+/* The capability sets, keep-caps and ambient set of t, in its thread. */
+static int restore_thread_caps(struct remote *r, const struct thread_rec *t)
+{
+	int cap;
+
+	if (inject(r, "restoring keep-caps", __NR_prctl, PR_SET_KEEPCAPS,
+		   !!(t->securebits & SECBIT_KEEP_CAPS), 0) ||
+	    inject(r, "clearing the ambient capabilities", __NR_prctl, PR_CAP_AMBIENT,
+		   PR_CAP_AMBIENT_CLEAR_ALL, 0) ||
+	    set_caps(r, t->cap_eff, t->cap_prm, t->cap_inh))
+		return -1;
+	for (cap = 0; cap < 64; cap++)
+		if ((t->cap_amb & (1ull << cap)) &&
+		    inject(r, "restoring an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
+			   PR_CAP_AMBIENT_RAISE, cap))
+			return -1;
+	return 0;
+}
+
 /* In the thread itself, still with restart's (root) credentials: bounding
  * set first (needs CAP_SETPCAP), then ids keeping capabilities, then the
  * capability sets, ambient set and securebits. */
@@ -185,16 +342,7 @@ static int restore_thread_creds(struct remote *r, const struct thread_rec *t,
 	    (set_caps(r, me->cap_prm, me->cap_prm, me->cap_inh) ||
 	     inject(r, "restoring securebits", __NR_prctl, PR_SET_SECUREBITS, t->securebits, 0)))
 		return -1;
-	if (inject(r, "restoring keep-caps", __NR_prctl, PR_SET_KEEPCAPS,
-		   !!(t->securebits & SECBIT_KEEP_CAPS), 0) ||
-	    set_caps(r, t->cap_eff, t->cap_prm, t->cap_inh))
-		return -1;
-	for (cap = 0; cap < 64; cap++)
-		if ((t->cap_amb & (1ull << cap)) &&
-		    inject(r, "restoring an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
-			   PR_CAP_AMBIENT_RAISE, cap))
-			return -1;
-	return 0;
+	return restore_thread_caps(r, t);
 }
 
 static int creds_restore(struct restore_ctx *ctx)
@@ -209,6 +357,14 @@ static int creds_restore(struct restore_ctx *ctx)
 		const struct thread_rec *t = &ctx->meta.threads[i];
 		if (same_creds(t, &me))
 			continue;	/* exec gave it ours: nothing to change */
+		/* The same user (restart dropped to the image's owner): only
+		 * capabilities to lower, which needs no privilege. */
+		if (geteuid() != 0 && same_ids(t, &me) &&
+		    (t->securebits & ~SECBIT_KEEP_CAPS) == (me.securebits & ~SECBIT_KEEP_CAPS)) {
+			if (restore_thread_caps(ctx->tasks[i], t))
+				return -1;
+			continue;
+		}
 		if (restore_thread_creds(ctx->tasks[i], t, &me))
 			return -1;
 	}

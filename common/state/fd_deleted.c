@@ -35,6 +35,7 @@
 
 #define MAX_SAVED (64ull << 20)	/* bytes of data of one ghost kept in the image */
 #define MAX_HANDLE 128		/* MAX_HANDLE_SZ */
+#define MFD_NAME_MAX 249		/* NAME_MAX - strlen("memfd:"): memfd_create refuses more */
 #ifndef __O_TMPFILE
 #define __O_TMPFILE (O_TMPFILE & ~O_DIRECTORY)
 #endif
@@ -293,13 +294,14 @@ static int check_ghost(const struct ghost_rec *g, size_t i)
 	uint64_t total = 0, end = 0;
 	const uint64_t *ext = g->extents.data;
 
-	if (!g->path || g->path[0] != '/' || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
+	if (!g->path || g->path[0] != '/' || strlen(g->path) >= PATH_MAX || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
 	    (g->kind == GHOST_DEV) != (S_ISCHR(g->mode) || S_ISBLK(g->mode)) ||
 	    g->extents.len % 16 ||
 	    (g->kind == GHOST_DIR) != S_ISDIR(g->mode) ||
 	    (g->kind == GHOST_SYMLINK) != S_ISLNK(g->mode) ||
 	    (g->kind == GHOST_SYMLINK && !g->target) ||
-	    (g->kind == GHOST_MEMFD && (strncmp(g->path, "/memfd:", 7) || !S_ISREG(g->mode))) ||
+	    (g->kind == GHOST_MEMFD && (strncmp(g->path, "/memfd:", 7) || !S_ISREG(g->mode) ||
+					strlen(g->path + 7) > MFD_NAME_MAX)) ||
 	    (g->kind == GHOST_LINKED && (!g->handle.len || g->handle.len > MAX_HANDLE)))
 		goto bad;
 	for (k = 0; k < next; k++) {

@@ -54,6 +54,16 @@ static int check_regular(struct restore_ctx *ctx, const struct fd_rec *rec)
 
 	if (check_exists(ctx, rec))
 		return -1;
+	/* Opened later with our credentials (the image owner's when root
+	 * restores another user's image): refused now if it would fail. */
+	if (!(rec->flags & O_PATH) && strncmp(rec->path, "/proc/", 6)) {
+		int acc = rec->flags & O_ACCMODE, mode = acc == O_WRONLY ? W_OK :
+			  acc == O_RDWR ? R_OK | W_OK : R_OK;
+		if (access(rec->path, mode) && (errno == EACCES || errno == EPERM || errno == EROFS))
+			return fail(errno, "the file must be accessible at the same path, to the "
+				    "user restart restores as", "checking fd %d (%s)", rec->fd,
+				    rec->path);
+	}
 	if ((rec->flags & O_ACCMODE) != O_RDONLY || (rec->flags & O_PATH) ||
 	    ctx->opts->allow_changed_files || !strncmp(rec->path, "/proc/", 6))
 		return 0;

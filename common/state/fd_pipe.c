@@ -324,10 +324,40 @@ static int check_size(const struct fd_rec *rec)
 	return ret;
 }
 
+static const struct fd_rec *placed_before(const struct image_meta *m, const struct fd_rec *rec);
+static const struct fd_rec *queue_of(const struct image_meta *m, const struct fd_rec *rec);
+
+/* The pipe is made with the size of its first fd and filled with the data
+ * of the fd that holds it: that data must fit, one buffer page per packet
+ * (O_DIRECT) plus the rest, or the refill would stop half-way. */
+static int check_fits(const struct image_meta *m, const struct fd_rec *rec)
+{
+	const struct fd_rec *q;
+	const uint32_t *packets;
+	uint64_t pages = 0, done = 0, size;
+	size_t i;
+
+	if (placed_before(m, rec) || !(q = queue_of(m, rec)))
+		return 0;
+	size = rec->pipe_size ? rec->pipe_size : 16 * 4096;
+	packets = q->pipe_packets.data;
+	for (i = 0; i < q->pipe_packets.len / sizeof(*packets); i++) {
+		pages += (packets[i] + 4095ull) / 4096;
+		done += packets[i];
+	}
+	pages += (q->data.len - done + 4095) / 4096;
+	if (q->data.len > size || pages > size / 4096)
+		return fail_why("its recorded contents do not fit in its recorded size",
+				"the image is corrupted", "checking the pipe of fd %d (%u bytes "
+				"in %u packets for a pipe of %llu)", rec->fd, q->data.len,
+				(unsigned)(q->pipe_packets.len / sizeof(*packets)),
+				(unsigned long long)size);
+	return 0;
+}
+
 static int check_pipe(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
-	(void)ctx;
-	return check_queue(rec) || check_size(rec) ? -1 : 0;
+	return check_queue(rec) || check_fits(&ctx->meta, rec) || check_size(rec) ? -1 : 0;
 }
 
 static int check_fifo(struct restore_ctx *ctx, const struct fd_rec *rec)
@@ -338,7 +368,7 @@ static int check_fifo(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (!rec->path || rec->path[0] != '/')
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
-	if (check_queue(rec) || check_size(rec))
+	if (check_queue(rec) || check_fits(&ctx->meta, rec) || check_size(rec))
 		return -1;
 	if (rec->kind == FD_FIFO_DELETED)
 		return 0;

@@ -723,6 +723,161 @@ static const struct fd_rec *sender_of(const struct image_meta *m, const struct u
 	return NULL;
 }
 
+/* A socket made before its fd's turn (its pair end, its peer...). */
+struct made_sock {
+	uint64_t id;
+	int fd;				/* spare, -1 once taken */
+	int partner;			/* peer_gone: the other end, closed at the end */
+	char loc[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];	/* where its file is now */
+	bool bound_path, gone;
+};
+
+/* In restore_ctx.slot[SLOT_UNIX]. */
+struct unix_restore {
+	struct made_sock *socks;
+	size_t nsocks;
+	char (*dirs)[PATH_MAX];		/* directories made for gone names */
+	size_t ndirs;
+	bool finished;
+	/* Filled by check(), in restart: every file name the restore may
+	 * bind, with what was there before, so that a failed restore removes
+	 * the socket files it made (release_unix) and nothing else. */
+	struct name_before *names;
+	size_t nnames;
+};
+
+/* A file name a restore may bind, as the host has it before. */
+struct name_before {
+	char path[PATH_MAX];
+	bool existed;
+	dev_t dev;
+	ino_t ino;
+};
+
+static struct unix_restore *state_of(struct restore_ctx *ctx);
+
+/* The name of a path-bound address as the host sees it: a relative name
+ * is bound in the process's cwd under its root. */
+static int host_name(const struct restore_ctx *ctx, const struct blob *addr, char *out, size_t size)
+{
+	const struct sockaddr_un *sa = addr->data;
+	const struct process_rec *p = ctx->meta.process;
+	size_t len = strnlen(sa->sun_path, addr->len - SUN_OFF);
+	const char *root = p && p->root && strcmp(p->root, "/") ? p->root : "";
+	int n;
+
+	if (sa->sun_path[0] == '/')
+		n = snprintf(out, size, "%s%.*s", root, (int)len, sa->sun_path);
+	else
+		n = snprintf(out, size, "%s%s/%.*s", root, p && p->cwd ? p->cwd : "", (int)len,
+			     sa->sun_path);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Is the socket file at path (lstat'ed: st) the name of a live socket?
+ * sock_diag lists every unix socket of this network namespace with the
+ * inode of its file; looking is read only (connecting to find out would
+ * queue a connection on somebody's listener).  -1 if sock_diag fails. */
+static int file_bound(const struct stat *st)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req r;
+	} req = {
+		.nlh = { sizeof(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS },
+	};
+	static const size_t bufsize = 1 << 16;
+	char *buf = malloc(bufsize);
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), found = -1;
+
+	if (nl < 0 || !buf || send(nl, &req, sizeof(req), 0) < 0)
+		goto out;
+	for (;;) {
+		ssize_t n = recv(nl, buf, bufsize, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0)
+			goto out;
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			struct rtattr *a = (struct rtattr *)(m + 1);
+			int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+
+			if (h->nlmsg_type == NLMSG_DONE) {
+				found = 0;
+				goto out;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				goto out;
+			for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+				struct unix_diag_vfs *v = RTA_DATA(a);
+				if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof(*v) &&
+				    v->udiag_vfs_ino == st->st_ino &&
+				    st->st_dev == makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff)) {
+					found = 1;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	if (nl >= 0)
+		close(nl);
+	free(buf);
+	return found;
+}
+
+/* A live socket's file is at path. */
+static bool live_socket_at(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISSOCK(st.st_mode) && file_bound(&st) != 0;
+}
+
+/* Before anything is created: the file name of a socket the restore binds
+ * must be free, or hold a stale socket file (nobody bound to it: left by
+ * the process restored); never a live socket or another file.  What was
+ * there is remembered, for release_unix after a failed restore. */
+static int check_name(struct restore_ctx *ctx, const struct fd_rec *rec, const struct blob *addr,
+		      bool gone)
+{
+	struct unix_restore *u;
+	struct name_before *nb, *grown;
+	struct stat st;
+	char path[PATH_MAX];
+
+	if (addr->len <= SUN_OFF || !((const struct sockaddr_un *)addr->data)->sun_path[0])
+		return 0;
+	if (host_name(ctx, addr, path, sizeof(path)))
+		return bad(rec, "name too long");
+	if (!gone && !lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode))
+			return fail_why("its name is taken by a file that is not a socket",
+					"remove that file if it is not needed", "checking unix "
+					"socket fd %d (%s)", rec->fd, path);
+		if (live_socket_at(path))
+			return fail_why("a socket on this host is bound to its name", "stop "
+					"the process that holds it; restart never removes a live "
+					"socket", "checking unix socket fd %d (%s)", rec->fd, path);
+	}
+	if (!(u = state_of(ctx)))
+		return -1;
+	if (!(grown = realloc(u->names, (u->nnames + 1) * sizeof(*grown))))
+		return fail(ENOMEM, NULL, "checking unix sockets");
+	u->names = grown;
+	nb = &u->names[u->nnames++];
+	memset(nb, 0, sizeof(*nb));
+	snprintf(nb->path, sizeof(nb->path), "%s", path);
+	if (!lstat(path, &st)) {
+		nb->existed = true;
+		nb->dev = st.st_dev;
+		nb->ino = st.st_ino;
+	}
+	return 0;
+}
+
 static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	const struct image_meta *m = &ctx->meta;
@@ -797,29 +952,17 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 			return fail_why("a datagram is queued on a socket without name or peer",
 					NULL, "checking fd %d", rec->fd);
 		}
+		/* A sender of another process: its name is borrowed to send. */
+		if (rec->sock_type == SOCK_DGRAM && msg->from.len > SUN_OFF && !sender_of(m, msg) &&
+		    check_name(ctx, rec, &msg->from, false))
+			return -1;
 	}
+	if (!rec->share_index && check_name(ctx, rec, &rec->local_addr, rec->name_gone))
+		return -1;
 	return sockopts_check(ctx, rec);
 }
 
 /* ------------------------------------------------------------- restore */
-
-/* A socket made before its fd's turn (its pair end, its peer...). */
-struct made_sock {
-	uint64_t id;
-	int fd;				/* spare, -1 once taken */
-	int partner;			/* peer_gone: the other end, closed at the end */
-	char loc[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];	/* where its file is now */
-	bool bound_path, gone;
-};
-
-/* In restore_ctx.slot[SLOT_UNIX]. */
-struct unix_restore {
-	struct made_sock *socks;
-	size_t nsocks;
-	char (*dirs)[PATH_MAX];		/* directories made for gone names */
-	size_t ndirs;
-	bool finished;
-};
 
 static struct unix_restore *state_of(struct restore_ctx *ctx)
 {
@@ -941,7 +1084,13 @@ static int bind_name(struct unix_restore *u, int s, const struct fd_rec *rec)
 			moved = true;
 		}
 	} else if (!lstat(path, &st) && S_ISSOCK(st.st_mode)) {
-		unlink(path);	/* stale: left by the process we replace */
+		/* Stale: left by the process we replace (check_name); never a
+		 * live one, looked at again now. */
+		if (live_socket_at(path))
+			return fail_why("a socket on this host is bound to its name", "stop the "
+					"process that holds it", "binding unix socket fd %d (%s)",
+					rec->fd, path);
+		unlink(path);
 	}
 	if (bind(s, rec->local_addr.data, rec->local_addr.len)) {
 		fail(errno, "the name must be free on this host", "binding unix socket fd %d",
@@ -1494,6 +1643,18 @@ static void release_unix(struct restore_ctx *ctx)
 		if (u->socks[i].partner >= 0)
 			close(u->socks[i].partner);
 	}
+	/* A failed restore (its processes are dead): the socket files it
+	 * bound go; what was there before stays. */
+	for (i = 0; ctx->failed && i < u->nnames; i++) {
+		const struct name_before *nb = &u->names[i];
+		struct stat st;
+
+		if (!lstat(nb->path, &st) && S_ISSOCK(st.st_mode) &&
+		    (!nb->existed || st.st_dev != nb->dev || st.st_ino != nb->ino) &&
+		    unlink(nb->path) == 0)
+			pr_info("removed %s, bound by the failed restore", nb->path);
+	}
+	free(u->names);
 	free(u->socks);
 	free(u->dirs);
 	free(u);

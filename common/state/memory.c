@@ -1026,6 +1026,7 @@ static int memory_check(struct restore_ctx *ctx)
 		if (v->start >= v->end || v->start % PAGE || v->end % PAGE || v->start < prev_end ||
 		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
 		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_VSYSCALL ||
+		    (is_vdso_block(v->kind) && (!v->path || v->path[0] != '[')) ||
 		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
 		     (v->file_index < 0 ? !fd_ghost_of_map(m, v->start) :
 		      (size_t)v->file_index >= m->nfiles)))

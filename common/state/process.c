@@ -173,6 +173,23 @@ static int check_cpu(const struct process_rec *p)
 	return 0;
 }
 
+/* meta/process names the executable twice: by path, and by its index in
+ * meta/files (exe_file, 0 in images from before it).  Both must agree, so
+ * that the file restart executes is the one whose identity it checked. */
+static bool exe_verified(const struct image_meta *m)
+{
+	const struct process_rec *p = m->process;
+	size_t i;
+
+	if (p->exe_file)
+		return p->exe_file <= m->nfiles && m->files[p->exe_file - 1].path &&
+		       !strcmp(m->files[p->exe_file - 1].path, p->exe);
+	for (i = 0; i < m->nfiles; i++)
+		if (m->files[i].path && !strcmp(m->files[i].path, p->exe))
+			return true;
+	return false;
+}
+
 static int process_check(struct restore_ctx *ctx)
 {
 	const struct process_rec *p = ctx->meta.process;
@@ -183,6 +200,11 @@ static int process_check(struct restore_ctx *ctx)
 	    (p->cwd_ghost && ctx->meta.ghosts[p->cwd_ghost - 1].kind != GHOST_DIR))
 		return fail_why("invalid process record", "the image is corrupted",
 				"checking the image");
+	/* The executable restart runs is one of the files it verifies. */
+	if (!exe_verified(&ctx->meta))
+		return fail_why("the executable is not among the files the image records",
+				"the image is damaged or was made to run another program",
+				"checking the executable %s", p->exe);
 	for (i = 0; i < ctx->meta.nfiles; i++) {
 		const struct file_id_rec *f = &ctx->meta.files[i];
 		if (!f->path || f->path[0] != '/')

@@ -114,14 +114,22 @@ static int signals_check(struct restore_ctx *ctx)
 
 	for (i = 0; i < ctx->meta.nsigactions; i++) {
 		unsigned sig = ctx->meta.sigactions[i].sig;
-		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP ||
+		    ctx->meta.sigactions[i].handler >= ARCH_TASK_SIZE ||
+		    ctx->meta.sigactions[i].restorer >= ARCH_TASK_SIZE)
 			return fail_why("invalid signal handler record", "the image is corrupted",
 					"checking signal %u", sig);
 	}
-	for (i = 0; i < ctx->meta.nsigpending; i++)
-		if (ctx->meta.sigpending[i].siginfo.len != SIGINFO_SIZE)
+	for (i = 0; i < ctx->meta.nsigpending; i++) {
+		const struct sigpending_rec *s = &ctx->meta.sigpending[i];
+		if (s->siginfo.len != SIGINFO_SIZE)
 			return fail_why("invalid queued signal record", "the image is corrupted",
 					"checking queued signals");
+		if (s->tid && !meta_has_thread(&ctx->meta, s->tid))
+			return fail_why("a signal is queued for a thread that is not in the image",
+					"the image is corrupted", "checking queued signals (thread %d)",
+					s->tid);
+	}
 	return 0;
 }
 

@@ -140,12 +140,64 @@ static int check_resume_point(const struct restore_ctx *ctx, const struct thread
 	return 0;
 }
 
+/* What the kernel is given for the thread: its rseq area in writable
+ * memory of the image, the robust list, tid address and signal stack in
+ * user space. */
+static int check_thread_addrs(struct restore_ctx *ctx, const struct thread_rec *t)
+{
+	const struct vma_rec *v;
+
+	if (t->rseq_addr && t->rseq_len &&
+	    (t->rseq_len > 4096 || !(v = meta_find_vma(&ctx->meta, t->rseq_addr)) ||
+	     !(v->prot & PROT_WRITE) || t->rseq_addr + t->rseq_len > v->end))
+		return fail_why("its rseq area is not in writable memory of the image",
+				"the image is corrupted", "checking thread %d (rseq %#llx)", t->tid,
+				(unsigned long long)t->rseq_addr);
+	if (t->robust_list >= ARCH_TASK_SIZE || t->clear_child_tid >= ARCH_TASK_SIZE ||
+	    t->altstack_sp >= ARCH_TASK_SIZE || t->altstack_size >= ARCH_TASK_SIZE)
+		return fail_why("an address of the thread is not in user space", "the image is "
+				"corrupted", "checking thread %d", t->tid);
+	return 0;
+}
+
+/* /proc/sys/kernel/threads-max, -1 if unreadable. */
+static long threads_max(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/threads-max", "re");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+bool meta_has_thread(const struct image_meta *m, int32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid)
+			return true;
+	return false;
+}
+
 static int threads_check(struct restore_ctx *ctx)
 {
 	int32_t *tids;
 	size_t i;
 
+	long max = threads_max();
+
 	if (ctx->meta.nthreads < 1 || ctx->meta.nthreads > 65536 ||
+	    (max > 0 && ctx->meta.nthreads > (size_t)max))
+		return fail_why("more threads than this host allows", "raise "
+				"/proc/sys/kernel/threads-max, or the image is corrupted",
+				"checking the image (%zu threads, at most %ld here)",
+				ctx->meta.nthreads, max);
+	if (
 	    ctx->meta.threads[0].tid != ctx->meta.process->pid)
 		return fail_why("invalid thread list", "the image is corrupted",
 				"checking the image (%zu threads)", ctx->meta.nthreads);
@@ -155,7 +207,7 @@ static int threads_check(struct restore_ctx *ctx)
 		    t->xstate.len > (1 << 20) || t->tid <= 0)
 			return fail_why("invalid thread record", "the image is corrupted",
 					"checking thread %d", t->tid);
-		if (check_resume_point(ctx, t))
+		if (check_resume_point(ctx, t) || check_thread_addrs(ctx, t))
 			return -1;
 	}
 	tids = malloc(ctx->meta.nthreads * sizeof(*tids));

@@ -115,6 +115,10 @@ static int timers_check(struct restore_ctx *ctx)
 		if (t->id < 0 || t->signo < 0 || t->signo > 64)
 			return fail_why("invalid timer record", "the image is corrupted",
 					"checking POSIX timer %d", t->id);
+		if ((t->notify & SIGEV_THREAD_ID) && !meta_has_thread(&ctx->meta, t->notify_tid))
+			return fail_why("the thread it signals is not in the image", "the image is "
+					"corrupted", "checking POSIX timer %d (thread %d)", t->id,
+					t->notify_tid);
 	}
 	return 0;
 }

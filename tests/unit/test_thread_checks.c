@@ -66,6 +66,31 @@ START_TEST(test_bad_list)
 }
 END_TEST
 
+START_TEST(test_bad_addresses)
+{
+	ck_assert_int_eq(check_with(0x400100, 11, 0x400100, 2), 0);
+	threads[1].rseq_addr = 0x600020;	/* writable data: fine */
+	threads[1].rseq_len = 32;
+	ck_assert_int_eq(threads_state_ops.check(&(struct restore_ctx){
+		.meta = { .process = &proc, .nprocess = 1, .vmas = vmas, .nvmas = 2,
+			  .threads = threads, .nthreads = 2 } }), 0);
+	threads[1].rseq_addr = 0x400020;	/* code: not writable */
+	error_clear();
+	ck_assert_int_eq(threads_state_ops.check(&(struct restore_ctx){
+		.meta = { .process = &proc, .nprocess = 1, .vmas = vmas, .nvmas = 2,
+			  .threads = threads, .nthreads = 2 } }), -1);
+	ck_assert(strstr(error_text(), "rseq"));
+	threads[1].rseq_addr = 0;
+	threads[1].robust_list = 0xffff888000000000ull;	/* kernel space */
+	error_clear();
+	ck_assert_int_eq(threads_state_ops.check(&(struct restore_ctx){
+		.meta = { .process = &proc, .nprocess = 1, .vmas = vmas, .nvmas = 2,
+			  .threads = threads, .nthreads = 2 } }), -1);
+	ck_assert(strstr(error_text(), "not in user space"));
+	threads[1].robust_list = 0;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("thread_checks");
@@ -76,6 +101,7 @@ int main(void)
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_bad_resume_point);
 	tcase_add_test(tc, test_bad_list);
+	tcase_add_test(tc, test_bad_addresses);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
