@@ -533,6 +533,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (commit && commit(arg))
 		goto out;
+	FOR_LIVE(&t, i, p)
+		state_dump_committed(&p->ctx);
 	FOR_LIVE(&t, i, p) {
 		stored += p->ctx.pages_stored;
 		zero += p->ctx.pages_zero;

@@ -130,6 +130,10 @@ void image_identity_of(const struct image_header *h, struct image_identity *out)
 		memcpy(out->parent, h->parent_id.data, IMAGE_ID_LEN);
 		out->has_parent = true;
 	}
+	if (h->track_epoch.len == IMAGE_ID_LEN) {
+		memcpy(out->track_epoch, h->track_epoch.data, IMAGE_ID_LEN);
+		out->has_track_epoch = true;
+	}
 }
 
 /* The header of an open reader, positioned at its first member. */

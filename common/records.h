@@ -18,7 +18,9 @@
 	F(T, 7, I32, pid)			\
 	F(T, 8, STR, comm)			\
 	F(T, 90, BLOB, image_id)		/* 16 random bytes naming this image */ \
-	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */
+	F(T, 91, BLOB, parent_id)		/* incremental: the parent's image_id */ \
+	F(T, 430, BLOB, track_epoch)		/* dirty tracking: epoch begun at this freeze */ \
+	F(T, 431, U32, track_pages)		/* 1: pages picked by written bits since the parent */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */
