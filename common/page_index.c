@@ -52,7 +52,10 @@ int page_index_finish(struct page_index *ix)
 {
 	size_t i;
 
-	qsort(ix->e, ix->n, sizeof(*ix->e), by_addr);
+	for (i = 1; i < ix->n && ix->e[i - 1].addr < ix->e[i].addr; i++)
+		;
+	if (i < ix->n)	/* (most often in order already: no sort) */
+		qsort(ix->e, ix->n, sizeof(*ix->e), by_addr);
 	for (i = 1; i < ix->n; i++)
 		if (ix->e[i].addr == ix->e[i - 1].addr)
 			return fail_why("a page appears twice", NULL, "indexing page %#llx",

@@ -569,7 +569,8 @@ static int refuse_by_flags(const struct vma_entry *v, uint64_t vmflags)
 		{ VMF_SS, "shadow stack (CET user shadow stack)",
 		  "ckpt cannot restore shadow stacks; run the program without them" },
 		{ VMF_UM | VMF_UW | VMF_UI, "registered with a userfaultfd",
-		  "ckpt cannot restore userfaultfd registrations" },
+		  "ckpt cannot restore userfaultfd registrations (if ckpt --track made it, "
+		  "run ckpt with the same CKPT_TRACK_DIR: its state file is there)" },
 	};
 	size_t i;
 
@@ -951,12 +952,19 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 		if (j->runs[k].flags & RUN_IN_PARENT) {
 			/* Tracked, not written since the parent: as it was there
 			 * (all-zero if the parent's index has no such page). */
+			const struct page_hash *old = j->parent ?
+				page_index_find(j->parent, j->runs[k].addr) : NULL;
+			const struct page_hash *end = j->parent ? j->parent->e + j->parent->n : NULL;
+
 			for (p = 0; p < j->runs[k].npages; p++) {
 				uint64_t addr = j->runs[k].addr + p * PAGE;
-				const struct page_hash *old =
-					j->parent ? page_index_find(j->parent, addr) : NULL;
 
-				if (!old) {
+				/* (the index is in address order: no search after the first) */
+				if (p && old && old + 1 < end && old[1].addr == addr)
+					old++;
+				else if (p)
+					old = j->parent ? page_index_find(j->parent, addr) : NULL;
+				if (!old || old->addr != addr) {
 					zero++;
 					continue;
 				}
