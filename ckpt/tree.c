@@ -551,6 +551,7 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 			.frozen_ns = t.procs[0]->ctx.frozen_ns, .total_ns = now_ns() - t0,
 			.pages_stored = stored, .pages_zero = zero, .pages_parent = in_parent,
 			.bytes_out = image_writer_bytes_out(t.procs[0]->ctx.writer),
+			.tracked = t.procs[0]->ctx.meta.header->track_pages != 0,
 		};
 	FOR_LIVE(&t, i, p)
 		if (dump_release_all(&p->ctx))

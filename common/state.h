@@ -125,6 +125,7 @@ struct dump_stats {
 	uint64_t pages_stored, pages_zero;
 	uint64_t pages_parent;		/* unchanged since the parent image */
 	uint64_t bytes_out;		/* compressed image size */
+	bool tracked;			/* pages picked by dirty tracking (dirty_track.h) */
 };
 
 struct dump_opts {

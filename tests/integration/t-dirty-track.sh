@@ -17,7 +17,7 @@
 need_ckpt
 need_prog dirtier
 
-export CKPT_TRACK_DIR=$T/track
+# (CKPT_TRACK_DIR: $T/track, from lib.sh)
 probe=$(grep -s '^UFFD\|userfaultfd' /proc/kallsyms | head -1)
 [ -n "$probe" ] || [ -e /proc/sys/vm/unprivileged_userfaultfd ] || skip "no userfaultfd in this kernel"
 
