@@ -252,6 +252,34 @@ static int make_uffd(struct dirty_track *t, struct remote *r)
 	return 0;
 }
 
+/* The process has begun to use userfaultfd itself: our registrations
+ * would make its own fail (EBUSY).  Every one of ours is undone now (the
+ * holder, whose state file goes, exits soon after). */
+static void stop_tracking(struct dirty_track *t)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long a, b;
+			struct uffdio_range range;
+
+			if (sscanf(line, "%llx-%llx", &a, &b) != 2)
+				continue;
+			range = (struct uffdio_range){ a, b - a };
+			(void)ioctl(t->uffd, UFFDIO_UNREGISTER, &range);	/* not ours: EINVAL */
+		}
+		fclose(f);
+	}
+	unlink(t->state_path);
+	close(t->uffd);
+	t->uffd = -1;
+	t->holder = 0;
+	pr_info("ends: the process now has a userfaultfd of its own");
+}
+
 int track_begin(struct dirty_track *t, struct remote *r, pid_t pid, unsigned long long start,
 		bool create)
 {
@@ -268,6 +296,8 @@ int track_begin(struct dirty_track *t, struct remote *r, pid_t pid, unsigned lon
 		return fail(errno, NULL, "making a tracking epoch");
 	if (read_state(t->state_path, &st) && !attach_holder(t, &st)) {
 		pr_info("holder %d, epoch %s", (int)t->holder, t->epoch_valid ? "valid" : "none");
+		if (has_own_uffd(pid))
+			stop_tracking(t);
 		return 0;
 	}
 	if (!create)
@@ -356,10 +386,18 @@ void track_commit(struct dirty_track *t)
 	if (t->uffd < 0)
 		return;
 	if (!t->holder) {
+		struct stat sb;
+
 		track_state_dir(dir, sizeof(dir));
 		if (mkdir(dir, 0700) && errno != EEXIST) {
 			pr_warn("dirty tracking stops: cannot create %s: %s (the next dump "
 				"compares hashes)", dir, strerror(errno));
+			return;
+		}
+		if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+		    (sb.st_mode & 022)) {
+			pr_warn("dirty tracking stops: %s is not a directory of this user's "
+				"that only it may write (set CKPT_TRACK_DIR)", dir);
 			return;
 		}
 		if (!(t->holder = start_holder(t))) {
