@@ -321,6 +321,17 @@ int track_register(struct dirty_track *t, uint64_t start, uint64_t end)
 		return 0;
 	if (errno == EBUSY)
 		return 2;
+	if (errno == ESRCH) {
+		/* The memory the uffd was made for is gone: the process ran
+		 * exec since.  Tracking ends (the holder follows: no state). */
+		pr_info("ends: the process replaced its memory (exec)");
+		if (t->holder)
+			unlink(t->state_path);
+		close(t->uffd);
+		t->uffd = -1;
+		t->holder = 0;
+		return 1;
+	}
 	pr_info("mapping %#llx-%#llx not tracked: %s", (unsigned long long)start,
 		(unsigned long long)end, strerror(errno));
 	return 1;
@@ -353,10 +364,17 @@ static pid_t start_holder(struct dirty_track *t)
 		setsid();
 		if (fork() != 0)
 			_exit(0);
+		int u, p;
+
 		holder = getpid();
 		if (write(pfd[1], &holder, sizeof(holder)) != sizeof(holder))
 			_exit(1);
-		if (dup2(t->uffd, HOLDER_UFFD_FD) < 0 || dup2(pidfd, HOLDER_PIDFD_FD) < 0)
+		/* Above 4 first: either may be fd 3 or 4 now. */
+		u = fcntl(t->uffd, F_DUPFD, 10);
+		p = fcntl(pidfd, F_DUPFD, 10);
+		if (u < 0 || p < 0 || dup2(u, HOLDER_UFFD_FD) < 0 || dup2(p, HOLDER_PIDFD_FD) < 0)
+			_exit(1);
+		if (chdir("/"))	/* pin no directory */
 			_exit(1);
 		devnull = open("/dev/null", O_RDWR);
 		if (devnull >= 0) {
