@@ -321,9 +321,10 @@ int track_register(struct dirty_track *t, uint64_t start, uint64_t end)
 		return 0;
 	if (errno == EBUSY)
 		return 2;
-	if (errno == ESRCH) {
-		/* The memory the uffd was made for is gone: the process ran
-		 * exec since.  Tracking ends (the holder follows: no state). */
+	if (errno == ESRCH || errno == ENOMEM) {
+		/* The memory the uffd was made for is gone (the kernel says
+		 * ENOMEM): the process ran exec since.  Tracking ends (the
+		 * holder follows: no state); so it does on a real ENOMEM. */
 		pr_info("ends: the process replaced its memory (exec)");
 		if (t->holder)
 			unlink(t->state_path);
