@@ -231,7 +231,18 @@ static void print_header(FILE *f, const struct image_meta *m)
 	put_text(f, h->kernel);
 	fputs(", ", f);
 	put_text(f, h->arch);
-	fputs(")\nCommand:   ", f);
+	fputs(")", f);
+	if (h->track_epoch.len) {	/* ckpt --track (common/dirty_track.h) */
+		const uint8_t *e = h->track_epoch.data;
+		size_t k;
+
+		fputs("\nTracking:  dirty-page epoch ", f);
+		for (k = 0; k < 4 && k < h->track_epoch.len; k++)
+			fprintf(f, "%02x", e[k]);
+		fputs(h->track_pages ? "; pages: those written since the parent image (tracked)" :
+		      "; pages: all read (epoch begun here)", f);
+	}
+	fputs("\nCommand:   ", f);
 	put_text(f, p->cmdline);
 	fprintf(f, "\nPID:       %d   PPID: %d   PGID: %d   SID: %d\n", p->pid, p->ppid, p->pgid,
 		p->sid);

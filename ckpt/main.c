@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cache_cmd.h"
+#include "dirty_track.h"
 #include "check.h"
 #include "dump.h"
 #include "pidns.h"
@@ -75,6 +76,12 @@ static const char usage[] =
 "                            since IMAGE, an earlier image of this process;\n"
 "                            restart finds IMAGE (and its own parents) by its\n"
 "                            id among the images in the same directory\n"
+"      --track               keep track of the pages the process writes from now\n"
+"                            on (userfaultfd write-protect, async mode), so that\n"
+"                            the next dump with --parent this image reads only\n"
+"                            those; a small \"ckpt-track\" process keeps it until\n"
+"                            the process exits.  Without --track, a dump of a\n"
+"                            tracked process still uses (and renews) it\n"
 "      --ext-unix            allow unix sockets connected to other processes:\n"
 "                            restart connects them again to the peer's path\n"
 "  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
@@ -139,6 +146,7 @@ int main(int argc, char **argv)
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
 		{ "parent", required_argument, NULL, 'P' },
+		{ "track", no_argument, NULL, 'T' },
 		{ "no-children", no_argument, NULL, 'N' },
 		{ "from-inside", no_argument, NULL, 'I' },
 		{ "bundle", no_argument, NULL, 'b' },
@@ -163,6 +171,8 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "snapshot"))
 		return snapshot_main(argc - 1, argv + 1);
+	if (argc == 3 && !strcmp(argv[1], "--track-holder"))
+		track_holder_main(argv[2]);	/* started by track_commit() */
 	if (argc >= 2 && !strcmp(argv[1], "cache"))
 		return cache_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {
@@ -178,6 +188,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			opts.parent = optarg;
+			break;
+		case 'T':
+			opts.track = true;
 			break;
 		case 'N':
 			opts.no_children = true;

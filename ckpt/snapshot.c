@@ -27,8 +27,8 @@
 static const char usage[] =
 "Usage: ckpt snapshot (--pid PID | --pidfile FILE | --unit UNIT) --dir DIR\n"
 "                     [--name NAME] [--keep N] [--keep-daily D] [--keep-weekly W]\n"
-"                     [--full-every K] [--compress-level N] [--no-cow] [--bundle]\n"
-"                     [--kill] [-v]\n"
+"                     [--full-every K] [--compress-level N] [--no-cow] [--no-track]\n"
+"                     [--bundle] [--kill] [-v]\n"
 "\n"
 "Take one snapshot of a running process, for cron jobs and systemd timers:\n"
 "the image is written to DIR/NAME-YYYYmmddTHHMMSSZ.tar.zst (UTC; it appears\n"
@@ -62,6 +62,14 @@ static const char usage[] =
 "                          between (only the pages changed since the newest\n"
 "                          snapshot, see ckpt --parent); default 8, 1 = all full.\n"
 "                          Rotation keeps the images a kept one depends on.\n"
+"      --no-track          do not track the pages the process writes between\n"
+"                          snapshots: compare every page's hash instead.  By\n"
+"                          default a small \"ckpt-track\" process keeps a\n"
+"                          userfaultfd write-protect registration of the\n"
+"                          process's private memory (see ckpt --track), so\n"
+"                          that an incremental snapshot reads only the pages\n"
+"                          written since the one before; the log line says\n"
+"                          \"tracked\" when it did\n"
 "      --no-cow            keep the process stopped while its memory is\n"
 "                          written (see ckpt --help)\n"
 "  -b, --bundle            carry the executable and every mapped file in the\n"
@@ -474,12 +482,13 @@ static int take_snapshot(struct snapshot_args *a)
 	file = strrchr(path, '/') + 1;
 	human_size(stats.bytes_out, size, sizeof(size));
 	fprintf(stderr, "ckpt snapshot: %s: %s%s, %s, process %d frozen %.1f ms, dump %.0f ms, "
-		"%llu of %llu pages written (%llu all-zero skipped)\n", path,
+		"%llu of %llu pages written (%llu all-zero skipped)%s\n", path,
 		parent[0] ? "incremental on " : "full", parent[0] ? strrchr(parent, '/') + 1 : "",
 		size, a->pid, stats.frozen_ns / 1e6, stats.total_ns / 1e6,
 		(unsigned long long)stats.pages_stored,
 		(unsigned long long)(stats.pages_stored + stats.pages_parent),
-		(unsigned long long)stats.pages_zero);
+		(unsigned long long)stats.pages_zero,
+		!parent[0] ? "" : stats.tracked ? ", tracked" : ", by hashes");
 	ret = rotate(a->dir, name, file, &a->keep);
 out:
 	if (ret < 0 && lock_fd >= 0) {
@@ -517,7 +526,7 @@ static int parse_count(const char *opt, const char *s, unsigned *out)
 
 int snapshot_main(int argc, char **argv)
 {
-	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY };
+	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY, OPT_NO_TRACK };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'f' },
@@ -529,6 +538,7 @@ int snapshot_main(int argc, char **argv)
 		{ "keep-weekly", required_argument, NULL, OPT_WEEKLY },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "no-cow", no_argument, NULL, OPT_NOCOW },
+		{ "no-track", no_argument, NULL, OPT_NO_TRACK },
 		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "kill", no_argument, NULL, 'k' },
@@ -536,7 +546,7 @@ int snapshot_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct snapshot_args a = { .dump = { .compress_level = 1 }, .full_every = 8 };
+	struct snapshot_args a = { .dump = { .compress_level = 1, .track = true }, .full_every = 8 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool keep_given = false;
 	int c, sources = 0, ret;
@@ -586,6 +596,9 @@ int snapshot_main(int argc, char **argv)
 				fprintf(stderr, "ckpt snapshot: --compress-level must be 1 to 19\n");
 				return SNAP_USAGE;
 			}
+			break;
+		case OPT_NO_TRACK:
+			a.dump.track = false;
 			break;
 		case OPT_NOCOW:
 			a.dump.no_cow = true;

@@ -533,6 +533,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (commit && commit(arg))
 		goto out;
+	FOR_LIVE(&t, i, p)
+		state_dump_committed(&p->ctx);
 	FOR_LIVE(&t, i, p) {
 		stored += p->ctx.pages_stored;
 		zero += p->ctx.pages_zero;
@@ -552,6 +554,7 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 			.total_ns = now_ns() - t0,
 			.pages_stored = stored, .pages_zero = zero, .pages_parent = in_parent,
 			.bytes_out = image_writer_bytes_out(t.procs[0]->ctx.writer),
+			.tracked = t.procs[0]->ctx.meta.header->track_pages != 0,
 		};
 	FOR_LIVE(&t, i, p)
 		if (dump_release_all(&p->ctx))

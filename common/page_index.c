@@ -52,7 +52,10 @@ int page_index_finish(struct page_index *ix)
 {
 	size_t i;
 
-	qsort(ix->e, ix->n, sizeof(*ix->e), by_addr);
+	for (i = 1; i < ix->n && ix->e[i - 1].addr < ix->e[i].addr; i++)
+		;
+	if (i < ix->n)	/* (most often in order already: no sort) */
+		qsort(ix->e, ix->n, sizeof(*ix->e), by_addr);
 	for (i = 1; i < ix->n; i++)
 		if (ix->e[i].addr == ix->e[i - 1].addr)
 			return fail_why("a page appears twice", NULL, "indexing page %#llx",
@@ -129,6 +132,10 @@ void image_identity_of(const struct image_header *h, struct image_identity *out)
 	if (h->parent_id.len == IMAGE_ID_LEN) {
 		memcpy(out->parent, h->parent_id.data, IMAGE_ID_LEN);
 		out->has_parent = true;
+	}
+	if (h->track_epoch.len == IMAGE_ID_LEN) {
+		memcpy(out->track_epoch, h->track_epoch.data, IMAGE_ID_LEN);
+		out->has_track_epoch = true;
 	}
 }
 

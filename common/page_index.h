@@ -44,7 +44,8 @@ void page_index_free(struct page_index *ix);
 struct image_identity {
 	uint8_t id[IMAGE_ID_LEN];
 	uint8_t parent[IMAGE_ID_LEN];
-	bool has_id, has_parent;
+	uint8_t track_epoch[IMAGE_ID_LEN];	/* dirty tracking (common/dirty_track.h) */
+	bool has_id, has_parent, has_track_epoch;
 	int32_t pid;
 };
 int image_identity_read(const char *path, struct image_identity *out) must_check;

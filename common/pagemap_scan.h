@@ -26,6 +26,14 @@ struct pm_scan_arg {
 #define PAGE_IS_SWAPPED (1 << 4)
 #define PAGE_IS_PFNZERO (1 << 5)
 #endif
+#ifndef PAGE_IS_WRITTEN
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)	/* no uffd-wp bit: written since protected */
+#endif
+#ifndef PM_SCAN_WP_MATCHING
+#define PM_SCAN_WP_MATCHING (1 << 0)	/* write-protect the pages reported */
+#define PM_SCAN_CHECK_WPASYNC (1 << 1)	/* EPERM unless uffd-wp async registered */
+#endif
 #ifndef PAGE_IS_GUARD
 #define PAGE_IS_GUARD (1 << 8)	/* Linux 6.14 */
 #endif

@@ -22,7 +22,9 @@
 	F(T, 400, U32, own_pidns)		/* 1: PIDs as seen in the tree's own PID \
 						   namespace, below ckpt's (restart --new-pid) */ \
 	F(T, 470, U32, owner_uid)		/* 1 + real uid of the ckpt that wrote it, 0 unknown */ \
-	F(T, 471, U32, owner_gid)		/* 1 + its real gid, 0 unknown */
+	F(T, 471, U32, owner_gid)		/* 1 + its real gid, 0 unknown */ \
+	F(T, 430, BLOB, track_epoch)		/* dirty tracking: epoch begun at this freeze */ \
+	F(T, 431, U32, track_pages)		/* 1: pages picked by written bits since the parent */
 RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 
 /* Member "meta/process": the process-wide state. */

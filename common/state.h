@@ -125,6 +125,7 @@ struct dump_stats {
 	uint64_t pages_stored, pages_zero;
 	uint64_t pages_parent;		/* unchanged since the parent image */
 	uint64_t bytes_out;		/* compressed image size */
+	bool tracked;			/* pages picked by dirty tracking (dirty_track.h) */
 };
 
 struct dump_opts {
@@ -134,6 +135,7 @@ struct dump_opts {
 	bool no_cow;			/* stay frozen while memory is written */
 	struct dump_stats *stats;	/* filled on success if not NULL */
 	const char *parent;		/* incremental: the image to store changes against */
+	bool track;			/* --track: start dirty-page tracking (dirty_track.h) */
 	bool no_children;		/* the process alone (refused if it has children) */
 	bool from_inside;		/* ckpt runs for a process of the tree (libmigrate):
 					   the processes between it and ckpt are left out */
@@ -273,6 +275,8 @@ struct state_ops {
 	 * right after it was killed (killed true); again, killed false, when
 	 * a dump fails, before the threads are put back. */
 	void (*dump_resume)(struct dump_ctx *ctx, bool killed);
+	/* The image is complete and committed (fsync+rename). */
+	void (*dump_committed)(struct dump_ctx *ctx);
 	/* End of a dump or a restore, failed or not: free the slot. */
 	void (*dump_release)(struct dump_ctx *ctx);
 	void (*restore_release)(struct restore_ctx *ctx);
@@ -280,6 +284,7 @@ struct state_ops {
 
 /* Every module's dump_resume / dump_release / restore_release hook. */
 void state_dump_resume(struct dump_ctx *ctx, bool killed);
+void state_dump_committed(struct dump_ctx *ctx);
 void state_dump_release(struct dump_ctx *ctx);
 void state_restore_release(struct restore_ctx *ctx);
 

@@ -12,6 +12,7 @@
 #define LOG_PREFIX "memory: "
 #include "state.h"
 #include "page_chunk.h"
+#include "dirty_track.h"
 #include "page_index.h"
 #include "progress.h"
 
@@ -49,6 +50,12 @@ struct run_list {
 
 struct held_chunk;
 
+/* Address ranges [start, end), in address order. */
+struct range_list {
+	struct { uint64_t start, end; } *r;
+	size_t n, cap;
+};
+
 /* The hashes of the pages of one chunk, filled by the worker building it. */
 struct hash_block {
 	uint32_t n;
@@ -76,7 +83,35 @@ struct memory_dump_state {
 	bool has_parent;
 	struct hash_block **blocks;
 	size_t nblocks;
+	/* Dirty-page tracking (dirty_track.h), for the root process: the
+	 * mappings registered (tracked) and, of them, the pages written since
+	 * the last write-protect (written), as of the freeze. */
+	struct dirty_track track;
+	bool track_protected;		/* this dump began a new epoch */
+	bool track_use;			/* ... and the last one is the parent's */
+	struct range_list tracked, written;
 };
+
+static int range_add(struct range_list *l, uint64_t start, uint64_t end)
+{
+	if (l->n && l->r[l->n - 1].end >= start) {	/* adjoining or reported twice */
+		if (end > l->r[l->n - 1].end)
+			l->r[l->n - 1].end = end;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *grown = realloc(l->r, cap * sizeof(*l->r));
+
+		if (!grown)
+			return fail(ENOMEM, NULL, "listing written pages");
+		l->r = grown;
+		l->cap = cap;
+	}
+	l->r[l->n].start = start;
+	l->r[l->n++].end = end;
+	return 0;
+}
 
 /* A new hash_block for the next chunk, kept in s->blocks. */
 static struct hash_block *new_hash_block(struct memory_dump_state *s)
@@ -102,9 +137,13 @@ static void free_hash_blocks(struct memory_dump_state *s)
 
 static struct memory_dump_state *dump_state(struct dump_ctx *ctx)
 {
-	if (!ctx->slot[SLOT_MEMORY])
-		ctx->slot[SLOT_MEMORY] = calloc(1, sizeof(struct memory_dump_state));
-	return ctx->slot[SLOT_MEMORY];
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
+
+	if (!s && (s = calloc(1, sizeof(*s)))) {
+		s->track.uffd = -1;
+		ctx->slot[SLOT_MEMORY] = s;
+	}
+	return s;
 }
 
 static bool read_before_resume(const struct vma_rec *v)
@@ -187,11 +226,12 @@ static bool page_wanted(uint32_t kind, uint64_t pm)
 
 static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs);
 
-static int runs_add(struct run_list *l, uint64_t addr)
+static int runs_add_flagged(struct run_list *l, uint64_t addr, uint32_t flags)
 {
 	struct page_run *last = l->n ? &l->runs[l->n - 1] : NULL;
 
-	if (last && last->addr + (uint64_t)last->npages * PAGE == addr && last->npages < CHUNK_PAGES) {
+	if (last && last->addr + (uint64_t)last->npages * PAGE == addr && last->npages < CHUNK_PAGES &&
+	    last->flags == flags) {
 		last->npages++;
 		return 0;
 	}
@@ -203,8 +243,13 @@ static int runs_add(struct run_list *l, uint64_t addr)
 		l->runs = r;
 		l->cap = cap;
 	}
-	l->runs[l->n++] = (struct page_run){ addr, 1, 0 };
+	l->runs[l->n++] = (struct page_run){ addr, 1, flags };
 	return 0;
+}
+
+static int runs_add(struct run_list *l, uint64_t addr)
+{
+	return runs_add_flagged(l, addr, 0);
 }
 
 static int runs_add_range(struct run_list *l, uint64_t start, uint64_t end)
@@ -513,7 +558,7 @@ static int check_flags(struct dump_ctx *ctx)
 
 /* Mappings whose nature the flags tell and that ckpt cannot make again:
  * refused by name before anything else is said about them. */
-static int refuse_by_flags(const struct vma_entry *v)
+static int refuse_by_flags(const struct vma_entry *v, uint64_t vmflags)
 {
 	static const struct {
 		uint64_t vmf;
@@ -524,15 +569,192 @@ static int refuse_by_flags(const struct vma_entry *v)
 		{ VMF_SS, "shadow stack (CET user shadow stack)",
 		  "ckpt cannot restore shadow stacks; run the program without them" },
 		{ VMF_UM | VMF_UW | VMF_UI, "registered with a userfaultfd",
-		  "ckpt cannot restore userfaultfd registrations" },
+		  "ckpt cannot restore userfaultfd registrations (if ckpt --track made it, "
+		  "run ckpt with the same CKPT_TRACK_DIR: its state file is there)" },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (v->vmflags & refused[i].vmf)
+		if (vmflags & refused[i].vmf)
 			return fail_why(refused[i].why, refused[i].hint, "mapping %#llx-%#llx %s",
 					(unsigned long long)v->start, (unsigned long long)v->end,
 					v->path);
+	return 0;
+}
+
+/* ---- dirty-page tracking (dirty_track.h) ---- */
+
+static bool trackable(uint32_t kind, uint64_t vmflags)
+{
+	return (kind == VMA_ANON_PRIVATE || kind == VMA_HEAP || kind == VMA_STACK) &&
+	       !(vmflags & (VMF_DC | VMF_WF | VMF_UM | VMF_UI));
+}
+
+/* Before the mappings are read (the process stopped): attach to its
+ * tracking, or begin it, and register every private anonymous mapping.
+ * Registering may merge neighbours: read_vmas() then sees the layout as
+ * it is now. */
+static int track_start(struct dump_ctx *ctx, struct memory_dump_state *s)
+{
+	bool create = ctx->opts->track && !ctx->opts->kill_after;
+	struct vma_entry *maps;
+	size_t n, i;
+
+	if (track_begin(&s->track, ctx->remote, ctx->pid, ctx->stat.starttime, create))
+		return -1;
+	if (s->track.uffd < 0)
+		return 0;
+	if (procfs_read_maps(ctx->pid, &maps, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *p = maps[i].path;
+
+		if (!maps[i].shared && (!p[0] || !strcmp(p, "[heap]") || !strcmp(p, "[stack]") ||
+					!strncmp(p, "[anon:", 6)))
+			(void)track_register(&s->track, maps[i].start, maps[i].end);
+	}
+	free(maps);
+	return 0;
+}
+
+/* The pages of one tracked mapping written since they were last
+ * write-protected, protected again in the same pass (PM_SCAN_WP_MATCHING:
+ * no write can fall between reading a bit and setting it).  1: the
+ * mapping is not registered after all (then it is not tracked). */
+static int scan_written(int pagemap_fd, const struct vma_rec *v, struct range_list *out)
+{
+	enum { NREG = 512 };
+	static struct page_region reg[NREG];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg), .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = v->start, .end = v->end, .vec = (uintptr_t)reg, .vec_len = NREG,
+		.category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN,
+	};
+
+	while (arg.start < arg.end) {
+		long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg), i;
+		uint64_t next = arg.walk_end;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EPERM || errno == EINVAL) && arg.start == v->start)
+			return 1;
+		if (n < 0)
+			return fail(errno, NULL, "scanning the written pages at %#llx",
+				    (unsigned long long)arg.start);
+		for (i = 0; i < n; i++)
+			if (range_add(out, reg[i].start, reg[i].end))
+				return -1;
+		/* (see scan_regions(): a full vector, a short walk_end) */
+		if (n < NREG)
+			break;
+		if (next < reg[n - 1].end)
+			next = reg[n - 1].end;
+		if (next <= arg.start)
+			return fail_why("the scan made no progress", "please report it",
+					"scanning the written pages at %#llx",
+					(unsigned long long)arg.start);
+		arg.start = next;
+	}
+	return 0;
+}
+
+/* A tracked mapping of the stopped process: its written pages now, and
+ * write-protected again.  The first one invalidates the holder's epoch. */
+static int track_mapping(struct memory_dump_state *s, int pagemap_fd, const struct vma_rec *v)
+{
+	int ret;
+
+	if (!s->track_protected) {
+		if (track_invalidate(&s->track))
+			return -1;
+		s->track_protected = true;
+	}
+	ret = scan_written(pagemap_fd, v, &s->written);
+	if (ret == 1)
+		pr_info("tracking: mapping %#llx-%#llx is not registered: its pages are hashed",
+			(unsigned long long)v->start, (unsigned long long)v->end);
+	if (ret)
+		return ret < 0 ? -1 : 0;
+	return range_add(&s->tracked, v->start, v->end);
+}
+
+/* Are the written bits relative to exactly the parent image?  Recorded
+ * in the header either way: this image begins the next epoch. */
+static int track_decide(struct dump_ctx *ctx, struct memory_dump_state *s)
+{
+	const char *why = NULL;
+	uint64_t written = 0, tracked = 0;
+	size_t k;
+
+	if (!s->track_protected)
+		return 0;
+	if (!s->has_parent)
+		;
+	else if (!s->track.holder)
+		why = "tracking begins with this image";
+	else if (!s->parent_id.has_track_epoch)
+		why = "the parent image was not written with tracking";
+	else if (!s->track.epoch_valid)
+		why = "the dump after the parent image did not complete";
+	else if (memcmp(s->parent_id.track_epoch, s->track.epoch, TRACK_EPOCH_LEN))
+		why = "the parent image is not the last tracked one";
+	else
+		s->track_use = true;
+	if (why)
+		pr_info("tracking: %s: pages compared by hashes", why);
+	for (k = 0; k < s->written.n; k++)
+		written += (s->written.r[k].end - s->written.r[k].start) / PAGE;
+	for (k = 0; k < s->tracked.n; k++)
+		tracked += (s->tracked.r[k].end - s->tracked.r[k].start) / PAGE;
+	pr_info("tracking: %llu of %llu tracked pages written since the last dump%s",
+		(unsigned long long)written, (unsigned long long)tracked,
+		s->track_use ? ": only those are read" : "");
+	ctx->meta.header->track_pages = s->track_use;
+	return blob_set(&ctx->meta.header->track_epoch, s->track.new_epoch, TRACK_EPOCH_LEN);
+}
+
+/* Pages of tracked mappings not written since the parent image: flagged
+ * RUN_IN_PARENT in the list, never read (build_chunk() takes their hash
+ * from the parent's index); those the parent's index does not have were
+ * all-zero there, and still are: left out. */
+static int mark_unwritten(struct dump_ctx *ctx, struct memory_dump_state *s)
+{
+	struct run_list out = { 0 };
+	size_t i, t = 0, w = 0, x = 0;
+	uint64_t zero = 0;
+	uint32_t p;
+
+	for (i = 0; i < s->dump_runs.n; i++) {
+		const struct page_run *r = &s->dump_runs.runs[i];
+
+		for (p = 0; p < r->npages; p++) {
+			uint64_t a = r->addr + (uint64_t)p * PAGE;
+			bool tracked, written;
+
+			while (t < s->tracked.n && s->tracked.r[t].end <= a)
+				t++;
+			while (w < s->written.n && s->written.r[w].end <= a)
+				w++;
+			tracked = t < s->tracked.n && s->tracked.r[t].start <= a;
+			written = w < s->written.n && s->written.r[w].start <= a;
+			if (tracked && !written) {
+				while (x < s->parent.n && s->parent.e[x].addr < a)
+					x++;
+				if (x == s->parent.n || s->parent.e[x].addr != a) {
+					zero++;
+					continue;
+				}
+			}
+			if (runs_add_flagged(&out, a, tracked && !written ? RUN_IN_PARENT : 0)) {
+				free(out.runs);
+				return -1;
+			}
+		}
+	}
+	free(s->dump_runs.runs);
+	s->dump_runs = out;
+	ctx->pages_zero += zero;
 	return 0;
 }
 
@@ -555,6 +777,8 @@ static int memory_dump(struct dump_ctx *ctx)
 	if (s->has_parent && ctx->meta.header &&
 	    blob_set(&ctx->meta.header->parent_id, s->parent_id.id, IMAGE_ID_LEN))
 		return -1;
+	if (!ctx->prefix[0] && ctx->meta.header && track_start(ctx, s))
+		return -1;
 	if (read_vmas(ctx, &vmas, &n))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
@@ -568,8 +792,19 @@ static int memory_dump(struct dump_ctx *ctx)
 		const struct vma_entry *v = &vmas[i];
 		struct vma_rec *rec;
 		uint32_t kind = 0;
+		uint64_t vmflags = v->vmflags;
+		bool ours = false;
 
-		if (refuse_by_flags(v) || classify(v, &kind))
+		if (classify(v, &kind))
+			goto out;
+		/* Registered with our uffd (registering it again succeeds),
+		 * not with one of the process's own (EBUSY). */
+		if (s->track.uffd >= 0 && trackable(kind, vmflags & ~VMF_UW) &&
+		    track_register(&s->track, v->start, v->end) == 0) {
+			ours = true;
+			vmflags &= ~VMF_UW;
+		}
+		if (refuse_by_flags(v, vmflags))
 			goto out;
 		rec = meta_push(&ctx->meta.vmas, &ctx->meta.nvmas, sizeof(*rec));
 		if (!rec)
@@ -579,7 +814,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		rec->prot = v->prot;
 		rec->kind = kind;
 		rec->pgoff = v->pgoff;
-		rec->vmflags = v->vmflags;
+		rec->vmflags = vmflags;
 		rec->file_index = -1;
 		if (kind == VMA_ANON_SHARED && ctx->tree_pipes)
 			rec->shm_ino = v->inode;	/* the same object in another? */
@@ -614,7 +849,11 @@ static int memory_dump(struct dump_ctx *ctx)
 		if (has_contents(kind) && read_before_resume(rec) &&
 		    scan_pagemap(pagemap_fd, rec, &s->shared_runs))
 			goto out;
+		if (ours && track_mapping(s, pagemap_fd, rec))
+			goto out;
 	}
+	if (track_decide(ctx, s))
+		goto out;
 	pr_info("%zu mappings, %zu page runs of shared memory", n, s->shared_runs.n);
 	ret = 0;
 out:
@@ -655,20 +894,22 @@ struct chunk_job {
 static int read_chunk_pages(const struct chunk_job *j, uint8_t *data, char *err, size_t errlen)
 {
 	struct iovec local = { data, 0 }, remote[CHUNK_PAGES];
-	size_t i, off = 0;
+	size_t i, n = 0, off = 0;
 
 	for (i = 0; i < j->nruns; i++) {
-		remote[i].iov_base = (void *)j->runs[i].addr;
-		remote[i].iov_len = (size_t)j->runs[i].npages * PAGE;
-		local.iov_len += remote[i].iov_len;
+		if (j->runs[i].flags & RUN_IN_PARENT)
+			continue;	/* not written since the parent: not read */
+		remote[n].iov_base = (void *)j->runs[i].addr;
+		remote[n].iov_len = (size_t)j->runs[i].npages * PAGE;
+		local.iov_len += remote[n++].iov_len;
 	}
-	if (!j->mem_only &&
-	    process_vm_readv(j->pid, &local, 1, remote, j->nruns, 0) == (ssize_t)local.iov_len)
+	if (!n || (!j->mem_only &&
+		   process_vm_readv(j->pid, &local, 1, remote, n, 0) == (ssize_t)local.iov_len))
 		return 0;
 	/* Some run is not readable that way (PROT_NONE...): /proc/PID/mem. */
-	for (i = 0; i < j->nruns; i++) {
+	for (i = 0; i < n; i++) {
 		int e;
-		uint64_t at = remote_mem_transfer(j->mem_fd, j->runs[i].addr, data + off,
+		uint64_t at = remote_mem_transfer(j->mem_fd, (uintptr_t)remote[i].iov_base, data + off,
 						  remote[i].iov_len, false, &e);
 
 		if (at) {
@@ -708,6 +949,32 @@ static ssize_t build_chunk(const void *arg, uint8_t *buf, size_t cap, size_t *st
 	if (read_chunk_pages(j, data, err, errlen))
 		return -1;
 	for (k = 0; k < j->nruns; k++) {
+		if (j->runs[k].flags & RUN_IN_PARENT) {
+			/* Tracked, not written since the parent: as it was there
+			 * (all-zero if the parent's index has no such page). */
+			const struct page_hash *old = j->parent ?
+				page_index_find(j->parent, j->runs[k].addr) : NULL;
+			const struct page_hash *end = j->parent ? j->parent->e + j->parent->n : NULL;
+
+			for (p = 0; p < j->runs[k].npages; p++) {
+				uint64_t addr = j->runs[k].addr + p * PAGE;
+
+				/* (the index is in address order: no search after the first) */
+				if (p && old && old + 1 < end && old[1].addr == addr)
+					old++;
+				else if (p)
+					old = j->parent ? page_index_find(j->parent, addr) : NULL;
+				if (!old || old->addr != addr) {
+					zero++;
+					continue;
+				}
+				j->hashes->e[j->hashes->n++] = *old;
+				add_page(runs, &h.nruns, &last, addr, RUN_IN_PARENT);
+				h.version = CHUNK_VERSION_REFS;
+				in_parent++;
+			}
+			continue;
+		}
 		for (p = 0; p < j->runs[k].npages; p++, src += PAGE) {
 			uint64_t addr = j->runs[k].addr + p * PAGE;
 			struct page_hash *ph;
@@ -893,6 +1160,8 @@ static int memory_dump_late(struct dump_ctx *ctx)
 			ret = scan_pagemap(fd, v, &s->dump_runs);
 	}
 	close(fd);
+	if (!ret && s->track_use)
+		ret = mark_unwritten(ctx, s);
 	pr_info("%zu page runs to save", s->dump_runs.n);
 	return ret;
 }
@@ -949,12 +1218,25 @@ static int memory_dump_contents(struct dump_ctx *ctx)
 	return write_page_index(ctx, s);
 }
 
+/* The image is committed: the holder keeps the written bits, counted
+ * from this image's freeze, for the next dump. */
+static void memory_dump_committed(struct dump_ctx *ctx)
+{
+	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
+
+	if (s && s->track_protected)
+		track_commit(&s->track);
+}
+
 static void memory_dump_release(struct dump_ctx *ctx)
 {
 	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
 
 	if (!s)
 		return;
+	track_end(&s->track);
+	free(s->tracked.r);
+	free(s->written.r);
 	free_held(s);
 	free_hash_blocks(s);
 	page_index_free(&s->parent);
@@ -1674,15 +1956,19 @@ static int restore_pages(struct restore_ctx *ctx)
 		    !strncmp(ctx->next.name, "proc/", 5))
 			break;
 		if (!strncmp(ctx->next.name, pages, plen)) {
-			char want[IMAGE_NAME_MAX + 1];
+			/* Numbered in increasing order; a chunk that held only
+			 * all-zero pages was not written, so numbers may skip. */
+			const char *num = ctx->next.name + plen;
+			char *end;
+			unsigned long n = strtoul(num, &end, 10);
 
-			snprintf(want, sizeof(want), "%s%08u", pages, seq++);
-			if (strcmp(ctx->next.name, want)) {
+			if (strlen(num) != 8 || *end || n < seq || n > UINT32_MAX - 1) {
 				fail_why("page members out of order", "the image is corrupted",
-					 "reading image member %s (expected %s)", ctx->next.name,
-					 want);
+					 "reading image member %s (expected %s%08u or later)",
+					 ctx->next.name, pages, seq);
 				goto out;
 			}
+			seq = n + 1;
 		}
 		if (!strncmp(ctx->next.name, pages, plen) && !image_member_handled(ctx->reader)) {
 			if (ctx->next.size > cap) {
@@ -1857,6 +2143,7 @@ const struct state_ops memory_state_ops = {
 	.dump_shared = memory_dump_shared,
 	.dump_late = memory_dump_late,
 	.dump_contents = memory_dump_contents,
+	.dump_committed = memory_dump_committed,
 	.dump_release = memory_dump_release,
 	.check = memory_check,
 	.restore = memory_restore,

@@ -36,6 +36,15 @@ void state_dump_resume(struct dump_ctx *ctx, bool killed)
 			(*ops)->dump_resume(ctx, killed);
 }
 
+void state_dump_committed(struct dump_ctx *ctx)
+{
+	const struct state_ops *const *ops;
+
+	for (ops = state_table; *ops; ops++)
+		if ((*ops)->dump_committed)
+			(*ops)->dump_committed(ctx);
+}
+
 void state_dump_release(struct dump_ctx *ctx)
 {
 	const struct state_ops *const *ops;

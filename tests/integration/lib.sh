@@ -56,6 +56,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-$TEST_NAME.XXXXXX") || {
 # environment of a checkpointed test program): that is how the processes of
 # this test are told from those of other tests running at the same time.
 export CKPT_TEST_TAG="$T"
+# Dirty-page tracking state (ckpt --track, ckpt snapshot) stays in the test.
+export CKPT_TRACK_DIR="$T/track"
 
 # PIDs of the processes of this test (other than this shell): those with the
 # tag in their environment, or mapping a file under $T, or having one open

@@ -127,7 +127,9 @@ for i in 1 2 3 4 5; do
 	kind=$(grep -oE '(full|incremental on [^ ]+),' "$T/snap.err")
 	case $i in
 	1 | 4) [ "$kind" = "full," ] || fail "snapshot $i is not full: $(cat "$T/snap.err")" ;;
-	*) case $kind in "incremental on counter-"*) ;; *) fail "snapshot $i is not incremental: $(cat "$T/snap.err")" ;; esac ;;
+	*) case $kind in "incremental on counter-"*) ;; *) fail "snapshot $i is not incremental: $(cat "$T/snap.err")" ;; esac
+	   # each on the one before: the pages written since, by dirty tracking
+	   grep -q ', tracked$' "$T/snap.err" || fail "snapshot $i did not use dirty tracking: $(cat "$T/snap.err")" ;;
 	esac
 	n=$(ls "$I"/counter-*.tar.zst | wc -l)
 	want=$((i == 4 ? 1 : i == 5 ? 2 : i))
