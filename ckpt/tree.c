@@ -313,11 +313,45 @@ static int check_ids(const struct tree *t)
 	return 0;
 }
 
+/* A /dev/ptmx master: its tty index, for a pty whose master and slave
+ * are in different processes of the tree (fd_pty.c). */
+static int list_ptmx(struct tree *t, pid_t pid, int fd)
+{
+	struct tree_pipe_end *e;
+	char name[32], *text, *at;
+	size_t len;
+	int index;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (procfs_read(pid, name, &text, &len)) {
+		error_clear();	/* closed meanwhile: not ours to judge */
+		return 0;
+	}
+	at = strstr(text, "tty-index:");
+	if (!at || sscanf(at + 10, "%d", &index) != 1) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!(e = meta_push(&t->pipes.ends, &t->pipes.n, sizeof(*e))))
+		return -1;
+	*e = (struct tree_pipe_end){ .ino = (uint64_t)index, .pid = pid, .ptmx = true };
+	return 0;
+}
+
 /* Every end of an anonymous pipe in the tree, for fd_pipe_inside(), and
- * every socket, for a unix socket pair between processes (fd_socket_unix.c). */
+ * every socket, for a unix socket pair between processes (fd_socket_unix.c),
+ * every pty master (fd_pty.c), and every process (pidfds, fd_pidfd.c). */
 static int list_pipes(struct tree *t)
 {
 	size_t i, k;
+
+	for (i = 0; i < t->n; i++) {
+		pid_t *e = meta_push(&t->pipes.pids, &t->pipes.npids, sizeof(*e));
+		if (!e)
+			return -1;
+		*e = t->procs[i]->pid;
+	}
 
 	for (i = 0; i < t->n; i++) {
 		const struct tproc *p = t->procs[i];
@@ -336,9 +370,19 @@ static int list_pipes(struct tree *t)
 			bool sock = false;
 
 			snprintf(name, sizeof(name), "fd/%d", fds[k]);
-			if (!procfs_readlink(p->pid, name, link, sizeof(link)) &&
-			    sscanf(link, "socket:[%llu]", &ino) == 1)
+			if (procfs_readlink(p->pid, name, link, sizeof(link))) {
+				error_clear();
+				link[0] = 0;
+			}
+			if (sscanf(link, "socket:[%llu]", &ino) == 1)
 				sock = true;
+			if (!strcmp(link, "/dev/ptmx")) {
+				if (list_ptmx(t, p->pid, fds[k])) {
+					free(fds);
+					return -1;
+				}
+				continue;
+			}
 			if (procfs_readlink(p->pid, name, link, sizeof(link)) ||
 			    (!sock && sscanf(link, "pipe:[%llu]", &ino) != 1) ||
 			    procfs_read_fdinfo(p->pid, fds[k], &fi)) {
@@ -479,6 +523,7 @@ static void free_tree(struct tree *t)
 	free(t->procs);
 	free(t->order);
 	free(t->pipes.ends);
+	free(t->pipes.pids);
 }
 
 int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,

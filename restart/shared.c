@@ -142,6 +142,29 @@ static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
 	return 0;
 }
 
+/* A pidfd of another process of the tree: that process is in the image
+ * (it is opened in the restored process under that PID, fd_pidfd.c). */
+static int check_pidfds(const struct rtree *t, size_t i)
+{
+	const struct image_meta *m = &t->p[i]->ctx.meta;
+	size_t a, k;
+	pid_t pid;
+
+	for (k = 0; k < m->nfds; k++) {
+		bool there = false;
+
+		if (!fd_pidfd_of_tree(&m->fds[k], &pid))
+			continue;
+		for (a = 0; a < t->n; a++)
+			there |= t->p[a]->rec && t->p[a]->rec->pid == pid;
+		if (!there)
+			return fail_why("it names a process that is not in the image", "the image "
+					"is corrupted", "checking pidfd %d of process %d",
+					m->fds[k].fd, t->p[i]->rec ? t->p[i]->rec->pid : 0);
+	}
+	return 0;
+}
+
 int shared_plan(struct rtree *t)
 {
 	size_t i, k, o;
@@ -154,6 +177,8 @@ int shared_plan(struct rtree *t)
 
 		if (p->zombie)
 			continue;
+		if (check_pidfds(t, i))
+			return -1;
 		p->rec_obj = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
 		if (!p->rec_obj)
 			return fail(ENOMEM, NULL, "planning shared files");

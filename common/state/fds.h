@@ -109,6 +109,9 @@ int fd_reopen_flags(const struct fd_rec *rec);
  * holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
 bool fd_pipe_inside(const struct fd_dump *d);
 
+/* A pidfd of another process of the tree: true, and *pid is its PID. */
+bool fd_pidfd_of_tree(const struct fd_rec *rec, pid_t *pid);
+
 /* A tree (restart/): open rec (of process holder) in an ancestor, to be
  * inherited; a new fd, close-on-exec, at spare_base or above. */
 int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base);

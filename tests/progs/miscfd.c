@@ -33,9 +33,15 @@
  *                  the end of its line, packet mode's status byte, the
  *                  locks, D reads end of file, E polls POLLHUP (C does
  *                  not), /dev/tty is slave A.
+ *   miscfd pidfd-tree  pidfds of processes of its tree: of its child C
+ *                  (kept across restart by PID), of C's child G
+ *                  (PIDFD_NONBLOCK); C holds one of its parent.  Checked:
+ *                  each names its process (fdinfo Pid), C's reaches its
+ *                  parent (asked over a pipe), G and C are killed through
+ *                  theirs and C's exit status says SIGKILL.
  *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
  *                  what ckpt must refuse: a pty whose slave a child holds;
- *                  a pidfd of a living child; a uts namespace fd kept
+ *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
  */
@@ -553,6 +559,84 @@ static pid_t idle_child(void)
 	return pid;
 }
 
+/* pidfd-tree */
+struct pidfd_tree {
+	pid_t c, g;
+	int cfd, gfd, ask, answer;
+};
+static volatile sig_atomic_t child_asked;
+static void on_usr2(int sig)
+{
+	(void)sig;
+	child_asked = 1;
+}
+
+static void pidfd_tree_setup(struct pidfd_tree *s)
+{
+	int up[2], ask[2], ans[2];
+
+	if (pipe(up) || pipe(ask) || pipe(ans))
+		die("pipe");
+	signal(SIGUSR2, on_usr2);
+	s->c = fork();
+	if (s->c < 0)
+		die("fork");
+	if (!s->c) {
+		int pp = pidfd_open(getppid(), 0);
+		char c = 'n';
+		pid_t g = idle_child();
+
+		if (pp < 0 || write(up[1], &g, sizeof(g)) != sizeof(g))
+			die("child setup");
+		/* Asked (a byte): does the pidfd still name the parent? */
+		if (read(ask[0], &c, 1) != 1)
+			_exit(1);
+		c = fdinfo_long(pp, "Pid", 10) == getppid() &&
+		    !syscall(SYS_pidfd_send_signal, pp, 0, NULL, 0) ? 'y' : 'n';
+		if (write(ans[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	if (read(up[0], &s->g, sizeof(s->g)) != sizeof(s->g))
+		die("reading the grandchild's PID");
+	s->cfd = pidfd_open(s->c, 0);
+	s->gfd = pidfd_open(s->g, PIDFD_NONBLOCK);
+	if (s->cfd < 0 || s->gfd < 0)
+		die("pidfd_open");
+	s->ask = ask[1];
+	s->answer = ans[0];
+	close(up[0]);
+	close(up[1]);
+	close(ask[0]);
+	close(ans[1]);
+}
+
+static void pidfd_tree_check(struct pidfd_tree *s)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	int status, i;
+	char c = '?';
+
+	if (fdinfo_long(s->cfd, "Pid", 10) != s->c || fdinfo_long(s->gfd, "Pid", 10) != s->g)
+		corrupt("pidfds name %ld and %ld, expected %d and %d",
+			fdinfo_long(s->cfd, "Pid", 10), fdinfo_long(s->gfd, "Pid", 10), s->c, s->g);
+	if (!(fcntl(s->gfd, F_GETFL) & O_NONBLOCK) || (fcntl(s->cfd, F_GETFL) & O_NONBLOCK))
+		corrupt("pidfd flags lost");
+	if (write(s->ask, "?", 1) != 1 || read(s->answer, &c, 1) != 1 || c != 'y')
+		corrupt("the child's pidfd of its parent: %c", c);
+	if (syscall(SYS_pidfd_send_signal, s->gfd, SIGKILL, NULL, 0) ||
+	    syscall(SYS_pidfd_send_signal, s->cfd, SIGKILL, NULL, 0))
+		corrupt("pidfd_send_signal: %s", strerror(errno));
+	if (waitpid(s->c, &status, 0) != s->c || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		corrupt("the child did not die of SIGKILL (status %#x)", status);
+	p.fd = s->gfd;
+	for (i = 0; i < 500 && poll(&p, 1, 10) == 0; i++)
+		;
+	if (!(p.revents & POLLIN))
+		corrupt("the grandchild's pidfd does not say it exited");
+}
+
 static void refuse_setup(const char *what)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -564,7 +648,7 @@ static void refuse_setup(const char *what)
 			die("open slave");
 		idle_child();
 	} else if (!strcmp(what, "pidfd")) {
-		if (pidfd_open(idle_child(), 0) < 0)
+		if (pidfd_open(getppid(), 0) < 0)
 			die("pidfd_open");
 	} else if (!strcmp(what, "ns")) {
 		if (open("/proc/self/ns/uts", O_RDONLY) < 0 || unshare(CLONE_NEWUTS))
@@ -585,6 +669,7 @@ int main(int argc, char **argv)
 	struct pty_state pt = { 0 };
 	struct epoll_state ep = { 0 };
 	struct pidfd_state pf = { 0 };
+	struct pidfd_tree pft = { 0 };
 	int ns[NNS] = { 0 };
 	const char *mode = argc > 1 ? argv[1] : "";
 
@@ -596,6 +681,8 @@ int main(int argc, char **argv)
 		nsfs_setup(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_setup(&pf);
+	else if (!strcmp(mode, "pidfd-tree"))
+		pidfd_tree_setup(&pft);
 	else if (!strcmp(mode, "pty"))
 		pty_setup(&pt);
 	else if (!strncmp(mode, "refuse-", 7))
@@ -613,6 +700,8 @@ int main(int argc, char **argv)
 		nsfs_check(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_check(&pf);
+	else if (!strcmp(mode, "pidfd-tree"))
+		pidfd_tree_check(&pft);
 	else if (!strcmp(mode, "pty"))
 		pty_check(&pt);
 	printf("ok\n");
