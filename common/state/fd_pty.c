@@ -61,6 +61,7 @@ struct pty_pair {
 	int master;		/* where the master is now in the child */
 	bool slave_done;	/* the slave's settings are back */
 	bool hung_up;		/* its master closed again */
+	bool group;		/* made by an ancestor for several processes */
 };
 struct pty_slot {
 	struct pty_pair *pairs;
@@ -107,6 +108,10 @@ static bool is_pty_slave(const struct fd_dump *d)
 		if (is_ptmx(&d->all[j]) &&
 		    fdinfo_scan(d->all[j].fdinfo, "tty-index", "%d", &index) &&
 		    (unsigned)index == pts_index(&d->st))
+			return true;
+	/* Its master in another process of the tree. */
+	for (j = 0; d->tree_pipes && j < d->tree_pipes->n; j++)
+		if (d->tree_pipes->ends[j].ptmx && d->tree_pipes->ends[j].ino == pts_index(&d->st))
 			return true;
 	return false;
 }
@@ -258,9 +263,10 @@ static int check_queue_readable(int fd, bool canonical, const char *what)
 	return 1;
 }
 
-/* A process other than pid holding the slave of index open (its terminal,
- * a child's): the pair is not the process's alone.  0 if none. */
-static pid_t slave_elsewhere(pid_t pid, unsigned index)
+/* A process other than pid, and not of the tree tp being dumped, holding
+ * the slave of index open (its terminal, a child's): the pair is not the
+ * tree's alone.  0 if none. */
+static pid_t slave_elsewhere(pid_t pid, const struct tree_pipes *tp, unsigned index)
 {
 	DIR *proc = opendir("/proc"), *fds;
 	struct dirent *p, *f;
@@ -271,7 +277,7 @@ static pid_t slave_elsewhere(pid_t pid, unsigned index)
 	while (proc && !found && (p = readdir(proc))) {
 		pid_t other = atoi(p->d_name);
 
-		if (other <= 0 || other == pid)
+		if (other <= 0 || other == pid || tree_has_pid(tp, other))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", other);
 		if (!(fds = opendir(path)))
@@ -302,9 +308,10 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 	fdinfo_scan(d->fdinfo, "tty-index", "%d", &index);
 	rec->object_id = index;
 	snprintf(what, sizeof(what), "pty master fd %d", d->fd);
-	if ((other = slave_elsewhere(ctx->pid, index)))
-		return fail_why("its slave is open in another process (a pty shared with other "
-				"processes needs process trees, not supported yet)", NULL,
+	if ((other = slave_elsewhere(ctx->pid, ctx->tree_pipes, index)))
+		return fail_why("its slave is open in a process outside the tree being "
+				"checkpointed", "checkpoint a common ancestor of the processes "
+				"holding the pty, with its descendants",
 				"checking %s (/dev/pts/%d open in process %d)", what, index, other);
 	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
 		return -1;
@@ -395,6 +402,8 @@ static const struct fd_rec *master_rec(const struct image_meta *m, uint64_t inde
 static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	bool master = rec->kind == FD_PTY_MASTER;
+	/* Its master may be in another process: restart/shared.c checks. */
+	bool in_tree = ctx->prefix[0] || ctx->meta.ntree > 1;
 
 	if (rec->object_id >= (1 << 20) || (rec->pty_flags & ~PTY_FLAGS) ||
 	    (rec->termios.len && rec->termios.len != sizeof(struct termios)) ||
@@ -402,7 +411,8 @@ static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    rec->data.len > PTY_DATA_MAX ||
 	    (master && (rec->pty_flags & (PTY_EXCL | PTY_CTTY | PTY_HUNGUP))) ||
 	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED | PTY_SLAVE_CLOSED))) ||
-	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !master_rec(&ctx->meta, rec->object_id)))
+	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !in_tree &&
+	     !master_rec(&ctx->meta, rec->object_id)))
 		return fail_why("invalid pty record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	if (!master && (rec->pty_flags & PTY_HUNGUP) && master_rec(&ctx->meta, rec->object_id))
@@ -526,11 +536,120 @@ static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 		return fail(errno, NULL, "locking pty master fd %d", rec->fd);
 	if ((rec->pty_flags & PTY_EXCL) && ioctl(rec->fd, TIOCEXCL))
 		return fail(errno, NULL, "setting exclusive mode on pty slave fd %d", rec->fd);
+	/* A pair made by an ancestor: the controlling terminal is this
+	 * process's own business. */
+	if (p->group && (rec->pty_flags & PTY_CTTY) && !c->ctx->opts->pty_slave) {
+		if (getsid(0) != getpid() && setsid() < 0)
+			return fail(errno, NULL, "starting a session for its terminal (fd %d)",
+				    rec->fd);
+		if (ioctl(rec->fd, TIOCSCTTY, 0))
+			return fail(errno, NULL, "making fd %d the controlling terminal", rec->fd);
+	}
 	if ((rec->pty_flags & PTY_HUNGUP) && !p->hung_up) {
 		close(p->master);
 		p->hung_up = true;
 	}
 	return 0;
+}
+
+bool fd_pty_index(const struct fd_rec *rec, uint64_t *index)
+{
+	if (rec->kind != FD_PTY_MASTER &&
+	    (rec->kind != FD_PTY_SLAVE || (rec->pty_flags & PTY_HUNGUP)))
+		return false;
+	*index = rec->object_id;
+	return true;
+}
+
+bool fd_pty_makes_ctty(const struct image_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfds; i++)
+		if (m->fds[i].kind == FD_PTY_SLAVE && (m->fds[i].pty_flags & PTY_CTTY))
+			return true;
+	return false;
+}
+
+/* Remember in ctx that the pair of index is made (its master at mfd). */
+static int group_pair(struct restore_ctx *ctx, uint64_t index, int mfd)
+{
+	struct pty_slot *s = ctx->slot[SLOT_PTY];
+	struct pty_pair *more;
+	size_t i;
+
+	if (!s && !(s = ctx->slot[SLOT_PTY] = calloc(1, sizeof(*s))))
+		return fail(ENOMEM, NULL, "restoring ptys");
+	for (i = 0; i < s->n; i++)
+		if (s->pairs[i].index == index)
+			return 0;
+	if (!(more = realloc(s->pairs, (s->n + 1) * sizeof(*more))))
+		return fail(ENOMEM, NULL, "restoring ptys");
+	s->pairs = more;
+	s->pairs[s->n++] = (struct pty_pair){ .index = index, .master = mfd,
+					      .slave_done = true, .group = true };
+	return 0;
+}
+
+int fd_pty_open_group(struct restore_ctx **ctxs, const struct fd_rec **recs, size_t n,
+		      int spare_base, int *fds)
+{
+	const struct fd_rec *m = NULL;
+	bool slave_done = false;
+	int fd, mfd, unlock = 0;
+	size_t i;
+
+	for (i = 0; i < n && !m; i++)
+		if (recs[i]->kind == FD_PTY_MASTER)
+			m = recs[i];
+	if (!m)
+		return fail_why("a pty between processes without its master", "the image is "
+				"corrupted", "checking pty fd %d", recs[0]->fd);
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	fd = open("/dev/ptmx", fd_reopen_flags(m) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, NULL, "making a new pty (/dev/ptmx) for the children");
+	mfd = fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+	close(fd);
+	if (mfd < 0 || ioctl(mfd, TIOCSPTLCK, &unlock) ||
+	    (m->termios.len && tcsetattr(mfd, TCSANOW, m->termios.data)) ||
+	    (m->winsize.len && ioctl(mfd, TIOCSWINSZ, m->winsize.data)) ||
+	    put_queue(mfd, NULL, m->data.data, m->data.len, "a pty master"))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (recs[i]->kind == FD_PTY_MASTER) {
+			fds[i] = fcntl(mfd, F_DUPFD_CLOEXEC, spare_base);
+		} else {
+			fd = ioctl(mfd, TIOCGPTPEER, fd_reopen_flags(recs[i]) | O_NOCTTY | O_CLOEXEC);
+			fds[i] = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (fds[i] < 0)
+			goto fail;
+		/* The slave's own settings and queue, once for the pair. */
+		if (recs[i]->kind == FD_PTY_SLAVE && recs[i]->termios.len && !slave_done) {
+			if (tcsetattr(fds[i], TCSANOW, recs[i]->termios.data) ||
+			    put_queue(fds[i], recs[i]->termios.data, recs[i]->data.data,
+				      recs[i]->data.len, "a pty slave"))
+				goto fail;
+			slave_done = true;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (group_pair(ctxs[i], m->object_id, mfd))
+			goto fail;
+	return 0;
+fail:
+	if (!error_is_set())
+		fail(errno, NULL, "setting up a new pty for the children");
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (mfd >= 0)
+		close(mfd);
+	return -1;
 }
 
 static void release_pty(struct restore_ctx *ctx)

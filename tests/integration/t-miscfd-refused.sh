@@ -20,7 +20,7 @@ while read -r mode msg; do
 	kill -USR1 "$pid"
 	wait_for_line "$T/$n.log" '^ok$' 5
 done <<'LIST'
-pty its slave is open in another process
+pty its slave is open in a process outside the tree
 pidfd pidfd of another process
 ns not one of the process's own namespaces
 epoll holds by no fd

@@ -39,8 +39,16 @@
  *                  each names its process (fdinfo Pid), C's reaches its
  *                  parent (asked over a pipe), G and C are killed through
  *                  theirs and C's exit status says SIGKILL.
+ *   miscfd pty-tree  in a session of its own: a pty whose master only its
+ *                  child C holds (inherited, and a dup), whose slave it holds
+ *                  (the controlling terminal) and C too (inherited); raw,
+ *                  window 40x120; C wrote "ping" for the slave to read.
+ *                  Checked: "ping" is read from the slave, the window size,
+ *                  /dev/tty is the slave, and "back" written to the slave
+ *                  reaches C's master (C answers over a pipe).
  *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
- *                  what ckpt must refuse: a pty whose slave a child holds;
+ *                  what ckpt must refuse: a pty whose slave a process
+ *                  outside the tree holds (a grandchild, orphaned);
  *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
@@ -559,6 +567,103 @@ static pid_t idle_child(void)
 	return pid;
 }
 
+/* pty-tree */
+struct pty_tree {
+	int s, ask, answer;
+};
+
+static void pty_tree_setup(struct pty_tree *st)
+{
+	struct winsize ws = { .ws_row = 40, .ws_col = 120 };
+	struct termios t;
+	int ask[2], ans[2], m;
+	pid_t c;
+
+	if (pipe(ask) || pipe(ans) || setsid() < 0)
+		die("setup");
+	m = new_master(1);
+	/* Without O_NOCTTY: the controlling terminal of the new session. */
+	if ((st->s = open(ptsname(m), O_RDWR)) < 0 || tcgetattr(st->s, &t))
+		die("open slave");
+	cfmakeraw(&t);
+	if (tcsetattr(st->s, TCSANOW, &t) || ioctl(st->s, TIOCSWINSZ, &ws))
+		die("slave settings");
+	if ((c = fork()) < 0)
+		die("fork");
+	if (!c) {
+		char buf[8] = "", r;
+		int m2 = dup(m);
+		size_t got = 0;
+
+		if (m2 < 0 || write(m2, "ping", 4) != 4)
+			die("child write");
+		if (read(ask[0], &r, 1) != 1)
+			_exit(1);
+		while (got < 4) {
+			ssize_t n = read(m, buf + got, 4 - got);
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		r = got == 4 && !memcmp(buf, "back", 4) ? 'y' : 'n';
+		if (write(ans[1], &r, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(m);
+	st->ask = ask[1];
+	st->answer = ans[0];
+	close(ask[0]);
+	close(ans[1]);
+	/* The child has written (a read of the slave would take it). */
+	for (int i = 0; i < 500; i++) {
+		int n = 0;
+		if (!ioctl(st->s, FIONREAD, &n) && n >= 4)
+			break;
+		usleep(2000);
+	}
+}
+
+static void pty_tree_check(struct pty_tree *st)
+{
+	struct winsize ws;
+	struct stat b;
+	char buf[8] = "", r = '?';
+	size_t got = 0;
+	int tty;
+
+	while (got < 4) {
+		ssize_t n = read(st->s, buf + got, 4 - got);
+		if (n <= 0)
+			corrupt("reading the slave: %zd (%s)", n, strerror(errno));
+		got += n;
+	}
+	if (memcmp(buf, "ping", 4))
+		corrupt("the slave read \"%.4s\", expected \"ping\"", buf);
+	if (ioctl(st->s, TIOCGWINSZ, &ws) || ws.ws_row != 40 || ws.ws_col != 120)
+		corrupt("window size %dx%d, expected 40x120", ws.ws_row, ws.ws_col);
+	/* (/dev/tty's own fstat says 5,0: the terminal is in stat's tty_nr.) */
+	if ((tty = open("/dev/tty", O_RDWR)) < 0 || fstat(st->s, &b))
+		corrupt("no controlling terminal (%s)", strerror(errno));
+	close(tty);
+	{
+		char line[512], *p;
+		FILE *f = fopen("/proc/self/stat", "r");
+		long nr = -1;
+
+		if (f && fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+			sscanf(p + 1, " %*c %*d %*d %*d %ld", &nr);
+		if (f)
+			fclose(f);
+		if ((dev_t)nr != b.st_rdev)
+			corrupt("the controlling terminal is %ld, not the slave", nr);
+	}
+	if (write(st->s, "back", 4) != 4 || write(st->ask, "?", 1) != 1 ||
+	    read(st->answer, &r, 1) != 1 || r != 'y')
+		corrupt("the child's master did not read what the slave wrote (%c)", r);
+}
+
 /* pidfd-tree */
 struct pidfd_tree {
 	pid_t c, g;
@@ -643,10 +748,30 @@ static void refuse_setup(const char *what)
 	int fd, p[2], ep;
 
 	if (!strcmp(what, "pty")) {
+		pid_t c, me = getpid();
+		char r;
+
 		fd = new_master(1);
-		if (open(ptsname(fd), O_RDWR | O_NOCTTY) < 0)
-			die("open slave");
-		idle_child();
+		if (pipe(p) || (c = fork()) < 0)
+			die("fork");
+		if (!c) {
+			if (fork() == 0) {
+				/* Orphaned: the slave open outside miscfd's tree,
+				 * until miscfd ends. */
+				close(1);
+				if (open(ptsname(fd), O_RDWR | O_NOCTTY) < 0 || write(p[1], "y", 1) != 1)
+					_exit(1);
+				while (!kill(me, 0))
+					usleep(10000);
+				_exit(0);
+			}
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+		if (read(p[0], &r, 1) != 1)
+			die("the grandchild did not open the slave");
+		close(p[0]);
+		close(p[1]);
 	} else if (!strcmp(what, "pidfd")) {
 		if (pidfd_open(getppid(), 0) < 0)
 			die("pidfd_open");
@@ -670,6 +795,7 @@ int main(int argc, char **argv)
 	struct epoll_state ep = { 0 };
 	struct pidfd_state pf = { 0 };
 	struct pidfd_tree pft = { 0 };
+	struct pty_tree ptt = { 0 };
 	int ns[NNS] = { 0 };
 	const char *mode = argc > 1 ? argv[1] : "";
 
@@ -683,6 +809,8 @@ int main(int argc, char **argv)
 		pidfd_setup(&pf);
 	else if (!strcmp(mode, "pidfd-tree"))
 		pidfd_tree_setup(&pft);
+	else if (!strcmp(mode, "pty-tree"))
+		pty_tree_setup(&ptt);
 	else if (!strcmp(mode, "pty"))
 		pty_setup(&pt);
 	else if (!strncmp(mode, "refuse-", 7))
@@ -702,6 +830,8 @@ int main(int argc, char **argv)
 		pidfd_check(&pf);
 	else if (!strcmp(mode, "pidfd-tree"))
 		pidfd_tree_check(&pft);
+	else if (!strcmp(mode, "pty-tree"))
+		pty_tree_check(&ptt);
 	else if (!strcmp(mode, "pty"))
 		pty_check(&pt);
 	printf("ok\n");
