@@ -420,8 +420,8 @@ static int link_shared_files(struct tree *t)
 		for (j = 0; j < qm->nfds; j++) {
 			struct fd_rec *f = &qm->fds[j];
 
-			if (f->share_index || f->kind == FD_STDIO)
-				continue;
+			if (f->share_index || f->kind == FD_STDIO || f->inflight)
+				continue;	/* (in flight: not in the table) */
 			for (a = 0; a < b && !f->tree_pid; a++) {
 				const struct tproc *p = t->procs[t->order[a]];
 				const struct image_meta *pm = &p->ctx.meta;
@@ -432,6 +432,7 @@ static int link_shared_files(struct tree *t)
 					const struct fd_rec *g = &pm->fds[i];
 
 					if (g->share_index || g->kind != f->kind || g->tree_pid ||
+					    g->inflight ||
 					    !g->description || !f->description ||
 					    strcmp(g->description, f->description) ||
 					    syscall(SYS_kcmp, p->pid, q->pid, KCMP_FILE, g->fd, f->fd))

@@ -15,6 +15,14 @@
  * echo and input processing off, so the process goes on with what it had.
  * A pending packet-mode status byte cannot be saved: refused.
  *
+ * A controlling terminal no fd holds any more (the session leader opened
+ * its slave, made it its terminal, closed it) whose master the process or
+ * its tree holds: ckpt opens the slave itself (TIOCGPTPEER on its copy of
+ * the master, or by its path when the master is in another process of the
+ * tree) and saves it as a file not in the table (fd_rec.inflight, above
+ * every fd), the controlling terminal; restart opens it, makes it the
+ * terminal again, and closes it.
+ *
  * Restore: a new pair is made the first time one of its fds is opened
  * (TIOCGPTPEER opens the slave, whatever its number now), the settings put
  * back, the queued data written again the same way; the controlling
@@ -277,7 +285,7 @@ static pid_t slave_elsewhere(pid_t pid, const struct tree_pipes *tp, unsigned in
 	while (proc && !found && (p = readdir(proc))) {
 		pid_t other = atoi(p->d_name);
 
-		if (other <= 0 || other == pid || tree_has_pid(tp, other))
+		if (other <= 0 || other == pid || other == getpid() || tree_has_pid(tp, other))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", other);
 		if (!(fds = opendir(path)))
@@ -348,6 +356,68 @@ out:
 	return ret;
 }
 
+/* The controlling terminal of the session the process leads, a pty
+ * slave no fd of it holds, whose master it (or its tree) holds: our own
+ * copy of the slave, as a file not in the table (see the top). */
+static int collect_ctty(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
+{
+	dev_t tty = (dev_t)ctx->stat.tty_nr;
+	struct fd_dump *grown;
+	int master = -1, index, fd = -1, number;
+	bool tree_master = false;
+	struct stat st;
+	char path[64];
+	size_t i;
+
+	if (!tty || ctx->stat.session != ctx->pid || major(tty) < 136 || major(tty) > 143)
+		return 0;
+	index = (major(tty) - 136) * 256 + minor(tty);
+	for (i = 0; i < *n; i++) {
+		int x;
+		if ((*all)[i].own_fd < 0 && is_pts(&(*all)[i].st) && (*all)[i].st.st_rdev == tty)
+			return 0;	/* an fd of it: saved with it */
+		if ((*all)[i].own_fd < 0 && master < 0 && is_ptmx(&(*all)[i]) &&
+		    fdinfo_scan((*all)[i].fdinfo, "tty-index", "%d", &x) && x == index)
+			master = (*all)[i].fd;
+	}
+	for (i = 0; ctx->tree_pipes && i < ctx->tree_pipes->n; i++)
+		tree_master |= ctx->tree_pipes->ends[i].ptmx &&
+			       ctx->tree_pipes->ends[i].ino == (uint64_t)index;
+	if (master < 0 && !tree_master)
+		return 0;	/* restart's terminal stands in (tty.c) */
+	if (master >= 0) {
+		int m = fd_steal(ctx->pid, master);
+		if (m < 0)
+			return -1;
+		fd = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		close(m);
+	} else {
+		snprintf(path, sizeof(path), "/dev/pts/%d", index);
+		fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) || st.st_rdev != tty)) {
+			close(fd);
+			fd = -1;
+			errno = ENOENT;
+		}
+	}
+	if (fd < 0)
+		return fail(errno, NULL, "opening the controlling terminal of process %d "
+			    "(/dev/pts/%d, no fd of it open) to save it", ctx->pid, index);
+	number = *n ? (*all)[*n - 1].fd + 1 : 0;
+	if (!(grown = realloc(*all, (*n + 2) * sizeof(**all)))) {
+		close(fd);
+		return fail(ENOMEM, NULL, "recording fds");
+	}
+	*all = grown;
+	memset(&grown[*n + 1], 0, sizeof(grown[*n + 1]));
+	if (fd_dump_read_own(fd, number, &grown[*n])) {
+		close(fd);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
 static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct termios t;
@@ -360,12 +430,27 @@ static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		rec->pty_flags = PTY_HUNGUP;
 		return 0;
 	}
+	if (d->own_fd >= 0) {
+		/* Our copy of its controlling terminal (collect_ctty); not a
+		 * slave in flight in a unix socket queue. */
+		char *text;
+		if ((dev_t)ctx->stat.tty_nr != d->st.st_rdev || ctx->stat.session != ctx->stat.pid)
+			return fail_why("it is in flight in a unix socket queue (SCM_RIGHTS), and "
+					"a pty slave cannot be saved from there yet", "receive it "
+					"before checkpointing", "checking %s", d->link);
+		rec->pty_flags |= PTY_CTTY;
+		if (asprintf(&text, "/dev/pts/%u (controlling terminal, no fd open)",
+			     pts_index(&d->st)) < 0)
+			return fail(ENOMEM, NULL, "recording fds");
+		free(rec->description);
+		rec->description = text;
+	}
 	/* The settings and the queue are the slave's, whatever its fds: with
 	 * the first of them. */
 	for (j = 0; &d->all[j] != d; j++)
 		if (is_pts(&d->all[j].st) && d->all[j].st.st_rdev == d->st.st_rdev)
 			return 0;
-	if (ctx->stat.tty_nr && (dev_t)ctx->stat.tty_nr == d->st.st_rdev &&
+	if (d->own_fd < 0 && ctx->stat.tty_nr && (dev_t)ctx->stat.tty_nr == d->st.st_rdev &&
 	    ctx->stat.session == ctx->pid)
 		rec->pty_flags |= PTY_CTTY;
 	snprintf(what, sizeof(what), "pty slave fd %d (%s)", d->fd, d->link);
@@ -692,6 +777,8 @@ const struct fd_kind_ops fd_pty_slave_kind = {
 	.tag = "pts",
 	.match = is_pty_slave,
 	.dump = dump_slave,
+	.collect = collect_ctty,
+	.inflight_ok = true,	/* only its own controlling terminal */
 	.check = check_pty,
 	.open = open_slave,
 	.finish = finish_pty,

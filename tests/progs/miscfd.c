@@ -46,6 +46,13 @@
  *                  Checked: "ping" is read from the slave, the window size,
  *                  /dev/tty is the slave, and "back" written to the slave
  *                  reaches C's master (C answers over a pipe).
+ *   miscfd pty-ctty  controlling terminals no fd holds: it leads a session
+ *                  whose terminal is the slave of pty A (made so, then
+ *                  closed; it keeps A's master); its child C leads a session
+ *                  whose terminal is the slave of pty B, whose master only
+ *                  the parent holds.  Checked: /dev/tty opens and reads what
+ *                  A's master writes; closing B's master hangs C up (SIGHUP,
+ *                  C exits 0).
  *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
  *                  what ckpt must refuse: a pty whose slave a process
  *                  outside the tree holds (a grandchild, orphaned);
@@ -664,6 +671,81 @@ static void pty_tree_check(struct pty_tree *st)
 		corrupt("the child's master did not read what the slave wrote (%c)", r);
 }
 
+/* pty-ctty */
+struct pty_ctty {
+	int ma, mb;
+	pid_t c;
+};
+static volatile sig_atomic_t got_hup;
+static void on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+}
+
+static void pty_ctty_setup(struct pty_ctty *st)
+{
+	int p[2], s;
+	char r;
+
+	if (pipe(p) || setsid() < 0)
+		die("setup");
+	st->ma = new_master(1);
+	st->mb = new_master(1);
+	if ((s = open(ptsname(st->ma), O_RDWR | O_NOCTTY)) < 0 || ioctl(s, TIOCSCTTY, 0))
+		die("pty A as the controlling terminal");
+	close(s);
+	if ((st->c = fork()) < 0)
+		die("fork");
+	if (!st->c) {
+		close(st->ma);
+		signal(SIGHUP, on_hup);
+		if (setsid() < 0 || (s = open(ptsname(st->mb), O_RDWR)) < 0)
+			_exit(1);
+		close(s);
+		close(st->mb);
+		if (write(p[1], "y", 1) != 1)
+			_exit(1);
+		while (!got_hup)
+			pause();
+		_exit(0);
+	}
+	if (read(p[0], &r, 1) != 1)
+		die("the child did not take its terminal");
+	close(p[0]);
+	close(p[1]);
+}
+
+static void pty_ctty_check(struct pty_ctty *st)
+{
+	char buf[8] = "";
+	struct termios t;
+	int tty, status = -1, i;
+	size_t got = 0;
+
+	if ((tty = open("/dev/tty", O_RDWR)) < 0)
+		corrupt("no controlling terminal (%s)", strerror(errno));
+	if (tcgetattr(tty, &t))
+		corrupt("tcgetattr");
+	cfmakeraw(&t);
+	if (tcsetattr(tty, TCSANOW, &t) || write(st->ma, "ping", 4) != 4)
+		corrupt("writing to pty A");
+	while (got < 4) {
+		ssize_t n = read(tty, buf + got, 4 - got);
+		if (n <= 0)
+			corrupt("reading /dev/tty: %zd (%s)", n, strerror(errno));
+		got += n;
+	}
+	if (memcmp(buf, "ping", 4))
+		corrupt("/dev/tty read \"%.4s\"", buf);
+	signal(SIGHUP, SIG_IGN);
+	close(st->mb);
+	for (i = 0; i < 500 && waitpid(st->c, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (status != 0)
+		corrupt("the child was not hung up (status %#x)", status);
+}
+
 /* pidfd-tree */
 struct pidfd_tree {
 	pid_t c, g;
@@ -796,6 +878,7 @@ int main(int argc, char **argv)
 	struct pidfd_state pf = { 0 };
 	struct pidfd_tree pft = { 0 };
 	struct pty_tree ptt = { 0 };
+	struct pty_ctty ptc = { 0 };
 	int ns[NNS] = { 0 };
 	const char *mode = argc > 1 ? argv[1] : "";
 
@@ -811,6 +894,8 @@ int main(int argc, char **argv)
 		pidfd_tree_setup(&pft);
 	else if (!strcmp(mode, "pty-tree"))
 		pty_tree_setup(&ptt);
+	else if (!strcmp(mode, "pty-ctty"))
+		pty_ctty_setup(&ptc);
 	else if (!strcmp(mode, "pty"))
 		pty_setup(&pt);
 	else if (!strncmp(mode, "refuse-", 7))
@@ -832,6 +917,8 @@ int main(int argc, char **argv)
 		pidfd_tree_check(&pft);
 	else if (!strcmp(mode, "pty-tree"))
 		pty_tree_check(&ptt);
+	else if (!strcmp(mode, "pty-ctty"))
+		pty_ctty_check(&ptc);
 	else if (!strcmp(mode, "pty"))
 		pty_check(&pt);
 	printf("ok\n");
