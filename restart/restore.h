@@ -41,6 +41,8 @@ struct robj {
 					   processes: the lower id of the two, 0 */
 	uint64_t pty;			/* an fd of a pty whose fds several processes
 					   hold: 1 + its index, 0 */
+	uint64_t dead_pidfd;		/* a pidfd of a dead process several processes
+					   hold one of: its inode, 0 */
 	int fd;				/* where it is, in lca and its descendants */
 };
 

@@ -131,6 +131,23 @@ static bool pty_elsewhere(const struct rtree *t, size_t i, uint64_t index)
 	return false;
 }
 
+/* Does another process than i hold a pidfd of the dead process ino? */
+static bool dead_pidfd_elsewhere(const struct rtree *t, size_t i, uint64_t ino)
+{
+	size_t a, k;
+	uint64_t x;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+		if (a == i || t->p[a]->zombie)
+			continue;
+		for (k = 0; k < m->nfds; k++)
+			if (fd_pidfd_dead(&m->fds[k], &x) && x == ino)
+				return true;
+	}
+	return false;
+}
+
 static int plan_shm(struct rtree *t);
 
 /* A unix socket whose peer is in another process (fd_rec.peer_pid): that
@@ -256,6 +273,22 @@ int shared_plan(struct rtree *t)
 				return -1;
 		}
 	}
+	/* pidfds of one dead process in several processes: one process made
+	 * to die for all of them, by their common ancestor. */
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			const struct fd_rec *f = &m->fds[k];
+			uint64_t ino;
+
+			if (!fd_pidfd_dead(f, &ino) || f->share_index || f->tree_pid ||
+			    t->p[i]->rec_obj[k] >= 0 || !dead_pidfd_elsewhere(t, i, ino))
+				continue;
+			if (new_obj(t, i, k) < 0)
+				return -1;
+		}
+	}
 	/* A unix socket pair between processes: both ends made by the
 	 * common ancestor of all who hold either. */
 	for (i = 0; i < t->n; i++) {
@@ -280,6 +313,15 @@ int shared_plan(struct rtree *t)
 			t->objs[o].upair = f->object_id < f->peer_id ? f->object_id : f->peer_id;
 		if (fd_pty_index(f, &t->objs[o].pty))
 			t->objs[o].pty++;
+		fd_pidfd_dead(f, &t->objs[o].dead_pidfd);
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		size_t q;
+		if (!t->objs[o].dead_pidfd)
+			continue;
+		for (q = 0; q < t->nobjs; q++)
+			if (t->objs[q].dead_pidfd == t->objs[o].dead_pidfd)
+				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		size_t q;
@@ -472,6 +514,34 @@ out:
 	return ret;
 }
 
+/* The pidfds of one dead process (the objects from first on with its
+ * inode). */
+static int make_dead_pidfds(struct rtree *t, size_t first)
+{
+	const struct fd_rec **recs = calloc(t->nobjs, sizeof(*recs));
+	int *fds = calloc(t->nobjs, sizeof(*fds));
+	size_t o, n = 0;
+	int ret = -1;
+
+	if (!recs || !fds) {
+		fail(ENOMEM, NULL, "making pidfds for the children");
+		goto out;
+	}
+	for (o = first; o < t->nobjs; o++)
+		if (t->objs[o].dead_pidfd == t->objs[first].dead_pidfd)
+			recs[n++] = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
+	if (fd_pidfd_open_dead_group(recs, n, t->obj_base, fds))
+		goto out;
+	for (o = first, n = 0; o < t->nobjs; o++)
+		if (t->objs[o].dead_pidfd == t->objs[first].dead_pidfd)
+			t->objs[o].fd = fds[n++];
+	ret = 0;
+out:
+	free(recs);
+	free(fds);
+	return ret;
+}
+
 /* Both ends of a unix socket pair between processes (the other end is a
  * later object of the same pair). */
 static int make_upair(struct rtree *t, size_t first)
@@ -508,6 +578,11 @@ int shared_make(struct rtree *t, size_t i)
 			continue;
 		if (b->pipe) {
 			if (make_pipe_group(t, o))
+				return -1;
+			continue;
+		}
+		if (b->dead_pidfd) {
+			if (make_dead_pidfds(t, o))
 				return -1;
 			continue;
 		}

@@ -82,6 +82,45 @@ bool fd_pidfd_of_tree(const struct fd_rec *rec, pid_t *pid)
 	return true;
 }
 
+bool fd_pidfd_dead(const struct fd_rec *rec, uint64_t *ino)
+{
+	if (rec->kind != FD_PIDFD || rec->pidfd_of != PIDFD_DEAD)
+		return false;
+	*ino = rec->object_id;
+	return true;
+}
+
+int fd_pidfd_open_dead_group(const struct fd_rec **recs, size_t n, int spare_base, int *fds)
+{
+	pid_t pid = fork();
+	sigset_t chld;
+	size_t i;
+	int ret = 0;
+
+	if (pid < 0)
+		return fail(errno, NULL, "making a process to be dead for pidfds");
+	if (!pid)
+		_exit(0);
+	for (i = 0; i < n; i++) {
+		int fd = syscall(SYS_pidfd_open, pid, recs[i]->flags & O_NONBLOCK);
+		fds[i] = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+		if (fd >= 0)
+			close(fd);
+		if (fds[i] < 0 && !ret)
+			ret = fail(errno, NULL, "opening pidfd %d of a dead process", recs[i]->fd);
+	}
+	if (waitpid(pid, NULL, 0) != pid && !ret)
+		ret = fail(errno, NULL, "reaping the process made for dead pidfds");
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	while (sigtimedwait(&chld, NULL, &(struct timespec){ 0, 0 }) == SIGCHLD)
+		;
+	for (i = 0; ret && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
 static int check_pidfd(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	bool thread_known = false;

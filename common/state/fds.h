@@ -121,6 +121,14 @@ bool fd_pty_makes_ctty(const struct image_meta *m);
  * fds[i].  Each ctx learns the pair is made (for its finish()). */
 int fd_pty_open_group(struct restore_ctx **ctxs, const struct fd_rec **recs, size_t n,
 		      int spare_base, int *fds) must_check;
+/* A pidfd of a process dead and reaped: true, and *ino is its inode at
+ * dump (one per dead process). */
+bool fd_pidfd_dead(const struct fd_rec *rec, uint64_t *ino);
+/* Restart, in the common ancestor of processes holding pidfds of one dead
+ * process (recs): one process made to die, a pidfd of it for each rec at
+ * spare_base or above, close-on-exec, in fds[i]; reaped. */
+int fd_pidfd_open_dead_group(const struct fd_rec **recs, size_t n, int spare_base,
+			     int *fds) must_check;
 /* A pidfd of another process of the tree: true, and *pid is its PID. */
 bool fd_pidfd_of_tree(const struct fd_rec *rec, pid_t *pid);
 

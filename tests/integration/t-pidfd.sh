@@ -3,7 +3,8 @@
 # second thread (and a dup of that one) they reach the restored process; of dead children (reaped before the checkpoint)
 # they are dead again, one inode per child, a dup sharing its file.
 # pidfds of processes of the tree (a child, a grandchild, the parent in the
-# child, inherited by the grandchild) name them again and reach them.
+# child, inherited by the grandchild) name them again and reach them;
+# pidfds of one dead process in two processes are of one inode again.
 # tests/progs/miscfd checks them itself after restart.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

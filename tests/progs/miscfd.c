@@ -35,9 +35,11 @@
  *                  not), /dev/tty is slave A.
  *   miscfd pidfd-tree  pidfds of processes of its tree: of its child C
  *                  (kept across restart by PID), of C's child G
- *                  (PIDFD_NONBLOCK); C holds one of its parent.  Checked:
- *                  each names its process (fdinfo Pid), C's reaches its
- *                  parent (asked over a pipe), G and C are killed through
+ *                  (PIDFD_NONBLOCK); C holds one of its parent; both hold
+ *                  one of C's child D, dead and reaped.  Checked: each
+ *                  names its process (fdinfo Pid), C's reaches its parent
+ *                  (asked over a pipe), D's are dead and of one inode in
+ *                  both processes, G and C are killed through
  *                  theirs and C's exit status says SIGKILL.
  *   miscfd pty-tree  in a session of its own: a pty whose master only its
  *                  child C holds (inherited, and a dup), whose slave it holds
@@ -749,7 +751,7 @@ static void pty_ctty_check(struct pty_ctty *st)
 /* pidfd-tree */
 struct pidfd_tree {
 	pid_t c, g;
-	int cfd, gfd, ask, answer;
+	int cfd, gfd, dfd, ask, answer;
 };
 static volatile sig_atomic_t child_asked;
 static void on_usr2(int sig)
@@ -761,6 +763,8 @@ static void on_usr2(int sig)
 static void pidfd_tree_setup(struct pidfd_tree *s)
 {
 	int up[2], ask[2], ans[2];
+	pid_t d;
+	char r;
 
 	if (pipe(up) || pipe(ask) || pipe(ans))
 		die("pipe");
@@ -769,28 +773,41 @@ static void pidfd_tree_setup(struct pidfd_tree *s)
 	if (s->c < 0)
 		die("fork");
 	if (!s->c) {
-		int pp = pidfd_open(getppid(), 0);
+		int pp = pidfd_open(getppid(), 0), dfd;
 		char c = 'n';
-		pid_t g = idle_child();
+		pid_t g = idle_child(), d = idle_child();
+		struct stat st;
+		uint64_t ino = 0;
 
-		if (pp < 0 || write(up[1], &g, sizeof(g)) != sizeof(g))
+		if (pp < 0 || write(up[1], &g, sizeof(g)) != sizeof(g) ||
+		    write(up[1], &d, sizeof(d)) != sizeof(d) || read(ask[0], &c, 1) != 1)
 			die("child setup");
-		/* Asked (a byte): does the pidfd still name the parent? */
-		if (read(ask[0], &c, 1) != 1)
+		/* The parent has a pidfd of D too: D dies, reaped here. */
+		if ((dfd = pidfd_open(d, 0)) < 0 || kill(d, SIGKILL) || waitpid(d, NULL, 0) != d ||
+		    write(ans[1], "d", 1) != 1)
+			die("child setup");
+		/* Asked (the inode of the parent's pidfd of D): does the pidfd
+		 * still name the parent, and is D's the same dead process? */
+		if (read(ask[0], &ino, sizeof(ino)) != sizeof(ino))
 			_exit(1);
 		c = fdinfo_long(pp, "Pid", 10) == getppid() &&
-		    !syscall(SYS_pidfd_send_signal, pp, 0, NULL, 0) ? 'y' : 'n';
+		    !syscall(SYS_pidfd_send_signal, pp, 0, NULL, 0) &&
+		    !fstat(dfd, &st) && st.st_ino == ino ? 'y' : 'n';
 		if (write(ans[1], &c, 1) != 1)
 			_exit(1);
 		for (;;)
 			pause();
 	}
-	if (read(up[0], &s->g, sizeof(s->g)) != sizeof(s->g))
-		die("reading the grandchild's PID");
+	if (read(up[0], &s->g, sizeof(s->g)) != sizeof(s->g) ||
+	    read(up[0], &d, sizeof(d)) != sizeof(d))
+		die("reading the grandchildren's PIDs");
 	s->cfd = pidfd_open(s->c, 0);
 	s->gfd = pidfd_open(s->g, PIDFD_NONBLOCK);
-	if (s->cfd < 0 || s->gfd < 0)
+	s->dfd = pidfd_open(d, 0);
+	if (s->cfd < 0 || s->gfd < 0 || s->dfd < 0)
 		die("pidfd_open");
+	if (write(ask[1], "g", 1) != 1 || read(ans[0], &r, 1) != 1 || r != 'd')
+		die("the child did not reap D");
 	s->ask = ask[1];
 	s->answer = ans[0];
 	close(up[0]);
@@ -810,8 +827,19 @@ static void pidfd_tree_check(struct pidfd_tree *s)
 			fdinfo_long(s->cfd, "Pid", 10), fdinfo_long(s->gfd, "Pid", 10), s->c, s->g);
 	if (!(fcntl(s->gfd, F_GETFL) & O_NONBLOCK) || (fcntl(s->cfd, F_GETFL) & O_NONBLOCK))
 		corrupt("pidfd flags lost");
-	if (write(s->ask, "?", 1) != 1 || read(s->answer, &c, 1) != 1 || c != 'y')
-		corrupt("the child's pidfd of its parent: %c", c);
+	{
+		struct stat st;
+		uint64_t ino;
+
+		if (fstat(s->dfd, &st))
+			corrupt("fstat of the pidfd of D");
+		ino = st.st_ino;
+		if (!syscall(SYS_pidfd_send_signal, s->dfd, 0, NULL, 0) || errno != ESRCH)
+			corrupt("the pidfd of D reaches a living process");
+		if (write(s->ask, &ino, sizeof(ino)) != sizeof(ino) ||
+		    read(s->answer, &c, 1) != 1 || c != 'y')
+			corrupt("the child's pidfds of its parent and of D: %c", c);
+	}
 	if (syscall(SYS_pidfd_send_signal, s->gfd, SIGKILL, NULL, 0) ||
 	    syscall(SYS_pidfd_send_signal, s->cfd, SIGKILL, NULL, 0))
 		corrupt("pidfd_send_signal: %s", strerror(errno));
