@@ -284,6 +284,43 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
 /* Sessions and groups restart can make again: a session is led by the
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
+/* Processes sharing one fd table (clone CLONE_FILES) or one cwd/umask
+ * (CLONE_FS): restart recreates each process by exec, which gives it a
+ * table of its own, so neither can be kept: refused by name. */
+static int check_shared_tables(const struct tree *t)
+{
+	static const struct { int type; const char *what, *flag; } kinds[] = {
+		{ KCMP_FILES, "its fd table", "CLONE_FILES" },
+		{ KCMP_FS, "its cwd, root and umask", "CLONE_FS" },
+	};
+	size_t a, b, k;
+
+	for (b = 0; b < t->n; b++) {
+		const struct tproc *q = t->procs[b];
+		pid_t other;
+
+		if (!q->live)
+			continue;
+		for (a = 0; a <= b; a++) {
+			other = a < b ? t->procs[a]->pid : q->ppid;
+			if ((a < b && !t->procs[a]->live) || other <= 1)
+				continue;
+			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+				char why[160];
+
+				if (syscall(SYS_kcmp, other, q->pid, kinds[k].type, 0, 0))
+					continue;
+				snprintf(why, sizeof(why), "it shares %s with process %d (clone "
+					 "%s), which a restored process cannot have", kinds[k].what,
+					 other, kinds[k].flag);
+				return fail_why(why, "not supported yet: start them without sharing it",
+						"checkpointing process %d (%s)", q->pid, q->comm);
+			}
+		}
+	}
+	return 0;
+}
+
 static int check_ids(const struct tree *t)
 {
 	const struct tproc *root = t->procs[0];
@@ -553,7 +590,7 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	}
 	order_from(&t, 0, &pos);
-	if (check_ids(&t))
+	if (check_ids(&t) || check_shared_tables(&t))
 		goto out;
 	if (t.n > 1 && record_tree(&t))
 		goto out;

@@ -1,9 +1,10 @@
 #!/bin/bash
 # What ckpt refuses among namespace fds, pidfds, ptys and epoll watches,
-# by name, leaving the process running: a pty whose slave a child holds, a
-# pidfd of a living child (both need process trees), a namespace fd of a
+# by name, leaving the process running: a pty whose slave a process outside
+# the tree holds, a pidfd of its parent (outside the tree), a namespace fd of a
 # namespace no longer the process's own, an epoll watching a pipe that only
-# a child still holds; a pty's queues when ckpt lacks CAP_SYS_ADMIN.
+# a child still holds; a child sharing its fd table (CLONE_FILES) or its
+# cwd and umask (CLONE_FS); a pty's queues when ckpt lacks CAP_SYS_ADMIN.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -24,6 +25,8 @@ pty its slave is open in a process outside the tree
 pidfd pidfd of another process
 ns not one of the process's own namespaces
 epoll holds by no fd
+clonefiles shares its fd table with process
+clonefs shares its cwd, root and umask
 LIST
 # Without CAP_SYS_ADMIN ckpt cannot give a pty's queues back (TIOCSTI):
 # refused before they are read, the process finds them as they were.

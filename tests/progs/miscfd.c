@@ -61,6 +61,9 @@
  *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
+ *   miscfd refuse-clonefiles | refuse-clonefs
+ *                  a child sharing its fd table (clone CLONE_FILES), or
+ *                  its cwd and umask (CLONE_FS), which exec would undo.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -79,6 +82,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <sys/ioctl.h>
@@ -852,8 +856,19 @@ static void pidfd_tree_check(struct pidfd_tree *s)
 		corrupt("the grandchild's pidfd does not say it exited");
 }
 
+static int clone_idle(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;)
+		pause();
+	return 0;
+}
+
 static void refuse_setup(const char *what)
 {
+	static char stack[65536] __attribute__((aligned(16)));
+
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, p[2], ep;
 
@@ -882,6 +897,10 @@ static void refuse_setup(const char *what)
 			die("the grandchild did not open the slave");
 		close(p[0]);
 		close(p[1]);
+	} else if (!strcmp(what, "clonefiles") || !strcmp(what, "clonefs")) {
+		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD |
+			  (!strcmp(what, "clonefs") ? CLONE_FS : CLONE_FILES), NULL) < 0)
+			die("clone");
 	} else if (!strcmp(what, "pidfd")) {
 		if (pidfd_open(getppid(), 0) < 0)
 			die("pidfd_open");
