@@ -767,8 +767,8 @@ static void on_usr2(int sig)
 static void pidfd_tree_setup(struct pidfd_tree *s)
 {
 	int up[2], ask[2], ans[2];
-	pid_t d;
-	char r;
+	pid_t d = 0;
+	char r = 0;
 
 	if (pipe(up) || pipe(ask) || pipe(ans))
 		die("pipe");
@@ -873,8 +873,8 @@ static void refuse_setup(const char *what)
 	int fd, p[2], ep;
 
 	if (!strcmp(what, "pty")) {
-		pid_t c, me = getpid();
-		char r;
+		pid_t c = -1, me = getpid();
+		char r = 0;
 
 		fd = new_master(1);
 		if (pipe(p) || (c = fork()) < 0)
