@@ -285,8 +285,10 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
 /* Processes sharing one fd table (clone CLONE_FILES) or one cwd/umask
- * (CLONE_FS): restart recreates each process by exec, which gives it a
- * table of its own, so neither can be kept: refused by name. */
+ * (CLONE_FS): restart recreates each process by exec, which gives it an
+ * fd table of its own.  The table's contents come back (the same open
+ * files in each: tree_pid links), not the coupling of later changes: said
+ * in one warning line.  A shared cwd/umask is refused by name. */
 static int check_shared_tables(const struct tree *t)
 {
 	static const struct { int type; const char *what, *flag; } kinds[] = {
@@ -302,7 +304,7 @@ static int check_shared_tables(const struct tree *t)
 		if (!q->live)
 			continue;
 		for (a = 0; a <= b; a++) {
-			other = a < b ? t->procs[a]->pid : q->ppid;
+			other = a < b ? t->procs[a]->pid : b == 0 ? q->ppid : 0;
 			if ((a < b && !t->procs[a]->live) || other <= 1)
 				continue;
 			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
@@ -310,6 +312,12 @@ static int check_shared_tables(const struct tree *t)
 
 				if (syscall(SYS_kcmp, other, q->pid, kinds[k].type, 0, 0))
 					continue;
+				if (kinds[k].type == KCMP_FILES && a < b) {	/* (the root: its parent stays outside) */
+					pr_warn("process %d shares its fd table with process %d "
+						"(clone CLONE_FILES): each is restored with the same "
+						"open files, in a table of its own", q->pid, other);
+					continue;
+				}
 				snprintf(why, sizeof(why), "it shares %s with process %d (clone "
 					 "%s), which a restored process cannot have", kinds[k].what,
 					 other, kinds[k].flag);

@@ -61,9 +61,9 @@
  *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
- *   miscfd refuse-clonefiles | refuse-clonefs
- *                  a child sharing its fd table (clone CLONE_FILES), or
- *                  its cwd and umask (CLONE_FS), which exec would undo.
+ *   miscfd refuse-clonefs
+ *                  a child sharing its cwd and umask (clone CLONE_FS),
+ *                  which exec would undo.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
