@@ -284,6 +284,51 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
 /* Sessions and groups restart can make again: a session is led by the
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
+/* Processes sharing one fd table (clone CLONE_FILES) or one cwd/umask
+ * (CLONE_FS): restart recreates each process by exec, which gives it an
+ * fd table of its own.  The table's contents come back (the same open
+ * files in each: tree_pid links), not the coupling of later changes: said
+ * in one warning line.  A shared cwd/umask is refused by name. */
+static int check_shared_tables(const struct tree *t)
+{
+	static const struct { int type; const char *what, *flag; } kinds[] = {
+		{ KCMP_FILES, "its fd table", "CLONE_FILES" },
+		{ KCMP_FS, "its cwd, root and umask", "CLONE_FS" },
+	};
+	size_t a, b, k;
+
+	for (b = 0; b < t->n; b++) {
+		const struct tproc *q = t->procs[b];
+		pid_t other;
+
+		if (!q->live)
+			continue;
+		for (a = 0; a <= b; a++) {
+			other = a < b ? t->procs[a]->pid : b == 0 ? q->ppid : 0;
+			if ((a < b && !t->procs[a]->live) || other <= 1)
+				continue;
+			for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+				char why[160];
+
+				if (syscall(SYS_kcmp, other, q->pid, kinds[k].type, 0, 0))
+					continue;
+				if (kinds[k].type == KCMP_FILES && a < b) {	/* (the root: its parent stays outside) */
+					pr_warn("process %d shares its fd table with process %d "
+						"(clone CLONE_FILES): each is restored with the same "
+						"open files, in a table of its own", q->pid, other);
+					continue;
+				}
+				snprintf(why, sizeof(why), "it shares %s with process %d (clone "
+					 "%s), which a restored process cannot have", kinds[k].what,
+					 other, kinds[k].flag);
+				return fail_why(why, "not supported yet: start them without sharing it",
+						"checkpointing process %d (%s)", q->pid, q->comm);
+			}
+		}
+	}
+	return 0;
+}
+
 static int check_ids(const struct tree *t)
 {
 	const struct tproc *root = t->procs[0];
@@ -313,11 +358,45 @@ static int check_ids(const struct tree *t)
 	return 0;
 }
 
+/* A /dev/ptmx master: its tty index, for a pty whose master and slave
+ * are in different processes of the tree (fd_pty.c). */
+static int list_ptmx(struct tree *t, pid_t pid, int fd)
+{
+	struct tree_pipe_end *e;
+	char name[32], *text, *at;
+	size_t len;
+	int index;
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (procfs_read(pid, name, &text, &len)) {
+		error_clear();	/* closed meanwhile: not ours to judge */
+		return 0;
+	}
+	at = strstr(text, "tty-index:");
+	if (!at || sscanf(at + 10, "%d", &index) != 1) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	if (!(e = meta_push(&t->pipes.ends, &t->pipes.n, sizeof(*e))))
+		return -1;
+	*e = (struct tree_pipe_end){ .ino = (uint64_t)index, .pid = pid, .ptmx = true };
+	return 0;
+}
+
 /* Every end of an anonymous pipe in the tree, for fd_pipe_inside(), and
- * every socket, for a unix socket pair between processes (fd_socket_unix.c). */
+ * every socket, for a unix socket pair between processes (fd_socket_unix.c),
+ * every pty master (fd_pty.c), and every process (pidfds, fd_pidfd.c). */
 static int list_pipes(struct tree *t)
 {
 	size_t i, k;
+
+	for (i = 0; i < t->n; i++) {
+		pid_t *e = meta_push(&t->pipes.pids, &t->pipes.npids, sizeof(*e));
+		if (!e)
+			return -1;
+		*e = t->procs[i]->pid;
+	}
 
 	for (i = 0; i < t->n; i++) {
 		const struct tproc *p = t->procs[i];
@@ -336,9 +415,19 @@ static int list_pipes(struct tree *t)
 			bool sock = false;
 
 			snprintf(name, sizeof(name), "fd/%d", fds[k]);
-			if (!procfs_readlink(p->pid, name, link, sizeof(link)) &&
-			    sscanf(link, "socket:[%llu]", &ino) == 1)
+			if (procfs_readlink(p->pid, name, link, sizeof(link))) {
+				error_clear();
+				link[0] = 0;
+			}
+			if (sscanf(link, "socket:[%llu]", &ino) == 1)
 				sock = true;
+			if (!strcmp(link, "/dev/ptmx")) {
+				if (list_ptmx(t, p->pid, fds[k])) {
+					free(fds);
+					return -1;
+				}
+				continue;
+			}
 			if (procfs_readlink(p->pid, name, link, sizeof(link)) ||
 			    (!sock && sscanf(link, "pipe:[%llu]", &ino) != 1) ||
 			    procfs_read_fdinfo(p->pid, fds[k], &fi)) {
@@ -376,8 +465,8 @@ static int link_shared_files(struct tree *t)
 		for (j = 0; j < qm->nfds; j++) {
 			struct fd_rec *f = &qm->fds[j];
 
-			if (f->share_index || f->kind == FD_STDIO)
-				continue;
+			if (f->share_index || f->kind == FD_STDIO || f->inflight)
+				continue;	/* (in flight: not in the table) */
 			for (a = 0; a < b && !f->tree_pid; a++) {
 				const struct tproc *p = t->procs[t->order[a]];
 				const struct image_meta *pm = &p->ctx.meta;
@@ -388,6 +477,7 @@ static int link_shared_files(struct tree *t)
 					const struct fd_rec *g = &pm->fds[i];
 
 					if (g->share_index || g->kind != f->kind || g->tree_pid ||
+					    g->inflight ||
 					    !g->description || !f->description ||
 					    strcmp(g->description, f->description) ||
 					    syscall(SYS_kcmp, p->pid, q->pid, KCMP_FILE, g->fd, f->fd))
@@ -479,6 +569,7 @@ static void free_tree(struct tree *t)
 	free(t->procs);
 	free(t->order);
 	free(t->pipes.ends);
+	free(t->pipes.pids);
 }
 
 int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
@@ -507,7 +598,7 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	}
 	order_from(&t, 0, &pos);
-	if (check_ids(&t))
+	if (check_ids(&t) || check_shared_tables(&t))
 		goto out;
 	if (t.n > 1 && record_tree(&t))
 		goto out;

@@ -172,7 +172,7 @@ enum fd_kind {
 	FD_FIFO_DELETED = 70,	/* named pipe deleted while open: made again, unlinked */
 	FD_PING = 40,		/* ICMP echo socket (SOCK_DGRAM, IPPROTO_ICMP[V6]) */
 	FD_NSFS = 50,		/* /proc/self/ns/NAME of the process's own namespace */
-	FD_PIDFD = 51,		/* pidfd of the process itself or of a dead process */
+	FD_PIDFD = 51,		/* pidfd of the process itself, a dead one, a thread, a process of the tree */
 	FD_PTY_MASTER = 52,	/* /dev/ptmx: a new pty with the settings and queue */
 	FD_PTY_SLAVE = 53,	/* its /dev/pts/N, or a slave whose master was closed */
 	FD_DEVTTY = 54,		/* /dev/tty: reopened once the terminal is back */
@@ -241,11 +241,11 @@ enum fd_kind {
 	F(T, 226, U32, peer_gone)		/* unix: connected, the peer closed */ \
 	F(T, 227, U32, inflight)		/* a file in flight in a unix queue, not in the table */ \
 	F(T, 228, BLOB, icons)			/* unix listener: u64 inodes of the clients queued, 0 closed */ \
-	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one */ \
+	F(T, 160, U32, pidfd_of)		/* FD_PIDFD: 1 the process itself, 2 a dead one, 3 a thread, 4 a process of the tree */ \
 	F(T, 161, BLOB, termios)		/* pty side: struct termios */		\
 	F(T, 162, BLOB, winsize)		/* pty master: struct winsize */	\
 	F(T, 163, U32, pty_flags)		/* PTY_* (fd_pty.c) */	\
-	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID */ \
+	F(T, 164, I32, pidfd_tid)		/* FD_PIDFD of another thread: its TID; of another process of the tree (4): its PID */ \
 	F(T, 300, I32, tree_pid)		/* tree: the same open file as fd tree_fd of	\
 						   process tree_pid (earlier in meta/tree), 0 none */ \
 	F(T, 301, I32, tree_fd) \

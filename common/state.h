@@ -158,11 +158,16 @@ struct tree_pipe_end {
 	pid_t pid;
 	uint32_t mode;			/* O_RDONLY, O_WRONLY, O_RDWR */
 	bool sock;			/* not a pipe: a socket (ino: its inode) */
+	bool ptmx;			/* a /dev/ptmx master (ino: its tty index) */
 };
 struct tree_pipes {
 	struct tree_pipe_end *ends;
 	size_t n;
+	pid_t *pids;			/* every process of the tree, zombies too */
+	size_t npids;
 };
+/* Is pid a process of the tree being dumped (tp NULL: none is)? */
+bool tree_has_pid(const struct tree_pipes *tp, pid_t pid);
 
 struct dump_ctx {
 	pid_t pid;

@@ -5,6 +5,7 @@
 #define LOG_PREFIX ""
 #include "restore.h"
 #include "pidns.h"
+#include "state/fds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -322,9 +323,11 @@ static void make_children(struct rtree *t, size_t i)
 	/* (The root's own group, or a new terminal's session: tty.c.)  A root
 	 * that led a session without a terminal (a daemon) leads one again:
 	 * in restart's, its group would be orphaned when restart exits, and a
-	 * stopped member would get SIGHUP. */
-	if (me->sid == me->pid && (i || (!t->p[0]->ctx.meta.process->tty_nr &&
-					 !ctx_opts(t)->pty_slave))) {
+	 * stopped member would get SIGHUP.  So does one whose terminal is a
+	 * pty of its own (of the tree), made again in it (fd_pty.c). */
+	if (me->sid == me->pid && (i || (!ctx_opts(t)->pty_slave &&
+					 (!t->p[0]->ctx.meta.process->tty_nr ||
+					  fd_pty_makes_ctty(&t->p[0]->ctx.meta))))) {
 		if (setsid() < 0) {
 			fail(errno, NULL, "starting the session of process %d", me->pid);
 			child_failed(t, i);

@@ -39,6 +39,10 @@ struct robj {
 	uint64_t pipe;			/* an anonymous pipe: its id (object_id), 0 */
 	uint64_t upair;			/* an end of a unix socket pair between
 					   processes: the lower id of the two, 0 */
+	uint64_t pty;			/* an fd of a pty whose fds several processes
+					   hold: 1 + its index, 0 */
+	uint64_t dead_pidfd;		/* a pidfd of a dead process several processes
+					   hold one of: its inode, 0 */
 	int fd;				/* where it is, in lca and its descendants */
 };
 

@@ -8,7 +8,9 @@
  * closest common ancestor of its holders, in its restart child before it
  * forks, above every fd number of the image; its descendants inherit it,
  * the holders dup it to their own fd numbers (fds.c), and close-on-exec
- * takes it away from the others. */
+ * takes it away from the others.  A pty whose master and slave are held
+ * by several processes is made whole by their common ancestor, with an
+ * open file for each. */
 #define LOG_PREFIX ""
 #include "restore.h"
 
@@ -112,6 +114,40 @@ static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
 	return false;
 }
 
+/* Does another process than i hold an fd of the pty of index? */
+static bool pty_elsewhere(const struct rtree *t, size_t i, uint64_t index)
+{
+	size_t a, k;
+	uint64_t x;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+		if (a == i || t->p[a]->zombie)
+			continue;
+		for (k = 0; k < m->nfds; k++)
+			if (fd_pty_index(&m->fds[k], &x) && x == index)
+				return true;
+	}
+	return false;
+}
+
+/* Does another process than i hold a pidfd of the dead process ino? */
+static bool dead_pidfd_elsewhere(const struct rtree *t, size_t i, uint64_t ino)
+{
+	size_t a, k;
+	uint64_t x;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *m = &t->p[a]->ctx.meta;
+		if (a == i || t->p[a]->zombie)
+			continue;
+		for (k = 0; k < m->nfds; k++)
+			if (fd_pidfd_dead(&m->fds[k], &x) && x == ino)
+				return true;
+	}
+	return false;
+}
+
 static int plan_shm(struct rtree *t);
 
 /* A unix socket whose peer is in another process (fd_rec.peer_pid): that
@@ -142,6 +178,29 @@ static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
 	return 0;
 }
 
+/* A pidfd of another process of the tree: that process is in the image
+ * (it is opened in the restored process under that PID, fd_pidfd.c). */
+static int check_pidfds(const struct rtree *t, size_t i)
+{
+	const struct image_meta *m = &t->p[i]->ctx.meta;
+	size_t a, k;
+	pid_t pid;
+
+	for (k = 0; k < m->nfds; k++) {
+		bool there = false;
+
+		if (!fd_pidfd_of_tree(&m->fds[k], &pid))
+			continue;
+		for (a = 0; a < t->n; a++)
+			there |= t->p[a]->rec && t->p[a]->rec->pid == pid;
+		if (!there)
+			return fail_why("it names a process that is not in the image", "the image "
+					"is corrupted", "checking pidfd %d of process %d",
+					m->fds[k].fd, t->p[i]->rec ? t->p[i]->rec->pid : 0);
+	}
+	return 0;
+}
+
 int shared_plan(struct rtree *t)
 {
 	size_t i, k, o;
@@ -154,6 +213,8 @@ int shared_plan(struct rtree *t)
 
 		if (p->zombie)
 			continue;
+		if (check_pidfds(t, i))
+			return -1;
 		p->rec_obj = malloc((p->ctx.meta.nfds + 1) * sizeof(int));
 		if (!p->rec_obj)
 			return fail(ENOMEM, NULL, "planning shared files");
@@ -196,6 +257,38 @@ int shared_plan(struct rtree *t)
 				return -1;
 		}
 	}
+	/* A pty between processes: each of its open files is made in the
+	 * common ancestor of all who hold any. */
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			const struct fd_rec *f = &m->fds[k];
+			uint64_t index;
+
+			if (!fd_pty_index(f, &index) || f->share_index || f->tree_pid ||
+			    t->p[i]->rec_obj[k] >= 0 || !pty_elsewhere(t, i, index))
+				continue;
+			if (new_obj(t, i, k) < 0)
+				return -1;
+		}
+	}
+	/* pidfds of one dead process in several processes: one process made
+	 * to die for all of them, by their common ancestor. */
+	for (i = 0; i < t->n; i++) {
+		const struct image_meta *m = &t->p[i]->ctx.meta;
+
+		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+			const struct fd_rec *f = &m->fds[k];
+			uint64_t ino;
+
+			if (!fd_pidfd_dead(f, &ino) || f->share_index || f->tree_pid ||
+			    t->p[i]->rec_obj[k] >= 0 || !dead_pidfd_elsewhere(t, i, ino))
+				continue;
+			if (new_obj(t, i, k) < 0)
+				return -1;
+		}
+	}
 	/* A unix socket pair between processes: both ends made by the
 	 * common ancestor of all who hold either. */
 	for (i = 0; i < t->n; i++) {
@@ -218,6 +311,25 @@ int shared_plan(struct rtree *t)
 			t->objs[o].pipe = f->object_id;
 		if (f->kind == FD_UNIX && f->peer_pid)
 			t->objs[o].upair = f->object_id < f->peer_id ? f->object_id : f->peer_id;
+		if (fd_pty_index(f, &t->objs[o].pty))
+			t->objs[o].pty++;
+		fd_pidfd_dead(f, &t->objs[o].dead_pidfd);
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		size_t q;
+		if (!t->objs[o].dead_pidfd)
+			continue;
+		for (q = 0; q < t->nobjs; q++)
+			if (t->objs[q].dead_pidfd == t->objs[o].dead_pidfd)
+				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		size_t q;
+		if (!t->objs[o].pty)
+			continue;
+		for (q = 0; q < t->nobjs; q++)
+			if (t->objs[q].pty == t->objs[o].pty)
+				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		size_t q, n = 0;
@@ -369,6 +481,67 @@ out:
 	return ret;
 }
 
+/* Every open file of a pty between processes (the objects from first on
+ * with its index). */
+static int make_pty_group(struct rtree *t, size_t first)
+{
+	struct restore_ctx **ctxs = calloc(t->nobjs, sizeof(*ctxs));
+	const struct fd_rec **recs = calloc(t->nobjs, sizeof(*recs));
+	int *fds = calloc(t->nobjs, sizeof(*fds));
+	size_t o, n = 0;
+	int ret = -1;
+
+	if (!ctxs || !recs || !fds) {
+		fail(ENOMEM, NULL, "making a pty for the children");
+		goto out;
+	}
+	for (o = first; o < t->nobjs; o++)
+		if (t->objs[o].pty == t->objs[first].pty) {
+			ctxs[n] = &t->p[t->objs[o].proc]->ctx;
+			recs[n] = &ctxs[n]->meta.fds[t->objs[o].rec];
+			n++;
+		}
+	if (fd_pty_open_group(ctxs, recs, n, t->obj_base, fds))
+		goto out;
+	for (o = first, n = 0; o < t->nobjs; o++)
+		if (t->objs[o].pty == t->objs[first].pty)
+			t->objs[o].fd = fds[n++];
+	ret = 0;
+out:
+	free(ctxs);
+	free(recs);
+	free(fds);
+	return ret;
+}
+
+/* The pidfds of one dead process (the objects from first on with its
+ * inode). */
+static int make_dead_pidfds(struct rtree *t, size_t first)
+{
+	const struct fd_rec **recs = calloc(t->nobjs, sizeof(*recs));
+	int *fds = calloc(t->nobjs, sizeof(*fds));
+	size_t o, n = 0;
+	int ret = -1;
+
+	if (!recs || !fds) {
+		fail(ENOMEM, NULL, "making pidfds for the children");
+		goto out;
+	}
+	for (o = first; o < t->nobjs; o++)
+		if (t->objs[o].dead_pidfd == t->objs[first].dead_pidfd)
+			recs[n++] = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
+	if (fd_pidfd_open_dead_group(recs, n, t->obj_base, fds))
+		goto out;
+	for (o = first, n = 0; o < t->nobjs; o++)
+		if (t->objs[o].dead_pidfd == t->objs[first].dead_pidfd)
+			t->objs[o].fd = fds[n++];
+	ret = 0;
+out:
+	free(recs);
+	free(fds);
+	return ret;
+}
+
 /* Both ends of a unix socket pair between processes (the other end is a
  * later object of the same pair). */
 static int make_upair(struct rtree *t, size_t first)
@@ -405,6 +578,16 @@ int shared_make(struct rtree *t, size_t i)
 			continue;
 		if (b->pipe) {
 			if (make_pipe_group(t, o))
+				return -1;
+			continue;
+		}
+		if (b->dead_pidfd) {
+			if (make_dead_pidfds(t, o))
+				return -1;
+			continue;
+		}
+		if (b->pty) {
+			if (make_pty_group(t, o))
 				return -1;
 			continue;
 		}

@@ -6,8 +6,10 @@
  * One of another thread of the process (PIDFD_THREAD) can only be opened
  * once the threads exist again, after exec: the fd holds /dev/null until
  * then, and the state module pidfd_threads (after threads in the table)
- * opens it in the process and puts it there.  pidfds of other processes
- * (children, parents) are refused: children need process trees. */
+ * opens it in the process and puts it there.  One of another process of
+ * the tree being dumped (a child, a grandchild, the parent) is opened the
+ * same way, once every process of the tree exists again (a tree keeps its
+ * PIDs).  pidfds of processes outside the tree are refused. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -24,7 +26,7 @@
 #define PIDFD_THREAD O_EXCL
 #endif
 
-enum { PIDFD_SELF = 1, PIDFD_DEAD = 2, PIDFD_OTHER_THREAD = 3 };
+enum { PIDFD_SELF = 1, PIDFD_DEAD = 2, PIDFD_OTHER_THREAD = 3, PIDFD_TREE = 4 };
 
 /* SLOT_PIDFD: the children made for dead pidfds, until reaped. */
 struct pidfd_slot {
@@ -60,10 +62,63 @@ static int dump_pidfd(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 			rec->pidfd_tid = pid;
 			return 0;
 		}
-	return fail_why(pid ? "it is a pidfd of another process (children need process "
-			"trees, not supported yet)" : "it is a pidfd of a process outside the "
+	if (pid > 0 && tree_has_pid(ctx->tree_pipes, pid)) {
+		rec->pidfd_of = PIDFD_TREE;
+		rec->pidfd_tid = pid;
+		return 0;
+	}
+	return fail_why(pid ? "it is a pidfd of another process, not one of the tree "
+			"being checkpointed (checkpoint a common ancestor, with its "
+			"descendants)" : "it is a pidfd of a process outside the "
 			"process's PID namespace", "close it before checkpointing",
 			"checking pidfd %d (PID %d)", d->fd, pid);
+}
+
+bool fd_pidfd_of_tree(const struct fd_rec *rec, pid_t *pid)
+{
+	if (rec->kind != FD_PIDFD || rec->pidfd_of != PIDFD_TREE)
+		return false;
+	*pid = rec->pidfd_tid;
+	return true;
+}
+
+bool fd_pidfd_dead(const struct fd_rec *rec, uint64_t *ino)
+{
+	if (rec->kind != FD_PIDFD || rec->pidfd_of != PIDFD_DEAD)
+		return false;
+	*ino = rec->object_id;
+	return true;
+}
+
+int fd_pidfd_open_dead_group(const struct fd_rec **recs, size_t n, int spare_base, int *fds)
+{
+	pid_t pid = fork();
+	sigset_t chld;
+	size_t i;
+	int ret = 0;
+
+	if (pid < 0)
+		return fail(errno, NULL, "making a process to be dead for pidfds");
+	if (!pid)
+		_exit(0);
+	for (i = 0; i < n; i++) {
+		int fd = syscall(SYS_pidfd_open, pid, recs[i]->flags & O_NONBLOCK);
+		fds[i] = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+		if (fd >= 0)
+			close(fd);
+		if (fds[i] < 0 && !ret)
+			ret = fail(errno, NULL, "opening pidfd %d of a dead process", recs[i]->fd);
+	}
+	if (waitpid(pid, NULL, 0) != pid && !ret)
+		ret = fail(errno, NULL, "reaping the process made for dead pidfds");
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	while (sigtimedwait(&chld, NULL, &(struct timespec){ 0, 0 }) == SIGCHLD)
+		;
+	for (i = 0; ret && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
 }
 
 static int check_pidfd(struct restore_ctx *ctx, const struct fd_rec *rec)
@@ -73,7 +128,11 @@ static int check_pidfd(struct restore_ctx *ctx, const struct fd_rec *rec)
 
 	for (i = 1; i < ctx->meta.nthreads; i++)
 		thread_known |= rec->pidfd_tid && ctx->meta.threads[i].tid == rec->pidfd_tid;
-	if (rec->pidfd_of < PIDFD_SELF || rec->pidfd_of > PIDFD_OTHER_THREAD ||
+	/* Of another process of a tree: restart/shared.c checks it is one. */
+	bool in_tree = ctx->prefix[0] || ctx->meta.ntree > 1;
+
+	if (rec->pidfd_of < PIDFD_SELF || rec->pidfd_of > PIDFD_TREE ||
+	    (rec->pidfd_of == PIDFD_TREE && (!in_tree || rec->pidfd_tid <= 0)) ||
 	    (rec->flags & ~(O_ACCMODE | O_NONBLOCK | PIDFD_THREAD | O_LARGEFILE)) ||
 	    (rec->pidfd_of == PIDFD_OTHER_THREAD && (!thread_known || !(rec->flags & PIDFD_THREAD))))
 		return fail_why("invalid pidfd record", "the image is corrupted", "checking fd %d",
@@ -125,8 +184,8 @@ static int open_pidfd(struct fd_child *c, const struct fd_rec *rec)
 		    rec->pidfd_of == PIDFD_DEAD ? dead_child(c->ctx, rec->object_id) : 0;
 	int fd;
 
-	if (rec->pidfd_of == PIDFD_OTHER_THREAD) {
-		/* Its thread does not exist yet: see pidfd_threads below. */
+	if (rec->pidfd_of == PIDFD_OTHER_THREAD || rec->pidfd_of == PIDFD_TREE) {
+		/* Its thread (process) may not exist yet: see pidfd_threads below. */
 		if ((fd = open("/dev/null", O_RDONLY)) < 0)
 			return fail(errno, NULL, "reserving fd %d for a thread's pidfd", rec->fd);
 		return fd;
@@ -185,8 +244,9 @@ const struct fd_kind_ops fd_pidfd_kind = {
 	.release = release_pidfd,
 };
 
-/* After threads: the pidfds of threads other than the main one, opened in
- * the process and put at their fds (and at the fds sharing them). */
+/* After threads: the pidfds of threads other than the main one, and of
+ * other processes of the tree (all exist by now, under their PIDs), opened
+ * in the process and put at their fds (and at the fds sharing them). */
 static int pidfd_threads_restore(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
@@ -197,9 +257,14 @@ static int pidfd_threads_restore(struct restore_ctx *ctx)
 		pid_t tid;
 		long fd;
 
-		if (f->kind != FD_PIDFD || f->share_index || f->pidfd_of != PIDFD_OTHER_THREAD)
+		/* (One a child inherited is opened again in each holder: the
+		 * object made for the children holds /dev/null.) */
+		if (f->kind != FD_PIDFD || f->share_index ||
+		    (f->tree_pid && f->pidfd_of != PIDFD_TREE) ||
+		    (f->pidfd_of != PIDFD_OTHER_THREAD && f->pidfd_of != PIDFD_TREE))
 			continue;
-		if (!(tid = restore_tid(ctx, f->pidfd_tid)))
+		tid = f->pidfd_of == PIDFD_TREE ? f->pidfd_tid : restore_tid(ctx, f->pidfd_tid);
+		if (!tid)
 			return fail_why("its thread is not there", NULL, "restoring pidfd %d "
 					"(thread %d)", f->fd, f->pidfd_tid);
 		if (remote_syscall_ok(ctx->remote, &fd, "reopening a thread's pidfd",

@@ -15,6 +15,14 @@
  * echo and input processing off, so the process goes on with what it had.
  * A pending packet-mode status byte cannot be saved: refused.
  *
+ * A controlling terminal no fd holds any more (the session leader opened
+ * its slave, made it its terminal, closed it) whose master the process or
+ * its tree holds: ckpt opens the slave itself (TIOCGPTPEER on its copy of
+ * the master, or by its path when the master is in another process of the
+ * tree) and saves it as a file not in the table (fd_rec.inflight, above
+ * every fd), the controlling terminal; restart opens it, makes it the
+ * terminal again, and closes it.
+ *
  * Restore: a new pair is made the first time one of its fds is opened
  * (TIOCGPTPEER opens the slave, whatever its number now), the settings put
  * back, the queued data written again the same way; the controlling
@@ -61,6 +69,7 @@ struct pty_pair {
 	int master;		/* where the master is now in the child */
 	bool slave_done;	/* the slave's settings are back */
 	bool hung_up;		/* its master closed again */
+	bool group;		/* made by an ancestor for several processes */
 };
 struct pty_slot {
 	struct pty_pair *pairs;
@@ -107,6 +116,10 @@ static bool is_pty_slave(const struct fd_dump *d)
 		if (is_ptmx(&d->all[j]) &&
 		    fdinfo_scan(d->all[j].fdinfo, "tty-index", "%d", &index) &&
 		    (unsigned)index == pts_index(&d->st))
+			return true;
+	/* Its master in another process of the tree. */
+	for (j = 0; d->tree_pipes && j < d->tree_pipes->n; j++)
+		if (d->tree_pipes->ends[j].ptmx && d->tree_pipes->ends[j].ino == pts_index(&d->st))
 			return true;
 	return false;
 }
@@ -258,9 +271,10 @@ static int check_queue_readable(int fd, bool canonical, const char *what)
 	return 1;
 }
 
-/* A process other than pid holding the slave of index open (its terminal,
- * a child's): the pair is not the process's alone.  0 if none. */
-static pid_t slave_elsewhere(pid_t pid, unsigned index)
+/* A process other than pid, and not of the tree tp being dumped, holding
+ * the slave of index open (its terminal, a child's): the pair is not the
+ * tree's alone.  0 if none. */
+static pid_t slave_elsewhere(pid_t pid, const struct tree_pipes *tp, unsigned index)
 {
 	DIR *proc = opendir("/proc"), *fds;
 	struct dirent *p, *f;
@@ -271,7 +285,7 @@ static pid_t slave_elsewhere(pid_t pid, unsigned index)
 	while (proc && !found && (p = readdir(proc))) {
 		pid_t other = atoi(p->d_name);
 
-		if (other <= 0 || other == pid)
+		if (other <= 0 || other == pid || other == getpid() || tree_has_pid(tp, other))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", other);
 		if (!(fds = opendir(path)))
@@ -302,9 +316,10 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 	fdinfo_scan(d->fdinfo, "tty-index", "%d", &index);
 	rec->object_id = index;
 	snprintf(what, sizeof(what), "pty master fd %d", d->fd);
-	if ((other = slave_elsewhere(ctx->pid, index)))
-		return fail_why("its slave is open in another process (a pty shared with other "
-				"processes needs process trees, not supported yet)", NULL,
+	if ((other = slave_elsewhere(ctx->pid, ctx->tree_pipes, index)))
+		return fail_why("its slave is open in a process outside the tree being "
+				"checkpointed", "checkpoint a common ancestor of the processes "
+				"holding the pty, with its descendants",
 				"checking %s (/dev/pts/%d open in process %d)", what, index, other);
 	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
 		return -1;
@@ -341,6 +356,68 @@ out:
 	return ret;
 }
 
+/* The controlling terminal of the session the process leads, a pty
+ * slave no fd of it holds, whose master it (or its tree) holds: our own
+ * copy of the slave, as a file not in the table (see the top). */
+static int collect_ctty(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
+{
+	dev_t tty = (dev_t)ctx->stat.tty_nr;
+	struct fd_dump *grown;
+	int master = -1, index, fd = -1, number;
+	bool tree_master = false;
+	struct stat st;
+	char path[64];
+	size_t i;
+
+	if (!tty || ctx->stat.session != ctx->pid || major(tty) < 136 || major(tty) > 143)
+		return 0;
+	index = (major(tty) - 136) * 256 + minor(tty);
+	for (i = 0; i < *n; i++) {
+		int x;
+		if ((*all)[i].own_fd < 0 && is_pts(&(*all)[i].st) && (*all)[i].st.st_rdev == tty)
+			return 0;	/* an fd of it: saved with it */
+		if ((*all)[i].own_fd < 0 && master < 0 && is_ptmx(&(*all)[i]) &&
+		    fdinfo_scan((*all)[i].fdinfo, "tty-index", "%d", &x) && x == index)
+			master = (*all)[i].fd;
+	}
+	for (i = 0; ctx->tree_pipes && i < ctx->tree_pipes->n; i++)
+		tree_master |= ctx->tree_pipes->ends[i].ptmx &&
+			       ctx->tree_pipes->ends[i].ino == (uint64_t)index;
+	if (master < 0 && !tree_master)
+		return 0;	/* restart's terminal stands in (tty.c) */
+	if (master >= 0) {
+		int m = fd_steal(ctx->pid, master);
+		if (m < 0)
+			return -1;
+		fd = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		close(m);
+	} else {
+		snprintf(path, sizeof(path), "/dev/pts/%d", index);
+		fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) || st.st_rdev != tty)) {
+			close(fd);
+			fd = -1;
+			errno = ENOENT;
+		}
+	}
+	if (fd < 0)
+		return fail(errno, NULL, "opening the controlling terminal of process %d "
+			    "(/dev/pts/%d, no fd of it open) to save it", ctx->pid, index);
+	number = *n ? (*all)[*n - 1].fd + 1 : 0;
+	if (!(grown = realloc(*all, (*n + 2) * sizeof(**all)))) {
+		close(fd);
+		return fail(ENOMEM, NULL, "recording fds");
+	}
+	*all = grown;
+	memset(&grown[*n + 1], 0, sizeof(grown[*n + 1]));
+	if (fd_dump_read_own(fd, number, &grown[*n])) {
+		close(fd);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
 static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct termios t;
@@ -353,12 +430,27 @@ static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		rec->pty_flags = PTY_HUNGUP;
 		return 0;
 	}
+	if (d->own_fd >= 0) {
+		/* Our copy of its controlling terminal (collect_ctty); not a
+		 * slave in flight in a unix socket queue. */
+		char *text;
+		if ((dev_t)ctx->stat.tty_nr != d->st.st_rdev || ctx->stat.session != ctx->stat.pid)
+			return fail_why("it is in flight in a unix socket queue (SCM_RIGHTS), and "
+					"a pty slave cannot be saved from there yet", "receive it "
+					"before checkpointing", "checking %s", d->link);
+		rec->pty_flags |= PTY_CTTY;
+		if (asprintf(&text, "/dev/pts/%u (controlling terminal, no fd open)",
+			     pts_index(&d->st)) < 0)
+			return fail(ENOMEM, NULL, "recording fds");
+		free(rec->description);
+		rec->description = text;
+	}
 	/* The settings and the queue are the slave's, whatever its fds: with
 	 * the first of them. */
 	for (j = 0; &d->all[j] != d; j++)
 		if (is_pts(&d->all[j].st) && d->all[j].st.st_rdev == d->st.st_rdev)
 			return 0;
-	if (ctx->stat.tty_nr && (dev_t)ctx->stat.tty_nr == d->st.st_rdev &&
+	if (d->own_fd < 0 && ctx->stat.tty_nr && (dev_t)ctx->stat.tty_nr == d->st.st_rdev &&
 	    ctx->stat.session == ctx->pid)
 		rec->pty_flags |= PTY_CTTY;
 	snprintf(what, sizeof(what), "pty slave fd %d (%s)", d->fd, d->link);
@@ -395,6 +487,8 @@ static const struct fd_rec *master_rec(const struct image_meta *m, uint64_t inde
 static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	bool master = rec->kind == FD_PTY_MASTER;
+	/* Its master may be in another process: restart/shared.c checks. */
+	bool in_tree = ctx->prefix[0] || ctx->meta.ntree > 1;
 
 	if (rec->object_id >= (1 << 20) || (rec->pty_flags & ~PTY_FLAGS) ||
 	    (rec->termios.len && rec->termios.len != sizeof(struct termios)) ||
@@ -402,7 +496,8 @@ static int check_pty(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    rec->data.len > PTY_DATA_MAX ||
 	    (master && (rec->pty_flags & (PTY_EXCL | PTY_CTTY | PTY_HUNGUP))) ||
 	    (!master && (rec->pty_flags & (PTY_PACKET | PTY_LOCKED | PTY_SLAVE_CLOSED))) ||
-	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !master_rec(&ctx->meta, rec->object_id)))
+	    (!master && !(rec->pty_flags & PTY_HUNGUP) && !in_tree &&
+	     !master_rec(&ctx->meta, rec->object_id)))
 		return fail_why("invalid pty record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	if (!master && (rec->pty_flags & PTY_HUNGUP) && master_rec(&ctx->meta, rec->object_id))
@@ -526,11 +621,120 @@ static int finish_pty(struct fd_child *c, const struct fd_rec *rec)
 		return fail(errno, NULL, "locking pty master fd %d", rec->fd);
 	if ((rec->pty_flags & PTY_EXCL) && ioctl(rec->fd, TIOCEXCL))
 		return fail(errno, NULL, "setting exclusive mode on pty slave fd %d", rec->fd);
+	/* A pair made by an ancestor: the controlling terminal is this
+	 * process's own business. */
+	if (p->group && (rec->pty_flags & PTY_CTTY) && !c->ctx->opts->pty_slave) {
+		if (getsid(0) != getpid() && setsid() < 0)
+			return fail(errno, NULL, "starting a session for its terminal (fd %d)",
+				    rec->fd);
+		if (ioctl(rec->fd, TIOCSCTTY, 0))
+			return fail(errno, NULL, "making fd %d the controlling terminal", rec->fd);
+	}
 	if ((rec->pty_flags & PTY_HUNGUP) && !p->hung_up) {
 		close(p->master);
 		p->hung_up = true;
 	}
 	return 0;
+}
+
+bool fd_pty_index(const struct fd_rec *rec, uint64_t *index)
+{
+	if (rec->kind != FD_PTY_MASTER &&
+	    (rec->kind != FD_PTY_SLAVE || (rec->pty_flags & PTY_HUNGUP)))
+		return false;
+	*index = rec->object_id;
+	return true;
+}
+
+bool fd_pty_makes_ctty(const struct image_meta *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfds; i++)
+		if (m->fds[i].kind == FD_PTY_SLAVE && (m->fds[i].pty_flags & PTY_CTTY))
+			return true;
+	return false;
+}
+
+/* Remember in ctx that the pair of index is made (its master at mfd). */
+static int group_pair(struct restore_ctx *ctx, uint64_t index, int mfd)
+{
+	struct pty_slot *s = ctx->slot[SLOT_PTY];
+	struct pty_pair *more;
+	size_t i;
+
+	if (!s && !(s = ctx->slot[SLOT_PTY] = calloc(1, sizeof(*s))))
+		return fail(ENOMEM, NULL, "restoring ptys");
+	for (i = 0; i < s->n; i++)
+		if (s->pairs[i].index == index)
+			return 0;
+	if (!(more = realloc(s->pairs, (s->n + 1) * sizeof(*more))))
+		return fail(ENOMEM, NULL, "restoring ptys");
+	s->pairs = more;
+	s->pairs[s->n++] = (struct pty_pair){ .index = index, .master = mfd,
+					      .slave_done = true, .group = true };
+	return 0;
+}
+
+int fd_pty_open_group(struct restore_ctx **ctxs, const struct fd_rec **recs, size_t n,
+		      int spare_base, int *fds)
+{
+	const struct fd_rec *m = NULL;
+	bool slave_done = false;
+	int fd, mfd, unlock = 0;
+	size_t i;
+
+	for (i = 0; i < n && !m; i++)
+		if (recs[i]->kind == FD_PTY_MASTER)
+			m = recs[i];
+	if (!m)
+		return fail_why("a pty between processes without its master", "the image is "
+				"corrupted", "checking pty fd %d", recs[0]->fd);
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	fd = open("/dev/ptmx", fd_reopen_flags(m) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, NULL, "making a new pty (/dev/ptmx) for the children");
+	mfd = fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+	close(fd);
+	if (mfd < 0 || ioctl(mfd, TIOCSPTLCK, &unlock) ||
+	    (m->termios.len && tcsetattr(mfd, TCSANOW, m->termios.data)) ||
+	    (m->winsize.len && ioctl(mfd, TIOCSWINSZ, m->winsize.data)) ||
+	    put_queue(mfd, NULL, m->data.data, m->data.len, "a pty master"))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (recs[i]->kind == FD_PTY_MASTER) {
+			fds[i] = fcntl(mfd, F_DUPFD_CLOEXEC, spare_base);
+		} else {
+			fd = ioctl(mfd, TIOCGPTPEER, fd_reopen_flags(recs[i]) | O_NOCTTY | O_CLOEXEC);
+			fds[i] = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, spare_base);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (fds[i] < 0)
+			goto fail;
+		/* The slave's own settings and queue, once for the pair. */
+		if (recs[i]->kind == FD_PTY_SLAVE && recs[i]->termios.len && !slave_done) {
+			if (tcsetattr(fds[i], TCSANOW, recs[i]->termios.data) ||
+			    put_queue(fds[i], recs[i]->termios.data, recs[i]->data.data,
+				      recs[i]->data.len, "a pty slave"))
+				goto fail;
+			slave_done = true;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (group_pair(ctxs[i], m->object_id, mfd))
+			goto fail;
+	return 0;
+fail:
+	if (!error_is_set())
+		fail(errno, NULL, "setting up a new pty for the children");
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (mfd >= 0)
+		close(mfd);
+	return -1;
 }
 
 static void release_pty(struct restore_ctx *ctx)
@@ -573,6 +777,8 @@ const struct fd_kind_ops fd_pty_slave_kind = {
 	.tag = "pts",
 	.match = is_pty_slave,
 	.dump = dump_slave,
+	.collect = collect_ctty,
+	.inflight_ok = true,	/* only its own controlling terminal */
 	.check = check_pty,
 	.open = open_slave,
 	.finish = finish_pty,

@@ -311,6 +311,16 @@ out:
 	return ret;
 }
 
+bool tree_has_pid(const struct tree_pipes *tp, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; tp && i < tp->npids; i++)
+		if (tp->pids[i] == pid)
+			return true;
+	return false;
+}
+
 static int fds_check(struct restore_ctx *ctx)
 {
 	size_t i;

@@ -109,6 +109,29 @@ int fd_reopen_flags(const struct fd_rec *rec);
  * holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
 bool fd_pipe_inside(const struct fd_dump *d);
 
+/* A pty master, or a slave not hung up: true, and *index is its pty's
+ * index at dump (fd_pty.c). */
+bool fd_pty_index(const struct fd_rec *rec, uint64_t *index);
+/* Is the controlling terminal of m's process one of its ptys (made again
+ * by restart, not restart's own terminal)? */
+bool fd_pty_makes_ctty(const struct image_meta *m);
+/* Restart, in the common ancestor of the processes holding fds of one pty
+ * (recs, of the processes ctxs): the pair, its settings and queues, and
+ * an open file for each rec, at spare_base or above, close-on-exec, in
+ * fds[i].  Each ctx learns the pair is made (for its finish()). */
+int fd_pty_open_group(struct restore_ctx **ctxs, const struct fd_rec **recs, size_t n,
+		      int spare_base, int *fds) must_check;
+/* A pidfd of a process dead and reaped: true, and *ino is its inode at
+ * dump (one per dead process). */
+bool fd_pidfd_dead(const struct fd_rec *rec, uint64_t *ino);
+/* Restart, in the common ancestor of processes holding pidfds of one dead
+ * process (recs): one process made to die, a pidfd of it for each rec at
+ * spare_base or above, close-on-exec, in fds[i]; reaped. */
+int fd_pidfd_open_dead_group(const struct fd_rec **recs, size_t n, int spare_base,
+			     int *fds) must_check;
+/* A pidfd of another process of the tree: true, and *pid is its PID. */
+bool fd_pidfd_of_tree(const struct fd_rec *rec, pid_t *pid);
+
 /* A tree (restart/): open rec (of process holder) in an ancestor, to be
  * inherited; a new fd, close-on-exec, at spare_base or above. */
 int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base);

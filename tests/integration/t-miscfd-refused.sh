@@ -1,9 +1,9 @@
 #!/bin/bash
 # What ckpt refuses among namespace fds, pidfds, ptys and epoll watches,
-# by name, leaving the process running: a pty whose slave a child holds, a
-# pidfd of a living child (both need process trees), a namespace fd of a
+# by name, leaving the process running: a pty whose slave a process outside
+# the tree holds, a pidfd of its parent (outside the tree), a namespace fd of a
 # namespace no longer the process's own, an epoll watching a pipe that only
-# a child still holds; a pty's queues when ckpt lacks CAP_SYS_ADMIN.
+# a child still holds; a child sharing its cwd and umask (CLONE_FS); a pty's queues when ckpt lacks CAP_SYS_ADMIN.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -20,11 +20,21 @@ while read -r mode msg; do
 	kill -USR1 "$pid"
 	wait_for_line "$T/$n.log" '^ok$' 5
 done <<'LIST'
-pty its slave is open in another process
+pty its slave is open in a process outside the tree
 pidfd pidfd of another process
 ns not one of the process's own namespaces
 epoll holds by no fd
+clonefs shares its cwd, root and umask
 LIST
+# A child sharing the fd table (CLONE_FILES) is not refused: one warning
+# line says each comes back with a table of its own.
+start_bg "$PROGS/miscfd" refuse-clonefiles > "$T/cf.log" 2> "$T/cf.err2"
+pid=$BG_PID
+wait_for_line "$T/cf.log" '^ready$' 5
+"$CKPT" "$pid" -o "$T/cf.tar.zst" 2> "$T/cf.err" || fail "ckpt refused a CLONE_FILES child: $(cat "$T/cf.err")"
+grep -q "shares its fd table with process" "$T/cf.err" || fail "no warning about the shared fd table"
+kill -USR1 "$pid"
+wait_for_line "$T/cf.log" '^ok$' 5
 # Without CAP_SYS_ADMIN ckpt cannot give a pty's queues back (TIOCSTI):
 # refused before they are read, the process finds them as they were.
 if command -v setpriv > /dev/null && [ "$(id -u)" = 0 ]; then

@@ -33,11 +33,37 @@
  *                  the end of its line, packet mode's status byte, the
  *                  locks, D reads end of file, E polls POLLHUP (C does
  *                  not), /dev/tty is slave A.
+ *   miscfd pidfd-tree  pidfds of processes of its tree: of its child C
+ *                  (kept across restart by PID), of C's child G
+ *                  (PIDFD_NONBLOCK); C holds one of its parent; both hold
+ *                  one of C's child D, dead and reaped.  Checked: each
+ *                  names its process (fdinfo Pid), C's reaches its parent
+ *                  (asked over a pipe), D's are dead and of one inode in
+ *                  both processes, G and C are killed through
+ *                  theirs and C's exit status says SIGKILL.
+ *   miscfd pty-tree  in a session of its own: a pty whose master only its
+ *                  child C holds (inherited, and a dup), whose slave it holds
+ *                  (the controlling terminal) and C too (inherited); raw,
+ *                  window 40x120; C wrote "ping" for the slave to read.
+ *                  Checked: "ping" is read from the slave, the window size,
+ *                  /dev/tty is the slave, and "back" written to the slave
+ *                  reaches C's master (C answers over a pipe).
+ *   miscfd pty-ctty  controlling terminals no fd holds: it leads a session
+ *                  whose terminal is the slave of pty A (made so, then
+ *                  closed; it keeps A's master); its child C leads a session
+ *                  whose terminal is the slave of pty B, whose master only
+ *                  the parent holds.  Checked: /dev/tty opens and reads what
+ *                  A's master writes; closing B's master hangs C up (SIGHUP,
+ *                  C exits 0).
  *   miscfd refuse-pty | refuse-pidfd | refuse-ns | refuse-epoll
- *                  what ckpt must refuse: a pty whose slave a child holds;
- *                  a pidfd of a living child; a uts namespace fd kept
+ *                  what ckpt must refuse: a pty whose slave a process
+ *                  outside the tree holds (a grandchild, orphaned);
+ *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
+ *   miscfd refuse-clonefs
+ *                  a child sharing its cwd and umask (clone CLONE_FS),
+ *                  which exec would undo.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -56,6 +82,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <sys/ioctl.h>
@@ -553,18 +580,329 @@ static pid_t idle_child(void)
 	return pid;
 }
 
+/* pty-tree */
+struct pty_tree {
+	int s, ask, answer;
+};
+
+static void pty_tree_setup(struct pty_tree *st)
+{
+	struct winsize ws = { .ws_row = 40, .ws_col = 120 };
+	struct termios t;
+	int ask[2], ans[2], m;
+	pid_t c;
+
+	if (pipe(ask) || pipe(ans) || setsid() < 0)
+		die("setup");
+	m = new_master(1);
+	/* Without O_NOCTTY: the controlling terminal of the new session. */
+	if ((st->s = open(ptsname(m), O_RDWR)) < 0 || tcgetattr(st->s, &t))
+		die("open slave");
+	cfmakeraw(&t);
+	if (tcsetattr(st->s, TCSANOW, &t) || ioctl(st->s, TIOCSWINSZ, &ws))
+		die("slave settings");
+	if ((c = fork()) < 0)
+		die("fork");
+	if (!c) {
+		char buf[8] = "", r;
+		int m2 = dup(m);
+		size_t got = 0;
+
+		if (m2 < 0 || write(m2, "ping", 4) != 4)
+			die("child write");
+		if (read(ask[0], &r, 1) != 1)
+			_exit(1);
+		while (got < 4) {
+			ssize_t n = read(m, buf + got, 4 - got);
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		r = got == 4 && !memcmp(buf, "back", 4) ? 'y' : 'n';
+		if (write(ans[1], &r, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(m);
+	st->ask = ask[1];
+	st->answer = ans[0];
+	close(ask[0]);
+	close(ans[1]);
+	/* The child has written (a read of the slave would take it). */
+	for (int i = 0; i < 500; i++) {
+		int n = 0;
+		if (!ioctl(st->s, FIONREAD, &n) && n >= 4)
+			break;
+		usleep(2000);
+	}
+}
+
+static void pty_tree_check(struct pty_tree *st)
+{
+	struct winsize ws;
+	struct stat b;
+	char buf[8] = "", r = '?';
+	size_t got = 0;
+	int tty;
+
+	while (got < 4) {
+		ssize_t n = read(st->s, buf + got, 4 - got);
+		if (n <= 0)
+			corrupt("reading the slave: %zd (%s)", n, strerror(errno));
+		got += n;
+	}
+	if (memcmp(buf, "ping", 4))
+		corrupt("the slave read \"%.4s\", expected \"ping\"", buf);
+	if (ioctl(st->s, TIOCGWINSZ, &ws) || ws.ws_row != 40 || ws.ws_col != 120)
+		corrupt("window size %dx%d, expected 40x120", ws.ws_row, ws.ws_col);
+	/* (/dev/tty's own fstat says 5,0: the terminal is in stat's tty_nr.) */
+	if ((tty = open("/dev/tty", O_RDWR)) < 0 || fstat(st->s, &b))
+		corrupt("no controlling terminal (%s)", strerror(errno));
+	close(tty);
+	{
+		char line[512], *p;
+		FILE *f = fopen("/proc/self/stat", "r");
+		long nr = -1;
+
+		if (f && fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+			sscanf(p + 1, " %*c %*d %*d %*d %ld", &nr);
+		if (f)
+			fclose(f);
+		if ((dev_t)nr != b.st_rdev)
+			corrupt("the controlling terminal is %ld, not the slave", nr);
+	}
+	if (write(st->s, "back", 4) != 4 || write(st->ask, "?", 1) != 1 ||
+	    read(st->answer, &r, 1) != 1 || r != 'y')
+		corrupt("the child's master did not read what the slave wrote (%c)", r);
+}
+
+/* pty-ctty */
+struct pty_ctty {
+	int ma, mb;
+	pid_t c;
+};
+static volatile sig_atomic_t got_hup;
+static void on_hup(int sig)
+{
+	(void)sig;
+	got_hup = 1;
+}
+
+static void pty_ctty_setup(struct pty_ctty *st)
+{
+	int p[2], s;
+	char r;
+
+	if (pipe(p) || setsid() < 0)
+		die("setup");
+	st->ma = new_master(1);
+	st->mb = new_master(1);
+	if ((s = open(ptsname(st->ma), O_RDWR | O_NOCTTY)) < 0 || ioctl(s, TIOCSCTTY, 0))
+		die("pty A as the controlling terminal");
+	close(s);
+	if ((st->c = fork()) < 0)
+		die("fork");
+	if (!st->c) {
+		close(st->ma);
+		signal(SIGHUP, on_hup);
+		if (setsid() < 0 || (s = open(ptsname(st->mb), O_RDWR)) < 0)
+			_exit(1);
+		close(s);
+		close(st->mb);
+		if (write(p[1], "y", 1) != 1)
+			_exit(1);
+		while (!got_hup)
+			pause();
+		_exit(0);
+	}
+	if (read(p[0], &r, 1) != 1)
+		die("the child did not take its terminal");
+	close(p[0]);
+	close(p[1]);
+}
+
+static void pty_ctty_check(struct pty_ctty *st)
+{
+	char buf[8] = "";
+	struct termios t;
+	int tty, status = -1, i;
+	size_t got = 0;
+
+	if ((tty = open("/dev/tty", O_RDWR)) < 0)
+		corrupt("no controlling terminal (%s)", strerror(errno));
+	if (tcgetattr(tty, &t))
+		corrupt("tcgetattr");
+	cfmakeraw(&t);
+	if (tcsetattr(tty, TCSANOW, &t) || write(st->ma, "ping", 4) != 4)
+		corrupt("writing to pty A");
+	while (got < 4) {
+		ssize_t n = read(tty, buf + got, 4 - got);
+		if (n <= 0)
+			corrupt("reading /dev/tty: %zd (%s)", n, strerror(errno));
+		got += n;
+	}
+	if (memcmp(buf, "ping", 4))
+		corrupt("/dev/tty read \"%.4s\"", buf);
+	signal(SIGHUP, SIG_IGN);
+	close(st->mb);
+	for (i = 0; i < 500 && waitpid(st->c, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (status != 0)
+		corrupt("the child was not hung up (status %#x)", status);
+}
+
+/* pidfd-tree */
+struct pidfd_tree {
+	pid_t c, g;
+	int cfd, gfd, dfd, ask, answer;
+};
+static volatile sig_atomic_t child_asked;
+static void on_usr2(int sig)
+{
+	(void)sig;
+	child_asked = 1;
+}
+
+static void pidfd_tree_setup(struct pidfd_tree *s)
+{
+	int up[2], ask[2], ans[2];
+	pid_t d = 0;
+	char r = 0;
+
+	if (pipe(up) || pipe(ask) || pipe(ans))
+		die("pipe");
+	signal(SIGUSR2, on_usr2);
+	s->c = fork();
+	if (s->c < 0)
+		die("fork");
+	if (!s->c) {
+		int pp = pidfd_open(getppid(), 0), dfd;
+		char c = 'n';
+		pid_t g = idle_child(), d = idle_child();
+		struct stat st;
+		uint64_t ino = 0;
+
+		if (pp < 0 || write(up[1], &g, sizeof(g)) != sizeof(g) ||
+		    write(up[1], &d, sizeof(d)) != sizeof(d) || read(ask[0], &c, 1) != 1)
+			die("child setup");
+		/* The parent has a pidfd of D too: D dies, reaped here. */
+		if ((dfd = pidfd_open(d, 0)) < 0 || kill(d, SIGKILL) || waitpid(d, NULL, 0) != d ||
+		    write(ans[1], "d", 1) != 1)
+			die("child setup");
+		/* Asked (the inode of the parent's pidfd of D): does the pidfd
+		 * still name the parent, and is D's the same dead process? */
+		if (read(ask[0], &ino, sizeof(ino)) != sizeof(ino))
+			_exit(1);
+		c = fdinfo_long(pp, "Pid", 10) == getppid() &&
+		    !syscall(SYS_pidfd_send_signal, pp, 0, NULL, 0) &&
+		    !fstat(dfd, &st) && st.st_ino == ino ? 'y' : 'n';
+		if (write(ans[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	if (read(up[0], &s->g, sizeof(s->g)) != sizeof(s->g) ||
+	    read(up[0], &d, sizeof(d)) != sizeof(d))
+		die("reading the grandchildren's PIDs");
+	s->cfd = pidfd_open(s->c, 0);
+	s->gfd = pidfd_open(s->g, PIDFD_NONBLOCK);
+	s->dfd = pidfd_open(d, 0);
+	if (s->cfd < 0 || s->gfd < 0 || s->dfd < 0)
+		die("pidfd_open");
+	if (write(ask[1], "g", 1) != 1 || read(ans[0], &r, 1) != 1 || r != 'd')
+		die("the child did not reap D");
+	s->ask = ask[1];
+	s->answer = ans[0];
+	close(up[0]);
+	close(up[1]);
+	close(ask[0]);
+	close(ans[1]);
+}
+
+static void pidfd_tree_check(struct pidfd_tree *s)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	int status, i;
+	char c = '?';
+
+	if (fdinfo_long(s->cfd, "Pid", 10) != s->c || fdinfo_long(s->gfd, "Pid", 10) != s->g)
+		corrupt("pidfds name %ld and %ld, expected %d and %d",
+			fdinfo_long(s->cfd, "Pid", 10), fdinfo_long(s->gfd, "Pid", 10), s->c, s->g);
+	if (!(fcntl(s->gfd, F_GETFL) & O_NONBLOCK) || (fcntl(s->cfd, F_GETFL) & O_NONBLOCK))
+		corrupt("pidfd flags lost");
+	{
+		struct stat st;
+		uint64_t ino;
+
+		if (fstat(s->dfd, &st))
+			corrupt("fstat of the pidfd of D");
+		ino = st.st_ino;
+		if (!syscall(SYS_pidfd_send_signal, s->dfd, 0, NULL, 0) || errno != ESRCH)
+			corrupt("the pidfd of D reaches a living process");
+		if (write(s->ask, &ino, sizeof(ino)) != sizeof(ino) ||
+		    read(s->answer, &c, 1) != 1 || c != 'y')
+			corrupt("the child's pidfds of its parent and of D: %c", c);
+	}
+	if (syscall(SYS_pidfd_send_signal, s->gfd, SIGKILL, NULL, 0) ||
+	    syscall(SYS_pidfd_send_signal, s->cfd, SIGKILL, NULL, 0))
+		corrupt("pidfd_send_signal: %s", strerror(errno));
+	if (waitpid(s->c, &status, 0) != s->c || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		corrupt("the child did not die of SIGKILL (status %#x)", status);
+	p.fd = s->gfd;
+	for (i = 0; i < 500 && poll(&p, 1, 10) == 0; i++)
+		;
+	if (!(p.revents & POLLIN))
+		corrupt("the grandchild's pidfd does not say it exited");
+}
+
+static int clone_idle(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;)
+		pause();
+	return 0;
+}
+
 static void refuse_setup(const char *what)
 {
+	static char stack[65536] __attribute__((aligned(16)));
+
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, p[2], ep;
 
 	if (!strcmp(what, "pty")) {
+		pid_t c = -1, me = getpid();
+		char r = 0;
+
 		fd = new_master(1);
-		if (open(ptsname(fd), O_RDWR | O_NOCTTY) < 0)
-			die("open slave");
-		idle_child();
+		if (pipe(p) || (c = fork()) < 0)
+			die("fork");
+		if (!c) {
+			if (fork() == 0) {
+				/* Orphaned: the slave open outside miscfd's tree,
+				 * until miscfd ends. */
+				close(1);
+				if (open(ptsname(fd), O_RDWR | O_NOCTTY) < 0 || write(p[1], "y", 1) != 1)
+					_exit(1);
+				while (!kill(me, 0))
+					usleep(10000);
+				_exit(0);
+			}
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+		if (read(p[0], &r, 1) != 1)
+			die("the grandchild did not open the slave");
+		close(p[0]);
+		close(p[1]);
+	} else if (!strcmp(what, "clonefiles") || !strcmp(what, "clonefs")) {
+		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD |
+			  (!strcmp(what, "clonefs") ? CLONE_FS : CLONE_FILES), NULL) < 0)
+			die("clone");
 	} else if (!strcmp(what, "pidfd")) {
-		if (pidfd_open(idle_child(), 0) < 0)
+		if (pidfd_open(getppid(), 0) < 0)
 			die("pidfd_open");
 	} else if (!strcmp(what, "ns")) {
 		if (open("/proc/self/ns/uts", O_RDONLY) < 0 || unshare(CLONE_NEWUTS))
@@ -585,6 +923,9 @@ int main(int argc, char **argv)
 	struct pty_state pt = { 0 };
 	struct epoll_state ep = { 0 };
 	struct pidfd_state pf = { 0 };
+	struct pidfd_tree pft = { 0 };
+	struct pty_tree ptt = { 0 };
+	struct pty_ctty ptc = { 0 };
 	int ns[NNS] = { 0 };
 	const char *mode = argc > 1 ? argv[1] : "";
 
@@ -596,6 +937,12 @@ int main(int argc, char **argv)
 		nsfs_setup(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_setup(&pf);
+	else if (!strcmp(mode, "pidfd-tree"))
+		pidfd_tree_setup(&pft);
+	else if (!strcmp(mode, "pty-tree"))
+		pty_tree_setup(&ptt);
+	else if (!strcmp(mode, "pty-ctty"))
+		pty_ctty_setup(&ptc);
 	else if (!strcmp(mode, "pty"))
 		pty_setup(&pt);
 	else if (!strncmp(mode, "refuse-", 7))
@@ -613,6 +960,12 @@ int main(int argc, char **argv)
 		nsfs_check(ns);
 	else if (!strcmp(mode, "pidfd"))
 		pidfd_check(&pf);
+	else if (!strcmp(mode, "pidfd-tree"))
+		pidfd_tree_check(&pft);
+	else if (!strcmp(mode, "pty-tree"))
+		pty_tree_check(&ptt);
+	else if (!strcmp(mode, "pty-ctty"))
+		pty_ctty_check(&ptc);
 	else if (!strcmp(mode, "pty"))
 		pty_check(&pt);
 	printf("ok\n");
