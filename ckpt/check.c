@@ -35,12 +35,13 @@
 #include <unistd.h>
 
 #include "info.h"
+#include "sign.h"
 #include "state.h"
 #include "version.h"
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid]\n"
+"       ckpt check IMAGE [--new-pid] [--verify PUBKEY]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -56,6 +57,10 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  -n, --new-pid   check for `restart --new-pid`: the PIDs need not be free\n"
+"      --verify PUBKEY\n"
+"                  check as `restart --verify PUBKEY` does: the image must be\n"
+"                  signed (ckpt --sign) by the key PUBKEY or by a key of the\n"
+"                  *.pub files of the directory PUBKEY, every byte unchanged\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -825,7 +830,7 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid)
+static int check_image(const char *path, bool new_pid, const struct trust *trust)
 {
 	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
@@ -839,7 +844,7 @@ static int check_image(const char *path, bool new_pid)
 
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
-	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
+	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next, trust);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
 	if (!ret && nothers && !(others = calloc(nothers, sizeof(*others))))
@@ -870,6 +875,14 @@ static int check_image(const char *path, bool new_pid)
 		bundle_members_done(&ctx);
 		say_ok("image complete and undamaged: %zu page chunk%s, %" PRIu64 " KiB of memory",
 		       chunks, chunks == 1 ? "" : "s", pages * 4);
+		if (trust) {
+			uint8_t pub[SIG_PUBKEY_LEN];
+			char fp[SIG_FINGERPRINT_LEN] = "?";
+
+			if (image_reader_signer(ctx.reader, pub))
+				sign_fingerprint(pub, fp);
+			say_ok("signature: every frame signed by trusted key %s", fp);
+		}
 		if (nbundled)
 			say_ok("bundle: %zu file%s, %" PRIu64 " KiB, every one matching its SHA-256",
 			       nbundled, nbundled == 1 ? "" : "s", bundled_bytes >> 10);
@@ -925,10 +938,13 @@ int check_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
+		{ "verify", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool new_pid = false;
+	const char *verify = NULL;
+	struct trust *trust = NULL;
 	int c;
 
 	optind = 1;
@@ -936,6 +952,9 @@ int check_main(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			new_pid = true;
+			break;
+		case 'K':
+			verify = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -955,7 +974,17 @@ int check_main(int argc, char **argv)
 			fputs("ckpt: --new-pid needs an IMAGE\nTry 'ckpt check --help'.\n", stderr);
 			return 2;
 		}
+		if (verify) {
+			fputs("ckpt: --verify needs an IMAGE\nTry 'ckpt check --help'.\n", stderr);
+			return 2;
+		}
 		return check_machine();
 	}
-	return check_image(argv[optind], new_pid);
+	if (verify && !(trust = trust_load(verify))) {
+		error_print();
+		return 1;
+	}
+	c = check_image(argv[optind], new_pid, trust);
+	trust_free(trust);
+	return c;
 }

@@ -4,6 +4,7 @@
 #define LOG_PREFIX "image: "
 #include "image.h"
 #include "frame_pool.h"
+#include "sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,6 +117,8 @@ struct image_writer {
 	bool in_member;
 	bool broken;		/* an I/O or zstd error: the stream is lost */
 	bool finished;
+	const struct sign_key *sign;	/* --sign: a signature after each frame */
+	struct sig_hash *hash;	/* of every byte written so far */
 };
 
 static const char *write_hint(int err)
@@ -134,6 +137,9 @@ static const char *write_hint(int err)
 /* All of iov[0 .. n) to fd, in order, however the writes are cut. */
 static int writev_all(struct image_writer *w, struct iovec *v, size_t n)
 {
+	/* Everything written is signed, in stream order. */
+	for (size_t i = 0; w->hash && i < n; i++)
+		sig_hash_update(w->hash, v[i].iov_base, v[i].iov_len);
 	while (n) {
 		ssize_t done = writev(w->fd, v, (int)n);
 
@@ -210,6 +216,22 @@ static void build_member(struct frame_slot *s)
 	s->produced = n;
 }
 
+/* --sign: the signature frame of every byte written so far. */
+static int write_signature(struct image_writer *w)
+{
+	uint8_t digest[SIG_DIGEST_LEN], frame[SIG_FRAME_LEN];
+
+	if (sig_hash_peek(w->hash, digest)) {
+		w->broken = true;
+		return fail_why("libcrypto failed", NULL, "signing the image");
+	}
+	if (sig_frame_make(w->sign, w->bytes_out, digest, frame)) {
+		w->broken = true;
+		return -1;
+	}
+	return write_all(w, frame, sizeof(frame));
+}
+
 /* Write the oldest compressed frame out, in order. */
 static int write_oldest(struct image_writer *w)
 {
@@ -233,6 +255,8 @@ static int write_oldest(struct image_writer *w)
 		ret = write_raw(w, s);
 	else if (s->in_len)
 		ret = write_all(w, s->out, s->out_len);
+	if (!ret && w->sign && (s->raw || s->in_len))
+		ret = write_signature(w);
 	frame_pool_release(w->pool, s);
 	return ret;
 }
@@ -513,6 +537,16 @@ int image_writer_flush(struct image_writer *w)
 	return drain(w);
 }
 
+int image_writer_sign(struct image_writer *w, const struct sign_key *k)
+{
+	if (w->bytes_out || w->members || w->in_member || w->cur)
+		return fail_why("data was written already", BUG_HINT, "signing the image");
+	if (!w->hash && !(w->hash = sig_hash_new()))
+		return -1;
+	w->sign = k;
+	return 0;
+}
+
 uint64_t image_writer_bytes_out(const struct image_writer *w)
 {
 	return w->bytes_out;
@@ -523,6 +557,7 @@ void image_writer_free(struct image_writer *w)
 	if (!w)
 		return;
 	frame_pool_free(w->pool);
+	sig_hash_free(w->hash);
 	free(w);
 }
 
@@ -545,7 +580,7 @@ struct image_reader {
 	bool eof;		/* read() returned 0 */
 	bool input_done;	/* every frame of the input is staged */
 	bool input_bad;		/* ... up to an error: */
-	char stage_error[160];
+	char stage_error[400];
 	const char *stage_hint;
 	struct frame_slot *cur;	/* frame being consumed */
 	uint8_t *out;		/* its bytes, out[out_pos..out_len) unread */
@@ -559,6 +594,11 @@ struct image_reader {
 	image_member_hook *hook;
 	void *hook_arg;
 	char hook_prefix[48];		/* "proc/PID/pages/" */
+	const struct trust *trust;	/* --verify: the keys a signature may be by */
+	struct sig_hash *hash;		/* of every input byte staged so far */
+	uint64_t offset;		/* input bytes staged (and hashed) */
+	uint64_t signatures;		/* verified */
+	uint8_t signer[SIG_PUBKEY_LEN];	/* of the first one */
 };
 
 static int reader_fail(struct image_reader *r, const char *hint, const char *fmt, ...)
@@ -592,6 +632,77 @@ static ssize_t read_some(struct image_reader *r, uint8_t *buf, size_t len)
 	return n;
 }
 
+static int stage_failed(struct image_reader *r, const char *hint, const char *fmt, ...)
+	printf_like(3, 4);
+
+static int stage_failed(struct image_reader *r, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->stage_error, sizeof(r->stage_error), fmt, ap);
+	va_end(ap);
+	r->stage_hint = hint;
+	return -1;
+}
+
+#define UNSIGNED_HINT "sign images with ckpt --sign KEY, or read it without --verify if " \
+	"you trust where it came from"
+#define UNTRUSTED_HINT "add the signer's public key to the trusted keys (--verify FILE or " \
+	"DIR/*.pub) if you trust it"
+#define TAMPER_HINT "the image was changed after it was signed, or damaged; do not use it"
+
+/* --verify: frame (len bytes) was just staged; the signature frame that
+ * follows it must verify over every byte up to it before the frame is
+ * used at all (not even decompressed). */
+static int verify_frame(struct image_reader *r, const uint8_t *frame, size_t len)
+{
+	uint8_t digest[SIG_DIGEST_LEN];
+	char why[300];
+	bool untrusted;
+
+	sig_hash_update(r->hash, frame, len);
+	r->offset += len;
+	while (r->carry_len < SIG_FRAME_LEN && !r->eof) {
+		ssize_t n;
+
+		do
+			n = read(r->fd, r->carry + r->carry_len, READ_CHUNK - r->carry_len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return stage_failed(r, "check the image file or pipe", "%s", strerror(errno));
+		if (n == 0)
+			r->eof = true;
+		r->carry_len += n;
+	}
+	if (!sig_frame_is(r->carry, r->carry_len)) {
+		if (!r->signatures)
+			return stage_failed(r, UNSIGNED_HINT, "not signed (--verify was given and "
+					    "the image carries no signature)");
+		if (r->eof && r->carry_len < SIG_FRAME_LEN)
+			return stage_failed(r, TRUNC_HINT, "truncated: the signature after byte %"
+					    PRIu64 " is missing", r->offset);
+		return stage_failed(r, TAMPER_HINT, "bad signature: no signature after byte %"
+				    PRIu64, r->offset);
+	}
+	if (r->carry_len < SIG_FRAME_LEN)
+		return stage_failed(r, TRUNC_HINT, "truncated: the signature after byte %" PRIu64
+				    " is cut off", r->offset);
+	if (sig_hash_peek(r->hash, digest))
+		return stage_failed(r, BUG_HINT, "libcrypto failed hashing the image");
+	if (sig_frame_check(r->trust, r->carry, r->offset, digest, why, sizeof(why), &untrusted))
+		return stage_failed(r, untrusted ? UNTRUSTED_HINT : TAMPER_HINT, "%s%s",
+				    untrusted ? "untrusted signature: " : "bad signature: ", why);
+	if (!r->signatures)
+		memcpy(r->signer, r->carry + 24, SIG_PUBKEY_LEN);
+	sig_hash_update(r->hash, r->carry, SIG_FRAME_LEN);
+	r->offset += SIG_FRAME_LEN;
+	r->carry_len -= SIG_FRAME_LEN;
+	memmove(r->carry, r->carry + SIG_FRAME_LEN, r->carry_len);
+	r->signatures++;
+	return 0;
+}
+
 /* Move the next whole compressed frame of the input into s.  1: staged,
  * 0: the input ended cleanly before it, negative: the input is bad from
  * here on, said in r->stage_error: reported only when the frames staged
@@ -611,6 +722,8 @@ static int stage_frame(struct image_reader *r, struct frame_slot *s)
 				r->carry_len = s->in_len - len;
 				memcpy(r->carry, s->in + len, r->carry_len);
 				s->in_len = len;
+				if (r->trust && verify_frame(r, s->in, len) < 0)
+					return -1;
 				return 1;
 			}
 			if (ZSTD_getErrorCode(len) != ZSTD_error_srcSize_wrong) {
@@ -997,6 +1110,24 @@ nomem:
 	return NULL;
 }
 
+int image_reader_verify(struct image_reader *r, const struct trust *t)
+{
+	if (r->state != RD_START || r->carry_len || r->offset)
+		return fail_why("reading began already", BUG_HINT, "verifying the image");
+	if (t && !r->hash && !(r->hash = sig_hash_new()))
+		return -1;
+	r->trust = t;
+	return 0;
+}
+
+bool image_reader_signer(const struct image_reader *r, uint8_t pub[32])
+{
+	if (!r->signatures)
+		return false;
+	memcpy(pub, r->signer, SIG_PUBKEY_LEN);
+	return true;
+}
+
 int image_reader_start_threads(struct image_reader *r)
 {
 	return frame_pool_start_workers(r->pool, image_threads());
@@ -1116,5 +1247,6 @@ void image_reader_free(struct image_reader *r)
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
 	free(r->carry);
+	sig_hash_free(r->hash);
 	free(r);
 }

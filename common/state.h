@@ -138,6 +138,7 @@ struct dump_opts {
 	bool from_inside;		/* ckpt runs for a process of the tree (libmigrate):
 					   the processes between it and ckpt are left out */
 	bool bundle;			/* --bundle: the executable and mapped files in the image */
+	const struct sign_key *sign;	/* --sign: the key the image is signed with */
 };
 
 /* Image members of a process other than a tree's root are named
@@ -203,6 +204,7 @@ struct restore_opts {
 	struct restore_tty *tty;	/* filled by the tty module */
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
+	const struct trust *trust;	/* --verify: only images signed by these keys */
 };
 
 struct restore_ctx {
