@@ -727,6 +727,11 @@ static int stage_frame(struct image_reader *r, struct frame_slot *s)
 				return 1;
 			}
 			if (ZSTD_getErrorCode(len) != ZSTD_error_srcSize_wrong) {
+				if (r->trust)
+					return stage_failed(r, TAMPER_HINT, "bad signature: no "
+							    "signed frame at byte %" PRIu64
+							    " (zstd: %s)", r->offset,
+							    ZSTD_getErrorName(len));
 				snprintf(r->stage_error, sizeof(r->stage_error), "corrupted (zstd: "
 					 "%s)", ZSTD_getErrorName(len));
 				r->stage_hint = CORRUPT_HINT;
@@ -737,7 +742,8 @@ static int stage_frame(struct image_reader *r, struct frame_slot *s)
 			if (!s->in_len)
 				return 0;
 			snprintf(r->stage_error, sizeof(r->stage_error), "truncated: the last "
-				 "zstd frame is cut off");
+				 "zstd frame is cut off%s", r->trust ? " (or changed: no signature "
+				 "verifies it)" : "");
 			r->stage_hint = TRUNC_HINT;
 			return -1;
 		}

@@ -383,7 +383,8 @@ const char *sig_frame_check(const struct trust *t, const uint8_t *frame, uint64_
 		return why;
 	}
 	if (get_le64(frame + 16) != offset) {
-		snprintf(why, whylen, "a signature of the bytes up to %llu found at byte %llu",
+		snprintf(why, whylen, "the signature of bytes 0 to %llu found at byte %llu "
+			 "(frames were removed, added or moved)",
 			 (unsigned long long)get_le64(frame + 16), (unsigned long long)offset);
 		return why;
 	}
@@ -403,8 +404,8 @@ const char *sig_frame_check(const struct trust *t, const uint8_t *frame, uint64_
 	EVP_MD_CTX_free(c);
 	ERR_clear_error();
 	if (!ok) {
-		snprintf(why, whylen, "the signature of bytes 0 to %llu does not verify (the image "
-			 "was changed after it was signed)", (unsigned long long)offset);
+		snprintf(why, whylen, "the signature of bytes 0 to %llu does not verify",
+			 (unsigned long long)offset);
 		return why;
 	}
 	return NULL;
