@@ -36,12 +36,13 @@
 
 #include "info.h"
 #include "sign.h"
+#include "crypt.h"
 #include "state.h"
 #include "version.h"
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid] [--verify PUBKEY]\n"
+"       ckpt check IMAGE [--new-pid] [--verify PUBKEY] [--decrypt KEYFILE]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -61,6 +62,8 @@ static const char usage[] =
 "                  check as `restart --verify PUBKEY` does: the image must be\n"
 "                  signed (ckpt --sign) by the key PUBKEY or by a key of the\n"
 "                  *.pub files of the directory PUBKEY, every byte unchanged\n"
+"      --decrypt KEYFILE\n"
+"                  read an image encrypted with ckpt --encrypt KEYFILE\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -830,9 +833,11 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid, const struct trust *trust)
+static int check_image(const char *path, bool new_pid, const struct trust *trust,
+		       struct crypt_key *decrypt)
 {
-	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 } };
+	struct restore_opts opts = { .new_pid = new_pid, .stdio_fd = { 0, 1, 2 }, .trust = trust,
+				     .decrypt = decrypt };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
@@ -844,7 +849,7 @@ static int check_image(const char *path, bool new_pid, const struct trust *trust
 
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
-	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next, trust);
+	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next, trust, decrypt);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
 	if (!ret && nothers && !(others = calloc(nothers, sizeof(*others))))
@@ -939,12 +944,14 @@ int check_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "verify", required_argument, NULL, 'K' },
+		{ "decrypt", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool new_pid = false;
-	const char *verify = NULL;
+	const char *verify = NULL, *decrypt = NULL;
 	struct trust *trust = NULL;
+	struct crypt_key *key = NULL;
 	int c;
 
 	optind = 1;
@@ -955,6 +962,9 @@ int check_main(int argc, char **argv)
 			break;
 		case 'K':
 			verify = optarg;
+			break;
+		case 'D':
+			decrypt = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -974,17 +984,19 @@ int check_main(int argc, char **argv)
 			fputs("ckpt: --new-pid needs an IMAGE\nTry 'ckpt check --help'.\n", stderr);
 			return 2;
 		}
-		if (verify) {
-			fputs("ckpt: --verify needs an IMAGE\nTry 'ckpt check --help'.\n", stderr);
+		if (verify || decrypt) {
+			fputs("ckpt: --verify and --decrypt need an IMAGE\nTry 'ckpt check --help'.\n", stderr);
 			return 2;
 		}
 		return check_machine();
 	}
-	if (verify && !(trust = trust_load(verify))) {
+	if ((verify && !(trust = trust_load(verify))) || (decrypt && !(key = crypt_key_load(decrypt)))) {
 		error_print();
+		trust_free(trust);
 		return 1;
 	}
-	c = check_image(argv[optind], new_pid, trust);
+	c = check_image(argv[optind], new_pid, trust, key);
 	trust_free(trust);
+	crypt_key_free(key);
 	return c;
 }

@@ -18,6 +18,7 @@
 #include "info.h"
 #include "output.h"
 #include "sign.h"
+#include "crypt.h"
 #include "snapshot.h"
 #include "version.h"
 
@@ -81,6 +82,11 @@ static const char usage[] =
 "                            (ckpt keygen): a signature after every frame covers\n"
 "                            every byte before it, so restart --verify refuses\n"
 "                            any change, a pipe included\n"
+"      --encrypt KEYFILE     encrypt the image (ChaCha20-Poly1305, each frame on\n"
+"                            its own, on every core) with a key derived from the\n"
+"                            secret in KEYFILE (32+ bytes: head -c 32 /dev/urandom\n"
+"                            > KEYFILE) and a random salt; restart --decrypt\n"
+"                            KEYFILE reads it\n"
 "  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
 "  -v, --verbose             print what is done with timings and each thread's\n"
 "                            backtrace; -vv for more\n"
@@ -184,6 +190,7 @@ int main(int argc, char **argv)
 		{ "confirm-fd", required_argument, NULL, 'F' },
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "sign", required_argument, NULL, 'S' },
+		{ "encrypt", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -191,7 +198,7 @@ int main(int argc, char **argv)
 	};
 	struct dump_opts opts = { .compress_level = 1 };
 	struct output out = { .fd = -1, .confirm_fd = -1 };
-	const char *sign_path = NULL;
+	const char *sign_path = NULL, *encrypt_path = NULL;
 	struct sign_key *key = NULL;
 	pid_t pid;
 	int c, ret;
@@ -246,6 +253,9 @@ int main(int argc, char **argv)
 		case 'S':
 			sign_path = optarg;
 			break;
+		case 'E':
+			encrypt_path = optarg;
+			break;
 		case 'l':
 			opts.compress_level = atoi(optarg);
 			if (opts.compress_level < 1 || opts.compress_level > 19) {
@@ -283,14 +293,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The key before the process is touched: a bad key stops nothing. */
-	if (sign_path && !(opts.sign = key = sign_key_load(sign_path))) {
+	if ((sign_path && !(opts.sign = key = sign_key_load(sign_path))) ||
+	    (encrypt_path && !(opts.encrypt = crypt_key_load(encrypt_path)))) {
 		error_print();
+		sign_key_free(key);
 		return 1;
 	}
 	setup_signals();
 	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	close_output(&out);
 	sign_key_free(key);
+	crypt_key_free(opts.encrypt);
 	if (ret) {
 		error_print();
 		return 1;

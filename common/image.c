@@ -5,6 +5,7 @@
 #include "image.h"
 #include "frame_pool.h"
 #include "sign.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +120,10 @@ struct image_writer {
 	bool finished;
 	const struct sign_key *sign;	/* --sign: a signature after each frame */
 	struct sig_hash *hash;	/* of every byte written so far */
+	struct crypt_key *crypt;	/* --encrypt: every frame sealed */
+	uint64_t seq;			/* of the next frame submitted */
+	bool crypt_header_written;
+	uint8_t crypt_header[CRYPT_HDR_LEN];
 };
 
 static const char *write_hint(int err)
@@ -232,6 +237,51 @@ static int write_signature(struct image_writer *w)
 	return write_all(w, frame, sizeof(frame));
 }
 
+/* On a worker, after compressing: the frame sealed in place (a frame of
+ * raw blocks is first copied whole into out). */
+static void seal_frame(struct frame_slot *s)
+{
+	size_t n;
+
+	if (s->raw) {
+		uint8_t hdrs[256];
+		struct iovec iov[2 * (FRAME_BUF_SIZE / (128 * 1024) + 1) + 2];
+		size_t k, o = 0;
+
+		if (s->out_len > sizeof(hdrs))
+			goto bug;
+		memcpy(hdrs, s->out, s->out_len);
+		n = zstd_raw_iov(hdrs, s->in + s->in_off, s->in_len, iov,
+				 sizeof(iov) / sizeof(iov[0]));
+		for (k = 0; k < n; k++)
+			o += iov[k].iov_len;
+		if (!n || o + CRYPT_OVERHEAD > s->out_cap)
+			goto bug;
+		for (k = 0, o = 0; k < n; k++) {
+			memcpy(s->out + o, iov[k].iov_base, iov[k].iov_len);
+			o += iov[k].iov_len;
+		}
+		s->out_len = o;
+		s->raw = false;
+	}
+	n = crypt_seal(s->crypt, s->seq, s->out, s->out_len, s->out_cap);
+	if (!n)
+		goto bug;
+	s->out_len = n;
+	return;
+bug:
+	snprintf(s->error, sizeof(s->error), "encrypting a frame failed");
+}
+
+/* Before the first frame of an encrypted image: its header (signed too). */
+static int write_crypt_header(struct image_writer *w)
+{
+	w->crypt_header_written = true;
+	if (write_all(w, w->crypt_header, sizeof(w->crypt_header)) < 0)
+		return -1;
+	return w->sign ? write_signature(w) : 0;
+}
+
 /* Write the oldest compressed frame out, in order. */
 static int write_oldest(struct image_writer *w)
 {
@@ -240,6 +290,10 @@ static int write_oldest(struct image_writer *w)
 
 	if (!s)
 		return 0;
+	if (w->crypt && !w->crypt_header_written && !s->error[0] && write_crypt_header(w) < 0) {
+		frame_pool_release(w->pool, s);
+		return -1;
+	}
 	if (s->error[0]) {
 		w->broken = true;
 		if (s->prepare)
@@ -299,10 +353,22 @@ static int put(struct image_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+/* Encrypted images: every frame is sealed by the worker that compresses
+ * it, under the next sequence number. */
+static void submit(struct image_writer *w, struct frame_slot *s)
+{
+	if (w->crypt) {
+		s->crypt = w->crypt;
+		s->seq = w->seq++;
+		s->finish = seal_frame;
+	}
+	frame_pool_submit(w->pool, s);
+}
+
 static int end_frame(struct image_writer *w)
 {
 	if (w->cur && w->cur->in_len)
-		frame_pool_submit(w->pool, w->cur);
+		submit(w, w->cur);
 	w->cur = NULL;
 	w->frame_in = 0;
 	return 0;
@@ -408,7 +474,7 @@ struct image_writer *image_writer_new(int fd, int level)
 	w->fd = fd;
 	w->mtime = time(NULL);
 	w->pool = frame_pool_new(FRAME_COMPRESS, level, frame_slots(), FRAME_BUF_SIZE,
-				 ZSTD_compressBound(FRAME_BUF_SIZE));
+				 ZSTD_compressBound(FRAME_BUF_SIZE) + CRYPT_OVERHEAD + 64);
 	if (!w->pool || frame_pool_start_workers(w->pool, image_threads()) < 0) {
 		image_writer_free(w);
 		return NULL;
@@ -519,7 +585,7 @@ int image_write_member_built(struct image_writer *w, const char *name, size_t ca
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	memcpy(j->arg, arg, arg_len);
 	s->prepare = build_member;
-	frame_pool_submit(w->pool, s);
+	submit(w, s);
 	return 0;
 }
 
@@ -544,6 +610,17 @@ int image_writer_sign(struct image_writer *w, const struct sign_key *k)
 	if (!w->hash && !(w->hash = sig_hash_new()))
 		return -1;
 	w->sign = k;
+	return 0;
+}
+
+int image_writer_encrypt(struct image_writer *w, struct crypt_key *k)
+{
+	if (w->bytes_out || w->members || w->in_member || w->cur)
+		return fail_why("data was written already", BUG_HINT, "encrypting the image");
+	/* The image key is made now, before any worker seals a frame. */
+	if (crypt_header_make(k, w->crypt_header) < 0)
+		return -1;
+	w->crypt = k;
 	return 0;
 }
 
@@ -599,6 +676,10 @@ struct image_reader {
 	uint64_t offset;		/* input bytes staged (and hashed) */
 	uint64_t signatures;		/* verified */
 	uint8_t signer[SIG_PUBKEY_LEN];	/* of the first one */
+	struct crypt_key *crypt;	/* --decrypt: every frame must be sealed */
+	bool crypt_header_read;
+	bool seq_any;
+	uint64_t last_seq;
 };
 
 static int reader_fail(struct image_reader *r, const char *hint, const char *fmt, ...)
@@ -703,11 +784,96 @@ static int verify_frame(struct image_reader *r, const uint8_t *frame, size_t len
 	return 0;
 }
 
+/* On a worker, before decompressing: open the sealed frame in place. */
+static void open_frame(struct frame_slot *s)
+{
+	size_t off, len;
+	uint64_t seq;
+	const char *why = crypt_open(s->crypt, s->in + s->in_off, s->in_len, &seq, &off, &len);
+
+	if (why) {
+		snprintf(s->error, sizeof(s->error), "%s", why);
+		s->in_len = 0;
+		return;
+	}
+	s->in_off += off;
+	s->in_len = len;
+}
+
+#define DECRYPT_HINT "give the key it was encrypted with: restart --decrypt KEYFILE"
+
+/* What the frame just staged in s (len bytes at s->in) is: 1 a frame to
+ * decompress (sealed: s->prepare opens it), 2 the encryption header, read
+ * (stage the next frame instead), negative: refused. */
+static int classify_frame(struct image_reader *r, struct frame_slot *s, size_t len)
+{
+	const uint8_t *p = s->in;
+	uint64_t seq;
+	char why[200];
+
+	s->prepare = NULL;
+	s->crypt = NULL;
+	if (crypt_is_header(p, len)) {
+		if (!r->crypt)
+			return stage_failed(r, DECRYPT_HINT, "encrypted (ckpt --encrypt): it cannot "
+					    "be read without its key");
+		if (r->crypt_header_read)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (a second encryption "
+					    "header at byte %" PRIu64 ")", r->offset);
+		if (crypt_header_read(r->crypt, p, len, why, sizeof(why)))
+			return stage_failed(r, DECRYPT_HINT, "%s", why);
+		r->crypt_header_read = true;
+		return 2;
+	}
+	if (crypt_is_frame(p, len)) {
+		if (!r->crypt)
+			return stage_failed(r, DECRYPT_HINT, "encrypted (ckpt --encrypt): it cannot "
+					    "be read without its key");
+		if (!r->crypt_header_read || len < CRYPT_OVERHEAD)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (an encrypted frame without "
+					    "the encryption header)");
+		seq = (uint64_t)p[8] | (uint64_t)p[9] << 8 | (uint64_t)p[10] << 16 |
+		      (uint64_t)p[11] << 24 | (uint64_t)p[12] << 32 | (uint64_t)p[13] << 40 |
+		      (uint64_t)p[14] << 48 | (uint64_t)p[15] << 56;
+		/* Strictly increasing: no frame repeated or moved back. */
+		if (r->seq_any && seq <= r->last_seq)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (encrypted frame %" PRIu64
+					    " after frame %" PRIu64 ")", seq, r->last_seq);
+		r->seq_any = true;
+		r->last_seq = seq;
+		s->crypt = r->crypt;
+		s->prepare = open_frame;
+		return 1;
+	}
+	/* --decrypt: an image in clear, or a frame in clear slipped in. */
+	if (r->crypt && len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+		return stage_failed(r, "read it without --decrypt if it is meant to be in clear",
+				    "not encrypted (--decrypt was given and the image has a "
+				    "frame in clear)");
+	return 1;
+}
+
+static int stage_one(struct image_reader *r, struct frame_slot *s);
+
+/* The next frame to decompress, staged into s (see stage_one()). */
+static int stage_frame(struct image_reader *r, struct frame_slot *s)
+{
+	for (;;) {
+		int ret = stage_one(r, s);
+
+		if (ret <= 0)
+			return ret;
+		ret = classify_frame(r, s, s->in_len);
+		if (ret != 2)
+			return ret;
+	}
+}
+
 /* Move the next whole compressed frame of the input into s.  1: staged,
  * 0: the input ended cleanly before it, negative: the input is bad from
  * here on, said in r->stage_error: reported only when the frames staged
  * before are used up, so that a valid image followed by junk reads well. */
-static int stage_frame(struct image_reader *r, struct frame_slot *s)
+static int stage_one(struct image_reader *r, struct frame_slot *s)
 {
 	memcpy(s->in, r->carry, r->carry_len);
 	s->in_len = r->carry_len;
@@ -902,6 +1068,9 @@ static int check_magic(struct image_reader *r)
 	}
 	if (r->carry_len == 0)
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (the input is empty)");
+	/* An encrypted image starts with its header, a skippable frame. */
+	if (r->carry_len >= sizeof(magic) && crypt_is_header(r->carry, r->carry_len))
+		return 0;
 	if (r->carry_len < sizeof(magic) || memcmp(r->carry, magic, sizeof(magic)))
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (not zstd-compressed)");
 	return 0;
@@ -1132,6 +1301,14 @@ bool image_reader_signer(const struct image_reader *r, uint8_t pub[32])
 		return false;
 	memcpy(pub, r->signer, SIG_PUBKEY_LEN);
 	return true;
+}
+
+int image_reader_decrypt(struct image_reader *r, struct crypt_key *k)
+{
+	if (r->state != RD_START || r->carry_len || r->offset)
+		return fail_why("reading began already", BUG_HINT, "decrypting the image");
+	r->crypt = k;
+	return 0;
 }
 
 int image_reader_start_threads(struct image_reader *r)

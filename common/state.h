@@ -139,6 +139,7 @@ struct dump_opts {
 					   the processes between it and ckpt are left out */
 	bool bundle;			/* --bundle: the executable and mapped files in the image */
 	const struct sign_key *sign;	/* --sign: the key the image is signed with */
+	struct crypt_key *encrypt;	/* --encrypt: the key it is encrypted with */
 };
 
 /* Image members of a process other than a tree's root are named
@@ -205,6 +206,7 @@ struct restore_opts {
 	const char *pty_slave;		/* --pty: the new terminal (its slave side) */
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
 	const struct trust *trust;	/* --verify: only images signed by these keys */
+	struct crypt_key *decrypt;	/* --decrypt: only images encrypted with it */
 };
 
 struct restore_ctx {

@@ -18,6 +18,7 @@
 #include "page_index.h"
 #include "restore.h"
 #include "sign.h"
+#include "crypt.h"
 #include "version.h"
 
 static const char usage[] =
@@ -59,6 +60,10 @@ static const char usage[] =
 "                       the *.pub files of the directory PUBKEY; every frame\n"
 "                       is checked before it is used, so nothing starts\n"
 "                       unless the whole image is signed and unchanged\n"
+"      --decrypt KEYFILE\n"
+"                       the image is encrypted (ckpt --encrypt KEYFILE) with\n"
+"                       the secret in KEYFILE; every frame must be, and each\n"
+"                       is authenticated before it is used\n"
 "      --no-timens      no time namespace: the process sees this host's\n"
 "                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
 "                       go on from the checkpoint, whatever this host's uptime)\n"
@@ -235,7 +240,7 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS, OPT_LATEST, OPT_VERIFY };
+	       OPT_NO_TIMENS, OPT_LATEST, OPT_VERIFY, OPT_DECRYPT };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "detach", no_argument, NULL, 'd' },
@@ -248,6 +253,7 @@ int main(int argc, char **argv)
 		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
 		{ "latest", required_argument, NULL, OPT_LATEST },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
+		{ "decrypt", required_argument, NULL, OPT_DECRYPT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -255,7 +261,7 @@ int main(int argc, char **argv)
 	};
 	struct restore_opts opts = { 0 };
 	const char *stdio_path[3] = { NULL, NULL, NULL }, *image, *latest_dir = NULL;
-	const char *verify = NULL;
+	const char *verify = NULL, *decrypt = NULL;
 	struct trust *trust = NULL;
 	bool use_pty = false;
 	char latest[PATH_MAX], image_dir[PATH_MAX];
@@ -279,6 +285,7 @@ int main(int argc, char **argv)
 		case OPT_NO_TIMENS: opts.no_timens = true; break;
 		case OPT_LATEST: latest_dir = optarg; break;
 		case OPT_VERIFY: verify = optarg; break;
+		case OPT_DECRYPT: decrypt = optarg; break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
@@ -306,6 +313,8 @@ int main(int argc, char **argv)
 	}
 	/* The keys first: a bad --verify must not cost a stream. */
 	if (verify && !(opts.trust = trust = trust_load(verify)))
+		goto err;
+	if (decrypt && !(opts.decrypt = crypt_key_load(decrypt)))
 		goto err;
 	image_dir_of(image, image_dir, sizeof(image_dir));
 	opts.image_dir = image_dir;
@@ -341,6 +350,7 @@ int main(int argc, char **argv)
 		goto err;
 	}
 	trust_free(trust);
+	crypt_key_free(opts.decrypt);
 	for (i = 0; i < 3; i++)
 		if (opts.stdio_fd[i] > 2)
 			close(opts.stdio_fd[i]);

@@ -827,7 +827,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	reader = image_reader_new(image_fd);
 	if (!reader)
 		return -1;
-	if (opts->trust && image_reader_verify(reader, opts->trust))
+	if ((opts->trust && image_reader_verify(reader, opts->trust)) ||
+	    (opts->decrypt && image_reader_decrypt(reader, opts->decrypt)))
 		goto out;
 	if (read_tree(&t, reader, opts))
 		goto out;

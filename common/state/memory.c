@@ -1553,6 +1553,7 @@ static int restore_from_parent(struct restore_ctx *ctx, struct memory_restore_st
 	}
 	if (!(r = image_reader_new(fd)) ||
 	    (ctx->opts->trust && image_reader_verify(r, ctx->opts->trust)) ||
+	    (ctx->opts->decrypt && image_reader_decrypt(r, ctx->opts->decrypt)) ||
 	    meta_read(r, &pm, &next))
 		goto out;
 	while (next.state == 1) {
