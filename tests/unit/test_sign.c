@@ -13,6 +13,7 @@
 #include "error.h"
 #include "image.h"
 #include "sign.h"
+#include "crypt.h"
 
 /* check.h defines a deprecated fail() macro that clashes with error.h. */
 #include <check.h>
@@ -139,7 +140,13 @@ END_TEST
 /* A small image with a 3 MiB member (several frames), signed with key
  * (NULL: unsigned), in an unlinked file; its bytes in *img. */
 #define BIG (3u << 20)
+static uint8_t *make_image_enc(const char *key, struct crypt_key *ek, size_t *len);
 static uint8_t *make_image(const char *key, size_t *len)
+{
+	return make_image_enc(key, NULL, len);
+}
+
+static uint8_t *make_image_enc(const char *key, struct crypt_key *ek, size_t *len)
 {
 	char path[] = "/tmp/ckpt-test-sign-img-XXXXXX";
 	int fd = mkstemp(path);
@@ -159,6 +166,8 @@ static uint8_t *make_image(const char *key, size_t *len)
 	}
 	if (k)
 		ck_assert_int_eq(image_writer_sign(w, k), 0);
+	if (ek)
+		ck_assert_int_eq(image_writer_encrypt(w, ek), 0);
 	ck_assert_int_eq(image_write_member(w, "ckpt-image", "header", 6), 0);
 	ck_assert_int_eq(image_write_member(w, "meta/process", "process", 7), 0);
 	ck_assert_int_eq(image_write_member(w, "pages/00000000", big, BIG), 0);
@@ -176,7 +185,15 @@ static uint8_t *make_image(const char *key, size_t *len)
 }
 
 /* Read every member of the image in img; with trust, verifying. */
+static int read_image_enc(const uint8_t *img, size_t len, const struct trust *t,
+			  struct crypt_key *ek, unsigned *members);
 static int read_image(const uint8_t *img, size_t len, const struct trust *t, unsigned *members)
+{
+	return read_image_enc(img, len, t, NULL, members);
+}
+
+static int read_image_enc(const uint8_t *img, size_t len, const struct trust *t,
+			  struct crypt_key *ek, unsigned *members)
 {
 	char path[] = "/tmp/ckpt-test-sign-img-XXXXXX", name[IMAGE_NAME_MAX + 1];
 	int fd = mkstemp(path), ret;
@@ -191,6 +208,8 @@ static int read_image(const uint8_t *img, size_t len, const struct trust *t, uns
 	ck_assert_ptr_nonnull(r);
 	*members = 0;
 	ret = t ? image_reader_verify(r, t) : 0;
+	if (!ret && ek)
+		ret = image_reader_decrypt(r, ek);
 	while (!ret && (ret = image_next_member(r, name, &size)) > 0) {
 		void *data;
 		size_t n;
@@ -273,6 +292,84 @@ START_TEST(test_image_tampered)
 }
 END_TEST
 
+static struct crypt_key *secret(const char *name, char c)
+{
+	char path[160];
+	char buf[40];
+	FILE *f;
+
+	memset(buf, c, sizeof(buf));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
+	fclose(f);
+	return crypt_key_load(path);
+}
+
+START_TEST(test_encrypted)
+{
+	struct crypt_key *ek = secret("e1", 'a'), *ek2 = secret("e2", 'b'), *rk = secret("e1b", 'a');
+	struct trust *t = trust_load(pub1);
+	size_t len, len2, slen;
+	uint8_t *img = make_image_enc(NULL, ek, &len), *img2 = make_image_enc(NULL, ek, &len2);
+	uint8_t *simg = make_image_enc(key1, ek, &slen), *plain;
+	size_t plen;
+	unsigned n;
+	char path[160];
+	FILE *f;
+
+	ck_assert(ek && ek2 && rk && t);
+	/* too short a secret */
+	snprintf(path, sizeof(path), "%s/short", dir);
+	f = fopen(path, "w");
+	fputs("short", f);
+	fclose(f);
+	ck_assert_ptr_null(crypt_key_load(path));
+	expect_error("shorter than 32 bytes");
+	/* Round trip; nothing of the content in clear; another salt each time. */
+	ck_assert_msg(read_image_enc(img, len, NULL, rk, &n) == 0, "%s", error_text());
+	ck_assert_uint_eq(n, 4);
+	ck_assert_ptr_null(memmem(img, len, "ckpt-image", 10));
+	ck_assert_ptr_null(memmem(img, len, "meta/process", 12));
+	ck_assert(len == len2 && memcmp(img, img2, len));
+	/* signed and encrypted */
+	ck_assert_msg(read_image_enc(simg, slen, t, rk, &n) == 0, "%s", error_text());
+	ck_assert_uint_eq(n, 4);
+	/* no key, wrong key */
+	ck_assert_int_lt(read_image(img, len, NULL, &n), 0);
+	expect_error("encrypted");
+	ck_assert_int_lt(read_image_enc(img, len, NULL, ek2, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	expect_error("wrong key");
+	/* an image in clear with --decrypt */
+	plain = make_image(NULL, &plen);
+	ck_assert_int_lt(read_image_enc(plain, plen, NULL, rk, &n), 0);
+	expect_error("not encrypted");
+	free(plain);
+	/* every byte is authenticated */
+	for (size_t off = 0; off < len; off += off < 2048 || off > len - 2048 ? 1 : 1009) {
+		img[off] ^= 0x01;
+		ck_assert_msg(read_image_enc(img, len, NULL, rk, &n) < 0, "flip at %zu of %zu read "
+			      "fine", off, len);
+		error_clear();
+		img[off] ^= 0x01;
+	}
+	/* a frame from another image of the same key (another salt) */
+	ck_assert_msg(read_image_enc(img, len, NULL, rk, &n) == 0, "%s", error_text());
+	memcpy(img + len - 200, img2 + len - 200, 200);
+	ck_assert_int_lt(read_image_enc(img, len, NULL, rk, &n), 0);
+	expect_error("does not authenticate");
+	free(img);
+	free(img2);
+	free(simg);
+	crypt_key_free(ek);
+	crypt_key_free(ek2);
+	crypt_key_free(rk);
+	trust_free(t);
+}
+END_TEST
+
 static Suite *sign_suite(void)
 {
 	Suite *s = suite_create("sign");
@@ -284,6 +381,7 @@ static Suite *sign_suite(void)
 	tcase_add_test(tc, test_frame_codec);
 	tcase_add_test(tc, test_image_signed);
 	tcase_add_test(tc, test_image_tampered);
+	tcase_add_test(tc, test_encrypted);
 	suite_add_tcase(s, tc);
 	return s;
 }
