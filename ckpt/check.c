@@ -36,12 +36,15 @@
 #include <unistd.h>
 
 #include "info.h"
+#include "sign.h"
+#include "crypt.h"
 #include "state.h"
 #include "version.h"
 
 static const char usage[] =
 "Usage: ckpt check\n"
-"       ckpt check IMAGE [--new-pid | --any-pid] [--as-root]\n"
+"       ckpt check IMAGE [--new-pid | --any-pid] [--as-root] [--verify PUBKEY]\n"
+"                        [--decrypt KEYFILE]\n"
 "\n"
 "Without IMAGE: probe what this kernel and machine offer checkpoint and\n"
 "restart, one line per feature: \"OK      feature\", or \"MISSING feature: what\n"
@@ -64,6 +67,12 @@ static const char usage[] =
 "      --as-root   run by root, check another user's image with root's\n"
 "                  credentials, as `restart --as-root` (by default as that\n"
 "                  user, as restart does: see restart(1))\n"
+"      --verify PUBKEY\n"
+"                  check as `restart --verify PUBKEY` does: the image must be\n"
+"                  signed (ckpt --sign) by the key PUBKEY or by a key of the\n"
+"                  *.pub files of the directory PUBKEY, every byte unchanged\n"
+"      --decrypt KEYFILE\n"
+"                  read an image encrypted with ckpt --encrypt KEYFILE\n"
 "  -h, --help      show this help\n"
 "\n"
 "Exit status: 0, 1 as above, 2 on bad usage.\n";
@@ -863,10 +872,11 @@ static void check_privileges(struct report *rep, const struct image_meta *m, boo
 	report_fail(rep, line);
 }
 
-static int check_image(const char *path, bool new_pid, bool any_pid, bool as_root)
+static int check_image(const char *path, bool new_pid, bool any_pid, bool as_root,
+		       const struct trust *trust, struct crypt_key *decrypt)
 {
 	struct restore_opts opts = { .new_pid = new_pid, .any_pid = any_pid, .stdio_fd = { 0, 1, 2 },
-				     .as_root = as_root };
+				     .as_root = as_root, .trust = trust, .decrypt = decrypt };
 	struct restore_ctx ctx = { .opts = &opts, .child_error_fd = -1 };
 	char dir[PATH_MAX];
 	struct report rep = { .m = &ctx.meta };
@@ -879,7 +889,7 @@ static int check_image(const char *path, bool new_pid, bool any_pid, bool as_roo
 
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
-	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next);
+	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next, trust, decrypt);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
 	/* As restart: root checks another user's image as that user. */
@@ -929,6 +939,14 @@ static int check_image(const char *path, bool new_pid, bool any_pid, bool as_roo
 		bundle_members_done(&ctx);
 		say_ok("image complete and undamaged: %zu page chunk%s, %" PRIu64 " KiB of memory",
 		       chunks, chunks == 1 ? "" : "s", pages * 4);
+		if (trust) {
+			uint8_t pub[SIG_PUBKEY_LEN];
+			char fp[SIG_FINGERPRINT_LEN] = "?";
+
+			if (image_reader_signer(ctx.reader, pub))
+				sign_fingerprint(pub, fp);
+			say_ok("signature: every frame signed by trusted key %s", fp);
+		}
 		if (nbundled)
 			say_ok("bundle: %zu file%s, %" PRIu64 " KiB, every one matching its SHA-256",
 			       nbundled, nbundled == 1 ? "" : "s", bundled_bytes >> 10);
@@ -988,10 +1006,15 @@ int check_main(int argc, char **argv)
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, 'a' },
 		{ "as-root", no_argument, NULL, 'R' },
+		{ "verify", required_argument, NULL, 'K' },
+		{ "decrypt", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool new_pid = false, any_pid = false, as_root = false;
+	const char *verify = NULL, *decrypt = NULL;
+	struct trust *trust = NULL;
+	struct crypt_key *key = NULL;
 	int c;
 
 	optind = 1;
@@ -1005,6 +1028,12 @@ int check_main(int argc, char **argv)
 			break;
 		case 'R':
 			as_root = true;
+			break;
+		case 'K':
+			verify = optarg;
+			break;
+		case 'D':
+			decrypt = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -1024,6 +1053,10 @@ int check_main(int argc, char **argv)
 			fputs("ckpt: --new-pid and --any-pid need an IMAGE\nTry 'ckpt check --help'.\n", stderr);
 			return 2;
 		}
+		if (verify || decrypt) {
+			fputs("ckpt: --verify and --decrypt need an IMAGE\nTry 'ckpt check --help'.\n", stderr);
+			return 2;
+		}
 		return check_machine();
 	}
 	if (new_pid && any_pid) {
@@ -1031,5 +1064,13 @@ int check_main(int argc, char **argv)
 		      stderr);
 		return 2;
 	}
-	return check_image(argv[optind], new_pid, any_pid, as_root);
+	if ((verify && !(trust = trust_load(verify))) || (decrypt && !(key = crypt_key_load(decrypt)))) {
+		error_print();
+		trust_free(trust);
+		return 1;
+	}
+	c = check_image(argv[optind], new_pid, any_pid, as_root, trust, key);
+	trust_free(trust);
+	crypt_key_free(key);
+	return c;
 }

@@ -38,7 +38,8 @@ static const char usage[] =
 "Exit status: 0, 1 if the image cannot be read, 2 on bad usage.\n";
 
 int info_open_image(const char *path, int *fd, struct image_reader **r,
-		    struct image_meta *m, struct member_cursor *next)
+		    struct image_meta *m, struct member_cursor *next, const struct trust *trust,
+		    struct crypt_key *key)
 {
 	memset(m, 0, sizeof(*m));
 	*r = NULL;
@@ -50,7 +51,7 @@ int info_open_image(const char *path, int *fd, struct image_reader **r,
 			return fail(errno, "check the path of the image", "opening image %s", path);
 	}
 	*r = image_reader_new(*fd);
-	if (!*r)
+	if (!*r || (trust && image_reader_verify(*r, trust)) || (key && image_reader_decrypt(*r, key)))
 		return -1;
 	return meta_read(*r, m, next);
 }
@@ -815,7 +816,7 @@ int info_main(int argc, char **argv)
 			optind >= argc ? "missing IMAGE" : "too many arguments");
 		return 2;
 	}
-	ret = info_open_image(argv[optind], &fd, &r, &m, &next);
+	ret = info_open_image(argv[optind], &fd, &r, &m, &next, NULL, NULL);
 	/* A tree: every other process's metadata, after the root's. */
 	if (!ret)
 		ret = meta_read_others(r, &m, &next, &others, &nothers);

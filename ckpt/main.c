@@ -19,6 +19,8 @@
 #include "pidns.h"
 #include "info.h"
 #include "output.h"
+#include "sign.h"
+#include "crypt.h"
 #include "snapshot.h"
 #include "version.h"
 
@@ -28,6 +30,7 @@ static const char usage[] =
 "       ckpt check [IMAGE [--new-pid | --any-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
+"       ckpt keygen FILE\n"
 "\n"
 "Checkpoint the running process PID and all its descendants into one image\n"
 "FILE (a zstd-compressed tar archive; \"-\" writes it to standard output).\n"
@@ -49,6 +52,8 @@ static const char usage[] =
 "                            (for cron and systemd timers)\n"
 "  cache                     the cache of bundled files restart unpacks: list,\n"
 "                            prune (bounded size and age), dir\n"
+"  keygen FILE               make an Ed25519 key pair for --sign: FILE (private,\n"
+"                            mode 0600) and FILE.pub (for restart --verify)\n"
 "  Each has its own --help.\n"
 "\n"
 "Options:\n"
@@ -84,6 +89,15 @@ static const char usage[] =
 "                            tracked process still uses (and renews) it\n"
 "      --ext-unix            allow unix sockets connected to other processes:\n"
 "                            restart connects them again to the peer's path\n"
+"      --sign KEY            sign the image with the Ed25519 private key KEY\n"
+"                            (ckpt keygen): a signature after every frame covers\n"
+"                            every byte before it, so restart --verify refuses\n"
+"                            any change, a pipe included\n"
+"      --encrypt KEYFILE     encrypt the image (ChaCha20-Poly1305, each frame on\n"
+"                            its own, on every core) with a key derived from the\n"
+"                            secret in KEYFILE (32+ bytes: head -c 32 /dev/urandom\n"
+"                            > KEYFILE) and a random salt; restart --decrypt\n"
+"                            KEYFILE reads it\n"
 "  -l, --compress-level N    zstd level, 1 (fastest, default) to 19\n"
 "  -v, --verbose             print what is done with timings and each thread's\n"
 "                            backtrace; -vv for more\n"
@@ -125,6 +139,41 @@ static void setup_signals(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
+static const char keygen_usage[] =
+"Usage: ckpt keygen FILE\n"
+"\n"
+"Make a new Ed25519 key pair for signed images: the private key FILE (PEM,\n"
+"mode 0600: keep it on the hosts that checkpoint, for ckpt --sign FILE) and\n"
+"the public key FILE.pub (for restart --verify FILE.pub, or copied into the\n"
+"receiver's trusted key directory, e.g. /etc/ckpt/trusted.d/).  Neither\n"
+"file may exist.  Prints the key's fingerprint.  The same keys can be made\n"
+"with openssl: `openssl genpkey -algorithm ed25519 -out FILE` and\n"
+"`openssl pkey -in FILE -pubout -out FILE.pub`.\n"
+"\n"
+"Exit status: 0 on success, 1 on error, 2 on bad usage.\n";
+
+static int keygen_main(int argc, char **argv)
+{
+	char fp[SIG_FINGERPRINT_LEN];
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(keygen_usage, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "ckpt: %s\nUsage: ckpt keygen FILE\nTry 'ckpt keygen --help'.\n",
+			argc < 2 ? "missing FILE" : argc > 2 ? "too many arguments" :
+			"unknown option");
+		return 2;
+	}
+	if (sign_keygen(argv[1], fp)) {
+		error_print();
+		return 1;
+	}
+	printf("%s %s (public key: %s.pub)\n", fp, argv[1], argv[1]);
+	return 0;
+}
+
 static int parse_pid(const char *s, pid_t *pid)
 {
 	char *end;
@@ -152,6 +201,8 @@ int main(int argc, char **argv)
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "confirm-fd", required_argument, NULL, 'F' },
 		{ "compress-level", required_argument, NULL, 'l' },
+		{ "sign", required_argument, NULL, 'S' },
+		{ "encrypt", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -159,6 +210,8 @@ int main(int argc, char **argv)
 	};
 	struct dump_opts opts = { .compress_level = 1 };
 	struct output out = { .fd = -1, .confirm_fd = -1 };
+	const char *sign_path = NULL, *encrypt_path = NULL;
+	struct sign_key *key = NULL;
 	pid_t pid;
 	int c, ret;
 
@@ -175,6 +228,8 @@ int main(int argc, char **argv)
 		track_holder_main(argv[2]);	/* started by track_commit() */
 	if (argc >= 2 && !strcmp(argv[1], "cache"))
 		return cache_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "keygen"))
+		return keygen_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -212,6 +267,12 @@ int main(int argc, char **argv)
 		case 'U':
 			opts.ext_unix = true;
 			break;
+		case 'S':
+			sign_path = optarg;
+			break;
+		case 'E':
+			encrypt_path = optarg;
+			break;
 		case 'l':
 			opts.compress_level = atoi(optarg);
 			if (opts.compress_level < 1 || opts.compress_level > 19) {
@@ -248,6 +309,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ckpt: '%s' is not a PID\nTry 'ckpt --help'.\n", argv[optind]);
 		return 2;
 	}
+	/* The key before the process is touched: a bad key stops nothing. */
+	if ((sign_path && !(opts.sign = key = sign_key_load(sign_path))) ||
+	    (encrypt_path && !(opts.encrypt = crypt_key_load(encrypt_path)))) {
+		error_print();
+		sign_key_free(key);
+		return 1;
+	}
 	setup_signals();
 	if (pidns_below(pid)) {
 		ret = pidns_dump(pid, &opts, &out);
@@ -257,6 +325,8 @@ int main(int argc, char **argv)
 	}
 	ret = open_output(&out) ? -1 : dump_tree(pid, &opts, out.fd, commit_output, &out);
 	close_output(&out);
+	sign_key_free(key);
+	crypt_key_free(opts.encrypt);
 	if (ret) {
 		error_print();
 		return 1;

@@ -538,6 +538,11 @@ static int write_image(struct tree *t, int out_fd)
 	w = image_writer_new(out_fd, t->procs[0]->ctx.opts->compress_level);
 	if (!w)
 		return -1;
+	if (t->procs[0]->ctx.opts->sign && image_writer_sign(w, t->procs[0]->ctx.opts->sign))
+		return -1;
+	if (t->procs[0]->ctx.opts->encrypt &&
+	    image_writer_encrypt(w, t->procs[0]->ctx.opts->encrypt))
+		return -1;
 	FOR_LIVE(t, i, p)
 		p->ctx.writer = w;
 	FOR_LIVE(t, i, p)

@@ -421,6 +421,7 @@ void frame_pool_release(struct frame_pool *p, struct frame_slot *s)
 	s->finish = NULL;
 	s->produced = 0;
 	s->raw = false;
+	s->crypt = NULL;
 	s->in_off = s->in_len = 0;
 	p->state[s - p->slots] = SLOT_FREE;
 	p->head++;

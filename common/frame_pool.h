@@ -59,6 +59,10 @@ struct frame_slot {
 	/* The input did not compress: out holds only the headers of a zstd
 	 * frame of raw blocks, to be sent around in (zstd_raw_iov()). */
 	bool raw;
+	/* Encrypted images: the key and this frame's sequence number, for
+	 * a prepare (decrypt) or finish (encrypt) function. */
+	const struct crypt_key *crypt;
+	uint64_t seq;
 };
 
 struct frame_pool;

@@ -4,6 +4,8 @@
 #define LOG_PREFIX "image: "
 #include "image.h"
 #include "frame_pool.h"
+#include "sign.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,6 +118,12 @@ struct image_writer {
 	bool in_member;
 	bool broken;		/* an I/O or zstd error: the stream is lost */
 	bool finished;
+	const struct sign_key *sign;	/* --sign: a signature after each frame */
+	struct sig_hash *hash;	/* of every byte written so far */
+	struct crypt_key *crypt;	/* --encrypt: every frame sealed */
+	uint64_t seq;			/* of the next frame submitted */
+	bool crypt_header_written;
+	uint8_t crypt_header[CRYPT_HDR_LEN];
 };
 
 static const char *write_hint(int err)
@@ -134,6 +142,9 @@ static const char *write_hint(int err)
 /* All of iov[0 .. n) to fd, in order, however the writes are cut. */
 static int writev_all(struct image_writer *w, struct iovec *v, size_t n)
 {
+	/* Everything written is signed, in stream order. */
+	for (size_t i = 0; w->hash && i < n; i++)
+		sig_hash_update(w->hash, v[i].iov_base, v[i].iov_len);
 	while (n) {
 		ssize_t done = writev(w->fd, v, (int)n);
 
@@ -210,6 +221,67 @@ static void build_member(struct frame_slot *s)
 	s->produced = n;
 }
 
+/* --sign: the signature frame of every byte written so far. */
+static int write_signature(struct image_writer *w)
+{
+	uint8_t digest[SIG_DIGEST_LEN], frame[SIG_FRAME_LEN];
+
+	if (sig_hash_peek(w->hash, digest)) {
+		w->broken = true;
+		return fail_why("libcrypto failed", NULL, "signing the image");
+	}
+	if (sig_frame_make(w->sign, w->bytes_out, digest, frame)) {
+		w->broken = true;
+		return -1;
+	}
+	return write_all(w, frame, sizeof(frame));
+}
+
+/* On a worker, after compressing: the frame sealed in place (a frame of
+ * raw blocks is first copied whole into out). */
+static void seal_frame(struct frame_slot *s)
+{
+	size_t n;
+
+	if (s->raw) {
+		uint8_t hdrs[256];
+		struct iovec iov[2 * (FRAME_BUF_SIZE / (128 * 1024) + 1) + 2];
+		size_t k, o = 0;
+
+		if (s->out_len > sizeof(hdrs))
+			goto bug;
+		memcpy(hdrs, s->out, s->out_len);
+		n = zstd_raw_iov(hdrs, s->in + s->in_off, s->in_len, iov,
+				 sizeof(iov) / sizeof(iov[0]));
+		for (k = 0; k < n; k++)
+			o += iov[k].iov_len;
+		if (!n || o + CRYPT_OVERHEAD > s->out_cap)
+			goto bug;
+		for (k = 0, o = 0; k < n; k++) {
+			memcpy(s->out + o, iov[k].iov_base, iov[k].iov_len);
+			o += iov[k].iov_len;
+		}
+		s->out_len = o;
+		s->raw = false;
+	}
+	n = crypt_seal(s->crypt, s->seq, s->out, s->out_len, s->out_cap);
+	if (!n)
+		goto bug;
+	s->out_len = n;
+	return;
+bug:
+	snprintf(s->error, sizeof(s->error), "encrypting a frame failed");
+}
+
+/* Before the first frame of an encrypted image: its header (signed too). */
+static int write_crypt_header(struct image_writer *w)
+{
+	w->crypt_header_written = true;
+	if (write_all(w, w->crypt_header, sizeof(w->crypt_header)) < 0)
+		return -1;
+	return w->sign ? write_signature(w) : 0;
+}
+
 /* Write the oldest compressed frame out, in order. */
 static int write_oldest(struct image_writer *w)
 {
@@ -218,6 +290,10 @@ static int write_oldest(struct image_writer *w)
 
 	if (!s)
 		return 0;
+	if (w->crypt && !w->crypt_header_written && !s->error[0] && write_crypt_header(w) < 0) {
+		frame_pool_release(w->pool, s);
+		return -1;
+	}
 	if (s->error[0]) {
 		w->broken = true;
 		if (s->prepare)
@@ -233,6 +309,8 @@ static int write_oldest(struct image_writer *w)
 		ret = write_raw(w, s);
 	else if (s->in_len)
 		ret = write_all(w, s->out, s->out_len);
+	if (!ret && w->sign && (s->raw || s->in_len))
+		ret = write_signature(w);
 	frame_pool_release(w->pool, s);
 	return ret;
 }
@@ -275,10 +353,22 @@ static int put(struct image_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+/* Encrypted images: every frame is sealed by the worker that compresses
+ * it, under the next sequence number. */
+static void submit(struct image_writer *w, struct frame_slot *s)
+{
+	if (w->crypt) {
+		s->crypt = w->crypt;
+		s->seq = w->seq++;
+		s->finish = seal_frame;
+	}
+	frame_pool_submit(w->pool, s);
+}
+
 static int end_frame(struct image_writer *w)
 {
 	if (w->cur && w->cur->in_len)
-		frame_pool_submit(w->pool, w->cur);
+		submit(w, w->cur);
 	w->cur = NULL;
 	w->frame_in = 0;
 	return 0;
@@ -384,7 +474,7 @@ struct image_writer *image_writer_new(int fd, int level)
 	w->fd = fd;
 	w->mtime = time(NULL);
 	w->pool = frame_pool_new(FRAME_COMPRESS, level, frame_slots(), FRAME_BUF_SIZE,
-				 ZSTD_compressBound(FRAME_BUF_SIZE));
+				 ZSTD_compressBound(FRAME_BUF_SIZE) + CRYPT_OVERHEAD + 64);
 	if (!w->pool || frame_pool_start_workers(w->pool, image_threads()) < 0) {
 		image_writer_free(w);
 		return NULL;
@@ -495,7 +585,7 @@ int image_write_member_built(struct image_writer *w, const char *name, size_t ca
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	memcpy(j->arg, arg, arg_len);
 	s->prepare = build_member;
-	frame_pool_submit(w->pool, s);
+	submit(w, s);
 	return 0;
 }
 
@@ -513,6 +603,27 @@ int image_writer_flush(struct image_writer *w)
 	return drain(w);
 }
 
+int image_writer_sign(struct image_writer *w, const struct sign_key *k)
+{
+	if (w->bytes_out || w->members || w->in_member || w->cur)
+		return fail_why("data was written already", BUG_HINT, "signing the image");
+	if (!w->hash && !(w->hash = sig_hash_new()))
+		return -1;
+	w->sign = k;
+	return 0;
+}
+
+int image_writer_encrypt(struct image_writer *w, struct crypt_key *k)
+{
+	if (w->bytes_out || w->members || w->in_member || w->cur)
+		return fail_why("data was written already", BUG_HINT, "encrypting the image");
+	/* The image key is made now, before any worker seals a frame. */
+	if (crypt_header_make(k, w->crypt_header) < 0)
+		return -1;
+	w->crypt = k;
+	return 0;
+}
+
 uint64_t image_writer_bytes_out(const struct image_writer *w)
 {
 	return w->bytes_out;
@@ -523,6 +634,7 @@ void image_writer_free(struct image_writer *w)
 	if (!w)
 		return;
 	frame_pool_free(w->pool);
+	sig_hash_free(w->hash);
 	free(w);
 }
 
@@ -545,7 +657,7 @@ struct image_reader {
 	bool eof;		/* read() returned 0 */
 	bool input_done;	/* every frame of the input is staged */
 	bool input_bad;		/* ... up to an error: */
-	char stage_error[160];
+	char stage_error[400];
 	const char *stage_hint;
 	struct frame_slot *cur;	/* frame being consumed */
 	uint8_t *out;		/* its bytes, out[out_pos..out_len) unread */
@@ -559,6 +671,15 @@ struct image_reader {
 	image_member_hook *hook;
 	void *hook_arg;
 	char hook_prefix[48];		/* "proc/PID/pages/" */
+	const struct trust *trust;	/* --verify: the keys a signature may be by */
+	struct sig_hash *hash;		/* of every input byte staged so far */
+	uint64_t offset;		/* input bytes staged (and hashed) */
+	uint64_t signatures;		/* verified */
+	uint8_t signer[SIG_PUBKEY_LEN];	/* of the first one */
+	struct crypt_key *crypt;	/* --decrypt: every frame must be sealed */
+	bool crypt_header_read;
+	bool seq_any;
+	uint64_t last_seq;
 };
 
 static int reader_fail(struct image_reader *r, const char *hint, const char *fmt, ...)
@@ -592,11 +713,167 @@ static ssize_t read_some(struct image_reader *r, uint8_t *buf, size_t len)
 	return n;
 }
 
+static int stage_failed(struct image_reader *r, const char *hint, const char *fmt, ...)
+	printf_like(3, 4);
+
+static int stage_failed(struct image_reader *r, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->stage_error, sizeof(r->stage_error), fmt, ap);
+	va_end(ap);
+	r->stage_hint = hint;
+	return -1;
+}
+
+#define UNSIGNED_HINT "sign images with ckpt --sign KEY, or read it without --verify if " \
+	"you trust where it came from"
+#define UNTRUSTED_HINT "add the signer's public key to the trusted keys (--verify FILE or " \
+	"DIR/*.pub) if you trust it"
+#define TAMPER_HINT "the image was changed after it was signed, or damaged; do not use it"
+
+/* --verify: frame (len bytes) was just staged; the signature frame that
+ * follows it must verify over every byte up to it before the frame is
+ * used at all (not even decompressed). */
+static int verify_frame(struct image_reader *r, const uint8_t *frame, size_t len)
+{
+	uint8_t digest[SIG_DIGEST_LEN];
+	char why[300];
+	bool untrusted;
+
+	sig_hash_update(r->hash, frame, len);
+	r->offset += len;
+	while (r->carry_len < SIG_FRAME_LEN && !r->eof) {
+		ssize_t n;
+
+		do
+			n = read(r->fd, r->carry + r->carry_len, READ_CHUNK - r->carry_len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return stage_failed(r, "check the image file or pipe", "%s", strerror(errno));
+		if (n == 0)
+			r->eof = true;
+		r->carry_len += n;
+	}
+	if (!sig_frame_is(r->carry, r->carry_len)) {
+		if (!r->signatures)
+			return stage_failed(r, UNSIGNED_HINT, "not signed (--verify was given and "
+					    "the image carries no signature)");
+		if (r->eof && r->carry_len < SIG_FRAME_LEN)
+			return stage_failed(r, TRUNC_HINT, "truncated: the signature after byte %"
+					    PRIu64 " is missing", r->offset);
+		return stage_failed(r, TAMPER_HINT, "bad signature: no signature after byte %"
+				    PRIu64, r->offset);
+	}
+	if (r->carry_len < SIG_FRAME_LEN)
+		return stage_failed(r, TRUNC_HINT, "truncated: the signature after byte %" PRIu64
+				    " is cut off", r->offset);
+	if (sig_hash_peek(r->hash, digest))
+		return stage_failed(r, BUG_HINT, "libcrypto failed hashing the image");
+	if (sig_frame_check(r->trust, r->carry, r->offset, digest, why, sizeof(why), &untrusted))
+		return stage_failed(r, untrusted ? UNTRUSTED_HINT : TAMPER_HINT, "%s%s",
+				    untrusted ? "untrusted signature: " : "bad signature: ", why);
+	if (!r->signatures)
+		memcpy(r->signer, r->carry + 24, SIG_PUBKEY_LEN);
+	sig_hash_update(r->hash, r->carry, SIG_FRAME_LEN);
+	r->offset += SIG_FRAME_LEN;
+	r->carry_len -= SIG_FRAME_LEN;
+	memmove(r->carry, r->carry + SIG_FRAME_LEN, r->carry_len);
+	r->signatures++;
+	return 0;
+}
+
+/* On a worker, before decompressing: open the sealed frame in place. */
+static void open_frame(struct frame_slot *s)
+{
+	size_t off, len;
+	uint64_t seq;
+	const char *why = crypt_open(s->crypt, s->in + s->in_off, s->in_len, &seq, &off, &len);
+
+	if (why) {
+		snprintf(s->error, sizeof(s->error), "%s", why);
+		s->in_len = 0;
+		return;
+	}
+	s->in_off += off;
+	s->in_len = len;
+}
+
+#define DECRYPT_HINT "give the key it was encrypted with: restart --decrypt KEYFILE"
+
+/* What the frame just staged in s (len bytes at s->in) is: 1 a frame to
+ * decompress (sealed: s->prepare opens it), 2 the encryption header, read
+ * (stage the next frame instead), negative: refused. */
+static int classify_frame(struct image_reader *r, struct frame_slot *s, size_t len)
+{
+	const uint8_t *p = s->in;
+	uint64_t seq;
+	char why[200];
+
+	s->prepare = NULL;
+	s->crypt = NULL;
+	if (crypt_is_header(p, len)) {
+		if (!r->crypt)
+			return stage_failed(r, DECRYPT_HINT, "encrypted (ckpt --encrypt): it cannot "
+					    "be read without its key");
+		if (r->crypt_header_read)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (a second encryption "
+					    "header at byte %" PRIu64 ")", r->offset);
+		if (crypt_header_read(r->crypt, p, len, why, sizeof(why)))
+			return stage_failed(r, DECRYPT_HINT, "%s", why);
+		r->crypt_header_read = true;
+		return 2;
+	}
+	if (crypt_is_frame(p, len)) {
+		if (!r->crypt)
+			return stage_failed(r, DECRYPT_HINT, "encrypted (ckpt --encrypt): it cannot "
+					    "be read without its key");
+		if (!r->crypt_header_read || len < CRYPT_OVERHEAD)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (an encrypted frame without "
+					    "the encryption header)");
+		seq = (uint64_t)p[8] | (uint64_t)p[9] << 8 | (uint64_t)p[10] << 16 |
+		      (uint64_t)p[11] << 24 | (uint64_t)p[12] << 32 | (uint64_t)p[13] << 40 |
+		      (uint64_t)p[14] << 48 | (uint64_t)p[15] << 56;
+		/* Strictly increasing: no frame repeated or moved back. */
+		if (r->seq_any && seq <= r->last_seq)
+			return stage_failed(r, CORRUPT_HINT, "corrupted (encrypted frame %" PRIu64
+					    " after frame %" PRIu64 ")", seq, r->last_seq);
+		r->seq_any = true;
+		r->last_seq = seq;
+		s->crypt = r->crypt;
+		s->prepare = open_frame;
+		return 1;
+	}
+	/* --decrypt: an image in clear, or a frame in clear slipped in. */
+	if (r->crypt && len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
+		return stage_failed(r, "read it without --decrypt if it is meant to be in clear",
+				    "not encrypted (--decrypt was given and the image has a "
+				    "frame in clear)");
+	return 1;
+}
+
+static int stage_one(struct image_reader *r, struct frame_slot *s);
+
+/* The next frame to decompress, staged into s (see stage_one()). */
+static int stage_frame(struct image_reader *r, struct frame_slot *s)
+{
+	for (;;) {
+		int ret = stage_one(r, s);
+
+		if (ret <= 0)
+			return ret;
+		ret = classify_frame(r, s, s->in_len);
+		if (ret != 2)
+			return ret;
+	}
+}
+
 /* Move the next whole compressed frame of the input into s.  1: staged,
  * 0: the input ended cleanly before it, negative: the input is bad from
  * here on, said in r->stage_error: reported only when the frames staged
  * before are used up, so that a valid image followed by junk reads well. */
-static int stage_frame(struct image_reader *r, struct frame_slot *s)
+static int stage_one(struct image_reader *r, struct frame_slot *s)
 {
 	memcpy(s->in, r->carry, r->carry_len);
 	s->in_len = r->carry_len;
@@ -611,9 +888,16 @@ static int stage_frame(struct image_reader *r, struct frame_slot *s)
 				r->carry_len = s->in_len - len;
 				memcpy(r->carry, s->in + len, r->carry_len);
 				s->in_len = len;
+				if (r->trust && verify_frame(r, s->in, len) < 0)
+					return -1;
 				return 1;
 			}
 			if (ZSTD_getErrorCode(len) != ZSTD_error_srcSize_wrong) {
+				if (r->trust)
+					return stage_failed(r, TAMPER_HINT, "bad signature: no "
+							    "signed frame at byte %" PRIu64
+							    " (zstd: %s)", r->offset,
+							    ZSTD_getErrorName(len));
 				snprintf(r->stage_error, sizeof(r->stage_error), "corrupted (zstd: "
 					 "%s)", ZSTD_getErrorName(len));
 				r->stage_hint = CORRUPT_HINT;
@@ -624,7 +908,8 @@ static int stage_frame(struct image_reader *r, struct frame_slot *s)
 			if (!s->in_len)
 				return 0;
 			snprintf(r->stage_error, sizeof(r->stage_error), "truncated: the last "
-				 "zstd frame is cut off");
+				 "zstd frame is cut off%s", r->trust ? " (or changed: no signature "
+				 "verifies it)" : "");
 			r->stage_hint = TRUNC_HINT;
 			return -1;
 		}
@@ -783,6 +1068,9 @@ static int check_magic(struct image_reader *r)
 	}
 	if (r->carry_len == 0)
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (the input is empty)");
+	/* An encrypted image starts with its header, a skippable frame. */
+	if (r->carry_len >= sizeof(magic) && crypt_is_header(r->carry, r->carry_len))
+		return 0;
 	if (r->carry_len < sizeof(magic) || memcmp(r->carry, magic, sizeof(magic)))
 		return reader_fail(r, NOT_IMAGE_HINT, "not a ckpt image (not zstd-compressed)");
 	return 0;
@@ -997,6 +1285,32 @@ nomem:
 	return NULL;
 }
 
+int image_reader_verify(struct image_reader *r, const struct trust *t)
+{
+	if (r->state != RD_START || r->carry_len || r->offset)
+		return fail_why("reading began already", BUG_HINT, "verifying the image");
+	if (t && !r->hash && !(r->hash = sig_hash_new()))
+		return -1;
+	r->trust = t;
+	return 0;
+}
+
+bool image_reader_signer(const struct image_reader *r, uint8_t pub[32])
+{
+	if (!r->signatures)
+		return false;
+	memcpy(pub, r->signer, SIG_PUBKEY_LEN);
+	return true;
+}
+
+int image_reader_decrypt(struct image_reader *r, struct crypt_key *k)
+{
+	if (r->state != RD_START || r->carry_len || r->offset)
+		return fail_why("reading began already", BUG_HINT, "decrypting the image");
+	r->crypt = k;
+	return 0;
+}
+
 int image_reader_start_threads(struct image_reader *r)
 {
 	return frame_pool_start_workers(r->pool, image_threads());
@@ -1116,5 +1430,6 @@ void image_reader_free(struct image_reader *r)
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
 	free(r->carry);
+	sig_hash_free(r->hash);
 	free(r);
 }

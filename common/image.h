@@ -32,6 +32,9 @@
 
 struct image_writer;
 struct image_reader;
+struct sign_key;
+struct trust;
+struct crypt_key;
 
 /* Writer on an open fd (a file or a pipe).  level: zstd level (1..19).
  * Does not close fd. */
@@ -66,12 +69,26 @@ void image_writer_quiesce(struct image_writer *w);
 /* Write out every frame compressed so far (between members: the open
  * frame too), waiting for the compression threads. */
 int image_writer_flush(struct image_writer *w) must_check;
+/* Sign the image with k (ckpt --sign): a signature frame after every
+ * frame, over every byte before it (see sign.h).  Before any member. */
+int image_writer_sign(struct image_writer *w, const struct sign_key *k) must_check;
+/* Encrypt the image with k (ckpt --encrypt): each frame sealed on the
+ * worker that compresses it (see crypt.h).  Before any member; k must
+ * outlive the writer. */
+int image_writer_encrypt(struct image_writer *w, struct crypt_key *k) must_check;
 /* Bytes written to fd so far (compressed). */
 uint64_t image_writer_bytes_out(const struct image_writer *w);
 void image_writer_free(struct image_writer *w);
 
 /* Reader on an open fd.  Does not close fd. */
 struct image_reader *image_reader_new(int fd);
+/* --verify: accept only an image signed by a key of t, each frame's
+ * signature checked before the frame is used.  Before the first member. */
+int image_reader_verify(struct image_reader *r, const struct trust *t) must_check;
+/* --decrypt: the image must be encrypted with k, every frame of it. */
+int image_reader_decrypt(struct image_reader *r, struct crypt_key *k) must_check;
+/* The public key (32 bytes) of the signatures verified so far: false if none. */
+bool image_reader_signer(const struct image_reader *r, uint8_t pub[32]);
 /* From now on, decompress frames ahead on every core.  Not before a raw
  * clone of this process: until then all work happens in the caller. */
 int image_reader_start_threads(struct image_reader *r) must_check;

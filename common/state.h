@@ -144,6 +144,8 @@ struct dump_opts {
 	 * init is killed (--kill) by the ckpt outside, asked on this fd */
 	bool own_pidns;
 	int kill_init_fd;
+	const struct sign_key *sign;	/* --sign: the key the image is signed with */
+	struct crypt_key *encrypt;	/* --encrypt: the key it is encrypted with */
 };
 
 /* Image members of a process other than a tree's root are named
@@ -220,6 +222,8 @@ struct restore_opts {
 	bool image_file_owned;		/* the image is a file, owned by: */
 	uid_t image_file_uid;
 	gid_t image_file_gid;
+	const struct trust *trust;	/* --verify: only images signed by these keys */
+	struct crypt_key *decrypt;	/* --decrypt: only images encrypted with it */
 };
 
 struct restore_ctx {

@@ -18,6 +18,8 @@
 #include "page_index.h"
 #include "pidns.h"
 #include "restore.h"
+#include "sign.h"
+#include "crypt.h"
 #include "version.h"
 
 static const char usage[] =
@@ -63,6 +65,15 @@ static const char usage[] =
 "      --tcp-close      restore established TCP connections closed: the\n"
 "                       program sees an ordinary error on them (for a host\n"
 "                       without the address, or without CAP_NET_ADMIN)\n"
+"      --verify PUBKEY  accept only an image signed (ckpt --sign) with the key\n"
+"                       of the public key file PUBKEY, or with any key of\n"
+"                       the *.pub files of the directory PUBKEY; every frame\n"
+"                       is checked before it is used, so nothing starts\n"
+"                       unless the whole image is signed and unchanged\n"
+"      --decrypt KEYFILE\n"
+"                       the image is encrypted (ckpt --encrypt KEYFILE) with\n"
+"                       the secret in KEYFILE; every frame must be, and each\n"
+"                       is authenticated before it is used\n"
 "      --no-timens      no time namespace: the process sees this host's\n"
 "                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
 "                       go on from the checkpoint, whatever this host's uptime)\n"
@@ -243,7 +254,7 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT };
+	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT, OPT_VERIFY, OPT_DECRYPT };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, OPT_ANY_PID },
@@ -257,6 +268,8 @@ int main(int argc, char **argv)
 		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
 		{ "latest", required_argument, NULL, OPT_LATEST },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
+		{ "verify", required_argument, NULL, OPT_VERIFY },
+		{ "decrypt", required_argument, NULL, OPT_DECRYPT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -264,6 +277,8 @@ int main(int argc, char **argv)
 	};
 	struct restore_opts opts = { 0 };
 	const char *stdio_path[3] = { NULL, NULL, NULL }, *image, *latest_dir = NULL;
+	const char *verify = NULL, *decrypt = NULL;
+	struct trust *trust = NULL;
 	bool use_pty = false;
 	char latest[PATH_MAX], image_dir[PATH_MAX];
 	struct stat st;
@@ -288,6 +303,8 @@ int main(int argc, char **argv)
 		case OPT_NO_TIMENS: opts.no_timens = true; break;
 		case OPT_LATEST: latest_dir = optarg; break;
 		case OPT_AS_ROOT: opts.as_root = true; break;
+		case OPT_VERIFY: verify = optarg; break;
+		case OPT_DECRYPT: decrypt = optarg; break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
@@ -313,6 +330,11 @@ int main(int argc, char **argv)
 			goto err;
 		image = latest;
 	}
+	/* The keys first: a bad --verify must not cost a stream. */
+	if (verify && !(opts.trust = trust = trust_load(verify)))
+		goto err;
+	if (decrypt && !(opts.decrypt = crypt_key_load(decrypt)))
+		goto err;
 	image_dir_of(image, image_dir, sizeof(image_dir));
 	opts.image_dir = image_dir;
 	if (!strcmp(image, "-")) {
@@ -361,6 +383,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.new_pid)
 		pidns_restored();
+	trust_free(trust);
+	crypt_key_free(opts.decrypt);
 	for (i = 0; i < 3; i++)
 		if (opts.stdio_fd[i] > 2)
 			close(opts.stdio_fd[i]);

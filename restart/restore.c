@@ -941,6 +941,9 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	reader = image_reader_new(image_fd);
 	if (!reader)
 		return -1;
+	if ((opts->trust && image_reader_verify(reader, opts->trust)) ||
+	    (opts->decrypt && image_reader_decrypt(reader, opts->decrypt)))
+		goto out;
 	if (read_tree(&t, reader, opts))
 		goto out;
 	rm = &t.p[0]->ctx.meta;

@@ -1834,7 +1834,10 @@ static int restore_from_parent(struct restore_ctx *ctx, struct memory_restore_st
 		fail(fd < 0 ? errno : ENOMEM, NULL, "opening parent image %s", path);
 		goto out;
 	}
-	if (!(r = image_reader_new(fd)) || meta_read(r, &pm, &next))
+	if (!(r = image_reader_new(fd)) ||
+	    (ctx->opts->trust && image_reader_verify(r, ctx->opts->trust)) ||
+	    (ctx->opts->decrypt && image_reader_decrypt(r, ctx->opts->decrypt)) ||
+	    meta_read(r, &pm, &next))
 		goto out;
 	while (next.state == 1) {
 		int n;

@@ -8,11 +8,11 @@ need_ckpt
 need_prog counter
 
 timeout 10 "$CKPT" --help > "$T/ckpt-help.out" 2>&1 || fail "ckpt --help failed"
-for opt in -o --kill --compress-level -v; do
+for opt in -o --kill --compress-level --sign --encrypt keygen -v; do
 	grep -qe "$opt" "$T/ckpt-help.out" || fail "ckpt --help does not mention $opt"
 done
 timeout 10 "$RESTART" --help > "$T/restart-help.out" 2>&1 || fail "restart --help failed"
-for opt in --new-pid --any-pid --detach --stdin --stdout --stderr -v; do
+for opt in --new-pid --any-pid --detach --stdin --stdout --stderr --verify --decrypt -v; do
 	grep -qe "$opt" "$T/restart-help.out" || fail "restart --help does not mention $opt"
 done
 
