@@ -243,7 +243,7 @@ int creds_drop_for_image(struct restore_ctx *ctx)
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ||
 	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_CHECKPOINT_RESTORE, 0, 0)) {
 		pr_warn("cannot keep CAP_CHECKPOINT_RESTORE (%s): without it the process "
-			"cannot get its PIDs back (restart --new-pid does without)", strerror(errno));
+			"cannot get its PIDs back (restart --any-pid or --new-pid does without)", strerror(errno));
 		if (own_capset(0))
 			return fail(errno, NULL, "dropping capabilities");
 	}
