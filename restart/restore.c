@@ -815,6 +815,23 @@ static int restore_all(struct rtree *t)
 	return 0;
 }
 
+/* System V IPC objects, made before any process (common/state/sysv.c). */
+static int prepare_sysv(struct rtree *t)
+{
+	struct restore_ctx **ctxs = malloc(t->n * sizeof(*ctxs));
+	size_t i, n = 0;
+	int ret;
+
+	if (!ctxs)
+		return fail(ENOMEM, NULL, "making System V IPC objects");
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie || !i)
+			ctxs[n++] = &t->p[i]->ctx;
+	ret = sysv_prepare(ctxs, n);
+	free(ctxs);
+	return ret;
+}
+
 int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 {
 	struct rtree t = { .report_rd = -1, .report_fd = -1 };
@@ -849,7 +866,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 		}
 	}
 	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
-	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
+	    shared_plan(&t) || prepare_sysv(&t) || start_tree(&t) ||
+	    (t.n > 1 && fix_groups(&t)) || restore_all(&t) || sysv_finish(&t.p[0]->ctx))
 		goto out;
 	*pid = t.p[0]->pid;
 	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",

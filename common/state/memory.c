@@ -569,6 +569,8 @@ static int memory_dump(struct dump_ctx *ctx)
 		struct vma_rec *rec;
 		uint32_t kind = 0;
 
+		if (v->shared && !strncmp(v->path, "/SYSV", 5) && ends_with(v->path, " (deleted)"))
+			continue;	/* System V shared memory: sysv.c */
 		if (refuse_by_flags(v) || classify(v, &kind))
 			goto out;
 		rec = meta_push(&ctx->meta.vmas, &ctx->meta.nvmas, sizeof(*rec));
@@ -1070,13 +1072,15 @@ static uint64_t find_gap(struct interval *iv, size_t n, uint64_t size)
 static struct interval *collect_intervals(const struct image_meta *m, const struct vma_entry *cur,
 					  size_t ncur, size_t *n)
 {
-	struct interval *iv = malloc((m->nvmas + ncur + 1) * sizeof(*iv));
+	struct interval *iv = malloc((m->nvmas + m->nsysv_attach + ncur + 1) * sizeof(*iv));
 	size_t i, k = 0;
 
 	if (!iv)
 		return NULL;
 	for (i = 0; i < m->nvmas; i++)
 		iv[k++] = (struct interval){ m->vmas[i].start, m->vmas[i].end };
+	for (i = 0; i < m->nsysv_attach; i++)	/* sysv.c attaches there */
+		iv[k++] = (struct interval){ m->sysv_attach[i].start, m->sysv_attach[i].end };
 	for (i = 0; i < ncur; i++)
 		iv[k++] = (struct interval){ cur[i].start, cur[i].end };
 	*n = k;
