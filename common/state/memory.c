@@ -569,8 +569,9 @@ static int memory_dump(struct dump_ctx *ctx)
 		struct vma_rec *rec;
 		uint32_t kind = 0;
 
-		if (v->shared && !strncmp(v->path, "/SYSV", 5) && ends_with(v->path, " (deleted)"))
-			continue;	/* System V shared memory: sysv.c */
+		if (v->shared && !strncmp(v->path, "/SYSV", 5) && ends_with(v->path, " (deleted)") &&
+		    !(v->vmflags & VMF_HT))
+			continue;	/* System V shared memory: sysv.c (huge pages: refused) */
 		if (refuse_by_flags(v) || classify(v, &kind))
 			goto out;
 		rec = meta_push(&ctx->meta.vmas, &ctx->meta.nvmas, sizeof(*rec));

@@ -3,7 +3,8 @@
 # segment attached read-write and read-only at its addresses, a private
 # segment already marked for removal, a semaphore set with its values and
 # a message queue with its messages, all with their ids, keys and modes
-# (the program checks them itself).  A restart while the key is still
+# (the program checks them itself).  A segment also attached by a process
+# outside the image is refused.  A restart while the key is still
 # taken on the host is refused before anything is made.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +30,20 @@ wait_until 10 test -e "$T/ready" || fail "sysvipc did not get ready: $(cat "$T/p
 ids=$(cat "$T/ids")
 wait_tick "$T/main.log" 3
 
+# Another process attaches the keyed segment: refused (it would be split).
+read -r a b s q <<< "$ids"
+start_bg python3 -c 'import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+if libc.shmat(int(sys.argv[1]), None, 0) in (None, ctypes.c_void_p(-1).value): sys.exit(1)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$a" "$T/other" < /dev/null > /dev/null 2> "$T/other.err"
+other=$BG_PID
+wait_until 10 test -e "$T/other" || fail "could not attach from another process: $(cat "$T/other.err")"
+expect_fail_msg "outside the image" "$CKPT" "$pid" -o "$T/split.tar.zst"
+kill_wait "$other"
+assert_running "$pid"
+
 ckpt_ok "$pid" "$T/img.tar.zst" --kill
 wait_gone "$pid"
 t0=$(last_tick "$T/main.log")
@@ -37,8 +52,6 @@ t0=$(last_tick "$T/main.log")
 # they were not removed): restart must refuse, and make nothing.
 expect_fail_msg "key is taken" "$RESTART" "$T/img.tar.zst" --detach
 grep -q "ipcrm" "$EXPECT_ERR" || fail "no hint to remove the object: $(cat "$EXPECT_ERR")"
-[ "$(grep -c . /proc/sysvipc/shm)" -ge 1 ] || true
-read -r a b s q <<< "$ids"
 [ -z "$(awk -v b="$b" '$2 == b' /proc/sysvipc/shm)" ] ||
 	fail "the removed segment $b exists after a refused restart"
 sysv_rm
