@@ -338,15 +338,17 @@ int bundle_unpack(struct restore_ctx *ctx) must_check;
  * a time namespace for it whose offsets continue its CLOCK_MONOTONIC and
  * CLOCK_BOOTTIME from the checkpoint (not with --no-timens). */
 int timens_prepare(struct restore_ctx *ctx) must_check;
+bool timens_available(void);
 /* System V IPC (common/state/sysv.c), restart: before the processes are
  * created, every segment, semaphore set and queue of ctxs[0..n) (a tree's
  * processes, the root first) made with its id, key, mode and contents
  * (once each), remembered in the root's slot; sysv_finish() once all have
- * attached theirs (segments marked removed are removed again);
- * sysv_undo() after a failure removes all it made. */
+ * attached theirs, before they are let go (segments marked removed are
+ * removed again); sysv_keep() when the restore succeeded.  Without it (a
+ * failure), the root's restore_release removes all it made. */
 int sysv_prepare(struct restore_ctx *const *ctxs, size_t n) must_check;
 int sysv_finish(struct restore_ctx *root) must_check;
-bool timens_available(void);
+void sysv_keep(struct restore_ctx *root);
 /* ckpt check IMAGE, before the checks: a files/ member, read from
  * ctx->reader and its hash verified; then bundle_members_done() once every
  * member was read, so that check() refuses a bundled file without one. */

@@ -808,6 +808,8 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
+	if (sysv_finish(&t->p[0]->ctx))	/* all attached: segments marked removed go */
+		return -1;
 	for (i = 0; i < t->n; i++)
 		if (!t->p[i]->zombie &&
 		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
@@ -867,8 +869,9 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	}
 	if (bundle_unpack(&t.p[0]->ctx) || timens_prepare(&t.p[0]->ctx) ||
 	    shared_plan(&t) || prepare_sysv(&t) || start_tree(&t) ||
-	    (t.n > 1 && fix_groups(&t)) || restore_all(&t) || sysv_finish(&t.p[0]->ctx))
+	    (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
+	sysv_keep(&t.p[0]->ctx);
 	*pid = t.p[0]->pid;
 	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",
 		t.p[0]->pid, (now_ns() - t0) / 1e6);

@@ -650,9 +650,15 @@ int sysv_finish(struct restore_ctx *root)
 		if (s->obj[i].rmid && shmctl(s->obj[i].id, IPC_RMID, NULL))
 			return fail(errno, NULL, "removing System V shared memory segment %d "
 				    "again", s->obj[i].id);
-	if (s)
-		s->n = 0;	/* theirs now */
 	return 0;
+}
+
+void sysv_keep(struct restore_ctx *root)
+{
+	struct sysv_made *s = root->slot[SLOT_SYSV];
+
+	if (s)
+		s->n = 0;	/* the restored processes' now */
 }
 
 static void sysv_undo(struct restore_ctx *root)
@@ -699,7 +705,7 @@ static void sysv_restore_release(struct restore_ctx *ctx)
 	struct sysv_made *s = ctx->slot[SLOT_SYSV];
 
 	if (s) {
-		sysv_undo(ctx);	/* neither finished nor undone: a failure */
+		sysv_undo(ctx);	/* not kept: the restore failed */
 		free(s->obj);
 		free(s);
 		ctx->slot[SLOT_SYSV] = NULL;
