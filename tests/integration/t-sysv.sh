@@ -47,6 +47,11 @@ assert_running "$pid"
 ckpt_ok "$pid" "$T/img.tar.zst" --kill
 wait_gone "$pid"
 t0=$(last_tick "$T/main.log")
+"$CKPT" info "$T/img.tar.zst" > "$T/info.txt" || fail "ckpt info failed"
+grep -q "^  shm $b: .*marked removed" "$T/info.txt" && grep -q "^  sem $s: .*3 semaphores" "$T/info.txt" &&
+	grep -q "^  msg $q: .*3 messages" "$T/info.txt" &&
+	grep -q "^  shm $a: .*(read-only)" "$T/info.txt" ||
+	fail "ckpt info does not show the System V objects: $(grep -A5 'System V' "$T/info.txt")"
 
 # The segment, set and queue are still there (their process was killed,
 # they were not removed): restart must refuse, and make nothing.
