@@ -669,6 +669,43 @@ static void print_tree(FILE *f, const struct image_meta *m)
 	}
 }
 
+/* System V objects of the process (only when it has some). */
+static void print_sysv(FILE *f, const struct image_meta *m)
+{
+	size_t i, k, n;
+
+	if (!m->nsysv_shm && !m->nsysv_sem && !m->nsysv_msg)
+		return;
+	fputs("\nSystem V IPC:\n", f);
+	for (i = 0; i < m->nsysv_shm; i++) {
+		const struct sysv_shm_rec *s = &m->sysv_shm[i];
+		fprintf(f, "  shm %d: key %#x, %" PRIu64 " bytes, mode %03o%s, attached at",
+			s->id, (unsigned)s->key, s->size, s->mode & 0777,
+			s->mode & 01000 ? ", marked removed" : "");
+		for (k = 0; k < m->nsysv_attach; k++)
+			if (m->sysv_attach[k].id == s->id)
+				fprintf(f, " %#" PRIx64 "%s", m->sysv_attach[k].start,
+					m->sysv_attach[k].prot & PROT_WRITE ? "" : " (read-only)");
+		fputc('\n', f);
+	}
+	for (i = 0; i < m->nsysv_sem; i++)
+		fprintf(f, "  sem %d: key %#x, %u semaphores, mode %03o\n", m->sysv_sem[i].id,
+			(unsigned)m->sysv_sem[i].key, m->sysv_sem[i].values.len / 2,
+			m->sysv_sem[i].mode);
+	for (i = 0; i < m->nsysv_msg; i++) {
+		const struct sysv_msg_rec *q = &m->sysv_msg[i];
+		uint64_t off = 0, l;
+		for (n = 0; off + 16 <= q->messages.len; n++) {
+			memcpy(&l, (const char *)q->messages.data + off + 8, 8);
+			if (l > q->messages.len - off - 16)
+				break;
+			off += 16 + l;
+		}
+		fprintf(f, "  msg %d: key %#x, %zu messages, mode %03o\n", q->id, (unsigned)q->key,
+			n, q->mode);
+	}
+}
+
 static void print_human(FILE *f, const struct image_meta *m)
 {
 	size_t i;
@@ -683,6 +720,7 @@ static void print_human(FILE *f, const struct image_meta *m)
 	print_fds(f, m);
 	print_signals(f, m);
 	print_timers(f, m);
+	print_sysv(f, m);
 	print_rlimits(f, m);
 	for (i = 0; i < m->nseccomp; i++)
 		insns += m->seccomp[i].prog.len / 8;

@@ -41,6 +41,10 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/seccomp", seccomp_rec_desc, seccomp, false),
 	LIST("meta/backtraces", backtrace_rec_desc, backtraces, false),
 	LIST("meta/timerslack", timerslack_rec_desc, timerslack, false),
+	LIST("meta/sysv-shm", sysv_shm_rec_desc, sysv_shm, false),
+	LIST("meta/sysv-attach", sysv_attach_rec_desc, sysv_attach, false),
+	LIST("meta/sysv-sem", sysv_sem_rec_desc, sysv_sem, false),
+	LIST("meta/sysv-msg", sysv_msg_rec_desc, sysv_msg, false),
 	{ "meta/vdso", NULL, offsetof(struct image_meta, vdso), 0, false },
 };
 #define NR_MEMBERS (sizeof(meta_members) / sizeof(meta_members[0]))

@@ -427,4 +427,49 @@ enum tree_state { TREE_RUNNING = 1, TREE_STOPPED, TREE_ZOMBIE };
 	F(T, 7, STR, comm)
 RECORD_DECLARE(tree_rec, TREE_FIELDS)
 
+/* System V IPC (common/state/sysv.c).  Member "meta/sysv-shm": each
+ * segment the process has attached (one record per segment, even if
+ * attached twice); a segment several processes of a tree attach is in
+ * each one's list, restart makes it once.  Contents: the whole segment. */
+#define SYSV_SHM_FIELDS(F, T)			\
+	F(T, 1, I32, id)			/* shmid, made again the same */ \
+	F(T, 2, I32, key)			/* 0 = IPC_PRIVATE (also once removed) */ \
+	F(T, 3, U32, mode)			/* permission bits | SHM_DEST (marked removed) */ \
+	F(T, 4, U64, size)			\
+	F(T, 5, U32, uid)			\
+	F(T, 6, U32, gid)			\
+	F(T, 7, BLOB, contents)			/* size bytes */
+RECORD_DECLARE(sysv_shm_rec, SYSV_SHM_FIELDS)
+
+/* Member "meta/sysv-attach": where the process has a segment attached. */
+#define SYSV_ATTACH_FIELDS(F, T)		\
+	F(T, 1, I32, id)			/* a meta/sysv-shm record's */ \
+	F(T, 2, U64, start)			\
+	F(T, 3, U64, end)			\
+	F(T, 4, U32, prot)			/* PROT_*: no PROT_WRITE = SHM_RDONLY */
+RECORD_DECLARE(sysv_attach_rec, SYSV_ATTACH_FIELDS)
+
+/* Member "meta/sysv-sem": semaphore sets a semaphore of which was last
+ * operated on by the process (semctl GETPID). */
+#define SYSV_SEM_FIELDS(F, T)			\
+	F(T, 1, I32, id)			\
+	F(T, 2, I32, key)			\
+	F(T, 3, U32, mode)			\
+	F(T, 4, U32, uid)			\
+	F(T, 5, U32, gid)			\
+	F(T, 6, BLOB, values)			/* nsems x uint16_t (GETALL) */
+RECORD_DECLARE(sysv_sem_rec, SYSV_SEM_FIELDS)
+
+/* Member "meta/sysv-msg": message queues the process last sent to or
+ * received from (lspid / lrpid), with their messages in queue order. */
+#define SYSV_MSG_FIELDS(F, T)			\
+	F(T, 1, I32, id)			\
+	F(T, 2, I32, key)			\
+	F(T, 3, U32, mode)			\
+	F(T, 4, U32, uid)			\
+	F(T, 5, U32, gid)			\
+	F(T, 6, U64, qbytes)			\
+	F(T, 7, BLOB, messages)			/* per message: int64 mtype, uint64 len, bytes */
+RECORD_DECLARE(sysv_msg_rec, SYSV_MSG_FIELDS)
+
 #endif

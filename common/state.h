@@ -62,6 +62,10 @@ struct image_meta {
 	struct backtrace_rec *backtraces; size_t nbacktraces;
 	struct timerslack_rec *timerslack; size_t ntimerslack;
 	struct guard_rec *guards;	size_t nguards;
+	struct sysv_shm_rec *sysv_shm;	size_t nsysv_shm;
+	struct sysv_attach_rec *sysv_attach; size_t nsysv_attach;
+	struct sysv_sem_rec *sysv_sem;	size_t nsysv_sem;
+	struct sysv_msg_rec *sysv_msg;	size_t nsysv_msg;
 	struct blob vdso;		/* member "meta/vdso": [vdso] bytes */
 };
 
@@ -115,6 +119,7 @@ enum state_slot {
 	SLOT_PIDFD,		/* fd_pidfd.c: children made for dead pidfds */
 	SLOT_PTY,		/* fd_pty.c: the pty pairs made */
 	SLOT_BUNDLE,		/* bundle.c: files to bundle (dump), where each file is (restore) */
+	SLOT_SYSV,		/* sysv.c: the IPC objects restart made (root) */
 	NR_STATE_SLOTS
 };
 
@@ -304,6 +309,7 @@ extern const struct state_ops backtrace_state_ops, ghosts_state_ops, bundle_stat
 extern const struct state_ops timens_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
 extern const struct state_ops pidfd_threads_state_ops;
+extern const struct state_ops sysv_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* common/state/creds.c.  The user an image is restored as when restart
@@ -378,6 +384,16 @@ int bundle_unpack(struct restore_ctx *ctx) must_check;
  * CLOCK_BOOTTIME from the checkpoint (not with --no-timens). */
 int timens_prepare(struct restore_ctx *ctx) must_check;
 bool timens_available(void);
+/* System V IPC (common/state/sysv.c), restart: before the processes are
+ * created, every segment, semaphore set and queue of ctxs[0..n) (a tree's
+ * processes, the root first) made with its id, key, mode and contents
+ * (once each), remembered in the root's slot; sysv_finish() once all have
+ * attached theirs, before they are let go (segments marked removed are
+ * removed again); sysv_keep() when the restore succeeded.  Without it (a
+ * failure), the root's restore_release removes all it made. */
+int sysv_prepare(struct restore_ctx *const *ctxs, size_t n) must_check;
+int sysv_finish(struct restore_ctx *root) must_check;
+void sysv_keep(struct restore_ctx *root);
 /* ckpt check IMAGE, before the checks: a files/ member, read from
  * ctx->reader and its hash verified; then bundle_members_done() once every
  * member was read, so that check() refuses a bundled file without one. */

@@ -920,6 +920,8 @@ static int restore_all(struct rtree *t)
 	if (next.state != 0)
 		return fail_why("unexpected data after memory contents", "the image is corrupted",
 				"reading image member %s", next.name);
+	if (sysv_finish(&t->p[0]->ctx))	/* all attached: segments marked removed go */
+		return -1;
 	/* Children before their parents: a parent that runs finds them
 	 * let go already (a stopped child stopped, not traced). */
 	for (i = t->n; i-- > 0;)
@@ -927,6 +929,23 @@ static int restore_all(struct rtree *t)
 		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
 			return -1;
 	return 0;
+}
+
+/* System V IPC objects, made before any process (common/state/sysv.c). */
+static int prepare_sysv(struct rtree *t)
+{
+	struct restore_ctx **ctxs = malloc(t->n * sizeof(*ctxs));
+	size_t i, n = 0;
+	int ret;
+
+	if (!ctxs)
+		return fail(ENOMEM, NULL, "making System V IPC objects");
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie || !i)
+			ctxs[n++] = &t->p[i]->ctx;
+	ret = sysv_prepare(ctxs, n);
+	free(ctxs);
+	return ret;
 }
 
 int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
@@ -968,8 +987,10 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	if (opts->new_pid && pidns_reserve(&t))
 		goto out;
 	if (bundle_unpack(&t.p[0]->ctx) || (!t.timens_done && timens_prepare(&t.p[0]->ctx)) ||
-	    shared_plan(&t) || start_tree(&t) || (t.n > 1 && fix_groups(&t)) || restore_all(&t))
+	    shared_plan(&t) || prepare_sysv(&t) || start_tree(&t) ||
+	    (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
+	sysv_keep(&t.p[0]->ctx);
 	*pid = t.p[0]->pid;
 	pr_info("%s %d running, restored in %.1f ms", t.n > 1 ? "process tree of" : "process",
 		t.p[0]->pid, (now_ns() - t0) / 1e6);

@@ -265,7 +265,7 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 	uint32_t ghost;
 
 	if (!strncmp(v->path, "/SYSV", 5) || !strncmp(v->path, "/anon_hugepage", 14))
-		return fail_why(v->path[1] == 'S' ? "System V shared memory is not supported yet" :
+		return fail_why(v->path[1] == 'S' ? "System V shared memory in huge pages (SHM_HUGETLB) is not supported yet" :
 				"shared anonymous huge pages are not supported yet", NULL,
 				"mapping %#llx-%#llx %s", (unsigned long long)v->start,
 				(unsigned long long)v->end, v->path);

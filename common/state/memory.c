@@ -338,6 +338,48 @@ static int scan_pagemap(int pagemap_fd, struct vma_rec *vma, struct run_list *ru
 	return scan_pagemap_entries(pagemap_fd, vma, runs);
 }
 
+/* Shared anonymous memory: the pages of its shmem object, found with
+ * SEEK_DATA/SEEK_HOLE on it (/proc/PID/map_files), swapped ones included.
+ * The page tables of the process miss the pages only another process
+ * touched, one that may have exited since (a database's buffers read by
+ * a backend gone): they are in the object all the same.  1: cannot open
+ * it (use the page map). */
+static int scan_shmem(pid_t pid, struct vma_rec *vma, struct run_list *runs)
+{
+	char path[96];
+	off_t off, end = (off_t)(vma->pgoff + (vma->end - vma->start)), hole;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)vma->start, (unsigned long long)vma->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	for (off = (off_t)vma->pgoff; off < end; off = hole) {
+		off = lseek(fd, off, SEEK_DATA);
+		if (off < 0 || off >= end)
+			break;
+		hole = lseek(fd, off, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		off &= ~(off_t)(PAGE - 1);
+		hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
+		if (runs_add_range(runs, vma->start + (off - vma->pgoff),
+				   vma->start + (hole - vma->pgoff))) {
+			close(fd);
+			return -1;
+		}
+		vma->pages_stored += (hole - off) / PAGE;
+	}
+	if (off < 0 && errno != ENXIO) {
+		int err = errno;
+		close(fd);
+		return fail(err, NULL, "looking for the pages of %s", path);
+	}
+	close(fd);
+	return 0;
+}
+
 /* Without PAGEMAP_SCAN: one 64-bit entry per page. */
 static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_list *runs)
 {
@@ -795,6 +837,9 @@ static int memory_dump(struct dump_ctx *ctx)
 		uint64_t vmflags = v->vmflags;
 		bool ours = false;
 
+		if (v->shared && !strncmp(v->path, "/SYSV", 5) && ends_with(v->path, " (deleted)") &&
+		    !(v->vmflags & VMF_HT))
+			continue;	/* System V shared memory: sysv.c (huge pages: refused) */
 		if (classify(v, &kind))
 			goto out;
 		/* Registered with our uffd (registering it again succeeds),
@@ -846,9 +891,11 @@ static int memory_dump(struct dump_ctx *ctx)
 			remote_vdso_scrub(ctx->remote, v->start, ctx->meta.vdso.data, len);
 		}
 		/* The other pages are picked in dump_late(), from the copy. */
-		if (has_contents(kind) && read_before_resume(rec) &&
-		    scan_pagemap(pagemap_fd, rec, &s->shared_runs))
-			goto out;
+		if (has_contents(kind) && read_before_resume(rec)) {
+			int r = kind == VMA_ANON_SHARED ? scan_shmem(ctx->pid, rec, &s->shared_runs) : 1;
+			if (r < 0 || (r > 0 && scan_pagemap(pagemap_fd, rec, &s->shared_runs)))
+				goto out;
+		}
 		if (ours && track_mapping(s, pagemap_fd, rec))
 			goto out;
 	}
@@ -1353,13 +1400,15 @@ static uint64_t find_gap(struct interval *iv, size_t n, uint64_t size)
 static struct interval *collect_intervals(const struct image_meta *m, const struct vma_entry *cur,
 					  size_t ncur, size_t *n)
 {
-	struct interval *iv = malloc((m->nvmas + ncur + 1) * sizeof(*iv));
+	struct interval *iv = malloc((m->nvmas + m->nsysv_attach + ncur + 1) * sizeof(*iv));
 	size_t i, k = 0;
 
 	if (!iv)
 		return NULL;
 	for (i = 0; i < m->nvmas; i++)
 		iv[k++] = (struct interval){ m->vmas[i].start, m->vmas[i].end };
+	for (i = 0; i < m->nsysv_attach; i++)	/* sysv.c attaches there */
+		iv[k++] = (struct interval){ m->sysv_attach[i].start, m->sysv_attach[i].end };
 	for (i = 0; i < ncur; i++)
 		iv[k++] = (struct interval){ cur[i].start, cur[i].end };
 	*n = k;

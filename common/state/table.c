@@ -11,6 +11,7 @@ const struct state_ops *const state_table[] = {
 	&process_state_ops,
 	&timens_state_ops,	/* the clocks, as the process saw them */
 	&mapattrs_state_ops,	/* on the mappings and their contents: locks, guards */
+	&sysv_state_ops,	/* SysV IPC; its segments are attached where memory left room */
 	&rlimits_state_ops,
 	&fds_state_ops,
 	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
