@@ -2,13 +2,17 @@
 # `make check` runs every test, `make install` honours PREFIX and DESTDIR.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
+# The project's own flags: appended even to CFLAGS given on the command line.
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
 LDLIBS  := -lzstd -lxxhash -lelf -lcrypto -lunwind-ptrace -lunwind-generic -lpthread
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib
 INCDIR  := $(DESTDIR)$(PREFIX)/include
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+# Extra flags for ckpt, restart, libckpt and the unit tests only (not the
+# test programs they checkpoint, nor libmigrate): `make check-sanitize`.
+SANITIZE ?=
 
 COMMON_SRC := $(wildcard common/*.c common/arch/*.c common/state/*.c)
 COMMON_OBJ := $(COMMON_SRC:.c=.o)
@@ -40,10 +44,10 @@ common/libckpt.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 bin/ckpt: $(CKPT_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 bin/restart: $(RESTART_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 bin/migrate-prefix: FORCE | bin
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PREFIX)" ] || echo "$(PREFIX)" > $@
@@ -94,10 +98,10 @@ tests/faults/failnth.so: tests/faults/failnth.c
 	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 tests/unit/%: tests/unit/%.c common/libckpt.a
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
 
 %.o: %.c $(wildcard common/*.h common/arch/*.h common/state/*.h ckpt/*.h restart/*.h)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(SANITIZE) -c -o $@ $<
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -106,6 +110,29 @@ integration: all
 	@tests/integration/run-all
 
 check: all unit integration
+
+# `make check` with ckpt, restart and the unit tests built with ASan and
+# UBSan (clang), in a copy of the tree under $(SAN_DIR) so that the normal
+# build is left alone.  The programs the tests checkpoint stay unsanitized.
+# Every report goes to $(SAN_DIR)/reports/ (a test expecting a failure
+# would not notice one on stderr): any report fails the target.
+SAN_DIR   ?= build-sanitize
+SAN_CC    ?= clang
+SAN_FLAGS ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_ASAN  ?= detect_leaks=0:abort_on_error=0:allow_user_segv_handler=1
+check-sanitize:
+	@command -v git > /dev/null || { echo "check-sanitize: needs git (to copy the tree)"; exit 2; }
+	@mkdir -p $(SAN_DIR)
+	@git ls-files -z --cached --others --exclude-standard | grep -zv '^$(SAN_DIR)/' | \
+		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SAN_DIR)
+	@rm -rf $(SAN_DIR)/reports && mkdir -p $(SAN_DIR)/reports
+	@rc=0; ASAN_OPTIONS=$(SAN_ASAN):log_path=$(abspath $(SAN_DIR))/reports/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(SAN_DIR))/reports/ubsan \
+		$(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)" $(or $(SAN_TARGET),check) || rc=$$?; \
+	if [ -n "$$(ls $(SAN_DIR)/reports)" ]; then \
+		for f in $(SAN_DIR)/reports/*; do echo "== $$f"; head -n 60 "$$f"; done; \
+		echo "check-sanitize: $$(ls $(SAN_DIR)/reports | wc -l) sanitizer report(s)"; exit 1; fi; \
+	[ $$rc = 0 ] && echo "check-sanitize: no sanitizer report"; exit $$rc
 
 # The long fault matrix: ckpt killed at many more moments, and every call
 # of each kind failed in turn (the bounded versions run in `make check`).
@@ -154,4 +181,4 @@ clean:
 		$(EXAMPLE_BIN) tests/faults/failnth.so
 
 FORCE:
-.PHONY: all unit integration check faults conformance demo bench bench-migrate install clean FORCE
+.PHONY: all unit integration check check-sanitize faults conformance demo bench bench-migrate install clean FORCE
