@@ -109,30 +109,76 @@ unit: $(UNIT_BIN)
 integration: all
 	@tests/integration/run-all
 
-check: all unit integration
+check: all unit fuzz-replay integration
 
-# `make check` with ckpt, restart and the unit tests built with ASan and
-# UBSan (clang), in a copy of the tree under $(SAN_DIR) so that the normal
-# build is left alone.  The programs the tests checkpoint stay unsanitized.
-# Every report goes to $(SAN_DIR)/reports/ (a test expecting a failure
-# would not notice one on stderr): any report fails the target.
-SAN_DIR   ?= build-sanitize
-SAN_CC    ?= clang
-SAN_FLAGS ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_ASAN  ?= detect_leaks=0:abort_on_error=0:allow_user_segv_handler=1
+# `make check` with ckpt, restart, the unit tests and the fuzz replays
+# built with ASan and UBSan (clang), in a copy of the tree under $(SAN_DIR)
+# so that the normal build is left alone.  The programs the tests
+# checkpoint stay unsanitized.  Leaks are looked for in the unit tests and
+# fuzz replays (SAN_LEAKS_UNIT), not in ckpt and restart, which end through
+# one error path that leaves the rest to exit.  Every report goes to
+# $(SAN_DIR)/reports/ (a test expecting a failure would not notice one on
+# stderr): any report fails the target.  SAN_TARGETS="unit" runs less.
+SAN_DIR     ?= build-sanitize
+SAN_CC      ?= clang
+SAN_FLAGS   ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_TARGETS ?= unit fuzz-replay integration
+SAN_OPTS     = allow_user_segv_handler=1:log_path=$(abspath $(SAN_DIR))/reports/asan
+SAN_ENV      = UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(SAN_DIR))/reports/ubsan
+SAN_MAKE     = $(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)"
 check-sanitize:
 	@command -v git > /dev/null || { echo "check-sanitize: needs git (to copy the tree)"; exit 2; }
 	@mkdir -p $(SAN_DIR)
 	@git ls-files -z --cached --others --exclude-standard | grep -zv '^$(SAN_DIR)/' | \
 		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SAN_DIR)
 	@rm -rf $(SAN_DIR)/reports && mkdir -p $(SAN_DIR)/reports
-	@rc=0; ASAN_OPTIONS=$(SAN_ASAN):log_path=$(abspath $(SAN_DIR))/reports/asan \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(SAN_DIR))/reports/ubsan \
-		$(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)" $(or $(SAN_TARGET),check) || rc=$$?; \
+	+@rc=0; $(SAN_MAKE) all || rc=$$?; \
+	for t in $(SAN_TARGETS); do \
+		[ $$rc = 0 ] || break; \
+		case $$t in unit|fuzz-replay) leaks=1 ;; *) leaks=0 ;; esac; \
+		ASAN_OPTIONS=detect_leaks=$$leaks:$(SAN_OPTS) $(SAN_ENV) $(SAN_MAKE) $$t || rc=$$?; \
+	done; \
 	if [ -n "$$(ls $(SAN_DIR)/reports)" ]; then \
 		for f in $(SAN_DIR)/reports/*; do echo "== $$f"; head -n 60 "$$f"; done; \
 		echo "check-sanitize: $$(ls $(SAN_DIR)/reports | wc -l) sanitizer report(s)"; exit 1; fi; \
 	[ $$rc = 0 ] && echo "check-sanitize: no sanitizer report"; exit $$rc
+
+# Fuzzing (libFuzzer: clang, libclang-rt): one harness per untrusted-input
+# parser, tests/fuzz/fuzz_NAME.c.  `make fuzz` runs each for FUZZ_SECONDS,
+# seeded with real images made on the spot (tests/fuzz/run); a crash
+# leaves its input in bin/fuzz/crashes/.  `make check` replays the committed
+# inputs (tests/fuzz/corpus, tests/fuzz/regress) through each harness built
+# with the ordinary compiler (fuzz-replay).
+FUZZ_NAMES   := record image pages procfs
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJ     := $(COMMON_SRC:%.c=bin/fuzz/obj/%.o)
+FUZZ_BIN     := $(FUZZ_NAMES:%=bin/fuzz/fuzz_%)
+REPLAY_BIN   := $(FUZZ_NAMES:%=bin/fuzz-replay/replay_%)
+
+bin/fuzz/obj/%.o: %.c $(wildcard common/*.h common/arch/*.h common/state/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+bin/fuzz/libckpt.a: $(FUZZ_OBJ)
+	$(AR) rcs $@ $^
+
+bin/fuzz/fuzz_%: tests/fuzz/fuzz_%.c bin/fuzz/libckpt.a
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+bin/fuzz-replay/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c common/libckpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: all fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_NAMES)
+
+fuzz-replay: $(REPLAY_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		bin/fuzz-replay/replay_$$n $$(ls -d tests/fuzz/corpus/$$n tests/fuzz/regress/$$n 2>/dev/null); done
 
 # The long fault matrix: ckpt killed at many more moments, and every call
 # of each kind failed in turn (the bounded versions run in `make check`).
@@ -181,4 +227,4 @@ clean:
 		$(EXAMPLE_BIN) tests/faults/failnth.so
 
 FORCE:
-.PHONY: all unit integration check check-sanitize faults conformance demo bench bench-migrate install clean FORCE
+.PHONY: all unit integration check check-sanitize fuzz fuzz-build fuzz-replay faults conformance demo bench bench-migrate install clean FORCE
