@@ -8,8 +8,9 @@
 #   in the process: its fd count, thread count, POSIX timers and VmRSS
 #     (at most SOAK_RSS_KB, default 2048, above what it had after the
 #     first cycles), and it still runs correctly (consecutive ticks);
-#   on the host: the number of processes and of zombies, the number of
-#     mounts, and the entries of $TMPDIR and /dev/shm, against before.
+#   on the host: the processes of the test (the soaker and its restart)
+#     and their zombies, mounts, ckpt's and restart's temporary files
+#     ($TMPDIR) and /dev/shm entries, against before.
 # Each restart runs in the foreground (in the background of this shell),
 # so that it reaps the process when the next ckpt --kill ends it: a
 # detached one would leave that to PID 1, seconds late on some machines.
@@ -28,7 +29,12 @@ touch "$T/start.stamp"
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 ntimers() { grep -c '^ID:' "/proc/$1/timers" 2> /dev/null || echo 0; }
-nmounts() { wc -l < /proc/self/mountinfo; }
+# Mount points, but those of other tests running meanwhile (their $T).
+mounts() {
+	awk '{ print $5 }' /proc/self/mountinfo | sort |
+		grep -v -e "^${TMPDIR:-/tmp}/ckpt-" -e "^/tmp/ckpt-" -e "^/var/tmp/ckpt-"
+	awk '{ print $5 }' /proc/self/mountinfo | grep -F -e "$T"
+}
 # Processes of this test (see lib.sh) that ckpt and restart make or keep:
 # the soaker and its current restart (not the shells of this script).
 ntest_procs() {
@@ -60,7 +66,7 @@ wait_tick "$T/soaker.log" 5
 # The process's own figures once it has been restored a few times (the
 # first restore may move things: the heap of a fresh process).
 warm=5
-mounts0=$(nmounts)
+mounts > "$T/mounts.before"
 start=$(date +%s)
 done_cycles=0 rpid=
 for ((c = 1; c <= cycles; c++)); do
@@ -108,7 +114,8 @@ say "after $done_cycles cycles (${secs}s): fds $fds, threads $threads, timers $t
 [ "$rss" -le $((rss0 + rss_slack)) ] || fail "the process's VmRSS grew from $rss0 kB to $rss kB"
 [ "$procs" -le "$procs0" ] || fail "processes of the test went from $procs0 to $procs: $(procs_in_test | tr '\n' ' ')"
 [ "$zombies" -le "$zombies0" ] || fail "zombies of the test's processes went from $zombies0 to $zombies"
-[ "$(nmounts)" -le "$mounts0" ] || fail "mounts went from $mounts0 to $(nmounts)"
+new=$(mounts | sort -u | comm -13 <(sort -u "$T/mounts.before") -)
+[ -z "$new" ] || fail "new mounts: $new"
 left=$(find "$T/tmp" -mindepth 1 | head -5)
 [ -z "$left" ] || fail "temporary files left: $left"
 [ "$(nshm)" = 0 ] || fail "new entries in /dev/shm: $(find /dev/shm -mindepth 1 -maxdepth 1 -newer "$T/start.stamp")"
