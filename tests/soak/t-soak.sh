@@ -1,10 +1,10 @@
 #!/bin/bash
 # make soak: SOAK_CYCLES (default 1000) checkpoint/restart cycles of one
 # process (tests/progs/soaker: threads, a file, a socketpair, a timerfd and
-# a POSIX timer), each `ckpt --kill` then `restart --detach` under the same
-# PID, within SOAK_SECONDS (default 1800; when reached, the cycles done so
-# far are checked and the shortfall is said).  Then nothing may have
-# leaked:
+# a POSIX timer), each `ckpt --kill` then `restart` (in the foreground, see
+# below) under the same PID, within SOAK_SECONDS (default 1800; when
+# reached, the cycles done so far are checked and the shortfall is said).
+# Then nothing may have leaked:
 #   in the process: its fd count, thread count, POSIX timers and VmRSS
 #     (at most SOAK_RSS_KB, default 2048, above what it had after the
 #     first cycles), and it still runs correctly (consecutive ticks);
