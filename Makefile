@@ -247,7 +247,7 @@ install: all
 
 clean:
 	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) \
-		$(EXAMPLE_BIN) tests/faults/failnth.so
+		$(EXAMPLE_BIN) tests/faults/failnth.so $(SAN_DIR)
 
 FORCE:
 .PHONY: all unit integration check check-sanitize fuzz fuzz-build fuzz-replay soak lint lint-cppcheck lint-tidy faults conformance demo bench bench-migrate install clean FORCE
