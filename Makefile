@@ -193,7 +193,7 @@ soak: all
 	@bash tests/soak/t-soak.sh
 
 # Static analysis: cppcheck (lint-cppcheck, clean on the tree; in CI) and
-# clang-tidy's analyzer (lint-tidy: minutes; findings listed, see
+# clang-tidy's analyzer (lint-tidy: minutes, not clean yet, see
 # docs/design.md).  What was checked and found false is listed with why in
 # tests/lint/cppcheck.supp and .clang-tidy.
 LINT_SRC := $(sort $(wildcard common/*.c common/arch/*.c common/state/*.c ckpt/*.c restart/*.c \
