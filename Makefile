@@ -2,13 +2,17 @@
 # `make check` runs every test, `make install` honours PREFIX and DESTDIR.
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
+# The project's own flags: appended even to CFLAGS given on the command line.
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -Icommon -Ilibmigrate
 LDLIBS  := -lzstd -lxxhash -lelf -lcrypto -lunwind-ptrace -lunwind-generic -lpthread
 PREFIX  ?= /usr/local
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 LIBDIR  := $(DESTDIR)$(PREFIX)/lib
 INCDIR  := $(DESTDIR)$(PREFIX)/include
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+# Extra flags for ckpt, restart, libckpt and the unit tests only (not the
+# test programs they checkpoint, nor libmigrate): `make check-sanitize`.
+SANITIZE ?=
 
 COMMON_SRC := $(wildcard common/*.c common/arch/*.c common/state/*.c)
 COMMON_OBJ := $(COMMON_SRC:.c=.o)
@@ -40,10 +44,10 @@ common/libckpt.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 bin/ckpt: $(CKPT_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 bin/restart: $(RESTART_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 bin/migrate-prefix: FORCE | bin
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PREFIX)" ] || echo "$(PREFIX)" > $@
@@ -94,10 +98,10 @@ tests/faults/failnth.so: tests/faults/failnth.c
 	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 tests/unit/%: tests/unit/%.c common/libckpt.a
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) $(shell pkg-config --cflags check) -o $@ $^ $(shell pkg-config --libs check) $(LDLIBS)
 
 %.o: %.c $(wildcard common/*.h common/arch/*.h common/state/*.h ckpt/*.h restart/*.h)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(SANITIZE) -c -o $@ $<
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -105,13 +109,105 @@ unit: $(UNIT_BIN)
 integration: all
 	@tests/integration/run-all
 
-check: all unit integration
+check: all unit fuzz-replay integration
+
+# `make check` with ckpt, restart, the unit tests and the fuzz replays
+# built with ASan and UBSan (clang), in a copy of the tree under $(SAN_DIR)
+# so that the normal build is left alone.  The programs the tests
+# checkpoint stay unsanitized.  Leaks are looked for in the unit tests and
+# fuzz replays (SAN_LEAKS_UNIT), not in ckpt and restart, which end through
+# one error path that leaves the rest to exit.  Every report goes to
+# $(SAN_DIR)/reports/ (a test expecting a failure would not notice one on
+# stderr): any report fails the target.  SAN_TARGETS="unit" runs less.
+SAN_DIR     ?= build-sanitize
+SAN_CC      ?= clang
+SAN_FLAGS   ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_TARGETS ?= unit fuzz-replay integration
+SAN_OPTS     = allow_user_segv_handler=1:log_path=$(abspath $(SAN_DIR))/reports/asan
+SAN_ENV      = UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(SAN_DIR))/reports/ubsan
+SAN_MAKE     = $(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)"
+check-sanitize:
+	@command -v git > /dev/null || { echo "check-sanitize: needs git (to copy the tree)"; exit 2; }
+	@mkdir -p $(SAN_DIR)
+	@git ls-files -z --cached --others --exclude-standard | grep -zv '^$(SAN_DIR)/' | \
+		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SAN_DIR)
+	@rm -rf $(SAN_DIR)/reports && mkdir -p $(SAN_DIR)/reports
+	+@rc=0; $(SAN_MAKE) all || rc=$$?; \
+	for t in $(SAN_TARGETS); do \
+		[ $$rc = 0 ] || break; \
+		case $$t in unit|fuzz-replay) leaks=1 ;; *) leaks=0 ;; esac; \
+		ASAN_OPTIONS=detect_leaks=$$leaks:$(SAN_OPTS) $(SAN_ENV) $(SAN_MAKE) $$t || rc=$$?; \
+	done; \
+	if [ -n "$$(ls $(SAN_DIR)/reports)" ]; then \
+		for f in $(SAN_DIR)/reports/*; do echo "== $$f"; head -n 60 "$$f"; done; \
+		echo "check-sanitize: $$(ls $(SAN_DIR)/reports | wc -l) sanitizer report(s)"; exit 1; fi; \
+	[ $$rc = 0 ] && echo "check-sanitize: no sanitizer report"; exit $$rc
+
+# Fuzzing (libFuzzer: clang, libclang-rt): one harness per untrusted-input
+# parser, tests/fuzz/fuzz_NAME.c.  `make fuzz` runs each for FUZZ_SECONDS,
+# seeded with real images made on the spot (tests/fuzz/run); a crash
+# leaves its input in bin/fuzz/crashes/.  `make check` replays the committed
+# inputs (tests/fuzz/corpus, tests/fuzz/regress) through each harness built
+# with the ordinary compiler (fuzz-replay).
+FUZZ_NAMES   := record image pages procfs
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJ     := $(COMMON_SRC:%.c=bin/fuzz/obj/%.o)
+FUZZ_BIN     := $(FUZZ_NAMES:%=bin/fuzz/fuzz_%)
+REPLAY_BIN   := $(FUZZ_NAMES:%=bin/fuzz-replay/replay_%)
+
+bin/fuzz/obj/%.o: %.c $(wildcard common/*.h common/arch/*.h common/state/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+bin/fuzz/libckpt.a: $(FUZZ_OBJ)
+	$(AR) rcs $@ $^
+
+bin/fuzz/fuzz_%: tests/fuzz/fuzz_%.c bin/fuzz/libckpt.a
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+bin/fuzz-replay/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c common/libckpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: all fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_NAMES)
+
+fuzz-replay: $(REPLAY_BIN)
+	@set -e; for n in $(FUZZ_NAMES); do \
+		bin/fuzz-replay/replay_$$n $$(ls -d tests/fuzz/corpus/$$n tests/fuzz/regress/$$n 2>/dev/null); done
 
 # The long fault matrix: ckpt killed at many more moments, and every call
 # of each kind failed in turn (the bounded versions run in `make check`).
 faults: all
 	@TEST_TIMEOUT=1800 KILL_RUNS=60 KILL_SIZES="1 4:3 16 256" FAULT_ALL=1 \
 		tests/integration/run-all t-kill-ckpt t-faults-ckpt t-kill-restart
+
+# SOAK_CYCLES (default 1000) checkpoint/restart cycles of one process with
+# threads, a file, sockets and timers; nothing may leak (tests/soak/t-soak.sh).
+# Not part of `make check`.
+soak: all
+	@bash tests/soak/t-soak.sh
+
+# Static analysis: cppcheck (lint-cppcheck, clean on the tree; in CI) and
+# clang-tidy's analyzer (lint-tidy: minutes, not clean yet, see
+# docs/design.md).  What was checked and found false is listed with why in
+# tests/lint/cppcheck.supp and .clang-tidy.
+LINT_SRC := $(sort $(wildcard common/*.c common/arch/*.c common/state/*.c ckpt/*.c restart/*.c \
+	libmigrate/*.c tests/unit/*.c tests/fuzz/*.c tests/faults/*.c tests/progs/*.c))
+lint: lint-cppcheck lint-tidy
+
+lint-cppcheck:
+	cppcheck --quiet --std=c11 -D_GNU_SOURCE -D__x86_64__ -Icommon -Ilibmigrate \
+		--enable=warning,portability --inline-suppr --suppressions-list=tests/lint/cppcheck.supp \
+		--error-exitcode=1 -j2 --template='{file}:{line}: {severity}: {message} [{id}]' $(LINT_SRC)
+
+lint-tidy:
+	clang-tidy --quiet --warnings-as-errors='*' $(LINT_SRC) -- -std=gnu11 -D_GNU_SOURCE -pthread \
+		-Icommon -Ilibmigrate -DMIGRATE_PREFIX='"$(PREFIX)"' $(shell pkg-config --cflags check)
 
 # CRIU's zdtm tests (../shared/conformance, beside the repository) against
 # the tools just built: all of them, or `make conformance TESTS="fifo pipe01"`
@@ -151,7 +247,7 @@ install: all
 
 clean:
 	rm -rf bin common/libckpt.a $(COMMON_OBJ) $(CKPT_OBJ) $(RESTART_OBJ) $(MIGRATE_OBJ) $(UNIT_BIN) $(PROG_BIN) \
-		$(EXAMPLE_BIN) tests/faults/failnth.so
+		$(EXAMPLE_BIN) tests/faults/failnth.so $(SAN_DIR)
 
 FORCE:
-.PHONY: all unit integration check faults conformance demo bench bench-migrate install clean FORCE
+.PHONY: all unit integration check check-sanitize fuzz fuzz-build fuzz-replay soak lint lint-cppcheck lint-tidy faults conformance demo bench bench-migrate install clean FORCE

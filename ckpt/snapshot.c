@@ -503,6 +503,7 @@ out:
 			ret = gone("it ended during the snapshot", what);
 		}
 	}
+	a->dump.stats = NULL;	/* (it was ours, on this stack) */
 	if (lock_fd >= 0)
 		close(lock_fd);
 	return ret;

@@ -193,8 +193,10 @@ struct built_job {
 	image_build_fn *build;
 	uint64_t mtime;
 	size_t cap, arg_len;
+	/* build() takes it as its own struct (pointers, 64-bit integers): aligned
+	 * like the slot's job[] that holds this. */
+	_Alignas(uint64_t) uint8_t arg[IMAGE_BUILD_ARG_MAX];
 	char name[IMAGE_NAME_MAX + 1];
-	uint8_t arg[IMAGE_BUILD_ARG_MAX];
 };
 _Static_assert(sizeof(struct built_job) <= sizeof(((struct frame_slot *)0)->job),
 	       "a build job fits in a slot");

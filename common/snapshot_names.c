@@ -88,7 +88,8 @@ int snapshot_list_dir(const char *dir, const char *name, struct snapshot_list *l
 		list->items[list->n++] = f;
 	}
 	closedir(d);
-	qsort(list->items, list->n, sizeof(*list->items), newest_first);
+	if (list->n)	/* (items is NULL then) */
+		qsort(list->items, list->n, sizeof(*list->items), newest_first);
 	return 0;
 }
 

@@ -672,11 +672,12 @@ static const struct tree_rec *tree_find(const struct image_meta *root, pid_t pid
  * as ckpt accepts them. */
 static int check_tree(const struct image_meta *m)
 {
-	const struct tree_rec *t = m->tree, *root = &t[0];
+	const struct tree_rec *t = m->tree, *root;
 	size_t i, j;
 
 	if (!m->ntree)
-		return 0;
+		return 0;	/* (t is NULL then) */
+	root = &t[0];
 	if (m->ntree > 1u << 16 || root->pid != m->process->pid || root->state == TREE_ZOMBIE)
 		return fail_why("invalid process tree", "the image is corrupted", "reading meta/tree");
 	for (i = 0; i < m->ntree; i++) {

@@ -93,8 +93,7 @@ static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd
 	     line = strstr(line + 1, "\ninotify wd:")) {
 		struct inotify_rec *w;
 		unsigned long sdev;
-		unsigned wd, mask, bytes;
-		int type;
+		unsigned wd, mask, bytes, type;	/* all printed with %x */
 		char hex[300];
 
 		if (*line == '\n')

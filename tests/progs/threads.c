@@ -107,7 +107,7 @@ static void *joiner(void *arg)
 	pthread_t *target = arg;
 	special_tids[2] = gettid();
 	pthread_join(*target, NULL);
-	corrupt("pthread_join returned%s%s", 0, 0);
+	corrupt("pthread_join returned%.0lu%.0lu", 0, 0);
 	return NULL;
 }
 
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < nworkers; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(long)i))
-			corrupt("pthread_create %lu%s", i, 0);
+			corrupt("pthread_create %lu%.0lu", i, 0);
 	pthread_create(&th[nworkers], NULL, producer, NULL);
 	pthread_create(&th[nworkers + 1], NULL, consumer, NULL);
 	pthread_create(&th[nworkers + 2], NULL, forever, NULL);
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		last_produced = p;
 		last_consumed = c;
 		if (cpu < 0 || cpu >= CPU_SETSIZE)
-			corrupt("sched_getcpu returned %lu%s", (unsigned long)cpu, 0);
+			corrupt("sched_getcpu returned %lu%.0lu", (unsigned long)cpu, 0);
 		printf("tick %d workers=%lu produced=%lu consumed=%lu cpu=%d\n", tick,
 		       nworkers ? min : 0, p, c, cpu);
 	}

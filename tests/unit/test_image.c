@@ -330,9 +330,10 @@ static uint8_t *decompress_all(const uint8_t *src, size_t len, size_t *out_len)
 		size_t ret;
 
 		if (pos == cap) {
-			cap *= 2;
-			out = realloc(out, cap);
-			ck_assert_ptr_nonnull(out);
+			uint8_t *grown = realloc(out, cap *= 2);
+
+			ck_assert_ptr_nonnull(grown);
+			out = grown;
 		}
 		ob = (ZSTD_outBuffer){ out + pos, cap - pos, 0 };
 		ret = ZSTD_decompressStream(d, &ob, &in);
