@@ -1,4 +1,5 @@
 /* Encrypted frames (see crypt.h). */
+#include "le.h"
 #include "crypt.h"
 
 #include <errno.h>
@@ -14,28 +15,6 @@
 #define KEY_LABEL "ckpt image key 1"
 #define CHECK_LABEL "ckpt key check"
 #define ALG_CHACHA20_POLY1305 1
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 struct crypt_key *crypt_key_load(const char *path)
 {

@@ -98,51 +98,57 @@ static int find_first(struct rtree *t, size_t i, const struct fd_rec *f, size_t 
 			t->p[i]->rec ? t->p[i]->rec->pid : 0);
 }
 
-/* Does another process than i hold an open file of this pipe? */
-static bool pipe_elsewhere(const struct rtree *t, size_t i, uint64_t id)
-{
-	size_t a, k;
+/* Objects whose open files several processes of the tree may hold, each
+ * made once, by the common ancestor of all who hold any: its key names the
+ * object an fd record is of (0: not of this kind).  An fd of a pty, or of a
+ * dead process's pidfd, inherited from a parent (tree_pid) is that
+ * parent's; a pipe's is checked by rec_obj. */
+struct shared_kind {
+	uint64_t (*key)(const struct fd_rec *f);
+	size_t obj_key;			/* offsetof the key in struct robj */
+	bool own_fds_only;		/* skip fds inherited from a parent (tree_pid) */
+};
 
-	for (a = 0; a < t->n; a++) {
-		const struct image_meta *m = &t->p[a]->ctx.meta;
-		if (a == i || t->p[a]->zombie)
-			continue;
-		for (k = 0; k < m->nfds; k++)
-			if (m->fds[k].kind == FD_PIPE && m->fds[k].object_id == id)
-				return true;
-	}
-	return false;
+static uint64_t pipe_key(const struct fd_rec *f)
+{
+	return f->kind == FD_PIPE ? f->object_id : 0;
 }
 
-/* Does another process than i hold an fd of the pty of index? */
-static bool pty_elsewhere(const struct rtree *t, size_t i, uint64_t index)
+static uint64_t pty_key(const struct fd_rec *f)
 {
-	size_t a, k;
-	uint64_t x;
-
-	for (a = 0; a < t->n; a++) {
-		const struct image_meta *m = &t->p[a]->ctx.meta;
-		if (a == i || t->p[a]->zombie)
-			continue;
-		for (k = 0; k < m->nfds; k++)
-			if (fd_pty_index(&m->fds[k], &x) && x == index)
-				return true;
-	}
-	return false;
+	uint64_t index;
+	return fd_pty_index(f, &index) ? index + 1 : 0;
 }
 
-/* Does another process than i hold a pidfd of the dead process ino? */
-static bool dead_pidfd_elsewhere(const struct rtree *t, size_t i, uint64_t ino)
+static uint64_t dead_pidfd_key(const struct fd_rec *f)
+{
+	uint64_t ino;
+	return fd_pidfd_dead(f, &ino) ? ino : 0;
+}
+
+static const struct shared_kind shared_kinds[] = {
+	{ pipe_key, offsetof(struct robj, pipe), false },
+	{ pty_key, offsetof(struct robj, pty), true },
+	{ dead_pidfd_key, offsetof(struct robj, dead_pidfd), true },
+};
+
+static uint64_t *obj_key(struct robj *o, const struct shared_kind *sk)
+{
+	return (uint64_t *)((char *)o + sk->obj_key);
+}
+
+/* Does another process than i hold an fd of the object key? */
+static bool held_elsewhere(const struct rtree *t, size_t i, const struct shared_kind *sk,
+			   uint64_t key)
 {
 	size_t a, k;
-	uint64_t x;
 
 	for (a = 0; a < t->n; a++) {
 		const struct image_meta *m = &t->p[a]->ctx.meta;
 		if (a == i || t->p[a]->zombie)
 			continue;
 		for (k = 0; k < m->nfds; k++)
-			if (fd_pidfd_dead(&m->fds[k], &x) && x == ino)
+			if (sk->key(&m->fds[k]) == key)
 				return true;
 	}
 	return false;
@@ -242,53 +248,22 @@ int shared_plan(struct rtree *t)
 			hold(t, obj, i, k);
 		}
 	}
-	/* A pipe between processes: each of its open files is made in the
-	 * common ancestor of all who hold any. */
-	for (i = 0; i < t->n; i++) {
-		const struct image_meta *m = &t->p[i]->ctx.meta;
+	/* Pipes, ptys and dead processes' pidfds between processes. */
+	for (size_t sk = 0; sk < sizeof(shared_kinds) / sizeof(shared_kinds[0]); sk++)
+		for (i = 0; i < t->n; i++) {
+			const struct image_meta *m = &t->p[i]->ctx.meta;
 
-		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
-			const struct fd_rec *f = &m->fds[k];
+			for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
+				const struct fd_rec *f = &m->fds[k];
+				uint64_t key = shared_kinds[sk].key(f);
 
-			if (f->kind != FD_PIPE || f->share_index || t->p[i]->rec_obj[k] >= 0 ||
-			    !pipe_elsewhere(t, i, f->object_id))
-				continue;
-			if (new_obj(t, i, k) < 0)
-				return -1;
+				if (!key || f->share_index || (shared_kinds[sk].own_fds_only && f->tree_pid) ||
+				    t->p[i]->rec_obj[k] >= 0 || !held_elsewhere(t, i, &shared_kinds[sk], key))
+					continue;
+				if (new_obj(t, i, k) < 0)
+					return -1;
+			}
 		}
-	}
-	/* A pty between processes: each of its open files is made in the
-	 * common ancestor of all who hold any. */
-	for (i = 0; i < t->n; i++) {
-		const struct image_meta *m = &t->p[i]->ctx.meta;
-
-		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
-			const struct fd_rec *f = &m->fds[k];
-			uint64_t index;
-
-			if (!fd_pty_index(f, &index) || f->share_index || f->tree_pid ||
-			    t->p[i]->rec_obj[k] >= 0 || !pty_elsewhere(t, i, index))
-				continue;
-			if (new_obj(t, i, k) < 0)
-				return -1;
-		}
-	}
-	/* pidfds of one dead process in several processes: one process made
-	 * to die for all of them, by their common ancestor. */
-	for (i = 0; i < t->n; i++) {
-		const struct image_meta *m = &t->p[i]->ctx.meta;
-
-		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
-			const struct fd_rec *f = &m->fds[k];
-			uint64_t ino;
-
-			if (!fd_pidfd_dead(f, &ino) || f->share_index || f->tree_pid ||
-			    t->p[i]->rec_obj[k] >= 0 || !dead_pidfd_elsewhere(t, i, ino))
-				continue;
-			if (new_obj(t, i, k) < 0)
-				return -1;
-		}
-	}
 	/* A unix socket pair between processes: both ends made by the
 	 * common ancestor of all who hold either. */
 	for (i = 0; i < t->n; i++) {
@@ -307,29 +282,10 @@ int shared_plan(struct rtree *t)
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		const struct fd_rec *f = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
-		if (f->kind == FD_PIPE)
-			t->objs[o].pipe = f->object_id;
 		if (f->kind == FD_UNIX && f->peer_pid)
 			t->objs[o].upair = f->object_id < f->peer_id ? f->object_id : f->peer_id;
-		if (fd_pty_index(f, &t->objs[o].pty))
-			t->objs[o].pty++;
-		fd_pidfd_dead(f, &t->objs[o].dead_pidfd);
-	}
-	for (o = 0; o < t->nobjs; o++) {
-		size_t q;
-		if (!t->objs[o].dead_pidfd)
-			continue;
-		for (q = 0; q < t->nobjs; q++)
-			if (t->objs[q].dead_pidfd == t->objs[o].dead_pidfd)
-				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
-	}
-	for (o = 0; o < t->nobjs; o++) {
-		size_t q;
-		if (!t->objs[o].pty)
-			continue;
-		for (q = 0; q < t->nobjs; q++)
-			if (t->objs[q].pty == t->objs[o].pty)
-				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
+		for (size_t sk = 0; sk < sizeof(shared_kinds) / sizeof(shared_kinds[0]); sk++)
+			*obj_key(&t->objs[o], &shared_kinds[sk]) = shared_kinds[sk].key(f);
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		size_t q, n = 0;
@@ -346,14 +302,19 @@ int shared_plan(struct rtree *t)
 					t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec].fd,
 					t->p[t->objs[o].proc]->rec->pid);
 	}
-	for (o = 0; o < t->nobjs; o++) {
-		size_t q;
-		if (!t->objs[o].pipe)
-			continue;
-		for (q = 0; q < t->nobjs; q++)
-			if (t->objs[q].pipe == t->objs[o].pipe)
-				t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
-	}
+	/* Every open file of a shared object is made by the common ancestor
+	 * of all who hold one. */
+	for (size_t sk = 0; sk < sizeof(shared_kinds) / sizeof(shared_kinds[0]); sk++)
+		for (o = 0; o < t->nobjs; o++) {
+			uint64_t key = *obj_key(&t->objs[o], &shared_kinds[sk]);
+			size_t q;
+
+			if (!key)
+				continue;
+			for (q = 0; q < t->nobjs; q++)
+				if (*obj_key(&t->objs[q], &shared_kinds[sk]) == key)
+					t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
+		}
 	if (plan_shm(t))
 		return -1;
 	for (o = 0; o < t->nshms; o++)
