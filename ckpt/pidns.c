@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,17 @@ bool pidns_below(pid_t pid)
 		return false;	/* (the dump says why) */
 	}
 	return it.nspid_count > me.nspid_count;
+}
+
+pid_t pidns_own_pid(pid_t pid)
+{
+	struct proc_status st;
+
+	if (procfs_read_status(pid, &st) || st.nspid_count < 1) {
+		error_clear();
+		return pid;
+	}
+	return st.nspid[st.nspid_count - 1];
 }
 
 _Noreturn void pidns_kill_init(int fd)
@@ -85,6 +97,7 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 	bool killed = false;
 	pid_t inner, child;
 	unsigned i;
+	struct dump_stats *want_stats = opts->stats, *stats = NULL;
 
 	if (procfs_read_status(pid, &st))
 		return -1;
@@ -100,8 +113,18 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 			    "entering the PID namespace of process %d", pid);
 	}
 	close(nsfd);
-	if (pipe2(kp, O_CLOEXEC))
-		return fail(errno, NULL, "creating a pipe");
+	/* The dump's figures (ckpt snapshot logs them) come back through
+	 * memory shared with the child. */
+	if (want_stats) {
+		stats = mmap(NULL, sizeof(*stats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
+		if (stats == MAP_FAILED)
+			return fail(errno, NULL, "sharing memory with ckpt inside the PID namespace");
+	}
+	if (pipe2(kp, O_CLOEXEC)) {
+		ret = fail(errno, NULL, "creating a pipe");
+		goto unmap;
+	}
 	pr_info("process %d is PID %d in a PID namespace of its own: checkpointed from there",
 		pid, inner);
 	fflush(NULL);
@@ -109,11 +132,16 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 	if (child < 0) {
 		close(kp[0]);
 		close(kp[1]);
-		return fail(errno, NULL, "starting ckpt inside the PID namespace of process %d",
-			    pid);
+		ret = fail(errno, NULL, "starting ckpt inside the PID namespace of process %d", pid);
+		goto unmap;
 	}
 	if (child == 0) {
 		close(kp[0]);
+		if (opts->track)	/* its state is named by host PIDs (dirty_track.c) */
+			pr_info("no dirty-page tracking from inside a PID namespace: pages "
+				"are compared by hashes");
+		opts->track = false;
+		opts->stats = stats;
 		opts->own_pidns = true;
 		opts->kill_init_fd = kp[1];
 		ret = inside(inner, opts, out);
@@ -140,14 +168,24 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 	}
 	close(kp[0]);
 	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return fail(errno, NULL, "waiting for ckpt inside the PID namespace");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		return 0;	/* with the namespace, after the image was complete */
-	if (WIFSIGNALED(status))
-		return fail_why("it was killed", NULL, "ckpt inside the PID namespace of "
-				"process %d (signal %d)", pid, WTERMSIG(status));
-	return 1;		/* it said why */
+		if (errno != EINTR) {
+			ret = fail(errno, NULL, "waiting for ckpt inside the PID namespace");
+			goto unmap;
+		}
+	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+	    /* with the namespace, after the image was complete: */
+	    (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+		if (stats)
+			*want_stats = *stats;
+		ret = 0;
+	} else if (WIFSIGNALED(status)) {
+		ret = fail_why("it was killed", NULL, "ckpt inside the PID namespace of "
+			       "process %d (signal %d)", pid, WTERMSIG(status));
+	} else {
+		ret = 1;	/* it said why */
+	}
+unmap:
+	if (stats)
+		munmap(stats, sizeof(*stats));
+	return ret;
 }

@@ -22,6 +22,7 @@
 #include "dump.h"
 #include "output.h"
 #include "page_index.h"
+#include "pidns.h"
 #include "snapshot_names.h"
 
 static const char usage[] =
@@ -390,7 +391,7 @@ static int choose_parent(struct snapshot_args *a, const char *name, char *parent
 		at = find_id(ids, list.n, ids[at].parent);
 		depth++;
 	}
-	if (at >= 0 && ids[0].has_id && ids[0].pid == a->pid && depth < a->full_every)
+	if (at >= 0 && ids[0].has_id && ids[0].pid == pidns_own_pid(a->pid) && depth < a->full_every)
 		snprintf(parent, size, "%s/%s", a->dir, list.items[0].file);
 	free(ids);
 	snapshot_list_free(&list);
@@ -434,6 +435,20 @@ static void on_signal(int sig)
 	dump_interrupted = 1;
 }
 
+/* One dump into out.  A process restored with `restart --new-pid` (or
+ * started by `unshare -pf`) lives in a PID namespace below ours: it is
+ * checkpointed from inside (ckpt/pidns.c), with its PIDs as it sees them. */
+static int dump_one(struct snapshot_args *a, struct output *out)
+{
+	int ret;
+
+	if (pidns_below(a->pid))
+		return pidns_dump(a->pid, &a->dump, out);
+	ret = open_output(out) ? -1 : dump_tree(a->pid, &a->dump, out->fd, commit_output, out);
+	close_output(out);
+	return ret;
+}
+
 static int take_snapshot(struct snapshot_args *a)
 {
 	struct dump_stats stats = { 0 };
@@ -464,8 +479,7 @@ static int take_snapshot(struct snapshot_args *a)
 	out.path = path;
 	a->dump.stats = &stats;
 	a->dump.parent = parent[0] ? parent : NULL;
-	ret = open_output(&out) ? -1 : dump_tree(a->pid, &a->dump, out.fd, commit_output, &out);
-	close_output(&out);
+	ret = dump_one(a, &out);
 	if (ret && parent[0] && kill(a->pid, 0) == 0 && error_errno() != ENOSPC) {
 		/* The newest snapshot could not serve as parent: a full one. */
 		pr_warn("%s; taking a full snapshot instead", error_text());
@@ -473,9 +487,7 @@ static int take_snapshot(struct snapshot_args *a)
 		a->dump.parent = NULL;
 		parent[0] = 0;
 		out = (struct output){ .fd = -1, .confirm_fd = -1, .path = path };
-		ret = open_output(&out) ? -1 : dump_tree(a->pid, &a->dump, out.fd,
-							    commit_output, &out);
-		close_output(&out);
+		ret = dump_one(a, &out);
 	}
 	if (ret)
 		goto out;
