@@ -13,6 +13,10 @@ MANDIR  := $(DESTDIR)$(PREFIX)/share/man
 # Extra flags for ckpt, restart, libckpt and the unit tests only (not the
 # test programs they checkpoint, nor libmigrate): `make check-sanitize`.
 SANITIZE ?=
+# With SANITIZE: the sanitizers' default options, linked into ckpt and restart
+# (reports in SAN_REPORTS even where the environment does not reach them).
+SAN_REPORTS ?= /tmp
+SAN_DEFAULTS := $(if $(SANITIZE),tests/sanitize/defaults.c -DSAN_REPORTS='"$(SAN_REPORTS)"')
 
 COMMON_SRC := $(wildcard common/*.c common/arch/*.c common/state/*.c)
 COMMON_OBJ := $(COMMON_SRC:.c=.o)
@@ -44,10 +48,10 @@ common/libckpt.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 bin/ckpt: $(CKPT_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(SAN_DEFAULTS) $(LDLIBS)
 
 bin/restart: $(RESTART_OBJ) common/libckpt.a | bin
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(SAN_DEFAULTS) $(LDLIBS)
 
 bin/migrate-prefix: FORCE | bin
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PREFIX)" ] || echo "$(PREFIX)" > $@
@@ -125,7 +129,8 @@ SAN_FLAGS   ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno
 SAN_TARGETS ?= unit fuzz-replay integration
 SAN_OPTS     = allow_user_segv_handler=1:log_path=$(abspath $(SAN_DIR))/reports/asan
 SAN_ENV      = UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(abspath $(SAN_DIR))/reports/ubsan
-SAN_MAKE     = $(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)"
+SAN_MAKE     = $(MAKE) -C $(SAN_DIR) CC=$(SAN_CC) SANITIZE="$(SAN_FLAGS)" \
+	       SAN_REPORTS=$(abspath $(SAN_DIR))/reports
 check-sanitize:
 	@command -v git > /dev/null || { echo "check-sanitize: needs git (to copy the tree)"; exit 2; }
 	@mkdir -p $(SAN_DIR)

@@ -45,6 +45,9 @@ wait_until 30 grep -q "restarting it in a new PID namespace" "$T/log.2" ||
 	fail "run 2 did not restore in a PID namespace: $(cat "$T/log.2")"
 wait_until 30 grep -q "snapshot 1:.*incremental" "$T/log.2" ||
 	fail "run 2: no incremental snapshot from inside the namespace: $(cat "$T/log.2")"
+# DIR/ID/pids is rewritten (host PIDs) just after the snapshot's log line.
+wait_until 10 sh -c '[ "$(head -1 "$1")" != "$2" ]' sh "$T/snap/j/pids" "$pid" ||
+	fail "the restored counter is not in a namespace (host PID $pid)"
 root=$(head -1 "$T/snap/j/pids")	# as the host numbers it
 [ -n "$root" ] && [ "$root" != "$pid" ] || fail "the restored counter is not in a namespace (host PID $root)"
 [ "$(awk '/^NSpid:/ { print $NF }' "/proc/$root/status")" = "$pid" ] ||
