@@ -325,16 +325,18 @@ int main(int argc, char **argv)
 			image);
 		return 2;
 	}
-	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (latest_image(image, latest, sizeof(latest)))
-			goto err;
-		image = latest;
-	}
 	/* The keys first: a bad --verify must not cost a stream. */
 	if (verify && !(opts.trust = trust = trust_load(verify)))
 		goto err;
 	if (decrypt && !(opts.decrypt = crypt_key_load(decrypt)))
 		goto err;
+	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct image_keys keys = { opts.trust, opts.decrypt };
+
+		if (latest_image(image, &keys, latest, sizeof(latest)))
+			goto err;
+		image = latest;
+	}
 	image_dir_of(image, image_dir, sizeof(image_dir));
 	opts.image_dir = image_dir;
 	if (!strcmp(image, "-")) {
