@@ -116,7 +116,8 @@ kill_wait "$RESTORED_PID"
 kill -CONT "$spid"
 wait_tick "$T/s.log" $((s_at + 3))
 snap --encrypt "$T/secret" > /dev/null
-newest=$(ls "$D" | grep -E '^job-.*\.tar\.zst$' | sort | tail -n 1)
+newest=
+for f in "$D"/job-*.tar.zst; do newest=${f##*/}; done	# (globs sort)
 kill -STOP "$spid"
 restart_detach "$D" "${R[@]}" --new-pid --stdout "$T/s2.log"
 grep -q "snapshot $newest is damaged, skipped: .*not signed" "$T/restart.$_RESTART_N.err" ||
