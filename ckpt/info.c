@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "sign.h"
+#include "crypt.h"
 
 static const char usage[] =
-"Usage: ckpt info IMAGE [--json]\n"
+"Usage: ckpt info IMAGE [--json] [--verify PUBKEY] [--decrypt KEYFILE]\n"
 "\n"
 "Show what the process saved in IMAGE looked like when it was checkpointed,\n"
 "like ps, pmap and lsof would have: the image header, command line, PIDs,\n"
@@ -33,6 +35,13 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  -j, --json     print one JSON object with every record of the image\n"
+"      --verify PUBKEY\n"
+"                 show it only if signed by a key of PUBKEY (a .pub file or a\n"
+"                 directory of them, see restart --verify): every frame read\n"
+"                 is verified before it is used (only the metadata is read:\n"
+"                 ckpt check --verify verifies the whole image)\n"
+"      --decrypt KEYFILE\n"
+"                 read an image encrypted with ckpt --encrypt KEYFILE\n"
 "  -h, --help     show this help\n"
 "\n"
 "Exit status: 0, 1 if the image cannot be read, 2 on bad usage.\n";
@@ -825,8 +834,13 @@ int info_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verify", required_argument, NULL, 'K' },
+		{ "decrypt", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *verify = NULL, *decrypt = NULL;
+	struct trust *trust = NULL;
+	struct crypt_key *key = NULL;
 	struct image_reader *r = NULL;
 	struct image_meta m;
 	struct member_cursor next;
@@ -841,6 +855,12 @@ int info_main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'K':
+			verify = optarg;
+			break;
+		case 'D':
+			decrypt = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -854,7 +874,11 @@ int info_main(int argc, char **argv)
 			optind >= argc ? "missing IMAGE" : "too many arguments");
 		return 2;
 	}
-	ret = info_open_image(argv[optind], &fd, &r, &m, &next, NULL, NULL);
+	memset(&m, 0, sizeof(m));
+	if ((verify && !(trust = trust_load(verify))) || (decrypt && !(key = crypt_key_load(decrypt))))
+		ret = -1;
+	else
+		ret = info_open_image(argv[optind], &fd, &r, &m, &next, trust, key);
 	/* A tree: every other process's metadata, after the root's. */
 	if (!ret)
 		ret = meta_read_others(r, &m, &next, &others, &nothers);
@@ -879,6 +903,8 @@ int info_main(int argc, char **argv)
 	meta_free(&m);
 	if (fd > STDIN_FILENO)
 		close(fd);
+	trust_free(trust);
+	crypt_key_free(key);
 	if (ret) {
 		error_print();
 		return 1;

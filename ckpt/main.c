@@ -80,7 +80,13 @@ static const char usage[] =
 "      --parent IMAGE        incremental: store only the pages that changed\n"
 "                            since IMAGE, an earlier image of this process;\n"
 "                            restart finds IMAGE (and its own parents) by its\n"
-"                            id among the images in the same directory\n"
+"                            id among the images in the same directory.  With\n"
+"                            --encrypt, IMAGE is read with the same key (a\n"
+"                            chain shares its key)\n"
+"      --verify-parent PUBKEY\n"
+"                            with --parent: IMAGE must be signed by a key of\n"
+"                            PUBKEY (a .pub file or a directory of them), as\n"
+"                            restart --verify checks it\n"
 "      --track               keep track of the pages the process writes from now\n"
 "                            on (userfaultfd write-protect, async mode), so that\n"
 "                            the next dump with --parent this image reads only\n"
@@ -203,6 +209,7 @@ int main(int argc, char **argv)
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "sign", required_argument, NULL, 'S' },
 		{ "encrypt", required_argument, NULL, 'E' },
+		{ "verify-parent", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -210,8 +217,9 @@ int main(int argc, char **argv)
 	};
 	struct dump_opts opts = { .compress_level = 1 };
 	struct output out = { .fd = -1, .confirm_fd = -1 };
-	const char *sign_path = NULL, *encrypt_path = NULL;
+	const char *sign_path = NULL, *encrypt_path = NULL, *parent_trust_path = NULL;
 	struct sign_key *key = NULL;
+	struct trust *parent_trust = NULL;
 	pid_t pid;
 	int c, ret;
 
@@ -273,6 +281,9 @@ int main(int argc, char **argv)
 		case 'E':
 			encrypt_path = optarg;
 			break;
+		case 'Y':
+			parent_trust_path = optarg;
+			break;
 		case 'l':
 			opts.compress_level = atoi(optarg);
 			if (opts.compress_level < 1 || opts.compress_level > 19) {
@@ -305,15 +316,21 @@ int main(int argc, char **argv)
 		fputs("ckpt: --confirm-fd needs --kill\nTry 'ckpt --help'.\n", stderr);
 		return 2;
 	}
+	if (parent_trust_path && !opts.parent) {
+		fputs("ckpt: --verify-parent needs --parent\nTry 'ckpt --help'.\n", stderr);
+		return 2;
+	}
 	if (parse_pid(argv[optind], &pid)) {
 		fprintf(stderr, "ckpt: '%s' is not a PID\nTry 'ckpt --help'.\n", argv[optind]);
 		return 2;
 	}
 	/* The key before the process is touched: a bad key stops nothing. */
 	if ((sign_path && !(opts.sign = key = sign_key_load(sign_path))) ||
-	    (encrypt_path && !(opts.encrypt = crypt_key_load(encrypt_path)))) {
+	    (encrypt_path && !(opts.encrypt = crypt_key_load(encrypt_path))) ||
+	    (parent_trust_path && !(opts.parent_trust = parent_trust = trust_load(parent_trust_path)))) {
 		error_print();
 		sign_key_free(key);
+		crypt_key_free(opts.encrypt);
 		return 1;
 	}
 	setup_signals();
@@ -327,6 +344,7 @@ int main(int argc, char **argv)
 	close_output(&out);
 	sign_key_free(key);
 	crypt_key_free(opts.encrypt);
+	trust_free(parent_trust);
 	if (ret) {
 		error_print();
 		return 1;

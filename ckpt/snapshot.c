@@ -24,12 +24,14 @@
 #include "page_index.h"
 #include "pidns.h"
 #include "snapshot_names.h"
+#include "sign.h"
+#include "crypt.h"
 
 static const char usage[] =
 "Usage: ckpt snapshot (--pid PID | --pidfile FILE | --unit UNIT) --dir DIR\n"
 "                     [--name NAME] [--keep N] [--keep-daily D] [--keep-weekly W]\n"
 "                     [--full-every K] [--compress-level N] [--no-cow] [--no-track]\n"
-"                     [--bundle] [--kill] [-v]\n"
+"                     [--bundle] [--kill] [--sign KEY] [--encrypt KEYFILE] [-v]\n"
 "\n"
 "Take one snapshot of a running process, for cron jobs and systemd timers:\n"
 "the image is written to DIR/NAME-YYYYmmddTHHMMSSZ.tar.zst (UTC; it appears\n"
@@ -76,6 +78,12 @@ static const char usage[] =
 "  -b, --bundle            carry the executable and every mapped file in the\n"
 "                          image, for a restart on a host where they differ\n"
 "                          (see ckpt --bundle)\n"
+"      --sign KEY          sign every snapshot (see ckpt --sign); `restart DIR\n"
+"                          --verify PUBKEY` then takes the newest snapshot\n"
+"                          whose whole chain verifies, older ones with a warning\n"
+"      --encrypt KEYFILE   encrypt every snapshot (see ckpt --encrypt); the\n"
+"                          incremental ones read their parent with the same\n"
+"                          key, so a chain shares it (restart --decrypt KEYFILE)\n"
 "  -k, --kill              the last snapshot: end the process (and its\n"
 "                          descendants) once the image is fully written; it\n"
 "                          stays stopped until then, so it does nothing the\n"
@@ -310,17 +318,22 @@ static void human_size(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.1f KiB", bytes / 1024.0);
 }
 
-/* The identities of the snapshots of a list (unreadable ones: no id). */
-static struct image_identity *identities(const char *dir, const struct snapshot_list *list)
+/* The identities of the snapshots of a list (unreadable ones: no id).
+ * Encrypted ones are read with --encrypt's key (the key of a chain), and
+ * older ones in clear as they are, so rotation keeps their parents too. */
+static struct image_identity *identities(const char *dir, const struct snapshot_list *list,
+					 struct crypt_key *key)
 {
 	struct image_identity *ids = calloc(list->n + 1, sizeof(*ids));
+	struct image_keys keys = { NULL, key };
 	size_t i;
 
 	for (i = 0; ids && i < list->n; i++) {
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, list->items[i].file);
-		if (image_identity_read(path, &ids[i])) {
+		if (image_identity_read(path, &keys, &ids[i]) &&
+		    (error_clear(), !key || image_identity_read(path, NULL, &ids[i]))) {
 			error_clear();
 			memset(&ids[i], 0, sizeof(ids[i]));
 		}
@@ -339,9 +352,9 @@ static ssize_t find_id(const struct image_identity *ids, size_t n, const uint8_t
 }
 
 /* A kept incremental snapshot keeps the chain of parents it needs. */
-static void keep_parents(const char *dir, struct snapshot_list *list)
+static void keep_parents(const char *dir, struct snapshot_list *list, struct crypt_key *key)
 {
-	struct image_identity *ids = identities(dir, list);
+	struct image_identity *ids = identities(dir, list, key);
 	size_t i;
 
 	if (!ids) {
@@ -380,7 +393,7 @@ static int choose_parent(struct snapshot_args *a, const char *name, char *parent
 		snapshot_list_free(&list);
 		return 0;
 	}
-	ids = identities(a->dir, &list);
+	ids = identities(a->dir, &list, a->dump.encrypt);
 	if (!ids) {
 		snapshot_list_free(&list);
 		return fail(ENOMEM, NULL, "reading snapshots");
@@ -400,7 +413,7 @@ static int choose_parent(struct snapshot_args *a, const char *name, char *parent
 
 /* Delete what the policy does not keep; the snapshot just taken stays. */
 static int rotate(const char *dir, const char *name, const char *newest,
-		  const struct retention *keep)
+		  const struct retention *keep, struct crypt_key *key)
 {
 	struct snapshot_list list;
 	size_t i, deleted = 0;
@@ -409,7 +422,7 @@ static int rotate(const char *dir, const char *name, const char *newest,
 	if (snapshot_list_dir(dir, name, &list))
 		return -1;
 	retention_apply(&list, keep);
-	keep_parents(dir, &list);
+	keep_parents(dir, &list, key);
 	for (i = 0; i < list.n; i++) {
 		char path[PATH_MAX];
 
@@ -501,7 +514,7 @@ static int take_snapshot(struct snapshot_args *a)
 		(unsigned long long)(stats.pages_stored + stats.pages_parent),
 		(unsigned long long)stats.pages_zero,
 		!parent[0] ? "" : stats.tracked ? ", tracked" : ", by hashes");
-	ret = rotate(a->dir, name, file, &a->keep);
+	ret = rotate(a->dir, name, file, &a->keep, a->dump.encrypt);
 out:
 	if (ret < 0 && lock_fd >= 0) {
 		int e = error_errno();
@@ -539,7 +552,8 @@ static int parse_count(const char *opt, const char *s, unsigned *out)
 
 int snapshot_main(int argc, char **argv)
 {
-	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY, OPT_NO_TRACK };
+	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY, OPT_NO_TRACK,
+	       OPT_SIGN, OPT_ENCRYPT };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'f' },
@@ -555,6 +569,8 @@ int snapshot_main(int argc, char **argv)
 		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "kill", no_argument, NULL, 'k' },
+		{ "sign", required_argument, NULL, OPT_SIGN },
+		{ "encrypt", required_argument, NULL, OPT_ENCRYPT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -562,6 +578,8 @@ int snapshot_main(int argc, char **argv)
 	struct snapshot_args a = { .dump = { .compress_level = 1, .track = true }, .full_every = 8 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool keep_given = false;
+	const char *sign_path = NULL, *encrypt_path = NULL;
+	struct sign_key *key = NULL;
 	int c, sources = 0, ret;
 
 	argv[0] = "ckpt snapshot";
@@ -622,6 +640,12 @@ int snapshot_main(int argc, char **argv)
 		case 'k':
 			a.dump.kill_after = true;
 			break;
+		case OPT_SIGN:
+			sign_path = optarg;
+			break;
+		case OPT_ENCRYPT:
+			encrypt_path = optarg;
+			break;
 		case OPT_FULL_EVERY:
 			if (parse_count("--full-every", optarg, &a.full_every))
 				return SNAP_USAGE;
@@ -650,6 +674,13 @@ int snapshot_main(int argc, char **argv)
 	}
 	if (!keep_given)
 		a.keep.last = 10;
+	/* The keys before the process is touched: a bad key stops nothing. */
+	if ((sign_path && !(a.dump.sign = key = sign_key_load(sign_path))) ||
+	    (encrypt_path && !(a.dump.encrypt = crypt_key_load(encrypt_path)))) {
+		error_print();
+		sign_key_free(key);
+		return SNAP_FAILED;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -657,7 +688,9 @@ int snapshot_main(int argc, char **argv)
 	ret = take_snapshot(&a);
 	if (ret < 0) {
 		error_print();
-		return SNAP_FAILED;
+		ret = SNAP_FAILED;
 	}
+	sign_key_free(key);
+	crypt_key_free(a.dump.encrypt);
 	return ret;
 }

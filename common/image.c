@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+#include <openssl/crypto.h>
 
 #define BLOCK 512
 /* A frame holds whole members and is closed once it reaches
@@ -679,6 +680,7 @@ struct image_reader {
 	uint64_t signatures;		/* verified */
 	uint8_t signer[SIG_PUBKEY_LEN];	/* of the first one */
 	struct crypt_key *crypt;	/* --decrypt: every frame must be sealed */
+	struct crypt_key crypt_own;	/* this image's copy of the key (salt, image key) */
 	bool crypt_header_read;
 	bool seq_any;
 	uint64_t last_seq;
@@ -1309,7 +1311,14 @@ int image_reader_decrypt(struct image_reader *r, struct crypt_key *k)
 {
 	if (r->state != RD_START || r->carry_len || r->offset)
 		return fail_why("reading began already", BUG_HINT, "decrypting the image");
-	r->crypt = k;
+	/* A copy: the header of this image derives its own key into it, so
+	 * one secret reads several images at once (an incremental chain). */
+	r->crypt = NULL;
+	if (k) {
+		r->crypt_own = *k;
+		r->crypt_own.ready = false;
+		r->crypt = &r->crypt_own;
+	}
 	return 0;
 }
 
@@ -1433,5 +1442,6 @@ void image_reader_free(struct image_reader *r)
 		close(r->spool_fd);
 	free(r->carry);
 	sig_hash_free(r->hash);
+	OPENSSL_cleanse(&r->crypt_own, sizeof(r->crypt_own));
 	free(r);
 }

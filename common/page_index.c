@@ -12,6 +12,7 @@
 
 #include "image.h"
 #include "page_chunk.h"
+#include "state.h"
 
 #define INDEX_MAGIC "CKPI"
 #define INDEX_VERSION 1
@@ -172,7 +173,19 @@ static int read_identity(struct image_reader *r, const char *path, struct image_
 	return 0;
 }
 
-int image_identity_read(const char *path, struct image_identity *out)
+int image_reader_use_keys(struct image_reader *r, const struct image_keys *keys)
+{
+	if (!keys)
+		return 0;
+	if (keys->trust && image_reader_verify(r, keys->trust))
+		return -1;
+	if (keys->decrypt && image_reader_decrypt(r, keys->decrypt))
+		return -1;
+	return 0;
+}
+
+int image_identity_read(const char *path, const struct image_keys *keys,
+			struct image_identity *out)
 {
 	struct image_reader *r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
@@ -180,6 +193,10 @@ int image_identity_read(const char *path, struct image_identity *out)
 	if (fd < 0)
 		return fail(errno, NULL, "opening %s", path);
 	r = image_reader_new(fd);
+	if (r && image_reader_use_keys(r, keys)) {
+		image_reader_free(r);
+		r = NULL;
+	}
 	if (r) {
 		ret = read_identity(r, path, out);
 		image_reader_free(r);
@@ -188,8 +205,8 @@ int image_identity_read(const char *path, struct image_identity *out)
 	return ret;
 }
 
-int page_index_load(const char *path, pid_t pid, struct page_index *ix,
-		    struct image_identity *id)
+int page_index_load(const char *path, pid_t pid, const struct image_keys *keys,
+		    struct page_index *ix, struct image_identity *id)
 {
 	char name[IMAGE_NAME_MAX + 1], want[IMAGE_NAME_MAX + 1];
 	struct image_reader *r;
@@ -203,7 +220,7 @@ int page_index_load(const char *path, pid_t pid, struct page_index *ix,
 		return fail(errno, "give the image of an earlier checkpoint of this process",
 			    "opening parent image %s", path);
 	r = image_reader_new(fd);
-	if (!r || read_identity(r, path, id))
+	if (!r || image_reader_use_keys(r, keys) || read_identity(r, path, id))
 		goto out;
 	if (!id->has_id) {
 		fail_why("it was written by an older ckpt, without an image id", "take a full "
@@ -244,6 +261,34 @@ out:
 	return ret ? -1 : 0;
 }
 
+int image_read_whole(const char *path, const struct image_keys *keys)
+{
+	struct image_reader *r;
+	struct image_meta m = { 0 };
+	struct member_cursor next;
+	char name[IMAGE_NAME_MAX + 1];
+	uint64_t size;
+	int fd, ret = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, NULL, "opening %s", path);
+	r = image_reader_new(fd);
+	if (!r || image_reader_use_keys(r, keys))
+		goto out;
+	if (meta_read(r, &m, &next))
+		goto out;
+	ret = next.state;
+	while (ret > 0)
+		ret = image_next_member(r, name, &size);
+out:
+	if (r)
+		image_reader_free(r);
+	meta_free(&m);
+	close(fd);
+	return ret < 0 ? -1 : 0;
+}
+
 void image_dir_of(const char *path, char *buf, size_t size)
 {
 	const char *slash = strrchr(path, '/');
@@ -274,7 +319,11 @@ struct candidate {
 	struct image_identity id;
 };
 
-static int list_candidates(const char *dir, struct candidate **out, size_t *n)
+/* refused: how many images of dir did not verify or decrypt, and why the
+ * first did not (in why). */
+static int list_candidates(const char *dir, const struct image_keys *keys,
+			   struct candidate **out, size_t *n, size_t *refused, char *why,
+			   size_t whylen)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -292,7 +341,11 @@ static int list_candidates(const char *dir, struct candidate **out, size_t *n)
 		if (len < 8 || strcmp(e->d_name + len - 8, ".tar.zst") || e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (image_identity_read(path, &c.id) || !c.id.has_id) {
+		if (image_identity_read(path, keys, &c.id) || !c.id.has_id) {
+			if (keys && (keys->trust || keys->decrypt) && error_text()[0]) {
+				if (!(*refused)++)
+					snprintf(why, whylen, "%s", error_text());
+			}
 			error_clear();
 			continue;
 		}
@@ -310,11 +363,12 @@ static int list_candidates(const char *dir, struct candidate **out, size_t *n)
 	return 0;
 }
 
-int image_find_parents(const char *dir, const struct image_identity *child, char ***paths,
-		       size_t *n)
+int image_find_parents(const char *dir, const struct image_keys *keys,
+		       const struct image_identity *child, char ***paths, size_t *n)
 {
 	struct candidate *c = NULL;
-	size_t nc = 0, i;
+	size_t nc = 0, i, refused = 0;
+	char why[600] = "";
 	struct image_identity at = *child;
 	char idtext[16];
 	int ret = -1;
@@ -323,7 +377,7 @@ int image_find_parents(const char *dir, const struct image_identity *child, char
 	*n = 0;
 	if (!child->has_parent)
 		return 0;
-	if (list_candidates(dir, &c, &nc))
+	if (list_candidates(dir, keys, &c, &nc, &refused, why, sizeof(why)))
 		goto out;
 	while (at.has_parent) {
 		char **grown;
@@ -332,6 +386,15 @@ int image_find_parents(const char *dir, const struct image_identity *child, char
 			if (!memcmp(c[i].id.id, at.parent, IMAGE_ID_LEN))
 				break;
 		image_id_text(at.parent, idtext, sizeof(idtext));
+		if (i == nc && refused) {
+			/* Its header may claim the id: not believed unverified. */
+			fail_why("no verified image there has its id", "every image of a chain "
+				 "must be signed and encrypted as the image itself is",
+				 "finding parent image %s... of an incremental image in %s (%zu "
+				 "image%s there refused, the first: %s)", idtext, dir, refused,
+				 refused == 1 ? "" : "s", why);
+			goto out;
+		}
 		if (i == nc) {
 			fail_why("no image there has its id", "put the parent images next to it "
 				 "(ckpt snapshot keeps them), or restart a full image",

@@ -16,6 +16,10 @@
 #include "error.h"
 #include "records.h"
 
+struct image_reader;
+struct trust;
+struct crypt_key;
+
 #define PAGE_INDEX_MEMBER "index/pages"
 #define IMAGE_ID_LEN 16
 
@@ -48,21 +52,37 @@ struct image_identity {
 	bool has_id, has_parent, has_track_epoch;
 	int32_t pid;
 };
-int image_identity_read(const char *path, struct image_identity *out) must_check;
+/* How a reader reads the images of a chain (restart --verify/--decrypt):
+ * every image of it, its header included, is verified with trust and
+ * decrypted with decrypt (each NULL: not asked for). */
+struct image_keys {
+	const struct trust *trust;
+	struct crypt_key *decrypt;
+};
+/* Set up a new reader as keys says (keys may be NULL). */
+int image_reader_use_keys(struct image_reader *r, const struct image_keys *keys) must_check;
+int image_identity_read(const char *path, const struct image_keys *keys,
+			struct image_identity *out) must_check;
 /* From a decoded header (either blob may be absent: older images). */
 void image_identity_of(const struct image_header *h, struct image_identity *out);
 /* Read the whole image at path: the index of process pid into ix (the
  * root's index/pages, or proc/PID/index/pages of another process of a
  * tree; empty if the image has no such process), its identity into id. */
-int page_index_load(const char *path, pid_t pid, struct page_index *ix,
-		    struct image_identity *id) must_check;
+int page_index_load(const char *path, pid_t pid, const struct image_keys *keys,
+		    struct page_index *ix, struct image_identity *id) must_check;
 
 /* The chain of parents of an image whose header names parent: each found
  * by its image_id among the *.tar.zst files of dir, nearest first (the
- * last one has no parent).  paths: malloc'd array of malloc'd strings. */
-int image_find_parents(const char *dir, const struct image_identity *child, char ***paths,
-		       size_t *n) must_check;
+ * last one has no parent).  paths: malloc'd array of malloc'd strings.
+ * With keys, an image whose header does not verify (or decrypt) is not a
+ * candidate: its id is not believed. */
+int image_find_parents(const char *dir, const struct image_keys *keys,
+		       const struct image_identity *child, char ***paths, size_t *n) must_check;
 void image_paths_free(char **paths, size_t n);
+/* Read the whole image at path as keys says: every frame verified and
+ * decrypted, every member decompressed (zstd checksums), the metadata
+ * decoded, the end record matching what came before it. */
+int image_read_whole(const char *path, const struct image_keys *keys) must_check;
 /* The directory of an image's path, where its parents are looked for
  * ("." for "-", standard input). */
 void image_dir_of(const char *path, char *buf, size_t size);

@@ -151,6 +151,7 @@ struct dump_opts {
 	int kill_init_fd;
 	const struct sign_key *sign;	/* --sign: the key the image is signed with */
 	struct crypt_key *encrypt;	/* --encrypt: the key it is encrypted with */
+	const struct trust *parent_trust;	/* --verify-parent: --parent must be signed */
 };
 
 /* Image members of a process other than a tree's root are named

@@ -14,55 +14,25 @@
 #include "snapshot_names.h"
 #include "state.h"
 
-/* Read the whole image: every member decompressed (zstd checksums), the
- * metadata decoded, the end record matching what came before it. */
-static int verify_image(const char *path)
-{
-	struct image_reader *r;
-	struct image_meta m = { 0 };
-	struct member_cursor next;
-	char name[IMAGE_NAME_MAX + 1];
-	uint64_t size;
-	int fd, ret = -1;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(errno, NULL, "opening %s", path);
-	r = image_reader_new(fd);
-	if (!r)
-		goto out;
-	if (meta_read(r, &m, &next))
-		goto out;
-	ret = next.state;
-	while (ret > 0)
-		ret = image_next_member(r, name, &size);
-out:
-	if (r)
-		image_reader_free(r);
-	meta_free(&m);
-	close(fd);
-	return ret < 0 ? -1 : 0;
-}
-
 /* The image and, if it is incremental, every parent it needs. */
-static int verify_chain(const char *dir, const char *path)
+static int verify_chain(const char *dir, const struct image_keys *keys, const char *path)
 {
 	struct image_identity id;
 	char **parents;
 	size_t n, i;
 	int ret = 0;
 
-	if (verify_image(path) || image_identity_read(path, &id))
+	if (image_read_whole(path, keys) || image_identity_read(path, keys, &id))
 		return -1;
-	if (image_find_parents(dir, &id, &parents, &n))
+	if (image_find_parents(dir, keys, &id, &parents, &n))
 		return -1;
 	for (i = 0; i < n && !ret; i++)
-		ret = verify_image(parents[i]);
+		ret = image_read_whole(parents[i], keys);
 	image_paths_free(parents, n);
 	return ret;
 }
 
-int latest_image(const char *dir, char *path, size_t size)
+int latest_image(const char *dir, const struct image_keys *keys, char *path, size_t size)
 {
 	struct snapshot_list list;
 	size_t i;
@@ -85,7 +55,7 @@ int latest_image(const char *dir, char *path, size_t size)
 		}
 	for (i = 0; i < list.n; i++) {
 		snprintf(path, size, "%s/%s", dir, list.items[i].file);
-		if (verify_chain(dir, path) == 0) {
+		if (verify_chain(dir, keys, path) == 0) {
 			if (i > 0)
 				pr_warn("restarting from the older snapshot %s", list.items[i].file);
 			else

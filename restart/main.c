@@ -69,11 +69,16 @@ static const char usage[] =
 "                       of the public key file PUBKEY, or with any key of\n"
 "                       the *.pub files of the directory PUBKEY; every frame\n"
 "                       is checked before it is used, so nothing starts\n"
-"                       unless the whole image is signed and unchanged\n"
+"                       unless the whole image is signed and unchanged.\n"
+"                       An incremental image's parents are verified the\n"
+"                       same way, wholly, before anything is created; with\n"
+"                       DIR, the newest snapshot whose chain verifies is\n"
+"                       taken (older ones with a warning)\n"
 "      --decrypt KEYFILE\n"
 "                       the image is encrypted (ckpt --encrypt KEYFILE) with\n"
 "                       the secret in KEYFILE; every frame must be, and each\n"
-"                       is authenticated before it is used\n"
+"                       is authenticated before it is used (the parents of\n"
+"                       an incremental image too: a chain shares its key)\n"
 "      --no-timens      no time namespace: the process sees this host's\n"
 "                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
 "                       go on from the checkpoint, whatever this host's uptime)\n"
@@ -325,16 +330,18 @@ int main(int argc, char **argv)
 			image);
 		return 2;
 	}
-	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (latest_image(image, latest, sizeof(latest)))
-			goto err;
-		image = latest;
-	}
 	/* The keys first: a bad --verify must not cost a stream. */
 	if (verify && !(opts.trust = trust = trust_load(verify)))
 		goto err;
 	if (decrypt && !(opts.decrypt = crypt_key_load(decrypt)))
 		goto err;
+	if (strcmp(image, "-") && stat(image, &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct image_keys keys = { opts.trust, opts.decrypt };
+
+		if (latest_image(image, &keys, latest, sizeof(latest)))
+			goto err;
+		image = latest;
+	}
 	image_dir_of(image, image_dir, sizeof(image_dir));
 	opts.image_dir = image_dir;
 	if (!strcmp(image, "-")) {

@@ -495,8 +495,10 @@ static int memory_dump_prepare(struct dump_ctx *ctx)
 		return fail(ENOMEM, NULL, "reading mappings");
 	if (ctx->opts->parent) {
 		unsigned long long t0 = now_ns();
+		/* A chain shares its key: the parent is read with --encrypt's. */
+		struct image_keys keys = { ctx->opts->parent_trust, ctx->opts->encrypt };
 
-		if (page_index_load(ctx->opts->parent, ctx->pid, &s->parent, &s->parent_id))
+		if (page_index_load(ctx->opts->parent, ctx->pid, &keys, &s->parent, &s->parent_id))
 			return -1;
 		s->has_parent = true;
 		pr_info("parent image: %zu page hashes read in %.1f ms", s->parent.n,
@@ -1329,6 +1331,8 @@ static int check_parents(struct restore_ctx *ctx)
 	struct memory_restore_state *st;
 	struct image_identity id;
 	const char *dir = ctx->opts->image_dir ? ctx->opts->image_dir : ".";
+	/* Every parent read as the image itself is, its header included. */
+	struct image_keys keys = { ctx->opts->trust, ctx->opts->decrypt };
 
 	image_identity_of(ctx->meta.header, &id);
 	if (!id.has_parent)
@@ -1337,8 +1341,23 @@ static int check_parents(struct restore_ctx *ctx)
 		return fail(ENOMEM, NULL, "finding parent images");
 	if (st->parents)
 		return 0;	/* checked already (ckpt check, then restore) */
-	if (image_find_parents(dir, &id, &st->parents, &st->nparents))
+	if (image_find_parents(dir, &keys, &id, &st->parents, &st->nparents))
 		return -1;
+	/* --verify/--decrypt: every parent read whole, every frame verified,
+	 * before anything is created (restoring reads them again). */
+	for (size_t i = 0; (keys.trust || keys.decrypt) && i < st->nparents; i++)
+		if (image_read_whole(st->parents[i], &keys)) {
+			char why[600], path[4096];
+
+			snprintf(why, sizeof(why), "%s", error_text());
+			snprintf(path, sizeof(path), "%s", st->parents[i]);
+			error_clear();
+			image_paths_free(st->parents, st->nparents);
+			st->parents = NULL;
+			st->nparents = 0;
+			return fail_why(why, "every image of a chain must be signed and encrypted "
+					"as the image itself is", "verifying parent image %s", path);
+		}
 	pr_info("incremental image: %zu parent image%s in %s", st->nparents,
 		st->nparents == 1 ? "" : "s", dir);
 	return 0;
