@@ -88,6 +88,11 @@ int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 	if (ctx->stat.flags & 0x00200000)	/* PF_KTHREAD */
 		return fail_why("it is a kernel thread", "only user processes can be "
 				"checkpointed", "checkpointing process %d (%s)", pid, comm);
+	if (ctx->stat.state == 'Z' && ctx->stat.num_threads > 1)
+		return fail_why("its main thread has exited (pthread_exit) while other threads "
+				"run on: such a process cannot be checkpointed by this version",
+				"checkpoint it while its main thread runs", "checkpointing "
+				"process %d (%s, %ld threads)", pid, comm, ctx->stat.num_threads);
 	if (ctx->stat.state == 'Z' || ctx->stat.state == 'X')
 		return fail_why("it is a zombie (it has exited; its parent has not reaped it)",
 				"nothing is left to checkpoint", "checkpointing process %d (%s)",
