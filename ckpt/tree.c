@@ -281,6 +281,33 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
 	return true;
 }
 
+/* A session whose leader exited after forking p (zombie_leader: p was
+ * reparented to a subreaper of the tree): restart makes it again when
+ * the leader is a zombie of the tree, or gone, and a child of p's parent
+ * (restart lends the session a leader under its PID for a moment), and
+ * every such member is a child of that parent, in the session's group,
+ * its own or one led by a process of the tree. */
+static bool session_ok(const struct tree *t, const struct tproc *p)
+{
+	const struct tproc *leader = find_pid(t, p->sid), *g;
+	size_t i;
+
+	if (leader ? leader->state != TREE_ZOMBIE || leader->parent != p->parent :
+	    !(kill(p->sid, 0) && errno == ESRCH))
+		return false;
+	for (i = 1; i < t->n; i++) {
+		const struct tproc *q = t->procs[i];
+
+		if (q->sid == p->sid && q != leader && t->procs[q->parent]->sid != p->sid &&
+		    q->parent != p->parent)
+			return false;
+	}
+	if (p->pgid == p->pid || p->pgid == p->sid)
+		return true;
+	g = find_pid(t, p->pgid);
+	return g && g->sid == p->sid;
+}
+
 /* Sessions and groups restart can make again: a session is led by the
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
@@ -337,7 +364,7 @@ static int check_ids(const struct tree *t)
 	for (i = 1; i < t->n; i++) {
 		const struct tproc *p = t->procs[i], *parent = t->procs[p->parent], *leader;
 
-		if (p->sid != p->pid && p->sid != parent->sid)
+		if (p->sid != p->pid && p->sid != parent->sid && !session_ok(t, p))
 			return fail_why("it is in a session that is neither its parent's nor its "
 					"own", "such a tree cannot be recreated by this version",
 					"checkpointing process %d (%s) of session %d, child of %d "
@@ -345,6 +372,8 @@ static int check_ids(const struct tree *t)
 					parent->sid);
 		if (p->pgid == p->pid || (p->pgid == root->pgid && p->sid == root->sid))
 			continue;
+		if (p->pgid == p->sid && p->sid != root->sid)
+			continue;	/* the session's own group, made with it */
 		leader = find_pid(t, p->pgid);
 		if (leader && leader->sid == p->sid)
 			continue;
