@@ -52,15 +52,21 @@ static pid_t clone_with_pid(pid_t want)
 /* A process of the tree under its PID; in a nested namespace (the root
  * is its PID 1) under the same PID in restart's namespace too, so that
  * restart sees every process but the root by the PID of the image. */
-static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+static pid_t clone_in_tree_flags(const struct rtree *t, pid_t want, uint64_t flags)
 {
 	pid_t tids[2] = { want, want };
 	struct clone_args args = {
+		.flags = flags,
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)tids,
 		.set_tid_size = t->nested ? 2 : 1,
 	};
 	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+{
+	return clone_in_tree_flags(t, want, 0);
 }
 
 /* The root of an image taken in a PID namespace of its own, whose init it
@@ -316,11 +322,11 @@ static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
 
 /* A process of the tree created by the caller with CLONE_PARENT: a child
  * of the caller's parent, in the caller's session. */
-static pid_t clone_sibling(const struct rtree *t, pid_t want)
+static pid_t clone_sibling(const struct rtree *t, pid_t want, uint64_t flags)
 {
 	pid_t tids[2] = { want, want };
 	struct clone_args args = {
-		.flags = CLONE_PARENT,	/* (exit_signal: the caller's) */
+		.flags = CLONE_PARENT | flags,	/* (exit_signal: the caller's) */
 		.set_tid = (uint64_t)(uintptr_t)tids,
 		.set_tid_size = t->nested ? 2 : 1,
 	};
@@ -340,7 +346,9 @@ static void make_session_members(struct rtree *t, size_t pi, pid_t s)
 
 		if (t->p[j]->parent != (int)pi || foreign_session(t, j) != s)
 			continue;
-		pid = clone_sibling(t, t->p[j]->rec->pid);
+		/* (The leader shares its parent's fs: a zombie's or a
+		 * stand-in's is no one's concern.) */
+		pid = clone_sibling(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ? CLONE_FS : 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				fail_why("the PID is in use", NULL, "reclaiming PID %d of "
@@ -374,7 +382,7 @@ static int lend_session_leaders(struct rtree *t, size_t i)
 				break;
 		if (k < j)
 			continue;	/* made with an earlier member */
-		pid = clone_in_tree(t, s);
+		pid = clone_in_tree_flags(t, s, CLONE_FS);
 		if (pid < 0)
 			return fail(errno, errno == EEXIST ? "the PID is in use" : NULL,
 				    "recreating session %d (its leader had exited: a "
@@ -473,7 +481,11 @@ static void make_children(struct rtree *t, size_t i)
 
 		if (t->p[j]->parent != (int)i || foreign_session(t, j))
 			continue;
-		pid = clone_in_tree(t, t->p[j]->rec->pid);
+		/* CLONE_FS: sharing its cwd, root and umask (kept by exec);
+		 * a zombie's fs is no one's concern, and one that made a
+		 * session's members passes it on to those that share it. */
+		pid = clone_in_tree_flags(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ||
+					  t->p[j]->zombie ? CLONE_FS : 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				fail_why("the PID is in use", NULL, "reclaiming PID %d",
@@ -944,6 +956,7 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 			if (rm->tree[j].pid == p->rec->ppid)
 				p->parent = (int)j;
 		p->zombie = p->rec->state == TREE_ZOMBIE;
+		p->ctx.fs_from_parent = p->rec->share_fs != 0;
 		p->ctx.reader = r;
 		p->ctx.next = prev->ctx.next;
 		p->ctx.pidns_nested = t->nested;
