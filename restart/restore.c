@@ -727,6 +727,8 @@ static int pidns_reserve(const struct rtree *t)
 			top = r->pid;
 		if (r && r->pgid > top)
 			top = r->pgid;
+		if (r && r->sid > top)
+			top = r->sid;	/* (a stand-in session leader) */
 		for (k = 0; !t->p[i]->zombie && k < m->nthreads; k++)
 			if (m->threads[k].tid > top)
 				top = m->threads[k].tid;
