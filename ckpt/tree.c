@@ -32,6 +32,7 @@ struct tproc {
 	char comm[64];
 	int parent;			/* index in tree.procs, -1 for the root */
 	bool live;			/* ctx in use (not a zombie) */
+	bool share_fs;			/* its cwd/root/umask is its parent's (CLONE_FS) */
 };
 
 struct tree {
@@ -281,6 +282,33 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
 	return true;
 }
 
+/* A session whose leader exited after forking p (zombie_leader: p was
+ * reparented to a subreaper of the tree): restart makes it again when
+ * the leader is a zombie of the tree, or gone, and a child of p's parent
+ * (restart lends the session a leader under its PID for a moment), and
+ * every such member is a child of that parent, in the session's group,
+ * its own or one led by a process of the tree. */
+static bool session_ok(const struct tree *t, const struct tproc *p)
+{
+	const struct tproc *leader = find_pid(t, p->sid), *g;
+	size_t i;
+
+	if (leader ? leader->state != TREE_ZOMBIE || leader->parent != p->parent :
+	    !(kill(p->sid, 0) && errno == ESRCH))
+		return false;
+	for (i = 1; i < t->n; i++) {
+		const struct tproc *q = t->procs[i];
+
+		if (q->sid == p->sid && q != leader && t->procs[q->parent]->sid != p->sid &&
+		    q->parent != p->parent)
+			return false;
+	}
+	if (p->pgid == p->pid || p->pgid == p->sid)
+		return true;
+	g = find_pid(t, p->pgid);
+	return g && g->sid == p->sid;
+}
+
 /* Sessions and groups restart can make again: a session is led by the
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
@@ -288,7 +316,13 @@ static bool dead_leader_ok(const struct tree *t, const struct tproc *p)
  * (CLONE_FS): restart recreates each process by exec, which gives it an
  * fd table of its own.  The table's contents come back (the same open
  * files in each: tree_pid links), not the coupling of later changes: said
- * in one warning line.  A shared cwd/umask is refused by name. */
+ * in one warning line.  A shared cwd, root and umask is kept by exec:
+ * restart creates a process that shares it with its parent with
+ * clone(CLONE_FS) (share_fs).  Sharing is one fs_struct for a set of
+ * processes, so that is enough when each process sharing it with any
+ * other shares it with its parent too (the set is a subtree); anything
+ * else (siblings whose parent unshared it, the root and its parent, a
+ * chroot) is refused by name. */
 static int check_shared_tables(const struct tree *t)
 {
 	static const struct { int type; const char *what, *flag; } kinds[] = {
@@ -298,11 +332,22 @@ static int check_shared_tables(const struct tree *t)
 	size_t a, b, k;
 
 	for (b = 0; b < t->n; b++) {
-		const struct tproc *q = t->procs[b];
+		struct tproc *q = t->procs[b];
 		pid_t other;
 
 		if (!q->live)
 			continue;
+		if (b && t->procs[q->parent]->live &&
+		    !syscall(SYS_kcmp, t->procs[q->parent]->pid, q->pid, KCMP_FS, 0, 0)) {
+			char root[8];
+
+			if (procfs_readlink(q->pid, "root", root, sizeof(root)) || strcmp(root, "/"))
+				return fail_why("it shares its cwd, root and umask with its parent "
+						"(clone CLONE_FS) and is in a chroot", "not supported "
+						"yet: start them without sharing it, or outside the chroot",
+						"checkpointing process %d (%s)", q->pid, q->comm);
+			q->share_fs = true;
+		}
 		for (a = 0; a <= b; a++) {
 			other = a < b ? t->procs[a]->pid : b == 0 ? q->ppid : 0;
 			if ((a < b && !t->procs[a]->live) || other <= 1)
@@ -312,6 +357,8 @@ static int check_shared_tables(const struct tree *t)
 
 				if (syscall(SYS_kcmp, other, q->pid, kinds[k].type, 0, 0))
 					continue;
+				if (kinds[k].type == KCMP_FS && a < b && q->share_fs)
+					continue;	/* (the other shares it with it, so with q's parent too) */
 				if (kinds[k].type == KCMP_FILES && a < b) {	/* (the root: its parent stays outside) */
 					pr_warn("process %d shares its fd table with process %d "
 						"(clone CLONE_FILES): each is restored with the same "
@@ -319,8 +366,9 @@ static int check_shared_tables(const struct tree *t)
 					continue;
 				}
 				snprintf(why, sizeof(why), "it shares %s with process %d (clone "
-					 "%s), which a restored process cannot have", kinds[k].what,
-					 other, kinds[k].flag);
+					 "%s)%s, which a restored process cannot have", kinds[k].what,
+					 other, kinds[k].flag, kinds[k].type == KCMP_FS && a < b ?
+					 " but not with its parent" : "");
 				return fail_why(why, "not supported yet: start them without sharing it",
 						"checkpointing process %d (%s)", q->pid, q->comm);
 			}
@@ -337,7 +385,7 @@ static int check_ids(const struct tree *t)
 	for (i = 1; i < t->n; i++) {
 		const struct tproc *p = t->procs[i], *parent = t->procs[p->parent], *leader;
 
-		if (p->sid != p->pid && p->sid != parent->sid)
+		if (p->sid != p->pid && p->sid != parent->sid && !session_ok(t, p))
 			return fail_why("it is in a session that is neither its parent's nor its "
 					"own", "such a tree cannot be recreated by this version",
 					"checkpointing process %d (%s) of session %d, child of %d "
@@ -345,6 +393,8 @@ static int check_ids(const struct tree *t)
 					parent->sid);
 		if (p->pgid == p->pid || (p->pgid == root->pgid && p->sid == root->sid))
 			continue;
+		if (p->pgid == p->sid && p->sid != root->sid)
+			continue;	/* the session's own group, made with it */
 		leader = find_pid(t, p->pgid);
 		if (leader && leader->sid == p->sid)
 			continue;
@@ -509,6 +559,7 @@ static int record_tree(struct tree *t)
 		r->sid = p->sid;
 		r->state = p->state;
 		r->exit_status = p->exit_status;
+		r->share_fs = p->share_fs;
 		if (!(r->comm = strdup(p->comm)))
 			return fail(ENOMEM, NULL, "recording the process tree");
 	}

@@ -265,6 +265,8 @@ struct restore_ctx {
 	 * PID and TID is given at both levels (restart/pidns.c) */
 	bool pidns_nested;
 	bool failed;			/* set before the release hooks of a failed restore */
+	/* made with CLONE_FS: its parent sets the cwd, root and umask they share */
+	bool fs_from_parent;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
 };
 

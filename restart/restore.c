@@ -52,15 +52,21 @@ static pid_t clone_with_pid(pid_t want)
 /* A process of the tree under its PID; in a nested namespace (the root
  * is its PID 1) under the same PID in restart's namespace too, so that
  * restart sees every process but the root by the PID of the image. */
-static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+static pid_t clone_in_tree_flags(const struct rtree *t, pid_t want, uint64_t flags)
 {
 	pid_t tids[2] = { want, want };
 	struct clone_args args = {
+		.flags = flags,
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)tids,
 		.set_tid_size = t->nested ? 2 : 1,
 	};
 	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static pid_t clone_in_tree(const struct rtree *t, pid_t want)
+{
+	return clone_in_tree_flags(t, want, 0);
 }
 
 /* The root of an image taken in a PID namespace of its own, whose init it
@@ -208,6 +214,37 @@ static const struct restore_opts *ctx_opts(const struct rtree *t)
 	return t->p[0]->ctx.opts;
 }
 
+/* Process i is in a session that is neither its own nor its parent's:
+ * the session's leader exited after forking it, and it was reparented
+ * (to a subreaper of the tree).  Its session id, else 0. */
+static pid_t foreign_session(const struct rtree *t, size_t i)
+{
+	const struct tree_rec *me = t->p[i]->rec;
+
+	if (!i || !me || me->sid == me->pid || me->sid == t->p[t->p[i]->parent]->rec->sid)
+		return 0;
+	return me->sid;
+}
+
+static int tree_index(const struct rtree *t, pid_t pid)
+{
+	size_t j;
+
+	for (j = 0; j < t->n; j++)
+		if (t->p[j]->rec && t->p[j]->rec->pid == pid)
+			return (int)j;
+	return -1;
+}
+
+/* Process i is in a session whose leader is gone (not in the tree at
+ * all): its parent lends the session a leader for a moment. */
+static bool gone_session_leader(const struct rtree *t, size_t i)
+{
+	pid_t s = foreign_session(t, i);
+
+	return s && tree_index(t, s) < 0;
+}
+
 /* Process i's group has no leader in the tree: it had exited. */
 static bool dead_leader(const struct rtree *t, size_t i)
 {
@@ -216,6 +253,8 @@ static bool dead_leader(const struct rtree *t, size_t i)
 
 	if (!i || me->pgid == me->pid || me->pgid == t->p[0]->rec->pgid)
 		return false;
+	if (me->pgid == me->sid && me->sid != t->p[0]->rec->sid)
+		return false;	/* the session's group: made with the session */
 	for (j = 0; j < t->n; j++)
 		if (t->p[j]->rec->pid == me->pgid)
 			return false;
@@ -277,6 +316,91 @@ static int lend_leaders(struct rtree *t, size_t i, struct helpers *h)
 		}
 		h->pid[h->n] = pid;
 		h->hold[h->n++] = p[1];
+	}
+	return 0;
+}
+
+/* A process of the tree created by the caller with CLONE_PARENT: a child
+ * of the caller's parent, in the caller's session. */
+static pid_t clone_sibling(const struct rtree *t, pid_t want, uint64_t flags)
+{
+	pid_t tids[2] = { want, want };
+	struct clone_args args = {
+		.flags = CLONE_PARENT | flags,	/* (exit_signal: the caller's) */
+		.set_tid = (uint64_t)(uintptr_t)tids,
+		.set_tid_size = t->nested ? 2 : 1,
+	};
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* In the leader of session s (a zombie of the image, or a helper lent the
+ * session's PID), a child of process pi: create pi's children that are
+ * members of s, as siblings (CLONE_PARENT), so they are in session s and
+ * children of pi, as they were once their leader had exited. */
+static void make_session_members(struct rtree *t, size_t pi, pid_t s)
+{
+	size_t j;
+
+	for (j = pi + 1; j < t->n; j++) {
+		pid_t pid;
+
+		if (t->p[j]->parent != (int)pi || foreign_session(t, j) != s)
+			continue;
+		/* (The leader shares its parent's fs: a zombie's or a
+		 * stand-in's is no one's concern.) */
+		pid = clone_sibling(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ? CLONE_FS : 0);
+		if (pid < 0) {
+			if (errno == EEXIST)
+				fail_why("the PID is in use", NULL, "reclaiming PID %d of "
+					 "session %d", t->p[j]->rec->pid, s);
+			else
+				fail(errno, NULL, "reclaiming PID %d of session %d",
+				     t->p[j]->rec->pid, s);
+			child_failed(t, pi);
+		}
+		if (pid == 0)
+			child_main(t, j);
+	}
+}
+
+/* In process i: sessions of its children whose leader is gone get one
+ * under the session's PID for a moment: it calls setsid(), creates the
+ * members, exits, and i reaps it; the session lives on without a leader,
+ * as in the original. */
+static int lend_session_leaders(struct rtree *t, size_t i)
+{
+	size_t j, k;
+
+	for (j = i + 1; j < t->n; j++) {
+		pid_t s = foreign_session(t, j), pid;
+		int status;
+
+		if (t->p[j]->parent != (int)i || !gone_session_leader(t, j))
+			continue;
+		for (k = i + 1; k < j; k++)
+			if (t->p[k]->parent == (int)i && foreign_session(t, k) == s)
+				break;
+		if (k < j)
+			continue;	/* made with an earlier member */
+		pid = clone_in_tree_flags(t, s, CLONE_FS);
+		if (pid < 0)
+			return fail(errno, errno == EEXIST ? "the PID is in use" : NULL,
+				    "recreating session %d (its leader had exited: a "
+				    "process under its PID)", s);
+		if (pid == 0) {
+			if (setsid() < 0) {
+				fail(errno, NULL, "recreating session %d", s);
+				child_failed(t, i);
+			}
+			make_session_members(t, i, s);
+			_exit(0);
+		}
+		while (waitpid(pid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return fail(errno, NULL, "recreating session %d", s);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			return fail_why("its stand-in leader failed", NULL,
+					"recreating session %d", s);
 	}
 	return 0;
 }
@@ -346,14 +470,22 @@ static void make_children(struct rtree *t, size_t i)
 	}
 	if (!t->p[i]->zombie && shared_make(t, i))
 		child_failed(t, i);
-	if (lend_leaders(t, i, &helpers))
+	/* A zombie that led a session its parent's other children are in:
+	 * it makes them, as siblings, before it exits. */
+	if (t->p[i]->zombie && i && me->sid == me->pid)
+		make_session_members(t, (size_t)t->p[i]->parent, me->pid);
+	if (lend_leaders(t, i, &helpers) || lend_session_leaders(t, i))
 		child_failed(t, i);
 	for (j = i + 1; j < t->n; j++) {
 		pid_t pid;
 
-		if (t->p[j]->parent != (int)i)
+		if (t->p[j]->parent != (int)i || foreign_session(t, j))
 			continue;
-		pid = clone_in_tree(t, t->p[j]->rec->pid);
+		/* CLONE_FS: sharing its cwd, root and umask (kept by exec);
+		 * a zombie's fs is no one's concern, and one that made a
+		 * session's members passes it on to those that share it. */
+		pid = clone_in_tree_flags(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ||
+					  t->p[j]->zombie ? CLONE_FS : 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				fail_why("the PID is in use", NULL, "reclaiming PID %d",
@@ -370,6 +502,14 @@ static void make_children(struct rtree *t, size_t i)
 			while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
 				;
 		}
+	}
+	for (j = i + 1; j < t->n; j++) {
+		siginfo_t si;
+
+		if (t->p[j]->parent != (int)i || !foreign_session(t, j) || !t->p[j]->zombie)
+			continue;
+		while (waitid(P_PID, t->p[j]->rec->pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+			;
 	}
 	if (helpers.n && release_leaders(t, i, &helpers))
 		child_failed(t, i);
@@ -587,6 +727,8 @@ static int pidns_reserve(const struct rtree *t)
 			top = r->pid;
 		if (r && r->pgid > top)
 			top = r->pgid;
+		if (r && r->sid > top)
+			top = r->sid;	/* (a stand-in session leader) */
 		for (k = 0; !t->p[i]->zombie && k < m->nthreads; k++)
 			if (m->threads[k].tid > top)
 				top = m->threads[k].tid;
@@ -670,6 +812,31 @@ static const struct tree_rec *tree_find(const struct image_meta *root, pid_t pid
 /* meta/tree, before anything is trusted: the root first, each parent
  * (alive) before its children, PIDs once each, sessions and groups such
  * as ckpt accepts them. */
+/* A process in a session whose leader exited after forking it (it was
+ * reparented): the leader, a zombie of the tree, or a stand-in for it, is
+ * a child of the member's parent, and creates it with CLONE_PARENT.  So
+ * every such member of the session has the same parent, and their groups
+ * are the session's, their own or that of a process of the tree. */
+static bool session_ok(const struct image_meta *m, size_t i)
+{
+	const struct tree_rec *t = m->tree, *leader = tree_find(m, t[i].sid, NULL), *g;
+	size_t j;
+
+	if (leader && (leader->state != TREE_ZOMBIE || leader->ppid != t[i].ppid))
+		return false;
+	for (j = 1; j < m->ntree; j++) {
+		const struct tree_rec *pj = tree_find(m, t[j].ppid, NULL);
+
+		if (t[j].sid == t[i].sid && pj && pj->sid != t[i].sid && t[j].pid != t[i].sid &&
+		    t[j].ppid != t[i].ppid)
+			return false;
+	}
+	if (t[i].pgid == t[i].pid || t[i].pgid == t[i].sid)
+		return true;
+	g = tree_find(m, t[i].pgid, NULL);
+	return g && g->sid == t[i].sid;
+}
+
 static int check_tree(const struct image_meta *m)
 {
 	const struct tree_rec *t = m->tree, *root;
@@ -698,11 +865,13 @@ static int check_tree(const struct image_meta *m)
 		if (!parent || parent->state == TREE_ZOMBIE)
 			return fail_why("its parent is not before it", "the image is corrupted",
 					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
-		if (t[i].sid != t[i].pid && t[i].sid != parent->sid)
+		if (t[i].sid != t[i].pid && t[i].sid != parent->sid && !session_ok(m, i))
 			return fail_why("its session cannot be made", "the image is corrupted",
 					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
 		if (t[i].pgid == t[i].pid || (t[i].pgid == root->pgid && t[i].sid == root->sid))
 			continue;
+		if (t[i].pgid == t[i].sid && t[i].sid != root->sid)
+			continue;	/* the session's own group */
 		leader = tree_find(m, t[i].pgid, NULL);
 		if (leader && leader->sid == t[i].sid)
 			continue;
@@ -789,6 +958,7 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 			if (rm->tree[j].pid == p->rec->ppid)
 				p->parent = (int)j;
 		p->zombie = p->rec->state == TREE_ZOMBIE;
+		p->ctx.fs_from_parent = p->rec->share_fs != 0;
 		p->ctx.reader = r;
 		p->ctx.next = prev->ctx.next;
 		p->ctx.pidns_nested = t->nested;
@@ -980,6 +1150,8 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 				goto out;
 			if (dead_leader(&t, i) && restore_pid_free(t.p[i]->rec->pgid, true))
 				goto out;	/* for its stand-in leader */
+			if (gone_session_leader(&t, i) && restore_pid_free(t.p[i]->rec->sid, true))
+				goto out;	/* for its session's stand-in leader */
 			for (k = 0; k < m->nthreads; k++)
 				if (restore_pid_free(m->threads[k].tid, true))
 					goto out;

@@ -222,6 +222,8 @@ static int process_restore_child(struct restore_ctx *ctx)
 {
 	const struct process_rec *p = ctx->meta.process;
 
+	if (ctx->fs_from_parent)
+		goto personality;	/* one fs_struct: its parent sets it */
 	if (strcmp(p->root, "/") && chroot(p->root))
 		return fail(errno, NULL, "changing root to %s", p->root);
 	if (p->cwd_ghost) {
@@ -239,6 +241,7 @@ static int process_restore_child(struct restore_ctx *ctx)
 			    "changing directory to %s", p->cwd);
 	}
 	umask(p->umask);
+personality:
 	if (personality(p->personality) < 0)
 		return fail(errno, NULL, "setting personality %#llx",
 			    (unsigned long long)p->personality);

@@ -3,7 +3,8 @@
 # by name, leaving the process running: a pty whose slave a process outside
 # the tree holds, a pidfd of its parent (outside the tree), a namespace fd of a
 # namespace no longer the process's own, an epoll watching a pipe that only
-# a child still holds; a child sharing its cwd and umask (CLONE_FS); a pty's queues when ckpt lacks CAP_SYS_ADMIN.
+# a child still holds; two children sharing their cwd and umask (CLONE_FS)
+# without their parent; a pty's queues when ckpt lacks CAP_SYS_ADMIN.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt

@@ -62,8 +62,8 @@
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
  *   miscfd refuse-clonefs
- *                  a child sharing its cwd and umask (clone CLONE_FS),
- *                  which exec would undo.
+ *                  two children sharing their cwd and umask (clone
+ *                  CLONE_FS), their parent not (it unshared it).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -897,9 +897,15 @@ static void refuse_setup(const char *what)
 			die("the grandchild did not open the slave");
 		close(p[0]);
 		close(p[1]);
-	} else if (!strcmp(what, "clonefiles") || !strcmp(what, "clonefs")) {
-		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD |
-			  (!strcmp(what, "clonefs") ? CLONE_FS : CLONE_FILES), NULL) < 0)
+	} else if (!strcmp(what, "clonefiles")) {
+		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0)
+			die("clone");
+	} else if (!strcmp(what, "clonefs")) {
+		/* Two children sharing it, their parent no more (restart can make
+		 * it again only between a parent and its children). */
+		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FS, NULL) < 0 ||
+		    clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FS, NULL) < 0 ||
+		    unshare(CLONE_FS))
 			die("clone");
 	} else if (!strcmp(what, "pidfd")) {
 		if (pidfd_open(getppid(), 0) < 0)
