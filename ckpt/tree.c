@@ -181,6 +181,43 @@ static void leave_out_ckpt(pid_t *kids, size_t *n)
 	*n = k;
 }
 
+static void record_zombie(struct tproc *c, const struct proc_stat *st)
+{
+	c->state = TREE_ZOMBIE;
+	c->live = false;
+	c->ppid = st->ppid;
+	c->pgid = st->pgrp;
+	c->sid = st->session;
+	c->exit_status = st->exit_code;
+	snprintf(c->comm, sizeof(c->comm), "%s", st->comm);
+}
+
+/* A child that could not be frozen because it was exiting right then
+ * (PTRACE_SEIZE gives EPERM for a process in exit): its parent is frozen,
+ * so it stays a zombie, saved as one.  Waits up to a second for it to get
+ * there; a main thread gone with threads running on is not such a case. */
+static bool exited_meanwhile(struct tproc *c)
+{
+	struct proc_stat st;
+	int i;
+
+	if (c->ctx.ntasks)
+		return false;	/* partly seized: a real failure */
+	for (i = 0; i < 20; i++) {
+		if (procfs_read_stat(c->pid, &st))
+			return false;
+		if (st.state == 'Z' && st.num_threads <= 1) {
+			pr_info("process %d (%s) exited while it was being frozen: saved as a "
+				"zombie (%s)", c->pid, st.comm, error_text());
+			error_clear();
+			record_zombie(c, &st);
+			return true;
+		}
+		usleep(50000);
+	}
+	return false;
+}
+
 /* Freeze the root, then each frozen process's children, breadth first. */
 static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts)
 {
@@ -230,15 +267,10 @@ static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts
 				return -1;
 			}
 			if (st.state == 'Z') {
-				c->state = TREE_ZOMBIE;
-				c->ppid = st.ppid;
-				c->pgid = st.pgrp;
-				c->sid = st.session;
-				c->exit_status = st.exit_code;
-				snprintf(c->comm, sizeof(c->comm), "%s", st.comm);
+				record_zombie(c, &st);
 				continue;
 			}
-			if (freeze(c)) {
+			if (freeze(c) && !exited_meanwhile(c)) {
 				free(kids);
 				return -1;
 			}
