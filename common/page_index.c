@@ -314,7 +314,7 @@ int image_find_parents(const char *dir, const struct image_identity *child, char
 		       size_t *n)
 {
 	struct candidate *c = NULL;
-	size_t nc = 0, i;
+	size_t nc = 0, i, k;
 	struct image_identity at = *child;
 	char idtext[16];
 	int ret = -1;
@@ -328,9 +328,12 @@ int image_find_parents(const char *dir, const struct image_identity *child, char
 	while (at.has_parent) {
 		char **grown;
 
-		for (i = 0; i < nc; i++)
-			if (!memcmp(c[i].id.id, at.parent, IMAGE_ID_LEN))
-				break;
+		/* Two images with one id (ckpt merge keeps the id): the full one. */
+		for (i = 0, k = nc; i < nc; i++)
+			if (!memcmp(c[i].id.id, at.parent, IMAGE_ID_LEN) &&
+			    (k == nc || (c[k].id.has_parent && !c[i].id.has_parent)))
+				k = i;
+		i = k;
 		image_id_text(at.parent, idtext, sizeof(idtext));
 		if (i == nc) {
 			fail_why("no image there has its id", "put the parent images next to it "

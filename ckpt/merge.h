@@ -1,0 +1,9 @@
+#ifndef CKPT_MERGE_H
+#define CKPT_MERGE_H
+
+/* `ckpt merge IMAGE -o OUT`: fold an incremental image and its chain of
+ * parents into one full image with IMAGE's metadata and image_id.
+ * argv[0] is "merge".  Returns the exit status. */
+int merge_main(int argc, char **argv);
+
+#endif
