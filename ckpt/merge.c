@@ -585,6 +585,38 @@ out:
 	return ret;
 }
 
+int merge_image(const char *image, const char *out, int level)
+{
+	struct output o = { .path = out, .fd = -1, .confirm_fd = -1 };
+	struct merge g = { .path = image, .scratch = -1 };
+	int ret = -1;
+	size_t i;
+
+	g.buf = malloc(CHUNK_CAP);
+	g.out = malloc(CHUNK_CAP);
+	if (!g.buf || !g.out)
+		fail(ENOMEM, NULL, "merging %s", g.path);
+	else if (!scan_image(&g) && !take_from_parents(&g) && !open_output(&o) &&
+		 !write_merged(&g, &o, level) && !commit_output(&o))
+		ret = 0;
+	if (!ret)
+		pr_info("%s: %" PRIu64 " pages taken from %zu parent image%s", o.path,
+			g.total_need, g.nparents, g.nparents == 1 ? "" : "s");
+	close_output(&o);
+	if (g.scratch >= 0)
+		close(g.scratch);
+	for (i = 0; i < g.nprocs; i++) {
+		page_index_free(&g.procs[i].ix);
+		free(g.procs[i].need);
+		free(g.procs[i].state);
+	}
+	free(g.procs);
+	image_paths_free(g.parents, g.nparents);
+	free(g.buf);
+	free(g.out);
+	return ret;
+}
+
 int merge_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -594,15 +626,13 @@ int merge_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct output o = { .fd = -1, .confirm_fd = -1 };
-	struct merge g = { .scratch = -1 };
-	int c, level = 1, verbose = 0, ret = -1;
-	size_t i;
+	const char *out = NULL;
+	int c, level = 1, verbose = 0;
 
 	while ((c = getopt_long(argc, argv, "o:l:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			o.path = optarg;
+			out = optarg;
 			break;
 		case 'l':
 			level = atoi(optarg);
@@ -622,40 +652,19 @@ int merge_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || !o.path) {
+	if (optind != argc - 1 || !out) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	log_level += verbose;
-	g.path = argv[optind];
-	if (!strcmp(g.path, "-")) {
+	if (!strcmp(argv[optind], "-")) {
 		fprintf(stderr, "ckpt merge: IMAGE must be a file (it is read twice, and its "
 			"parents are found beside it)\n");
 		return 2;
 	}
-	g.buf = malloc(CHUNK_CAP);
-	g.out = malloc(CHUNK_CAP);
-	if (!g.buf || !g.out)
-		fail(ENOMEM, NULL, "merging %s", g.path);
-	else if (!scan_image(&g) && !take_from_parents(&g) && !open_output(&o) &&
-		 !write_merged(&g, &o, level) && !commit_output(&o))
-		ret = 0;
-	if (!ret)
-		pr_info("%s: %" PRIu64 " pages taken from %zu parent image%s", o.path,
-			g.total_need, g.nparents, g.nparents == 1 ? "" : "s");
-	else
+	if (merge_image(argv[optind], out, level)) {
 		error_print();
-	close_output(&o);
-	if (g.scratch >= 0)
-		close(g.scratch);
-	for (i = 0; i < g.nprocs; i++) {
-		page_index_free(&g.procs[i].ix);
-		free(g.procs[i].need);
-		free(g.procs[i].state);
+		return 1;
 	}
-	free(g.procs);
-	image_paths_free(g.parents, g.nparents);
-	free(g.buf);
-	free(g.out);
-	return ret ? 1 : 0;
+	return 0;
 }

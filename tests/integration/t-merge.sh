@@ -6,7 +6,8 @@
 # print the same checksum at the same tick.  The merged image keeps inc3's
 # image_id, so inc4 (taken with inc3 as parent) restarts against it alone;
 # merged in place over inc3 (-o inc3), the parents can go.  A damaged or
-# missing parent: merge refuses clearly and writes nothing.
+# missing parent: merge refuses clearly and writes nothing.  ckpt snapshot
+# --merge-old folds a kept snapshot whose parents the policy drops.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -117,4 +118,31 @@ cmp -s "$T/r1.tick" "$T/r4.tick" || fail "inc4 after an in-place merge differs: 
 # To standard output.
 "$CKPT" merge "$C/inc4.tar.zst" -o - > "$T/stdout.tar.zst" 2> "$T/merge3.err" || fail "merge -o -: $(cat "$T/merge3.err")"
 "$CKPT" info "$T/stdout.tar.zst" > /dev/null 2>&1 || fail "merge -o - wrote no valid image"
+
+# ckpt snapshot --merge-old --keep 1: incremental snapshots, each folded so
+# that exactly one image remains, full, and the next is incremental on it.
+S=$T/snaps
+start_bg "$PROGS/dirtier" 16 -i 50 -d 16 > "$T/s.log" 2> "$T/s.err"
+spid=$BG_PID
+wait_tick "$T/s.log" 3
+for i in 1 2 3 4; do
+	wait_tick "$T/s.log" $(($(last_tick "$T/s.log") + 2))
+	timeout -k 5 "$CKPT_TIMEOUT" "$CKPT" snapshot --pid "$spid" --dir "$S" --keep 1 --full-every 10 \
+		--merge-old -v > "$T/snap.out" 2> "$T/snap.err" < /dev/null || fail "snapshot $i failed: $(cat "$T/snap.err")"
+	n=$(ls "$S"/*.tar.zst | wc -l)
+	[ "$n" = 1 ] || fail "after snapshot $i with --merge-old --keep 1, $n images remain: $(ls "$S")"
+	if [ "$i" -gt 1 ]; then
+		grep -q 'incremental on' "$T/snap.err" || fail "snapshot $i is not incremental: $(cat "$T/snap.err")"
+		grep -q 'folded .* into a full image' "$T/snap.err" || fail "snapshot $i was not folded: $(cat "$T/snap.err")"
+	fi
+	"$CKPT" info --json "$S"/*.tar.zst > "$T/sinfo" 2>&1 || fail "ckpt info: $(cat "$T/sinfo")"
+	grep -qE '"parent_id": "[0-9a-f]+"' "$T/sinfo" && fail "the kept snapshot $i still has a parent"
+done
+kill_wait "$spid"
+sat=$(last_tick "$T/s.log")
+restart_detach "$S"
+wait_tick "$T/s.log" $((sat + 5))
+kill_wait "$RESTORED_PID"
+assert_no_corrupt "$T/s.log"
+say "--merge-old: $(ls "$S")"
 pass
