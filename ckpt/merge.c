@@ -174,6 +174,7 @@ static int read_chunk(struct image_reader *r, const char *name, uint64_t size, u
 {
 	const char *why;
 
+	memset(v, 0, sizeof(*v));
 	if (size > CHUNK_CAP)
 		return fail_why("chunk too large", "the image is corrupted", "reading %s of %s %s",
 				name, what, path);
