@@ -7,7 +7,8 @@
 # image_id, so inc4 (taken with inc3 as parent) restarts against it alone;
 # merged in place over inc3 (-o inc3), the parents can go.  A damaged or
 # missing parent: merge refuses clearly and writes nothing.  ckpt snapshot
-# --merge-old folds a kept snapshot whose parents the policy drops.
+# --merge-old folds a kept snapshot whose parents the policy drops.  A tree
+# image merges too (each process from its own pages in the parents).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -145,4 +146,27 @@ wait_tick "$T/s.log" $((sat + 5))
 kill_wait "$RESTORED_PID"
 assert_no_corrupt "$T/s.log"
 say "--merge-old: $(ls "$S")"
+
+# A process tree: each process's pages from its own in the parents.
+if [ -x "$PROGS/proctree" ]; then
+	mkdir -p "$T/tree/m"
+	start_bg "$PROGS/proctree" -d "$T/tree" -w 2 -m < /dev/null > "$T/tree.out" 2>&1
+	root=$BG_PID
+	wait_until 10 test -e "$T/tree/ready" || fail "proctree did not get ready"
+	wait_tick "$T/tree/root.log" 3
+	ckpt_ok "$root" "$T/tree/full.tar.zst"
+	wait_tick "$T/tree/root.log" $(($(last_tick "$T/tree/root.log") + 3))
+	ckpt_ok "$root" "$T/tree/inc.tar.zst" --parent "$T/tree/full.tar.zst" --kill
+	wait_gone "$root"
+	timeout 120 "$CKPT" merge "$T/tree/inc.tar.zst" -o "$T/tree/m/merged.tar.zst" 2> "$T/tmerge.err" ||
+		fail "merge of a tree image failed: $(cat "$T/tmerge.err")"
+	declare -A before
+	for f in "$T"/tree/*.log; do before[$f]=$(last_tick "$f"); done
+	restart_detach "$T/tree/m/merged.tar.zst"
+	for f in "$T"/tree/*.log; do
+		wait_tick "$f" $((${before[$f]} + 5))
+		assert_ticks_consecutive "$f"
+	done
+	say "tree of $(find "$T"/tree -maxdepth 1 -name '*.log' | wc -l) processes restored from a merged image"
+fi
 pass
