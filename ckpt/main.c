@@ -22,6 +22,7 @@
 #include "sign.h"
 #include "crypt.h"
 #include "snapshot.h"
+#include "merge.h"
 #include "version.h"
 
 static const char usage[] =
@@ -30,6 +31,7 @@ static const char usage[] =
 "       ckpt check [IMAGE [--new-pid | --any-pid]]\n"
 "       ckpt snapshot (--pid PID | --pidfile F | --unit UNIT) --dir DIR [--keep N]\n"
 "       ckpt cache [list | prune [--max-size SIZE] [--max-age DAYS] | dir]\n"
+"       ckpt merge IMAGE -o OUT\n"
 "       ckpt keygen FILE\n"
 "\n"
 "Checkpoint the running process PID and all its descendants into one image\n"
@@ -52,6 +54,8 @@ static const char usage[] =
 "                            (for cron and systemd timers)\n"
 "  cache                     the cache of bundled files restart unpacks: list,\n"
 "                            prune (bounded size and age), dir\n"
+"  merge IMAGE -o OUT        fold an incremental image and its parents into\n"
+"                            one full image (its parents can then go)\n"
 "  keygen FILE               make an Ed25519 key pair for --sign: FILE (private,\n"
 "                            mode 0600) and FILE.pub (for restart --verify)\n"
 "  Each has its own --help.\n"
@@ -236,6 +240,8 @@ int main(int argc, char **argv)
 		track_holder_main(argv[2]);	/* started by track_commit() */
 	if (argc >= 2 && !strcmp(argv[1], "cache"))
 		return cache_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "merge"))
+		return merge_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "keygen"))
 		return keygen_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "o:kbl:vhV", longopts, NULL)) != -1) {

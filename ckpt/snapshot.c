@@ -4,6 +4,7 @@
  * up, one log line per run, exit codes that say what happened. */
 #define LOG_PREFIX ""
 #include "snapshot.h"
+#include "merge.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -65,6 +66,10 @@ static const char usage[] =
 "                          between (only the pages changed since the newest\n"
 "                          snapshot, see ckpt --parent); default 8, 1 = all full.\n"
 "                          Rotation keeps the images a kept one depends on.\n"
+"      --merge-old         instead, fold each kept snapshot whose parent the\n"
+"                          policy would delete into a full image in place\n"
+"                          (ckpt merge: same image id, so newer snapshots\n"
+"                          stay valid), and delete the parents\n"
 "      --no-track          do not track the pages the process writes between\n"
 "                          snapshots: compare every page's hash instead.  By\n"
 "                          default a small \"ckpt-track\" process keeps a\n"
@@ -110,6 +115,7 @@ struct snapshot_args {
 	const char *pidfile, *unit, *dir, *name;
 	struct retention keep;
 	unsigned full_every;		/* a full image every K snapshots (1: always) */
+	bool merge_old;			/* --merge-old: fold chains instead of keeping parents */
 	struct dump_opts dump;
 };
 
@@ -411,9 +417,41 @@ static int choose_parent(struct snapshot_args *a, const char *name, char *parent
 	return 0;
 }
 
+/* --merge-old: each kept incremental snapshot whose parent the policy
+ * does not keep is folded in place (ckpt merge, same image_id), oldest
+ * first, so that its parents can go.  One that cannot be merged keeps
+ * its parents (keep_parents), with a warning. */
+static void fold_kept(const char *dir, struct snapshot_list *list, int level)
+{
+	struct image_identity *ids = identities(dir, list, NULL);
+	size_t i;
+
+	if (!ids)
+		return;
+	for (i = list->n; i-- > 0;) {	/* oldest first */
+		char path[PATH_MAX];
+		ssize_t p;
+
+		if (!list->items[i].keep || !ids[i].has_parent)
+			continue;
+		p = find_id(ids, list->n, ids[i].parent);
+		if (p >= 0 && list->items[p].keep)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, list->items[i].file);
+		if (merge_image(path, path, level)) {
+			pr_warn("could not fold %s into a full image (its parents are kept): %s",
+				list->items[i].file, error_text());
+			error_clear();
+			continue;
+		}
+		pr_info("folded %s into a full image (its parents can go)", list->items[i].file);
+	}
+	free(ids);
+}
+
 /* Delete what the policy does not keep; the snapshot just taken stays. */
 static int rotate(const char *dir, const char *name, const char *newest,
-		  const struct retention *keep, struct crypt_key *key)
+		  const struct retention *keep, struct crypt_key *key, bool merge_old, int level)
 {
 	struct snapshot_list list;
 	size_t i, deleted = 0;
@@ -422,6 +460,8 @@ static int rotate(const char *dir, const char *name, const char *newest,
 	if (snapshot_list_dir(dir, name, &list))
 		return -1;
 	retention_apply(&list, keep);
+	if (merge_old && !key)	/* (ckpt merge reads no encrypted image) */
+		fold_kept(dir, &list, level);
 	keep_parents(dir, &list, key);
 	for (i = 0; i < list.n; i++) {
 		char path[PATH_MAX];
@@ -514,7 +554,8 @@ static int take_snapshot(struct snapshot_args *a)
 		(unsigned long long)(stats.pages_stored + stats.pages_parent),
 		(unsigned long long)stats.pages_zero,
 		!parent[0] ? "" : stats.tracked ? ", tracked" : ", by hashes");
-	ret = rotate(a->dir, name, file, &a->keep, a->dump.encrypt);
+	ret = rotate(a->dir, name, file, &a->keep, a->dump.encrypt, a->merge_old,
+		     a->dump.compress_level);
 out:
 	if (ret < 0 && lock_fd >= 0) {
 		int e = error_errno();
@@ -553,7 +594,7 @@ static int parse_count(const char *opt, const char *s, unsigned *out)
 int snapshot_main(int argc, char **argv)
 {
 	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY, OPT_NO_TRACK,
-	       OPT_SIGN, OPT_ENCRYPT };
+	       OPT_SIGN, OPT_ENCRYPT, OPT_MERGE_OLD };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'f' },
@@ -566,6 +607,7 @@ int snapshot_main(int argc, char **argv)
 		{ "compress-level", required_argument, NULL, 'l' },
 		{ "no-cow", no_argument, NULL, OPT_NOCOW },
 		{ "no-track", no_argument, NULL, OPT_NO_TRACK },
+		{ "merge-old", no_argument, NULL, OPT_MERGE_OLD },
 		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "kill", no_argument, NULL, 'k' },
@@ -627,6 +669,9 @@ int snapshot_main(int argc, char **argv)
 				fprintf(stderr, "ckpt snapshot: --compress-level must be 1 to 19\n");
 				return SNAP_USAGE;
 			}
+			break;
+		case OPT_MERGE_OLD:
+			a.merge_old = true;
 			break;
 		case OPT_NO_TRACK:
 			a.dump.track = false;

@@ -367,7 +367,7 @@ int image_find_parents(const char *dir, const struct image_keys *keys,
 		       const struct image_identity *child, char ***paths, size_t *n)
 {
 	struct candidate *c = NULL;
-	size_t nc = 0, i, refused = 0;
+	size_t nc = 0, i, k, refused = 0;
 	char why[600] = "";
 	struct image_identity at = *child;
 	char idtext[16];
@@ -382,9 +382,12 @@ int image_find_parents(const char *dir, const struct image_keys *keys,
 	while (at.has_parent) {
 		char **grown;
 
-		for (i = 0; i < nc; i++)
-			if (!memcmp(c[i].id.id, at.parent, IMAGE_ID_LEN))
-				break;
+		/* Two images with one id (ckpt merge keeps the id): the full one. */
+		for (i = 0, k = nc; i < nc; i++)
+			if (!memcmp(c[i].id.id, at.parent, IMAGE_ID_LEN) &&
+			    (k == nc || (c[k].id.has_parent && !c[i].id.has_parent)))
+				k = i;
+		i = k;
 		image_id_text(at.parent, idtext, sizeof(idtext));
 		if (i == nc && refused) {
 			/* Its header may claim the id: not believed unverified. */
