@@ -152,6 +152,107 @@ out:
 	return ret;
 }
 
+static bool connected(const struct fd_rec *rec);
+
+/* The address and port of a sockaddr (IPv4 or IPv6) into a diag id half. */
+static bool diag_endpoint(const struct blob *b, __be16 *port, __be32 addr[4])
+{
+	const struct sockaddr *sa = b->data;
+
+	if (!sa || b->len < sizeof(struct sockaddr_in))
+		return false;
+	if (sa->sa_family == AF_INET6 && b->len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = b->data;
+		*port = s6->sin6_port;
+		memcpy(addr, &s6->sin6_addr, 16);
+		return true;
+	}
+	if (sa->sa_family != AF_INET)
+		return false;
+	*port = ((const struct sockaddr_in *)sa)->sin_port;
+	addr[0] = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+	return true;
+}
+
+/* One request about the socket of exactly rec's 4-tuple: SOCK_DIAG_BY_FAMILY
+ * (is there one, and does a process hold it?) or SOCK_DESTROY.  1 when the
+ * kernel answered with a socket that no file holds, 0 when not, -1 on
+ * error. */
+static int diag_exact(int nl, int type, const struct fd_rec *rec)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { sizeof(req), type, NLM_F_REQUEST | NLM_F_ACK, 1, 0 },
+		.r = { .sdiag_family = rec->sock_domain, .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_states = ~(1U << TCP_LISTEN),
+		       .id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
+	};
+	char buf[8192];
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	ssize_t n;
+	int orphan = 0;
+
+	if (!diag_endpoint(&rec->local_addr, &req.r.id.idiag_sport, req.r.id.idiag_src) ||
+	    !diag_endpoint(&rec->peer_addr, &req.r.id.idiag_dport, req.r.id.idiag_dst))
+		return 0;
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		return -1;
+	for (;;) {
+		n = recv(nl, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return -1;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return orphan;		/* the ack, or ENOENT: none */
+			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				orphan = ((struct inet_diag_msg *)NLMSG_DATA(h))->idiag_inode == 0;
+			else if (h->nlmsg_type == NLMSG_DONE)
+				return orphan;
+		}
+	}
+}
+
+/* What is left of the connections of the image on this host, when their
+ * process was killed after the checkpoint instead of by it: the old
+ * sockets of exactly their 4-tuples, in TIME_WAIT or closing, held by no
+ * process.  They would take the port from the listener and the tuple from
+ * the connection being rebuilt; they are destroyed (sock_diag, as
+ * ss -K).  A socket some process still holds is left alone: the bind or
+ * connect that follows then fails, naming the address. */
+static int clear_leftovers(const struct restore_ctx *ctx, in_port_t port)
+{
+	const struct image_meta *m = &ctx->meta;
+	int nl = -1, ret = 0;
+	size_t k;
+
+	for (k = 0; k < m->nfds && !ret; k++) {
+		const struct fd_rec *r = &m->fds[k];
+		int orphan;
+
+		if (r->kind != FD_TCP || r->share_index || !connected(r) ||
+		    port_of(&r->local_addr) != port)
+			continue;
+		if (nl < 0)
+			nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		if (nl < 0)
+			return fail(errno, NULL, "opening sock_diag");
+		orphan = diag_exact(nl, SOCK_DIAG_BY_FAMILY, r);
+		if (orphan > 0 && diag_exact(nl, SOCK_DESTROY, r) < 0)
+			orphan = -1;
+		if (orphan < 0)
+			ret = fail(errno, "CONFIG_INET_DIAG_DESTROY must be set",
+				   "removing what is left of the old connection of fd %d", r->fd);
+		else if (orphan)
+			pr_info("fd %d: the old connection's leftover socket removed", r->fd);
+	}
+	if (nl >= 0)
+		close(nl);
+	return ret;
+}
+
 /* The process shut the writing side down (shutdown(SHUT_WR)): its FIN is
  * in the send queue, acknowledged (FIN_WAIT2) or not. */
 static bool our_fin(int state)
@@ -603,9 +704,12 @@ static int send_unsent(int s, const void *data, size_t len, const struct fd_rec 
 	return 0;
 }
 
-static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
+/* Out of repair mode, on s (the process's socket, or restart's copy of
+ * it).  Leaving repair mode sends a window probe: a peer that does not
+ * exist yet would answer it with a reset. */
+static int leave_repair(struct fd_child *c, int s, const struct fd_rec *rec)
 {
-	int off = 0, s = rec->fd;
+	int off = 0;
 
 	if (rec->kind != FD_TCP || !connected(rec) || c->ctx->opts->tcp_close)
 		return 0;
@@ -637,6 +741,21 @@ static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 	 * then may be above it, as it was). */
 	return settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||
 	       settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ? -1 : 0;
+}
+
+/* In the child: only a socket in flight (it is in a unix socket's queue,
+ * not in the table, after exec); the others leave repair mode in
+ * finish_tree. */
+static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
+{
+	return rec->inflight ? leave_repair(c, rec->fd, rec) : 0;
+}
+
+/* In restart, once every process of the tree holds all its fds: the peer
+ * of a connection between two processes of the tree exists now. */
+static int finish_inet_tree(struct fd_child *c, int s, const struct fd_rec *rec)
+{
+	return rec->inflight ? 0 : leave_repair(c, s, rec);
 }
 
 /* A socket to bind may share its port with connections of the process
@@ -682,6 +801,10 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 		return fail(errno, rec->kind == FD_PING && errno == EACCES ? "the group of the "
 			    "process must be in net.ipv4.ping_group_range" : NULL,
 			    "recreating socket fd %d", rec->fd);
+	if (rec->kind == FD_TCP && port_of(&rec->local_addr) &&
+	    (established || rec->sock_state == TCP_LISTEN) &&
+	    clear_leftovers(c->ctx, port_of(&rec->local_addr)))
+		goto err;
 	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | (established ? 0 : SOCKOPTS_BUFFERS)))
 		goto err;
 	if (established) {
@@ -711,6 +834,7 @@ const struct fd_kind_ops fd_tcp_kind = {
 	.check = check_inet,
 	.open = open_inet,
 	.finish = finish_inet,
+	.finish_tree = finish_inet_tree,
 };
 const struct fd_kind_ops fd_udp_kind = {
 	.kind = FD_UDP,

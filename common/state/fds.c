@@ -495,6 +495,7 @@ int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int
  * file), where the image has it. */
 static int fds_restore(struct restore_ctx *ctx)
 {
+	struct fd_child c = { ctx, 0 };
 	size_t i;
 
 	for (i = 0; i < ctx->meta.nfds; i++) {
@@ -502,6 +503,23 @@ static int fds_restore(struct restore_ctx *ctx)
 		if (f->cloexec && !f->inflight &&
 		    remote_syscall_ok(ctx->remote, NULL, "setting close-on-exec", __NR_fcntl,
 				      f->fd, F_SETFD, FD_CLOEXEC, 0, 0, 0))
+			return -1;
+	}
+	/* Every process of the tree is at its exec stop by now (restart
+	 * waited for all), each with all its fds. */
+	for (i = 0; i < ctx->meta.nfds; i++) {
+		const struct fd_rec *f = &ctx->meta.fds[i];
+		const struct fd_kind_ops *ops = kind_of(f->kind);
+		int s, rc;
+
+		if (f->tree_pid || f->share_index || f->inflight || !ops || !ops->finish_tree)
+			continue;
+		s = fd_steal(ctx->pid, f->fd);
+		if (s < 0)
+			return -1;
+		rc = ops->finish_tree(&c, s, f);
+		close(s);
+		if (rc)
 			return -1;
 	}
 	return 0;

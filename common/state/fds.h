@@ -51,6 +51,10 @@ struct fd_kind_ops {
 	 * steps that need the other fds (a TCP connection whose peer is in
 	 * the process leaves repair mode only when the peer exists). */
 	int (*finish)(struct fd_child *c, const struct fd_rec *rec);
+	/* In restart, once every process of the tree is at its exec stop with
+	 * all its fds: on s, restart's copy of the fd (a TCP connection whose
+	 * peer is another process of the tree leaves repair mode only now). */
+	int (*finish_tree)(struct fd_child *c, int s, const struct fd_rec *rec);
 	bool late;			/* opened after all others (epoll) */
 	/* Dump, once the table is read and before any fd is dumped: may append
 	 * to *all the files in flight it finds (fd_dump_read_own), growing it
