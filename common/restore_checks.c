@@ -5,8 +5,28 @@
 #define LOG_PREFIX ""
 #include "state.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+bool image_path_ok(const char *path)
+{
+	const char *c;
+	size_t n;
+
+	if (!path || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX)
+		return false;
+	if (!path[1])
+		return true;		/* "/" */
+	for (c = path + 1;; c += n + 1) {
+		n = strcspn(c, "/");
+		if (!n || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[n])
+			return true;
+	}
+}
 
 int restore_run_checks(struct restore_ctx *ctx)
 {

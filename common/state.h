@@ -335,6 +335,10 @@ int restore_run_checks(struct restore_ctx *ctx) must_check;
  * each module with a check (error NULL if it passed).  -1 if any failed. */
 int restore_run_checks_each(struct restore_ctx *ctx, void (*report)(void *arg,
 			    const char *module, const char *error), void *arg) must_check;
+/* A path an image names: absolute and normalised (no empty, "." or ".."
+ * component, no trailing slash), shorter than PATH_MAX: what the kernel
+ * shows in /proc, never a way out of where it points. */
+bool image_path_ok(const char *path);
 /* pid is free for the restored process.  A zombie holding it (an exited
  * process not reaped yet) is waited for, up to 5 s, if wait_for_zombie. */
 int restore_pid_free(pid_t pid, bool wait_for_zombie) must_check;

@@ -255,8 +255,7 @@ static int check_records(const struct image_meta *m)
 		const struct file_id_rec *f = &m->files[i];
 		if ((f->sha256.len && f->sha256.len != SHA256_LEN) ||
 		    (f->bundled && f->sha256.len != SHA256_LEN) || f->bundled > 1 ||
-		    f->replaced > 2 || (f->replaced && !f->bundled) || !f->path ||
-		    f->path[0] != '/')
+		    f->replaced > 2 || (f->replaced && !f->bundled) || !image_path_ok(f->path))
 			goto bad;
 	}
 	return 0;

@@ -294,7 +294,7 @@ static int check_ghost(const struct ghost_rec *g, size_t i)
 	uint64_t total = 0, end = 0;
 	const uint64_t *ext = g->extents.data;
 
-	if (!g->path || g->path[0] != '/' || strlen(g->path) >= PATH_MAX || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
+	if (!image_path_ok(g->path) || g->kind < GHOST_FILE || g->kind > GHOST_DEV ||
 	    (g->kind == GHOST_DEV) != (S_ISCHR(g->mode) || S_ISBLK(g->mode)) ||
 	    g->extents.len % 16 ||
 	    (g->kind == GHOST_DIR) != S_ISDIR(g->mode) ||

@@ -37,7 +37,7 @@ static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
 	struct stat st;
 
 	(void)ctx;
-	if (!rec->path || rec->path[0] != '/')
+	if (!image_path_ok(rec->path))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	if (stat(rec->path, &st))
@@ -126,7 +126,7 @@ static int check_opath(struct restore_ctx *ctx, const struct fd_rec *rec)
 	struct stat st;
 
 	(void)ctx;
-	if (!rec->path || rec->path[0] != '/' || !(rec->flags & O_PATH))
+	if (!image_path_ok(rec->path) || !(rec->flags & O_PATH))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	if (lstat(rec->path, &st))

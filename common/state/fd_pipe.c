@@ -365,7 +365,7 @@ static int check_fifo(struct restore_ctx *ctx, const struct fd_rec *rec)
 	struct stat st;
 
 	(void)ctx;
-	if (!rec->path || rec->path[0] != '/')
+	if (!image_path_ok(rec->path))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
 	if (check_queue(rec) || check_fits(&ctx->meta, rec) || check_size(rec))

@@ -195,7 +195,7 @@ static int process_check(struct restore_ctx *ctx)
 	const struct process_rec *p = ctx->meta.process;
 	size_t i;
 
-	if (!p->exe || p->exe[0] != '/' || !p->cwd || !p->root ||
+	if (!image_path_ok(p->exe) || !image_path_ok(p->cwd) || !image_path_ok(p->root) ||
 	    p->cwd_ghost > ctx->meta.nghosts ||
 	    (p->cwd_ghost && ctx->meta.ghosts[p->cwd_ghost - 1].kind != GHOST_DIR))
 		return fail_why("invalid process record", "the image is corrupted",
@@ -207,7 +207,7 @@ static int process_check(struct restore_ctx *ctx)
 				"checking the executable %s", p->exe);
 	for (i = 0; i < ctx->meta.nfiles; i++) {
 		const struct file_id_rec *f = &ctx->meta.files[i];
-		if (!f->path || f->path[0] != '/')
+		if (!image_path_ok(f->path))
 			return fail_why("invalid file record", "the image is corrupted",
 					"checking the image");
 		if (file_id_check(ctx, i, strcmp(f->path, p->exe) ? "mapped file" : "executable"))

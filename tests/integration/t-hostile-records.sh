@@ -54,6 +54,14 @@ expect_fail_msg "not a regular file" "$RESTART" "$T/fifo.tar.zst" --detach
 assert_no_new_procs "$before"
 expect_fail_msg "not a regular file" "$CKPT" check "$T/fifo.tar.zst"
 
+# A path with a ".." component (here one that leads to the very same
+# file, so only the check of the path itself can refuse it).
+unpack "$T/c.tar.zst" "$T/dotdot"
+edit "$T/dotdot" meta/files set "$k" 1 str "$T/../${T##*/}/c.map"
+repack "$T/dotdot" "$T/dotdot.tar.zst"
+expect_fail_msg "invalid file record" "$RESTART" "$T/dotdot.tar.zst" --detach
+assert_no_new_procs "$before"
+
 unpack "$T/c.tar.zst" "$T/exe"
 edit "$T/exe" meta/process set 0 6 str /bin/true
 repack "$T/exe" "$T/exe.tar.zst"

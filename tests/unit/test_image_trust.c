@@ -3,6 +3,7 @@
  * and records that name a thread the image does not have (timers, queued
  * signals: common/state/timers.c, signals.c), refused before anything is
  * created. */
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,30 @@ static void ctx_init(struct restore_ctx *ctx)
 	ctx->meta.nthreads = 2;
 	error_clear();
 }
+
+/* Paths an image names must be absolute and normalised. */
+START_TEST(test_image_path)
+{
+	static const char *good[] = { "/", "/usr/lib/x.so", "/a..b/.c/..d", "/tmp/x (deleted)",
+				      "/memfd:a b (deleted)" };
+	static const char *bad[] = { "", "lib/x.so", "/usr/../etc/shadow", "/..", "/.",
+				     "/a/./b", "/a//b", "/a/", "/a/..", "./x" };
+	char *lng = malloc(PATH_MAX + 2);
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(image_path_ok(good[i]), "refused %s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!image_path_ok(bad[i]), "accepted %s", bad[i]);
+	ck_assert(!image_path_ok(NULL));
+	ck_assert_ptr_nonnull(lng);
+	lng[0] = '/';
+	memset(lng + 1, 'a', PATH_MAX);
+	lng[PATH_MAX + 1] = 0;
+	ck_assert(!image_path_ok(lng));
+	free(lng);
+}
+END_TEST
 
 START_TEST(test_has_thread)
 {
@@ -109,6 +134,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_owner);
+	tcase_add_test(tc, test_image_path);
 	tcase_add_test(tc, test_has_thread);
 	tcase_add_test(tc, test_timer_thread);
 	tcase_add_test(tc, test_sigpending_thread);
