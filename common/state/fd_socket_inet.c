@@ -10,8 +10,12 @@
  *     sequence numbers, both queues, MSS, window scales, SACK/timestamp
  *     options and the window; restart rebuilds the connection in repair
  *     mode, so the peer sees no reset and no byte is lost or sent twice,
- *     and leaves repair mode only once every fd of the process exists (the
- *     peer may be one of them).  With ckpt --kill the socket stays in
+ *     and leaves repair mode only once every process of the tree holds all
+ *     its fds (the peer may be one of them: leaving repair mode sends a
+ *     probe, which a peer not made yet would answer with a reset).  What is
+ *     left of the old connection (its process killed after the checkpoint:
+ *     TIME_WAIT, closing, held by no process) is destroyed first, as ss -K
+ *     would.  With ckpt --kill the socket stays in
  *     repair mode until the process is gone, so its death sends nothing to
  *     the peer;
  *   UDP with datagrams queued: refused (they could not be queued again as
