@@ -44,7 +44,8 @@ static void die(const char *what)
 static void usage(void)
 {
 	fprintf(stderr, "usage: workload small | random MIB | zero MIB | text MIB |\n"
-			"                sparse MIB PERCENT | threads N | maps N\n");
+			"                sparse MIB PERCENT | threads N | maps N |\n"
+			"                tree N SHARED_MIB PRIVATE_MIB\n");
 	exit(2);
 }
 
@@ -157,6 +158,37 @@ int main(int argc, char **argv)
 		for (i = 1; i < n; i += 2)
 			if (mprotect(p + i * PAGE, PAGE, PROT_READ))
 				die("mprotect");
+	} else if (!strcmp(mode, "tree") && argc == 5) {
+		/* A parent with SHARED_MIB written before it forks N children
+		 * (copy-on-write, never written again), each writing its own
+		 * PRIVATE_MIB; "ready" once every child has. */
+		unsigned long n = number(argv[2]), k;
+		size_t priv = number(argv[4]) * MIB;
+		int ready[2];
+		char c;
+		len = number(argv[3]) * MIB;
+		gen_random(map(len), len, 6);
+		if (pipe(ready))
+			die("pipe");
+		for (k = 0; k < n; k++) {
+			pid_t pid = fork();
+			if (pid < 0)
+				die("fork");
+			if (pid == 0) {
+				close(ready[0]);
+				gen_random(map(priv), priv, 7 + k);
+				if (write(ready[1], "r", 1) != 1)
+					die("write");
+				close(ready[1]);
+				for (;;)
+					pause();
+			}
+		}
+		close(ready[1]);
+		for (k = 0; k < n; k++)
+			if (read(ready[0], &c, 1) != 1)
+				die("a child of the tree died");
+		close(ready[0]);
 	} else {
 		usage();
 	}
