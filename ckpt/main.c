@@ -24,6 +24,7 @@
 #include "snapshot.h"
 #include "merge.h"
 #include "version.h"
+#include "tcphold.h"
 
 static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
@@ -81,6 +82,16 @@ static const char usage[] =
 "                            since the process started is always carried)\n"
 "      --no-cow              keep the process stopped until its memory is\n"
 "                            written instead of reading a copy-on-write copy\n"
+"      --tcp-hold SECONDS    without --kill: for SECONDS after the checkpoint\n"
+"                            (default 10, 0 for none), if the process dies (a\n"
+"                            crash, a kill to restart it elsewhere) its TCP\n"
+"                            connections' FIN and reset do not reach the peers,\n"
+"                            and the peers' segments no socket takes are dropped,\n"
+"                            so that a restart from this image continues every\n"
+"                            connection.  Meanwhile a held connection that the\n"
+"                            running process closes reaches its peer late (when\n"
+"                            the hold ends).  Needs nft (nftables); without it, a\n"
+"                            warning\n"
 "      --parent IMAGE        incremental: store only the pages that changed\n"
 "                            since IMAGE, an earlier image of this process;\n"
 "                            restart finds IMAGE (and its own parents) by its\n"
@@ -204,6 +215,7 @@ int main(int argc, char **argv)
 		{ "kill", no_argument, NULL, 'k' },
 		{ "ext-unix", no_argument, NULL, 'U' },
 		{ "no-cow", no_argument, NULL, 'C' },
+		{ "tcp-hold", required_argument, NULL, 'H' },
 		{ "parent", required_argument, NULL, 'P' },
 		{ "track", no_argument, NULL, 'T' },
 		{ "no-children", no_argument, NULL, 'N' },
@@ -219,7 +231,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts opts = { .compress_level = 1 };
+	struct dump_opts opts = { .compress_level = 1, .tcp_hold_s = TCP_HOLD_DEFAULT_S };
 	struct output out = { .fd = -1, .confirm_fd = -1 };
 	const char *sign_path = NULL, *encrypt_path = NULL, *parent_trust_path = NULL;
 	struct sign_key *key = NULL;
@@ -255,6 +267,19 @@ int main(int argc, char **argv)
 		case 'C':
 			opts.no_cow = true;
 			break;
+		case 'H': {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > TCP_HOLD_MAX_S || optarg[0] == '-') {
+				fprintf(stderr, "ckpt: --tcp-hold takes seconds, 0 to %d\n",
+					TCP_HOLD_MAX_S);
+				return 2;
+			}
+			opts.tcp_hold_s = v;
+			break;
+		}
 		case 'P':
 			opts.parent = optarg;
 			break;

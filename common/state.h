@@ -136,6 +136,7 @@ struct dump_stats {
 struct dump_opts {
 	int compress_level;
 	bool kill_after;
+	unsigned tcp_hold_s;		/* --tcp-hold: after a dump the process survives */
 	bool ext_unix;			/* unix sockets to outside peers: by path */
 	bool no_cow;			/* stay frozen while memory is written */
 	struct dump_stats *stats;	/* filled on success if not NULL */
@@ -298,6 +299,10 @@ struct state_ops {
 	void (*dump_release)(struct dump_ctx *ctx);
 	void (*restore_release)(struct restore_ctx *ctx);
 };
+
+/* restart, once every process runs: end the hold ckpt put on the TCP
+ * connections it rebuilt (common/tcphold.h), if one is on this host. */
+void fd_tcp_unhold(struct restore_ctx *ctx);
 
 /* Every module's dump_resume / dump_release / restore_release hook. */
 void state_dump_resume(struct dump_ctx *ctx, bool killed);

@@ -1099,6 +1099,10 @@ static int restore_all(struct rtree *t)
 		if (!t->p[i]->zombie &&
 		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
 			return -1;
+	/* Their connections are theirs again: what held them for us goes. */
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie)
+			fd_tcp_unhold(&t->p[i]->ctx);
 	return 0;
 }
 

@@ -530,6 +530,11 @@ static void fds_dump_resume(struct dump_ctx *ctx, bool killed)
 	fd_tcp_release_repaired(ctx, killed);
 }
 
+static void fds_dump_committed(struct dump_ctx *ctx)
+{
+	fd_tcp_hold(ctx);
+}
+
 static void fds_restore_release(struct restore_ctx *ctx)
 {
 	const struct fd_kind_ops *const *k;
@@ -542,6 +547,7 @@ static void fds_restore_release(struct restore_ctx *ctx)
 const struct state_ops fds_state_ops = {
 	.name = "fds",
 	.dump_resume = fds_dump_resume,
+	.dump_committed = fds_dump_committed,
 	.restore_release = fds_restore_release,
 	.dump = fds_dump,
 	.check = fds_check,

@@ -98,6 +98,11 @@ bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int6
 /* Out of repair mode (or closed) at the end of a dump: see ckpt/dump.c. */
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);
 
+/* After a checkpoint the process survives (not --kill): hold its TCP
+ * connections for opts->tcp_hold_s (common/tcphold.h); a failure is a
+ * warning, the image is complete. */
+void fd_tcp_hold(struct dump_ctx *ctx);
+
 /* Shared helpers for kinds. */
 /* Fill d for our own fd own_fd (a file in flight), as image fd number. */
 int fd_dump_read_own(int own_fd, int number, struct fd_dump *d) must_check;
