@@ -463,7 +463,7 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct diag_info di;
-	int s = fd_steal(ctx->pid, d->fd), ret = -1;
+	int s = fd_steal(ctx->live, d->fd), ret = -1;
 
 	if (s < 0)
 		return -1;
@@ -472,7 +472,7 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->sock_protocol = d->sock_protocol;
 	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
 	    save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true) ||
-	    (is_ping(d) ? ping_info(ctx->pid, d, s, rec, &di)
+	    (is_ping(d) ? ping_info(ctx->live, d, s, rec, &di)
 			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
 	if (!di.found) {
