@@ -1,0 +1,75 @@
+#!/bin/bash
+# A process whose main thread called pthread_exit while its threads run on
+# (tests/progs/leaderexit: a ticker and a thread in pause()): checkpointed
+# with --kill and restarted in the foreground.  The ticks go on from where
+# they were, the restored leader is a zombie thread again with the same
+# live threads, and restart exits with the status the ticker chooses (3,
+# after tick 60).  Then once more with --detach, ended by SIGTERM.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog leaderexit
+
+# thread_state PID TID: the state letter of that thread.
+thread_state() { awk '{ print $3 }' "/proc/$1/task/$2/stat" 2> /dev/null; }
+tids_of() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 -printf "%f\n" | sort -n | tr "\n" " "; }
+# shellcheck disable=SC2317 # called through wait_until
+leader_gone() { [ "$(thread_state "$1" "$1")" = Z ]; }
+# shellcheck disable=SC2317
+restored() { [ -e "/proc/$1/task" ]; }
+
+say "foreground restart, exit status 3 chosen by a thread"
+log=$T/leaderexit.log
+start_bg "$PROGS/leaderexit" -n 60 -s 3 > "$log" 2> "$T/leaderexit.err"
+pid=$BG_PID
+wait_tick "$log" 3
+wait_until 5 leader_gone "$pid" || fail "leaderexit's main thread did not exit"
+before=$(tids_of "$pid")
+[ "$(echo "$before" | wc -w)" = 3 ] || fail "expected 3 threads (a zombie leader, 2 live), got: $before"
+ckpt_ok "$pid" "$T/leader.tar.zst" --kill
+wait_gone "$pid"
+last=$(last_tick "$log")
+[ "$last" -lt 50 ] || fail "leaderexit reached tick $last before the checkpoint"
+
+"$RESTART" "$T/leader.tar.zst" > "$T/restart.out" 2> "$T/restart.err" &
+restart_pid=$!
+wait_until 10 restored "$pid" || fail "no restored process $pid"
+track_pid "$pid"
+wait_tick "$log" $((last + 3))
+[ "$(thread_state "$pid" "$pid")" = Z ] ||
+	fail "the restored leader is in state '$(thread_state "$pid" "$pid")', not a zombie thread"
+after=$(tids_of "$pid")
+[ "$after" = "$before" ] || fail "threads differ after restart: before '$before' after '$after'"
+grep -q "^Threads:[[:space:]]*3\$" "/proc/$pid/status" || fail "/proc/$pid/status: $(grep Threads "/proc/$pid/status")"
+for tid in $after; do
+	[ "$tid" = "$pid" ] && continue
+	st=$(thread_state "$pid" "$tid")
+	case $st in
+	R | S) ;;
+	*) fail "thread $tid of the restored process is in state '$st'" ;;
+	esac
+done
+wait "$restart_pid"
+rc=$?
+[ "$rc" = 3 ] || fail "restart exited $rc, expected the program's 3: $(cat "$T/restart.err")"
+assert_ticks_consecutive "$log" 60
+[ "$(last_tick "$log")" = 60 ] || fail "last tick is $(last_tick "$log"), expected 60"
+wait_gone "$pid"
+say "resumed at tick $((last + 1)), exited 3 at tick 60"
+
+say "restart --detach, then SIGTERM"
+log=$T/leaderexit2.log
+start_bg "$PROGS/leaderexit" > "$log" 2> "$T/leaderexit2.err"
+pid=$BG_PID
+wait_tick "$log" 3
+wait_until 5 leader_gone "$pid" || fail "leaderexit's main thread did not exit"
+ckpt_ok "$pid" "$T/leader2.tar.zst"
+assert_progress "$log"
+kill_wait "$pid"
+restart_detach "$T/leader2.tar.zst"
+[ "$RESTORED_PID" = "$pid" ] || fail "restored as PID $RESTORED_PID, expected $pid"
+assert_progress "$log"
+[ "$(thread_state "$pid" "$pid")" = Z ] || fail "the restored leader is not a zombie thread"
+kill -TERM "$pid"
+wait_gone "$pid"
+pass
