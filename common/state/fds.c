@@ -185,7 +185,8 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 		rec->description = NULL;
 		return fail(ENOMEM, NULL, "recording fds");
 	}
-	self.pid = getpid();
+	self.pid = self.live = getpid();
+	self.leader_exited = false;
 	d->fd = d->own_fd;
 	ret = k->dump ? k->dump(&self, d, rec) : 0;
 	d->fd = number;

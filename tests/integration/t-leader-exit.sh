@@ -4,7 +4,9 @@
 # with --kill and restarted in the foreground.  The ticks go on from where
 # they were, the restored leader is a zombie thread again with the same
 # live threads, and restart exits with the status the ticker chooses (3,
-# after tick 60).  Then once more with --detach, ended by SIGTERM.
+# after tick 60).  Then once more with --detach, ended by SIGTERM; and
+# hostile images (an exited thread other than the leader, exited = 2)
+# are refused before anything is created.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -72,4 +74,29 @@ assert_progress "$log"
 [ "$(thread_state "$pid" "$pid")" = Z ] || fail "the restored leader is not a zombie thread"
 kill -TERM "$pid"
 wait_gone "$pid"
+
+# Images are untrusted: an exited thread other than the leader, a leader
+# exited with no thread left, an exited value other than 0 or 1.
+if command -v zstd > /dev/null; then
+	say "hostile thread_rec.exited"
+	RECEDIT="/usr/bin/python3 $ROOT/tests/integration/recedit.py"
+	# hostile NAME REC VALUE: leader2's image, exited of thread REC = VALUE
+	hostile() {
+		{ mkdir "$T/$1" && (cd "$T/$1" && tar --zstd -xf "$T/leader2.tar.zst"); } ||
+			fail "cannot unpack leader2.tar.zst"
+		tar --zstd -tf "$T/leader2.tar.zst" > "$T/$1.order"
+		$RECEDIT "$T/$1/meta/threads" set "$2" 530 u32 "$3" || fail "recedit $*"
+		$RECEDIT "$T/$1" fixend "$T/$1.order" || fail "recedit fixend"
+		(cd "$T/$1" && tar --format=ustar -cf - -T "$T/$1.order") | zstd -q --check > "$T/$1.tar.zst"
+	}
+	"$CKPT" check "$T/leader2.tar.zst" > "$T/check.out" 2>&1 || fail "ckpt check refused a good image: $(cat "$T/check.out")"
+	before=$(candidate_procs)
+	hostile other 1 1
+	expect_fail_msg "exited thread other than a leader" "$RESTART" "$T/other.tar.zst" --detach
+	hostile two 0 2
+	expect_fail_msg "exited thread other than a leader" "$RESTART" "$T/two.tar.zst" --detach
+	assert_no_new_procs "$before"
+else
+	say "zstd is not installed: hostile images skipped"
+fi
 pass
