@@ -105,15 +105,13 @@ static int dump_thread(struct dump_ctx *ctx, struct remote *r)
 }
 
 /* The leader had exited (pthread_exit): a zombie thread, neither seized
- * nor able to run.  Its record says so; registers and xstate are those of
- * the first live thread (never run: the leader restored exits at once),
- * nothing of it registered with the kernel (no rseq, robust list, tid
- * address, signal stack). */
+ * nor able to run.  Its record says so, with no registers nor xstate (a
+ * restart that does not know exited refuses the record rather than run
+ * it) and nothing of it registered with the kernel (no rseq, robust list,
+ * tid address, signal stack): the leader restored exits at once. */
 static int dump_exited_leader(struct dump_ctx *ctx)
 {
 	struct thread_rec *t;
-	size_t xlen = arch_xstate_size();
-	void *xstate;
 
 	t = meta_push(&ctx->meta.threads, &ctx->meta.nthreads, sizeof(*t));
 	if (!t)
@@ -122,17 +120,6 @@ static int dump_exited_leader(struct dump_ctx *ctx)
 	t->exited = 1;
 	t->sigmask = ~0ull;
 	t->altstack_flags = SS_DISABLE;
-	if (blob_set(&t->regs, remote_orig_regs(ctx->remote), sizeof(arch_regs_t)))
-		return fail(ENOMEM, NULL, "saving registers");
-	xstate = calloc(1, xlen);
-	if (!xstate)
-		return fail(ENOMEM, NULL, "saving xstate");
-	if (remote_get_xstate(ctx->remote, xstate, &xlen)) {
-		free(xstate);
-		return -1;
-	}
-	t->xstate.data = xstate;
-	t->xstate.len = xlen;
 	if (!(t->comm = read_comm(ctx->pid, "comm")))
 		return -1;
 	return 0;
@@ -239,14 +226,22 @@ static int threads_check(struct restore_ctx *ctx)
 				"checking the image (%zu threads)", ctx->meta.nthreads);
 	for (i = 0; i < ctx->meta.nthreads; i++) {
 		const struct thread_rec *t = &ctx->meta.threads[i];
-		if (t->regs.len != sizeof(arch_regs_t) || t->xstate.len < 576 ||
-		    t->xstate.len > (1 << 20) || t->tid <= 0)
-			return fail_why("invalid thread record", "the image is corrupted",
-					"checking thread %d", t->tid);
-		/* Only the leader exits before its threads, which run on. */
+		/* Only the leader exits before its threads, which run on; it
+		 * has no registers (it exits at once) nor anything registered. */
 		if (t->exited > 1 || (t->exited && (i || ctx->meta.nthreads < 2)))
 			return fail_why("an exited thread other than a leader with threads "
 					"running on", "the image is corrupted",
+					"checking thread %d", t->tid);
+		if (t->exited) {
+			if (t->regs.len || t->xstate.len || t->rseq_addr || t->robust_list ||
+			    t->clear_child_tid || !(t->altstack_flags & SS_DISABLE) || t->tid <= 0)
+				return fail_why("invalid record of an exited leader", "the image is "
+						"corrupted", "checking thread %d", t->tid);
+			continue;
+		}
+		if (t->regs.len != sizeof(arch_regs_t) || t->xstate.len < 576 ||
+		    t->xstate.len > (1 << 20) || t->tid <= 0)
+			return fail_why("invalid thread record", "the image is corrupted",
 					"checking thread %d", t->tid);
 		if (check_resume_point(ctx, t) || check_thread_addrs(ctx, t))
 			return -1;

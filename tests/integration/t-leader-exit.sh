@@ -5,8 +5,9 @@
 # they were, the restored leader is a zombie thread again with the same
 # live threads, and restart exits with the status the ticker chooses (3,
 # after tick 60).  Then once more with --detach, ended by SIGTERM; and
-# hostile images (an exited thread other than the leader, exited = 2)
-# are refused before anything is created.
+# hostile images (an exited thread other than the leader, exited = 2,
+# an exited leader with registers, one without them not exited: what an
+# older restart sees) are refused before anything is created.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -80,12 +81,14 @@ wait_gone "$pid"
 if command -v zstd > /dev/null; then
 	say "hostile thread_rec.exited"
 	RECEDIT="/usr/bin/python3 $ROOT/tests/integration/recedit.py"
-	# hostile NAME REC VALUE: leader2's image, exited of thread REC = VALUE
+	# hostile NAME REC VALUE [recedit args...]: leader2's image, exited of
+	# thread REC = VALUE, and more edits of meta/threads
 	hostile() {
 		{ mkdir "$T/$1" && (cd "$T/$1" && tar --zstd -xf "$T/leader2.tar.zst"); } ||
 			fail "cannot unpack leader2.tar.zst"
 		tar --zstd -tf "$T/leader2.tar.zst" > "$T/$1.order"
 		$RECEDIT "$T/$1/meta/threads" set "$2" 530 u32 "$3" || fail "recedit $*"
+		[ $# -le 3 ] || $RECEDIT "$T/$1/meta/threads" "${@:4}" || fail "recedit $*"
 		$RECEDIT "$T/$1" fixend "$T/$1.order" || fail "recedit fixend"
 		(cd "$T/$1" && tar --format=ustar -cf - -T "$T/$1.order") | zstd -q --check > "$T/$1.tar.zst"
 	}
@@ -95,6 +98,10 @@ if command -v zstd > /dev/null; then
 	expect_fail_msg "exited thread other than a leader" "$RESTART" "$T/other.tar.zst" --detach
 	hostile two 0 2
 	expect_fail_msg "exited thread other than a leader" "$RESTART" "$T/two.tar.zst" --detach
+	hostile regs 0 1 copy 1 2 0
+	expect_fail_msg "invalid record of an exited leader" "$RESTART" "$T/regs.tar.zst" --detach
+	hostile unexited 0 0
+	expect_fail_msg "invalid thread record" "$RESTART" "$T/unexited.tar.zst" --detach
 	assert_no_new_procs "$before"
 else
 	say "zstd is not installed: hostile images skipped"
