@@ -65,6 +65,52 @@ static int refuse_other_pidns(pid_t pid, const char *comm)
 			"checkpointing process %d (%s)", pid, comm);
 }
 
+/* The main thread has exited (pthread_exit) while other threads run on:
+ * the leader is a zombie thread without memory, files or namespaces of
+ * its own in /proc.  Everything per process is read through a live
+ * thread; the leader is saved as exited, made again and made to exit at
+ * restore. */
+static int find_live_thread(struct dump_ctx *ctx)
+{
+	pid_t *tids;
+	size_t n, i;
+
+	if (procfs_list_tasks(ctx->pid, &tids, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct proc_stat st;
+
+		if (tids[i] == ctx->pid)
+			continue;
+		if (procfs_read_stat(tids[i], &st)) {
+			error_clear();	/* exited meanwhile */
+			continue;
+		}
+		if (st.state == 'Z' || st.state == 'X')
+			continue;
+		ctx->live = tids[i];
+		ctx->leader_exited = true;
+		free(tids);
+		/* The leader's stat has no memory layout any more: the live
+		 * thread's (same address space). */
+		ctx->stat.startstack = st.startstack;
+		ctx->stat.start_code = st.start_code;
+		ctx->stat.end_code = st.end_code;
+		ctx->stat.start_data = st.start_data;
+		ctx->stat.end_data = st.end_data;
+		ctx->stat.start_brk = st.start_brk;
+		ctx->stat.arg_start = st.arg_start;
+		ctx->stat.arg_end = st.arg_end;
+		ctx->stat.env_start = st.env_start;
+		ctx->stat.env_end = st.env_end;
+		pr_info("process %d: its main thread has exited (pthread_exit); read through "
+			"thread %d", ctx->pid, ctx->live);
+		return 0;
+	}
+	free(tids);
+	return 0;	/* no live thread left: the process is exiting, a zombie */
+}
+
 int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 {
 	char comm[64];
@@ -88,16 +134,13 @@ int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 	if (ctx->stat.flags & 0x00200000)	/* PF_KTHREAD */
 		return fail_why("it is a kernel thread", "only user processes can be "
 				"checkpointed", "checkpointing process %d (%s)", pid, comm);
-	if (ctx->stat.state == 'Z' && ctx->stat.num_threads > 1)
-		return fail_why("its main thread has exited (pthread_exit) while other threads "
-				"run on: such a process cannot be checkpointed by this version",
-				"checkpoint it while its main thread runs", "checkpointing "
-				"process %d (%s, %ld threads)", pid, comm, ctx->stat.num_threads);
-	if (ctx->stat.state == 'Z' || ctx->stat.state == 'X')
+	if (ctx->stat.state == 'Z' && ctx->stat.num_threads > 1 && find_live_thread(ctx))
+		return -1;
+	if ((ctx->stat.state == 'Z' && !ctx->leader_exited) || ctx->stat.state == 'X')
 		return fail_why("it is a zombie (it has exited; its parent has not reaped it)",
 				"nothing is left to checkpoint", "checkpointing process %d (%s)",
 				pid, comm);
-	if (procfs_read_status(pid, &ctx->status))
+	if (procfs_read_status(ctx->live, &ctx->status))
 		return -1;
 	if (ctx->status.tgid != pid)
 		return fail_why("it is a thread, not a process", "give the process ID "
@@ -116,7 +159,7 @@ int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 	if (ctx->status.seccomp == 1)
 		return fail_why("it runs in strict seccomp mode", "such a process cannot be "
 				"checkpointed", "checkpointing process %d (%s)", pid, comm);
-	return refuse_vfork(pid, ctx->stat.ppid, comm);
+	return refuse_vfork(ctx->live, ctx->stat.ppid, comm);
 }
 
 static bool seized(const struct dump_ctx *ctx, pid_t tid)
@@ -138,7 +181,7 @@ static int seize_one(struct dump_ctx *ctx, pid_t tid)
 	ctx->tasks = grown;
 	if (remote_seize(tid, &ctx->tasks[ctx->ntasks])) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d", ctx->pid, tid);
-		if (tid != ctx->pid && access(path, F_OK)) {
+		if ((tid != ctx->pid || ctx->leader_exited) && access(path, F_OK)) {
 			error_clear();	/* the thread exited meanwhile */
 			return 0;
 		}
@@ -154,9 +197,8 @@ int dump_seize_all(struct dump_ctx *ctx)
 {
 	int round;
 
-	if (seize_one(ctx, ctx->pid))
+	if (!ctx->leader_exited && seize_one(ctx, ctx->pid))
 		return -1;
-	ctx->remote = ctx->tasks[0];
 	for (round = 0; round < 100; round++) {
 		pid_t *tids;
 		size_t n, i;
@@ -165,7 +207,7 @@ int dump_seize_all(struct dump_ctx *ctx)
 		if (procfs_list_tasks(ctx->pid, &tids, &n))
 			return -1;
 		for (i = 0; i < n; i++) {
-			if (seized(ctx, tids[i]))
+			if (seized(ctx, tids[i]) || (ctx->leader_exited && tids[i] == ctx->pid))
 				continue;
 			if (seize_one(ctx, tids[i])) {
 				free(tids);
@@ -174,6 +216,13 @@ int dump_seize_all(struct dump_ctx *ctx)
 			added = true;
 		}
 		free(tids);
+		if (!ctx->ntasks)
+			return fail_why("its last threads exited meanwhile", NULL,
+					"stopping every thread of process %d", ctx->pid);
+		/* Everything goes through tasks[0]: the leader, or the first
+		 * live thread (it cannot exit while held). */
+		ctx->remote = ctx->tasks[0];
+		ctx->live = remote_pid(ctx->remote);
 		if (!added)
 			return 0;
 	}

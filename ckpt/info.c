@@ -211,7 +211,9 @@ static void thread_state(const struct thread_rec *t, char *buf, size_t size)
 	const char *name;
 	long nr;
 
-	if (!regs)
+	if (t->exited)
+		snprintf(buf, size, "exited (pthread_exit), a zombie thread");
+	else if (!regs)
 		snprintf(buf, size, "?");
 	else if (!arch_regs_in_syscall(regs, &nr, NULL))
 		snprintf(buf, size, "in user space");
@@ -369,7 +371,7 @@ static void print_threads(FILE *f, const struct image_meta *m)
 		fprintf(f, "  TID %d  ", t->tid);
 		put_text(f, t->comm);
 		fprintf(f, "  %s", state);
-		if (regs)
+		if (regs && !t->exited)
 			fprintf(f, "  ip %#" PRIx64 "  sp %#" PRIx64, (uint64_t)arch_ip(regs),
 				(uint64_t)arch_sp(regs));
 		fputc('\n', f);

@@ -111,6 +111,7 @@ static struct tproc *add_proc(struct tree *t, pid_t pid, int parent, const struc
 	p->pid = pid;
 	p->parent = parent;
 	p->ctx.pid = pid;
+	p->ctx.live = pid;
 	p->ctx.opts = opts;
 	return p;
 }
@@ -266,7 +267,7 @@ static int discover(struct tree *t, pid_t root_pid, const struct dump_opts *opts
 				free(kids);
 				return -1;
 			}
-			if (st.state == 'Z') {
+			if (st.state == 'Z' && st.num_threads <= 1) {
 				record_zombie(c, &st);
 				continue;
 			}

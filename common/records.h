@@ -99,7 +99,9 @@ RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 	F(T, 28, BLOB, groups)			/* u32 array */		\
 	F(T, 29, U64, cap_inh) F(T, 30, U64, cap_prm) F(T, 31, U64, cap_eff)	\
 	F(T, 32, U64, cap_bnd) F(T, 33, U64, cap_amb)				\
-	F(T, 34, U32, securebits)
+	F(T, 34, U32, securebits)						\
+	F(T, 530, U32, exited)			/* 1: the leader (first record only) had \
+						   exited (pthread_exit), a zombie thread */
 RECORD_DECLARE(thread_rec, THREAD_FIELDS)
 
 /* Member "meta/rlimits". */

@@ -1073,6 +1073,24 @@ int remote_release(struct remote *r, const arch_regs_t *regs, uint64_t sigmask)
 	return 0;
 }
 
+int remote_release_exit(struct remote *r)
+{
+	unsigned long args[6] = { 0 };
+	arch_regs_t regs = r->orig_regs;
+
+	if (!r->syscall_ip && remote_find_syscall_insn(r))
+		return -1;
+	arch_regs_for_syscall(&regs, r->syscall_ip, __NR_exit, args);
+	if (remote_set_sigmask(r, ~0ull) || remote_set_regs(r, &regs))
+		return -1;
+	r->mask_full = true;
+	if (ptrace(PTRACE_DETACH, r->pid, 0, 0))
+		return ptrace_fail(r, "detaching");
+	r->attached = false;
+	resend_deferred(r);
+	return 0;
+}
+
 int remote_cure(struct remote *r)
 {
 	if (!r->attached)

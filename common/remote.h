@@ -141,6 +141,10 @@ int remote_get_seccomp_filter(struct remote *r, unsigned index, void *insns, siz
 
 int remote_cure(struct remote *r) must_check;
 int remote_release(struct remote *r, const arch_regs_t *regs, uint64_t sigmask) must_check;
+/* Detach from a thread (restore side) made to call exit (SYS_exit, that
+ * thread only) as its first instruction, every signal blocked: a leader
+ * that had exited, its threads running on. */
+int remote_release_exit(struct remote *r) must_check;
 void remote_kill(struct remote *r);
 /* Free the handle; if still attached, detach as remote_cure would. */
 void remote_free(struct remote *r);

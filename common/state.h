@@ -180,11 +180,17 @@ bool tree_has_pid(const struct tree_pipes *tp, pid_t pid);
 
 struct dump_ctx {
 	pid_t pid;
+	/* The thread through which per-process /proc files, fds and memory
+	 * are read: pid, or a live thread when the leader has exited
+	 * (pthread_exit) and only its zombie is left (leader_exited: not
+	 * seized, tasks[] holds only the live threads). */
+	pid_t live;
+	bool leader_exited;
 	const struct tree_pipes *tree_pipes;	/* NULL: one process */
 	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	const struct dump_opts *opts;
-	struct remote *remote;		/* the thread group leader = tasks[0] */
-	struct remote **tasks;		/* every thread, leader first */
+	struct remote *remote;		/* tasks[0]: the leader, or a live thread */
+	struct remote **tasks;		/* every live thread, leader first */
 	size_t ntasks;
 	struct image_meta meta;
 	struct image_writer *writer;
@@ -303,6 +309,16 @@ struct state_ops {
 /* restart, once every process runs: end the hold ckpt put on the TCP
  * connections it rebuilt (common/tcphold.h), if one is on this host. */
 void fd_tcp_unhold(struct restore_ctx *ctx);
+
+/* The task holding meta.threads[i] at dump: tasks[i], or with an exited
+ * leader (its record first, no task) tasks[i - 1], and tasks[0] standing
+ * in for the leader (what is read per thread for it comes from there). */
+static inline struct remote *dump_thread_task(const struct dump_ctx *ctx, size_t i)
+{
+	if (!ctx->leader_exited)
+		return ctx->tasks[i];
+	return ctx->tasks[i ? i - 1 : 0];
+}
 
 /* Every module's dump_resume / dump_release / restore_release hook. */
 void state_dump_resume(struct dump_ctx *ctx, bool killed);

@@ -774,20 +774,44 @@ static int run_restore_hooks(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* The leader had exited (pthread_exit) with threads running on: made to
+ * exit again (SYS_exit, that thread only) before any of its threads runs,
+ * so that they find it a zombie, as they left it. */
+static int leader_exit(struct restore_ctx *ctx)
+{
+	struct proc_stat st;
+	int i;
+
+	if (remote_release_exit(ctx->remote))
+		return -1;
+	for (i = 0; i < 5000; i++) {
+		if (procfs_read_stat(ctx->pid, &st))
+			return -1;
+		if (st.state == 'Z')
+			return 0;
+		usleep(1000);
+	}
+	return fail_why("it did not exit within 5 s", NULL, "making the main thread of process "
+			"%d exit again (it had called pthread_exit)", ctx->pid);
+}
+
 static int let_go(struct restore_ctx *ctx, bool stopped)
 {
 	const struct thread_rec *t;
+	bool exited = ctx->meta.threads[0].exited;
 	arch_regs_t regs;
 	size_t i;
 
 	if (remote_scratch_unmap(ctx->remote))
+		return -1;
+	if (exited && leader_exit(ctx))
 		return -1;
 	/* A stopped process stops before its first instruction: its SIGSTOP
 	 * waits, queued, as no syscall is injected any more. */
 	if (stopped && kill(ctx->pid, SIGSTOP))
 		return fail(errno, NULL, "stopping process %d again", ctx->pid);
 	/* The leader last: when it runs, all its threads are in place. */
-	for (i = ctx->ntasks; i-- > 0;) {
+	for (i = ctx->ntasks; i-- > (exited ? 1 : 0);) {
 		t = &ctx->meta.threads[i];
 		memcpy(&regs, t->regs.data, sizeof(regs));
 		if (remote_release(ctx->tasks[i], &regs, t->sigmask))

@@ -62,7 +62,7 @@ static int attrs_dump(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->meta.nthreads; i++)
 		if (dump_thread_sched(&ctx->meta.threads[i]))
 			return -1;
-	if (procfs_read(ctx->pid, "oom_score_adj", &text, &len))
+	if (procfs_read(ctx->live, "oom_score_adj", &text, &len))
 		return -1;
 	p->oom_score_adj = atoi(text);
 	free(text);

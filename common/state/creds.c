@@ -55,8 +55,8 @@ static int creds_dump(struct dump_ctx *ctx)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->ntasks; i++)
-		if (dump_thread_creds(ctx, ctx->tasks[i], &ctx->meta.threads[i]))
+	for (i = 0; i < ctx->meta.nthreads; i++)
+		if (dump_thread_creds(ctx, dump_thread_task(ctx, i), &ctx->meta.threads[i]))
 			return -1;
 	return 0;
 }

@@ -246,7 +246,7 @@ static int dump_ghost_fd(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 {
 	char proc_path[64];
 
-	snprintf(proc_path, sizeof(proc_path), "/proc/%d/fd/%d", ctx->pid, d->fd);
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d/fd/%d", ctx->live, d->fd);
 	if (fd_ghost_record(ctx, proc_path, d->link, &rec->ghost))
 		return -1;
 	/* An O_TMPFILE file may be linked by the program later (linkat). */
@@ -269,7 +269,7 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 				"shared anonymous huge pages are not supported yet", NULL,
 				"mapping %#llx-%#llx %s", (unsigned long long)v->start,
 				(unsigned long long)v->end, v->path);
-	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->pid,
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
 	if (fd_ghost_record(ctx, proc_path, v->path, &ghost))
 		return -1;

@@ -85,7 +85,7 @@ static int dump_epoll(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		e->tfd = tfd;
 		e->events = events;
 		e->data = data;
-		e->target = find_target(ctx->pid, d, tfd, toff, ino, &err);
+		e->target = find_target(ctx->live, d, tfd, toff, ino, &err);
 		if (!e->target && err)
 			return fail(err, "kcmp(KCMP_EPOLL_TFD) needs CONFIG_CHECKPOINT_RESTORE",
 				    "finding the file epoll fd %d watches (fd %d)", d->fd, tfd);

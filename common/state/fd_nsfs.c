@@ -52,7 +52,7 @@ static int dump_nsfs(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 		/* pid_for_children reads "pid:[...]" too. */
 		if (strncmp(*e, d->link, len) || ((*e)[len] && strcmp(*e + len, "_for_children")))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", ctx->pid, *e);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", ctx->live, *e);
 		if (stat(path, &st) || st.st_ino != d->st.st_ino || st.st_dev != d->st.st_dev)
 			continue;
 		rec->object_id = d->st.st_ino;

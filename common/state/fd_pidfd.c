@@ -56,7 +56,7 @@ static int dump_pidfd(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		rec->pidfd_of = PIDFD_DEAD;
 		return 0;
 	}
-	for (i = 1; i < ctx->ntasks; i++)
+	for (i = ctx->leader_exited ? 0 : 1; i < ctx->ntasks; i++)
 		if (remote_pid(ctx->tasks[i]) == pid) {
 			rec->pidfd_of = PIDFD_OTHER_THREAD;
 			rec->pidfd_tid = pid;

@@ -234,7 +234,7 @@ static int dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec)
 
 static int dump_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
-	int fd = fd_steal(ctx->pid, d->fd), ret;
+	int fd = fd_steal(ctx->live, d->fd), ret;
 
 	if (fd < 0)
 		return -1;
@@ -275,7 +275,7 @@ static int dump_fifo(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->fifo_gid = d->st.st_gid;
 	if (!rec->path)
 		return fail(ENOMEM, NULL, "recording fds");
-	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
+	if ((fd = fd_steal(ctx->live, d->fd)) < 0)
 		return -1;
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	if ((d->fi.flags & O_ACCMODE) == O_RDONLY && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))

@@ -321,7 +321,7 @@ static int dump_master(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 				"checkpointed", "checkpoint a common ancestor of the processes "
 				"holding the pty, with its descendants",
 				"checking %s (/dev/pts/%d open in process %d)", what, index, other);
-	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
+	if ((fd = fd_steal(ctx->live, d->fd)) < 0)
 		return -1;
 	if (tcgetattr(fd, &t) || ioctl(fd, TIOCGWINSZ, &ws) || ioctl(fd, TIOCGPKT, &packet) ||
 	    ioctl(fd, TIOCGPTLCK, &locked)) {
@@ -386,7 +386,7 @@ static int collect_ctty(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
 	if (master < 0 && !tree_master)
 		return 0;	/* restart's terminal stands in (tty.c) */
 	if (master >= 0) {
-		int m = fd_steal(ctx->pid, master);
+		int m = fd_steal(ctx->live, master);
 		if (m < 0)
 			return -1;
 		fd = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -454,7 +454,7 @@ static int dump_slave(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 	    ctx->stat.session == ctx->pid)
 		rec->pty_flags |= PTY_CTTY;
 	snprintf(what, sizeof(what), "pty slave fd %d (%s)", d->fd, d->link);
-	if ((fd = fd_steal(ctx->pid, d->fd)) < 0)
+	if ((fd = fd_steal(ctx->live, d->fd)) < 0)
 		return -1;
 	if (tcgetattr(fd, &t) || ioctl(fd, TIOCGEXCL, &excl)) {
 		close(fd);

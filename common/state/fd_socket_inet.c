@@ -468,7 +468,7 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct diag_info di;
-	int s = fd_steal(ctx->pid, d->fd), ret = -1;
+	int s = fd_steal(ctx->live, d->fd), ret = -1;
 
 	if (s < 0)
 		return -1;
@@ -477,7 +477,7 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->sock_protocol = d->sock_protocol;
 	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
 	    save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true) ||
-	    (is_ping(d) ? ping_info(ctx->pid, d, s, rec, &di)
+	    (is_ping(d) ? ping_info(ctx->live, d, s, rec, &di)
 			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
 	if (!di.found) {
@@ -855,7 +855,7 @@ void fd_tcp_hold(struct dump_ctx *ctx)
 	if (ctx->opts->kill_after || !ctx->opts->tcp_hold_s)
 		return;
 	c = held_conns(&ctx->meta, &n);
-	if (n && tcp_hold_add(ctx->pid, c, n, ctx->opts->tcp_hold_s)) {
+	if (n && tcp_hold_add(ctx->live, c, n, ctx->opts->tcp_hold_s)) {
 		pr_warn("%s: if process %d dies now, its peers see its connections end before "
 			"a restart could continue them", error_text(), ctx->pid);
 		error_clear();

@@ -174,7 +174,7 @@ static int unix_diag(uint32_t ino, struct unix_info *ui)
 
 static pid_t owner_pid(const struct dump_ctx *ctx, const struct fd_dump *d)
 {
-	return d->own_fd >= 0 ? getpid() : ctx->pid;
+	return d->own_fd >= 0 ? getpid() : ctx->live;
 }
 
 static int owner_fd(const struct fd_dump *d)
@@ -389,7 +389,7 @@ static int collect_unix(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
 		if (!is_unix(d))
 			continue;
 		for (j = 0; j < i && d->own_fd < 0 && !shared; j++)
-			shared = syscall(SYS_kcmp, ctx->pid, ctx->pid, KCMP_FILE, (*all)[j].fd,
+			shared = syscall(SYS_kcmp, ctx->live, ctx->live, KCMP_FILE, (*all)[j].fd,
 					 d->fd) == 0;
 		if (shared)
 			continue;
@@ -398,7 +398,7 @@ static int collect_unix(struct dump_ctx *ctx, struct fd_dump **all, size_t *n)
 		free(ui.icons);
 		if (ui.state == TCP_LISTEN)
 			continue;
-		s = d->own_fd >= 0 ? fcntl(d->own_fd, F_DUPFD_CLOEXEC, 3) : fd_steal(ctx->pid, d->fd);
+		s = d->own_fd >= 0 ? fcntl(d->own_fd, F_DUPFD_CLOEXEC, 3) : fd_steal(ctx->live, d->fd);
 		if (s < 0)
 			return fail(errno, NULL, "copying fd %d", number);
 		{
@@ -582,7 +582,7 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	if (unix_diag(d->st.st_ino, &ui))
 		return -1;
 	/* Options (SO_PASSCRED, buffer sizes ...): sockopts.c. */
-	if ((s = fd_steal(ctx->pid, d->fd)) < 0)
+	if ((s = fd_steal(ctx->live, d->fd)) < 0)
 		goto err;
 	if (sockopts_dump(ctx, s, rec->fd, AF_UNIX, d->sock_type, 0)) {
 		close(s);

@@ -63,9 +63,18 @@ bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out
 	return false;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* pid may be a thread other than the leader (the live thread of a process
+ * whose leader has exited, whose own fd table is gone): a thread pidfd. */
 int fd_steal(pid_t pid, int fd)
 {
 	int pidfd = syscall(SYS_pidfd_open, pid, 0), copy;
+
+	if (pidfd < 0 && (errno == EINVAL || errno == ENOENT))
+		pidfd = syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
 
 	if (pidfd < 0)
 		return fail(errno, NULL, "opening a pidfd for %d", pid);
@@ -176,7 +185,8 @@ static int dump_inflight(struct dump_ctx *ctx, struct fd_dump *d, struct fd_rec 
 		rec->description = NULL;
 		return fail(ENOMEM, NULL, "recording fds");
 	}
-	self.pid = getpid();
+	self.pid = self.live = getpid();
+	self.leader_exited = false;
 	d->fd = d->own_fd;
 	ret = k->dump ? k->dump(&self, d, rec) : 0;
 	d->fd = number;
@@ -198,7 +208,7 @@ static int dump_owner(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 
 	if (d->fi.flags & O_PATH)	/* no owner: fcntl says EBADF */
 		return 0;
-	copy = fd_steal(ctx->pid, d->fd);
+	copy = fd_steal(ctx->live, d->fd);
 	if (copy < 0)
 		return -1;
 	sig = fcntl(copy, F_GETSIG);
@@ -245,7 +255,7 @@ static int dump_one(struct dump_ctx *ctx, struct fd_dump *d, size_t index)
 	}
 	/* dup'ed (or inherited) fds share one open file: offset and flags. */
 	for (j = 0; j < index; j++) {
-		if (syscall(SYS_kcmp, ctx->pid, ctx->pid, KCMP_FILE, d->all[j].fd, d->fd) == 0) {
+		if (syscall(SYS_kcmp, ctx->live, ctx->live, KCMP_FILE, d->all[j].fd, d->fd) == 0) {
 			rec->share_index = j + 1;
 			rec->kind = ctx->meta.fds[j].kind;
 			return 0;
@@ -277,7 +287,7 @@ static int fds_dump(struct dump_ctx *ctx)
 	size_t n, i;
 	int ret = -1;
 
-	if (procfs_list_fds(ctx->pid, &fds, &n))
+	if (procfs_list_fds(ctx->live, &fds, &n))
 		return -1;
 	all = calloc(n + 1, sizeof(*all));
 	if (!all) {
@@ -285,7 +295,7 @@ static int fds_dump(struct dump_ctx *ctx)
 		return fail(ENOMEM, NULL, "recording fds");
 	}
 	for (i = 0; i < n; i++)
-		if (read_one(ctx->pid, fds[i], &all[i]))
+		if (read_one(ctx->live, fds[i], &all[i]))
 			goto out;
 	for (k = fd_kinds; *k; k++)
 		if ((*k)->collect && (*k)->collect(ctx, &all, &n))

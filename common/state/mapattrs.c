@@ -106,7 +106,7 @@ static int dump_guards(struct dump_ctx *ctx)
 	char path[64];
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->live);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(errno, NULL, "opening %s", path);
@@ -175,7 +175,7 @@ static int dump_mlock_future(struct dump_ctx *ctx)
 	long addr;
 	int fd;
 
-	if (read_vmlck(ctx->pid, &before) ||
+	if (read_vmlck(ctx->live, &before) ||
 	    remote_syscall(ctx->remote, &addr, __NR_mmap, 0, PAGE, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0))
 		return -1;
@@ -186,9 +186,9 @@ static int dump_mlock_future(struct dump_ctx *ctx)
 				"testing for mlockall(MCL_FUTURE)");
 	if (addr < 0 && addr > -4096)
 		return fail((int)-addr, NULL, "testing for mlockall(MCL_FUTURE)");
-	if (read_vmlck(ctx->pid, &after))
+	if (read_vmlck(ctx->live, &after))
 		goto unmap;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->live);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || pread(fd, &pm, 8, (addr / PAGE) * 8) != 8) {
 		fail(errno, NULL, "reading %s", path);

@@ -419,7 +419,7 @@ static int record_mapped_file(struct dump_ctx *ctx, const struct vma_entry *v, u
 	char proc_path[96], path[PATH_MAX];
 	struct stat st;
 
-	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->pid,
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
 	if (replaced) {	/* deleted (bundle_deleted()) */
 		snprintf(path, sizeof(path), "%.*s", (int)(strlen(v->path) - 10), v->path);
@@ -447,7 +447,7 @@ static bool fd_holds(const struct dump_ctx *ctx, const struct vma_entry *v)
 	bool found = false;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->pid);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->live);
 	if (!(d = opendir(dir)))
 		return true;	/* cannot tell: keep it a ghost */
 	while (!found && (de = readdir(d))) {
@@ -506,7 +506,7 @@ static int memory_dump_prepare(struct dump_ctx *ctx)
 	}
 	if (ctx->opts->kill_after || ctx->opts->no_cow)
 		return 0;
-	return procfs_read_vmas(ctx->pid, &s->pre_vmas, &s->npre_vmas);
+	return procfs_read_vmas(ctx->live, &s->pre_vmas, &s->npre_vmas);
 }
 
 static bool same_layout(const struct vma_entry *a, size_t na, const struct vma_entry *b, size_t nb)
@@ -534,7 +534,7 @@ static int read_vmas(struct dump_ctx *ctx, struct vma_entry **vmas, size_t *n)
 
 	s->flags_unchecked = false;
 	if (s->pre_vmas) {
-		if (procfs_read_maps(ctx->pid, &now, &nnow))
+		if (procfs_read_maps(ctx->live, &now, &nnow))
 			return -1;
 		if (same_layout(s->pre_vmas, s->npre_vmas, now, nnow)) {
 			free(now);
@@ -549,7 +549,7 @@ static int read_vmas(struct dump_ctx *ctx, struct vma_entry **vmas, size_t *n)
 		s->pre_vmas = NULL;
 		pr_info("mappings changed since they were read: reading them again");
 	}
-	return procfs_read_vmas(ctx->pid, vmas, n);
+	return procfs_read_vmas(ctx->live, vmas, n);
 }
 
 /* Flags that a forked copy has as its parent had them. */
@@ -644,11 +644,11 @@ static int track_start(struct dump_ctx *ctx, struct memory_dump_state *s)
 	struct vma_entry *maps;
 	size_t n, i;
 
-	if (track_begin(&s->track, ctx->remote, ctx->pid, ctx->stat.starttime, create))
+	if (track_begin(&s->track, ctx->remote, ctx->live, ctx->stat.starttime, create))
 		return -1;
 	if (s->track.uffd < 0)
 		return 0;
-	if (procfs_read_maps(ctx->pid, &maps, &n))
+	if (procfs_read_maps(ctx->live, &maps, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
 		const char *p = maps[i].path;
@@ -825,7 +825,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		return -1;
 	if (read_vmas(ctx, &vmas, &n))
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->pid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", ctx->live);
 	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pagemap_fd < 0) {
 		fail(errno, NULL, "opening %s", path);
@@ -894,7 +894,7 @@ static int memory_dump(struct dump_ctx *ctx)
 		}
 		/* The other pages are picked in dump_late(), from the copy. */
 		if (has_contents(kind) && read_before_resume(rec)) {
-			int r = kind == VMA_ANON_SHARED ? scan_shmem(ctx->pid, rec, &s->shared_runs) : 1;
+			int r = kind == VMA_ANON_SHARED ? scan_shmem(ctx->live, rec, &s->shared_runs) : 1;
 			if (r < 0 || (r > 0 && scan_pagemap(pagemap_fd, rec, &s->shared_runs)))
 				goto out;
 		}

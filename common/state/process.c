@@ -41,13 +41,13 @@ static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 	char buf[PATH_MAX];
 	int idx;
 
-	if (procfs_readlink(ctx->pid, "exe", buf, sizeof(buf)))
+	if (procfs_readlink(ctx->live, "exe", buf, sizeof(buf)))
 		return -1;
 	if (ends_with(buf, " (deleted)")) {
 		/* Deleted or replaced since it started: its contents go in the
 		 * image (a bundled file), read through /proc/PID/exe. */
 		char proc_path[64];
-		snprintf(proc_path, sizeof(proc_path), "/proc/%d/exe", ctx->pid);
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/exe", ctx->live);
 		buf[strlen(buf) - 10] = 0;
 		if (bundle_record_replaced(ctx, buf, proc_path, 1, &idx))
 			return -1;
@@ -57,18 +57,18 @@ static int dump_paths(struct dump_ctx *ctx, struct process_rec *p)
 	p->exe_file = idx + 1;
 	if (!(p->exe = strdup(buf)))
 		return fail(ENOMEM, NULL, "recording the executable");
-	if (procfs_readlink(ctx->pid, "cwd", buf, sizeof(buf)))
+	if (procfs_readlink(ctx->live, "cwd", buf, sizeof(buf)))
 		return -1;
 	if (ends_with(buf, " (deleted)")) {	/* a removed directory: a ghost */
 		char proc_path[64];
-		snprintf(proc_path, sizeof(proc_path), "/proc/%d/cwd", ctx->pid);
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/cwd", ctx->live);
 		if (fd_ghost_record(ctx, proc_path, buf, &p->cwd_ghost))
 			return -1;
 		buf[strlen(buf) - 10] = 0;
 	}
 	if (!(p->cwd = strdup(buf)))
 		return fail(ENOMEM, NULL, "recording the cwd");
-	if (procfs_readlink(ctx->pid, "root", buf, sizeof(buf)) || !(p->root = strdup(buf)))
+	if (procfs_readlink(ctx->live, "root", buf, sizeof(buf)) || !(p->root = strdup(buf)))
 		return -1;
 	return 0;
 }
@@ -78,7 +78,7 @@ static int dump_cmdline(struct dump_ctx *ctx, struct process_rec *p)
 	char *text;
 	size_t len, i;
 
-	if (procfs_read(ctx->pid, "cmdline", &text, &len))
+	if (procfs_read(ctx->live, "cmdline", &text, &len))
 		return -1;
 	for (i = 0; i + 1 < len; i++)
 		if (!text[i])
@@ -141,11 +141,11 @@ static int process_dump(struct dump_ctx *ctx)
 	p->dumpable = ret;
 	if (!(p->comm = read_trimmed(ctx->pid, "comm")))
 		return -1;
-	if (!(text = read_trimmed(ctx->pid, "personality")))
+	if (!(text = read_trimmed(ctx->live, "personality")))
 		return -1;
 	p->personality = strtoull(text, NULL, 16);
 	free(text);
-	if (procfs_read(ctx->pid, "auxv", &text, &len))
+	if (procfs_read(ctx->live, "auxv", &text, &len))
 		return -1;
 	p->auxv.data = text;
 	p->auxv.len = len;

@@ -13,7 +13,7 @@ static int rlimits_dump(struct dump_ctx *ctx)
 	struct rlimit lim[RLIM_NLIMITS];
 	unsigned i;
 
-	if (procfs_read_limits(ctx->pid, lim))
+	if (procfs_read_limits(ctx->live, lim))
 		return -1;
 	for (i = 0; i < RLIM_NLIMITS; i++) {
 		struct rlimit_rec *r = meta_push(&ctx->meta.rlimits, &ctx->meta.nrlimits, sizeof(*r));

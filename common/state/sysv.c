@@ -124,7 +124,7 @@ static int dump_shm(struct dump_ctx *ctx, uint64_t *total)
 	size_t n, i, k;
 	int ret = -1;
 
-	if (procfs_read_maps(ctx->pid, &vmas, &n))
+	if (procfs_read_maps(ctx->live, &vmas, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
 		const struct vma_entry *v = &vmas[i];

@@ -104,10 +104,33 @@ static int dump_thread(struct dump_ctx *ctx, struct remote *r)
 	return dump_altstack(r, t) || dump_tid_address(r, t);
 }
 
+/* The leader had exited (pthread_exit): a zombie thread, neither seized
+ * nor able to run.  Its record says so, with no registers nor xstate (a
+ * restart that does not know exited refuses the record rather than run
+ * it) and nothing of it registered with the kernel (no rseq, robust list,
+ * tid address, signal stack): the leader restored exits at once. */
+static int dump_exited_leader(struct dump_ctx *ctx)
+{
+	struct thread_rec *t;
+
+	t = meta_push(&ctx->meta.threads, &ctx->meta.nthreads, sizeof(*t));
+	if (!t)
+		return -1;
+	t->tid = ctx->pid;
+	t->exited = 1;
+	t->sigmask = ~0ull;
+	t->altstack_flags = SS_DISABLE;
+	if (!(t->comm = read_comm(ctx->pid, "comm")))
+		return -1;
+	return 0;
+}
+
 static int threads_dump(struct dump_ctx *ctx)
 {
 	size_t i;
 
+	if (ctx->leader_exited && dump_exited_leader(ctx))
+		return -1;
 	for (i = 0; i < ctx->ntasks; i++)
 		if (dump_thread(ctx, ctx->tasks[i]))
 			return -1;
@@ -203,6 +226,19 @@ static int threads_check(struct restore_ctx *ctx)
 				"checking the image (%zu threads)", ctx->meta.nthreads);
 	for (i = 0; i < ctx->meta.nthreads; i++) {
 		const struct thread_rec *t = &ctx->meta.threads[i];
+		/* Only the leader exits before its threads, which run on; it
+		 * has no registers (it exits at once) nor anything registered. */
+		if (t->exited > 1 || (t->exited && (i || ctx->meta.nthreads < 2)))
+			return fail_why("an exited thread other than a leader with threads "
+					"running on", "the image is corrupted",
+					"checking thread %d", t->tid);
+		if (t->exited) {
+			if (t->regs.len || t->xstate.len || t->rseq_addr || t->robust_list ||
+			    t->clear_child_tid || !(t->altstack_flags & SS_DISABLE) || t->tid <= 0)
+				return fail_why("invalid record of an exited leader", "the image is "
+						"corrupted", "checking thread %d", t->tid);
+			continue;
+		}
 		if (t->regs.len != sizeof(arch_regs_t) || t->xstate.len < 576 ||
 		    t->xstate.len > (1 << 20) || t->tid <= 0)
 			return fail_why("invalid thread record", "the image is corrupted",
@@ -244,6 +280,22 @@ static int restore_xstate(struct remote *r, const struct thread_rec *t)
 	return ret;
 }
 
+static int restore_thread_name(struct remote *r, const struct thread_rec *t)
+{
+	char comm[16] = { 0 };
+	uint64_t addr;
+
+	if (!t->comm)
+		return 0;
+	snprintf(comm, sizeof(comm), "%s", t->comm);
+	remote_scratch_reset(r);
+	if (remote_scratch_put(r, comm, sizeof(comm), &addr) ||
+	    remote_syscall_ok(r, NULL, "restoring the thread name", __NR_prctl,
+			      PR_SET_NAME, addr, 0, 0, 0, 0))
+		return -1;
+	return 0;
+}
+
 /* What each thread registers for itself: injected in that thread. */
 static int restore_thread_state(struct remote *r, const struct thread_rec *t)
 {
@@ -267,15 +319,8 @@ static int restore_thread_state(struct remote *r, const struct thread_rec *t)
 	    remote_syscall_ok(r, NULL, "registering rseq", __NR_rseq, t->rseq_addr,
 			      t->rseq_len, 0, t->rseq_sig, 0, 0))
 		return -1;
-	if (t->comm) {
-		char comm[16] = { 0 };
-		snprintf(comm, sizeof(comm), "%s", t->comm);
-		remote_scratch_reset(r);
-		if (remote_scratch_put(r, comm, sizeof(comm), &addr) ||
-		    remote_syscall_ok(r, NULL, "restoring the thread name", __NR_prctl,
-				      PR_SET_NAME, addr, 0, 0, 0, 0))
-			return -1;
-	}
+	if (restore_thread_name(r, t))
+		return -1;
 	return restore_xstate(r, t);
 }
 
@@ -326,8 +371,13 @@ static int threads_restore(struct restore_ctx *ctx)
 		ctx->ntasks++;
 	}
 	for (i = 0; i < ctx->meta.nthreads; i++)
-		if (restore_thread_state(ctx->tasks[i], &ctx->meta.threads[i]))
+		if (!ctx->meta.threads[i].exited &&
+		    restore_thread_state(ctx->tasks[i], &ctx->meta.threads[i]))
 			return -1;
+	/* An exited leader keeps its name only: it exits at let_go, nothing
+	 * of it registered (restore_leader_exit, restart/restore.c). */
+	if (ctx->meta.threads[0].exited && restore_thread_name(ctx->remote, &ctx->meta.threads[0]))
+		return -1;
 	return 0;
 }
 

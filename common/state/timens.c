@@ -63,7 +63,7 @@ static int timens_dump(struct dump_ctx *ctx)
 	struct offsets ours, theirs;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", ctx->pid);
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", ctx->live);
 	read_offsets("/proc/self/timens_offsets", &ours);
 	read_offsets(path, &theirs);
 	p->clock_monotonic_ns = clock_ns(CLOCK_MONOTONIC) - ours.mono + theirs.mono;

@@ -85,7 +85,7 @@ static int timers_dump(struct dump_ctx *ctx)
 	size_t len, i;
 	int ret;
 
-	if (procfs_read(ctx->pid, "timers", &text, &len))
+	if (procfs_read(ctx->live, "timers", &text, &len))
 		return -1;
 	ret = parse_timers(ctx, text);
 	free(text);

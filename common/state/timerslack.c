@@ -12,15 +12,15 @@ static int timerslack_dump(struct dump_ctx *ctx)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->ntasks; i++) {
+	for (i = 0; i < ctx->meta.nthreads; i++) {
 		const struct thread_rec *t = &ctx->meta.threads[i];
 		struct timerslack_rec *rec;
 		char what[64];
 		long ret;
 
 		snprintf(what, sizeof(what), "reading the timer slack of thread %d", t->tid);
-		if (remote_syscall_ok(ctx->tasks[i], &ret, what, __NR_prctl, PR_GET_TIMERSLACK, 0,
-				      0, 0, 0, 0))
+		if (remote_syscall_ok(dump_thread_task(ctx, i), &ret, what, __NR_prctl,
+				      PR_GET_TIMERSLACK, 0, 0, 0, 0, 0))
 			return -1;
 		rec = meta_push(&ctx->meta.timerslack, &ctx->meta.ntimerslack, sizeof(*rec));
 		if (!rec)

@@ -59,7 +59,7 @@ static int tty_dump(struct dump_ctx *ctx)
 		return 0;
 	for (i = 0; i <= 2; i++) {
 		struct termios t;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", ctx->pid, i);
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", ctx->live, i);
 		fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;

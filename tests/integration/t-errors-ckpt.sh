@@ -74,17 +74,6 @@ expect_fail_msg "zombie" "$CKPT" "$zpid" -o "$T/zombie.tar.zst"
 [ ! -e "$T/zombie.tar.zst" ] || fail "ckpt of a zombie left a file"
 kill_wait "$parent"
 
-say "a main thread that called pthread_exit, a thread running on"
-start_bg "$PROGS/leaderexit" > "$T/leaderexit.log" 2>&1
-lpid=$BG_PID
-wait_tick "$T/leaderexit.log" 2
-wait_until 5 sh -c '[ "$(awk "{ print \$3 }" "/proc/$1/stat")" = Z ]' sh "$lpid" ||
-	fail "leaderexit's main thread did not exit"
-expect_fail_msg "main thread has exited (pthread_exit)" "$CKPT" "$lpid" -o "$T/leader.tar.zst"
-[ ! -e "$T/leader.tar.zst" ] || fail "the refused ckpt left a file"
-assert_progress "$T/leaderexit.log" '^tick ' 5
-kill_wait "$lpid"
-
 say "a pipe at fd 3 to a process outside the tree (a sibling)"
 hold_fifo "$T/fd3"
 start_bg bash -c 'exec 3< <(exec cat "$1"); shift; "$@"; wait' _ "$T/fd3" \
