@@ -174,6 +174,14 @@ static int dump_ext_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 
 /* ------------------------------------------------------------- check */
 
+/* The peer was bound to a path (not abstract): --ext-unix could have
+ * reconnected it. */
+static bool path_peer(const struct fd_rec *rec)
+{
+	const struct sockaddr_un *a = rec->peer_addr.data;
+	return rec->peer_addr.len > offsetof(struct sockaddr_un, sun_path) && a->sun_path[0];
+}
+
 static bool is_root(const struct restore_ctx *ctx)
 {
 	return !ctx->prefix[0];
@@ -292,11 +300,12 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 		return 0;		/* the open file of an earlier process: told there */
 	fd_external_describe(rec, what, sizeof(what));
 	if (is_root(ctx))
-		pr_warn("fd %d (%s) has no peer now: %s (give --inherit-fd %d=FD to connect it)",
+		pr_warn("fd %d (%s) has no peer now: %s (give --inherit-fd %d=FD to connect it%s)",
 			rec->fd, what, rec->kind == FD_EXT_PIPE && reader_end(rec) ?
 			"it reads end of file" : rec->kind == FD_EXT_PIPE ?
 			"its writes fail with EPIPE" : "it reads end of file, its writes fail with EPIPE",
-			rec->fd);
+			rec->fd, rec->kind == FD_EXT_UNIX && path_peer(rec) ? "; ckpt --ext-unix "
+			"connects it again to its peer's name" : "");
 	else
 		pr_warn("fd %d of process %d (%s) has no peer now: %s (--inherit-fd connects "
 			"the root process's fds only)", rec->fd, ctx->meta.process ?

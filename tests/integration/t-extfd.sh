@@ -79,7 +79,9 @@ track_pid "$pid"
 echo one >&8
 wait_for_line "$T/r.log" '^got one$'
 kill -STOP "$pid"
-wait_until 10 test "$(proc_state "$pid")" = T || fail "the reader did not stop"
+# shellcheck disable=SC2317 # called through wait_until
+stopped() { [ "$(proc_state "$pid")" = T ]; }
+wait_until 10 stopped || fail "the reader did not stop"
 echo queued >&8
 ckpt_ok "$pid" "$T/r.img" --kill
 wait_gone "$pid"
@@ -146,7 +148,7 @@ before=$(last_tick "$T/sock1.out")
 python3 "$T/peer.py" 3 "$T/sock2.out" "$RESTART" "$T/s.img" --detach --inherit-fd 5=3 \
 	< /dev/null > "$T/s.restart.out" 2> "$T/s.restart.err" &
 track_pid $!
-wait_until 10 grep -qE '^[0-9]+$' "$T/s.restart.out" ||
+wait_until 10 grep -sqE '^[0-9]+$' "$T/s.restart.out" ||
 	fail "restart --inherit-fd with a socket: $(cat "$T/s.restart.err")"
 RESTORED_PID=$(grep -m1 -E '^[0-9]+$' "$T/s.restart.out")
 track_pid "$RESTORED_PID"
