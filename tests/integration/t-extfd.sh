@@ -52,6 +52,33 @@ wait_for_line "$T/w.log" "^EPIPE at tick $((before + 1))\$"
 assert_running "$RESTORED_PID" "the writer without a reader"
 say "ok: without --inherit-fd: $(cat "$T/restart.$_RESTART_N.err")"
 
+# ---- A tree whose processes share the external end (one open file,
+# inherited through fork, as a jobserver pipe is): --inherit-fd gives it
+# to all of them, and restart warns about nothing.
+exec 7> >(exec cat > "$T/tree1.out")
+reader1=$!
+track_pid "$reader1"
+bash -c 'sleep 100000 & exec "$0" -w 5' "$PROGS/extfd" 5>&7 7>&- < /dev/null > "$T/tree.log" 2>&1 &
+pid=$!
+track_pid "$pid"
+exec 7>&-
+wait_tick "$T/tree1.out" 10
+read -r kid _ < /proc/"$pid"/task/"$pid"/children
+[ -n "$kid" ] || fail "the tree has no child"
+ckpt_ok "$pid" "$T/tree.img" --kill
+wait_gone "$pid"
+wait_gone "$reader1"
+before=$(last_tick "$T/tree1.out")
+restart_detach "$T/tree.img" --inherit-fd 5=3 3> >(exec cat > "$T/tree2.out")
+[ "$(warnings)" = 0 ] || fail "restart warned: $(cat "$T/restart.$_RESTART_N.err")"
+wait_tick "$T/tree2.out" $((before + 10))
+cat "$T/tree1.out" "$T/tree2.out" > "$T/tree.all"
+assert_ticks_consecutive "$T/tree.all" $((before + 10))
+[ "$(readlink "/proc/$kid/fd/5")" = "$(readlink "/proc/$pid/fd/5")" ] ||
+	fail "the child's fd 5 ($(readlink "/proc/$kid/fd/5")) is not the root's ($(readlink "/proc/$pid/fd/5"))"
+kill_wait "$kid" "$pid"
+say "ok: a tree sharing the external end: --inherit-fd connects it for all"
+
 # ---- Bad --inherit-fd arguments: refused before anything is created.
 kill_wait "$RESTORED_PID"
 for bad in 5 5= =3 x=3 5=3x 5:3; do
@@ -165,4 +192,53 @@ grep -q '^restart: warning: fd 5 (socket:\[[0-9]*\] unix stream socket, its peer
 wait_for_line "$T/s.log" "^EPIPE at tick $((before + 1))\$"
 expect_fail_msg "not a stream socket" "$RESTART" "$T/s.img" --detach --inherit-fd 5=3 3> /dev/null
 say "ok: without --inherit-fd: the socket's writes fail with EPIPE"
+kill_wait "$RESTORED_PID"
+
+# ---- 4. A unix seqpacket socket the process reads, two messages from the
+# outside peer queued when it is saved (the reader stopped): without
+# --inherit-fd it reads both, one by one, then end of file.
+cat > "$T/sender.py" <<'PY'
+import os, signal, socket, sys, time
+go, cmd = sys.argv[1], sys.argv[2:]
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+if os.fork() == 0:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    a.close()
+    if b.fileno() != 5:
+        os.dup2(b.fileno(), 5)
+    os.set_inheritable(5, True)
+    os.execvp(cmd[0], cmd)
+b.close()
+a.send(b"first\n")
+while not os.path.exists(go):
+    time.sleep(0.05)
+a.send(b"queued one\n")
+a.send(b"queued two\n")
+print("sent", flush=True)
+while True:
+    time.sleep(1)
+PY
+python3 "$T/sender.py" "$T/go" "$PROGS/extfd" -r 5 < /dev/null > "$T/q.log" 2> "$T/sender.err" &
+sender=$!
+track_pid "$sender"
+wait_for_line "$T/q.log" '^got first$'
+read -r pid _ < /proc/"$sender"/task/"$sender"/children
+kill -STOP "$pid"
+wait_until 10 stopped || fail "the seqpacket reader did not stop"
+touch "$T/go"
+wait_for_line "$T/q.log" '^sent$'
+ckpt_ok "$pid" "$T/q.img" --kill
+wait_gone "$pid"
+kill_wait "$sender"
+grep -Eq '^ +5 extunix .*unix seqpacket socket, its peer was outside the checkpoint; 22 bytes queued' \
+	<("$CKPT" info "$T/q.img") || fail "ckpt info: $("$CKPT" info "$T/q.img" | grep -E '^ +5 ')"
+restart_detach "$T/q.img"
+kill -CONT "$RESTORED_PID"
+wait_for_line "$T/q.log" '^EOF$'
+[ "$(warnings)" = 1 ] || fail "expected one warning line: $(cat "$T/restart.$_RESTART_N.err")"
+grep -v '^sent$' "$T/q.log" | tr '\n' ' ' | grep -q 'got first got queued one got queued two EOF' ||
+	fail "the reader did not read both queued messages, then end of file: $(cat "$T/q.log")"
+say "ok: without --inherit-fd: the queued messages, then end of file"
 pass
