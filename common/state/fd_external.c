@@ -280,8 +280,8 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (rec->inflight || rec->data.len > MAX_EXT_DATA || rec->pipe_packets.len % sizeof(*packets) ||
 	    (rec->kind == FD_EXT_PIPE && ((!reader_end(rec) && (rec->flags & O_ACCMODE) != O_WRONLY) ||
 					  rec->pipe_size > MAX_EXT_DATA ||
-					  rec->data.len > rec->pipe_size || rec->pipe_packets.len ||
-					  (!reader_end(rec) && rec->data.len))) ||
+					  rec->data.len > rec->pipe_size ||
+					  (!reader_end(rec) && (rec->data.len || rec->pipe_packets.len)))) ||
 	    (rec->kind == FD_EXT_UNIX && (rec->sock_domain != AF_UNIX ||
 					  (rec->sock_type != SOCK_STREAM &&
 					   rec->sock_type != SOCK_SEQPACKET) ||
@@ -291,7 +291,8 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 				"checking fd %d", rec->fd);
 	for (i = 0; i < rec->pipe_packets.len / sizeof(*packets); i++)
 		sum += packets[i];
-	if (rec->pipe_packets.len && sum != rec->data.len)
+	if (sum > rec->data.len || (rec->kind == FD_EXT_UNIX && rec->pipe_packets.len &&
+				    sum != rec->data.len))
 		return fail_why("invalid external end record (messages)", "the image is corrupted",
 				"checking fd %d", rec->fd);
 	if ((g = given_for(ctx, rec)) >= 0)
@@ -390,10 +391,21 @@ static int open_alone(const struct fd_rec *rec)
 		setsockopt(other, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
 		setsockopt(other, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	}
+	/* A pipe's packets (O_DIRECT) one by one in packet mode, then the rest;
+	 * a seqpacket socket's messages one by one. */
+	if (rec->kind == FD_EXT_PIPE && rec->pipe_packets.len &&
+	    fcntl(other, F_SETFL, O_DIRECT | O_NONBLOCK)) {
+		fail(errno, NULL, "refilling fd %d (%s)", rec->fd, rec->description);
+		goto err;
+	}
 	for (i = 0; i < rec->pipe_packets.len / sizeof(*packets); i++) {
 		if (write_all(other, (const char *)rec->data.data + done, packets[i], rec))
 			goto err;
 		done += packets[i];
+	}
+	if (rec->kind == FD_EXT_PIPE && fcntl(other, F_SETFL, O_NONBLOCK)) {
+		fail(errno, NULL, "refilling fd %d (%s)", rec->fd, rec->description);
+		goto err;
 	}
 	if (write_all(other, (const char *)rec->data.data + done, rec->data.len - done, rec))
 		goto err;
