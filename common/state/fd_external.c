@@ -10,7 +10,8 @@
  * (without being consumed); data the process had written into a pipe
  * whose reader is outside is the pipe's, read by that reader: it is not
  * saved (a restore would only duplicate it).  A message queued on the
- * socket carrying fds is refused.
+ * socket carrying fds is refused.  A socket's options are saved (sockopts.c)
+ * and set again on what it gets at restart.
  *
  * Restore.  restart --inherit-fd N=FD (fd N of the image's root process):
  * the fd is restart's FD (a pipe or FIFO is reopened through
@@ -161,6 +162,11 @@ static int dump_ext_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 	rec->sock_domain = AF_UNIX;
 	rec->sock_type = d->sock_type;
 	rec->object_id = d->st.st_ino;
+	/* Its options (SO_PASSCRED, buffer sizes, timeouts ...): sockopts.c. */
+	if (sockopts_dump(ctx, s, rec->fd, AF_UNIX, d->sock_type, 0)) {
+		close(s);
+		return -1;
+	}
 	memset(&peer, 0, sizeof(peer));
 	if (!getpeername(s, (struct sockaddr *)&peer, &len) &&
 	    len > offsetof(struct sockaddr_un, sun_path) && len <= sizeof(peer) &&
@@ -295,6 +301,8 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 				    sum != rec->data.len))
 		return fail_why("invalid external end record (messages)", "the image is corrupted",
 				"checking fd %d", rec->fd);
+	if (rec->kind == FD_EXT_UNIX && sockopts_check(ctx, rec))
+		return -1;
 	if ((g = given_for(ctx, rec)) >= 0)
 		return check_given(rec, ctx->opts->inherit[g].n, ctx->opts->inherit[g].fd);
 	if (rec->tree_pid)
@@ -434,7 +442,15 @@ static int open_ext(struct fd_child *c, const struct fd_rec *rec)
 					    rec->description);
 			return fd;
 		}
-	return g >= 0 ? open_given(c, rec, g) : open_alone(rec);
+	fd = g >= 0 ? open_given(c, rec, g) : open_alone(rec);
+	/* A socket gets the options it had (the one given too: it is the
+	 * process's now). */
+	if (fd >= 0 && rec->kind == FD_EXT_UNIX &&
+	    sockopts_restore(c, fd, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 const struct fd_kind_ops fd_ext_pipe_kind = {

@@ -144,6 +144,7 @@ import os, signal, socket, sys
 n, out, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 a, b = socket.socketpair()
+b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 if os.fork() == 0:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -190,6 +191,10 @@ restart_detach "$T/s.img"
 grep -q '^restart: warning: fd 5 (socket:\[[0-9]*\] unix stream socket, its peer was outside the checkpoint) has no peer now' \
 	"$T/restart.$_RESTART_N.err" || fail "unexpected warning: $(cat "$T/restart.$_RESTART_N.err")"
 wait_for_line "$T/s.log" "^EPIPE at tick $((before + 1))\$"
+# Its options came back (SO_PASSCRED): saved again from the restored process.
+ckpt_ok "$RESTORED_PID" "$T/s2.img"
+"$CKPT" info "$T/s2.img" | grep -A2 -E '^ +5 ' | grep -q 'options: .*SO_PASSCRED=1' ||
+	fail "fd 5 lost its SO_PASSCRED: $("$CKPT" info "$T/s2.img" | grep -A2 -E '^ +5 ')"
 expect_fail_msg "not a stream socket" "$RESTART" "$T/s.img" --detach --inherit-fd 5=3 3> /dev/null
 say "ok: without --inherit-fd: the socket's writes fail with EPIPE"
 kill_wait "$RESTORED_PID"
