@@ -92,6 +92,9 @@ static int dump_ext_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 		rec->pipe_size = size;
 	}
 	close(fd);
+	if (!ret)
+		pr_info("fd %d: an external end (%s %s end)\n", d->fd, d->link,
+			reader_end(rec) ? "read" : "write");
 	return ret;
 }
 
@@ -175,7 +178,10 @@ static int dump_ext_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 		return fail(ENOMEM, NULL, "recording fds");
 	}
 	close(s);
-	return take_queue(ctx, d, rec);
+	if (take_queue(ctx, d, rec))
+		return -1;
+	pr_info("fd %d: an external end (%s)\n", d->fd, d->link);
+	return 0;
 }
 
 /* ------------------------------------------------------------- check */
