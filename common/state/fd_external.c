@@ -284,7 +284,7 @@ static int check_given(const struct fd_rec *rec, int n, int fd)
 static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	const uint32_t *packets = rec->pipe_packets.data;
-	char what[PATH_MAX + 128];
+	char what[PATH_MAX + 128], reads[96];
 	uint64_t sum = 0;
 	long g;
 	size_t i;
@@ -314,19 +314,23 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (rec->tree_pid)
 		return 0;		/* the open file of an earlier process: told there */
 	fd_external_describe(rec, what, sizeof(what));
-	if (is_root(ctx))
-		pr_warn("fd %d (%s) has no peer now: %s (give --inherit-fd %d=FD to connect it%s)",
-			rec->fd, what, rec->kind == FD_EXT_PIPE && reader_end(rec) ?
-			"it reads end of file" : rec->kind == FD_EXT_PIPE ?
-			"its writes fail with EPIPE" : "it reads end of file, its writes fail with EPIPE",
-			rec->fd, rec->kind == FD_EXT_UNIX && path_peer(rec) ? "; ckpt --ext-unix "
-			"connects it again to its peer's name" : "");
+	if (rec->data.len)
+		snprintf(reads, sizeof(reads), "it reads the %u bytes saved with it, then end of "
+			 "file", rec->data.len);
 	else
-		pr_warn("fd %d of process %d (%s) has no peer now: %s (--inherit-fd connects "
+		snprintf(reads, sizeof(reads), "it reads end of file");
+	if (is_root(ctx))
+		pr_warn("fd %d (%s) has no peer now: %s%s%s (give --inherit-fd %d=FD to connect "
+			"it%s)", rec->fd, what, rec->kind == FD_EXT_PIPE && !reader_end(rec) ? "" :
+			reads, rec->kind == FD_EXT_UNIX ? ", " : "", reader_end(rec) ? "" :
+			"its writes fail with EPIPE", rec->fd, rec->kind == FD_EXT_UNIX &&
+			path_peer(rec) ? "; ckpt --ext-unix connects it again to its peer's name" : "");
+	else
+		pr_warn("fd %d of process %d (%s) has no peer now: %s%s%s (--inherit-fd connects "
 			"the root process's fds only)", rec->fd, ctx->meta.process ?
-			ctx->meta.process->pid : 0, what, rec->kind == FD_EXT_PIPE && reader_end(rec) ?
-			"it reads end of file" : rec->kind == FD_EXT_PIPE ?
-			"its writes fail with EPIPE" : "it reads end of file, its writes fail with EPIPE");
+			ctx->meta.process->pid : 0, what, rec->kind == FD_EXT_PIPE &&
+			!reader_end(rec) ? "" : reads, rec->kind == FD_EXT_UNIX ? ", " : "",
+			reader_end(rec) ? "" : "its writes fail with EPIPE");
 	return 0;
 }
 

@@ -130,7 +130,7 @@ restart_detach "$T/r.img"
 kill -CONT "$RESTORED_PID"
 wait_for_line "$T/r.log" '^EOF$'
 [ "$(warnings)" = 1 ] || fail "expected one warning line: $(cat "$T/restart.$_RESTART_N.err")"
-grep -q '^restart: warning: fd 5 (pipe:\[[0-9]*\] read end, its writer was outside the checkpoint) has no peer now: it reads end of file' \
+grep -q '^restart: warning: fd 5 (pipe:\[[0-9]*\] read end, its writer was outside the checkpoint) has no peer now: it reads the 7 bytes saved with it, then end of file (give --inherit-fd 5=FD to connect it)$' \
 	"$T/restart.$_RESTART_N.err" || fail "unexpected warning: $(cat "$T/restart.$_RESTART_N.err")"
 tail -n 3 "$T/r.log" | tr '\n' ' ' | grep -q 'got one got queued EOF' ||
 	fail "the reader did not read the queued line, then end of file: $(tail -n 3 "$T/r.log")"
