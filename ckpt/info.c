@@ -531,6 +531,15 @@ static void print_fds(FILE *f, const struct image_meta *m)
 			put_text(f, d->description);
 			fputs(", replaced by restart's own)", f);
 		}
+		if (d->kind == FD_EXT_PIPE || d->kind == FD_EXT_UNIX) {
+			char what[PATH_MAX + 128];
+			fd_external_describe(d, what, sizeof(what));
+			fputs(" (external end: ", f);
+			put_text(f, what);
+			if (d->data.len)
+				fprintf(f, "; %u bytes queued for it saved", d->data.len);
+			fputs("; restart --inherit-fd connects it)", f);
+		}
 		fputc('\n', f);
 		print_sockopts(f, m, d->fd);
 		print_unix_queue(f, m, d->fd);

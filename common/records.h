@@ -178,6 +178,8 @@ enum fd_kind {
 	FD_PTY_MASTER = 52,	/* /dev/ptmx: a new pty with the settings and queue */
 	FD_PTY_SLAVE = 53,	/* its /dev/pts/N, or a slave whose master was closed */
 	FD_DEVTTY = 54,		/* /dev/tty: reopened once the terminal is back */
+	FD_EXT_PIPE = 65,	/* end of a pipe whose other end is outside the checkpoint */
+	FD_EXT_UNIX = 66,	/* unix stream/seqpacket socket whose peer is outside */
 };
 
 /* Member "meta/fds". */

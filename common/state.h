@@ -219,6 +219,12 @@ struct restore_tty {
 	struct termios saved;		/* restart's own settings */
 };
 
+/* restart --inherit-fd N=FD: fd N of the image's root process, an end
+ * whose other end was outside the checkpoint, is restart's fd FD. */
+struct inherit_fd {
+	int n, fd;
+};
+
 struct restore_opts {
 	bool new_pid;			/* --new-pid: in a new PID namespace (restart/pidns.c) */
 	bool any_pid;			/* --any-pid: any free PID of this host */
@@ -237,6 +243,8 @@ struct restore_opts {
 	gid_t image_file_gid;
 	const struct trust *trust;	/* --verify: only images signed by these keys */
 	struct crypt_key *decrypt;	/* --decrypt: only images encrypted with it */
+	const struct inherit_fd *inherit;	/* --inherit-fd (fd_external.c) */
+	size_t ninherit;
 };
 
 struct restore_ctx {

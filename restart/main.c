@@ -79,6 +79,11 @@ static const char usage[] =
 "                       the secret in KEYFILE; every frame must be, and each\n"
 "                       is authenticated before it is used (the parents of\n"
 "                       an incremental image too: a chain shares its key)\n"
+"      --inherit-fd N=FD\n"
+"                       fd N of the process, a pipe or unix socket whose\n"
+"                       other end was outside the checkpoint, is restart's\n"
+"                       fd FD (restart --inherit-fd 5=3 IMAGE 3>PIPE); without\n"
+"                       it such an fd has no peer (restart warns)\n"
 "      --no-timens      no time namespace: the process sees this host's\n"
 "                       CLOCK_MONOTONIC and CLOCK_BOOTTIME (by default they\n"
 "                       go on from the checkpoint, whatever this host's uptime)\n"
@@ -256,10 +261,67 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 	return 0;
 }
 
+/* --inherit-fd N=FD: fd N of the process is restart's fd FD (checked
+ * against the image later, fd_external.c). */
+static int add_inherit(struct restore_opts *opts, const char *arg)
+{
+	struct inherit_fd *grown;
+	const char *eq = strchr(arg, '=');
+	char *end;
+	long n, fd;
+	size_t i;
+
+	if (!strncmp(arg, "fd[", 3)) {
+		fprintf(stderr, "restart: --inherit-fd %s: CRIU's fd[FD]:KEY form is not accepted; "
+			"give N=FD, N the fd number in the restored process\n"
+			"Try 'restart --help'.\n", arg);
+		return -1;
+	}
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (!eq || end == arg || end != eq || errno || n < 0 || n > (1 << 20))
+		goto syntax;
+	fd = strtol(eq + 1, &end, 10);
+	if (end == eq + 1 || *end || errno || fd < 0 || fd > INT_MAX)
+		goto syntax;
+	if (n <= 2) {
+		fprintf(stderr, "restart: --inherit-fd %s: fds 0-2 are stdio, replaced by restart's "
+			"own (use --stdin, --stdout, --stderr)\nTry 'restart --help'.\n", arg);
+		return -1;
+	}
+	if (fcntl(fd, F_GETFD) < 0) {
+		fprintf(stderr, "restart: --inherit-fd %s: fd %ld is not open in restart (open it "
+			"for restart: restart --inherit-fd %ld=%ld IMAGE %ld<FILE)\n", arg, fd, n, fd,
+			fd);
+		return -1;
+	}
+	for (i = 0; i < opts->ninherit; i++)
+		if (opts->inherit[i].n == n) {
+			fprintf(stderr, "restart: --inherit-fd %s: fd %ld is given twice\n"
+				"Try 'restart --help'.\n", arg, n);
+			return -1;
+		}
+	grown = realloc((void *)opts->inherit, (opts->ninherit + 1) * sizeof(*grown));
+	if (!grown) {
+		fprintf(stderr, "restart: --inherit-fd: out of memory\n");
+		return -1;
+	}
+	grown[opts->ninherit].n = n;
+	grown[opts->ninherit].fd = fd;
+	opts->inherit = grown;
+	opts->ninherit++;
+	return 0;
+syntax:
+	fprintf(stderr, "restart: --inherit-fd %s: not N=FD (two fd numbers: N in the restored "
+		"process, FD restart's own)\nTry 'restart --help'.\n", arg);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
-	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT, OPT_VERIFY, OPT_DECRYPT };
+	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT, OPT_VERIFY, OPT_DECRYPT,
+	       OPT_INHERIT_FD };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, OPT_ANY_PID },
@@ -275,6 +337,7 @@ int main(int argc, char **argv)
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
 		{ "verify", required_argument, NULL, OPT_VERIFY },
 		{ "decrypt", required_argument, NULL, OPT_DECRYPT },
+		{ "inherit-fd", required_argument, NULL, OPT_INHERIT_FD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -310,6 +373,10 @@ int main(int argc, char **argv)
 		case OPT_AS_ROOT: opts.as_root = true; break;
 		case OPT_VERIFY: verify = optarg; break;
 		case OPT_DECRYPT: decrypt = optarg; break;
+		case OPT_INHERIT_FD:
+			if (add_inherit(&opts, optarg))
+				return 2;
+			break;
 		case 'v': log_level++; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("restart %s\n", CKPT_VERSION); return 0;
@@ -395,6 +462,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < 3; i++)
 		if (opts.stdio_fd[i] > 2)
 			close(opts.stdio_fd[i]);
+	/* The process has its own: restart's copies would keep a pipe open. */
+	for (i = 0; i < (int)opts.ninherit; i++)
+		if (opts.inherit[i].fd > 2)
+			close(opts.inherit[i].fd);
 	if (opts.detach) {
 		if (opts.new_pid) {
 			child_pid = pid;

@@ -6,9 +6,9 @@
  * into a pipe of our own), once per pipe, with the first fd of the pipe;
  * packet boundaries are kept.  Anonymous pipes are saved when the process
  * holds a reader and a writer, or only readers of a pipe whose writers are
- * all gone (or only writers, no reader left); a pipe to another process
- * cannot be rebuilt by this version and is refused (on fds 0-2 it is
- * stdio, see fds.c).  FIFOs by path, or, when deleted while open, with
+ * all gone (or only writers, no reader left); an end of a pipe whose other
+ * end is held by a process outside the checkpoint is an external end
+ * (fd_external.c; on fds 0-2 it is stdio, see fds.c).  FIFOs by path, or, when deleted while open, with
  * their owner and mode, to be made again.
  *
  * Restore (in the child): each further open file of a pipe is a new open of
@@ -97,6 +97,29 @@ static int check_whole(int fd, const struct fd_dump *d)
 			"its read end is held by another process", "a pipe to another process "
 			"cannot be rebuilt by this version: close it before checkpointing",
 			"checking fd %d (%s)", d->fd, d->link);
+}
+
+/* The other end of this pipe end is held by a process not being saved: an
+ * external end (fd_external.c).  A pipe the process holds both ends of,
+ * or whose other end is gone, is this file's; so is one on 0-2 (stdio). */
+bool fd_pipe_outside(const struct fd_dump *d)
+{
+	struct pollfd p;
+	bool reader;
+	int fd;
+
+	if (!is_pipe_link(d) || d->own_fd >= 0 || d->fd <= 2 || fd_pipe_inside(d))
+		return false;
+	reader = (d->fi.flags & O_ACCMODE) == O_RDONLY;
+	if ((fd = fd_steal(d->pid, d->fd)) < 0)
+		return false;		/* (dump_pipe fails with the reason) */
+	p = (struct pollfd){ .fd = fd, .events = 0 };
+	if (poll(&p, 1, 0) == 1 && (p.revents & (reader ? POLLHUP : POLLERR))) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
 }
 
 /* The data belongs to the pipe, not to an open file: saved with its first
@@ -230,6 +253,11 @@ static int dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec)
 		return fail(errno, NULL, "reading the size of fd %d (%s)", d->fd, d->link);
 	rec->pipe_size = size;
 	return first_of_pipe(d) ? peek_queue(fd, d, rec) : 0;
+}
+
+int fd_pipe_dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec)
+{
+	return dump_queue(fd, d, rec);
 }
 
 static int dump_pipe(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
@@ -695,7 +723,7 @@ int fd_pipe_open_group(const struct restore_opts *opts, struct fd_rec *recs, siz
 		       int spare_base, int *fds)
 {
 	struct restore_ctx scratch = { .opts = opts };
-	struct fd_child c = { &scratch, spare_base };
+	struct fd_child c = { &scratch, spare_base, NULL };
 	size_t i;
 	int ret = 0;
 

@@ -25,7 +25,9 @@
  * both queues from the other end (fd_unix_open_tree_pair; messages
  * carrying fds are refused at dump, and a queued message's credentials
  * show the pid of that ancestor).  A connection through a listener
- * between processes is refused.
+ * between processes is refused.  A stream or seqpacket socket connected to
+ * a process outside the checkpoint is an external end (fd_external.c),
+ * unless --ext-unix connects it again by its peer's name.
  *
  * Restore, in the child before exec.  open() makes each socket: a pair
  * with both ends in the process with socketpair(), or through the
@@ -536,6 +538,25 @@ static pid_t tree_peer(const struct fd_dump *d, uint64_t ino)
 			return e->pid;
 	}
 	return 0;
+}
+
+bool fd_unix_outside(const struct fd_dump *d)
+{
+	struct unix_info ui, peer;
+	bool out;
+
+	if (!is_unix(d) || d->own_fd >= 0 || d->fd <= 2 ||
+	    (d->sock_type != SOCK_STREAM && d->sock_type != SOCK_SEQPACKET) ||
+	    unix_diag(d->st.st_ino, &ui))
+		return false;		/* (dump_unix fails with the reason) */
+	free(ui.icons);
+	out = ui.state != TCP_LISTEN && ui.has_peer && ui.peer && !inode_in_process(d, ui.peer) &&
+	      !tree_peer(d, ui.peer);
+	if (out && d->ext_unix && !unix_diag(ui.peer, &peer)) {
+		free(peer.icons);
+		out = peer.name_len <= SUN_OFF;	/* else --ext-unix connects to its name */
+	}
+	return out;
 }
 
 /* A socket connected to one of another process of the tree: made again
@@ -1521,7 +1542,7 @@ int fd_unix_open_tree_pair(struct restore_ctx *ca, const struct fd_rec *a, struc
 		close(sv[i]);
 	}
 	for (i = 0; i < 2 && fds[0] >= 0 && fds[1] >= 0; i++) {
-		struct fd_child c = { ctx[i], spare_base };
+		struct fd_child c = { ctx[i], spare_base, NULL };
 		if (sockopts_restore(&c, fds[i], rec[i], SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
 			goto err;
 	}

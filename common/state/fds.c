@@ -27,9 +27,9 @@
 static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_pty_master_kind, &fd_pty_slave_kind, &fd_devtty_kind,
 	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
-	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_pipe_kind, &fd_eventfd_kind,
-	&fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind, &fd_udp_kind, &fd_ping_kind,
-	&fd_unix_kind,
+	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_ext_pipe_kind, &fd_pipe_kind,
+	&fd_eventfd_kind, &fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind,
+	&fd_udp_kind, &fd_ping_kind, &fd_ext_unix_kind, &fd_unix_kind,
 	&fd_inotify_kind, &fd_nsfs_kind, &fd_pidfd_kind, NULL,
 };
 
@@ -305,6 +305,7 @@ static int fds_dump(struct dump_ctx *ctx)
 		all[i].nall = n;
 		all[i].pid = ctx->pid;
 		all[i].tree_pipes = ctx->tree_pipes;
+		all[i].ext_unix = ctx->opts && ctx->opts->ext_unix;
 	}
 	for (i = 0; i < n; i++)
 		if (dump_one(ctx, &all[i], i))
@@ -334,6 +335,11 @@ bool tree_has_pid(const struct tree_pipes *tp, pid_t pid)
 static int fds_check(struct restore_ctx *ctx)
 {
 	size_t i;
+
+	/* restart --inherit-fd first: a mistake there is told alone, before
+	 * the warnings about the external ends it does not connect. */
+	if (fd_external_check_opts(ctx))
+		return -1;
 
 	for (i = 0; i < ctx->meta.nfds; i++) {
 		const struct fd_rec *f = &ctx->meta.fds[i];
@@ -435,8 +441,8 @@ static bool is_late(const struct fd_rec *f, const struct image_meta *m)
 static int fds_restore_child(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
-	struct fd_child c = { ctx, 0 };
-	int maxfd = 2, stdio[3], i, pass;
+	struct fd_child c = { ctx, 0, NULL };
+	int maxfd = 2, stdio[3], i, pass, *given = NULL;
 	size_t k;
 
 	for (k = 0; k < m->nfds; k++)
@@ -452,6 +458,17 @@ static int fds_restore_child(struct restore_ctx *ctx)
 	if (i < 0)
 		return fail(errno, NULL, "preparing fds");
 	ctx->child_error_fd = i;
+	/* restart --inherit-fd: its fds, out of the way too (fd_external.c). */
+	if (ctx->opts->ninherit && !ctx->prefix[0]) {
+		if (!(given = calloc(ctx->opts->ninherit, sizeof(*given))))
+			return fail(ENOMEM, NULL, "preparing fds");
+		for (k = 0; k < ctx->opts->ninherit; k++)
+			if ((given[k] = fcntl(ctx->opts->inherit[k].fd, F_DUPFD_CLOEXEC,
+					      c.spare_base)) < 0)
+				return fail(errno, NULL, "preparing fd %d (--inherit-fd)",
+					    ctx->opts->inherit[k].n);
+		c.given = given;	/* (the child execs or dies: not freed) */
+	}
 	if (close_range(0, maxfd, 0))
 		return fail(errno, NULL, "closing fds");
 	for (pass = 0; pass < 2; pass++)
@@ -483,7 +500,7 @@ static int fds_restore_child(struct restore_ctx *ctx)
 int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int spare_base)
 {
 	const struct fd_kind_ops *k = kind_of(rec->kind);
-	struct fd_child c = { holder, spare_base };
+	struct fd_child c = { holder, spare_base, NULL };
 	int fd, moved;
 
 	if (!k || rec->kind == FD_STDIO)
@@ -505,7 +522,7 @@ int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int
  * file), where the image has it. */
 static int fds_restore(struct restore_ctx *ctx)
 {
-	struct fd_child c = { ctx, 0 };
+	struct fd_child c = { ctx, 0, NULL };
 	size_t i;
 
 	for (i = 0; i < ctx->meta.nfds; i++) {

@@ -27,12 +27,17 @@ struct fd_dump {
 	int own_fd;
 	pid_t pid;			/* of the process */
 	const struct tree_pipes *tree_pipes;	/* the other processes of a tree */
+	bool ext_unix;			/* ckpt --ext-unix */
 };
 
 /* The restart child rebuilding the table (before exec). */
 struct fd_child {
 	struct restore_ctx *ctx;
 	int spare_base;			/* fds from here up are ours to keep things */
+	/* Per opts->inherit: where its FD is now (moved above the image's
+	 * fds by fds_restore_child); NULL: still at its number (an ancestor
+	 * opening for its children). */
+	const int *given;
 };
 
 struct fd_kind_ops {
@@ -71,7 +76,7 @@ extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_k
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
 	fd_unix_kind, fd_inotify_kind, fd_opath_kind, fd_fifo_deleted_kind, fd_ping_kind;
 extern const struct fd_kind_ops fd_nsfs_kind, fd_pidfd_kind, fd_pty_master_kind, fd_pty_slave_kind,
-	fd_devtty_kind;
+	fd_devtty_kind, fd_ext_pipe_kind, fd_ext_unix_kind;
 
 /* The one-word name of a kind (ckpt info), "?" for an unknown one. */
 const char *fd_kind_tag(uint32_t kind);
@@ -117,6 +122,20 @@ int fd_reopen_flags(const struct fd_rec *rec);
 /* The process (or with the other processes of the tree being dumped)
  * holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
 bool fd_pipe_inside(const struct fd_dump *d);
+
+/* An anonymous pipe end (not on 0-2, not in flight) whose other end is
+ * held by a process outside the checkpoint (fd_pipe.c). */
+bool fd_pipe_outside(const struct fd_dump *d);
+/* Pipe size and, for a first fd of the pipe, its queued data (fd_pipe.c). */
+int fd_pipe_dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec) must_check;
+/* A unix stream or seqpacket socket (not on 0-2, not in flight) connected
+ * to a socket of a process outside the checkpoint, and not one --ext-unix
+ * reconnects by path (fd_socket_unix.c). */
+bool fd_unix_outside(const struct fd_dump *d);
+/* fd_external.c: restart --inherit-fd, checked against the root's image. */
+int fd_external_check_opts(struct restore_ctx *ctx) must_check;
+/* "pipe:[1234] write end, its reader was outside the checkpoint". */
+void fd_external_describe(const struct fd_rec *rec, char *buf, size_t size);
 
 /* A pty master, or a slave not hung up: true, and *index is its pty's
  * index at dump (fd_pty.c). */
