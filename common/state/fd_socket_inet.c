@@ -288,6 +288,40 @@ static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_i
 	return 0;
 }
 
+/* --kill: the process will not go on, its sockets not leave repair mode;
+ * from before the connection is frozen until restart rebuilds it, the
+ * peer's packets are dropped (no socket would own them: a reset), and
+ * ours (nothing of the old socket gets out).  Released by
+ * fd_tcp_release_repaired if the dump fails. */
+static int lock_connection(struct dump_ctx *ctx, struct fd_rec *rec)
+{
+	struct netlock_tuple t;
+	char what[160];
+
+	if (!ctx->opts->kill_after || ctx->opts->no_tcp_lock)
+		return 0;
+	if (netlock_tuple(&t, rec->local_addr.data, rec->local_addr.len, rec->peer_addr.data,
+			  rec->peer_addr.len))
+		return fail_why("its addresses are not those of a TCP/IP connection", NULL,
+				"locking the TCP connection of fd %d", rec->fd);
+	ctx->tcp_lock.ns_pid = ctx->pid;
+	ctx->tcp_lock.timeout_s = ctx->opts->tcp_lock_timeout;
+	if (netlock_add(&ctx->tcp_lock, &t, 1)) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "%s", error_text());
+		error_clear();
+		return fail_why(why, "the network lock needs nftables (apt-get install nftables) "
+				"and CAP_NET_ADMIN; ckpt --no-tcp-lock goes on without it, and "
+				"then any packet of the peer before the restart resets the "
+				"connection", "keeping the TCP connection of fd %d (%s) of process "
+				"%d from being reset", rec->fd, netlock_describe(&t, what,
+				sizeof(what)), ctx->pid);
+	}
+	rec->tcp_locked = 1;
+	return 0;
+}
+
 static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 {
 	struct tcp_info ti;
@@ -300,6 +334,8 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	bool fin = our_fin(rec->sock_state);
 	int fin_in_outq = fin && rec->sock_state != TCP_FIN_WAIT2;
 
+	if (lock_connection(ctx, rec))
+		return -1;
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
 		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
 			    "freezing the TCP connection of fd %d", rec->fd);
@@ -508,6 +544,12 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 			setsockopt(ctx->repaired[i], SOL_TCP, TCP_REPAIR, &off, sizeof(off));
 		close(ctx->repaired[i]);
 	}
+	/* Killed: the lock stays for restart (or its timeout); else the
+	 * connections, out of repair mode, live again. */
+	if (killed)
+		netlock_forget(&ctx->tcp_lock);
+	else
+		netlock_release(&ctx->tcp_lock);
 	free(ctx->repaired);
 	ctx->repaired = NULL;
 	ctx->nrepaired = 0;
@@ -854,3 +896,33 @@ const struct fd_kind_ops fd_ping_kind = {
 	.check = check_inet,
 	.open = open_inet,
 };
+
+/* restart: the 4-tuples of the connections of m rebuilt in repair mode
+ * (each once), for the network lock; *by_ckpt set if ckpt --kill had
+ * locked any of them. */
+int fd_tcp_lock_tuples(const struct image_meta *m, struct netlock_tuple **out, size_t *n,
+		       bool *by_ckpt)
+{
+	size_t k, j;
+
+	for (k = 0; k < m->nfds; k++) {
+		const struct fd_rec *r = &m->fds[k];
+		struct netlock_tuple t, *grown;
+
+		if (r->kind != FD_TCP || r->share_index || r->tree_pid || !connected(r) ||
+		    netlock_tuple(&t, r->local_addr.data, r->local_addr.len, r->peer_addr.data,
+				  r->peer_addr.len))
+			continue;
+		if (r->tcp_locked)
+			*by_ckpt = true;
+		for (j = 0; j < *n && memcmp(&(*out)[j], &t, sizeof(t)); j++)
+			;
+		if (j < *n)
+			continue;
+		if (!(grown = realloc(*out, (*n + 1) * sizeof(*grown))))
+			return fail(ENOMEM, NULL, "locking TCP connections");
+		*out = grown;
+		(*out)[(*n)++] = t;
+	}
+	return 0;
+}
