@@ -369,7 +369,7 @@ int netlock_add(struct netlock *l, const struct netlock_tuple *t, size_t n)
 		return fail_why(error_text(), NULL, "locking TCP connection %s", what);
 	if (ret)
 		return fail_why(msg[0] ? msg : "nft failed", "nft needs CAP_NET_ADMIN and a kernel "
-				"with nf_tables", "locking TCP connection %s", what);
+				"with nf_tables; --no-tcp-lock goes on without the lock", "locking TCP connection %s", what);
 	memcpy(l->t + l->n, t, n * sizeof(*t));
 	l->n += n;
 	pr_info("dropping the packets of %s (for %u s at most)", what, timeout);
@@ -408,6 +408,8 @@ void netlock_release(struct netlock *l)
 {
 	char msg[512], what[160];
 	char *listing = NULL;
+	/* Called on failure paths too: their error is the one to report. */
+	bool had_error = error_is_set();
 	size_t i;
 	int lk, ret;
 
@@ -426,8 +428,8 @@ void netlock_release(struct netlock *l)
 					sizeof(what)), msg);
 	if (ret < 0) {
 		pr_warn("could not unlock %zu TCP connection%s (%s): they stay locked until the "
-			"lock's timeout", l->n, l->n == 1 ? "" : "s", error_text());
-		error_clear();
+			"lock's timeout", l->n, l->n == 1 ? "" : "s",
+			had_error ? "nft failed" : error_text());
 	} else {
 		pr_info("packets of %zu TCP connection%s let through again", l->n,
 			l->n == 1 ? "" : "s");
@@ -436,8 +438,9 @@ void netlock_release(struct netlock *l)
 		    listing && !strstr(listing, "elements ="))
 			(void)run_nft(l, "delete table " TABLE "\n", msg, sizeof(msg), NULL);
 		free(listing);
-		error_clear();
 	}
+	if (!had_error)
+		error_clear();
 	unlock_file(lk);
 	netlock_forget(l);
 }

@@ -306,18 +306,15 @@ static int lock_connection(struct dump_ctx *ctx, struct fd_rec *rec)
 				"locking the TCP connection of fd %d", rec->fd);
 	ctx->tcp_lock.ns_pid = ctx->pid;
 	ctx->tcp_lock.timeout_s = ctx->opts->tcp_lock_timeout;
-	if (netlock_add(&ctx->tcp_lock, &t, 1)) {
-		char why[600];
-
-		snprintf(why, sizeof(why), "%s", error_text());
-		error_clear();
-		return fail_why(why, "the network lock needs nftables (apt-get install nftables) "
-				"and CAP_NET_ADMIN; ckpt --no-tcp-lock goes on without it, and "
-				"then any packet of the peer before the restart resets the "
-				"connection", "keeping the TCP connection of fd %d (%s) of process "
-				"%d from being reset", rec->fd, netlock_describe(&t, what,
-				sizeof(what)), ctx->pid);
-	}
+	if (!netlock_available())
+		return fail_why("nft (nftables) is not installed: the peer's packets could not "
+				"be kept from resetting it until the restart", "install nftables "
+				"(apt-get install nftables), or give --no-tcp-lock to go on "
+				"without the lock", "locking the TCP connection of fd %d (%s) of "
+				"process %d", rec->fd, netlock_describe(&t, what, sizeof(what)),
+				ctx->pid);
+	if (netlock_add(&ctx->tcp_lock, &t, 1))
+		return -1;
 	rec->tcp_locked = 1;
 	return 0;
 }
