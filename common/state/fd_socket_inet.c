@@ -642,7 +642,7 @@ static bool valid_protocol(const struct fd_rec *rec)
 static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	if ((rec->sock_domain != AF_INET && rec->sock_domain != AF_INET6) ||
-	    !valid_protocol(rec) || rec->shutdown > 3 ||
+	    !valid_protocol(rec) || rec->shutdown > 3 || rec->tcp_locked > 1 ||
 	    rec->local_addr.len > sizeof(struct sockaddr_storage) ||
 	    rec->peer_addr.len > sizeof(struct sockaddr_storage) ||
 	    (connected(rec) &&
