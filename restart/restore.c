@@ -1151,18 +1151,19 @@ static int lock_connections(struct rtree *t, const struct restore_opts *opts)
 		}
 		return 0;
 	}
+	if (by_ckpt && !netlock_available()) {
+		fail_why("nft (nftables) is not installed: restart could not lift the lock, "
+			 "which would hold the connections until it times out", "install "
+			 "nftables (apt-get install nftables); restart --no-tcp-lock rebuilds "
+			 "them anyway (on the host ckpt ran on, blocked until the lock's timeout)",
+			 "taking over ckpt's network lock of TCP connection %s%s",
+			 netlock_describe(&tuples[0], what, sizeof(what)),
+			 n > 1 ? " and the others" : "");
+		free(tuples);
+		return -1;
+	}
 	if (netlock_add(&t->tcp_lock, tuples, n)) {
 		if (by_ckpt) {
-			char why[600];
-
-			snprintf(why, sizeof(why), "%s", error_text());
-			error_clear();
-			fail_why(why, "install nftables (apt-get install nftables); restart "
-				 "--no-tcp-lock rebuilds them anyway, but on the host ckpt ran "
-				 "on its lock then holds them until it times out",
-				 "taking over ckpt's network lock of TCP connection %s%s",
-				 netlock_describe(&tuples[0], what, sizeof(what)),
-				 n > 1 ? " and the others" : "");
 			free(tuples);
 			return -1;
 		}

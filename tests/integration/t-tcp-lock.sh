@@ -73,6 +73,15 @@ run() {
 			fail "no lock after ckpt --kill: $(cat "$T/$name/locked")"
 	fi
 	sleep 1		# the client's requests meanwhile find no socket
+	if [ $# = 0 ]; then
+		# No nft for restart: refused (it could not lift ckpt's lock),
+		# nothing started, ckpt's lock still in place.
+		expect_fail_msg "nftables" env CKPT_NFT=/nonexistent/nft "$RESTART" \
+			"$T/$name/s.tar.zst" --detach
+		proc_alive "$pid" && fail "restart without nft started the process"
+		"$nft" list table inet ckpt_lock 2>&1 | grep -q elements ||
+			fail "restart without nft removed ckpt's lock"
+	fi
 	restart_detach "$T/$name/s.tar.zst" "$@"
 	if [ $# = 0 ]; then
 		pipe_migrate "$pid"
@@ -94,8 +103,34 @@ run lock
 [ "$CLIENT_RC" = 0 ] || fail "with the lock the connection did not survive: $(cat "$T/lock/client.log")"
 grep -q '^OK ' "$T/lock/client.log" || fail "client: $(cat "$T/lock/client.log")"
 grep -q 'dport' "$T/lock/locked" || fail "the lock had no rule: $(cat "$T/lock/locked")"
-if "$nft" list table inet ckpt_lock > "$T/left" 2>&1; then
-	grep -q 'elements' "$T/left" && fail "restart left the lock behind: $(cat "$T/left")"
-	fail "restart left the lock's table behind: $(cat "$T/left")"
-fi
+no_table() {
+	if "$nft" list table inet ckpt_lock > "$T/left" 2>&1; then
+		grep -q 'elements' "$T/left" && fail "$1 left the lock behind: $(cat "$T/left")"
+		fail "$1 left the lock's table behind: $(cat "$T/left")"
+	fi
+}
+no_table restart
+
+# A restart that fails after taking the lock (its first ptrace call fails)
+# removes it once everything it made is killed: the client then sees the
+# reset of a connection nobody owns (the process is gone).
+port=$(free_port)
+mkdir -p "$T/fail"
+start_bg "$PROGS/tcpecho" "$port" > "$T/fail/server.log" 2>&1
+pid=$BG_PID
+wait_for_line "$T/fail/server.log" '^listening$' 10
+/usr/bin/python3 "$T/client.py" "$port" "$T/fail" > "$T/fail/client.log" 2>&1 &
+client=$!
+track_pid "$client"
+wait_until 10 test -e "$T/fail/connected" || fail "client did not connect: $(cat "$T/fail/client.log")"
+ckpt_ok "$pid" "$T/fail/s.tar.zst" --kill
+wait_gone "$pid"
+before=$(candidate_procs)
+expect_fail_msg "attaching" env FAIL_CALL=ptrace FAIL_NTH=1 LD_PRELOAD="$ROOT/tests/faults/failnth.so" \
+	"$RESTART" "$T/fail/s.tar.zst" --detach -v
+grep -q "dropping the packets of 127.0.0.1:$port" "$EXPECT_ERR" || fail "restart took no lock: $(cat "$EXPECT_ERR")"
+assert_no_new_procs "$before"
+no_table "a failed restart"
+wait "$client" && fail "the client went on with no server"
+say "fail: client: $(cat "$T/fail/client.log")"
 pass
