@@ -66,6 +66,13 @@ static const char usage[] =
 "                            to an unnamed file, named only when complete\n"
 "  -k, --kill                end the processes once the image is fully written\n"
 "                            (they stay stopped until then)\n"
+"      --no-tcp-lock         with --kill: no network lock (see below); by default\n"
+"                            the packets of every TCP connection are dropped\n"
+"                            (nftables) from before it is frozen until restart\n"
+"                            has rebuilt it, so that the peer sees no reset;\n"
+"                            without nftables that is an error, naming them\n"
+"      --tcp-lock-timeout S  the lock ends by itself after S seconds (default\n"
+"                            600) if restart never removes it\n"
 "      --no-children         save PID alone, not its descendants (refused if\n"
 "                            it has children: they would be lost)\n"
 "      --from-inside         ckpt was started by PID itself (libmigrate): the\n"
@@ -226,6 +233,8 @@ int main(int argc, char **argv)
 		{ "sign", required_argument, NULL, 'S' },
 		{ "encrypt", required_argument, NULL, 'E' },
 		{ "verify-parent", required_argument, NULL, 'Y' },
+		{ "no-tcp-lock", no_argument, NULL, 'L' },
+		{ "tcp-lock-timeout", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -306,6 +315,19 @@ int main(int argc, char **argv)
 		case 'U':
 			opts.ext_unix = true;
 			break;
+		case 'L':
+			opts.no_tcp_lock = true;
+			break;
+		case 'W': {
+			pid_t v;
+			if (parse_pid(optarg, &v) || v > NETLOCK_TIMEOUT_MAX) {
+				fprintf(stderr, "ckpt: --tcp-lock-timeout: '%s' is not a number of "
+					"seconds from 1 to %d\n", optarg, NETLOCK_TIMEOUT_MAX);
+				return 2;
+			}
+			opts.tcp_lock_timeout = v;
+			break;
+		}
 		case 'S':
 			sign_path = optarg;
 			break;

@@ -32,7 +32,7 @@ static const char usage[] =
 "Usage: ckpt snapshot (--pid PID | --pidfile FILE | --unit UNIT) --dir DIR\n"
 "                     [--name NAME] [--keep N] [--keep-daily D] [--keep-weekly W]\n"
 "                     [--full-every K] [--compress-level N] [--no-cow] [--no-track]\n"
-"                     [--bundle] [--kill] [--sign KEY] [--encrypt KEYFILE] [-v]\n"
+"                     [--bundle] [--kill [--no-tcp-lock]] [--sign KEY] [--encrypt KEYFILE] [-v]\n"
 "\n"
 "Take one snapshot of a running process, for cron jobs and systemd timers:\n"
 "the image is written to DIR/NAME-YYYYmmddTHHMMSSZ.tar.zst (UTC; it appears\n"
@@ -93,6 +93,8 @@ static const char usage[] =
 "                          descendants) once the image is fully written; it\n"
 "                          stays stopped until then, so it does nothing the\n"
 "                          image lacks.  On failure it goes on running.\n"
+"                          Its TCP connections are locked as with ckpt --kill\n"
+"      --no-tcp-lock       with --kill: without the network lock (ckpt(1))\n"
 "  -v, --verbose           say what is done; -vv for more\n"
 "  -h, --help              show this help\n"
 "\n"
@@ -594,7 +596,7 @@ static int parse_count(const char *opt, const char *s, unsigned *out)
 int snapshot_main(int argc, char **argv)
 {
 	enum { OPT_KEEP = 256, OPT_DAILY, OPT_WEEKLY, OPT_NOCOW, OPT_FULL_EVERY, OPT_NO_TRACK,
-	       OPT_SIGN, OPT_ENCRYPT, OPT_MERGE_OLD };
+	       OPT_SIGN, OPT_ENCRYPT, OPT_MERGE_OLD, OPT_NO_TCP_LOCK };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'f' },
@@ -611,6 +613,7 @@ int snapshot_main(int argc, char **argv)
 		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "bundle", no_argument, NULL, 'b' },
 		{ "kill", no_argument, NULL, 'k' },
+		{ "no-tcp-lock", no_argument, NULL, OPT_NO_TCP_LOCK },
 		{ "sign", required_argument, NULL, OPT_SIGN },
 		{ "encrypt", required_argument, NULL, OPT_ENCRYPT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -684,6 +687,9 @@ int snapshot_main(int argc, char **argv)
 			break;
 		case 'k':
 			a.dump.kill_after = true;
+			break;
+		case OPT_NO_TCP_LOCK:
+			a.dump.no_tcp_lock = true;
 			break;
 		case OPT_SIGN:
 			sign_path = optarg;

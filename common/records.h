@@ -258,7 +258,10 @@ enum fd_kind {
 	F(T, 229, U32, peercred)		/* unix: SO_PEERCRED below is known */ \
 	F(T, 230, I32, peercred_pid)		\
 	F(T, 231, U32, peercred_uid)		\
-	F(T, 232, U32, peercred_gid)
+	F(T, 232, U32, peercred_gid)		\
+	F(T, 510, U32, tcp_locked)		/* TCP: 1 when ckpt --kill dropped the \
+						   connection's packets (network lock) from \
+						   before it froze it; restart removes the lock */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

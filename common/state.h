@@ -34,6 +34,7 @@
 
 #include "arch/x86_64.h"
 #include "image.h"
+#include "netlock.h"
 #include "procfs.h"
 #include "records.h"
 #include "remote.h"
@@ -153,6 +154,8 @@ struct dump_opts {
 	const struct sign_key *sign;	/* --sign: the key the image is signed with */
 	struct crypt_key *encrypt;	/* --encrypt: the key it is encrypted with */
 	const struct trust *parent_trust;	/* --verify-parent: --parent must be signed */
+	bool no_tcp_lock;		/* --no-tcp-lock: --kill without the network lock */
+	unsigned tcp_lock_timeout;	/* --tcp-lock-timeout, seconds (0: the default) */
 };
 
 /* Image members of a process other than a tree's root are named
@@ -207,6 +210,7 @@ struct dump_ctx {
 	 * process is killed, or taken out of it before it resumes. */
 	int *repaired;
 	size_t nrepaired;
+	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked */
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero, pages_parent;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */
@@ -245,6 +249,8 @@ struct restore_opts {
 	struct crypt_key *decrypt;	/* --decrypt: only images encrypted with it */
 	const struct inherit_fd *inherit;	/* --inherit-fd (fd_external.c) */
 	size_t ninherit;
+	bool no_tcp_lock;		/* --no-tcp-lock: rebuild connections without the lock */
+	unsigned tcp_lock_timeout;	/* --tcp-lock-timeout, seconds (0: the default) */
 };
 
 struct restore_ctx {

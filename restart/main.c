@@ -65,6 +65,13 @@ static const char usage[] =
 "      --tcp-close      restore established TCP connections closed: the\n"
 "                       program sees an ordinary error on them (for a host\n"
 "                       without the address, or without CAP_NET_ADMIN)\n"
+"      --no-tcp-lock    rebuild established TCP connections without the network\n"
+"                       lock: by default their packets are dropped (nftables)\n"
+"                       from before their sockets exist until every process\n"
+"                       runs, then let through (ckpt --kill's lock with them)\n"
+"      --tcp-lock-timeout S\n"
+"                       the lock ends by itself after S seconds (default 600)\n"
+"                       should restart die holding it\n"
 "      --verify PUBKEY  accept only an image signed (ckpt --sign) with the key\n"
 "                       of the public key file PUBKEY, or with any key of\n"
 "                       the *.pub files of the directory PUBKEY; every frame\n"
@@ -321,7 +328,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_STDIN = 256, OPT_STDOUT, OPT_STDERR, OPT_ALLOW_CHANGED, OPT_TCP_CLOSE, OPT_PTY,
 	       OPT_NO_TIMENS, OPT_LATEST, OPT_ANY_PID, OPT_AS_ROOT, OPT_VERIFY, OPT_DECRYPT,
-	       OPT_INHERIT_FD };
+	       OPT_INHERIT_FD, OPT_NO_TCP_LOCK, OPT_TCP_LOCK_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "new-pid", no_argument, NULL, 'n' },
 		{ "any-pid", no_argument, NULL, OPT_ANY_PID },
@@ -331,6 +338,8 @@ int main(int argc, char **argv)
 		{ "stderr", required_argument, NULL, OPT_STDERR },
 		{ "allow-changed-files", no_argument, NULL, OPT_ALLOW_CHANGED },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "no-tcp-lock", no_argument, NULL, OPT_NO_TCP_LOCK },
+		{ "tcp-lock-timeout", required_argument, NULL, OPT_TCP_LOCK_TIMEOUT },
 		{ "pty", no_argument, NULL, OPT_PTY },
 		{ "no-timens", no_argument, NULL, OPT_NO_TIMENS },
 		{ "latest", required_argument, NULL, OPT_LATEST },
@@ -367,6 +376,18 @@ int main(int argc, char **argv)
 		case OPT_STDERR: stdio_path[2] = optarg; break;
 		case OPT_ALLOW_CHANGED: opts.allow_changed_files = true; break;
 		case OPT_TCP_CLOSE: opts.tcp_close = true; break;
+		case OPT_NO_TCP_LOCK: opts.no_tcp_lock = true; break;
+		case OPT_TCP_LOCK_TIMEOUT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > NETLOCK_TIMEOUT_MAX) {
+				fprintf(stderr, "restart: --tcp-lock-timeout: '%s' is not a number "
+					"of seconds from 1 to %d\n", optarg, NETLOCK_TIMEOUT_MAX);
+				return 2;
+			}
+			opts.tcp_lock_timeout = v;
+			break;
+		}
 		case OPT_PTY: use_pty = true; break;
 		case OPT_NO_TIMENS: opts.no_timens = true; break;
 		case OPT_LATEST: latest_dir = optarg; break;

@@ -1147,6 +1147,64 @@ static int prepare_sysv(struct rtree *t)
 	return ret;
 }
 
+/* The network lock (common/netlock.h): the packets of every connection
+ * rebuilt are dropped from before its socket exists until every process
+ * is let go (a peer's segment finding no socket would reset it; one
+ * finding it in repair mode would be lost).  On the host ckpt --kill ran
+ * on, its lock is still there: adding is idempotent, and removing ends
+ * both.  Not rebuilt (--tcp-close) or not locked (--no-tcp-lock): ckpt's
+ * lock is only removed at the end. */
+static int lock_connections(struct rtree *t, const struct restore_opts *opts)
+{
+	struct netlock_tuple *tuples = NULL;
+	size_t i, n = 0;
+	bool by_ckpt = false;
+	char what[160];
+
+	for (i = 0; i < t->n; i++)
+		if (!t->p[i]->zombie &&
+		    fd_tcp_lock_tuples(&t->p[i]->ctx.meta, &tuples, &n, &by_ckpt)) {
+			free(tuples);
+			return -1;
+		}
+	if (!n)
+		return 0;
+	t->tcp_lock.timeout_s = opts->tcp_lock_timeout;
+	if (opts->tcp_close || opts->no_tcp_lock) {
+		if (by_ckpt && netlock_available()) {
+			t->tcp_lock.t = tuples;	/* only removed */
+			t->tcp_lock.n = n;
+		} else {
+			free(tuples);
+		}
+		return 0;
+	}
+	if (by_ckpt && !netlock_available()) {
+		fail_why("nft (nftables) is not installed: restart could not lift the lock, "
+			 "which would hold the connections until it times out", "install "
+			 "nftables (apt-get install nftables); restart --no-tcp-lock rebuilds "
+			 "them anyway (on the host ckpt ran on, blocked until the lock's timeout)",
+			 "taking over ckpt's network lock of TCP connection %s%s",
+			 netlock_describe(&tuples[0], what, sizeof(what)),
+			 n > 1 ? " and the others" : "");
+		free(tuples);
+		return -1;
+	}
+	if (netlock_add(&t->tcp_lock, tuples, n)) {
+		if (by_ckpt) {
+			free(tuples);
+			return -1;
+		}
+		pr_warn("TCP connection %s%s rebuilt without the network lock (%s): a packet of "
+			"the peer before the restore ends may reset it",
+			netlock_describe(&tuples[0], what, sizeof(what)),
+			n > 1 ? " and the others" : "", error_text());
+		error_clear();
+	}
+	free(tuples);
+	return 0;
+}
+
 int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 {
 	struct rtree t = { .report_rd = -1, .report_fd = -1 };
@@ -1187,7 +1245,7 @@ int restore_image(int image_fd, const struct restore_opts *opts, pid_t *pid)
 	}
 	if (opts->new_pid && pidns_reserve(&t))
 		goto out;
-	if (bundle_unpack(&t.p[0]->ctx) || (!t.timens_done && timens_prepare(&t.p[0]->ctx)) ||
+	if (lock_connections(&t, opts) || bundle_unpack(&t.p[0]->ctx) || (!t.timens_done && timens_prepare(&t.p[0]->ctx)) ||
 	    shared_plan(&t) || prepare_sysv(&t) || start_tree(&t) ||
 	    (t.n > 1 && fix_groups(&t)) || restore_all(&t))
 		goto out;
@@ -1202,6 +1260,8 @@ out:
 		for (i = 0; i < t.n; i++)
 			t.p[i]->ctx.failed = true;	/* release hooks undo what they made */
 	}
+	/* Every process runs (or, on failure, is gone): packets go through. */
+	netlock_release(&t.tcp_lock);
 	free_tree(&t);
 	image_reader_free(reader);
 	return ret;

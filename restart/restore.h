@@ -57,6 +57,7 @@ struct rtree {
 	struct rshm *shms;
 	size_t nshms;
 	bool timens_done;		/* made before dropping to the image's owner */
+	struct netlock tcp_lock;	/* the connections' packets dropped until all run */
 };
 
 /* restart/shared.c: which open files are shared and who makes them (in

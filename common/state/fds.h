@@ -102,6 +102,8 @@ bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int6
 
 /* Out of repair mode (or closed) at the end of a dump: see ckpt/dump.c. */
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);
+int fd_tcp_lock_tuples(const struct image_meta *m, struct netlock_tuple **out, size_t *n,
+		       bool *by_ckpt) must_check;
 
 /* After a checkpoint the process survives (not --kill): hold its TCP
  * connections for opts->tcp_hold_s (common/tcphold.h); a failure is a

@@ -1,0 +1,90 @@
+#!/bin/bash
+# A failed ckpt --kill leaves no network lock behind and the server keeps
+# serving its client on the same connection: ckpt refused because nft is
+# missing (the error names the connection and what to install), a dump
+# that fails after the lock was taken (--confirm-fd answered with end of
+# file, the image's write failing under tests/faults/failnth.so).  After
+# each, `nft list ruleset` holds no ckpt_lock element.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_ckpt
+need_prog tcpecho
+[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is not installed"
+nft=$(command -v nft || echo /usr/sbin/nft)
+[ -x "$nft" ] || skip "nft (nftables) is not installed"
+SHIM=$ROOT/tests/faults/failnth.so
+[ -f "$SHIM" ] || fail "$SHIM is not built (run make)"
+
+cat > "$T/client.py" <<'PY'
+import os, socket, sys, time
+port, tdir = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), timeout=60)
+f = s.makefile("r")
+n, done_at = 0, None
+try:
+    while True:
+        n += 1
+        s.sendall(b"req %d\n" % n)
+        line = f.readline()
+        if not line:
+            print("CLOSED (end of file) at request %d" % n, flush=True)
+            raise SystemExit(3)
+        if line.strip() != "%d req %d" % (n, n):
+            print("MISMATCH at request %d: %r" % (n, line), flush=True)
+            raise SystemExit(4)
+        if n == 1:
+            open(os.path.join(tdir, "connected"), "w").close()
+        if done_at is None and os.path.exists(os.path.join(tdir, "done")):
+            done_at = n
+        if done_at is not None and n >= done_at + 20:
+            break
+except ConnectionResetError:
+    print("RESET at request %d" % n, flush=True)
+    raise SystemExit(5)
+print("OK %d requests" % n, flush=True)
+PY
+
+no_lock_left() {
+	if "$nft" list table inet ckpt_lock > "$T/left" 2>&1 && grep -q elements "$T/left"; then
+		fail "$1 left the lock behind: $(cat "$T/left")"
+	fi
+	"$nft" list ruleset > "$T/ruleset" 2>&1
+	grep -q 'elements' "$T/ruleset" && fail "$1 left set elements: $(cat "$T/ruleset")"
+	assert_running "$pid" "server after $1"
+	assert_not_stopped "$pid" "server after $1"
+}
+
+port=$(free_port)
+start_bg "$PROGS/tcpecho" "$port" > "$T/server.log" 2>&1
+pid=$BG_PID
+wait_for_line "$T/server.log" '^listening$' 10
+/usr/bin/python3 "$T/client.py" "$port" "$T" > "$T/client.log" 2>&1 &
+client=$!
+track_pid "$client"
+wait_until 10 test -e "$T/connected" || fail "client did not connect: $(cat "$T/client.log")"
+
+# No nft: refused, naming the connection and nftables.
+expect_fail_msg "nftables" env CKPT_NFT=/nonexistent/nft "$CKPT" "$pid" -o "$T/a.img" --kill
+grep -q "127.0.0.1:$port -> 127.0.0.1:" "$EXPECT_ERR" || fail "the error names no connection: $(cat "$EXPECT_ERR")"
+grep -q -- "--no-tcp-lock" "$EXPECT_ERR" || fail "the error names no way on: $(cat "$EXPECT_ERR")"
+no_lock_left "ckpt without nft"
+
+# The lock taken, then no confirmation: the process goes on.
+expect_fail_msg "no confirmation" "$CKPT" "$pid" -o "$T/b.img" --kill --confirm-fd 3 -v 3< /dev/null
+grep -q "dropping the packets of 127.0.0.1:$port" "$EXPECT_ERR" || fail "no lock was taken: $(cat "$EXPECT_ERR")"
+tail -n1 "$EXPECT_ERR" | grep -q "no confirmation" || fail "failed otherwise: $(tail -n1 "$EXPECT_ERR")"
+no_lock_left "ckpt --confirm-fd refused"
+
+# The lock taken, then the image cannot be written (the first write is
+# image's first writev).
+expect_fail_msg "writ" env FAIL_CALL=writev FAIL_NTH=1 LD_PRELOAD="$SHIM" \
+	"$CKPT" "$pid" -o "$T/c.img" --kill -v
+grep -q "dropping the packets of 127.0.0.1:$port" "$EXPECT_ERR" || fail "no lock was taken: $(cat "$EXPECT_ERR")"
+say "failed with: $(tail -n1 "$EXPECT_ERR")"
+tail -n1 "$EXPECT_ERR" | grep -qi "writ" || fail "failed otherwise: $(tail -n1 "$EXPECT_ERR")"
+no_lock_left "ckpt failing to write"
+
+touch "$T/done"
+wait "$client" || fail "the connection did not survive the failed dumps: $(cat "$T/client.log")"
+say "client: $(cat "$T/client.log")"
+pass
