@@ -24,7 +24,6 @@
 #include "snapshot.h"
 #include "merge.h"
 #include "version.h"
-#include "tcphold.h"
 
 static const char usage[] =
 "Usage: ckpt PID -o FILE [OPTIONS]\n"
@@ -240,7 +239,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dump_opts opts = { .compress_level = 1, .tcp_hold_s = TCP_HOLD_DEFAULT_S };
+	struct dump_opts opts = { .compress_level = 1, .tcp_hold_s = NETLOCK_HOLD_DEFAULT_S };
 	struct output out = { .fd = -1, .confirm_fd = -1 };
 	const char *sign_path = NULL, *encrypt_path = NULL, *parent_trust_path = NULL;
 	struct sign_key *key = NULL;
@@ -281,9 +280,9 @@ int main(int argc, char **argv)
 			unsigned long v;
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v > TCP_HOLD_MAX_S || optarg[0] == '-') {
+			if (errno || end == optarg || *end || v > NETLOCK_HOLD_MAX_S || optarg[0] == '-') {
 				fprintf(stderr, "ckpt: --tcp-hold takes seconds, 0 to %d\n",
-					TCP_HOLD_MAX_S);
+					NETLOCK_HOLD_MAX_S);
 				return 2;
 			}
 			opts.tcp_hold_s = v;

@@ -58,4 +58,28 @@ void netlock_release(struct netlock *l);
  * they time out). */
 void netlock_forget(struct netlock *l);
 
+/* The hold after a checkpoint the process survives (ckpt --tcp-hold,
+ * default NETLOCK_HOLD_DEFAULT_S): if the process dies in that time (a
+ * crash, a preemption, a kill to restart it elsewhere), its connections'
+ * FIN and reset do not reach the peers, and the peers' segments that no
+ * socket takes any more are dropped instead of answered with a reset, so
+ * that a restart from the image goes on with every connection open at
+ * both ends.  Chains hold_output and hold_input of the same table, sets
+ * hold_out4/6 (local . peer: FIN and RST dropped) and hold_in4/6 (peer .
+ * local: dropped when no socket takes the segment: the running process's
+ * socket, or its orphan, does), every element with the hold's timeout.
+ * The cost while it lasts: a held connection the running process closes
+ * itself reaches its peer late (its FIN, retransmitted, once the hold
+ * ends; a reset is lost).  docs/design.md "Holding TCP connections after a
+ * checkpoint". */
+#define NETLOCK_HOLD_DEFAULT_S 10
+#define NETLOCK_HOLD_MAX_S 3600
+/* Hold t[0..n-1] for seconds, in the network namespace of ns_pid (0: ours). */
+int netlock_hold(pid_t ns_pid, const struct netlock_tuple *t, size_t n,
+		 unsigned seconds) must_check;
+/* restart: end the hold of t[0..n-1] in our namespace, if there is one
+ * (those not held, or no more, are no error; a failure is a warning: the
+ * timeout ends it). */
+void netlock_unhold(const struct netlock_tuple *t, size_t n);
+
 #endif

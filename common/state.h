@@ -321,7 +321,7 @@ struct state_ops {
 };
 
 /* restart, once every process runs: end the hold ckpt put on the TCP
- * connections it rebuilt (common/tcphold.h), if one is on this host. */
+ * connections it rebuilt (common/netlock.h), if one is on this host. */
 void fd_tcp_unhold(struct restore_ctx *ctx);
 
 /* The task holding meta.threads[i] at dump: tasks[i], or with an exited

@@ -23,7 +23,6 @@
  * The local address must exist on the host where the process restarts. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
-#include "tcphold.h"
 
 /* fd_rec.shutdown: the kernel's RCV_SHUTDOWN and SEND_SHUTDOWN bits. */
 #define SHUT_RD_BIT 1
@@ -937,17 +936,17 @@ err:
 	return -1;
 }
 
-/* The connections of the process, as tcphold.h takes them; *n of them. */
-static struct tcp_hold_conn *held_conns(const struct image_meta *m, size_t *n)
+/* The connections of the process, as netlock.h takes them; *n of them. */
+static struct netlock_tuple *held_conns(const struct image_meta *m, size_t *n)
 {
-	struct tcp_hold_conn *c = calloc(m->nfds ? m->nfds : 1, sizeof(*c));
+	struct netlock_tuple *c = calloc(m->nfds ? m->nfds : 1, sizeof(*c));
 	size_t k;
 
 	*n = 0;
 	for (k = 0; c && k < m->nfds; k++) {
 		const struct fd_rec *r = &m->fds[k];
 		if (r->kind == FD_TCP && !r->share_index && !r->tree_pid && connected(r) &&
-		    !tcp_hold_conn(&c[*n], r->local_addr.data, r->local_addr.len,
+		    !netlock_tuple(&c[*n], r->local_addr.data, r->local_addr.len,
 				   r->peer_addr.data, r->peer_addr.len))
 			(*n)++;
 	}
@@ -956,13 +955,13 @@ static struct tcp_hold_conn *held_conns(const struct image_meta *m, size_t *n)
 
 void fd_tcp_hold(struct dump_ctx *ctx)
 {
-	struct tcp_hold_conn *c;
+	struct netlock_tuple *c;
 	size_t n;
 
 	if (ctx->opts->kill_after || !ctx->opts->tcp_hold_s)
 		return;
 	c = held_conns(&ctx->meta, &n);
-	if (n && tcp_hold_add(ctx->live, c, n, ctx->opts->tcp_hold_s)) {
+	if (n && netlock_hold(ctx->live, c, n, ctx->opts->tcp_hold_s)) {
 		pr_warn("%s: if process %d dies now, its peers see its connections end before "
 			"a restart could continue them", error_text(), ctx->pid);
 		error_clear();
@@ -972,13 +971,13 @@ void fd_tcp_hold(struct dump_ctx *ctx)
 
 void fd_tcp_unhold(struct restore_ctx *ctx)
 {
-	struct tcp_hold_conn *c;
+	struct netlock_tuple *c;
 	size_t n;
 
 	if (ctx->opts->tcp_close)
 		return;
 	c = held_conns(&ctx->meta, &n);
-	tcp_hold_release(c, n);
+	netlock_unhold(c, n);
 	free(c);
 }
 

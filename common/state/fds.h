@@ -106,7 +106,7 @@ int fd_tcp_lock_tuples(const struct image_meta *m, struct netlock_tuple **out, s
 		       bool *by_ckpt) must_check;
 
 /* After a checkpoint the process survives (not --kill): hold its TCP
- * connections for opts->tcp_hold_s (common/tcphold.h); a failure is a
+ * connections for opts->tcp_hold_s (common/netlock.h); a failure is a
  * warning, the image is complete. */
 void fd_tcp_hold(struct dump_ctx *ctx);
 

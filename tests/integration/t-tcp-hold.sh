@@ -66,8 +66,8 @@ run_case held
 [ "$CLIENT_RC" = 0 ] || fail "the client saw the connection end ($CLIENT_RC): $(cat "$T/held.client.log")"
 grep -qx "2 two" "$T/held.client.log" && grep -qx "3 three" "$T/held.client.log" ||
 	fail "the connection did not continue: $(cat "$T/held.client.log")"
-if nft list table inet ckpt_hold 2> /dev/null | grep -q "\. $HELD_PORT "; then
-	fail "restart left the hold in place: $(nft list table inet ckpt_hold)"
+if nft list table inet ckpt_lock 2> /dev/null | grep -q "\. $HELD_PORT "; then
+	fail "restart left the hold in place: $(nft list table inet ckpt_lock)"
 fi
 say "ok: checkpoint, crash, restart: the connection goes on"
 
