@@ -1,6 +1,6 @@
 /* tcpecho: a TCP server for checkpoint/restart tests.
- * usage: tcpecho PORT
- * Listens on 127.0.0.1:PORT (SO_REUSEADDR, backlog 7), prints "listening",
+ * usage: tcpecho PORT [ADDR]
+ * Listens on ADDR:PORT (default 127.0.0.1) (SO_REUSEADDR, backlog 7), prints "listening",
  * accepts connections one at a time and answers each line L with
  * "N L" (N counts lines over the server's life).  A failed read or write
  * prints "CLOSED <why>"; the next client is then accepted. */
@@ -23,6 +23,10 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	a.sin_port = htons(atoi(argv[1]));
+	if (argc > 2 && inet_pton(AF_INET, argv[2], &a.sin_addr) != 1) {
+		fprintf(stderr, "tcpecho: %s is not an IPv4 address\n", argv[2]);
+		return 2;
+	}
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 7)) {
