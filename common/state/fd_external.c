@@ -417,7 +417,8 @@ static int open_alone(const struct fd_rec *rec)
 		goto err;
 	}
 	for (i = 0; i < rec->pipe_packets.len / sizeof(*packets); i++) {
-		if (write_all(other, (const char *)rec->data.data + done, packets[i], rec))
+		if (packets[i] &&
+		    write_all(other, (const char *)rec->data.data + done, packets[i], rec))
 			goto err;
 		done += packets[i];
 	}
@@ -425,7 +426,9 @@ static int open_alone(const struct fd_rec *rec)
 		fail(errno, NULL, "refilling fd %d (%s)", rec->fd, rec->description);
 		goto err;
 	}
-	if (write_all(other, (const char *)rec->data.data + done, rec->data.len - done, rec))
+	/* (Nothing saved: no data pointer to offset.) */
+	if (rec->data.len > done &&
+	    write_all(other, (const char *)rec->data.data + done, rec->data.len - done, rec))
 		goto err;
 	close(other);
 	return set_flags(keep, rec, rec->kind == FD_EXT_PIPE ? EXT_SETFL : O_NONBLOCK);
