@@ -38,40 +38,8 @@ own_netns() { [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net
 wait_until 5 own_netns "$A" || fail "no namespace for A"
 wait_until 5 own_netns "$B" || fail "no namespace for B"
 
-cat > "$T/client.py" <<'PY'
-import os, socket, sys, time
-tdir = sys.argv[1]
-while not os.path.exists(os.path.join(tdir, "net-ready")):
-    time.sleep(0.02)
-s = socket.create_connection(("10.9.0.1", 7341), timeout=60)
-f = s.makefile("r")
-n, done_at, longest, t = 0, None, 0.0, time.time()
-try:
-    while True:
-        n += 1
-        s.sendall(b"req %d\n" % n)
-        line = f.readline()
-        now = time.time()
-        longest, t = max(longest, now - t), now
-        if not line:
-            print("CLOSED (end of file) at request %d" % n, flush=True)
-            raise SystemExit(3)
-        if line.strip() != "%d req %d" % (n, n):
-            print("MISMATCH at request %d: %r" % (n, line), flush=True)
-            raise SystemExit(4)
-        if n == 1:
-            open(os.path.join(tdir, "connected"), "w").close()
-        if done_at is None and os.path.exists(os.path.join(tdir, "moved")):
-            done_at = n
-        if done_at is not None and n >= done_at + 20:
-            break
-        time.sleep(0.01)
-except ConnectionResetError:
-    print("RESET at request %d" % n, flush=True)
-    raise SystemExit(5)
-print("OK %d requests, longest wait %.2f s" % (n, longest), flush=True)
-PY
-unshare -n /usr/bin/python3 "$T/client.py" "$T" < /dev/null > "$T/client.log" 2>&1 &
+CLIENT=$ROOT/tests/integration/tcpclient.py
+unshare -n /usr/bin/python3 "$CLIENT" 10.9.0.1 "$port" "$T" moved net-ready 0.01 < /dev/null > "$T/client.log" 2>&1 &
 C=$!
 track_pid "$C"
 wait_until 5 own_netns "$C" || fail "no namespace for the client"

@@ -15,34 +15,7 @@ nft=$(command -v nft || echo /usr/sbin/nft)
 SHIM=$ROOT/tests/faults/failnth.so
 [ -f "$SHIM" ] || fail "$SHIM is not built (run make)"
 
-cat > "$T/client.py" <<'PY'
-import os, socket, sys, time
-port, tdir = int(sys.argv[1]), sys.argv[2]
-s = socket.create_connection(("127.0.0.1", port), timeout=60)
-f = s.makefile("r")
-n, done_at = 0, None
-try:
-    while True:
-        n += 1
-        s.sendall(b"req %d\n" % n)
-        line = f.readline()
-        if not line:
-            print("CLOSED (end of file) at request %d" % n, flush=True)
-            raise SystemExit(3)
-        if line.strip() != "%d req %d" % (n, n):
-            print("MISMATCH at request %d: %r" % (n, line), flush=True)
-            raise SystemExit(4)
-        if n == 1:
-            open(os.path.join(tdir, "connected"), "w").close()
-        if done_at is None and os.path.exists(os.path.join(tdir, "done")):
-            done_at = n
-        if done_at is not None and n >= done_at + 20:
-            break
-except ConnectionResetError:
-    print("RESET at request %d" % n, flush=True)
-    raise SystemExit(5)
-print("OK %d requests" % n, flush=True)
-PY
+CLIENT=$ROOT/tests/integration/tcpclient.py
 
 no_lock_left() {
 	if "$nft" list table inet ckpt_lock > "$T/left" 2>&1 && grep -q elements "$T/left"; then
@@ -58,7 +31,7 @@ port=$(free_port)
 start_bg "$PROGS/tcpecho" "$port" > "$T/server.log" 2>&1
 pid=$BG_PID
 wait_for_line "$T/server.log" '^listening$' 10
-/usr/bin/python3 "$T/client.py" "$port" "$T" > "$T/client.log" 2>&1 &
+/usr/bin/python3 "$CLIENT" 127.0.0.1 "$port" "$T" > "$T/client.log" 2>&1 &
 client=$!
 track_pid "$client"
 wait_until 10 test -e "$T/connected" || fail "client did not connect: $(cat "$T/client.log")"

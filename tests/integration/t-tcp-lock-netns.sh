@@ -16,45 +16,13 @@ nft=$(command -v nft || echo /usr/sbin/nft)
 command -v unshare > /dev/null && command -v nsenter > /dev/null && command -v ip > /dev/null ||
 	skip "unshare, nsenter or ip missing"
 
-cat > "$T/client.py" <<'PY'
-import os, socket, sys, time
-port, tdir = int(sys.argv[1]), sys.argv[2]
-for i in range(100):
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=60)
-        break
-    except ConnectionRefusedError:
-        time.sleep(0.05)
-f = s.makefile("r")
-n, done_at = 0, None
-try:
-    while True:
-        n += 1
-        s.sendall(b"req %d\n" % n)
-        line = f.readline()
-        if not line:
-            print("CLOSED (end of file) at request %d" % n, flush=True)
-            raise SystemExit(3)
-        if line.strip() != "%d req %d" % (n, n):
-            print("MISMATCH at request %d: %r" % (n, line), flush=True)
-            raise SystemExit(4)
-        if n == 1:
-            open(os.path.join(tdir, "connected"), "w").close()
-        if done_at is None and os.path.exists(os.path.join(tdir, "done")):
-            done_at = n
-        if done_at is not None and n >= done_at + 20:
-            break
-except ConnectionResetError:
-    print("RESET at request %d" % n, flush=True)
-    raise SystemExit(5)
-print("OK %d requests" % n, flush=True)
-PY
+CLIENT=$ROOT/tests/integration/tcpclient.py
 
 port=$(free_port)
 # The client is the namespace's first process (it keeps it while the
 # server is gone); the server is started in it.
-unshare -n sh -c 'ip link set lo up && exec /usr/bin/python3 "$1" "$2" "$3"' sh \
-	"$T/client.py" "$port" "$T" > "$T/client.log" 2>&1 < /dev/null &
+unshare -n sh -c 'ip link set lo up && exec /usr/bin/python3 "$1" 127.0.0.1 "$2" "$3"' sh \
+	"$CLIENT" "$port" "$T" > "$T/client.log" 2>&1 < /dev/null &
 client=$!
 track_pid "$client"
 own_netns() { [ "$(readlink "/proc/$client/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }

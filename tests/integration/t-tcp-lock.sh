@@ -17,39 +17,7 @@ need_prog tcpecho
 nft=$(command -v nft || echo /usr/sbin/nft)
 [ -x "$nft" ] || skip "nft (nftables) is not installed"
 
-cat > "$T/client.py" <<'PY'
-import os, socket, sys, time
-port, tdir = int(sys.argv[1]), sys.argv[2]
-s = socket.create_connection(("127.0.0.1", port), timeout=60)
-f = s.makefile("r")
-n, done_at, longest = 0, None, 0.0
-try:
-    while True:
-        n += 1
-        t0 = time.monotonic()
-        s.sendall(b"req %d\n" % n)
-        line = f.readline()
-        longest = max(longest, time.monotonic() - t0)
-        if not line:
-            print("CLOSED (end of file) at request %d" % n, flush=True)
-            raise SystemExit(3)
-        if line.strip() != "%d req %d" % (n, n):
-            print("MISMATCH at request %d: %r" % (n, line), flush=True)
-            raise SystemExit(4)
-        if n == 1:
-            open(os.path.join(tdir, "connected"), "w").close()
-        if done_at is None and os.path.exists(os.path.join(tdir, "done")):
-            done_at = n
-        if done_at is not None and n >= done_at + 20:
-            break
-except ConnectionResetError:
-    print("RESET at request %d" % n, flush=True)
-    raise SystemExit(5)
-except socket.timeout:
-    print("TIMEOUT at request %d" % n, flush=True)
-    raise SystemExit(6)
-print("OK %d requests, longest wait %.2f s" % (n, longest), flush=True)
-PY
+CLIENT=$ROOT/tests/integration/tcpclient.py
 
 # run NAME [OPTIONS...]: a server and its client; ckpt --kill to a file,
 # a second with no process, restart; with the lock, through a pipe once
@@ -62,7 +30,7 @@ run() {
 	start_bg "$PROGS/tcpecho" "$port" > "$T/$name/server.log" 2>&1
 	pid=$BG_PID
 	wait_for_line "$T/$name/server.log" '^listening$' 10
-	/usr/bin/python3 "$T/client.py" "$port" "$T/$name" > "$T/$name/client.log" 2>&1 &
+	/usr/bin/python3 "$CLIENT" 127.0.0.1 "$port" "$T/$name" > "$T/$name/client.log" 2>&1 &
 	client=$!
 	track_pid "$client"
 	wait_until 10 test -e "$T/$name/connected" || fail "client did not connect: $(cat "$T/$name/client.log")"
@@ -119,7 +87,7 @@ mkdir -p "$T/fail"
 start_bg "$PROGS/tcpecho" "$port" > "$T/fail/server.log" 2>&1
 pid=$BG_PID
 wait_for_line "$T/fail/server.log" '^listening$' 10
-/usr/bin/python3 "$T/client.py" "$port" "$T/fail" > "$T/fail/client.log" 2>&1 &
+/usr/bin/python3 "$CLIENT" 127.0.0.1 "$port" "$T/fail" > "$T/fail/client.log" 2>&1 &
 client=$!
 track_pid "$client"
 wait_until 10 test -e "$T/fail/connected" || fail "client did not connect: $(cat "$T/fail/client.log")"
