@@ -37,6 +37,7 @@
 #include "netlock.h"
 #include "procfs.h"
 #include "records.h"
+#include "state/tcp_guard.h"
 #include "remote.h"
 
 /* Everything an image holds besides memory contents, decoded. */
@@ -211,6 +212,8 @@ struct dump_ctx {
 	int *repaired;
 	size_t nrepaired;
 	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked */
+	int *repaired_reuse;		/* their SO_REUSEADDR (leaving repair mode clears it) */
+	struct tcp_guard tcp_guard;	/* undoes both if ckpt dies (state/tcp_guard.h) */
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero, pages_parent;
 	void *slot[NR_STATE_SLOTS];	/* see enum state_slot */

@@ -315,6 +315,8 @@ static int lock_tuples(struct dump_ctx *ctx, int fd, const struct netlock_tuple 
 				"without the lock", "locking the TCP connection of fd %d (%s%s) of "
 				"process %d", fd, netlock_describe(t, what, sizeof(what)),
 				n > 1 ? ", and the others" : "", ctx->pid);
+	if (tcp_guard_tuples(&ctx->tcp_guard, ctx->pid, t, n))
+		return -1;
 	return netlock_add(&ctx->tcp_lock, t, n);
 }
 
@@ -397,22 +399,34 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	struct tcp_repair_window win;
 	socklen_t len;
 	uint32_t seq;
-	int on = 1, unsent = 0, *grown;
+	int on = 1, unsent = 0, reuse = 0, *grown;
 	/* Our FIN takes a sequence number, counted by SIOCOUTQ until it is
 	 * acknowledged (not in FIN_WAIT2), by SIOCOUTQNSD until it is sent. */
 	bool fin = our_fin(rec->sock_state);
 	int fin_in_outq = fin && rec->sock_state != TCP_FIN_WAIT2;
 
+	socklen_t rlen = sizeof(reuse);
+
 	if (lock_connection(ctx, rec))
 		return -1;
-	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
-		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
-			    "freezing the TCP connection of fd %d", rec->fd);
-	/* From now on it must leave repair mode (or die in it): keep it. */
+	if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &rlen))
+		return fail(errno, NULL, "reading SO_REUSEADDR of fd %d", rec->fd);
+	/* From now on it must leave repair mode (or die in it): keep it,
+	 * and give it to the guard, which takes it out if we die. */
+	grown = realloc(ctx->repaired_reuse, (ctx->nrepaired + 1) * sizeof(int));
+	if (!grown)
+		return fail(ENOMEM, NULL, "freezing TCP connections");
+	ctx->repaired_reuse = grown;
 	grown = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(int));
 	if (!grown)
 		return fail(ENOMEM, NULL, "freezing TCP connections");
 	ctx->repaired = grown;
+	if (tcp_guard_socket(&ctx->tcp_guard, ctx->pid, s, reuse))
+		return -1;
+	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
+		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
+			    "freezing the TCP connection of fd %d", rec->fd);
+	ctx->repaired_reuse[ctx->nrepaired] = reuse;
 	ctx->repaired[ctx->nrepaired++] = s;
 	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ, fin_in_outq))
 		return -1;
@@ -441,6 +455,19 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	len = sizeof(win);
 	if (getsockopt(s, SOL_TCP, TCP_REPAIR_WINDOW, &win, &len) || blob_set(&rec->window, &win, len))
 		return fail(errno, NULL, "reading the TCP window of fd %d", rec->fd);
+	/* A process that goes on (no --kill) needs repair mode no longer: out
+	 * of it now, not when the process resumes, so that it is in repair
+	 * mode for microseconds, not for the whole freeze (if ckpt dies then,
+	 * its guard takes it out, racing the process's next read). */
+	if (!ctx->opts->kill_after) {
+		int off = 0;
+		if (setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
+			return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
+		ctx->nrepaired--;	/* (s is closed by the caller) */
+		/* (leaving repair mode clears SO_REUSEADDR: the process keeps its own) */
+		if (reuse && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)))
+			return fail(errno, NULL, "restoring SO_REUSEADDR of fd %d", rec->fd);
+	}
 	return 0;
 }
 
@@ -609,9 +636,13 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 	size_t i;
 
 	for (i = 0; i < ctx->nrepaired; i++) {
-		if (!killed)
-			setsockopt(ctx->repaired[i], SOL_TCP, TCP_REPAIR, &off, sizeof(off));
-		close(ctx->repaired[i]);
+		int s = ctx->repaired[i], reuse = ctx->repaired_reuse[i];
+
+		/* (leaving repair mode clears SO_REUSEADDR: the process keeps
+		 * its own) */
+		if (!killed && !setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)) && reuse)
+			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+		close(s);
 	}
 	/* Killed: the lock stays for restart (or its timeout); else the
 	 * connections, out of repair mode, live again. */
@@ -619,8 +650,11 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 		netlock_forget(&ctx->tcp_lock);
 	else
 		netlock_release(&ctx->tcp_lock);
+	tcp_guard_end(&ctx->tcp_guard);	/* nothing left for it to undo */
 	free(ctx->repaired);
+	free(ctx->repaired_reuse);
 	ctx->repaired = NULL;
+	ctx->repaired_reuse = NULL;
 	ctx->nrepaired = 0;
 }
 

@@ -6,6 +6,9 @@
  *   FAIL_NTH=N      the Nth call of it fails (1-based; 0: none fails)
  *   FAIL_ERRNO=E    with this errno (default EIO)
  *   FAIL_COUNT=FILE at exit, write how many calls of FAIL_CALL were made
+ *   FAIL_CALL=tcp_repair_on  setsockopt(SOL_TCP, TCP_REPAIR, 1), with
+ *   FAIL_ACTION=kill         the call is made, then ckpt kills itself
+ *                   (SIGKILL): ckpt dying at that point, not failing
  *
  * Only the calls ckpt makes through libc are seen (not raw syscall()).
  * Counting is per process and thread-safe. */
@@ -16,10 +19,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -125,4 +133,19 @@ ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	if (fail_now("pread"))
 		return -1;
 	return REAL(pread)(fd, buf, len, off);
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	const char *action = getenv("FAIL_ACTION");
+	bool repair_on = level == SOL_TCP && name == TCP_REPAIR && len == sizeof(int) &&
+			 *(const int *)val == 1;
+	int hit = repair_on && fail_now("tcp_repair_on"), ret;
+
+	if (hit && !(action && !strcmp(action, "kill")))
+		return -1;
+	ret = REAL(setsockopt)(fd, level, name, val, len);
+	if (hit)
+		kill(getpid(), SIGKILL);
+	return ret;
 }

@@ -1,0 +1,317 @@
+/* The guard of TCP repair mode during a dump: see tcp_guard.h. */
+#define LOG_PREFIX "tcp guard: "
+#include "tcp_guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum guard_msg_type {
+	GUARD_READY = 'R',	/* guard -> ckpt: in its own session, holding nothing */
+	GUARD_SOCKET = 'S',	/* an fd (SCM_RIGHTS) about to enter repair mode */
+	GUARD_TUPLE = 'T',	/* a tuple about to be locked */
+	GUARD_COMMIT = 'C',	/* --kill: the image is committed */
+	GUARD_DONE = 'D',	/* nothing to undo: go */
+};
+
+struct guard_msg {
+	char type;
+	int reuse;			/* GUARD_SOCKET: its SO_REUSEADDR */
+	struct netlock_tuple tuple;	/* GUARD_TUPLE */
+};
+
+#define GUARD_FD 3		/* the guard's end of the pair */
+
+/* What the guard holds, to undo. */
+struct guard_state {
+	pid_t target;
+	int pidfd;
+	int *fds, *reuse;
+	size_t nfds;
+	struct netlock lock;
+	bool committed;
+};
+
+static int receive(int sock, struct guard_msg *m, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	do
+		n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*m))
+		return -1;	/* ckpt is gone (end of file), or not ckpt */
+	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+static void hold(struct guard_state *st, const struct guard_msg *m, int fd)
+{
+	int *fds, *reuse;
+
+	if (m->type == GUARD_SOCKET && fd >= 0) {
+		fds = realloc(st->fds, (st->nfds + 1) * sizeof(int));
+		if (fds)
+			st->fds = fds;
+		reuse = realloc(st->reuse, (st->nfds + 1) * sizeof(int));
+		if (reuse)
+			st->reuse = reuse;
+		if (!fds || !reuse)
+			return;	/* (the fd stays open: at least never closed in repair mode) */
+		st->fds[st->nfds] = fd;
+		st->reuse[st->nfds++] = m->reuse;
+	} else if (m->type == GUARD_TUPLE) {
+		struct netlock_tuple *t = realloc(st->lock.t, (st->lock.n + 1) * sizeof(*t));
+		if (t) {
+			st->lock.t = t;
+			st->lock.t[st->lock.n++] = m->tuple;
+		}
+	} else if (m->type == GUARD_COMMIT) {
+		st->committed = true;
+	}
+}
+
+/* ckpt died during the dump. */
+static void undo(struct guard_state *st)
+{
+	size_t i, nlocked = st->lock.n;
+	int off = 0;
+
+	if (st->committed) {
+		/* The image is whole and the process was to end with it: as
+		 * ckpt would have, with its sockets still in repair mode (its
+		 * death sends the peers nothing), the lock left for restart. */
+		struct pollfd p = { .fd = st->pidfd, .events = POLLIN };
+		if (st->pidfd >= 0 && !syscall(SYS_pidfd_send_signal, st->pidfd, SIGKILL, NULL, 0))
+			poll(&p, 1, 5000);
+		netlock_forget(&st->lock);
+		pr_warn("ckpt died after committing the image of process %d (--kill): the "
+			"process was ended as it asked", st->target);
+		return;
+	}
+	for (i = 0; i < st->nfds; i++) {
+		setsockopt(st->fds[i], SOL_TCP, TCP_REPAIR, &off, sizeof(off));
+		/* (leaving repair mode clears it) */
+		if (st->reuse[i])
+			setsockopt(st->fds[i], SOL_SOCKET, SO_REUSEADDR, &st->reuse[i],
+				   sizeof(st->reuse[i]));
+	}
+	netlock_release(&st->lock);
+	pr_warn("ckpt died while dumping process %d: its %zu TCP connection%s taken out of "
+		"repair mode%s; it goes on as before", st->target, st->nfds,
+		st->nfds == 1 ? "" : "s", nlocked ? " and unlocked" : "");
+}
+
+/* Held by ckpt's dumping thread while the guard lives: the kernel marks
+ * it owner-dead and wakes the watcher as that thread exits (its robust
+ * list is walked before its memory and files go, well before the traced
+ * process is let go), earlier than the end of file on the socket. */
+struct guard_shared {
+	pthread_mutex_t ckpt_alive;
+};
+
+static void *watch_ckpt(void *arg)
+{
+	struct guard_shared *sh = arg;
+
+	if (pthread_mutex_lock(&sh->ckpt_alive) == EOWNERDEAD)
+		shutdown(GUARD_FD, SHUT_RD);	/* the main loop: what is queued, then the end */
+	return NULL;	/* (0: ckpt let go of it: it is done and says so) */
+}
+
+static _Noreturn void guard_main(pid_t target, struct guard_shared *sh)
+{
+	pthread_t watcher;
+	struct guard_state st = { .target = target, .lock = { .ns_pid = target } };
+	struct guard_msg m = { .type = GUARD_READY };
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), sig;
+
+	/* Nothing of ckpt's: its image output, its lock files, its stdin and
+	 * stdout (a pipe whose reader waits for its end). */
+	close_range(GUARD_FD + 1, ~0u, 0);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	{
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	st.pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+	if (setsid() < 0 || pthread_create(&watcher, NULL, watch_ckpt, sh) ||
+	    send(GUARD_FD, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+		_exit(1);
+	for (;;) {
+		if (receive(GUARD_FD, &m, &fd)) {
+			undo(&st);
+			_exit(0);
+		}
+		if (m.type == GUARD_DONE)
+			_exit(0);
+		hold(&st, &m, fd);
+	}
+}
+
+static int start(struct tcp_guard *g, pid_t target)
+{
+	struct guard_msg m;
+	struct guard_shared *sh;
+	pthread_mutexattr_t attr;
+	int sv[2], fd, err;
+	pid_t pid;
+
+	if (g->pid)
+		return 0;
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return fail(errno, NULL, "starting the guard of TCP repair mode");
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	err = pthread_mutex_init(&sh->ckpt_alive, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (!err)
+		err = pthread_mutex_lock(&sh->ckpt_alive);
+	if (err) {
+		munmap(sh, sizeof(*sh));
+		return fail(err, NULL, "starting the guard of TCP repair mode");
+	}
+	g->shared = sh;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = errno;
+		tcp_guard_end(g);
+		return fail(err, NULL, "starting the guard of TCP repair mode");
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		tcp_guard_end(g);
+		return fail(err, "try again when the system has processes to spare",
+			    "starting the guard of TCP repair mode");
+	}
+	if (pid == 0) {
+		if (sv[1] != GUARD_FD && dup3(sv[1], GUARD_FD, O_CLOEXEC) < 0)
+			_exit(1);
+		guard_main(target, sh);
+	}
+	close(sv[1]);
+	g->pid = pid;
+	g->sock = sv[0];
+	/* Only once it is in a session of its own does anything depend on
+	 * it (a kill of ckpt's process group before then ends both). */
+	if (receive(g->sock, &m, &fd) || m.type != GUARD_READY) {
+		if (fd >= 0)
+			close(fd);
+		tcp_guard_end(g);
+		return fail_why("it ended as it started", NULL,
+				"starting the guard of TCP repair mode");
+	}
+	return 0;
+}
+
+static int tell(struct tcp_guard *g, const struct guard_msg *m, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+		h.msg_control = cbuf;
+		h.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(g->sock, &h, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*m))
+		return fail(n < 0 ? errno : EPIPE, NULL, "telling the guard of TCP repair mode");
+	return 0;
+}
+
+int tcp_guard_socket(struct tcp_guard *g, pid_t target, int s, int reuse)
+{
+	struct guard_msg m = { .type = GUARD_SOCKET, .reuse = reuse };
+
+	return start(g, target) || tell(g, &m, s) ? -1 : 0;
+}
+
+int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t, size_t n)
+{
+	struct guard_msg m = { .type = GUARD_TUPLE };
+	size_t i;
+
+	if (start(g, target))
+		return -1;
+	for (i = 0; i < n; i++) {
+		m.tuple = t[i];
+		if (tell(g, &m, -1))
+			return -1;
+	}
+	return 0;
+}
+
+void tcp_guard_commit(struct tcp_guard *g)
+{
+	struct guard_msg m = { .type = GUARD_COMMIT };
+
+	if (g->pid && tell(g, &m, -1)) {
+		pr_warn("%s", error_text());
+		error_clear();
+	}
+}
+
+void tcp_guard_end(struct tcp_guard *g)
+{
+	struct guard_msg m = { .type = GUARD_DONE };
+
+	/* (Called on failure paths: no error of its own; a guard that is
+	 * gone already has nothing to do.) */
+	if (g->pid) {
+		while (send(g->sock, &m, sizeof(m), MSG_NOSIGNAL) < 0 && errno == EINTR)
+			;
+		close(g->sock);
+		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (g->shared) {	/* only once the guard is gone */
+		pthread_mutex_unlock(&g->shared->ckpt_alive);
+		munmap(g->shared, sizeof(*g->shared));
+	}
+	g->pid = 0;
+	g->sock = -1;
+	g->shared = NULL;
+}

@@ -1,0 +1,53 @@
+/* The guard of TCP repair mode during a dump (common/state/tcp_guard.c).
+ *
+ * ckpt puts a process's established connections in repair mode (and, with
+ * --kill, locks them with nft) while it reads them.  Nothing in the kernel
+ * undoes either if ckpt dies there (kill -9, the OOM killer, a closed ssh
+ * session): the process would go on with connections that send nothing,
+ * their packets dropped.  So before the first of these changes, ckpt forks
+ * a guard in a session of its own, holding nothing of ckpt's, and gives it
+ * every socket before it enters repair mode and every tuple before it is
+ * locked.  If ckpt dies before it said how the dump ended (a robust
+ * mutex it holds is left owner-dead, or its end of their socket closes),
+ * the guard undoes them: the sockets leave repair mode (with
+ * their SO_REUSEADDR back), the tuples are unlocked, and the process, which
+ * the kernel let go when its tracer died, keeps its connections.  Once the
+ * image of a --kill dump is committed the guard is told so: dying after
+ * that, ckpt leaves the guard to end the process (SIGKILL through a pidfd)
+ * with its sockets still in repair mode and locked, as ckpt would have.
+ * The kernel lets the process go when ckpt dies: the guard races its next
+ * read of a socket still in repair mode (which fails with EPERM); it
+ * wakes as ckpt's dumping thread starts to exit, ahead of that.  ckpt
+ * keeps a process that goes on (no --kill) in repair mode only while it
+ * reads each connection (microseconds), not for the whole freeze.
+ * One guard per process dumped (struct dump_ctx), none when it has no TCP
+ * connection. */
+#ifndef CKPT_TCP_GUARD_H
+#define CKPT_TCP_GUARD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../error.h"
+#include "../netlock.h"
+
+struct guard_shared;
+
+struct tcp_guard {
+	pid_t pid;		/* the guard (0: not started) */
+	int sock;		/* our end of the socket pair to it */
+	struct guard_shared *shared;	/* a robust mutex we hold while it lives */
+};
+
+/* s is about to enter repair mode; reuse is its SO_REUSEADDR now. */
+int tcp_guard_socket(struct tcp_guard *g, pid_t target, int s, int reuse) must_check;
+/* t is about to be locked (in the network namespace of target). */
+int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t,
+		     size_t n) must_check;
+/* The image of a --kill dump is committed: the process is to end. */
+void tcp_guard_commit(struct tcp_guard *g);
+/* Done: ckpt itself took the sockets out of repair mode and unlocked
+ * them, or (killed) the process is gone; the guard goes. */
+void tcp_guard_end(struct tcp_guard *g);
+
+#endif
