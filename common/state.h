@@ -209,10 +209,9 @@ struct dump_ctx {
 	struct proc_stat stat;
 	/* TCP sockets put in repair mode (our copies): kept so until the
 	 * process is killed, or taken out of it before it resumes. */
-	int *repaired;
+	struct repaired_socket *repaired;
 	size_t nrepaired;
 	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked */
-	int *repaired_reuse;		/* their SO_REUSEADDR (leaving repair mode clears it) */
 	struct tcp_guard tcp_guard;	/* undoes both if ckpt dies (state/tcp_guard.h) */
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero, pages_parent;

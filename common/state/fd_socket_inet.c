@@ -399,35 +399,30 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	struct tcp_repair_window win;
 	socklen_t len;
 	uint32_t seq;
-	int on = 1, unsent = 0, reuse = 0, *grown;
+	struct repaired_socket r = { .fd = s }, *grown;
+	socklen_t rlen = sizeof(r.reuse);
+	int on = 1, unsent = 0;
 	/* Our FIN takes a sequence number, counted by SIOCOUTQ until it is
 	 * acknowledged (not in FIN_WAIT2), by SIOCOUTQNSD until it is sent. */
 	bool fin = our_fin(rec->sock_state);
 	int fin_in_outq = fin && rec->sock_state != TCP_FIN_WAIT2;
 
-	socklen_t rlen = sizeof(reuse);
-
 	if (lock_connection(ctx, rec))
 		return -1;
-	if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &rlen))
+	if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &r.reuse, &rlen))
 		return fail(errno, NULL, "reading SO_REUSEADDR of fd %d", rec->fd);
 	/* From now on it must leave repair mode (or die in it): keep it,
 	 * and give it to the guard, which takes it out if we die. */
-	grown = realloc(ctx->repaired_reuse, (ctx->nrepaired + 1) * sizeof(int));
-	if (!grown)
-		return fail(ENOMEM, NULL, "freezing TCP connections");
-	ctx->repaired_reuse = grown;
-	grown = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(int));
+	grown = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*grown));
 	if (!grown)
 		return fail(ENOMEM, NULL, "freezing TCP connections");
 	ctx->repaired = grown;
-	if (tcp_guard_socket(&ctx->tcp_guard, ctx->pid, s, reuse))
+	if (tcp_guard_socket(&ctx->tcp_guard, ctx->pid, &r))
 		return -1;
 	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
 		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run ckpt as root",
 			    "freezing the TCP connection of fd %d", rec->fd);
-	ctx->repaired_reuse[ctx->nrepaired] = reuse;
-	ctx->repaired[ctx->nrepaired++] = s;
+	ctx->repaired[ctx->nrepaired++] = r;
 	if (peek_queue(s, TCP_SEND_QUEUE, &rec->outq, &seq, SIOCOUTQ, fin_in_outq))
 		return -1;
 	rec->snd_seq = seq - fin;	/* after the data */
@@ -460,13 +455,9 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	 * mode for microseconds, not for the whole freeze (if ckpt dies then,
 	 * its guard takes it out, racing the process's next read). */
 	if (!ctx->opts->kill_after) {
-		int off = 0;
-		if (setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
+		if (tcp_repair_leave(&r))
 			return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
 		ctx->nrepaired--;	/* (s is closed by the caller) */
-		/* (leaving repair mode clears SO_REUSEADDR: the process keeps its own) */
-		if (reuse && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)))
-			return fail(errno, NULL, "restoring SO_REUSEADDR of fd %d", rec->fd);
 	}
 	return 0;
 }
@@ -623,7 +614,7 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->shutdown = di.shutdown & 3;
 	ret = d->sock_type == SOCK_DGRAM ? dump_udp_state(d, s, &di)
 					 : dump_tcp_state(ctx, d, s, rec, &di);
-	if (ctx->nrepaired && ctx->repaired[ctx->nrepaired - 1] == s)
+	if (ctx->nrepaired && ctx->repaired[ctx->nrepaired - 1].fd == s)
 		return ret;	/* s is in ctx->repaired now: closed with them */
 out:
 	close(s);
@@ -632,17 +623,12 @@ out:
 
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 {
-	int off = 0;
 	size_t i;
 
 	for (i = 0; i < ctx->nrepaired; i++) {
-		int s = ctx->repaired[i], reuse = ctx->repaired_reuse[i];
-
-		/* (leaving repair mode clears SO_REUSEADDR: the process keeps
-		 * its own) */
-		if (!killed && !setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)) && reuse)
-			setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
-		close(s);
+		if (!killed)
+			tcp_repair_leave(&ctx->repaired[i]);
+		close(ctx->repaired[i].fd);
 	}
 	/* Killed: the lock stays for restart (or its timeout); else the
 	 * connections, out of repair mode, live again. */
@@ -652,9 +638,7 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 		netlock_release(&ctx->tcp_lock);
 	tcp_guard_end(&ctx->tcp_guard);	/* nothing left for it to undo */
 	free(ctx->repaired);
-	free(ctx->repaired_reuse);
 	ctx->repaired = NULL;
-	ctx->repaired_reuse = NULL;
 	ctx->nrepaired = 0;
 }
 

@@ -38,8 +38,8 @@ struct guard_msg {
 struct guard_state {
 	pid_t target;
 	int pidfd;
-	int *fds, *reuse;
-	size_t nfds;
+	struct repaired_socket *sockets;
+	size_t nsockets;
 	struct netlock lock;
 	bool committed;
 };
@@ -65,21 +65,26 @@ static int receive(int sock, struct guard_msg *m, int *fd)
 	return 0;
 }
 
+int tcp_repair_leave(const struct repaired_socket *r)
+{
+	int off = 0;
+
+	if (setsockopt(r->fd, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
+		return -1;
+	if (r->reuse)	/* (a failure here leaves a working connection) */
+		setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &r->reuse, sizeof(r->reuse));
+	return 0;
+}
+
 static void hold(struct guard_state *st, const struct guard_msg *m, int fd)
 {
-	int *fds, *reuse;
-
 	if (m->type == GUARD_SOCKET && fd >= 0) {
-		fds = realloc(st->fds, (st->nfds + 1) * sizeof(int));
-		if (fds)
-			st->fds = fds;
-		reuse = realloc(st->reuse, (st->nfds + 1) * sizeof(int));
-		if (reuse)
-			st->reuse = reuse;
-		if (!fds || !reuse)
+		struct repaired_socket *grown =
+			realloc(st->sockets, (st->nsockets + 1) * sizeof(*grown));
+		if (!grown)
 			return;	/* (the fd stays open: at least never closed in repair mode) */
-		st->fds[st->nfds] = fd;
-		st->reuse[st->nfds++] = m->reuse;
+		st->sockets = grown;
+		st->sockets[st->nsockets++] = (struct repaired_socket){ fd, m->reuse };
 	} else if (m->type == GUARD_TUPLE) {
 		struct netlock_tuple *t = realloc(st->lock.t, (st->lock.n + 1) * sizeof(*t));
 		if (t) {
@@ -95,7 +100,6 @@ static void hold(struct guard_state *st, const struct guard_msg *m, int fd)
 static void undo(struct guard_state *st)
 {
 	size_t i, nlocked = st->lock.n;
-	int off = 0;
 
 	if (st->committed) {
 		/* The image is whole and the process was to end with it: as
@@ -109,17 +113,12 @@ static void undo(struct guard_state *st)
 			"process was ended as it asked", st->target);
 		return;
 	}
-	for (i = 0; i < st->nfds; i++) {
-		setsockopt(st->fds[i], SOL_TCP, TCP_REPAIR, &off, sizeof(off));
-		/* (leaving repair mode clears it) */
-		if (st->reuse[i])
-			setsockopt(st->fds[i], SOL_SOCKET, SO_REUSEADDR, &st->reuse[i],
-				   sizeof(st->reuse[i]));
-	}
+	for (i = 0; i < st->nsockets; i++)
+		tcp_repair_leave(&st->sockets[i]);
 	netlock_release(&st->lock);
 	pr_warn("ckpt died while dumping process %d: its %zu TCP connection%s taken out of "
-		"repair mode%s; it goes on as before", st->target, st->nfds,
-		st->nfds == 1 ? "" : "s", nlocked ? " and unlocked" : "");
+		"repair mode%s; it goes on as before", st->target, st->nsockets,
+		st->nsockets == 1 ? "" : "s", nlocked ? " and unlocked" : "");
 }
 
 /* Held by ckpt's dumping thread while the guard lives: the kernel marks
@@ -262,11 +261,11 @@ static int tell(struct tcp_guard *g, const struct guard_msg *m, int fd)
 	return 0;
 }
 
-int tcp_guard_socket(struct tcp_guard *g, pid_t target, int s, int reuse)
+int tcp_guard_socket(struct tcp_guard *g, pid_t target, const struct repaired_socket *r)
 {
-	struct guard_msg m = { .type = GUARD_SOCKET, .reuse = reuse };
+	struct guard_msg m = { .type = GUARD_SOCKET, .reuse = r->reuse };
 
-	return start(g, target) || tell(g, &m, s) ? -1 : 0;
+	return start(g, target) || tell(g, &m, r->fd) ? -1 : 0;
 }
 
 int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t, size_t n)

@@ -31,6 +31,16 @@
 #include "../error.h"
 #include "../netlock.h"
 
+/* A socket in repair mode (a copy of the process's), and the
+ * SO_REUSEADDR it had before. */
+struct repaired_socket {
+	int fd;
+	int reuse;
+};
+/* Out of repair mode, with its SO_REUSEADDR back (leaving repair mode
+ * clears it): -1 with errno set if it could not leave. */
+int tcp_repair_leave(const struct repaired_socket *r);
+
 struct guard_shared;
 
 struct tcp_guard {
@@ -39,8 +49,9 @@ struct tcp_guard {
 	struct guard_shared *shared;	/* a robust mutex we hold while it lives */
 };
 
-/* s is about to enter repair mode; reuse is its SO_REUSEADDR now. */
-int tcp_guard_socket(struct tcp_guard *g, pid_t target, int s, int reuse) must_check;
+/* r is about to enter repair mode. */
+int tcp_guard_socket(struct tcp_guard *g, pid_t target, const struct repaired_socket *r)
+	must_check;
 /* t is about to be locked (in the network namespace of target). */
 int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t,
 		     size_t n) must_check;
