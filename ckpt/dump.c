@@ -239,9 +239,9 @@ int dump_release_all(struct dump_ctx *ctx)
 	ctx->frozen_ns = now_ns() - ctx->frozen_ns;
 	ctx->released = true;
 
-	/* TCP connections leave repair mode before the process resumes; with
-	 * --kill they stay in it until the process is gone, so its death
-	 * sends nothing to the peers. */
+	/* TCP connections left repair mode as they were read; with --kill
+	 * they are in it again (since the commit) until the process is
+	 * gone, so its death sends nothing to the peers. */
 	if (!ctx->opts->kill_after)
 		state_dump_resume(ctx, false);
 

@@ -207,8 +207,9 @@ struct dump_ctx {
 	unsigned long long frozen_ns;	/* how long the threads were stopped */
 	struct proc_status status;
 	struct proc_stat stat;
-	/* TCP sockets put in repair mode (our copies): kept so until the
-	 * process is killed, or taken out of it before it resumes. */
+	/* --kill: TCP sockets read in repair mode (our copies), put in it
+	 * again once the image is committed, before the process is killed
+	 * (fd_tcp_repair_again); taken out of it if the dump fails. */
 	struct repaired_socket *repaired;
 	size_t nrepaired;
 	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked */

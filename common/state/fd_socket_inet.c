@@ -15,9 +15,9 @@
  *     probe, which a peer not made yet would answer with a reset).  What is
  *     left of the old connection (its process killed after the checkpoint:
  *     TIME_WAIT, closing, held by no process) is destroyed first, as ss -K
- *     would.  With ckpt --kill the socket stays in
- *     repair mode until the process is gone, so its death sends nothing to
- *     the peer;
+ *     would.  With ckpt --kill the socket, locked, is put in
+ *     repair mode again once the image is committed, before the process
+ *     is killed, so its death sends nothing to the peer;
  *   UDP with datagrams queued: refused (they could not be queued again as
  *     sent from their senders' addresses).
  * The local address must exist on the host where the process restarts. */
@@ -292,11 +292,11 @@ static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_i
 	return 0;
 }
 
-/* --kill: the process will not go on, its sockets not leave repair mode;
- * from before the connection is frozen until restart rebuilds it, the
- * peer's packets are dropped (no socket would own them: a reset), and
- * ours (nothing of the old socket gets out).  Released by
- * fd_tcp_release_repaired if the dump fails. */
+/* --kill: the process will not go on; its sockets end in repair mode
+ * (fd_tcp_repair_again); from before the connection is frozen until
+ * restart rebuilds it, the peer's packets are dropped (no socket would
+ * own them: a reset), and ours (nothing of the old socket gets out).
+ * Released by fd_tcp_release_repaired if the dump fails. */
 static bool lock_wanted(const struct dump_ctx *ctx)
 {
 	return ctx->opts->kill_after && !ctx->opts->no_tcp_lock;
@@ -450,16 +450,32 @@ static int repair_established(struct dump_ctx *ctx, int s, struct fd_rec *rec)
 	len = sizeof(win);
 	if (getsockopt(s, SOL_TCP, TCP_REPAIR_WINDOW, &win, &len) || blob_set(&rec->window, &win, len))
 		return fail(errno, NULL, "reading the TCP window of fd %d", rec->fd);
-	/* A process that goes on (no --kill) needs repair mode no longer: out
-	 * of it now, not when the process resumes, so that it is in repair
-	 * mode for microseconds, not for the whole freeze (if ckpt dies then,
-	 * its guard takes it out, racing the process's next read). */
-	if (!ctx->opts->kill_after) {
-		if (tcp_repair_leave(&r))
-			return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
+	/* Out of repair mode now, not when the process resumes or ends: in
+	 * it for microseconds, not for the whole freeze, so that if ckpt
+	 * dies the process the kernel lets go reads its sockets as before
+	 * (a read in repair mode fails).  With --kill, the lock drops every
+	 * packet meanwhile (nothing the image lacks is received and
+	 * acknowledged), and fd_tcp_repair_again puts it back in repair mode
+	 * once the image is committed, before the process is killed; without
+	 * the lock (--no-tcp-lock) it stays in repair mode. */
+	if (ctx->opts->kill_after && !lock_wanted(ctx))
+		return 0;
+	if (tcp_repair_leave(&r))
+		return fail(errno, NULL, "leaving TCP repair mode on fd %d", rec->fd);
+	if (!ctx->opts->kill_after)
 		ctx->nrepaired--;	/* (s is closed by the caller) */
-	}
 	return 0;
+}
+
+void fd_tcp_repair_again(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nrepaired; i++)	/* (idempotent: --no-tcp-lock) */
+		if (tcp_repair_enter(&ctx->repaired[i]))
+			pr_warn("process %d: a TCP connection could not be put in repair mode "
+				"again (%s): its end will send the peer a FIN", ctx->pid,
+				strerror(errno));
 }
 
 static const char *tcp_state_name(int state)

@@ -559,8 +559,10 @@ static void fds_dump_resume(struct dump_ctx *ctx, bool killed)
 
 static void fds_dump_committed(struct dump_ctx *ctx)
 {
-	if (ctx->opts->kill_after)
+	if (ctx->opts->kill_after) {
 		tcp_guard_commit(&ctx->tcp_guard);	/* the process is to end now */
+		fd_tcp_repair_again(ctx);
+	}
 	fd_tcp_hold(ctx);
 }
 

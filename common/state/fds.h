@@ -102,6 +102,9 @@ bool sockopts_find(const struct restore_ctx *ctx, int fd, const char *name, int6
 
 /* Out of repair mode (or closed) at the end of a dump: see ckpt/dump.c. */
 void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed);
+/* --kill, the image committed: the connections in repair mode again, so
+ * that the process's death sends nothing to the peers. */
+void fd_tcp_repair_again(struct dump_ctx *ctx);
 int fd_tcp_lock_tuples(const struct image_meta *m, struct netlock_tuple **out, size_t *n,
 		       bool *by_ckpt) must_check;
 

@@ -76,6 +76,13 @@ int tcp_repair_leave(const struct repaired_socket *r)
 	return 0;
 }
 
+int tcp_repair_enter(const struct repaired_socket *r)
+{
+	int on = 1;
+
+	return setsockopt(r->fd, SOL_TCP, TCP_REPAIR, &on, sizeof(on));
+}
+
 static void hold(struct guard_state *st, const struct guard_msg *m, int fd)
 {
 	if (m->type == GUARD_SOCKET && fd >= 0) {
@@ -103,9 +110,11 @@ static void undo(struct guard_state *st)
 
 	if (st->committed) {
 		/* The image is whole and the process was to end with it: as
-		 * ckpt would have, with its sockets still in repair mode (its
-		 * death sends the peers nothing), the lock left for restart. */
+		 * ckpt would have, with its sockets in repair mode (its death
+		 * sends the peers nothing), the lock left for restart. */
 		struct pollfd p = { .fd = st->pidfd, .events = POLLIN };
+		for (i = 0; i < st->nsockets; i++)
+			tcp_repair_enter(&st->sockets[i]);
 		if (st->pidfd >= 0 && !syscall(SYS_pidfd_send_signal, st->pidfd, SIGKILL, NULL, 0))
 			poll(&p, 1, 5000);
 		netlock_forget(&st->lock);
@@ -114,7 +123,7 @@ static void undo(struct guard_state *st)
 		return;
 	}
 	for (i = 0; i < st->nsockets; i++)
-		tcp_repair_leave(&st->sockets[i]);
+		tcp_repair_leave(&st->sockets[i]);	/* (harmless if it is out) */
 	netlock_release(&st->lock);
 	pr_warn("ckpt died while dumping process %d: its %zu TCP connection%s taken out of "
 		"repair mode%s; it goes on as before", st->target, st->nsockets,

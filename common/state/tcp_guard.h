@@ -14,12 +14,15 @@
  * the kernel let go when its tracer died, keeps its connections.  Once the
  * image of a --kill dump is committed the guard is told so: dying after
  * that, ckpt leaves the guard to end the process (SIGKILL through a pidfd)
- * with its sockets still in repair mode and locked, as ckpt would have.
- * The kernel lets the process go when ckpt dies: the guard races its next
- * read of a socket still in repair mode (which fails with EPERM); it
- * wakes as ckpt's dumping thread starts to exit, ahead of that.  ckpt
- * keeps a process that goes on (no --kill) in repair mode only while it
- * reads each connection (microseconds), not for the whole freeze.
+ * with its sockets in repair mode and locked, as ckpt would have.
+ * ckpt keeps a connection in repair mode only while it reads it
+ * (microseconds), with --kill too: a --kill dump puts its connections
+ * back in repair mode only once the image is committed, just before the
+ * process is killed.  So when ckpt dies before that, the process the
+ * kernel lets go finds its connections out of repair mode, except in the
+ * microseconds one is read: then the guard races its next read of that
+ * socket (which fails with EPERM in repair mode), waking as ckpt's
+ * dumping thread starts to exit, ahead of the release.
  * One guard per process dumped (struct dump_ctx), none when it has no TCP
  * connection. */
 #ifndef CKPT_TCP_GUARD_H
@@ -31,8 +34,9 @@
 #include "../error.h"
 #include "../netlock.h"
 
-/* A socket in repair mode (a copy of the process's), and the
- * SO_REUSEADDR it had before. */
+/* A socket read in repair mode (a copy of the process's), and the
+ * SO_REUSEADDR it had before: with --kill, to be in repair mode again
+ * when the process ends. */
 struct repaired_socket {
 	int fd;
 	int reuse;
@@ -40,6 +44,8 @@ struct repaired_socket {
 /* Out of repair mode, with its SO_REUSEADDR back (leaving repair mode
  * clears it): -1 with errno set if it could not leave. */
 int tcp_repair_leave(const struct repaired_socket *r);
+/* In repair mode (again): closed with the process, it sends nothing. */
+int tcp_repair_enter(const struct repaired_socket *r);
 
 struct guard_shared;
 
@@ -49,13 +55,14 @@ struct tcp_guard {
 	struct guard_shared *shared;	/* a robust mutex we hold while it lives */
 };
 
-/* r is about to enter repair mode. */
+/* r is about to enter repair mode (the guard takes it out if we die). */
 int tcp_guard_socket(struct tcp_guard *g, pid_t target, const struct repaired_socket *r)
 	must_check;
 /* t is about to be locked (in the network namespace of target). */
 int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t,
 		     size_t n) must_check;
-/* The image of a --kill dump is committed: the process is to end. */
+/* The image of a --kill dump is committed: the process is to end (if
+ * we die now, the guard puts its sockets in repair mode and ends it). */
 void tcp_guard_commit(struct tcp_guard *g);
 /* Done: ckpt itself took the sockets out of repair mode and unlocked
  * them, or (killed) the process is gone; the guard goes. */

@@ -6,9 +6,12 @@
  *   FAIL_NTH=N      the Nth call of it fails (1-based; 0: none fails)
  *   FAIL_ERRNO=E    with this errno (default EIO)
  *   FAIL_COUNT=FILE at exit, write how many calls of FAIL_CALL were made
- *   FAIL_CALL=tcp_repair_on  setsockopt(SOL_TCP, TCP_REPAIR, 1), with
- *   FAIL_ACTION=kill         the call is made, then ckpt kills itself
- *                   (SIGKILL): ckpt dying at that point, not failing
+ *   FAIL_CALL=tcp_repair_on  setsockopt(SOL_TCP, TCP_REPAIR, 1)
+ *   FAIL_CALL=tcp_repair_off setsockopt(SOL_TCP, TCP_REPAIR, 0)
+ *   FAIL_ACTION=kill   (the tcp_repair calls) the call is made, then ckpt
+ *                   kills itself (SIGKILL): ckpt dying at that point
+ *   FAIL_ACTION=stop   the call is made, then ckpt stops itself (SIGSTOP):
+ *                   the test looks at that moment, then kills it
  *
  * Only the calls ckpt makes through libc are seen (not raw syscall()).
  * Counting is per process and thread-safe. */
@@ -138,14 +141,17 @@ ssize_t pread(int fd, void *buf, size_t len, off_t off)
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	const char *action = getenv("FAIL_ACTION");
-	bool repair_on = level == SOL_TCP && name == TCP_REPAIR && len == sizeof(int) &&
-			 *(const int *)val == 1;
-	int hit = repair_on && fail_now("tcp_repair_on"), ret;
+	/* (ckpt's own calls: not those of the guard it forks, which undoes) */
+	bool repair = level == SOL_TCP && name == TCP_REPAIR && len == sizeof(int) &&
+		      getpid() == first_pid;
+	int hit = repair && fail_now(*(const int *)val == 1 ? "tcp_repair_on" :
+				     *(const int *)val == 0 ? "tcp_repair_off" : "tcp_repair"), ret;
+	bool kill_self = action && !strcmp(action, "kill"), stop_self = action && !strcmp(action, "stop");
 
-	if (hit && !(action && !strcmp(action, "kill")))
+	if (hit && !kill_self && !stop_self)
 		return -1;
 	ret = REAL(setsockopt)(fd, level, name, val, len);
 	if (hit)
-		kill(getpid(), SIGKILL);
+		kill(getpid(), kill_self ? SIGKILL : SIGSTOP);
 	return ret;
 }

@@ -5,7 +5,9 @@
 # answering its client on the same connection.  Killed at that exact
 # point (tests/faults/failnth.so: FAIL_CALL=tcp_repair_on FAIL_ACTION=kill),
 # once in a dump that leaves the process running and once with --kill,
-# then at spread moments of whole dumps.  A dump that ends normally also
+# then at spread moments of whole dumps; and with --kill after the
+# connection was read (out of repair mode until the image is committed),
+# and after the commit (the guard ends the process; the image restores it).  A dump that ends normally also
 # gives the connection its SO_REUSEADDR back (leaving repair mode clears it).
 # The connection's state is read through a pidfd_getfd copy (python3).
 # shellcheck source=tests/integration/lib.sh
@@ -152,4 +154,84 @@ for ((i = 0; i < 8; i++)); do
 	undone "" "kill-at-${delay_us}us"
 done
 exec 7>&-
+
+# --kill: a connection is in repair mode only while it is read, and again
+# once the image is committed, right before the process is killed.  ckpt
+# stopped (failnth.so: FAIL_ACTION=stop) just after the connection left
+# repair mode, the process still frozen: it is out of repair mode.  ckpt
+# killed then: this server, blocked in read() (which fails with EPERM on a
+# socket in repair mode, so a race with the guard would show), reads its
+# next line on the same connection.
+port2=$(free_port)
+cat > "$T/reader.py" <<'PY'
+import socket, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept()
+n = 0
+while True:
+    try:
+        data = c.recv(4096)
+    except OSError as e:
+        print("READ FAILED: %s" % e, flush=True)
+        raise SystemExit(1)
+    if not data:
+        break
+    n += 1
+    c.sendall(b"%d %s" % (n, data))
+PY
+start_bg /usr/bin/python3 "$T/reader.py" "$port2" > "$T/reader.log" 2>&1
+pid2=$BG_PID
+wait_for_line "$T/reader.log" '^listening$' 10
+exec 8<>"/dev/tcp/127.0.0.1/$port2"
+ask2() {
+	local line
+	echo "$2" >&8
+	read -r -t 5 line <&8 || fail "$2: the reader did not answer ($(cat "$T/reader.log"))"
+	[ "$line" = "$1 $2" ] || fail "$2: the reader answered \"$line\", expected \"$1 $2\""
+}
+ask2 1 before
+env FAIL_CALL=tcp_repair_off FAIL_NTH=1 FAIL_ACTION=stop LD_PRELOAD="$SHIM" \
+	"$CKPT" "$pid2" -o "$T/stop.tar.zst" --kill > /dev/null 2> "$T/stop.err" < /dev/null &
+cp=$!
+wait_until 10 sh -c '[ "$(cut -d" " -f3 "/proc/$1/stat" 2>/dev/null)" = T ] || ! kill -0 "$1"' sh "$cp"
+kill -0 "$cp" 2>/dev/null ||
+	fail "ckpt --kill never took the connection out of repair mode: $(cat "$T/stop.err")"
+state=$(sockstate "$pid2")
+case $state in
+repair=0\ *) ;;
+*) kill -KILL "$cp"; fail "--kill, the connection read: it is still in repair mode ($state)" ;;
+esac
+grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$pid2/status" || fail "the reader is not frozen"
+kill -KILL "$cp"
+wait "$cp" 2>/dev/null
+wait_until 5 grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid2/status" || fail "the reader is still traced"
+wait_until 5 sh -c '[ "$(/usr/bin/python3 "$1" "$2")" = "repair=0 reuse=0 others=0" ]' sh \
+	"$T/sockstate.py" "$pid2" || fail "after ckpt died: $(sockstate "$pid2" 2>&1)"
+assert_running "$pid2" "reader"
+ask2 2 after-kill
+[ ! -e "$T/stop.tar.zst" ] || fail "the dead ckpt left $T/stop.tar.zst"
+say "ok: --kill, ckpt killed after reading the connection: $(grep -m1 "repair mode" "$T/stop.err")"
+
+# --kill, ckpt killed once the image is committed, just as it put the
+# connection in repair mode again (the second TCP_REPAIR on): the guard
+# ends the process as ckpt would have, its death sends the client nothing
+# and leaves nothing of the connection on the host, and the image, whole,
+# restores it: the reader answers on the same connection.
+rc=0
+env FAIL_CALL=tcp_repair_on FAIL_NTH=2 FAIL_ACTION=kill LD_PRELOAD="$SHIM" \
+	"$CKPT" "$pid2" -o "$T/commit.tar.zst" --kill > /dev/null 2> "$T/commit.err" < /dev/null || rc=$?
+[ "$rc" = 137 ] || fail "committed: ckpt was not killed at the commit (exit $rc): $(cat "$T/commit.err")"
+wait_gone "$pid2" 5
+grep -q "after committing the image" "$T/commit.err" ||
+	fail "committed: the guard said nothing: $(cat "$T/commit.err")"
+left=$(ss -tanH "( sport = :$port2 )" | grep -v LISTEN || true)
+[ -z "$left" ] || fail "committed: the ended reader left its connection behind: $left"
+read -r -t 0.3 line <&8 && fail "committed: the client got \"$line\" from the ended reader"
+restart_detach "$T/commit.tar.zst"
+ask2 3 after-restart
+say "ok: --kill, ckpt killed after the commit: $(grep -m1 "committing" "$T/commit.err")"
+exec 8>&-
 pass

@@ -1,7 +1,8 @@
 #!/bin/bash
 # TCP_REPAIR on our own small server: a client connected to tests/progs/
 # tcpecho sends a line, the server is checkpointed with --kill (the client
-# sees no FIN or reset meanwhile), restarted, and the same connection goes
+# sees no FIN or reset meanwhile, and the connection leaves nothing on the
+# host: it ended in repair mode), restarted, and the same connection goes
 # on: the server's line counter continues (2, 3 ...) and the listening
 # socket accepts a second client.
 # shellcheck source=tests/integration/lib.sh
@@ -43,6 +44,10 @@ wait_until 10 test -e "$T/connected" || fail "client did not connect: $(cat "$T/
 wait_tcp_acked "$port"
 ckpt_ok "$pid" "$T/s.tar.zst" --kill
 wait_gone "$pid"
+# Ended in repair mode, its connection left nothing behind (out of repair
+# mode, its close would have left it in FIN_WAIT1, sending FINs).
+left=$(ss -tanH "( sport = :$port )" | grep -v LISTEN || true)
+[ -z "$left" ] || fail "the killed server left its connection behind: $left"
 sleep 0.3
 restart_detach "$T/s.tar.zst"
 touch "$T/restarted"
