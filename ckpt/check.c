@@ -889,20 +889,19 @@ static int check_image(const char *path, bool new_pid, bool any_pid, bool as_roo
 
 	image_dir_of(path, dir, sizeof(dir));
 	opts.image_dir = dir;
+	/* (standard input: who writes it, before it is read) */
+	if (geteuid() == 0 && !strcmp(path, "-"))
+		creds_image_supplier(STDIN_FILENO, true, &opts);
 	ret = info_open_image(path, &fd, &ctx.reader, &ctx.meta, &ctx.next, trust, decrypt);
 	if (!ret)
 		ret = meta_read_others(ctx.reader, &ctx.meta, &ctx.next, &metas, &nothers);
 	/* As restart: root checks another user's image as that user. */
 	if (!ret) {
-		struct stat st;
 		gid_t gid;
 		uid_t owner;
 
-		if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
-			opts.image_file_owned = true;
-			opts.image_file_uid = st.st_uid;
-			opts.image_file_gid = st.st_gid;
-		}
+		if (geteuid() == 0 && strcmp(path, "-"))
+			creds_image_supplier(fd, false, &opts);
 		owner = creds_image_owner(ctx.meta.header, &opts, &gid);
 		if (geteuid() == 0 && !as_root && owner) {
 			say_ok("owner: the image belongs to uid %u: checked with that user's "

@@ -245,9 +245,9 @@ struct restore_opts {
 	int stdio_fd[3];		/* fds in restart standing in for 0-2 */
 	/* Whose image it is (restart run by root, docs/security.md). */
 	bool as_root;			/* --as-root: keep root for another user's image */
-	bool image_file_owned;		/* the image is a file, owned by: */
-	uid_t image_file_uid;
-	gid_t image_file_gid;
+	bool image_supplier_known;	/* who wrote the image: creds_image_supplier */
+	uid_t image_supplier_uid;
+	gid_t image_supplier_gid;
 	const struct trust *trust;	/* --verify: only images signed by these keys */
 	struct crypt_key *decrypt;	/* --decrypt: only images encrypted with it */
 	const struct inherit_fd *inherit;	/* --inherit-fd (fd_external.c) */
@@ -354,10 +354,19 @@ extern const struct state_ops sysv_state_ops;
 extern const struct state_ops *const state_table[];
 
 /* common/state/creds.c.  The user an image is restored as when restart
- * runs as root: the owner of the image file if not root, else the user
+ * runs as root: its supplier (the owner of the image file, the writer of
+ * a pipe: creds_image_supplier) if not root, else the user
  * the header says wrote it if not root; 0 (root) otherwise.  *gid: that
  * user's group as the file or header has it. */
 uid_t creds_image_owner(const struct image_header *h, const struct restore_opts *o, gid_t *gid);
+/* Who supplies the image read from fd (o->image_supplier_*): a regular
+ * file's owner; for a FIFO its owner, for a pipe the user who made it,
+ * if not root, else a user other than root among the processes holding
+ * it open for writing (the first found); for a unix socket, its peer
+ * (SO_PEERCRED).  Unknown (a writer gone already, a TCP socket): not
+ * set, and the header's owner counts.  unread: nothing read from fd yet
+ * (the writers are looked for once data has come). */
+void creds_image_supplier(int fd, bool unread, struct restore_opts *o);
 /* restart run by root on another user's image (and not --as-root): become
  * that user (its groups from the passwd database) before anything is
  * opened on the image's behalf, keeping only CAP_CHECKPOINT_RESTORE (to

@@ -444,11 +444,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Whose image it is: root restores another user's as that user. */
-	if (!fstat(image_fd, &st) && S_ISREG(st.st_mode)) {
-		opts.image_file_owned = true;
-		opts.image_file_uid = st.st_uid;
-		opts.image_file_gid = st.st_gid;
-	}
+	if (geteuid() == 0)
+		creds_image_supplier(image_fd, true, &opts);
 	if (use_pty) {
 		if (opts.detach) {
 			fprintf(stderr, "restart: --pty needs the foreground: restart relays the "

@@ -6,15 +6,20 @@
 #define LOG_PREFIX "creds: "
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/prctl.h>
+#include <poll.h>
 #include <linux/securebits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <pwd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -126,15 +131,147 @@ static int creds_check(struct restore_ctx *ctx)
 uid_t creds_image_owner(const struct image_header *h, const struct restore_opts *o, gid_t *gid)
 {
 	*gid = 0;
-	if (o && o->image_file_owned && o->image_file_uid != 0) {
-		*gid = o->image_file_gid;
-		return o->image_file_uid;
+	if (o && o->image_supplier_known && o->image_supplier_uid != 0) {
+		*gid = o->image_supplier_gid;
+		return o->image_supplier_uid;
 	}
 	if (h && h->owner_uid > 1) {
 		*gid = h->owner_gid ? h->owner_gid - 1 : h->owner_uid - 1;
 		return h->owner_uid - 1;
 	}
 	return 0;
+}
+
+/* The first uid and gid other than root of process pid (real, effective,
+ * saved, fs: a set-user-ID writer counts as its user); false if it has none. */
+static bool unprivileged_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	struct proc_status st;
+	char path[64], text[4096];
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	text[n] = 0;
+	if (procfs_parse_status(text, &st)) {
+		error_clear();	/* (a process of the host: not ours to report) */
+		return false;
+	}
+	for (i = 0; i < 4; i++)
+		if (st.uid[i]) {
+			*uid = st.uid[i];
+			*gid = st.gid[i] ? st.gid[i] : st.gid[0];
+			return true;
+		}
+	return false;
+}
+
+/* Does process pid hold the pipe (dev, ino) open for writing? */
+static bool writes_to(pid_t pid, dev_t dev, ino_t ino)
+{
+	char path[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	if (!(d = opendir(path)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		struct proc_fdinfo fi;
+		char name[320], text[512];
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(name, sizeof(name), "/proc/%d/fd/%s", pid, e->d_name);
+		if (stat(name, &st) || st.st_ino != ino || st.st_dev != dev)
+			continue;
+		snprintf(name, sizeof(name), "/proc/%d/fdinfo/%s", pid, e->d_name);
+		if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		text[n] = 0;
+		if (procfs_parse_fdinfo(text, &fi)) {
+			error_clear();
+			continue;
+		}
+		found = (fi.flags & O_ACCMODE) != O_RDONLY;
+	}
+	closedir(d);
+	return found;
+}
+
+void creds_image_supplier(int fd, bool unread, struct restore_opts *o)
+{
+	struct stat st;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct dirent *e;
+	DIR *d;
+
+	if (fstat(fd, &st))
+		return;
+	if (S_ISREG(st.st_mode)) {
+		o->image_supplier_known = true;
+		o->image_supplier_uid = st.st_uid;
+		o->image_supplier_gid = st.st_gid;
+		return;
+	}
+	if (S_ISSOCK(st.st_mode)) {
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) && len == sizeof(uc) &&
+		    uc.pid > 0 && uc.uid != (uid_t)-1) {
+			o->image_supplier_known = true;
+			o->image_supplier_uid = uc.uid;
+			o->image_supplier_gid = uc.gid;
+		}
+		return;
+	}
+	if (!S_ISFIFO(st.st_mode))
+		return;
+	if (st.st_uid) {	/* a FIFO's owner; the user who made a pipe */
+		o->image_supplier_known = true;
+		o->image_supplier_uid = st.st_uid;
+		o->image_supplier_gid = st.st_gid;
+		return;
+	}
+	/* The writers still there (one that wrote all and went is not
+	 * found): a user other than root among them supplies the image.
+	 * Looked for once it has written (restart would wait for that
+	 * anyway): not while it may still be a root parent about to exec
+	 * or change its user. */
+	if (unread) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+	}
+	if (!(d = opendir("/proc")))
+		return;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+		uid_t uid;
+		gid_t gid;
+
+		if (pid <= 0 || pid == getpid() || !writes_to(pid, st.st_dev, st.st_ino) ||
+		    !unprivileged_ids(pid, &uid, &gid))
+			continue;
+		o->image_supplier_known = true;
+		o->image_supplier_uid = uid;
+		o->image_supplier_gid = gid;
+		break;
+	}
+	closedir(d);
 }
 
 static int own_capset(uint64_t caps)

@@ -5,8 +5,9 @@
 # credentials and no capability; the same image with an fd record
 # rewritten to name /etc/shadow fails to open it (EACCES) and leaves
 # nothing; with its credentials rewritten to root's it is refused before
-# anything starts; through a pipe, the header's owner (who ran ckpt)
-# counts; --as-root restores with root's credentials again.
+# anything starts; from a root-owned file, the header's owner (who ran
+# ckpt) counts; through a pipe another user writes, that user, whatever
+# the header says; --as-root restores with root's credentials again.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -102,6 +103,34 @@ track_pid "$pid"
 grep -q "belongs to uid $NOBODY" "$T/pipe.err" || fail "restart - ignored the header's owner"
 [ "$(creds "$pid")" = "$want" ] || fail "restored through a pipe with other credentials"
 kill_wait "$pid"
+
+# 6. Through a pipe that another user writes, that user supplies the
+#    image whatever its header says (root's here): restored as nobody,
+#    and nobody's image claiming root's credentials is refused.
+#    (The writer stays while restart looks: one gone already is not seen;
+#    restart looks once data has come, so not at setpriv still as root.)
+nobody_writes() {
+	setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups -- sh -c 'cat "$1"; sleep 1' sh "$1"
+}
+cp "$T/root-img.tar.zst" "$T/claims-root.tar.zst" "$T/nb/" && chown root "$T/nb/claims-root.tar.zst" &&
+	chmod 644 "$T/nb/"*.tar.zst || fail "cannot copy the images for nobody"
+nobody_writes "$T/nb/root-img.tar.zst" |
+	timeout -k 5 "$CKPT_TIMEOUT" "$RESTART" - --detach -v > "$T/nbpipe.out" 2> "$T/nbpipe.err" ||
+	fail "restart - from nobody's pipe failed: $(cat "$T/nbpipe.err")"
+track_pid "$pid"
+grep -q "belongs to uid $NOBODY" "$T/nbpipe.err" ||
+	fail "restart - took nobody's pipe for root's: $(cat "$T/nbpipe.err")"
+[ "$(creds "$pid")" = "$want" ] || fail "restored from nobody's pipe with other credentials"
+kill_wait "$pid"
+nobody_writes "$T/nb/claims-root.tar.zst" |
+	timeout -k 5 "$CKPT_TIMEOUT" "$RESTART" - --detach > "$T/nbroot.out" 2> "$T/nbroot.err" &&
+	fail "root credentials restored from nobody's pipe"
+grep -q "ran as another user" "$T/nbroot.err" || fail "not refused as another user's: $(cat "$T/nbroot.err")"
+assert_no_new_procs "$before"
+nobody_writes "$T/nb/root-img.tar.zst" |
+	"$CKPT" check - > "$T/nbcheck.out" 2>&1 || fail "ckpt check - of nobody's pipe: $(cat "$T/nbcheck.out")"
+grep -q "owner: the image belongs to uid $NOBODY" "$T/nbcheck.out" ||
+	fail "ckpt check - did not take nobody for the owner: $(cat "$T/nbcheck.out")"
 
 # 5. --as-root: root's credentials for the restore (the recorded ones are
 #    still put back in the process).

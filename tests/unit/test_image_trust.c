@@ -32,12 +32,12 @@ START_TEST(test_owner)
 	ck_assert_uint_eq(creds_image_owner(&h, &o, &gid), 1000);
 	ck_assert_uint_eq(gid, 2000);
 	/* A file owned by root: the header's user still counts (less power). */
-	o.image_file_owned = true;
-	o.image_file_uid = 0;
+	o.image_supplier_known = true;
+	o.image_supplier_uid = 0;
 	ck_assert_uint_eq(creds_image_owner(&h, &o, &gid), 1000);
 	/* A file owned by a user: that user, whatever the header claims. */
-	o.image_file_uid = 65534;
-	o.image_file_gid = 65533;
+	o.image_supplier_uid = 65534;
+	o.image_supplier_gid = 65533;
 	h.owner_uid = 1;
 	ck_assert_uint_eq(creds_image_owner(&h, &o, &gid), 65534);
 	ck_assert_uint_eq(gid, 65533);
