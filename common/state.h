@@ -229,6 +229,7 @@ struct restore_tty {
 /* restart --inherit-fd N=FD: fd N of the image's root process, an end
  * whose other end was outside the checkpoint, is restart's fd FD. */
 struct inherit_fd {
+	pid_t pid;	/* the process (its PID in the image); 0: the root */
 	int n, fd;
 };
 

@@ -86,8 +86,9 @@ static const char usage[] =
 "                       the secret in KEYFILE; every frame must be, and each\n"
 "                       is authenticated before it is used (the parents of\n"
 "                       an incremental image too: a chain shares its key)\n"
-"      --inherit-fd N=FD\n"
-"                       fd N of the process, a pipe or unix socket whose\n"
+"      --inherit-fd [PID:]N=FD\n"
+"                       fd N of the process (of process PID of the image's\n"
+"                       tree; default: its root), a pipe or unix socket whose\n"
 "                       other end was outside the checkpoint, is restart's\n"
 "                       fd FD (restart --inherit-fd 5=3 IMAGE 3>PIPE); without\n"
 "                       it such an fd has no peer (restart warns)\n"
@@ -273,7 +274,8 @@ static int open_stdio(const char *path, int fd_in_restart, int flags, int *out)
 static int add_inherit(struct restore_opts *opts, const char *arg)
 {
 	struct inherit_fd *grown;
-	const char *eq = strchr(arg, '=');
+	const char *eq = strchr(arg, '='), *arg2 = arg;
+	pid_t pid = 0;
 	char *end;
 	long n, fd;
 	size_t i;
@@ -286,7 +288,12 @@ static int add_inherit(struct restore_opts *opts, const char *arg)
 	}
 	errno = 0;
 	n = strtol(arg, &end, 10);
-	if (!eq || end == arg || end != eq || errno || n < 0 || n > (1 << 20))
+	if (end != arg && *end == ':' && !errno && n > 0 && n <= INT_MAX) {
+		pid = (pid_t)n;	/* PID:N=FD */
+		arg2 = end + 1;
+		n = strtol(arg2, &end, 10);
+	}
+	if (!eq || end == arg2 || end != eq || errno || n < 0 || n > (1 << 20))
 		goto syntax;
 	fd = strtol(eq + 1, &end, 10);
 	if (end == eq + 1 || *end || errno || fd < 0 || fd > INT_MAX)
@@ -303,7 +310,7 @@ static int add_inherit(struct restore_opts *opts, const char *arg)
 		return -1;
 	}
 	for (i = 0; i < opts->ninherit; i++)
-		if (opts->inherit[i].n == n) {
+		if (opts->inherit[i].n == n && opts->inherit[i].pid == pid) {
 			fprintf(stderr, "restart: --inherit-fd %s: fd %ld is given twice\n"
 				"Try 'restart --help'.\n", arg, n);
 			return -1;
@@ -313,14 +320,15 @@ static int add_inherit(struct restore_opts *opts, const char *arg)
 		fprintf(stderr, "restart: --inherit-fd: out of memory\n");
 		return -1;
 	}
+	grown[opts->ninherit].pid = pid;
 	grown[opts->ninherit].n = n;
 	grown[opts->ninherit].fd = fd;
 	opts->inherit = grown;
 	opts->ninherit++;
 	return 0;
 syntax:
-	fprintf(stderr, "restart: --inherit-fd %s: not N=FD (two fd numbers: N in the restored "
-		"process, FD restart's own)\nTry 'restart --help'.\n", arg);
+	fprintf(stderr, "restart: --inherit-fd %s: not [PID:]N=FD (N an fd number in the "
+		"restored process, or in its process PID, FD restart's own)\nTry 'restart --help'.\n", arg);
 	return -1;
 }
 

@@ -13,7 +13,8 @@
  * socket carrying fds is refused.  A socket's options are saved (sockopts.c)
  * and set again on what it gets at restart.
  *
- * Restore.  restart --inherit-fd N=FD (fd N of the image's root process):
+ * Restore.  restart --inherit-fd [PID:]N=FD (fd N of the image's process
+ * PID, by default its root, where that open file is first made):
  * the fd is restart's FD (a pipe or FIFO is reopened through
  * /proc/self/fd/FD, a new open file with the recorded flags; anything
  * else is the given open file itself, O_NONBLOCK set as recorded).  The
@@ -215,17 +216,40 @@ static const struct fd_rec *ext_of(const struct image_meta *m, int n)
 	return NULL;
 }
 
+static pid_t image_pid(const struct restore_ctx *ctx)
+{
+	return ctx->meta.process ? ctx->meta.process->pid : 0;
+}
+
+/* Is --inherit-fd entry e for this process?  (PID:N=FD, or N=FD for the
+ * root.) */
+bool fd_external_entry_here(const struct restore_ctx *ctx, const struct inherit_fd *e)
+{
+	return e->pid ? e->pid == image_pid(ctx) : is_root(ctx);
+}
+
 /* Which --inherit-fd entry is for rec: its index, -1 none. */
 static long given_for(const struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	size_t i;
 
-	if (!is_root(ctx) || rec->tree_pid)
+	if (rec->tree_pid)
 		return -1;
 	for (i = 0; i < ctx->opts->ninherit; i++)
-		if (ext_of(&ctx->meta, ctx->opts->inherit[i].n) == rec)
+		if (fd_external_entry_here(ctx, &ctx->opts->inherit[i]) &&
+		    ext_of(&ctx->meta, ctx->opts->inherit[i].n) == rec)
 			return i;
 	return -1;
+}
+
+static bool in_tree(const struct image_meta *root, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < root->ntree; i++)
+		if (root->tree[i].pid == pid)
+			return true;
+	return root->process && root->process->pid == pid;
 }
 
 int fd_external_check_opts(struct restore_ctx *ctx)
@@ -233,27 +257,42 @@ int fd_external_check_opts(struct restore_ctx *ctx)
 	const struct restore_opts *o = ctx->opts;
 	size_t i, j;
 
-	if (!is_root(ctx))
-		return 0;
 	for (i = 0; i < o->ninherit; i++) {
-		const struct fd_rec *r = ext_of(&ctx->meta, o->inherit[i].n);
-		char what[PATH_MAX + 128];
+		const struct inherit_fd *e = &o->inherit[i];
+		const struct fd_rec *r;
+		char what[PATH_MAX + 128], pidc[24] = "";
 
-		if (!r)
+		if (e->pid)
+			snprintf(pidc, sizeof(pidc), "%d:", e->pid);
+		/* (the root sees the tree: an entry for no process of it) */
+		if (is_root(ctx) && e->pid && !in_tree(&ctx->meta, e->pid))
+			return fail_why("the image has no process of that PID", "ckpt info IMAGE "
+					"lists its processes", "--inherit-fd %s%d=%d", pidc, e->n,
+					e->fd);
+		if (!fd_external_entry_here(ctx, e))
+			continue;
+		if (!(r = ext_of(&ctx->meta, e->n)))
 			return fail_why("the image has no external end there (a pipe or unix "
 					"socket whose other end was outside the checkpoint)",
 					"ckpt info IMAGE shows them, as extpipe or extunix",
-					"--inherit-fd %d=%d", o->inherit[i].n, o->inherit[i].fd);
+					"--inherit-fd %s%d=%d", pidc, e->n, e->fd);
+		if (r->tree_pid)
+			return fail_why("that fd is an open file it shares with an earlier process "
+					"of the tree", "give it for that process: --inherit-fd "
+					"PID:N=FD, with the PID and fd number ckpt info shows there",
+					"--inherit-fd %s%d=%d (shared with process %d)", pidc, e->n,
+					e->fd, r->tree_pid);
 		for (j = 0; j < i; j++)
-			if (ext_of(&ctx->meta, o->inherit[j].n) == r)
+			if (fd_external_entry_here(ctx, &o->inherit[j]) && ext_of(&ctx->meta, o->inherit[j].n) == r)
 				return fail_why("that end is given twice (by two fds of the "
 						"image that are one open file)", "give one --inherit-fd for it",
-						"--inherit-fd %d=%d", o->inherit[i].n, o->inherit[i].fd);
+						"--inherit-fd %s%d=%d", pidc, e->n, e->fd);
 		if (r->data.len) {
 			fd_external_describe(r, what, sizeof(what));
-			pr_warn("fd %d (%s): the %u bytes queued on it when it was saved are not put "
-				"back: it reads from fd %d now", r->fd, what, r->data.len,
-				o->inherit[i].fd);
+			snprintf(pidc, sizeof(pidc), " of process %d", image_pid(ctx));
+			pr_warn("fd %d%s (%s): the %u bytes queued on it when it was saved are "
+				"not put back: it reads from fd %d now", r->fd, is_root(ctx) ? "" :
+				pidc, what, r->data.len, e->fd);
 		}
 	}
 	return 0;
@@ -326,11 +365,11 @@ static int check_ext(struct restore_ctx *ctx, const struct fd_rec *rec)
 			"its writes fail with EPIPE", rec->fd, rec->kind == FD_EXT_UNIX &&
 			path_peer(rec) ? "; ckpt --ext-unix connects it again to its peer's name" : "");
 	else
-		pr_warn("fd %d of process %d (%s) has no peer now: %s%s%s (--inherit-fd connects "
-			"the root process's fds only)", rec->fd, ctx->meta.process ?
-			ctx->meta.process->pid : 0, what, rec->kind == FD_EXT_PIPE &&
-			!reader_end(rec) ? "" : reads, rec->kind == FD_EXT_UNIX ? ", " : "",
-			reader_end(rec) ? "" : "its writes fail with EPIPE");
+		pr_warn("fd %d of process %d (%s) has no peer now: %s%s%s (give --inherit-fd "
+			"%d:%d=FD to connect it)", rec->fd, image_pid(ctx), what,
+			rec->kind == FD_EXT_PIPE && !reader_end(rec) ? "" : reads,
+			rec->kind == FD_EXT_UNIX ? ", " : "", reader_end(rec) ? "" :
+			"its writes fail with EPIPE", image_pid(ctx), rec->fd);
 	return 0;
 }
 

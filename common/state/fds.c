@@ -459,12 +459,14 @@ static int fds_restore_child(struct restore_ctx *ctx)
 		return fail(errno, NULL, "preparing fds");
 	ctx->child_error_fd = i;
 	/* restart --inherit-fd: its fds, out of the way too (fd_external.c). */
-	if (ctx->opts->ninherit && !ctx->prefix[0]) {
+	if (ctx->opts->ninherit) {
 		if (!(given = calloc(ctx->opts->ninherit, sizeof(*given))))
 			return fail(ENOMEM, NULL, "preparing fds");
 		for (k = 0; k < ctx->opts->ninherit; k++)
-			if ((given[k] = fcntl(ctx->opts->inherit[k].fd, F_DUPFD_CLOEXEC,
-					      c.spare_base)) < 0)
+			if (!fd_external_entry_here(ctx, &ctx->opts->inherit[k]))
+				given[k] = -1;	/* (another process's) */
+			else if ((given[k] = fcntl(ctx->opts->inherit[k].fd, F_DUPFD_CLOEXEC,
+						   c.spare_base)) < 0)
 				return fail(errno, NULL, "preparing fd %d (--inherit-fd)",
 					    ctx->opts->inherit[k].n);
 		c.given = given;	/* (the child execs or dies: not freed) */

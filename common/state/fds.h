@@ -139,6 +139,8 @@ int fd_pipe_dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec) must
 bool fd_unix_outside(const struct fd_dump *d);
 /* fd_external.c: restart --inherit-fd, checked against the root's image. */
 int fd_external_check_opts(struct restore_ctx *ctx) must_check;
+/* Is --inherit-fd entry e for the process of ctx? */
+bool fd_external_entry_here(const struct restore_ctx *ctx, const struct inherit_fd *e);
 /* "pipe:[1234] write end, its reader was outside the checkpoint". */
 void fd_external_describe(const struct fd_rec *rec, char *buf, size_t size);
 

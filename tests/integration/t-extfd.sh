@@ -1,7 +1,8 @@
 #!/bin/bash
 # extfd: a pipe or unix socket whose other end belongs to a process that is
 # not saved (here: the test's own reader or writer) is saved as an external
-# end.  restart --inherit-fd N=FD connects it to restart's fd FD; without
+# end.  restart --inherit-fd [PID:]N=FD connects it to restart's fd FD (PID:
+# for a process of the tree other than the root); without
 # it the fd has no peer (reads see end of file after what was saved,
 # writes fail with EPIPE) and restart prints one warning line naming it.
 # Bad --inherit-fd arguments fail before anything is created.
@@ -79,10 +80,51 @@ assert_ticks_consecutive "$T/tree.all" $((before + 10))
 kill_wait "$kid" "$pid"
 say "ok: a tree sharing the external end: --inherit-fd connects it for all"
 
+# ---- A tree whose child alone holds the external end (a pipeline stage,
+# a worker writing to its supervisor's log): --inherit-fd KID:5=FD gives
+# it to that child; without it restart's warning names that form.
+exec 7> >(exec cat > "$T/kid1.out")
+reader1=$!
+track_pid "$reader1"
+bash -c '"$0" -w 5 5>&7 7>&- & exec sleep 100000 7>&-' "$PROGS/extfd" < /dev/null \
+	> "$T/kid.log" 2>&1 &
+pid=$!
+track_pid "$pid"
+exec 7>&-
+wait_tick "$T/kid1.out" 10
+read -r kid _ < /proc/"$pid"/task/"$pid"/children
+[ -n "$kid" ] || fail "the tree has no child"
+[ -e "/proc/$pid/fd/5" ] && fail "the root holds fd 5 too"
+ckpt_ok "$pid" "$T/kid.img" --kill
+wait_gone "$pid"
+wait_gone "$kid"
+wait_gone "$reader1"
+expect_fail_msg "--inherit-fd 5=3: the image has no external end there" \
+	"$RESTART" "$T/kid.img" --detach --inherit-fd 5=3 3> /dev/null
+expect_fail_msg "--inherit-fd 99999:5=3: the image has no process of that PID" \
+	"$RESTART" "$T/kid.img" --detach --inherit-fd 99999:5=3 3> /dev/null
+expect_fail_msg "--inherit-fd $kid:4=3: the image has no external end there" \
+	"$RESTART" "$T/kid.img" --detach --inherit-fd "$kid:4=3" 3> /dev/null
+proc_alive "$pid" && fail "a failed restart left process $pid"
+before=$(last_tick "$T/kid1.out")
+restart_detach "$T/kid.img" --inherit-fd "$kid:5=3" 3> >(exec cat > "$T/kid2.out")
+[ "$(warnings)" = 0 ] || fail "restart warned with --inherit-fd $kid:5=3: $(cat "$T/restart.$_RESTART_N.err")"
+wait_tick "$T/kid2.out" $((before + 10))
+cat "$T/kid1.out" "$T/kid2.out" > "$T/kid.all"
+assert_ticks_consecutive "$T/kid.all" $((before + 10))
+grep -q EPIPE "$T/kid.log" && fail "the child saw EPIPE with --inherit-fd $kid:5=3"
+kill_wait "$kid" "$pid"
+restart_detach "$T/kid.img"
+[ "$(warnings)" = 1 ] || fail "expected one warning line: $(cat "$T/restart.$_RESTART_N.err")"
+grep -q "^restart: warning: fd 5 of process $kid (.*) has no peer now: its writes fail with EPIPE (give --inherit-fd $kid:5=FD to connect it)\$" \
+	"$T/restart.$_RESTART_N.err" || fail "unexpected warning: $(cat "$T/restart.$_RESTART_N.err")"
+kill_wait "$kid" "$pid"
+say "ok: a child's external end: --inherit-fd $kid:5=3 connects it"
+
 # ---- Bad --inherit-fd arguments: refused before anything is created.
 kill_wait "$RESTORED_PID"
-for bad in 5 5= =3 x=3 5=3x 5:3; do
-	expect_fail_msg "not N=FD" "$RESTART" "$T/w.img" --detach --inherit-fd "$bad"
+for bad in 5 5= =3 x=3 5=3x 5:3 0:5=3 -1:5=3 5:=3 :5=3; do
+	expect_fail_msg "PID:]N=FD" "$RESTART" "$T/w.img" --detach --inherit-fd "$bad"
 done
 expect_fail_msg "fd[FD]:KEY form is not accepted" "$RESTART" "$T/w.img" --detach \
 	--inherit-fd 'fd[3]:pipe:[1234]'
