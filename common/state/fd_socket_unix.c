@@ -659,8 +659,10 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 		return 0;
 	if ((rec->peer_pid = tree_peer(d, ui.peer)))
 		return dump_tree_pair(ctx, d, &ui, rec);
-	/* The peer is another process. */
-	if (!ctx->opts->ext_unix)
+	/* The peer is another process.  A datagram socket is connected again
+	 * to its peer's name (a syslog client's /dev/log): a datagram
+	 * connection is only the default address. */
+	if (!ctx->opts->ext_unix && rec->sock_type != SOCK_DGRAM)
 		return fail_why("it is connected to another process", "restart cannot connect "
 				"it again by itself; ckpt --ext-unix records the peer's path so "
 				"restart reconnects to it", "checking fd %d (%s)", d->fd, d->link);
@@ -669,7 +671,7 @@ static int dump_unix(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	free(peer.icons);
 	if (peer.name_len <= SUN_OFF)
 		return fail_why("its peer has no name to connect to", NULL,
-				"checking fd %d (%s, --ext-unix)", d->fd, d->link);
+				"checking fd %d (%s, connected to another process)", d->fd, d->link);
 	if (ui.rqueue)
 		pr_warn("fd %d (%s): %u queued bytes from the outside peer will be lost",
 			d->fd, d->link, ui.rqueue);
@@ -899,6 +901,19 @@ static int check_name(struct restore_ctx *ctx, const struct fd_rec *rec, const s
 	return 0;
 }
 
+/* The recorded peer's name (rec->peer_addr, checked), "@..." if abstract. */
+static void peer_name(const struct fd_rec *rec, char *buf, size_t size)
+{
+	const struct sockaddr_un *a = rec->peer_addr.data;
+	int len = (int)rec->peer_addr.len - (int)SUN_OFF;
+
+	if (len <= 0)
+		snprintf(buf, size, "?");
+	else
+		snprintf(buf, size, "%s%.*s", a->sun_path[0] ? "" : "@",
+			 a->sun_path[0] ? len : len - 1, a->sun_path + !a->sun_path[0]);
+}
+
 static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	const struct image_meta *m = &ctx->meta;
@@ -924,6 +939,21 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (rec->sock_state == TCP_LISTEN &&
 	    (rec->peer_id || rec->accepted_by || rec->waiting_on || rec->peer_gone))
 		return bad(rec, "listener with a peer");
+	/* A datagram socket connected to a name outside: warned here, in
+	 * restart, if that name takes no datagram now. */
+	if (rec->sock_type == SOCK_DGRAM && rec->peer_addr.len > SUN_OFF) {
+		char name[sizeof(struct sockaddr_un) + 1];
+		int t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		if (t >= 0 && connect(t, rec->peer_addr.data, rec->peer_addr.len)) {
+			peer_name(rec, name, sizeof(name));
+			pr_warn("fd %d (unix datagram socket connected to %s): its peer is not there "
+				"now (%s): it comes back unconnected, its sends fail with ENOTCONN "
+				"until it connects again", rec->fd, name, strerror(errno));
+		}
+		if (t >= 0)
+			close(t);
+	}
 	if ((rec->accepted_by && (!(l = unix_by_id(m, rec->accepted_by)) || l->sock_state != TCP_LISTEN)) ||
 	    (rec->waiting_on && (!(l = unix_by_id(m, rec->waiting_on)) || l->sock_state != TCP_LISTEN)))
 		return bad(rec, "listener");
@@ -1290,9 +1320,14 @@ static int make(struct fd_child *c, const struct fd_rec *rec)
 		if (ret)
 			return fail(errno, NULL, "listening on unix socket fd %d", rec->fd);
 	}
-	if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len))
-		return fail(errno, "the peer must be listening again at its path",
-			    "reconnecting unix socket fd %d", rec->fd);
+	if (rec->peer_addr.len && connect(s, rec->peer_addr.data, rec->peer_addr.len)) {
+		if (rec->sock_type != SOCK_DGRAM)
+			return fail(errno, "the peer must be listening again at its path",
+				    "reconnecting unix socket fd %d", rec->fd);
+		/* A datagram socket without its peer is only unconnected:
+		 * its sends fail (ENOTCONN) until it connects again, as a
+		 * syslog client does (check_unix warned). */
+	}
 	return 0;
 }
 
