@@ -21,7 +21,11 @@
  *             event must come with wd 2 and name N;
  *   async     a second self-pipe, its read end signal-driven (O_ASYNC,
  *             F_SETOWN to the process): each tick writes a byte, which must
- *             bring a SIGIO.
+ *             bring a SIGIO;
+ *   ghostwatch a second inotify fd watching DIR/fdkinds-watched for
+ *             IN_MODIFY, the file then deleted but kept open (on an fd
+ *             above the inotify fd): each tick writes to it, and the event
+ *             must come with wd 1.
  * usage: fdkinds DIR   (DIR for the two regular files)
  */
 #ifndef _GNU_SOURCE
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
 {
 	static const char secret[] = "deleted but not gone";
 	char path[4096], buf[64];
-	int p[2], ap[2], efd, tfd, sfd, ep, a, b, del, mfd, ino, wd, lk1, lk2, tick;
+	int p[2], ap[2], gino, gfd, efd, tfd, sfd, ep, a, b, del, mfd, ino, wd, lk1, lk2, tick;
 	struct itimerspec its = { { 0, 50000000 }, { 0, 50000000 } };
 	struct epoll_event ev;
 	sigset_t mask;
@@ -160,6 +164,11 @@ int main(int argc, char **argv)
 		    fcntl(ap[0], F_SETFL, fcntl(ap[0], F_GETFL) | O_ASYNC))
 			corrupt("setting up the O_ASYNC pipe");
 	}
+	gino = inotify_init1(IN_NONBLOCK);
+	snprintf(path, sizeof(path), "%s/fdkinds-watched", argv[1]);
+	gfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (gino < 0 || gfd < gino || inotify_add_watch(gino, path, IN_MODIFY) != 1 || unlink(path))
+		corrupt("setting up the watch on a deleted file");
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 200000000 };
@@ -215,6 +224,13 @@ int main(int argc, char **argv)
 				corrupt("the O_ASYNC pipe");
 			if (sigio_count == before)
 				corrupt("no SIGIO from the O_ASYNC pipe");
+		}
+		{
+			char ev_buf[512];
+			struct inotify_event *ev = (struct inotify_event *)ev_buf;
+			if (write(gfd, "w", 1) != 1 || read(gino, ev_buf, sizeof(ev_buf)) <= 0 ||
+			    ev->wd != 1 || !(ev->mask & IN_MODIFY))
+				corrupt("inotify event on the deleted file");
 		}
 		printf("tick %d ok\n", tick);
 
