@@ -905,7 +905,7 @@ static void refuse_setup(const char *what)
 		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0)
 			die("clone");
 	} else if (!strcmp(what, "splitghost")) {
-		void *m;
+		void *m = MAP_FAILED;
 
 		if ((fd = memfd_create("splitghost", 0)) < 0 || ftruncate(fd, 4096) ||
 		    (m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
