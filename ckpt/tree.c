@@ -575,6 +575,70 @@ static int link_shared_files(struct tree *t)
 	return 0;
 }
 
+/* Does the process hold ghost gi (1 + index) otherwise than through open
+ * files inherited from an earlier process (tree_pid): an open file of its
+ * own, or a mapping and no fd on it (a mapping is opened through the
+ * process's fd on its file when it has one)? */
+static bool holds_ghost_itself(const struct image_meta *m, uint32_t gi)
+{
+	bool fd = false;
+	size_t k;
+
+	for (k = 0; k < m->nfds; k++) {
+		if (m->fds[k].ghost != gi || m->fds[k].share_index)
+			continue;
+		if (!m->fds[k].tree_pid)
+			return true;
+		fd = true;
+	}
+	for (k = 0; !fd && k < m->nghost_maps; k++)
+		if (m->ghost_maps[k].ghost == gi)
+			return true;
+	return false;
+}
+
+/* A file without a name (deleted while open, a memfd) that several
+ * processes hold through open files or mappings of their own: restart
+ * makes a ghost per process (fd_deleted.c), so each gets a copy, and what
+ * one writes later the other does not see (an open file inherited through
+ * fork is one, made once: link_shared_files).  Said in one warning line
+ * per process, as for a shared fd table. */
+static void warn_split_ghosts(const struct tree *t)
+{
+	size_t a, b, i, j;
+
+	for (b = 1; b < t->n; b++) {
+		const struct tproc *q = t->procs[t->order[b]];
+		const struct image_meta *qm = &q->ctx.meta;
+
+		if (!q->live)
+			continue;
+		for (j = 0; j < qm->nghosts; j++) {
+			const struct ghost_rec *g = &qm->ghosts[j];
+			bool said = false;
+
+			if ((g->kind != GHOST_FILE && g->kind != GHOST_MEMFD) ||
+			    !holds_ghost_itself(qm, (uint32_t)j + 1))
+				continue;
+			for (a = 0; a < b && !said; a++) {
+				const struct tproc *p = t->procs[t->order[a]];
+				const struct image_meta *pm = &p->ctx.meta;
+
+				for (i = 0; p->live && i < pm->nghosts && !said; i++)
+					if (pm->ghosts[i].dev == g->dev && pm->ghosts[i].ino == g->ino &&
+					    holds_ghost_itself(pm, (uint32_t)i + 1)) {
+						pr_warn("process %d and process %d hold %s (no name) "
+							"through open files or mappings of their own: "
+							"each is restored with a copy of its own, later "
+							"writes of one are not seen by the other", p->pid,
+							q->pid, g->path);
+						said = true;
+					}
+			}
+		}
+	}
+}
+
 static int record_tree(struct tree *t)
 {
 	struct image_meta *m = &t->procs[0]->ctx.meta;
@@ -709,6 +773,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	}
 	if (t.n > 1 && link_shared_files(&t))
 		goto out;
+	if (t.n > 1)
+		warn_split_ghosts(&t);
 	if (write_image(&t, out_fd))
 		goto out;
 	if (commit && commit(arg))

@@ -331,7 +331,10 @@ RECORD_DECLARE(sockopt_rec, SOCKOPT_FIELDS)
 	F(T, 1, I32, fd)			\
 	F(T, 2, I32, wd)			/* watch descriptor the program holds */ \
 	F(T, 3, U32, mask)			/* IN_* */				\
-	F(T, 4, STR, path)			/* resolved from the file handle */
+	F(T, 4, STR, path)			/* resolved from the file handle */ \
+	F(T, 540, I32, via_fd)			/* 1 + an fd of the process on the	\
+						   watched file when it has no name	\
+						   (deleted while open); 0: by path */
 RECORD_DECLARE(inotify_rec, INOTIFY_FIELDS)
 
 enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };

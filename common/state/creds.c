@@ -445,6 +445,35 @@ static int restore_thread_caps(struct remote *r, const struct thread_rec *t)
 	return 0;
 }
 
+/* The filesystem ids (setfsuid/setfsgid), after setresuid has made them
+ * the effective ids.  Another value needs CAP_SETUID/CAP_SETGID in
+ * effective, which a uid change away from root has just cleared (keep-caps
+ * keeps only the permitted set): raise root's kept capabilities for a
+ * moment (restore_thread_caps puts the image's back).  setfs*id never
+ * fail, they return the previous value: each one is read back. */
+static int restore_fs_ids(struct remote *r, const struct thread_rec *t,
+			  const struct thread_rec *me)
+{
+	long was = 0;
+
+	if (t->fsuid == t->euid && t->fsgid == t->egid)
+		return 0;
+	if (set_caps(r, me->cap_prm, me->cap_prm, me->cap_inh) ||
+	    remote_syscall(r, &was, __NR_setfsgid, t->fsgid) ||
+	    remote_syscall(r, &was, __NR_setfsuid, t->fsuid) ||
+	    remote_syscall(r, &was, __NR_setfsgid, -1))
+		return -1;
+	if ((uint32_t)was != t->fsgid)
+		return fail_why("the kernel kept another one", NULL,
+				"restoring the filesystem group id %u", t->fsgid);
+	if (remote_syscall(r, &was, __NR_setfsuid, -1))
+		return -1;
+	if ((uint32_t)was != t->fsuid)
+		return fail_why("the kernel kept another one", NULL,
+				"restoring the filesystem user id %u", t->fsuid);
+	return 0;
+}
+
 /* In the thread itself, still with restart's (root) credentials: bounding
  * set first (needs CAP_SETPCAP), then ids keeping capabilities, then the
  * capability sets, ambient set and securebits. */
@@ -468,9 +497,7 @@ static int restore_thread_creds(struct remote *r, const struct thread_rec *t,
 	    inject(r, "restoring group ids", __NR_setresgid, t->rgid, t->egid, t->sgid) ||
 	    inject(r, "restoring user ids", __NR_setresuid, t->ruid, t->euid, t->suid))
 		return -1;
-	/* setfs*id return the previous value, never an error. */
-	if (remote_syscall(r, &(long){ 0 }, __NR_setfsgid, t->fsgid) ||
-	    remote_syscall(r, &(long){ 0 }, __NR_setfsuid, t->fsuid))
+	if (restore_fs_ids(r, t, me))
 		return -1;
 	/* Only the keep-caps bit (ours from above) needs no privilege to
 	 * change; other securebits need CAP_SETPCAP in effective, so raise

@@ -1,9 +1,13 @@
 /* inotify: each watch from fdinfo ("inotify wd:N ino:... sdev:... mask:M
  * ... f_handle:HEX"), its path found again from the file handle with
  * open_by_handle_at (CAP_DAC_READ_SEARCH) on the mount of device sdev.
- * restart adds the watches back in wd order, so the program keeps its
- * watch descriptors (gaps are stepped over with a throw-away watch).
- * Events queued and not yet read are not kept. */
+ * A watched file deleted while the process holds it open has no path: the
+ * watch names that fd instead (via_fd), which restart makes again as a
+ * ghost (fd_deleted.c).  restart adds the watches back in wd order, so the
+ * program keeps its watch descriptors (gaps are stepped over with a
+ * throw-away watch), once every fd is in place (finish: the ghost's fd may
+ * come after the inotify fd).  Events queued and not yet read are not
+ * kept. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static bool is_inotify(const struct fd_dump *d)
@@ -84,6 +89,24 @@ out:
 	return NULL;
 }
 
+/* A watched file deleted while open ("... (deleted)"): 1 + an fd of the
+ * process on it (inode ino of kernel device sdev), or 0. */
+static int deleted_holder(const struct fd_dump *d, const char *path, unsigned long ino,
+			  unsigned long sdev)
+{
+	size_t l = strlen(path), i;
+
+	if (l < 10 || strcmp(path + l - 10, " (deleted)"))
+		return 0;
+	for (i = 0; i < d->nall; i++) {
+		const struct fd_dump *o = &d->all[i];
+		if (o->own_fd < 0 && o->st.st_ino == ino && major(o->st.st_dev) == (sdev >> 20) &&
+		    minor(o->st.st_dev) == (sdev & 0xfffff))
+			return o->fd + 1;
+	}
+	return 0;
+}
+
 static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	const char *line;
@@ -92,15 +115,15 @@ static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd
 	for (line = strstr(d->fdinfo, "inotify wd:"); line;
 	     line = strstr(line + 1, "\ninotify wd:")) {
 		struct inotify_rec *w;
-		unsigned long sdev;
+		unsigned long sdev, ino;
 		unsigned wd, mask, bytes, type;	/* all printed with %x */
 		char hex[300];
 
 		if (*line == '\n')
 			line++;
-		if (sscanf(line, "inotify wd:%x ino:%*x sdev:%lx mask:%x ignored_mask:%*x "
+		if (sscanf(line, "inotify wd:%x ino:%lx sdev:%lx mask:%x ignored_mask:%*x "
 			   "fhandle-bytes:%x fhandle-type:%x f_handle:%299s",
-			   &wd, &sdev, &mask, &bytes, &type, hex) != 6)
+			   &wd, &ino, &sdev, &mask, &bytes, &type, hex) != 7)
 			return fail_why("unexpected inotify fdinfo", NULL, "checking fd %d", d->fd);
 		w = meta_push(&ctx->meta.inotify, &ctx->meta.ninotify, sizeof(*w));
 		if (!w)
@@ -111,6 +134,7 @@ static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd
 		w->path = path_of_handle(sdev, bytes, type, hex);
 		if (!w->path)
 			return error_is_set() ? -1 : fail(ENOMEM, NULL, "checking fd %d", d->fd);
+		w->via_fd = deleted_holder(d, w->path, ino, sdev);
 	}
 	return 0;
 }
@@ -122,25 +146,62 @@ static int cmp_wd(const void *a, const void *b)
 	return x->wd - y->wd;
 }
 
+/* Before anything starts: a watch through an fd names one of the image. */
+static int check_inotify(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	const struct image_meta *m = &ctx->meta;
+	size_t i, k;
+
+	for (i = 0; i < m->ninotify; i++) {
+		const struct inotify_rec *w = &m->inotify[i];
+		bool found = false;
+
+		if (w->fd != rec->fd || !w->via_fd)
+			continue;
+		for (k = 0; k < m->nfds && !found; k++)
+			found = m->fds[k].fd == w->via_fd - 1 && !m->fds[k].inflight;
+		if (w->via_fd < 0 || !found)
+			return fail_why("its watch names an fd that is not in the image",
+					"the image is corrupted", "checking inotify fd %d", rec->fd);
+	}
+	return 0;
+}
+
 static int open_inotify(struct fd_child *c, const struct fd_rec *rec)
+{
+	int fd = inotify_init1(rec->flags & O_NONBLOCK ? IN_NONBLOCK : 0);
+
+	(void)c;
+	if (fd < 0)
+		return fail(errno, NULL, "recreating inotify fd %d", rec->fd);
+	return fd;
+}
+
+/* Once every fd is in place: the watches, in wd order. */
+static int finish_inotify(struct fd_child *c, const struct fd_rec *rec)
 {
 	const struct image_meta *m = &c->ctx->meta;
 	const struct inotify_rec **w = calloc(m->ninotify + 1, sizeof(*w));
-	int fd = inotify_init1(rec->flags & O_NONBLOCK ? IN_NONBLOCK : 0);
+	int fd = rec->fd, fl;
 	size_t n = 0, i;
 
-	if (!w || fd < 0) {
-		fail(errno ? errno : ENOMEM, NULL, "recreating inotify fd %d", rec->fd);
-		goto err;
-	}
+	if (!w)
+		return fail(ENOMEM, NULL, "restoring the watches of inotify fd %d", rec->fd);
 	for (i = 0; i < m->ninotify; i++)
 		if (m->inotify[i].fd == rec->fd)
 			w[n++] = &m->inotify[i];
 	qsort(w, n, sizeof(*w), cmp_wd);
 	for (i = 0; i < n; i++) {
+		char via[32];
+		const char *path = w[i]->path;
 		int wd;
+
+		if (w[i]->via_fd) {
+			snprintf(via, sizeof(via), "/proc/self/fd/%d", w[i]->via_fd - 1);
+			path = via;
+		}
 		for (;;) {
-			wd = inotify_add_watch(fd, w[i]->path, w[i]->mask);
+			wd = inotify_add_watch(fd, path, w[i]->mask);
 			if (wd < 0) {
 				fail(errno, "the watched file must exist on this host",
 				     "restoring the inotify watch of fd %d on %s", rec->fd,
@@ -160,18 +221,17 @@ static int open_inotify(struct fd_child *c, const struct fd_rec *rec)
 	}
 	free(w);
 	/* Removing the stepping watches queued IN_IGNORED events that the
-	 * program must not see. */
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == 0) {
+	 * program must not see (its other flags, O_ASYNC, stay). */
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0) {
 		char buf[4096];
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
-		fcntl(fd, F_SETFL, rec->flags & O_NONBLOCK);
+		fcntl(fd, F_SETFL, fl);
 	}
-	return fd;
+	return 0;
 err:
 	free(w);
-	if (fd >= 0)
-		close(fd);
 	return -1;
 }
 
@@ -181,5 +241,7 @@ const struct fd_kind_ops fd_inotify_kind = {
 	.tag = "inotify",
 	.match = is_inotify,
 	.dump = dump_inotify,
+	.check = check_inotify,
 	.open = open_inotify,
+	.finish = finish_inotify,
 };

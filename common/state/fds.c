@@ -392,6 +392,21 @@ static int restore_owner(struct restore_ctx *ctx, const struct fd_rec *f)
 	return 0;
 }
 
+/* Signal-driven I/O (O_ASYNC): open() ignores the flag, F_SETFL sets it
+ * (and registers the file for SIGIO), once its owner is in place. */
+static int restore_async(const struct fd_rec *f)
+{
+	int fl;
+
+	if (!(f->flags & O_ASYNC))
+		return 0;
+	fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0 || fcntl(f->fd, F_SETFL, fl | O_ASYNC))
+		return fail(errno, NULL, "restoring signal-driven I/O (O_ASYNC) of fd %d (%s)",
+			    f->fd, f->description);
+	return 0;
+}
+
 static int restore_one(struct fd_child *c, const struct fd_rec *f, const int stdio[3])
 {
 	const struct image_meta *m = &c->ctx->meta;
@@ -403,7 +418,7 @@ static int restore_one(struct fd_child *c, const struct fd_rec *f, const int std
 		/* The same open file as an ancestor's: made there, inherited. */
 		if (dup2(inherited, f->fd) < 0)
 			return fail(errno, NULL, "placing fd %d (%s)", f->fd, f->description);
-		if (restore_owner(c->ctx, f))
+		if (restore_owner(c->ctx, f) || restore_async(f))
 			return -1;
 	} else if (f->share_index) {
 		if (dup2(m->fds[f->share_index - 1].fd, f->fd) < 0)
@@ -418,7 +433,7 @@ static int restore_one(struct fd_child *c, const struct fd_rec *f, const int std
 			return -1;
 		if (place_fd(fd, f->fd))
 			return fail(errno, NULL, "placing fd %d (%s)", f->fd, f->description);
-		if (restore_owner(c->ctx, f))
+		if (restore_owner(c->ctx, f) || restore_async(f))
 			return -1;
 	}
 	/* Every fd must survive our exec: close-on-exec is set after it. */

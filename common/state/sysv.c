@@ -22,7 +22,9 @@
  * the same id), and each process attaches its segments at their addresses
  * (an injected shmat); a segment marked for removal is removed again once
  * all have attached.  A key or id already taken on the host is refused in
- * check(), before anything is made. */
+ * check(), before anything is made, unless the object there is the
+ * image's own, unchanged (still_here(): after --kill on the same host the
+ * objects outlive their process): that one is used as it is. */
 #define LOG_PREFIX "sysv: "
 #include "state.h"
 
@@ -248,21 +250,67 @@ out:
 	return ret;
 }
 
+/* The messages of queue id (ds: its IPC_STAT) read in order without taking
+ * them (MSG_COPY), in the image's form: per message int64 mtype, uint64
+ * length, bytes.  *out is malloc'd. */
+static int copy_messages(int id, const struct msqid_ds *ds, uint8_t **out, size_t *len)
+{
+	size_t size = ds->__msg_cbytes + sizeof(long), cap = ds->__msg_cbytes + 16 * ds->msg_qnum;
+	char *buf = malloc(size);
+	unsigned long k;
+
+	*len = 0;
+	*out = malloc(cap + 1);
+	if (!buf || !*out) {
+		free(buf);
+		free(*out);
+		*out = NULL;
+		return fail(ENOMEM, NULL, "reading message queue %d", id);
+	}
+	for (k = 0; k < ds->msg_qnum; k++) {
+		ssize_t got = msgrcv(id, buf, size - sizeof(long), (long)k, IPC_NOWAIT | MSG_COPY);
+		int64_t type;
+		uint64_t l;
+
+		if (got < 0) {
+			fail(errno, errno == ENOSYS ? "the kernel needs CONFIG_CHECKPOINT_RESTORE" :
+			     NULL, "reading message %lu of message queue %d", k, id);
+			goto err;
+		}
+		if (*len + 16 + (size_t)got > cap) {
+			fail_why("the queue changed while it was read", "run it again",
+				 "reading message queue %d", id);
+			goto err;
+		}
+		type = *(long *)buf;
+		l = (uint64_t)got;
+		memcpy(*out + *len, &type, 8);
+		memcpy(*out + *len + 8, &l, 8);
+		memcpy(*out + *len + 16, buf + sizeof(long), got);
+		*len += 16 + got;
+	}
+	free(buf);
+	return 0;
+err:
+	free(buf);
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
 static int dump_msg(struct dump_ctx *ctx)
 {
 	int *ids, *keys;
 	size_t n, i;
 	int ret = -1;
-	char *buf = NULL;
 
 	if (list_ids(SYSV_MSG, &ids, &keys, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
 		struct msqid_ds ds;
 		struct sysv_msg_rec *r;
-		size_t cap = 0, len = 0, size;
-		unsigned long k;
-		uint8_t *out = NULL;
+		uint8_t *out;
+		size_t len;
 
 		if (msgctl(ids[i], IPC_STAT, &ds) < 0)
 			continue;
@@ -276,46 +324,15 @@ static int dump_msg(struct dump_ctx *ctx)
 		r->uid = ds.msg_perm.uid;
 		r->gid = ds.msg_perm.gid;
 		r->qbytes = ds.msg_qbytes;
-		size = ds.__msg_cbytes + sizeof(long);
-		free(buf);
-		if (!(buf = malloc(size)) || !(out = malloc(ds.__msg_cbytes + 16 * ds.msg_qnum + 1))) {
-			free(out);
-			fail(ENOMEM, NULL, "saving message queue %d", ids[i]);
+		if (copy_messages(ids[i], &ds, &out, &len))
 			goto out;
-		}
-		cap = ds.__msg_cbytes + 16 * ds.msg_qnum;
 		r->messages.data = out;
-		for (k = 0; k < ds.msg_qnum; k++) {
-			ssize_t got = msgrcv(ids[i], buf, size - sizeof(long), (long)k,
-					     IPC_NOWAIT | MSG_COPY);
-			int64_t type;
-			uint64_t l;
-
-			if (got < 0) {
-				fail(errno, errno == ENOSYS ? "the kernel needs "
-				     "CONFIG_CHECKPOINT_RESTORE" : NULL, "reading message %lu of "
-				     "message queue %d", k, ids[i]);
-				goto out;
-			}
-			if (len + 16 + (size_t)got > cap) {
-				fail_why("the queue changed while it was read", "run ckpt again",
-					 "saving message queue %d", ids[i]);
-				goto out;
-			}
-			type = *(long *)buf;
-			l = (uint64_t)got;
-			memcpy(out + len, &type, 8);
-			memcpy(out + len + 8, &l, 8);
-			memcpy(out + len + 16, buf + sizeof(long), got);
-			len += 16 + got;
-		}
 		r->messages.len = len;
 		pr_info("message queue %d (key %#x, %lu messages)", r->id, (unsigned)r->key,
 			(unsigned long)ds.msg_qnum);
 	}
 	ret = 0;
 out:
-	free(buf);
 	free(ids);
 	free(keys);
 	return ret;
@@ -359,8 +376,79 @@ static int walk_messages(const struct sysv_msg_rec *r, int (*each)(void *, int64
 	return 0;
 }
 
-/* The key and the id's slot are free on this host. */
-static int host_free(enum sysv_kind kind, int id, int key)
+/* Is the object the record names still on this host exactly as in the
+ * image: the same id (its slot and sequence number: IPC_STAT of another
+ * object's id fails), key, owner, mode, size and contents?  A process
+ * checkpointed with --kill and restarted where it ran finds its objects
+ * there: they outlive their processes.  Such an object is the image's
+ * own, and restart uses it as it is instead of making it.  Anything else
+ * that differs (a value changed since, another owner) is not. */
+static bool shm_still_here(const struct sysv_shm_rec *r)
+{
+	struct shmid_ds ds;
+	bool same;
+	void *p;
+
+	if (shmctl(r->id, IPC_STAT, &ds) || ds.shm_perm.__key != r->key ||
+	    ds.shm_perm.uid != r->uid || ds.shm_perm.gid != r->gid ||
+	    (ds.shm_perm.mode & (0777 | SHM_DEST)) != r->mode || ds.shm_segsz != r->size)
+		return false;
+	if ((p = shmat(r->id, NULL, SHM_RDONLY)) == (void *)-1)
+		return false;
+	same = !memcmp(p, r->contents.data, r->size);
+	shmdt(p);
+	return same;
+}
+
+static bool sem_still_here(const struct sysv_sem_rec *r)
+{
+	struct semid_ds ds;
+	unsigned short *vals;
+	bool same;
+
+	if (semctl(r->id, 0, IPC_STAT, (union semun){ .buf = &ds }) ||
+	    ds.sem_perm.__key != r->key || ds.sem_perm.uid != r->uid ||
+	    ds.sem_perm.gid != r->gid || (ds.sem_perm.mode & 0777) != r->mode ||
+	    ds.sem_nsems * 2 != r->values.len || !(vals = malloc(r->values.len)))
+		return false;
+	same = !semctl(r->id, 0, GETALL, (union semun){ .array = vals }) &&
+	       !memcmp(vals, r->values.data, r->values.len);
+	free(vals);
+	return same;
+}
+
+static bool msg_still_here(const struct sysv_msg_rec *r)
+{
+	struct msqid_ds ds;
+	uint8_t *out;
+	size_t len;
+	bool same;
+
+	if (msgctl(r->id, IPC_STAT, &ds) || ds.msg_perm.__key != r->key ||
+	    ds.msg_perm.uid != r->uid || ds.msg_perm.gid != r->gid ||
+	    (ds.msg_perm.mode & 0777) != r->mode || ds.msg_qbytes != r->qbytes)
+		return false;
+	if (copy_messages(r->id, &ds, &out, &len)) {
+		error_clear();
+		return false;
+	}
+	same = len == r->messages.len && !memcmp(out, r->messages.data, len);
+	free(out);
+	return same;
+}
+
+static bool still_here(enum sysv_kind kind, const void *rec)
+{
+	if (kind == SYSV_SHM)
+		return shm_still_here(rec);
+	if (kind == SYSV_SEM)
+		return sem_still_here(rec);
+	return msg_still_here(rec);
+}
+
+/* The key and the id's slot are free on this host, or the object there
+ * is the image's own (still_here). */
+static int host_free(enum sysv_kind kind, int id, int key, const void *rec)
 {
 	int *ids, *keys;
 	size_t n, i;
@@ -370,10 +458,17 @@ static int host_free(enum sysv_kind kind, int id, int key)
 	if (list_ids(kind, &ids, &keys, &n))
 		return -1;
 	for (i = 0; i < n && !ret; i++) {
+		if (ids[i] == id && still_here(kind, rec)) {
+			pr_info("System V %s %d (key %#x) is still here as in the image: using "
+				"it", kind_name[kind], id, (unsigned)key);
+			continue;
+		}
 		snprintf(fix, sizeof(fix), "remove it with `ipcrm -%c %d` if it is a leftover, or "
 			 "restart on a host where it is free", kind_ipcrm[kind], ids[i]);
 		if (key != IPC_PRIVATE && keys[i] == key)
-			ret = fail_why("its key is taken on this host", fix, "restoring System V "
+			ret = fail_why(ids[i] == id ? "its key is taken on this host (by the "
+				       "object itself, changed since the checkpoint)" :
+				       "its key is taken on this host", fix, "restoring System V "
 				       "%s %d (key %#x): %s %d has it", kind_name[kind], id,
 				       (unsigned)key, kind_name[kind], ids[i]);
 		else if (IPC_IDX(ids[i]) == IPC_IDX(id))
@@ -425,20 +520,21 @@ static int sysv_check(struct restore_ctx *ctx)
 				    "their ids", "checking %s", path);
 	}
 	for (i = 0; i < m->nsysv_shm; i++)
-		if (host_free(SYSV_SHM, m->sysv_shm[i].id, m->sysv_shm[i].key))
+		if (host_free(SYSV_SHM, m->sysv_shm[i].id, m->sysv_shm[i].key, &m->sysv_shm[i]))
 			return -1;
 	for (i = 0; i < m->nsysv_sem; i++)
-		if (host_free(SYSV_SEM, m->sysv_sem[i].id, m->sysv_sem[i].key))
+		if (host_free(SYSV_SEM, m->sysv_sem[i].id, m->sysv_sem[i].key, &m->sysv_sem[i]))
 			return -1;
 	for (i = 0; i < m->nsysv_msg; i++)
-		if (host_free(SYSV_MSG, m->sysv_msg[i].id, m->sysv_msg[i].key))
+		if (host_free(SYSV_MSG, m->sysv_msg[i].id, m->sysv_msg[i].key, &m->sysv_msg[i]))
 			return -1;
 	return 0;
 }
 
-/* The objects restart made, in the root's slot. */
+/* The objects restart made (or found still here: adopted, never
+ * removed by restart), in the root's slot. */
 struct sysv_made {
-	struct { enum sysv_kind kind; int id; bool rmid; } *obj;
+	struct { enum sysv_kind kind; int id; bool rmid, adopted; } *obj;
 	size_t n;
 };
 
@@ -504,7 +600,31 @@ static int make_obj(struct sysv_made *s, enum sysv_kind kind, int id, int key, i
 	s->obj[s->n].kind = kind;
 	s->obj[s->n].id = id;
 	s->obj[s->n].rmid = false;
+	s->obj[s->n].adopted = false;
 	s->n++;
+	return 0;
+}
+
+/* The object of rec is still here as in the image: used as it is. */
+static int adopt_obj(struct sysv_made *s, enum sysv_kind kind, int id, int key, const void *rec,
+		     bool *adopted)
+{
+	void *p;
+
+	*adopted = false;
+	if (!still_here(kind, rec))
+		return 0;
+	if (!(p = realloc(s->obj, (s->n + 1) * sizeof(*s->obj))))
+		return fail(ENOMEM, NULL, "making System V IPC objects");
+	s->obj = p;
+	s->obj[s->n].kind = kind;
+	s->obj[s->n].id = id;
+	s->obj[s->n].rmid = false;
+	s->obj[s->n].adopted = true;
+	s->n++;
+	*adopted = true;
+	pr_info("using System V %s %d (key %#x), still here as in the image", kind_name[kind],
+		id, (unsigned)key);
 	return 0;
 }
 
@@ -528,9 +648,14 @@ static int send_one(void *arg, int64_t type, const void *data, size_t len)
 static int make_shm(struct sysv_made *s, const struct sysv_shm_rec *r)
 {
 	struct shmid_ds ds;
+	bool adopted;
 	void *p;
 
 	if (made(s, SYSV_SHM, r->id))
+		return 0;
+	if (adopt_obj(s, SYSV_SHM, r->id, r->key, r, &adopted))
+		return -1;
+	if (adopted)
 		return 0;
 	if (set_next_id(SYSV_SHM, r->id) ||
 	    make_obj(s, SYSV_SHM, r->id, r->key, shmget(r->key, r->size, IPC_CREAT | IPC_EXCL |
@@ -558,8 +683,13 @@ static int make_sem(struct sysv_made *s, const struct sysv_sem_rec *r)
 {
 	int nsems = r->values.len / 2;
 	struct semid_ds ds;
+	bool adopted;
 
 	if (made(s, SYSV_SEM, r->id))
+		return 0;
+	if (adopt_obj(s, SYSV_SEM, r->id, r->key, r, &adopted))
+		return -1;
+	if (adopted)
 		return 0;
 	if (set_next_id(SYSV_SEM, r->id) ||
 	    make_obj(s, SYSV_SEM, r->id, r->key, semget(r->key, nsems, IPC_CREAT | IPC_EXCL |
@@ -581,9 +711,14 @@ static int make_msg(struct sysv_made *s, const struct sysv_msg_rec *r)
 {
 	struct msg_send ms = { r->id, NULL };
 	struct msqid_ds ds;
+	bool adopted;
 	int ret;
 
 	if (made(s, SYSV_MSG, r->id))
+		return 0;
+	if (adopt_obj(s, SYSV_MSG, r->id, r->key, r, &adopted))
+		return -1;
+	if (adopted)
 		return 0;
 	if (set_next_id(SYSV_MSG, r->id) ||
 	    make_obj(s, SYSV_MSG, r->id, r->key, msgget(r->key, IPC_CREAT | IPC_EXCL |
@@ -667,7 +802,8 @@ static void sysv_undo(struct restore_ctx *root)
 	size_t i;
 
 	for (i = 0; s && i < s->n; i++)
-		remove_obj(s->obj[i].kind, s->obj[i].id);
+		if (!s->obj[i].adopted)
+			remove_obj(s->obj[i].kind, s->obj[i].id);
 	if (s)
 		s->n = 0;
 }

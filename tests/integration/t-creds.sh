@@ -2,12 +2,13 @@
 # Credentials come back per thread: a counter running as nobody (uid/gid
 # 65534, no groups), a multi-threaded process as nobody (every thread), and
 # a root process with a reduced bounding set, inheritable and ambient
-# capabilities.  /proc/PID/task/*/status shows the same Uid/Gid/Groups/Cap*
+# capabilities, and a process whose filesystem ids (setfsuid/setfsgid)
+# differ from its effective ids.  /proc/PID/task/*/status shows the same Uid/Gid/Groups/Cap*
 # lines after restart as before.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
-need_prog counter threads
+need_prog counter threads fsids
 command -v setpriv > /dev/null || skip "setpriv (util-linux) missing"
 chmod 755 "$T"
 
@@ -48,4 +49,5 @@ check_roundtrip nobody-threads setpriv --reuid=65534 --regid=65534 --clear-group
 	"$PROGS/threads" -n 2 -i 50
 check_roundtrip caps setpriv --bounding-set=-net_raw,-sys_time --inh-caps=+net_bind_service \
 	--ambient-caps=+net_bind_service -- "$PROGS/counter" -f "$T/caps/c.map"
+check_roundtrip fsids "$PROGS/fsids" 1 2 3 3 5 6 7 8
 pass

@@ -5,7 +5,9 @@
 # after restart), an epoll set watching the pipe with its data, two dup'ed
 # fds (one offset), a file deleted while open, a sealed memfd (contents
 # and seals), flock/POSIX/OFD locks (another process cannot take them) and
-# an inotify watch with a gap before its wd.  tests/progs/fdkinds checks each one every tick.
+# an inotify watch with a gap before its wd, and a pipe with signal-driven
+# I/O (O_ASYNC: a write brings a SIGIO), and an inotify watch on a file
+# deleted while open (its fd after the inotify fd).  tests/progs/fdkinds checks each one every tick.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt

@@ -18,7 +18,14 @@
  *             all three still listed in fdinfo;
  *   inotify   a watch on DIR/sub for IN_CREATE, with wd 2 (wd 1, on DIR,
  *             was removed: a gap); each tick creates DIR/sub/N, and the
- *             event must come with wd 2 and name N.
+ *             event must come with wd 2 and name N;
+ *   async     a second self-pipe, its read end signal-driven (O_ASYNC,
+ *             F_SETOWN to the process): each tick writes a byte, which must
+ *             bring a SIGIO;
+ *   ghostwatch a second inotify fd watching DIR/fdkinds-watched for
+ *             IN_MODIFY, the file then deleted but kept open (on an fd
+ *             above the inotify fd): each tick writes to it, and the event
+ *             must come with wd 1.
  * usage: fdkinds DIR   (DIR for the two regular files)
  */
 #ifndef _GNU_SOURCE
@@ -63,6 +70,14 @@ static unsigned long long eventfd_count(int fd)
 	return v;
 }
 
+static volatile sig_atomic_t sigio_count;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio_count++;
+}
+
 static int fdinfo_has(int fd, const char *text)
 {
 	char path[64], buf[4096];
@@ -84,7 +99,7 @@ int main(int argc, char **argv)
 {
 	static const char secret[] = "deleted but not gone";
 	char path[4096], buf[64];
-	int p[2], efd, tfd, sfd, ep, a, b, del, mfd, ino, wd, lk1, lk2, tick;
+	int p[2], ap[2], gino, gfd, efd, tfd, sfd, ep, a, b, del, mfd, ino, wd, lk1, lk2, tick;
 	struct itimerspec its = { { 0, 50000000 }, { 0, 50000000 } };
 	struct epoll_event ev;
 	sigset_t mask;
@@ -142,6 +157,18 @@ int main(int argc, char **argv)
 		corrupt("setting up inotify");
 	while (read(ino, buf, sizeof(buf)) > 0)	/* the IN_IGNORED of wd 1 */
 		;
+	{
+		struct sigaction sa = { .sa_handler = on_sigio, .sa_flags = SA_RESTART };
+		if (pipe2(ap, O_NONBLOCK) || sigaction(SIGIO, &sa, NULL) ||
+		    fcntl(ap[0], F_SETOWN, getpid()) ||
+		    fcntl(ap[0], F_SETFL, fcntl(ap[0], F_GETFL) | O_ASYNC))
+			corrupt("setting up the O_ASYNC pipe");
+	}
+	gino = inotify_init1(IN_NONBLOCK);
+	snprintf(path, sizeof(path), "%s/fdkinds-watched", argv[1]);
+	gfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (gino < 0 || gfd < gino || inotify_add_watch(gino, path, IN_MODIFY) != 1 || unlink(path))
+		corrupt("setting up the watch on a deleted file");
 	printf("ready pid %d\n", getpid());
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 200000000 };
@@ -191,6 +218,20 @@ int main(int argc, char **argv)
 		    !fdinfo_has(lk1, "POSIX  ADVISORY  WRITE") || !fdinfo_has(lk1, " 10 29") ||
 		    !fdinfo_has(lk2, "OFDLCK ADVISORY  READ") || !fdinfo_has(lk2, " 100 199"))
 			corrupt("file locks");
+		{
+			sig_atomic_t before = sigio_count;
+			if (write(ap[1], "s", 1) != 1 || read(ap[0], buf, 1) != 1)
+				corrupt("the O_ASYNC pipe");
+			if (sigio_count == before)
+				corrupt("no SIGIO from the O_ASYNC pipe");
+		}
+		{
+			char ev_buf[512];
+			struct inotify_event *ev = (struct inotify_event *)ev_buf;
+			if (write(gfd, "w", 1) != 1 || read(gino, ev_buf, sizeof(ev_buf)) <= 0 ||
+			    ev->wd != 1 || !(ev->mask & IN_MODIFY))
+				corrupt("inotify event on the deleted file");
+		}
 		printf("tick %d ok\n", tick);
 
 	}
