@@ -32,6 +32,7 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/fds", fd_rec_desc, fds, false),
 	LIST("meta/epoll", epoll_rec_desc, epolls, false),
 	LIST("meta/inotify", inotify_rec_desc, inotify, false),
+	LIST("meta/fanotify", fanotify_rec_desc, fanotify, false),
 	LIST("meta/locks", lock_rec_desc, locks, false),
 	LIST("meta/sockopts", sockopt_rec_desc, sockopts, false),
 	LIST("meta/unix-queue", unix_msg_rec_desc, unix_msgs, false),

@@ -180,6 +180,7 @@ enum fd_kind {
 	FD_DEVTTY = 54,		/* /dev/tty: reopened once the terminal is back */
 	FD_EXT_PIPE = 65,	/* end of a pipe whose other end is outside the checkpoint */
 	FD_EXT_UNIX = 66,	/* unix stream/seqpacket socket whose peer is outside */
+	FD_FANOTIFY = 72,	/* group flags and marks in meta/fanotify */
 };
 
 /* Member "meta/fds". */
@@ -336,6 +337,23 @@ RECORD_DECLARE(sockopt_rec, SOCKOPT_FIELDS)
 						   watched file when it has no name	\
 						   (deleted while open); 0: by path */
 RECORD_DECLARE(inotify_rec, INOTIFY_FIELDS)
+
+/* Member "meta/fanotify": for each fanotify fd, its group (type 0: flags,
+ * event_f_flags) and each of its marks (on an inode, a mount, a
+ * filesystem), by path. */
+enum fanotify_mark_type { FAN_REC_GROUP, FAN_REC_INODE, FAN_REC_MOUNT, FAN_REC_FILESYSTEM };
+#define FANOTIFY_FIELDS(F, T)			\
+	F(T, 1, I32, fd)			\
+	F(T, 2, U32, type)			/* enum fanotify_mark_type */		\
+	F(T, 3, U32, flags)			/* group: fanotify_init flags; mark:	\
+						   FAN_MARK_* of fdinfo's mflags */	\
+	F(T, 4, U32, mask)			/* group: event_f_flags; mark: FAN_* */ \
+	F(T, 5, U32, ignored_mask)		\
+	F(T, 6, STR, path)			/* the marked inode, or a path of the	\
+						   mount or filesystem */		\
+	F(T, 7, I32, via_fd)			/* inode: 1 + an fd of the process on it	\
+						   when it has no name; 0: by path */
+RECORD_DECLARE(fanotify_rec, FANOTIFY_FIELDS)
 
 enum lock_kind { LOCK_FLOCK = 1, LOCK_POSIX, LOCK_OFD, LOCK_LEASE };
 

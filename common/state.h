@@ -54,6 +54,7 @@ struct image_meta {
 	struct fd_rec *fds;		size_t nfds;
 	struct epoll_rec *epolls;	size_t nepolls;
 	struct inotify_rec *inotify;	size_t ninotify;
+	struct fanotify_rec *fanotify;	size_t nfanotify;
 	struct lock_rec *locks;		size_t nlocks;
 	struct sockopt_rec *sockopts;	size_t nsockopts;
 	struct unix_msg_rec *unix_msgs;	size_t nunix_msgs;

@@ -25,8 +25,7 @@ static bool is_inotify(const struct fd_dump *d)
 	return !strcmp(d->link, "anon_inode:inotify");
 }
 
-/* A directory on the filesystem of kernel device sdev (MAJOR << 20 | MINOR). */
-static int mount_fd_of(unsigned long sdev)
+int fd_notify_mount_fd(unsigned long sdev)
 {
 	char *text, *line, *save = NULL;
 	size_t len;
@@ -48,7 +47,8 @@ static int mount_fd_of(unsigned long sdev)
 	return fd;
 }
 
-static char *path_of_handle(unsigned long sdev, unsigned bytes, int type, const char *hex)
+char *fd_notify_path_of_handle(unsigned long sdev, unsigned bytes, int type, const char *hex,
+			       const char *what)
 {
 	struct file_handle *fh = calloc(1, sizeof(*fh) + bytes);
 	char self[64], path[PATH_MAX];
@@ -62,13 +62,13 @@ static char *path_of_handle(unsigned long sdev, unsigned bytes, int type, const 
 	fh->handle_type = type;
 	for (i = 0; i < bytes; i++)
 		sscanf(hex + 2 * i, "%2hhx", &fh->f_handle[i]);
-	mnt = mount_fd_of(sdev);
+	mnt = fd_notify_mount_fd(sdev);
 	if (mnt < 0)
 		goto out;
 	fd = open_by_handle_at(mnt, fh, O_PATH | O_CLOEXEC);
 	if (fd < 0) {
 		fail(errno, "needs CAP_DAC_READ_SEARCH; the watched file may be gone",
-		     "finding the path of an inotify watch");
+		     "finding the path of %s", what);
 		goto out;
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
@@ -89,9 +89,7 @@ out:
 	return NULL;
 }
 
-/* A watched file deleted while open ("... (deleted)"): 1 + an fd of the
- * process on it (inode ino of kernel device sdev), or 0. */
-static int deleted_holder(const struct fd_dump *d, const char *path, unsigned long ino,
+int fd_notify_deleted_holder(const struct fd_dump *d, const char *path, unsigned long ino,
 			  unsigned long sdev)
 {
 	size_t l = strlen(path), i;
@@ -131,10 +129,10 @@ static int dump_inotify(struct dump_ctx *ctx, const struct fd_dump *d, struct fd
 		w->fd = d->fd;
 		w->wd = wd;
 		w->mask = mask;
-		w->path = path_of_handle(sdev, bytes, type, hex);
+		w->path = fd_notify_path_of_handle(sdev, bytes, type, hex, "an inotify watch");
 		if (!w->path)
 			return error_is_set() ? -1 : fail(ENOMEM, NULL, "checking fd %d", d->fd);
-		w->via_fd = deleted_holder(d, w->path, ino, sdev);
+		w->via_fd = fd_notify_deleted_holder(d, w->path, ino, sdev);
 	}
 	return 0;
 }

@@ -30,7 +30,7 @@ static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_ext_pipe_kind, &fd_pipe_kind,
 	&fd_eventfd_kind, &fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind,
 	&fd_udp_kind, &fd_ping_kind, &fd_ext_unix_kind, &fd_unix_kind,
-	&fd_inotify_kind, &fd_nsfs_kind, &fd_pidfd_kind, NULL,
+	&fd_inotify_kind, &fd_fanotify_kind, &fd_nsfs_kind, &fd_pidfd_kind, NULL,
 };
 
 static const struct fd_kind_ops *kind_of(uint32_t kind)

@@ -74,7 +74,7 @@ struct fd_kind_ops {
 extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_kind,
 	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
-	fd_unix_kind, fd_inotify_kind, fd_opath_kind, fd_fifo_deleted_kind, fd_ping_kind;
+	fd_unix_kind, fd_inotify_kind, fd_fanotify_kind, fd_opath_kind, fd_fifo_deleted_kind, fd_ping_kind;
 extern const struct fd_kind_ops fd_nsfs_kind, fd_pidfd_kind, fd_pty_master_kind, fd_pty_slave_kind,
 	fd_devtty_kind, fd_ext_pipe_kind, fd_ext_unix_kind;
 
@@ -139,6 +139,18 @@ int fd_pipe_dump_queue(int fd, const struct fd_dump *d, struct fd_rec *rec) must
 bool fd_unix_outside(const struct fd_dump *d);
 /* fd_external.c: restart --inherit-fd, checked against the root's image. */
 int fd_external_check_opts(struct restore_ctx *ctx) must_check;
+
+/* inotify and fanotify (fd_inotify.c).  A directory on the filesystem of
+ * kernel device sdev (MAJOR << 20 | MINOR), -1 after fail(). */
+int fd_notify_mount_fd(unsigned long sdev);
+/* The path of the file of fdinfo's handle (bytes, type, hex) on device
+ * sdev, malloc'ed; NULL after fail() (what: for the message). */
+char *fd_notify_path_of_handle(unsigned long sdev, unsigned bytes, int type, const char *hex,
+			       const char *what);
+/* A file deleted while open ("... (deleted)"): 1 + an fd of the process on
+ * it (inode ino of kernel device sdev), or 0. */
+int fd_notify_deleted_holder(const struct fd_dump *d, const char *path, unsigned long ino,
+			     unsigned long sdev);
 /* Is --inherit-fd entry e for the process of ctx? */
 bool fd_external_entry_here(const struct restore_ctx *ctx, const struct inherit_fd *e);
 /* "pipe:[1234] write end, its reader was outside the checkpoint". */
