@@ -47,6 +47,45 @@ static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
 
 /* A process of the tree in a PID namespace below ours (a child of
  * `unshare -pf`): its PIDs are not the ones we would save. */
+/* A thread in strict seccomp mode dies of any syscall injected into it
+ * but read, write, exit and sigreturn: ckpt reads it only with its
+ * seccomp suspended (PTRACE_O_SUSPEND_SECCOMP, which needs CAP_SYS_ADMIN). */
+static int refuse_strict_seccomp(pid_t pid, const char *comm)
+{
+	struct proc_status me, st;
+	pid_t *tids;
+	size_t n, i;
+	int ret = 0;
+
+	if (procfs_read_status(getpid(), &me))
+		return -1;
+	if (me.cap_eff & (1ull << 21))	/* CAP_SYS_ADMIN */
+		return 0;
+	if (procfs_list_tasks(pid, &tids, &n))
+		return -1;
+	for (i = 0; i < n && !ret; i++) {
+		char name[64], *text;
+		size_t len;
+
+		snprintf(name, sizeof(name), "task/%d/status", tids[i]);
+		if (procfs_read(pid, name, &text, &len)) {
+			error_clear();	/* (a thread that ended meanwhile) */
+			continue;
+		}
+		if (procfs_parse_status(text, &st))
+			error_clear();
+		else if (st.seccomp == 1)
+			ret = fail_why("a thread of it runs in strict seccomp mode, and ckpt "
+				       "cannot suspend it without CAP_SYS_ADMIN (a syscall "
+				       "injected into it would kill it)", "run ckpt as root",
+				       "checkpointing process %d (%s), thread %d", pid, comm,
+				       tids[i]);
+		free(text);
+	}
+	free(tids);
+	return ret;
+}
+
 static int refuse_other_pidns(pid_t pid, const char *comm)
 {
 	char path[64], mine[64] = "", its[64] = "";
@@ -156,9 +195,8 @@ int dump_preflight(pid_t pid, struct dump_ctx *ctx)
 	}
 	if (refuse_other_pidns(pid, comm))
 		return -1;
-	if (ctx->status.seccomp == 1)
-		return fail_why("it runs in strict seccomp mode", "such a process cannot be "
-				"checkpointed", "checkpointing process %d (%s)", pid, comm);
+	if (refuse_strict_seccomp(pid, comm))
+		return -1;
 	return refuse_vfork(ctx->live, ctx->stat.ppid, comm);
 }
 

@@ -101,7 +101,8 @@ RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 	F(T, 32, U64, cap_bnd) F(T, 33, U64, cap_amb)				\
 	F(T, 34, U32, securebits)						\
 	F(T, 530, U32, exited)			/* 1: the leader (first record only) had \
-						   exited (pthread_exit), a zombie thread */
+						   exited (pthread_exit), a zombie thread */ \
+	F(T, 561, U32, seccomp_strict)		/* 1: in SECCOMP_MODE_STRICT */
 RECORD_DECLARE(thread_rec, THREAD_FIELDS)
 
 /* Member "meta/rlimits". */

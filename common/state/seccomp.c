@@ -3,15 +3,22 @@
  * were installed before the threads, or with TSYNC).  restart installs them
  * oldest first with TSYNC, after every other privileged step and before
  * credentials; PTRACE_O_SUSPEND_SECCOMP keeps them from judging the
- * syscalls we inject until the process is released. */
+ * syscalls we inject until the process is released.  Strict mode (mode
+ * 1: read, write, exit, sigreturn only) is per thread (thread_rec
+ * seccomp_strict, from its status): restart enters it in each such
+ * thread at the same point (prctl PR_SET_SECCOMP), under the same
+ * suspension; ckpt reads such a thread only with the suspension (root),
+ * any syscall injected into it being otherwise its death (dump.c). */
 #define LOG_PREFIX "seccomp: "
 #include "state.h"
 
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #define MAX_INSNS 4096		/* BPF_MAXINSNS */
@@ -69,10 +76,41 @@ static bool same_filters(const struct seccomp_rec *a, size_t na,
 	return true;
 }
 
+/* Which threads are in strict mode (their status: "Seccomp: 1"). */
+static int dump_strict(struct dump_ctx *ctx)
+{
+	size_t i, strict = 0;
+
+	for (i = 0; i < ctx->meta.nthreads; i++) {
+		struct thread_rec *t = &ctx->meta.threads[i];
+		struct proc_status st;
+		char name[64], *text;
+		size_t len;
+		int err;
+
+		if (t->exited)
+			continue;
+		snprintf(name, sizeof(name), "task/%d/status", t->tid);
+		if (procfs_read(ctx->pid, name, &text, &len))
+			return -1;
+		err = procfs_parse_status(text, &st);
+		free(text);
+		if (err)
+			return -1;
+		t->seccomp_strict = st.seccomp == 1;
+		strict += t->seccomp_strict;
+	}
+	if (strict)
+		pr_info("%zu thread%s in strict seccomp mode", strict, strict == 1 ? "" : "s");
+	return 0;
+}
+
 static int seccomp_dump(struct dump_ctx *ctx)
 {
 	size_t i;
 
+	if (dump_strict(ctx))
+		return -1;
 	if (ctx->status.seccomp != 2)
 		return 0;
 	if (read_filters(ctx->remote, &ctx->meta.seccomp, &ctx->meta.nseccomp))
@@ -98,6 +136,15 @@ static int seccomp_dump(struct dump_ctx *ctx)
 static int seccomp_check(struct restore_ctx *ctx)
 {
 	size_t i;
+
+	for (i = 0; i < ctx->meta.nthreads; i++) {
+		const struct thread_rec *t = &ctx->meta.threads[i];
+		if (t->seccomp_strict > 1 || (t->seccomp_strict && (ctx->meta.nseccomp ||
+								    t->exited)))
+			return fail_why("invalid seccomp mode (strict mode with filters, or on "
+					"an exited thread)", "the image is corrupted",
+					"checking thread %d", t->tid);
+	}
 
 	for (i = 0; i < ctx->meta.nseccomp; i++) {
 		const struct seccomp_rec *s = &ctx->meta.seccomp[i];
@@ -128,6 +175,11 @@ static int seccomp_restore(struct restore_ctx *ctx)
 				      s->flags | SECCOMP_FILTER_FLAG_TSYNC, prog_addr, 0, 0, 0))
 			return -1;
 	}
+	for (i = 0; i < ctx->ntasks && i < ctx->meta.nthreads; i++)
+		if (ctx->meta.threads[i].seccomp_strict &&
+		    remote_syscall_ok(ctx->tasks[i], NULL, "entering strict seccomp mode",
+				      __NR_prctl, PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0, 0))
+			return -1;
 	return 0;
 }
 
