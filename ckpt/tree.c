@@ -599,11 +599,11 @@ static bool holds_ghost_itself(const struct image_meta *m, uint32_t gi)
 
 /* A file without a name (deleted while open, a memfd) that several
  * processes hold through open files or mappings of their own: restart
- * makes a ghost per process (fd_deleted.c), so each gets a copy, and what
- * one writes later the other does not see (an open file inherited through
- * fork is one, made once: link_shared_files).  Said in one warning line
- * per process, as for a shared fd table. */
-static void warn_split_ghosts(const struct tree *t)
+ * would make a ghost per process (fd_deleted.c), so each would get a copy,
+ * and what one writes later the other would not see (an open file
+ * inherited through fork is one, made once: link_shared_files).  Refused,
+ * naming both processes and the file. */
+static int refuse_split_ghosts(const struct tree *t)
 {
 	size_t a, b, i, j;
 
@@ -615,28 +615,31 @@ static void warn_split_ghosts(const struct tree *t)
 			continue;
 		for (j = 0; j < qm->nghosts; j++) {
 			const struct ghost_rec *g = &qm->ghosts[j];
-			bool said = false;
 
 			if ((g->kind != GHOST_FILE && g->kind != GHOST_MEMFD) ||
 			    !holds_ghost_itself(qm, (uint32_t)j + 1))
 				continue;
-			for (a = 0; a < b && !said; a++) {
+			for (a = 0; a < b; a++) {
 				const struct tproc *p = t->procs[t->order[a]];
 				const struct image_meta *pm = &p->ctx.meta;
 
-				for (i = 0; p->live && i < pm->nghosts && !said; i++)
+				for (i = 0; p->live && i < pm->nghosts; i++)
 					if (pm->ghosts[i].dev == g->dev && pm->ghosts[i].ino == g->ino &&
-					    holds_ghost_itself(pm, (uint32_t)i + 1)) {
-						pr_warn("process %d and process %d hold %s (no name) "
-							"through open files or mappings of their own: "
-							"each is restored with a copy of its own, later "
-							"writes of one are not seen by the other", p->pid,
-							q->pid, g->path);
-						said = true;
-					}
+					    holds_ghost_itself(pm, (uint32_t)i + 1))
+						return fail_why("both hold it through open files or "
+								"mappings of their own, and restart "
+								"would give each a copy of its own "
+								"(later writes of one unseen by the "
+								"other)", "checkpoint while only one "
+								"holds it, or share it through an fd "
+								"inherited from the same open()",
+								"checking %s (no name), held by process "
+								"%d and process %d", g->path, p->pid,
+								q->pid);
 			}
 		}
 	}
+	return 0;
 }
 
 static int record_tree(struct tree *t)
@@ -773,8 +776,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	}
 	if (t.n > 1 && link_shared_files(&t))
 		goto out;
-	if (t.n > 1)
-		warn_split_ghosts(&t);
+	if (t.n > 1 && refuse_split_ghosts(&t))
+		goto out;
 	if (write_image(&t, out_fd))
 		goto out;
 	if (commit && commit(arg))
