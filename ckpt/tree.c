@@ -575,26 +575,25 @@ static int link_shared_files(struct tree *t)
 	return 0;
 }
 
-/* Does the process hold ghost gi (1 + index) otherwise than through open
- * files inherited from an earlier process (tree_pid): an open file of its
- * own, or a mapping and no fd on it (a mapping is opened through the
- * process's fd on its file when it has one)? */
+/* Does the process hold ghost gi (1 + index) independently of the earlier
+ * processes: through open files or mappings of its own and no open file
+ * inherited from an earlier process (tree_pid; its other open files and
+ * mappings of that file are made through that one, so they share it)? */
 static bool holds_ghost_itself(const struct image_meta *m, uint32_t gi)
 {
-	bool fd = false;
+	bool own = false;
 	size_t k;
 
 	for (k = 0; k < m->nfds; k++) {
 		if (m->fds[k].ghost != gi || m->fds[k].share_index)
 			continue;
-		if (!m->fds[k].tree_pid)
-			return true;
-		fd = true;
+		if (m->fds[k].tree_pid)
+			return false;
+		own = true;
 	}
-	for (k = 0; !fd && k < m->nghost_maps; k++)
-		if (m->ghost_maps[k].ghost == gi)
-			return true;
-	return false;
+	for (k = 0; !own && k < m->nghost_maps; k++)
+		own = m->ghost_maps[k].ghost == gi;
+	return own;
 }
 
 /* A file without a name (deleted while open, a memfd) that several
