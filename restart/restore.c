@@ -7,6 +7,7 @@
 #include "pidns.h"
 #include "state/fds.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -37,6 +38,45 @@ static bool being_checkpointed(pid_t pid)
 		return false;
 	}
 	return !strcmp(tracer.comm, "ckpt");
+}
+
+/* Why PID pid cannot be had (clone3 set_tid: EEXIST), for the message:
+ * a process has it, or it names the session or process group of a
+ * process that is not restart's to give back (the kernel keeps such a PID
+ * taken until that session or group is empty). */
+static const char *pid_in_use(pid_t pid, char *buf, size_t size)
+{
+	struct proc_stat st;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(buf, size, "the PID is in use");
+	if (!procfs_read_stat(pid, &st)) {
+		snprintf(buf, size, "the PID is in use, by process %d (%s)", pid, st.comm);
+		return buf;
+	}
+	error_clear();
+	if (!(d = opendir("/proc")))
+		return buf;
+	while ((e = readdir(d))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (p <= 0)
+			continue;
+		if (procfs_read_stat(p, &st)) {
+			error_clear();
+			continue;
+		}
+		if (st.session == pid || st.pgrp == pid) {
+			snprintf(buf, size, "the PID is in use, as the %s of process %d (%s), "
+				 "which is not in the image: it is taken until that %s is empty",
+				 st.session == pid ? "session" : "process group", p, st.comm,
+				 st.session == pid ? "session" : "group");
+			break;
+		}
+	}
+	closedir(d);
+	return buf;
 }
 
 static pid_t clone_with_pid(pid_t want)
@@ -138,9 +178,11 @@ static pid_t create_process(struct restore_ctx *ctx)
 	if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
 		pid = fork_with_pid(want);
 	if (pid < 0) {
+		char why[256];
+
 		if (errno == EEXIST)
-			fail_why("the PID is in use", "restart with --new-pid: a new PID "
-				 "namespace, where it keeps its PID", "reclaiming PID %d", want);
+			fail_why(pid_in_use(want, why, sizeof(why)), "restart with --new-pid: a new "
+				 "PID namespace, where it keeps its PID", "reclaiming PID %d", want);
 		else if (errno == EPERM)
 			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --any-pid",
 			     "reclaiming PID %d", want);
@@ -350,9 +392,11 @@ static void make_session_members(struct rtree *t, size_t pi, pid_t s)
 		 * stand-in's is no one's concern.) */
 		pid = clone_sibling(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ? CLONE_FS : 0);
 		if (pid < 0) {
+			char why[256];
+
 			if (errno == EEXIST)
-				fail_why("the PID is in use", NULL, "reclaiming PID %d of "
-					 "session %d", t->p[j]->rec->pid, s);
+				fail_why(pid_in_use(t->p[j]->rec->pid, why, sizeof(why)), NULL,
+					 "reclaiming PID %d of session %d", t->p[j]->rec->pid, s);
 			else
 				fail(errno, NULL, "reclaiming PID %d of session %d",
 				     t->p[j]->rec->pid, s);
@@ -487,9 +531,12 @@ static void make_children(struct rtree *t, size_t i)
 		pid = clone_in_tree_flags(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ||
 					  t->p[j]->zombie ? CLONE_FS : 0);
 		if (pid < 0) {
+			char why[256];
+
 			if (errno == EEXIST)
-				fail_why("the PID is in use", NULL, "reclaiming PID %d",
-					 t->p[j]->rec->pid);
+				fail_why(pid_in_use(t->p[j]->rec->pid, why, sizeof(why)),
+					 "restart with --new-pid: a new PID namespace, where it "
+					 "keeps its PID", "reclaiming PID %d", t->p[j]->rec->pid);
 			else
 				fail(errno, NULL, "reclaiming PID %d", t->p[j]->rec->pid);
 			child_failed(t, i);
