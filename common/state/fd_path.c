@@ -32,6 +32,19 @@ static int dump_path(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	return rec->path ? 0 : fail(ENOMEM, NULL, "recording fds");
 }
 
+/* A file about the restored process's own fds (/proc/self/fd/N,
+ * /proc/self/fdinfo/N): it exists once that fd does, not in restart, and
+ * is opened after the others (late_for). */
+static bool of_own_fds(const char *path)
+{
+	return !strncmp(path, "/proc/self/fd/", 14) || !strncmp(path, "/proc/self/fdinfo/", 18);
+}
+
+static bool late_regular(const struct fd_rec *rec)
+{
+	return rec->path && of_own_fds(rec->path);
+}
+
 static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
 {
 	struct stat st;
@@ -40,6 +53,8 @@ static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (!image_path_ok(rec->path))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
+	if (of_own_fds(rec->path))
+		return 0;
 	if (stat(rec->path, &st))
 		return fail(errno, "the file must exist at the same path on this host",
 			    "checking fd %d (%s)", rec->fd, rec->path);
@@ -166,6 +181,7 @@ const struct fd_kind_ops fd_regular_kind = {
 	.dump = dump_path,
 	.check = check_regular,
 	.open = open_regular,
+	.late_for = late_regular,
 	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_directory_kind = {

@@ -446,7 +446,7 @@ static bool is_late(const struct fd_rec *f, const struct image_meta *m)
 {
 	const struct fd_rec *owner = f->share_index ? &m->fds[f->share_index - 1] : f;
 	const struct fd_kind_ops *k = kind_of(owner->kind);
-	return k && k->late;
+	return k && (k->late || (k->late_for && k->late_for(owner)));
 }
 
 /* In the child, before exec.  Our own fds that must survive (the error

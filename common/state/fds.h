@@ -61,6 +61,7 @@ struct fd_kind_ops {
 	 * peer is another process of the tree leaves repair mode only now). */
 	int (*finish_tree)(struct fd_child *c, int s, const struct fd_rec *rec);
 	bool late;			/* opened after all others (epoll) */
+	bool (*late_for)(const struct fd_rec *rec);	/* late for this record only */
 	/* Dump, once the table is read and before any fd is dumped: may append
 	 * to *all the files in flight it finds (fd_dump_read_own), growing it
 	 * with realloc. */

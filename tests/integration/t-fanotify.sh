@@ -15,8 +15,8 @@ pid=$BG_PID
 wait_for_line "$T/fan.log" '^ready$' 10 || fail "fanotify did not start: $(cat "$T/fan.log")"
 ckpt_ok "$pid" "$T/f.tar.zst" --kill
 wait_gone "$pid"
-"$CKPT" info "$T/f.tar.zst" | grep -Eq '^ +3 fanotify ' ||
-	fail "ckpt info does not show fd 3 as fanotify: $("$CKPT" info "$T/f.tar.zst" | grep -E '^ +3 ')"
+"$CKPT" info "$T/f.tar.zst" | grep -Eq '^ +200 fanotify ' ||
+	fail "ckpt info does not show fd 200 as fanotify: $("$CKPT" info "$T/f.tar.zst" | grep -E '^ +200 ')"
 restart_detach "$T/f.tar.zst"
 touch "$T/d/go"
 wait_for_line "$T/fan.log" '^(PASS|FAIL)' 10

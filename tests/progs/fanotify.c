@@ -2,16 +2,18 @@
  * t-fanotify.sh.
  *
  * usage: fanotify DIR
- *   Makes a group (FAN_CLASS_NOTIF | FAN_UNLIMITED_QUEUE | FAN_NONBLOCK,
+ *   Makes a group on fd 200 (FAN_CLASS_NOTIF | FAN_UNLIMITED_QUEUE | FAN_NONBLOCK,
  *   event flags O_RDONLY | O_LARGEFILE) and marks: DIR/watched (modify,
  *   access, open, close), DIR/gone (open, close-write; the file is held
  *   open and unlinked), the mount of DIR (on-dir, open, close; and an
- *   ignored mask modify | access surviving modification), then prints
- *   "ready" and waits until DIR/go exists.  Then it checks that the
+ *   ignored mask modify | access surviving modification), opens its own
+ *   /proc/self/fdinfo of the group and keeps it, then prints "ready" and
+ *   waits until DIR/go exists.  Then it checks that the
  *   group's flags and each mark's kind, flags, mask and ignored mask in
  *   fdinfo are as they were (not inode numbers or mount ids: a restart may
  *   change them), that writing DIR/watched and the held deleted file
- *   (reopened) both bring a close-after-write event, and prints "PASS",
+ *   (reopened) both bring a close-after-write event, that the fdinfo fd
+ *   held still reads the group's fdinfo, and prints "PASS",
  *   or "FAIL why" (exit 1).
  *   stdout is line-buffered. */
 #ifndef _GNU_SOURCE
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
 {
 	char watched[PATH_MAX], gone[PATH_MAX], go[PATH_MAX], before[4096], after[4096];
 	char buf[8192];
-	int fan, fd, held, events = 0;
+	int fan, fd, held, info, events = 0;
 	ssize_t n;
 
 	if (argc != 2) {
@@ -91,6 +93,10 @@ int main(int argc, char **argv)
 			    O_RDONLY | O_LARGEFILE);
 	if (fan < 0)
 		die("fanotify_init");
+	/* (on fd 200: a number restart itself does not hold) */
+	if (dup2(fan, 200) != 200 || close(fan))
+		die("moving the group to fd 200");
+	fan = 200;
 	if ((fd = open(watched, O_CREAT | O_TRUNC | O_WRONLY, 0644)) < 0)
 		die("creating DIR/watched");
 	close(fd);
@@ -107,6 +113,10 @@ int main(int argc, char **argv)
 	if (unlink(gone))
 		die("unlinking DIR/gone");
 	marks_of(fan, before, sizeof(before));
+	/* Its own fdinfo of the group, held open (as a leaked FILE would be). */
+	snprintf(buf, sizeof(buf), "/proc/self/fdinfo/%d", fan);
+	if ((info = open(buf, O_RDONLY)) < 0)
+		die("opening its fdinfo");
 	printf("ready\n");
 	while (access(go, F_OK))
 		usleep(20000);
@@ -115,6 +125,9 @@ int main(int argc, char **argv)
 		printf("FAIL the group or its marks changed:\nbefore:\n%safter:\n%s", before, after);
 		return 1;
 	}
+	n = pread(info, buf, sizeof(buf) - 1, 0);
+	if (n <= 0 || (buf[n] = 0, !strstr(buf, "fanotify flags:")))
+		die("reading its fdinfo through the fd held on it");
 	while (read(fan, buf, sizeof(buf)) > 0)
 		;	/* (what the checks made) */
 	if ((fd = open(watched, O_WRONLY)) < 0 || write(fd, "x", 1) != 1 || close(fd))
