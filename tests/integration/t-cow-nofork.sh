@@ -12,7 +12,7 @@ command -v prlimit > /dev/null || skip "prlimit (util-linux) missing"
 chmod 777 "$T"
 
 start_bg setpriv --reuid 65534 --regid 65534 --clear-groups -- \
-	prlimit --nproc=1:1 -- "$PROGS/counter" > "$T/counter.log" 2> "$T/counter.err"
+	prlimit --nproc=1:1 -- "$PROGS/counter" -f "$T/counter.map" > "$T/counter.log" 2> "$T/counter.err"
 pid=$BG_PID
 wait_tick "$T/counter.log" 3
 grep -q '^Max processes *1 *1 ' "/proc/$pid/limits" ||
