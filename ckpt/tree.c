@@ -535,6 +535,37 @@ static int list_pipes(struct tree *t)
 /* Open files shared between processes of the tree (inherited through
  * fork): the later one names the first holder (tree_pid, tree_fd), so
  * that restart makes it once, in a common ancestor, before the fork. */
+/* A file of /proc/PID of another process of the tree (the parent's open
+ * /proc/CHILD/stat): the PID is the same after restart, which opens it
+ * late, once that process exists (fd_path.c), instead of looking for it
+ * before anything is made. */
+static void mark_tree_proc_files(struct tree *t)
+{
+	size_t a, b, j;
+
+	for (b = 0; b < t->n; b++) {
+		struct image_meta *m = &t->procs[b]->ctx.meta;
+
+		if (!t->procs[b]->live)
+			continue;
+		for (j = 0; j < m->nfds; j++) {
+			struct fd_rec *f = &m->fds[j];
+			char *end;
+			long pid;
+
+			if ((f->kind != FD_REGULAR && f->kind != FD_DIRECTORY) || !f->path ||
+			    strncmp(f->path, "/proc/", 6))
+				continue;
+			pid = strtol(f->path + 6, &end, 10);
+			if (end == f->path + 6 || (*end != '/' && *end) || pid <= 0)
+				continue;
+			for (a = 0; a < t->n; a++)
+				if (a != b && t->procs[a]->pid == pid)
+					f->proc_of_tree = (int32_t)pid;
+		}
+	}
+}
+
 static int link_shared_files(struct tree *t)
 {
 	size_t a, b, i, j;
@@ -775,6 +806,8 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	}
 	if (t.n > 1 && link_shared_files(&t))
 		goto out;
+	if (t.n > 1)
+		mark_tree_proc_files(&t);
 	if (t.n > 1 && refuse_split_ghosts(&t))
 		goto out;
 	if (write_image(&t, out_fd))

@@ -263,7 +263,10 @@ enum fd_kind {
 	F(T, 232, U32, peercred_gid)		\
 	F(T, 510, U32, tcp_locked)		/* TCP: 1 when ckpt --kill dropped the \
 						   connection's packets (network lock) from \
-						   before it froze it; restart removes the lock */
+						   before it froze it; restart removes the lock */ \
+	F(T, 562, I32, proc_of_tree)		/* a file of /proc/PID of another process \
+						   of the tree (path /proc/PID/...): PID; \
+						   opened late, once that process exists */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

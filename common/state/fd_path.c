@@ -40,9 +40,20 @@ static bool of_own_fds(const char *path)
 	return !strncmp(path, "/proc/self/fd/", 14) || !strncmp(path, "/proc/self/fdinfo/", 18);
 }
 
+/* A file of /proc/PID of another process of the tree (proc_of_tree):
+ * the path must name that PID; it exists once that process does. */
+static bool of_tree_proc(const struct fd_rec *rec)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "/proc/%d", rec->proc_of_tree);
+	return rec->proc_of_tree > 0 && rec->path && !strncmp(rec->path, want, strlen(want)) &&
+	       (rec->path[strlen(want)] == '/' || !rec->path[strlen(want)]);
+}
+
 static bool late_regular(const struct fd_rec *rec)
 {
-	return rec->path && of_own_fds(rec->path);
+	return rec->path && (of_own_fds(rec->path) || of_tree_proc(rec));
 }
 
 static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
@@ -53,7 +64,10 @@ static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (!image_path_ok(rec->path))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
-	if (of_own_fds(rec->path))
+	if (rec->proc_of_tree && !of_tree_proc(rec))
+		return fail_why("invalid fd record (proc_of_tree)", "the image is corrupted",
+				"checking fd %d", rec->fd);
+	if (of_own_fds(rec->path) || rec->proc_of_tree)
 		return 0;
 	if (stat(rec->path, &st))
 		return fail(errno, "the file must exist at the same path on this host",
@@ -192,6 +206,7 @@ const struct fd_kind_ops fd_directory_kind = {
 	.dump = dump_path,
 	.check = check_exists,
 	.open = open_plain,
+	.late_for = late_regular,
 	.inflight_ok = true,	/* in a unix socket queue: see fds.h */
 };
 const struct fd_kind_ops fd_chardev_kind = {
