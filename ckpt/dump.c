@@ -64,23 +64,16 @@ static int refuse_strict_seccomp(pid_t pid, const char *comm)
 	if (procfs_list_tasks(pid, &tids, &n))
 		return -1;
 	for (i = 0; i < n && !ret; i++) {
-		char name[64], *text;
-		size_t len;
-
-		snprintf(name, sizeof(name), "task/%d/status", tids[i]);
-		if (procfs_read(pid, name, &text, &len)) {
+		if (procfs_read_task_status(pid, tids[i], &st)) {
 			error_clear();	/* (a thread that ended meanwhile) */
 			continue;
 		}
-		if (procfs_parse_status(text, &st))
-			error_clear();
-		else if (st.seccomp == 1)
+		if (st.seccomp == 1)
 			ret = fail_why("a thread of it runs in strict seccomp mode, and ckpt "
 				       "cannot suspend it without CAP_SYS_ADMIN (a syscall "
 				       "injected into it would kill it)", "run ckpt as root",
 				       "checkpointing process %d (%s), thread %d", pid, comm,
 				       tids[i]);
-		free(text);
 	}
 	free(tids);
 	return ret;

@@ -876,6 +876,14 @@ int procfs_read_status(pid_t pid, struct proc_status *st)
 	return read_and_parse(pid, "status", parse_status, st);
 }
 
+int procfs_read_task_status(pid_t pid, pid_t tid, struct proc_status *st)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "task/%d/status", tid);
+	return read_and_parse(pid, name, parse_status, st);
+}
+
 /* ---- limits ---------------------------------------------------------- */
 
 static const char *const limit_names[RLIM_NLIMITS] = {

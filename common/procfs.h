@@ -111,6 +111,8 @@ struct proc_status {
 };
 int procfs_parse_status(const char *text, struct proc_status *st) must_check;
 int procfs_read_status(pid_t pid, struct proc_status *st) must_check;
+/* /proc/PID/task/TID/status: one thread's. */
+int procfs_read_task_status(pid_t pid, pid_t tid, struct proc_status *st) must_check;
 
 /* /proc/PID/limits: all RLIM_NLIMITS rows, "unlimited" = RLIM_INFINITY.
  * Rows are matched by their name ("Max open files" -> RLIMIT_NOFILE). */

@@ -31,17 +31,9 @@
 static int dump_thread_creds(struct dump_ctx *ctx, struct remote *r, struct thread_rec *t)
 {
 	struct proc_status st;
-	char name[64], *text;
-	size_t len;
 	long ret;
-	int err;
 
-	snprintf(name, sizeof(name), "task/%d/status", t->tid);
-	if (procfs_read(ctx->pid, name, &text, &len))
-		return -1;
-	err = procfs_parse_status(text, &st);
-	free(text);
-	if (err)
+	if (procfs_read_task_status(ctx->pid, t->tid, &st))
 		return -1;
 	t->ruid = st.uid[0]; t->euid = st.uid[1]; t->suid = st.uid[2]; t->fsuid = st.uid[3];
 	t->rgid = st.gid[0]; t->egid = st.gid[1]; t->sgid = st.gid[2]; t->fsgid = st.gid[3];

@@ -39,9 +39,10 @@ static bool is_fanotify(const struct fd_dump *d)
 	return !strcmp(d->link, "anon_inode:[fanotify]");
 }
 
-/* The mount point of mount mnt_id of process pid (malloc'ed), NULL after
- * fail(). */
-static char *mount_point(pid_t pid, unsigned mnt_id)
+/* A mount point in process pid's mountinfo (malloc'ed): of mount mnt_id,
+ * or (by_dev) of a mount of kernel device sdev (MAJOR << 20 | MINOR);
+ * NULL after fail(). */
+static char *find_mount(pid_t pid, bool by_dev, unsigned mnt_id, unsigned long sdev)
 {
 	char *text, *line, *save = NULL, *found = NULL;
 	size_t len;
@@ -50,39 +51,19 @@ static char *mount_point(pid_t pid, unsigned mnt_id)
 		return NULL;
 	for (line = strtok_r(text, "\n", &save); line && !found;
 	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned id;
+		unsigned id, maj, min;
 		char mnt[4096];
-		if (sscanf(line, "%u %*d %*u:%*u %*s %4095s", &id, mnt) == 2 && id == mnt_id)
+		if (sscanf(line, "%u %*d %u:%u %*s %4095s", &id, &maj, &min, mnt) == 4 &&
+		    (by_dev ? maj == (sdev >> 20) && min == (sdev & 0xfffff) : id == mnt_id))
 			found = strdup(mnt);
 	}
 	free(text);
-	if (!found)
-		fail_why("no such mount in the process's mountinfo", NULL,
-			 "finding mount %u of a fanotify mark", mnt_id);
-	return found;
-}
-
-/* A mount point of kernel device sdev (MAJOR << 20 | MINOR) in process
- * pid's mountinfo, malloc'ed; NULL after fail(). */
-static char *device_mount(pid_t pid, unsigned long sdev)
-{
-	char *text, *line, *save = NULL, *found = NULL;
-	size_t len;
-
-	if (procfs_read(pid, "mountinfo", &text, &len))
-		return NULL;
-	for (line = strtok_r(text, "\n", &save); line && !found;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned maj, min;
-		char mnt[4096];
-		if (sscanf(line, "%*u %*d %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
-		    maj == (sdev >> 20) && min == (sdev & 0xfffff))
-			found = strdup(mnt);
-	}
-	free(text);
-	if (!found)
+	if (!found && by_dev)
 		fail_why("no mount of its filesystem", NULL, "finding device %#lx of a fanotify "
 			 "mark", sdev);
+	else if (!found)
+		fail_why("no such mount in the process's mountinfo", NULL,
+			 "finding mount %u of a fanotify mark", mnt_id);
 	return found;
 }
 
@@ -133,12 +114,12 @@ static int dump_fanotify(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 		} else if (sscanf(line, "fanotify mnt_id:%x mflags:%x mask:%x ignored_mask:%x",
 				  &mnt_id, &mflags, &mask, &ignored) == 4) {
 			if (!(r = new_rec(ctx, d->fd, FAN_REC_MOUNT)) ||
-			    !(r->path = mount_point(ctx->pid, mnt_id)))
+			    !(r->path = find_mount(ctx->pid, false, mnt_id, 0)))
 				return -1;
 		} else if (sscanf(line, "fanotify sdev:%lx mflags:%x mask:%x ignored_mask:%x",
 				  &sdev, &mflags, &mask, &ignored) == 4) {
 			if (!(r = new_rec(ctx, d->fd, FAN_REC_FILESYSTEM)) ||
-			    !(r->path = device_mount(ctx->pid, sdev)))
+			    !(r->path = find_mount(ctx->pid, true, 0, sdev)))
 				return -1;
 		} else {
 			return fail_why("a fanotify mark of a kind this version does not know",

@@ -84,18 +84,10 @@ static int dump_strict(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->meta.nthreads; i++) {
 		struct thread_rec *t = &ctx->meta.threads[i];
 		struct proc_status st;
-		char name[64], *text;
-		size_t len;
-		int err;
 
 		if (t->exited)
 			continue;
-		snprintf(name, sizeof(name), "task/%d/status", t->tid);
-		if (procfs_read(ctx->pid, name, &text, &len))
-			return -1;
-		err = procfs_parse_status(text, &st);
-		free(text);
-		if (err)
+		if (procfs_read_task_status(ctx->pid, t->tid, &st))
 			return -1;
 		t->seccomp_strict = st.seccomp == 1;
 		strict += t->seccomp_strict;
