@@ -332,7 +332,7 @@ START_TEST(test_encrypted)
 	ck_assert_uint_eq(n, 4);
 	ck_assert_ptr_null(memmem(img, len, "ckpt-image", 10));
 	ck_assert_ptr_null(memmem(img, len, "meta/process", 12));
-	ck_assert(len == len2 && memcmp(img, img2, len));
+	ck_assert(len != len2 || memcmp(img, img2, len));	/* (sizes may differ by a byte) */
 	/* signed and encrypted */
 	ck_assert_msg(read_image_enc(simg, slen, t, rk, &n) == 0, "%s", error_text());
 	ck_assert_uint_eq(n, 4);
@@ -357,7 +357,8 @@ START_TEST(test_encrypted)
 	}
 	/* a frame from another image of the same key (another salt) */
 	ck_assert_msg(read_image_enc(img, len, NULL, rk, &n) == 0, "%s", error_text());
-	memcpy(img + len - 200, img2 + len - 200, 200);
+	ck_assert(len > 200 && len2 > 200);
+	memcpy(img + len - 200, img2 + len2 - 200, 200);
 	ck_assert_int_lt(read_image_enc(img, len, NULL, rk, &n), 0);
 	expect_error("does not authenticate");
 	free(img);
