@@ -157,6 +157,7 @@ out:
 }
 
 static bool connected(const struct fd_rec *rec);
+static bool ended(const struct fd_rec *rec);
 
 /* The address and port of a sockaddr (IPv4 or IPv6) into a diag id half. */
 static bool diag_endpoint(const struct blob *b, __be16 *port, __be32 addr[4])
@@ -236,7 +237,7 @@ static int clear_leftovers(const struct restore_ctx *ctx, in_port_t port)
 		const struct fd_rec *r = &m->fds[k];
 		int orphan;
 
-		if (r->kind != FD_TCP || r->share_index || !connected(r) ||
+		if (r->kind != FD_TCP || r->share_index || !(connected(r) || ended(r)) ||
 		    port_of(&r->local_addr) != port)
 			continue;
 		if (nl < 0)
@@ -599,6 +600,28 @@ static int dump_tcp_state(struct dump_ctx *ctx, const struct fd_dump *d, int s,
 	}
 }
 
+/* A connection that ended (both FINs, or a reset) while the process
+ * keeps its fd: TCP_CLOSE, out of every hash table, but it still has
+ * its two addresses (SO_PEERNAME tells the peer's when getpeername says
+ * ENOTCONN), reads end of file and writes fail with EPIPE.  1 and the
+ * peer's address in rec when it is one, 0 when not, -1 on error. */
+static int closed_connection(int s, struct fd_rec *rec)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr *local = rec->local_addr.data;
+	/* SO_PEERNAME wants the exact size of the address. */
+	socklen_t len = local && local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							      : sizeof(struct sockaddr_in);
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+
+	if (getsockopt(s, SOL_TCP, TCP_INFO, &ti, &tl) || ti.tcpi_state != TCP_CLOSE ||
+	    rec->peer_addr.len || getsockopt(s, SOL_SOCKET, SO_PEERNAME, &ss, &len) ||
+	    !port_of(&rec->local_addr))
+		return 0;
+	return blob_set(&rec->peer_addr, &ss, len) ? -1 : 1;
+}
+
 static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct diag_info di;
@@ -615,10 +638,14 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
 	if (!di.found) {
-		/* Not hashed (never bound): sock_diag does not list it, poll
-		 * tells at least a shutdown of the reading side. */
+		/* Not hashed (never bound, or a connection that ended): sock_diag
+		 * does not list it, poll tells at least a shutdown of the
+		 * reading side. */
 		struct pollfd p = { s, POLLRDHUP, 0 };
-		if (port_of(&rec->local_addr)) {
+		int closed = d->sock_type == SOCK_STREAM ? closed_connection(s, rec) : 0;
+		if (closed < 0)
+			goto out;
+		if (port_of(&rec->local_addr) && !closed) {
 			fail_why("sock_diag does not know the socket", "the socket must be in "
 				 "the network namespace of ckpt", "checking fd %d (%s)", d->fd,
 				 d->link);
@@ -626,6 +653,8 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 		}
 		if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
 			di.shutdown = SHUT_RD_BIT;
+		if (closed)	/* the kernel shut both sides when it ended */
+			di.shutdown = SHUT_RD_BIT | SHUT_WR_BIT;
 	}
 	rec->shutdown = di.shutdown & 3;
 	ret = d->sock_type == SOCK_DGRAM ? dump_udp_state(d, s, &di)
@@ -665,6 +694,13 @@ static bool connected(const struct fd_rec *rec)
 	       peer_fin(rec->sock_state);
 }
 
+/* A connection that had ended (closed_connection): no packet of it will
+ * ever be sent again. */
+static bool ended(const struct fd_rec *rec)
+{
+	return rec->kind == FD_TCP && rec->sock_state == TCP_CLOSE && rec->peer_addr.len;
+}
+
 static bool valid_protocol(const struct fd_rec *rec)
 {
 	if (rec->kind == FD_TCP)
@@ -683,6 +719,7 @@ static int check_inet(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    !valid_protocol(rec) || rec->shutdown > 3 || rec->tcp_locked > 1 ||
 	    rec->local_addr.len > sizeof(struct sockaddr_storage) ||
 	    rec->peer_addr.len > sizeof(struct sockaddr_storage) ||
+	    (ended(rec) && rec->shutdown != (SHUT_RD_BIT | SHUT_WR_BIT)) ||
 	    (connected(rec) &&
 	     (!rec->peer_addr.len || rec->unsent_len > rec->outq.len ||
 	      ((rec->shutdown & SHUT_WR_BIT) && !our_fin(rec->sock_state)))))
@@ -827,6 +864,39 @@ static int restore_established(struct fd_child *c, int s, const struct fd_rec *r
 	return 0;
 }
 
+/* An ended connection comes back as it was: TCP_CLOSE with both its
+ * addresses (getsockname, SO_PEERNAME), both sides shut (reads see end
+ * of file, writes EPIPE), no error pending.  Connected in repair mode
+ * (nothing sent), then aborted (SOCK_DESTROY, as ss -K: the kernel's end
+ * of a connection, which keeps the addresses); the abort's reset goes to
+ * a peer that had closed or reset the connection already. */
+static int restore_ended(struct fd_child *c, int s, const struct fd_rec *rec)
+{
+	int on = 1, off = 0, err = 0, nl, gone;
+	socklen_t len = sizeof(err);
+
+	if (setsockopt(s, SOL_TCP, TCP_REPAIR, &on, sizeof(on)))
+		return fail(errno, "TCP_REPAIR needs CAP_NET_ADMIN: run restart as root, or "
+			    "use --tcp-close", "rebuilding the ended TCP connection of fd %d",
+			    rec->fd);
+	if (bind(s, rec->local_addr.data, rec->local_addr.len) ||
+	    connect(s, rec->peer_addr.data, rec->peer_addr.len))
+		return fail(errno, "the address must exist on this host, or use --tcp-close",
+			    "rebuilding the ended TCP connection of fd %d", rec->fd);
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	gone = nl < 0 ? -1 : diag_exact(nl, SOCK_DESTROY, rec);
+	if (nl >= 0)
+		close(nl);
+	if (gone < 0)
+		return fail(errno, "CONFIG_INET_DIAG_DESTROY must be set",
+			    "ending the TCP connection of fd %d again", rec->fd);
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) ||
+	    setsockopt(s, SOL_TCP, TCP_REPAIR, &off, sizeof(off)))
+		return fail(errno, NULL, "ending the TCP connection of fd %d again", rec->fd);
+	/* Leaving repair mode cleared SO_REUSEADDR. */
+	return sockopts_restore(c, s, rec, SOCKOPTS_AFTER_REPAIR);
+}
+
 /* What was never sent is sent now, as the process would have (the peer
  * takes it when its window opens).  The buffer may have to grow for it
  * too: the restored queue is not packed as the kernel had packed it. */
@@ -947,7 +1017,7 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 			    "process must be in net.ipv4.ping_group_range" : NULL,
 			    "recreating socket fd %d", rec->fd);
 	if (rec->kind == FD_TCP && port_of(&rec->local_addr) &&
-	    (established || rec->sock_state == TCP_LISTEN) &&
+	    (established || ended(rec) || rec->sock_state == TCP_LISTEN) &&
 	    clear_leftovers(c->ctx, port_of(&rec->local_addr)))
 		goto err;
 	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | (established ? 0 : SOCKOPTS_BUFFERS)))
@@ -956,6 +1026,9 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 		/* --tcp-close: an unconnected socket; the program's next read or
 		 * write fails, and poll reports a hang-up, as after a reset. */
 		if (!c->ctx->opts->tcp_close && restore_established(c, s, rec))
+			goto err;
+	} else if (ended(rec) && !c->ctx->opts->tcp_close) {
+		if (restore_ended(c, s, rec))
 			goto err;
 	} else if (open_unconnected(c, s, rec)) {
 		goto err;

@@ -8,7 +8,9 @@
 # higher fd (binds with SO_REUSEADDR, repair mode left once both ends
 # exist); an accepted connection whose peer closed (CLOSE_WAIT) reads
 # its last bytes, then end of file; a connection of the process with one
-# end shut down for writing (FIN_WAIT2 / CLOSE_WAIT) half-open as it was.
+# end shut down for writing (FIN_WAIT2 / CLOSE_WAIT) half-open as it was;
+# connections that ended (both FINs, a reset) while held, TCP_CLOSE with
+# their addresses, as they were (ckpt refused them before).
 # Refused by name, the target going on
 # unharmed: a UDP socket with a datagram waiting, one with corked data,
 # one with a socket filter.
@@ -38,6 +40,7 @@ one shutdown
 one tcpbuf
 one closewait
 one finwait
+one ended
 
 refused() {
 	local mode=$1 msg=$2 port pid

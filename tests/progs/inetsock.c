@@ -24,6 +24,13 @@
  *                  restart each reads what is queued, the first cannot send
  *                  and gets to FIN_WAIT2 again, the second reads end of file
  *                  and can still send;
+ *   ended PORT     connections that ended while the process holds them
+ *                  (TCP_CLOSE): a pair with both ends in the process, each
+ *                  shut down for writing, and a client reset by its peer
+ *                  (SO_LINGER 0), its error read: after restart each is
+ *                  still TCP_CLOSE with its addresses (getsockname,
+ *                  SO_PEERNAME), reads end of file, cannot send, and no
+ *                  error is pending;
  *   ping PORT      an ICMP echo socket bound to 127.0.0.1 with PORT as its
  *                  echo id, connected, IP_TTL 9: after restart, same id and
  *                  TTL, and an echo request sent gets its reply (prints
@@ -448,6 +455,71 @@ static void check_finwait(void)
 		corrupt("%s", "the shut down end does not get back to FIN_WAIT2");
 }
 
+/* ---- ended ---- */
+static int ended[3];
+static struct sockaddr_in ended_local[3], ended_peer[3];
+
+static void setup_ended(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port);
+	struct linger lg = { 1, 0 };
+	int l = sock(AF_INET, SOCK_STREAM, 0), on = 1, rst, i;
+	char c;
+
+	if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 2))
+		die("listen");
+	ended[0] = sock(AF_INET, SOCK_STREAM, 0);
+	ended[2] = sock(AF_INET, SOCK_STREAM, 0);
+	if (connect(ended[0], (struct sockaddr *)&a, sizeof(a)) ||
+	    (ended[1] = accept(l, NULL, NULL)) < 0 ||
+	    connect(ended[2], (struct sockaddr *)&a, sizeof(a)) || (rst = accept(l, NULL, NULL)) < 0)
+		die("tcp");
+	close(l);
+	if (shutdown(ended[0], SHUT_WR) || shutdown(ended[1], SHUT_WR) ||
+	    setsockopt(rst, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) || close(rst))
+		die("shutdown/reset");
+	usleep(100000);
+	if (recv(ended[2], &c, 1, 0) >= 0 || errno != ECONNRESET)
+		die("the reset did not come");
+	for (i = 0; i < 3; i++) {
+		socklen_t len = sizeof(ended_local[i]);
+		if (getsockname(ended[i], (struct sockaddr *)&ended_local[i], &len) ||
+		    getsockopt(ended[i], SOL_SOCKET, SO_PEERNAME, &ended_peer[i], &len) ||
+		    tcp_state(ended[i]) != TCP_CLOSE)
+			die("not ended");
+	}
+}
+
+static void check_ended(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct sockaddr_in l, p;
+		socklen_t len = sizeof(l);
+		int err = -1;
+		char c;
+
+		if (tcp_state(ended[i]) != TCP_CLOSE)
+			corrupt("%s", "an ended connection is not TCP_CLOSE");
+		if (getsockname(ended[i], (struct sockaddr *)&l, &len) ||
+		    memcmp(&l, &ended_local[i], sizeof(l)))
+			corrupt("%s", "an ended connection's local address changed");
+		len = sizeof(p);
+		if (getsockopt(ended[i], SOL_SOCKET, SO_PEERNAME, &p, &len) ||
+		    memcmp(&p, &ended_peer[i], sizeof(p)))
+			corrupt("%s", "an ended connection's peer address is lost");
+		len = sizeof(err);
+		if (getsockopt(ended[i], SOL_SOCKET, SO_ERROR, &err, &len) || err)
+			corrupt("%s", "an ended connection has an error pending");
+		if (recv(ended[i], &c, 1, MSG_DONTWAIT) != 0)
+			corrupt("no end of file on an ended connection: %s", strerror(errno));
+		if (send(ended[i], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0 || errno != EPIPE)
+			corrupt("%s", "an ended connection can send");
+	}
+}
+
 /* ---- ping ---- */
 static int pg;
 
@@ -504,6 +576,8 @@ int main(int argc, char **argv)
 		setup_closewait(port);
 	else if (!strcmp(mode, "finwait"))
 		setup_finwait(port);
+	else if (!strcmp(mode, "ended"))
+		setup_ended(port);
 	else if (!strcmp(mode, "ping")) {
 		if (!setup_ping(port)) {
 			printf("skip\n");
@@ -529,7 +603,7 @@ int main(int argc, char **argv)
 		if (setsockopt(t, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 			die("filter");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ping|udpqueue|udpcork|filter PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ended|ping|udpqueue|udpcork|filter PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -545,6 +619,8 @@ int main(int argc, char **argv)
 		check_closewait();
 	else if (!strcmp(mode, "finwait"))
 		check_finwait();
+	else if (!strcmp(mode, "ended"))
+		check_ended();
 	else if (!strcmp(mode, "ping"))
 		check_ping(port);
 	printf("PASS\n");
