@@ -10,6 +10,7 @@
  * "proc/PID/", then the memory contents of each in the same order.
  * Restart needs everyone's metadata before it creates anyone. */
 #define LOG_PREFIX ""
+#include "sessions.h"
 #include "dump.h"
 
 #include <errno.h>
@@ -410,20 +411,46 @@ static int check_shared_tables(const struct tree *t)
 	return 0;
 }
 
+/* Which processes were forked before their parent's setsid() (restart
+ * forks them so again); NULL on ENOMEM (then none). */
+static bool *born_early(const struct tree *t)
+{
+	struct session_node *n = calloc(t->n, sizeof(*n));
+	bool *early = calloc(t->n, sizeof(*early));
+	size_t i;
+
+	if (!n || !early) {
+		free(n);
+		free(early);
+		return NULL;
+	}
+	for (i = 0; i < t->n; i++)
+		n[i] = (struct session_node){ t->procs[i]->pid, t->procs[i]->sid,
+					      i ? t->procs[i]->parent : -1,
+					      t->procs[i]->state == TREE_ZOMBIE };
+	sessions_born_early(n, t->n, early);
+	free(n);
+	return early;
+}
+
 static int check_ids(const struct tree *t)
 {
 	const struct tproc *root = t->procs[0];
+	bool *early = born_early(t);
 	size_t i;
 
 	for (i = 1; i < t->n; i++) {
 		const struct tproc *p = t->procs[i], *parent = t->procs[p->parent], *leader;
 
-		if (p->sid != p->pid && p->sid != parent->sid && !session_ok(t, p))
+		if (p->sid != p->pid && p->sid != parent->sid && !(early && early[i]) &&
+		    !session_ok(t, p)) {
+			free(early);
 			return fail_why("it is in a session that is neither its parent's nor its "
 					"own", "such a tree cannot be recreated by this version",
 					"checkpointing process %d (%s) of session %d, child of %d "
 					"(session %d)", p->pid, p->comm, p->sid, parent->pid,
 					parent->sid);
+		}
 		if (p->pgid == p->pid || (p->pgid == root->pgid && p->sid == root->sid))
 			continue;
 		if (p->pgid == p->sid && p->sid != root->sid)
@@ -433,11 +460,13 @@ static int check_ids(const struct tree *t)
 			continue;
 		if (!leader && kill(p->pgid, 0) && errno == ESRCH && dead_leader_ok(t, p))
 			continue;	/* restart lends the group a leader for a moment */
+		free(early);
 		return fail_why("its process group is led by a process outside the tree",
 				"checkpoint the group's leader with it (a common ancestor)",
 				"checkpointing process %d (%s) of process group %d", p->pid,
 				p->comm, p->pgid);
 	}
+	free(early);
 	return 0;
 }
 

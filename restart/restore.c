@@ -3,6 +3,7 @@
  * keeps, exec the original binary stopped at PTRACE_EVENT_EXEC, overlay
  * the rest with injected syscalls, and let it run. */
 #define LOG_PREFIX ""
+#include "sessions.h"
 #include "restore.h"
 #include "pidns.h"
 #include "state/fds.h"
@@ -263,7 +264,8 @@ static pid_t foreign_session(const struct rtree *t, size_t i)
 {
 	const struct tree_rec *me = t->p[i]->rec;
 
-	if (!i || !me || me->sid == me->pid || me->sid == t->p[t->p[i]->parent]->rec->sid)
+	if (!i || !me || me->sid == me->pid || me->sid == t->p[t->p[i]->parent]->rec->sid ||
+	    t->p[i]->early)
 		return 0;
 	return me->sid;
 }
@@ -477,17 +479,59 @@ static int release_leaders(struct rtree *t, size_t i, struct helpers *h)
 	return ret;
 }
 
+/* In process i: its child j, under its PID. */
+static void fork_child(struct rtree *t, size_t i, size_t j)
+{
+	/* CLONE_FS: sharing its cwd, root and umask (kept by exec); a
+	 * zombie's fs is no one's concern, and one that made a session's
+	 * members passes it on to those that share it. */
+	pid_t pid = clone_in_tree_flags(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ||
+					t->p[j]->zombie ? CLONE_FS : 0);
+
+	if (pid < 0) {
+		char why[256];
+
+		if (errno == EEXIST)
+			fail_why(pid_in_use(t->p[j]->rec->pid, why, sizeof(why)),
+				 "restart with --new-pid: a new PID namespace, where it "
+				 "keeps its PID", "reclaiming PID %d", t->p[j]->rec->pid);
+		else
+			fail(errno, NULL, "reclaiming PID %d", t->p[j]->rec->pid);
+		child_failed(t, i);
+	}
+	if (pid == 0)
+		child_main(t, j);
+	if (t->p[j]->zombie) {
+		/* Dead before we exec: its SIGCHLD is for restart code. */
+		siginfo_t si;
+		while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+			;
+	}
+}
+
 /* In process i, before exec: its session and group, then its children,
  * each created under its PID by its real parent. */
 static void make_children(struct rtree *t, size_t i)
 {
 	const struct tree_rec *me = t->p[i]->rec;
 	struct helpers helpers = { .n = 0 };
+	bool early = false;
 	pid_t want;
 	size_t j;
 
 	if (!me)
 		return;
+	/* Children forked before its setsid() (in the session it was born
+	 * in) are forked before it, with what it shares with them. */
+	for (j = i + 1; j < t->n && !early; j++)
+		early = t->p[j]->parent == (int)i && t->p[j]->early;
+	if (early) {
+		if (shared_make(t, i))
+			child_failed(t, i);
+		for (j = i + 1; j < t->n; j++)
+			if (t->p[j]->parent == (int)i && t->p[j]->early)
+				fork_child(t, i, j);
+	}
 	/* (The root's own group, or a new terminal's session: tty.c.)  A root
 	 * that led a session without a terminal (a daemon) leads one again:
 	 * in restart's, its group would be orphaned when restart exits, and a
@@ -512,7 +556,7 @@ static void make_children(struct rtree *t, size_t i)
 		     "process group %d", me->pid, me->pgid);
 		child_failed(t, i);
 	}
-	if (!t->p[i]->zombie && shared_make(t, i))
+	if (!t->p[i]->zombie && !early && shared_make(t, i))
 		child_failed(t, i);
 	/* A zombie that led a session its parent's other children are in:
 	 * it makes them, as siblings, before it exits. */
@@ -520,36 +564,10 @@ static void make_children(struct rtree *t, size_t i)
 		make_session_members(t, (size_t)t->p[i]->parent, me->pid);
 	if (lend_leaders(t, i, &helpers) || lend_session_leaders(t, i))
 		child_failed(t, i);
-	for (j = i + 1; j < t->n; j++) {
-		pid_t pid;
-
-		if (t->p[j]->parent != (int)i || foreign_session(t, j))
-			continue;
-		/* CLONE_FS: sharing its cwd, root and umask (kept by exec);
-		 * a zombie's fs is no one's concern, and one that made a
-		 * session's members passes it on to those that share it. */
-		pid = clone_in_tree_flags(t, t->p[j]->rec->pid, t->p[j]->rec->share_fs ||
-					  t->p[j]->zombie ? CLONE_FS : 0);
-		if (pid < 0) {
-			char why[256];
-
-			if (errno == EEXIST)
-				fail_why(pid_in_use(t->p[j]->rec->pid, why, sizeof(why)),
-					 "restart with --new-pid: a new PID namespace, where it "
-					 "keeps its PID", "reclaiming PID %d", t->p[j]->rec->pid);
-			else
-				fail(errno, NULL, "reclaiming PID %d", t->p[j]->rec->pid);
-			child_failed(t, i);
-		}
-		if (pid == 0)
-			child_main(t, j);
-		if (t->p[j]->zombie) {
-			/* Dead before we exec: its SIGCHLD is for restart code. */
-			siginfo_t si;
-			while (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
-				;
-		}
-	}
+	for (j = i + 1; j < t->n; j++)
+		if (t->p[j]->parent == (int)i && !foreign_session(t, j) &&
+		    !t->p[j]->early)
+			fork_child(t, i, j);
 	for (j = i + 1; j < t->n; j++) {
 		siginfo_t si;
 
@@ -908,6 +926,32 @@ static bool session_ok(const struct image_meta *m, size_t i)
 	return g && g->sid == t[i].sid;
 }
 
+/* Which processes of the image were forked before their parent's
+ * setsid() (sessions.h, as ckpt found them); NULL on ENOMEM. */
+static bool *tree_born_early(const struct image_meta *m)
+{
+	struct session_node *n = calloc(m->ntree ? m->ntree : 1, sizeof(*n));
+	bool *early = calloc(m->ntree ? m->ntree : 1, sizeof(*early));
+	size_t i, j;
+
+	if (!n || !early) {
+		free(n);
+		free(early);
+		fail(ENOMEM, NULL, "reading meta/tree");
+		return NULL;
+	}
+	for (i = 0; i < m->ntree; i++) {
+		n[i] = (struct session_node){ m->tree[i].pid, m->tree[i].sid, -1,
+					      m->tree[i].state == TREE_ZOMBIE };
+		for (j = 0; i && j < i; j++)
+			if (m->tree[j].pid == m->tree[i].ppid)
+				n[i].parent = (int)j;
+	}
+	sessions_born_early(n, m->ntree, early);
+	free(n);
+	return early;
+}
+
 static int check_tree(const struct image_meta *m)
 {
 	const struct tree_rec *t = m->tree, *root;
@@ -936,9 +980,15 @@ static int check_tree(const struct image_meta *m)
 		if (!parent || parent->state == TREE_ZOMBIE)
 			return fail_why("its parent is not before it", "the image is corrupted",
 					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
-		if (t[i].sid != t[i].pid && t[i].sid != parent->sid && !session_ok(m, i))
-			return fail_why("its session cannot be made", "the image is corrupted",
-					"reading meta/tree entry %zu (PID %d)", i, t[i].pid);
+		if (t[i].sid != t[i].pid && t[i].sid != parent->sid && !session_ok(m, i)) {
+			bool *early = tree_born_early(m), ok = early && early[i];
+
+			free(early);
+			if (!ok)
+				return fail_why("its session cannot be made", "the image is "
+						"corrupted", "reading meta/tree entry %zu (PID %d)",
+						i, t[i].pid);
+		}
 		if (t[i].pgid == t[i].pid || (t[i].pgid == root->pgid && t[i].sid == root->sid))
 			continue;
 		if (t[i].pgid == t[i].sid && t[i].sid != root->sid)
@@ -1049,6 +1099,15 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	}
 	/* The root's memory comes right after the last metadata. */
 	root->ctx.next = t->p[t->n - 1]->ctx.next;
+	if (rm->ntree > 1) {
+		bool *early = tree_born_early(rm);
+
+		if (!early)
+			return -1;
+		for (i = 0; i < rm->ntree; i++)
+			t->p[i]->early = early[i];
+		free(early);
+	}
 	return 0;
 }
 

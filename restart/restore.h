@@ -14,6 +14,7 @@ struct rproc {
 	const struct tree_rec *rec;	/* NULL: an image of one process */
 	int parent;			/* index, -1 for the root */
 	bool zombie;
+	bool early;			/* forked before its parent's setsid() */
 	int go[2];			/* restart -> it: "traced, go on" */
 	pid_t pid;
 	bool seized, is_child, at_exec;
