@@ -50,6 +50,23 @@ START_TEST(test_not_early)
 }
 END_TEST
 
+/* The root's session may be 0: its leader is outside our PID namespace (a
+ * CI runner's).  0 is a session like any other, not "no constraint". */
+START_TEST(test_session_zero)
+{
+	const struct session_node n[] = {
+		{ 20, 0, -1, false },	/* 0: the root, in session 0 */
+		{ 21, 21, 0, false },	/* 1: a leader now */
+		{ 22, 0, 1, false },	/* 2: forked by 21 before its setsid */
+		{ 23, 21, 1, false },	/* 3: forked after it */
+	};
+	bool early[4];
+
+	sessions_born_early(n, 4, early);
+	ck_assert(!early[0] && !early[1] && early[2] && !early[3]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sessions");
@@ -59,6 +76,7 @@ int main(void)
 
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_not_early);
+	tcase_add_test(tc, test_session_zero);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
