@@ -532,6 +532,14 @@ int shared_make(struct rtree *t, size_t i)
 	for (o = 0; o < t->nshms; o++)
 		if (t->shms[o].lca == (int)i && t->shms[o].fd < 0 && make_shm(t, &t->shms[o]))
 			return -1;
+	/* Unix connections first: one accepted by a listener is made
+	 * through a listener of its own bound to the same name, which an
+	 * abstract name allows only while the real listener (a shared fd
+	 * too, when workers inherited it) is not bound yet. */
+	for (o = 0; o < t->nobjs; o++)
+		if (t->objs[o].lca == (int)i && t->objs[o].fd < 0 && t->objs[o].upair &&
+		    make_upair(t, o))
+			return -1;
 	for (o = 0; o < t->nobjs; o++) {
 		struct robj *b = &t->objs[o];
 

@@ -24,8 +24,13 @@
  * ancestor make the pair with socketpair() before it forks, and refill
  * both queues from the other end (fd_unix_open_tree_pair; messages
  * carrying fds are refused at dump, and a queued message's credentials
- * show the pid of that ancestor).  A connection through a listener
- * between processes is refused.  A stream or seqpacket socket connected to
+ * show the pid of that ancestor).  A stream connection through a listener
+ * between processes is such a pair whose ends have names (the accepted
+ * one's is its listener's): the ancestor makes it through a listener of
+ * its own bound to that name (unix_named_connection.c), wherever the real
+ * listener is or whether it is still open.  A datagram socket connected
+ * to another process's that is not connected back (a client of a server
+ * socket) is refused.  A stream or seqpacket socket connected to
  * a process outside the checkpoint is an external end (fd_external.c),
  * unless --ext-unix connects it again by its peer's name.
  *
@@ -46,6 +51,7 @@
  * closed by fds.c after that: they live on in the queues. */
 #define LOG_PREFIX "fds: "
 #include "fds.h"
+#include "unix_named_connection.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -576,16 +582,28 @@ static int dump_tree_pair(struct dump_ctx *ctx, const struct fd_dump *d,
 	free(peer.icons);
 	named_peer = peer.name_len > SUN_OFF;
 	mutual = peer.has_peer && peer.peer == ui->ino;
-	if (ui->name_len > SUN_OFF || named_peer)
-		return fail_why("it is connected to a socket of another process of the tree "
-				"through a listener (a named socket)", "only socket pairs "
-				"(socketpair) between processes of the tree are rebuilt by this "
-				"version", "checking fd %d (%s, peer in process %d)", d->fd,
-				d->link, rec->peer_pid);
+	if (!mutual && rec->sock_type == SOCK_DGRAM)
+		return fail_why("it is a datagram socket connected to a socket of another "
+				"process of the tree that is not connected back to it",
+				"not supported yet: connect them as a pair (socketpair), or to a "
+				"socket outside the tree", "checking fd %d (%s, peer in process %d)",
+				d->fd, d->link, rec->peer_pid);
 	if (!mutual)
 		return fail_why("its peer in another process of the tree is connected "
 				"elsewhere", NULL, "checking fd %d (%s, peer in process %d)",
 				d->fd, d->link, rec->peer_pid);
+	if ((ui->name_len > SUN_OFF || named_peer) && rec->sock_type == SOCK_DGRAM)
+		return fail_why("it is a named datagram socket connected to one of another "
+				"process of the tree", "not supported yet: only unnamed pairs "
+				"(socketpair) of datagram sockets between processes are rebuilt",
+				"checking fd %d (%s, peer in process %d)", d->fd, d->link,
+				rec->peer_pid);
+	/* A stream connection through a listener: restart makes it again
+	 * with the ends' names (the accepted one's is its listener's), not
+	 * with the listener, which may be anywhere or closed. */
+	rec->accepted_by = 0;
+	rec->name_gone = 0;
+	rec->name_mode = rec->name_uid = rec->name_gid = 0;
 	for (i = 0; i < ctx->meta.nunix_msgs; i++)
 		if (ctx->meta.unix_msgs[i].fd == rec->fd && ctx->meta.unix_msgs[i].fds.len)
 			return fail_why("a message queued on it carries fds, which this version "
@@ -931,7 +949,8 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 	/* A socket pair with the other end in another process of the tree
 	 * (restart/shared.c makes it and checks that the peer is there). */
 	if (rec->peer_pid && (rec->peer_pid < 0 || !rec->peer_id || rec->sock_state == TCP_LISTEN ||
-			      rec->accepted_by || rec->waiting_on || rec->peer_gone || named(rec) ||
+			      rec->accepted_by || rec->waiting_on || rec->peer_gone ||
+			      (named(rec) && rec->sock_type == SOCK_DGRAM) || rec->name_gone ||
 			      rec->peer_addr.len || rec->inflight || rec->inq.len ||
 			      unix_by_id(m, rec->peer_id)))
 		return bad(rec, "peer in another process");
@@ -1008,7 +1027,9 @@ static int check_unix(struct restore_ctx *ctx, const struct fd_rec *rec)
 		    check_name(ctx, rec, &msg->from, false))
 			return -1;
 	}
-	if (!rec->share_index && check_name(ctx, rec, &rec->local_addr, rec->name_gone))
+	/* (A named end of a connection between processes binds no file.) */
+	if (!rec->share_index && !rec->peer_pid &&
+	    check_name(ctx, rec, &rec->local_addr, rec->name_gone))
 		return -1;
 	return sockopts_check(ctx, rec);
 }
@@ -1566,12 +1587,36 @@ int fd_unix_open_tree_pair(struct restore_ctx *ca, const struct fd_rec *a, struc
 	int sv[2], i, ret;
 
 	fds[0] = fds[1] = -1;
-	ids_as(a, &ids);
-	ret = socketpair(AF_UNIX, a->sock_type | SOCK_CLOEXEC, 0, sv);
-	ids_back(&ids);
-	if (ret)
-		return fail(errno, NULL, "recreating the socket pair of fd %d (between processes)",
-			    a->fd);
+	if (named(a) || named(b)) {
+		/* A connection accepted by a listener: the named end is the
+		 * accepted one (its name is the listener's). */
+		int acc = named(a) ? 0 : 1;
+		const char *step;
+
+		ids_as(a, &ids);
+		ret = unix_named_connection(a->sock_type, rec[acc]->local_addr.data,
+					    rec[acc]->local_addr.len, rec[1 - acc]->local_addr.data,
+					    rec[1 - acc]->local_addr.len, sv, &step);
+		ids_back(&ids);
+		if (ret)
+			return fail(errno, errno == EPERM ? "restart needs CAP_SYS_CHROOT for "
+				    "it: run it as root" : errno == EADDRINUSE ? "its abstract "
+				    "name must be free while it is made" : NULL, "recreating the "
+				    "connection of unix socket fd %d (between processes, accepted "
+				    "by a listener): %s", rec[acc]->fd, step);
+		if (acc) {
+			int t = sv[0];
+			sv[0] = sv[1];
+			sv[1] = t;
+		}
+	} else {
+		ids_as(a, &ids);
+		ret = socketpair(AF_UNIX, a->sock_type | SOCK_CLOEXEC, 0, sv);
+		ids_back(&ids);
+		if (ret)
+			return fail(errno, NULL, "recreating the socket pair of fd %d (between "
+				    "processes)", a->fd);
+	}
 	for (i = 0; i < 2; i++) {
 		fds[i] = fcntl(sv[i], F_DUPFD_CLOEXEC, spare_base);
 		close(sv[i]);

@@ -6,8 +6,10 @@
 # two children (made by their common ancestor, the root).  Every process
 # sends a numbered record every tick and checks that what it reads follows
 # on (none lost, repeated or out of order).  Python multiprocessing's
-# Pipe between a parent and its forked worker.  A connection between
-# processes through a listener is refused by name.
+# Pipe between a parent and its forked worker.  Connections through a
+# listener between processes (its file kept, removed, or an abstract name)
+# come back with their names, and the listener still takes new ones.  A
+# datagram socket connected to another process's is refused by name.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -72,22 +74,97 @@ wait_tick "$T/mp.out" $((mbefore + 30))
 assert_ticks_consecutive "$T/mp.out"
 say "ok: multiprocessing.Pipe goes on"
 
-# Refused by name, and the tree keeps running: a connection through a
-# listener between two processes of the tree; a pair between processes
+# Connections through a listener between the root (the server) and its
+# children: path names (the listener's file kept; another whose file was
+# removed, as a server that unlinks its socket once its clients are in),
+# and an abstract name.  After restart each answers on the old connection,
+# the names are as before (the accepted end's is the listener's, the
+# client's peer's too), the removed file stays removed, and the live
+# listeners take a new connection.
+cat > "$T/named.py" <<'PY'
+import os, socket, sys, time
+d = sys.argv[1]
+names = [os.path.join(d, "kept.sock"), os.path.join(d, "gone.sock"), "\0ckpt-named-%d" % os.getpid()]
+ls = []
+for n in names:
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(n)
+    l.listen(4)
+    ls.append(l)
+kids = []
+for n in names:
+    pid = os.fork()
+    if pid == 0:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(n)
+        while True:
+            m = c.recv(64)
+            if not m:
+                sys.exit(0)
+            c.sendall(b"%s peer=%r" % (m, c.getpeername()))
+    kids.append(pid)
+acc = [l.accept()[0] for l in ls]
+ls[1].close()
+os.unlink(names[1])
+n = 0
+while True:
+    n += 1
+    for i, a in enumerate(acc):
+        a.sendall(b"%d" % n)
+        r = a.recv(256)
+        shown = names[i] if i < 2 else names[i].encode()   # as Python shows it
+        want = b"%d peer=%r" % (n, shown)
+        if r != want or a.getsockname() != shown:
+            print("CORRUPT %d: got %r want %r, name %r" % (i, r, want, a.getsockname()), flush=True)
+            sys.exit(3)
+    if os.path.exists(names[1]):
+        print("CORRUPT the removed socket file is back", flush=True)
+        sys.exit(3)
+    if os.path.exists(os.path.join(d, "probe")):
+        os.unlink(os.path.join(d, "probe"))
+        for i in (0, 2):
+            p = socket.socket(socket.AF_UNIX)
+            p.connect(names[i])
+            ls[i].accept()[0].close()
+            p.close()
+        print("probed", flush=True)
+    print("tick %d" % n, flush=True)
+    time.sleep(0.05)
+PY
+mkdir -p "$T/named"
+start_bg /usr/bin/python3 "$T/named.py" "$T/named" < /dev/null > "$T/named.out" 2>&1
+npid=$BG_PID
+wait_tick "$T/named.out" 5
+nall="$npid $(cat /proc/"$npid"/task/*/children)"
+ckpt_ok "$npid" "$T/named.tar.zst" --kill
+for p in $nall; do wait_gone "$p"; done
+rm -f "$T/named/kept.sock"	# left by the killed listener: restart binds it again
+nbefore=$(last_tick "$T/named.out")
+restart_detach "$T/named.tar.zst"
+wait_tick "$T/named.out" $((nbefore + 20))
+touch "$T/named/probe"
+wait_for_line "$T/named.out" '^probed$' 10
+wait_tick "$T/named.out" $((nbefore + 30))
+assert_ticks_consecutive "$T/named.out"
+assert_no_corrupt "$T/named.out"
+[ -e "$T/named/gone.sock" ] && fail "restart left the removed socket file gone.sock"
+say "ok: connections through listeners between processes go on, with their names"
+
+# Refused by name, and the tree keeps running: a datagram socket of a
+# child connected to the root's (named) one; a pair between processes
 # with a message carrying an fd queued on it.
 cat > "$T/refused.py" <<'PY'
 import os, socket, sys, time
 kind, d = sys.argv[1], sys.argv[2]
-if kind == "listener":
-    l = socket.socket(socket.AF_UNIX)
-    l.bind(os.path.join(d, "l.sock"))
-    l.listen(4)
+if kind == "dgram":
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(os.path.join(d, "d.sock"))
     if os.fork() == 0:
-        c = socket.socket(socket.AF_UNIX)
-        c.connect(os.path.join(d, "l.sock"))
+        s.close()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        c.connect(os.path.join(d, "d.sock"))
         while True:
             time.sleep(0.1)
-    a = l.accept()[0]
 else:
     a, b = socket.socketpair()
     r, w = os.pipe()
@@ -103,13 +180,13 @@ while True:
     print("tick %d" % n, flush=True)
     time.sleep(0.1)
 PY
-for kind in listener fds; do
+for kind in dgram fds; do
 	mkdir -p "$T/$kind"
 	start_bg /usr/bin/python3 "$T/refused.py" "$kind" "$T/$kind" > "$T/$kind.out" 2>&1
 	rpid=$BG_PID
 	wait_for_line "$T/$kind.out" '^tick 3$' 10
 	case $kind in
-	listener) want='through a listener' ;;
+	dgram) want='not connected back' ;;
 	fds) want='carries fds' ;;
 	esac
 	expect_fail_msg "$want" "$CKPT" "$rpid" -o "$T/$kind.tar.zst"
