@@ -30,11 +30,16 @@ static bool is_epoll(const struct fd_dump *d)
 }
 
 /* Is the file of d's watch number toff on tfd the one of fd j?  *err gets
- * the errno of a kcmp that failed. */
-static bool watches(pid_t pid, const struct fd_dump *d, int tfd, int toff, size_t j, int *err)
+ * the errno of a kcmp that failed.  A file in flight (only in a unix
+ * socket's queue: an epoll sent and closed, or a watched file) is our
+ * copy, an fd of ckpt. */
+static bool watches(const struct fd_dump *d, int tfd, int toff, size_t j, int *err)
 {
-	struct kcmp_epoll_slot slot = { .efd = d->fd, .tfd = tfd, .toff = toff };
-	long r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, d->all[j].fd, &slot);
+	const struct fd_dump *f = &d->all[j];
+	struct kcmp_epoll_slot slot = { .efd = d->own_fd >= 0 ? d->own_fd : d->fd, .tfd = tfd,
+					.toff = toff };
+	long r = syscall(SYS_kcmp, f->live, d->live, KCMP_EPOLL_TFD,
+			 f->own_fd >= 0 ? f->own_fd : f->fd, &slot);
 
 	if (r < 0)
 		*err = errno;
@@ -42,17 +47,17 @@ static bool watches(pid_t pid, const struct fd_dump *d, int tfd, int toff, size_
 }
 
 /* 1 + index in d->all of an fd on the watched file, 0 if none. */
-static uint32_t find_target(pid_t pid, const struct fd_dump *d, int tfd, int toff,
+static uint32_t find_target(const struct fd_dump *d, int tfd, int toff,
 			    unsigned long ino, int *err)
 {
 	size_t j;
 
 	for (j = 0; j < d->nall; j++)	/* most often the fd still there */
 		if (d->all[j].fd == tfd && d->all[j].st.st_ino == ino &&
-		    watches(pid, d, tfd, toff, j, err))
+		    watches(d, tfd, toff, j, err))
 			return j + 1;
 	for (j = 0; j < d->nall; j++)
-		if (d->all[j].st.st_ino == ino && watches(pid, d, tfd, toff, j, err))
+		if (d->all[j].st.st_ino == ino && watches(d, tfd, toff, j, err))
 			return j + 1;
 	return 0;
 }
@@ -85,7 +90,7 @@ static int dump_epoll(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_r
 		e->tfd = tfd;
 		e->events = events;
 		e->data = data;
-		e->target = find_target(ctx->live, d, tfd, toff, ino, &err);
+		e->target = find_target(d, tfd, toff, ino, &err);
 		if (!e->target && err)
 			return fail(err, "kcmp(KCMP_EPOLL_TFD) needs CONFIG_CHECKPOINT_RESTORE",
 				    "finding the file epoll fd %d watches (fd %d)", d->fd, tfd);

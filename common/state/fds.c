@@ -304,6 +304,7 @@ static int fds_dump(struct dump_ctx *ctx)
 		all[i].all = all;
 		all[i].nall = n;
 		all[i].pid = ctx->pid;
+		all[i].live = all[i].own_fd >= 0 ? getpid() : ctx->live;
 		all[i].tree_pipes = ctx->tree_pipes;
 		all[i].ext_unix = ctx->opts && ctx->opts->ext_unix;
 	}

@@ -26,6 +26,8 @@ struct fd_dump {
 	 * above every fd of the table); -1 for an fd of the table. */
 	int own_fd;
 	pid_t pid;			/* of the process */
+	pid_t live;			/* where the fd is, for kcmp: a live thread of
+					 * the process, ckpt itself for a file in flight */
 	const struct tree_pipes *tree_pipes;	/* the other processes of a tree */
 	bool ext_unix;			/* ckpt --ext-unix */
 };

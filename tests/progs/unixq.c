@@ -24,7 +24,9 @@
  *   (as root) a stream pair made by a child under uid 1234, gid 4321,
  *   passed to us: SO_PEERCRED of its ends shows them;
  *   a datagram socket bound to DIR/ff with a sender connected to it, whose
- *   file was removed and a FIFO made (and opened) in its place.
+ *   file was removed and a FIFO made (and opened) in its place;
+ *   an epoll fd that is only in a queue (sent, then closed), watching the
+ *   read end of a pipe we keep (with data: ready) with data 0x5ca1ab1e.
  * Prints "tick N ok" every 100 ms; on SIGUSR1 reads every queue, checks
  * it and prints "queues ok"; "CORRUPT ..." and exit 3 on a mismatch. */
 #include <errno.h>
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
 	int d1, d1snd, d2, srv, pc[2];
 	struct sockaddr_un pcname[2];
 	int pp[2] = { -1, -1 };
-	int ffs, ffsnd, fifo;
+	int ffs, ffsnd, fifo, eq[2], ep[2], epfd;
 	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
@@ -242,6 +245,16 @@ int main(int argc, char **argv)
 	    connect(ffsnd, (struct sockaddr *)&a, alen) || unlink(a.sun_path) ||
 	    mkfifo(a.sun_path, 0600) || (fifo = open(a.sun_path, O_RDWR)) < 0)
 		corrupt("fifo upon socket setup");
+
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x5ca1ab1e };
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, eq) || pipe(ep) ||
+		    write(ep[1], "e", 1) != 1 || (epfd = epoll_create1(0)) < 0 ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, ep[0], &ev))
+			corrupt("epoll in flight setup");
+		send_msg(eq[0], "ep", 2, &epfd, 1, 0);
+		close(epfd);
+	}
 
 	if (getuid() == 0) {
 		int ctl[2], st2;
@@ -365,6 +378,15 @@ int main(int argc, char **argv)
 			corrupt("the FIFO made where a socket's file was");
 		if (send(ffsnd, "ff", 2, 0) != 2 || recv(ffs, buf, sizeof(buf), MSG_DONTWAIT) != 2)
 			corrupt("the socket whose file a FIFO took lost its sender");
+		{
+			struct epoll_event ev;
+			if (recv_msg(eq[1], buf, sizeof(buf), fds, &n, NULL) != 2 || n != 1 ||
+			    epoll_wait(fds[0], &ev, 1, 0) != 1 || ev.data.u64 != 0x5ca1ab1e ||
+			    !(ev.events & EPOLLIN))
+				corrupt("the epoll in flight: its watch of the pipe");
+			if (read(ep[0], buf, 1) != 1 || epoll_wait(fds[0], &ev, 1, 0) != 0)
+				corrupt("the epoll in flight does not watch our pipe");
+		}
 		printf("queues ok\n");
 		return 0;
 	}
