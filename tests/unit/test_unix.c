@@ -146,7 +146,13 @@ START_TEST(test_tree_pair)
 	fds[0].local_addr = (struct blob){ &from, offsetof(struct sockaddr_un, sun_path) + 2 };
 	from.sun_family = AF_UNIX;
 	strcpy(from.sun_path, "x");
-	ck_assert_int_eq(check(0), -1);	/* named: not a socketpair end */
+	ck_assert_int_eq(check(0), 0);	/* named: a connection through a listener */
+	fds[0].name_gone = 1;
+	ck_assert_int_eq(check(0), -1);	/* which binds no file */
+	fds[0].name_gone = 0;
+	fds[0].sock_type = SOCK_DGRAM;
+	ck_assert_int_eq(check(0), -1);	/* a named datagram end is not rebuilt */
+	fds[0].sock_type = SOCK_STREAM;
 	fds[0].local_addr.len = 0;
 	fds[0].peer_gone = 1;
 	ck_assert_int_eq(check(0), -1);
