@@ -19,7 +19,7 @@ sysv_rm() {
 	ipcrm -m "$b" 2>/dev/null
 	return 0
 }
-trap 'sysv_rm; _cleanup' EXIT
+trap 'rc=$?; sysv_rm; (exit $rc); _cleanup' EXIT
 shm_seen() { awk '/^shm / { n = $2 } END { print n + 0 }' "$T/main.log"; }
 
 start_bg "$PROGS/sysvipc" -d "$T" -k "$key" -c < /dev/null > "$T/prog.out" 2> "$T/prog.err"

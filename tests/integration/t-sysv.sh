@@ -26,7 +26,7 @@ sysv_rm() {
 	ipcrm -m "$b" 2>/dev/null
 	return 0
 }
-trap 'sysv_rm; _cleanup' EXIT
+trap 'rc=$?; sysv_rm; (exit $rc); _cleanup' EXIT
 
 start_bg "$PROGS/sysvipc" -d "$T" -k "$key" < /dev/null > "$T/prog.out" 2> "$T/prog.err"
 pid=$BG_PID
