@@ -375,7 +375,14 @@ int resume_early(struct dump_ctx *ctx)
 {
 	unsigned long long t0 = now_ns();
 
-	if (remote_fork_copy(ctx->remote, &ctx->copy)) {
+	/* The copy is the process's sibling when its parent is not of the
+	 * image (a shell, a supervisor: it reaps one more child).  A parent
+	 * of the tree is the program itself, which must not see a child it
+	 * never made die (PostgreSQL's postmaster takes it for a crashed
+	 * backend and restarts them all): there the copy is the process's
+	 * own child, which nobody is told of, reaped from inside after. */
+	ctx->copy_is_child = ctx->tree_pipes && tree_has_pid(ctx->tree_pipes, ctx->stat.ppid);
+	if (remote_fork_copy(ctx->remote, !ctx->copy_is_child, &ctx->copy)) {
 		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
 			"is written", error_text());
 		error_clear();
@@ -388,14 +395,37 @@ int resume_early(struct dump_ctx *ctx)
 	return dump_release_all(ctx);
 }
 
-/* The copy is the process's sibling (CLONE_PARENT): killed here, it is
- * reaped by their parent, as any child is; the process itself is not
- * stopped again (docs/design.md). */
+/* A sibling copy (CLONE_PARENT), killed here, is reaped by their parent,
+ * as any child is, and the process itself is not stopped again.  A child
+ * copy is reaped from inside: through the stopped threads when the dump
+ * failed, else by stopping one thread again for a wait4 (docs/design.md). */
 void reap_copy(struct dump_ctx *ctx)
 {
+	pid_t copy = remote_pid(ctx->copy);
+	bool had_error = error_is_set();
+	struct remote *r = NULL;
+
 	remote_kill(ctx->copy);
 	remote_free(ctx->copy);
 	ctx->copy = NULL;
+	if (!ctx->copy_is_child)
+		return;
+	if (!ctx->released && ctx->remote) {
+		if (!remote_reap_copy(ctx->remote, copy))
+			return;
+	} else if (!remote_seize(ctx->live, &r)) {
+		int bad = remote_reap_copy(r, copy);
+		bad |= remote_cure(r);
+		remote_free(r);
+		if (!bad)
+			return;
+	}
+	if (kill(ctx->pid, 0) == 0)
+		pr_warn("process %d keeps a zombie child %d (its copy-on-write copy, exit signal 0: "
+			"unseen by wait() without __WALL)%s%s", ctx->pid, copy,
+			had_error ? "" : ": ", had_error ? "" : error_text());
+	if (!had_error)
+		error_clear();
 }
 
 /* Before any process of the image resumes: what a copy-on-write copy

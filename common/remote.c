@@ -307,9 +307,9 @@ err:
 	return -1;
 }
 
-int remote_fork_copy(struct remote *r, struct remote **copy)
+int remote_fork_copy(struct remote *r, bool sibling, struct remote **copy)
 {
-	unsigned long args[6] = { CLONE_PARENT, 0, 0, 0, 0, 0 };
+	unsigned long args[6] = { sibling ? CLONE_PARENT : 0, 0, 0, 0, 0, 0 };
 	long child;
 	int ret;
 
@@ -318,7 +318,8 @@ int remote_fork_copy(struct remote *r, struct remote **copy)
 				"creating a copy-on-write copy of process %d", r->pid);
 	/* TRACECLONE: the copy is ours from its first instruction (a clone
 	 * with exit signal 0 counts as a clone, not a fork).  CLONE_PARENT:
-	 * it is the process's sibling, never its zombie: its parent reaps it
+	 * it is the process's sibling, never its zombie: its parent reaps it;
+	 * else the process's own child, told to nobody, which we reap
 	 * (docs/design.md).  No EXITKILL on the process itself: only the
 	 * copy gets it, once it is ours; if we die before, the copy runs
 	 * the stub's clone path, which ends it at once. */
@@ -341,6 +342,17 @@ int remote_fork_copy(struct remote *r, struct remote **copy)
 		return -1;
 	}
 	return 0;
+}
+
+int remote_reap_copy(struct remote *r, pid_t copy)
+{
+	long ret;
+
+	if (remote_syscall_ok(r, &ret, "reaping the copy-on-write copy", __NR_wait4, copy, 0,
+			      __WALL, 0, 0, 0))
+		return -1;
+	return ret == copy ? 0 : fail_why("wait4 did not return it", NULL, "reaping the "
+					  "copy-on-write copy %d of process %d", copy, r->pid);
 }
 
 int remote_scratch_borrow(struct remote *r, struct remote *owner)

@@ -97,12 +97,17 @@ int remote_syscall_batch(struct remote *r, struct remote_call *calls, size_t n) 
 int remote_scratch_map_exec(struct remote *r, uint64_t addr, size_t size) must_check;
 
 /* Have the (stopped, seized) task fork a copy of its process through an
- * injected raw clone(CLONE_PARENT): no atfork handlers run, and the copy
- * is the process's sibling, reaped by their parent, never a zombie of
- * the process.  The copy is ours (ptrace, killed if we die) and never
- * runs; its memory is the process's as of now, copy-on-write.  When done
- * with it: remote_kill(). */
-int remote_fork_copy(struct remote *r, struct remote **copy) must_check;
+ * injected raw clone: no atfork handlers run.  sibling: CLONE_PARENT, the
+ * copy is the process's sibling, reaped by their parent (which gets a
+ * SIGCHLD), never a zombie of the process; else it is the process's
+ * child with exit signal 0 (no SIGCHLD, unseen by wait() without
+ * __WALL), to be reaped by remote_reap_copy().  The copy is ours (ptrace,
+ * killed if we die) and never runs; its memory is the process's as of
+ * now, copy-on-write.  When done with it: remote_kill(). */
+int remote_fork_copy(struct remote *r, bool sibling, struct remote **copy) must_check;
+/* Reap the (killed) child copy from inside the process, through r (one
+ * of its threads, stopped and seized): wait4(copy, __WALL). */
+int remote_reap_copy(struct remote *r, pid_t copy) must_check;
 
 /* Scratch memory mapped in the task for syscall arguments.  addr 0 lets
  * the kernel choose.  remote_scratch_put copies data in and returns its

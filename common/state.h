@@ -203,6 +203,8 @@ struct dump_ctx {
 	 * copy-on-write copy it forked (copy) once it was let go (released). */
 	struct remote *source;
 	struct remote *copy;
+	bool copy_is_child;		/* the process's child (exit signal 0), not
+					 * its sibling: reaped from inside */
 	bool released;
 	const char *stay_frozen;	/* why memory must be read before resuming */
 	unsigned long long frozen_ns;	/* how long the threads were stopped */

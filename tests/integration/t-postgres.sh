@@ -2,7 +2,8 @@
 # postgres: Debian's PostgreSQL (a postmaster and its background workers
 # sharing a System V segment, 16 MiB of shared anonymous memory and a
 # POSIX shared memory file; pipes and sockets between them) with a client
-# connected over TCP is checkpointed with --kill; its segment is removed
+# connected over TCP is checkpointed live (it goes on, no backend lost),
+# then with --kill; its segment is removed
 # (as on another host) and the tree restarted: the old connection answers
 # a query, a new one inserts and reads, the data is intact.
 # shellcheck source=tests/integration/lib.sh
@@ -35,7 +36,7 @@ start_bg "${as_pg[@]}" "$PGBIN/postgres" -D "$T/pg/data" -p "$port" -k "$T/pg" \
 	-c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c dynamic_shared_memory_type=mmap \
 	-c logging_collector=off < /dev/null > "$T/pg.log" 2>&1
 pm=$BG_PID
-trap 'pg_rm; _cleanup' EXIT
+trap 'rc=$?; pg_rm; (exit $rc); _cleanup' EXIT
 pg_up() { psql_new -c "select 1" > /dev/null 2>&1; }
 wait_until 60 pg_up || fail "PostgreSQL did not start: $(tail -5 "$T/pg.log")"
 segs=$(awk -v p="$pm" 'NR > 1 && $5 == p { print $2 }' /proc/sysvipc/shm)
@@ -51,6 +52,20 @@ wait_for_line "$T/client.out" '^before\|1000$' 20
 wait_tcp_acked "$port"
 all="$pm $(cat /proc/"$pm"/task/*/children)"
 say "tree: $all; segments: $segs"
+
+# A live checkpoint first: the server goes on as if nothing happened.  Its
+# processes' copy-on-write copies must not look like children of theirs
+# that died (the postmaster would take one for a crashed backend and end
+# every connection), nor stay as zombies.
+ckpt_ok "$pm" "$T/live.tar.zst"
+echo "select 'live', count(*) from t;" > "$T/q"
+wait_for_line "$T/client.out" '^live\|1000$' 20
+grep -i "terminated by signal\|crash of another" "$T/pg.log" &&
+	fail "a live checkpoint made the postmaster restart its backends"
+for p in $(cat /proc/"$pm"/task/*/children); do
+	[ -z "$(cat /proc/"$p"/task/*/children)" ] || fail "process $p keeps a child: $(cat /proc/"$p"/task/*/children)"
+done
+rm -f "$T/live.tar.zst"
 
 ckpt_ok "$pm" "$T/pg.tar.zst" --kill
 for p in $all; do wait_gone "$p"; done
