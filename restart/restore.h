@@ -44,6 +44,9 @@ struct robj {
 					   hold: 1 + its index, 0 */
 	uint64_t dead_pidfd;		/* a pidfd of a dead process several processes
 					   hold one of: its inode, 0 */
+	size_t dgram_server;		/* a datagram socket connected to one of
+					   another process (not back): 1 + the
+					   index of that one's object, 0 */
 	int fd;				/* where it is, in lca and its descendants */
 };
 

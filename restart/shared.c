@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -158,12 +160,18 @@ static int plan_shm(struct rtree *t);
 
 /* A unix socket whose peer is in another process (fd_rec.peer_pid): that
  * process is in the tree, and the other end is there once (with its first
- * holder, if several share it), each the other's peer, of one type. */
-static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
+ * holder, if several share it), each the other's peer, of one type; or a
+ * datagram socket connected to a datagram socket there that is not
+ * connected back (*server: where that one is; nothing queued for the
+ * client, which only its server could have sent). */
+static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f,
+		       size_t server[2], bool *one_way)
 {
+	const struct image_meta *mine = &t->p[i]->ctx.meta;
 	size_t a, k, found = 0;
 	bool there = false;
 
+	*one_way = false;
 	for (a = 0; a < t->n; a++) {
 		const struct image_meta *m = &t->p[a]->ctx.meta;
 		if (a == i || t->p[a]->zombie || !t->p[a]->rec)
@@ -171,12 +179,24 @@ static int check_upair(const struct rtree *t, size_t i, const struct fd_rec *f)
 		there |= t->p[a]->rec->pid == f->peer_pid;
 		for (k = 0; k < m->nfds; k++) {
 			const struct fd_rec *g = &m->fds[k];
-			if (g->kind == FD_UNIX && !g->share_index && !g->tree_pid &&
-			    g->object_id == f->peer_id)
-				found += g->peer_id == f->object_id && g->sock_type == f->sock_type &&
-					 g->peer_pid ? 1 : 100;
+			if (g->kind != FD_UNIX || g->share_index || g->tree_pid ||
+			    g->object_id != f->peer_id)
+				continue;
+			if (g->peer_id == f->object_id && g->sock_type == f->sock_type && g->peer_pid) {
+				found++;
+			} else if (f->sock_type == SOCK_DGRAM && g->sock_type == SOCK_DGRAM &&
+				   g->peer_id != f->object_id && g->sock_state != TCP_LISTEN) {
+				found++;
+				*one_way = true;
+				server[0] = a;
+				server[1] = k;
+			} else {
+				found += 100;
+			}
 		}
 	}
+	for (k = 0; *one_way && k < mine->nunix_msgs; k++)
+		found += mine->unix_msgs[k].fd == f->fd ? 100 : 0;
 	if (found != 1 || !there)
 		return fail_why("its peer in another process of the tree is not in the image "
 				"as its pair", "the image is corrupted", "checking unix socket fd "
@@ -265,24 +285,34 @@ int shared_plan(struct rtree *t)
 			}
 		}
 	/* A unix socket pair between processes: both ends made by the
-	 * common ancestor of all who hold either. */
+	 * common ancestor of all who hold either.  A datagram client of a
+	 * server socket of another process: made with its server. */
 	for (i = 0; i < t->n; i++) {
 		const struct image_meta *m = &t->p[i]->ctx.meta;
 
 		for (k = 0; k < m->nfds && !t->p[i]->zombie; k++) {
 			const struct fd_rec *f = &m->fds[k];
+			size_t server[2];
+			bool one_way;
+			int obj, sobj;
 
 			if (f->kind != FD_UNIX || !f->peer_pid || f->share_index || f->tree_pid)
 				continue;
-			if (check_upair(t, i, f))
+			if (check_upair(t, i, f, server, &one_way))
 				return -1;
-			if (t->p[i]->rec_obj[k] < 0 && new_obj(t, i, k) < 0)
+			if ((obj = t->p[i]->rec_obj[k]) < 0 && (obj = new_obj(t, i, k)) < 0)
 				return -1;
+			if (!one_way)
+				continue;
+			sobj = t->p[server[0]]->rec_obj[server[1]];
+			if (sobj < 0 && (sobj = new_obj(t, server[0], server[1])) < 0)
+				return -1;
+			t->objs[obj].dgram_server = (size_t)sobj + 1;
 		}
 	}
 	for (o = 0; o < t->nobjs; o++) {
 		const struct fd_rec *f = &t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec];
-		if (f->kind == FD_UNIX && f->peer_pid)
+		if (f->kind == FD_UNIX && f->peer_pid && !t->objs[o].dgram_server)
 			t->objs[o].upair = f->object_id < f->peer_id ? f->object_id : f->peer_id;
 		for (size_t sk = 0; sk < sizeof(shared_kinds) / sizeof(shared_kinds[0]); sk++)
 			*obj_key(&t->objs[o], &shared_kinds[sk]) = shared_kinds[sk].key(f);
@@ -315,6 +345,22 @@ int shared_plan(struct rtree *t)
 				if (*obj_key(&t->objs[q], &shared_kinds[sk]) == key)
 					t->objs[o].lca = common_ancestor(t, t->objs[o].lca, t->objs[q].lca);
 		}
+	/* A datagram server and its clients of other processes: all made
+	 * by the common ancestor of all who hold any. */
+	for (bool moved = true; moved;) {
+		moved = false;
+		for (o = 0; o < t->nobjs; o++) {
+			struct robj *c = &t->objs[o], *sv;
+			int lca;
+
+			if (!c->dgram_server)
+				continue;
+			sv = &t->objs[c->dgram_server - 1];
+			lca = common_ancestor(t, c->lca, sv->lca);
+			moved |= lca != c->lca || lca != sv->lca;
+			c->lca = sv->lca = lca;
+		}
+	}
 	if (plan_shm(t))
 		return -1;
 	for (o = 0; o < t->nshms; o++)
@@ -565,8 +611,23 @@ int shared_make(struct rtree *t, size_t i)
 				return -1;
 			continue;
 		}
+		if (b->dgram_server)
+			continue;	/* after its server, below */
 		b->fd = fds_open_inherited(&t->p[b->proc]->ctx, &t->p[b->proc]->ctx.meta.fds[b->rec],
 					   t->obj_base);
+		if (b->fd < 0)
+			return -1;
+	}
+	for (o = 0; o < t->nobjs; o++) {
+		struct robj *b = &t->objs[o], *sv;
+
+		if (b->lca != (int)i || b->fd >= 0 || !b->dgram_server)
+			continue;
+		sv = &t->objs[b->dgram_server - 1];
+		b->fd = fd_unix_open_dgram_client(&t->p[b->proc]->ctx,
+						  &t->p[b->proc]->ctx.meta.fds[b->rec],
+						  &t->p[sv->proc]->ctx,
+						  &t->p[sv->proc]->ctx.meta.fds[sv->rec], t->obj_base);
 		if (b->fd < 0)
 			return -1;
 	}

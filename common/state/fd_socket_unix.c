@@ -30,7 +30,9 @@
  * its own bound to that name (unix_named_connection.c), wherever the real
  * listener is or whether it is still open.  A datagram socket connected
  * to another process's that is not connected back (a client of a server
- * socket) is refused.  A stream or seqpacket socket connected to
+ * socket) is made by the common ancestor with its server and connected to
+ * it (fd_unix_open_dgram_client), unless it is named or has datagrams
+ * queued.  A stream or seqpacket socket connected to
  * a process outside the checkpoint is an external end (fd_external.c),
  * unless --ext-unix connects it again by its peer's name.
  *
@@ -582,12 +584,20 @@ static int dump_tree_pair(struct dump_ctx *ctx, const struct fd_dump *d,
 	free(peer.icons);
 	named_peer = peer.name_len > SUN_OFF;
 	mutual = peer.has_peer && peer.peer == ui->ino;
-	if (!mutual && rec->sock_type == SOCK_DGRAM)
-		return fail_why("it is a datagram socket connected to a socket of another "
-				"process of the tree that is not connected back to it",
-				"not supported yet: connect them as a pair (socketpair), or to a "
-				"socket outside the tree", "checking fd %d (%s, peer in process %d)",
-				d->fd, d->link, rec->peer_pid);
+	if (!mutual && rec->sock_type == SOCK_DGRAM) {
+		/* A client of a server socket of another process (connected
+		 * to its name): restart's common ancestor makes the server
+		 * and connects the client to it. */
+		if (ui->name_len > SUN_OFF || ui->rqueue)
+			return fail_why(ui->rqueue ? "it is a datagram socket connected to "
+					"another process's, with datagrams queued on it" : "it is a "
+					"named datagram socket connected to another process's",
+					ui->rqueue ? "read them before checkpointing" : "not "
+					"supported yet: only unnamed clients are connected again",
+					"checking fd %d (%s, peer in process %d)", d->fd, d->link,
+					rec->peer_pid);
+		return 0;
+	}
 	if (!mutual)
 		return fail_why("its peer in another process of the tree is connected "
 				"elsewhere", NULL, "checking fd %d (%s, peer in process %d)",
@@ -1644,6 +1654,54 @@ err:
 		if (fds[i] >= 0)
 			close(fds[i]);
 	fds[0] = fds[1] = -1;
+	return -1;
+}
+
+/* A datagram client of a server socket of another process of the tree,
+ * made with it by their common ancestor: connected to where the server's
+ * file is now (beside its path when the name was gone: removed when its
+ * holder is done, fds are inherited by then). */
+int fd_unix_open_dgram_client(struct restore_ctx *cc, const struct fd_rec *rec,
+			      struct restore_ctx *cs, const struct fd_rec *server, int spare_base)
+{
+	struct unix_restore *u = state_of(cs);
+	struct fd_child c = { cc, spare_base, NULL };
+	struct sockaddr_un sa;
+	socklen_t len;
+	int s, moved;
+
+	if (!u)
+		return -1;
+	len = where(u, server, &sa);
+	if (!len)
+		return fail_why("its server has no name to connect to", "the image is corrupted",
+				"connecting unix socket fd %d again (a client of fd %d of another "
+				"process)", rec->fd, server->fd);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail(errno, NULL, "recreating unix socket fd %d", rec->fd);
+	moved = fcntl(s, F_DUPFD_CLOEXEC, spare_base);
+	close(s);
+	if (moved < 0)
+		return fail(errno, NULL, "keeping unix socket fd %d for the children", rec->fd);
+	if (sockopts_restore(&c, moved, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
+		goto err;
+	{
+		int pc = passcred_off(moved);
+		if (connect(moved, (struct sockaddr *)&sa, len)) {
+			fail(errno, NULL, "connecting unix socket fd %d again to fd %d of another "
+			     "process", rec->fd, server->fd);
+			goto err;
+		}
+		passcred_back(moved, pc);
+	}
+	if (fcntl(moved, F_SETFL, rec->flags & O_NONBLOCK)) {
+		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);
+		goto err;
+	}
+	return moved;
+err:
+	close(moved);
 	return -1;
 }
 

@@ -190,6 +190,12 @@ int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int
  * or above, close-on-exec, in fds[0] and fds[1] (fd_socket_unix.c). */
 int fd_unix_open_tree_pair(struct restore_ctx *ca, const struct fd_rec *a, struct restore_ctx *cb,
 			   const struct fd_rec *b, int spare_base, int fds[2]) must_check;
+/* Restart, in the common ancestor: datagram socket rec (of process cc),
+ * connected to server (of process cs), already made there for cs by
+ * fds_open_inherited(); a new fd, close-on-exec, at spare_base or above. */
+int fd_unix_open_dgram_client(struct restore_ctx *cc, const struct fd_rec *rec,
+			      struct restore_ctx *cs, const struct fd_rec *server,
+			      int spare_base) must_check;
 /* The open files of one pipe held by several processes (recs: copies,
  * their fd numbers are overwritten with where each lands): made at once
  * in an ancestor; fds[i] gets each. */

@@ -8,8 +8,10 @@
 # on (none lost, repeated or out of order).  Python multiprocessing's
 # Pipe between a parent and its forked worker.  Connections through a
 # listener between processes (its file kept, removed, or an abstract name)
-# come back with their names, and the listener still takes new ones.  A
-# datagram socket connected to another process's is refused by name.
+# come back with their names, and the listener still takes new ones.
+# Datagram clients in children connected to the root's server socket (its
+# file removed, as zdtm's sk-unix-dgram-ghost) still reach it.  A named
+# datagram client of another process's socket is refused by name.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -150,9 +152,70 @@ assert_no_corrupt "$T/named.out"
 [ -e "$T/named/gone.sock" ] && fail "restart left the removed socket file gone.sock"
 say "ok: connections through listeners between processes go on, with their names"
 
-# Refused by name, and the tree keeps running: a datagram socket of a
-# child connected to the root's (named) one; a pair between processes
-# with a message carrying an fd queued on it.
+# Datagram clients in children connected to the root's server socket,
+# whose file was then removed: after restart each child's datagrams (one
+# per tick, numbered) still reach the server, none lost or repeated, and
+# the file stays removed.
+cat > "$T/dgs.py" <<'PY'
+import os, socket, sys, time
+d = sys.argv[1]
+path = os.path.join(d, "srv.sock")
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+srv.bind(path)
+for k in range(3):
+    if os.fork() == 0:
+        srv.close()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        c.connect(path)
+        n = 0
+        while True:
+            n += 1
+            c.send(b"%d %d" % (k, n))
+            time.sleep(0.05)
+os.unlink(path)
+last = {}
+n = 0
+while True:
+    m = srv.recv(64).split()
+    k, v = int(m[0]), int(m[1])
+    if k in last and v != last[k] + 1:
+        print("CORRUPT client %d: %d after %d" % (k, v, last[k]), flush=True)
+        sys.exit(3)
+    last[k] = v
+    if os.path.exists(path):
+        print("CORRUPT the removed socket file is back", flush=True)
+        sys.exit(3)
+    if k == 0:
+        n += 1
+        print("tick %d %s" % (n, sorted(last.items())), flush=True)
+PY
+mkdir -p "$T/dgs"
+start_bg /usr/bin/python3 "$T/dgs.py" "$T/dgs" < /dev/null > "$T/dgs.out" 2>&1
+dpid=$BG_PID
+wait_tick "$T/dgs.out" 5
+dall="$dpid $(cat /proc/"$dpid"/task/*/children)"
+ckpt_ok "$dpid" "$T/dgs.tar.zst" --kill
+for p in $dall; do wait_gone "$p"; done
+dbefore=$(last_tick "$T/dgs.out")
+dlast=$(tail -1 "$T/dgs.out")
+restart_detach "$T/dgs.tar.zst"
+wait_tick "$T/dgs.out" $((dbefore + 20))
+assert_ticks_consecutive "$T/dgs.out"
+assert_no_corrupt "$T/dgs.out"
+# every client goes on: its count grew by about as much as client 0's
+last_line=$(tail -1 "$T/dgs.out")
+python3 - "$dlast" "$last_line" <<'PY' || fail "a datagram client did not go on: $dlast -> $last_line"
+import ast, sys
+a = dict(ast.literal_eval(sys.argv[1].split(" ", 2)[2]))
+b = dict(ast.literal_eval(sys.argv[2].split(" ", 2)[2]))
+sys.exit(0 if len(b) == 3 and all(b[k] - a.get(k, 0) >= 15 for k in b) else 1)
+PY
+[ -e "$T/dgs/srv.sock" ] && fail "restart left the removed socket file srv.sock"
+say "ok: datagram clients of a server socket of the root go on"
+
+# Refused by name, and the tree keeps running: a named datagram socket of
+# a child connected to the root's; a pair between processes with a
+# message carrying an fd queued on it.
 cat > "$T/refused.py" <<'PY'
 import os, socket, sys, time
 kind, d = sys.argv[1], sys.argv[2]
@@ -162,6 +225,7 @@ if kind == "dgram":
     if os.fork() == 0:
         s.close()
         c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        c.bind(os.path.join(d, "c.sock"))
         c.connect(os.path.join(d, "d.sock"))
         while True:
             time.sleep(0.1)
@@ -186,7 +250,7 @@ for kind in dgram fds; do
 	rpid=$BG_PID
 	wait_for_line "$T/$kind.out" '^tick 3$' 10
 	case $kind in
-	dgram) want='not connected back' ;;
+	dgram) want='named datagram socket connected' ;;
 	fds) want='carries fds' ;;
 	esac
 	expect_fail_msg "$want" "$CKPT" "$rpid" -o "$T/$kind.tar.zst"
