@@ -635,72 +635,6 @@ static int link_shared_files(struct tree *t)
 	return 0;
 }
 
-/* Does the process hold ghost gi (1 + index) independently of the earlier
- * processes: through open files or mappings of its own and no open file
- * inherited from an earlier process (tree_pid; its other open files and
- * mappings of that file are made through that one, so they share it)? */
-static bool holds_ghost_itself(const struct image_meta *m, uint32_t gi)
-{
-	bool own = false;
-	size_t k;
-
-	for (k = 0; k < m->nfds; k++) {
-		if (m->fds[k].ghost != gi || m->fds[k].share_index)
-			continue;
-		if (m->fds[k].tree_pid)
-			return false;
-		own = true;
-	}
-	for (k = 0; !own && k < m->nghost_maps; k++)
-		own = m->ghost_maps[k].ghost == gi;
-	return own;
-}
-
-/* A file without a name (deleted while open, a memfd) that several
- * processes hold through open files or mappings of their own: restart
- * would make a ghost per process (fd_deleted.c), so each would get a copy,
- * and what one writes later the other would not see (an open file
- * inherited through fork is one, made once: link_shared_files).  Refused,
- * naming both processes and the file. */
-static int refuse_split_ghosts(const struct tree *t)
-{
-	size_t a, b, i, j;
-
-	for (b = 1; b < t->n; b++) {
-		const struct tproc *q = t->procs[t->order[b]];
-		const struct image_meta *qm = &q->ctx.meta;
-
-		if (!q->live)
-			continue;
-		for (j = 0; j < qm->nghosts; j++) {
-			const struct ghost_rec *g = &qm->ghosts[j];
-
-			if ((g->kind != GHOST_FILE && g->kind != GHOST_MEMFD) ||
-			    !holds_ghost_itself(qm, (uint32_t)j + 1))
-				continue;
-			for (a = 0; a < b; a++) {
-				const struct tproc *p = t->procs[t->order[a]];
-				const struct image_meta *pm = &p->ctx.meta;
-
-				for (i = 0; p->live && i < pm->nghosts; i++)
-					if (pm->ghosts[i].dev == g->dev && pm->ghosts[i].ino == g->ino &&
-					    holds_ghost_itself(pm, (uint32_t)i + 1))
-						return fail_why("both hold it through open files or "
-								"mappings of their own, and restart "
-								"would give each a copy of its own "
-								"(later writes of one unseen by the "
-								"other)", "checkpoint while only one "
-								"holds it, or share it through an fd "
-								"inherited from the same open()",
-								"checking %s (no name), held by process "
-								"%d and process %d", g->path, p->pid,
-								q->pid);
-			}
-		}
-	}
-	return 0;
-}
-
 static int record_tree(struct tree *t)
 {
 	struct image_meta *m = &t->procs[0]->ctx.meta;
@@ -837,8 +771,6 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 		goto out;
 	if (t.n > 1)
 		mark_tree_proc_files(&t);
-	if (t.n > 1 && refuse_split_ghosts(&t))
-		goto out;
 	if (write_image(&t, out_fd))
 		goto out;
 	if (commit && commit(arg))

@@ -287,6 +287,10 @@ struct restore_ctx {
 	 * too: an fd of the process (kept through exec) on its one object,
 	 * -1 none; NULL for a process that shares none. */
 	int *vma_shm_fd;
+	/* A tree: per meta.ghosts, an fd (before exec) on the one file of a
+	 * ghost other processes hold too, made by their common ancestor: its
+	 * fds reopen it; -1 none; NULL for a process that shares none. */
+	int *ghost_shm_fd;
 	uint64_t pages_restored;
 	/* --new-pid of an image whose root is PID 1 (its namespace's init): the
 	 * root makes a namespace of its own inside restart's, and every other

@@ -20,6 +20,7 @@ struct rproc {
 	bool seized, is_child, at_exec;
 	int *rec_obj;			/* per ctx.meta.fds: index in rtree.objs, -1 */
 	int *vma_shm;			/* per ctx.meta.vmas: index in rtree.shms, -1 */
+	int *ghost_shm;			/* per ctx.meta.ghosts: index in rtree.shms, -1 */
 };
 
 /* Shared anonymous memory several processes map (MAP_SHARED|MAP_ANONYMOUS
@@ -30,6 +31,13 @@ struct rshm {
 	uint64_t size;			/* the largest offset mapped */
 	int lca;
 	int fd;
+	/* A file without a name (fd_deleted.c: deleted, a memfd) that
+	 * several processes hold, by fds or mappings of their own: made from
+	 * ghost (1 + index) of process ghost_proc; 0: shared anonymous
+	 * memory. */
+	uint32_t ghost;
+	size_t ghost_proc;
+	uint64_t dev;
 };
 
 /* An open file several processes of the tree hold: made once, in their

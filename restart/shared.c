@@ -375,6 +375,79 @@ int shared_plan(struct rtree *t)
 }
 
 /* Shared anonymous memory: vmas of one shmem inode in several processes. */
+static bool shareable_ghost(const struct ghost_rec *g)
+{
+	return g->kind == GHOST_FILE || g->kind == GHOST_MEMFD;
+}
+
+/* Does a process other than i hold a ghost of that inode? */
+static bool ghost_elsewhere(const struct rtree *t, size_t i, const struct ghost_rec *g)
+{
+	size_t a, q;
+
+	for (a = 0; a < t->n; a++) {
+		const struct image_meta *o = &t->p[a]->ctx.meta;
+		for (q = 0; a != i && !t->p[a]->zombie && q < o->nghosts; q++)
+			if (shareable_ghost(&o->ghosts[q]) && o->ghosts[q].dev == g->dev &&
+			    o->ghosts[q].ino == g->ino)
+				return true;
+	}
+	return false;
+}
+
+/* A file without a name (deleted while open, a memfd) that several
+ * processes hold, by fds or mappings of their own (a semaphore of Python's
+ * multiprocessing: /dev/shm/sem.NAME, mapped by a parent and its workers
+ * after sem_open unlinked it): one file again, made by their common
+ * ancestor from the first one's record; their fds reopen it, their
+ * mappings map it (vma_shm). */
+static int plan_shared_ghosts(struct rtree *t)
+{
+	size_t i, j, k, q;
+
+	for (i = 0; i < t->n; i++) {
+		struct rproc *p = t->p[i];
+		const struct image_meta *m = &p->ctx.meta;
+
+		if (p->zombie)
+			continue;
+		p->ghost_shm = malloc((m->nghosts + 1) * sizeof(int));
+		if (!p->ghost_shm)
+			return fail(ENOMEM, NULL, "planning shared files");
+		for (j = 0; j < m->nghosts; j++) {
+			const struct ghost_rec *g = &m->ghosts[j];
+			int s = -1;
+
+			p->ghost_shm[j] = -1;
+			if (!shareable_ghost(g))
+				continue;
+			for (q = 0; q < t->nshms && s < 0; q++)
+				if (t->shms[q].ghost && t->shms[q].dev == g->dev && t->shms[q].ino == g->ino)
+					s = (int)q;
+			if (s < 0 && !ghost_elsewhere(t, i, g))
+				continue;
+			if (s < 0) {
+				struct rshm *grown = realloc(t->shms, (t->nshms + 1) * sizeof(*grown));
+				if (!grown)
+					return fail(ENOMEM, NULL, "planning shared files");
+				t->shms = grown;
+				s = (int)t->nshms++;
+				t->shms[s] = (struct rshm){ .ino = g->ino, .dev = g->dev, .lca = (int)i,
+							    .fd = -1, .ghost = (uint32_t)j + 1,
+							    .ghost_proc = i };
+			}
+			t->shms[s].lca = common_ancestor(t, t->shms[s].lca, (int)i);
+			p->ghost_shm[j] = s;
+			for (k = 0; k < m->nvmas; k++)
+				if (m->vmas[k].file_index < 0 &&
+				    (m->vmas[k].kind == VMA_FILE_SHARED || m->vmas[k].kind == VMA_FILE_PRIVATE) &&
+				    fd_ghost_of_map(m, m->vmas[k].start) == j + 1)
+					p->vma_shm[k] = s;
+		}
+	}
+	return 0;
+}
+
 static int plan_shm(struct rtree *t)
 {
 	size_t i, k, a, q;
@@ -401,7 +474,7 @@ static int plan_shm(struct rtree *t)
 			if (v->kind != VMA_ANON_SHARED || !v->shm_ino)
 				continue;
 			for (q = 0; q < t->nshms; q++)
-				if (t->shms[q].ino == v->shm_ino)
+				if (!t->shms[q].ghost && t->shms[q].ino == v->shm_ino)
 					s = (int)q;
 			for (a = 0; a < t->n && s < 0 && !elsewhere; a++) {
 				const struct image_meta *o = &t->p[a]->ctx.meta;
@@ -430,6 +503,24 @@ static int plan_shm(struct rtree *t)
 			t->p[i]->vma_shm[k] = s;
 		}
 	}
+	return plan_shared_ghosts(t);
+}
+
+/* Process i's ghost_shm_fd, from the shared ghosts made so far. */
+static int attach_ghosts(struct rtree *t, size_t i)
+{
+	struct rproc *p = t->p[i];
+	size_t j;
+
+	if (!p->ghost_shm || p->zombie)
+		return 0;
+	if (!p->ctx.ghost_shm_fd) {
+		p->ctx.ghost_shm_fd = malloc((p->ctx.meta.nghosts + 1) * sizeof(int));
+		if (!p->ctx.ghost_shm_fd)
+			return fail(ENOMEM, NULL, "setting up shared files");
+	}
+	for (j = 0; j < p->ctx.meta.nghosts; j++)
+		p->ctx.ghost_shm_fd[j] = p->ghost_shm[j] >= 0 ? t->shms[p->ghost_shm[j]].fd : -1;
 	return 0;
 }
 
@@ -438,9 +529,16 @@ static int plan_shm(struct rtree *t)
 static int make_shm(struct rtree *t, struct rshm *s)
 {
 	char path[64];
-	void *at = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *at;
 	int fd, moved;
 
+	if (s->ghost) {
+		fd = fd_ghost_create(&t->p[s->ghost_proc]->ctx.meta, s->ghost - 1);
+		if (fd < 0)
+			return -1;
+		goto made;
+	}
+	at = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (at == MAP_FAILED)
 		return fail(errno, NULL, "making shared memory of %llu bytes",
 			    (unsigned long long)s->size);
@@ -451,6 +549,7 @@ static int make_shm(struct rtree *t, struct rshm *s)
 	if (fd < 0)
 		return fail(errno, "restart needs CAP_SYS_ADMIN for /proc/self/map_files",
 			    "opening the shared memory it made");
+made:
 	moved = fcntl(fd, F_DUPFD_CLOEXEC, t->obj_base);
 	close(fd);
 	if (moved < 0)
@@ -458,6 +557,11 @@ static int make_shm(struct rtree *t, struct rshm *s)
 	s->fd = moved;
 	/* restart maps it in each after exec: it must know the number. */
 	report_value(t, 'S', (int)(s - t->shms), moved);
+	/* The holders' fds reopen it (fds_open_inherited here, or each in
+	 * its own child, which has this memory). */
+	for (size_t i = 0; s->ghost && i < t->n; i++)
+		if (attach_ghosts(t, i))
+			return -1;
 	return 0;
 }
 
@@ -639,6 +743,8 @@ int shared_attach_memory(struct rtree *t, size_t i)
 	struct rproc *p = t->p[i];
 	size_t k;
 
+	if (attach_ghosts(t, i))
+		return -1;
 	if (!p->vma_shm || !t->nshms || p->ctx.vma_shm_fd)
 		return 0;
 	p->ctx.vma_shm_fd = malloc((p->ctx.meta.nvmas + 1) * sizeof(int));
@@ -706,8 +812,11 @@ void shared_free(struct rtree *t)
 	free(t->shms);
 	for (i = 0; i < t->n; i++) {
 		free(t->p[i]->vma_shm);
+		free(t->p[i]->ghost_shm);
 		free(t->p[i]->ctx.vma_shm_fd);
 		t->p[i]->ctx.vma_shm_fd = NULL;
+		free(t->p[i]->ctx.ghost_shm_fd);
+		t->p[i]->ctx.ghost_shm_fd = NULL;
 		free(t->p[i]->rec_obj);
 		free(t->p[i]->ctx.inherited);
 		t->p[i]->ctx.inherited = NULL;

@@ -555,6 +555,11 @@ static int open_ghost_fd(struct fd_child *c, const struct fd_rec *rec)
 
 	if (S_ISREG(g->mode))
 		flags &= ~O_DIRECTORY;
+	if (c->ctx->ghost_shm_fd && c->ctx->ghost_shm_fd[rec->ghost - 1] >= 0)
+		/* Other processes of the tree hold it too: made by their
+		 * common ancestor (restart/shared.c). */
+		return reopen(c->ctx->ghost_shm_fd[rec->ghost - 1], "/proc/self/fd/%d", flags,
+			      rec->path);
 	for (i = 0; &m->fds[i] < rec; i++)
 		if (m->fds[i].ghost == rec->ghost)
 			return reopen(m->fds[i].fd, "/proc/self/fd/%d", flags, rec->path);

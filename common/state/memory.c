@@ -1574,7 +1574,10 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	case VMA_FILE_PRIVATE:
 	case VMA_FILE_SHARED:
 		flags |= v->kind == VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-		if (v->file_index < 0 ?
+		if (v->file_index < 0 && ctx->vma_shm_fd && ctx->vma_shm_fd[v - ctx->meta.vmas] >= 0) {
+			/* A ghost other processes of a tree hold too: its one file. */
+			fd = ctx->vma_shm_fd[v - ctx->meta.vmas];
+		} else if (v->file_index < 0 ?
 		    fd_ghost_map_fd(ctx, v->start, v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW),
 				    &fd) :
 		    open_in_target(ctx, v->file_index,

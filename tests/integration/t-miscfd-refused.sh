@@ -5,8 +5,7 @@
 # namespace no longer the process's own, an epoll watching a pipe that only
 # a child still holds; two children sharing their cwd and umask (CLONE_FS)
 # without their parent; a pty's queues when ckpt lacks CAP_SYS_ADMIN.
-# Said in a warning, not refused: a shared fd table (CLONE_FILES), and a
-# memfd two processes map with no fd of their own (each gets a copy).
+# Said in a warning, not refused: a shared fd table (CLONE_FILES).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -38,17 +37,6 @@ wait_for_line "$T/cf.log" '^ready$' 5
 grep -q "shares its fd table with process" "$T/cf.err" || fail "no warning about the shared fd table"
 kill -USR1 "$pid"
 wait_for_line "$T/cf.log" '^ok$' 5
-# A memfd two processes map with no fd on it (closed before the fork):
-# refused (each would come back with a copy of its own), naming both; the
-# tree goes on unharmed.
-start_bg "$PROGS/miscfd" refuse-splitghost > "$T/sg.log" 2> "$T/sg.err2"
-pid=$BG_PID
-wait_for_line "$T/sg.log" '^ready$' 5
-expect_fail_msg "memfd:splitghost (no name), held by process $pid and process" \
-	"$CKPT" "$pid" -o "$T/sg.tar.zst"
-[ -e "$T/sg.tar.zst" ] && fail "a refused dump left $T/sg.tar.zst"
-kill -USR1 "$pid"
-wait_for_line "$T/sg.log" '^ok$' 5
 # Without CAP_SYS_ADMIN ckpt cannot give a pty's queues back (TIOCSTI):
 # refused before they are read, the process finds them as they were.
 if command -v setpriv > /dev/null && [ "$(id -u)" = 0 ]; then

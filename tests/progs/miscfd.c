@@ -64,9 +64,6 @@
  *   miscfd refuse-clonefs
  *                  two children sharing their cwd and umask (clone
  *                  CLONE_FS), their parent not (it unshared it).
- *   miscfd refuse-splitghost
- *                  a memfd mapped MAP_SHARED, its fd closed, then a child
- *                  forked: both map it, neither holds an fd (ckpt warns).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -903,16 +900,6 @@ static void refuse_setup(const char *what)
 		close(p[1]);
 	} else if (!strcmp(what, "clonefiles")) {
 		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0)
-			die("clone");
-	} else if (!strcmp(what, "splitghost")) {
-		void *m = MAP_FAILED;
-
-		if ((fd = memfd_create("splitghost", 0)) < 0 || ftruncate(fd, 4096) ||
-		    (m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
-			die("memfd");
-		close(fd);
-		*(char *)m = 1;
-		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD, NULL) < 0)
 			die("clone");
 	} else if (!strcmp(what, "clonefs")) {
 		/* Two children sharing it, their parent no more (restart can make
