@@ -76,7 +76,8 @@ RECORD_DECLARE(image_header, IMAGE_HEADER_FIELDS)
 	F(T, 112, U32, memory_merge)		/* PR_SET_MEMORY_MERGE (KSM, whole process) */ \
 	F(T, 180, U32, exe_file)		/* 1 + index into meta/files of the executable */ \
 	F(T, 181, U64, clock_monotonic_ns)	/* CLOCK_MONOTONIC as the process saw it */ \
-	F(T, 182, U64, clock_boottime_ns)	/* CLOCK_BOOTTIME as the process saw it */
+	F(T, 182, U64, clock_boottime_ns)	/* CLOCK_BOOTTIME as the process saw it */ \
+	F(T, 570, U64, loginuid)		/* 1 + /proc/PID/loginuid (audit); 0 not saved */
 RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 
 /* Member "meta/threads": one per thread, main thread first. */

@@ -357,6 +357,7 @@ extern const struct state_ops memory_state_ops, process_state_ops, creds_state_o
 extern const struct state_ops backtrace_state_ops, ghosts_state_ops, bundle_state_ops;
 extern const struct state_ops timens_state_ops;
 extern const struct state_ops mapattrs_state_ops, membarrier_state_ops, timerslack_state_ops;
+extern const struct state_ops loginuid_state_ops;
 extern const struct state_ops pidfd_threads_state_ops;
 extern const struct state_ops sysv_state_ops;
 extern const struct state_ops *const state_table[];

@@ -13,6 +13,7 @@ const struct state_ops *const state_table[] = {
 	&mapattrs_state_ops,	/* on the mappings and their contents: locks, guards */
 	&sysv_state_ops,	/* SysV IPC; its segments are attached where memory left room */
 	&rlimits_state_ops,
+	&loginuid_state_ops,	/* in the child, before exec: threads inherit it */
 	&fds_state_ops,
 	&ghosts_state_ops,	/* after memory and fds: memfd seals, then close */
 	&threads_state_ops,	/* threads exist before signals are queued to them */
