@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	int d1, d1snd, d2, srv, pc[2];
 	struct sockaddr_un pcname[2];
 	int pp[2] = { -1, -1 };
-	int ffs, ffsnd, fifo, eq[2], ep[2], epfd;
+	int ffs, ffsnd, fifo, eq[2], ep[2], epfd = -1;
 	socklen_t pclen[2];
 	char big[3000], buf[4096], path[300];
 	struct sockaddr_un a;
