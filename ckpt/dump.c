@@ -22,9 +22,7 @@
 
 volatile int dump_interrupted;
 
-/* A vfork parent waits for its child to exec or exit, and the child runs
- * on the parent's memory: neither can be saved on its own. */
-static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
+static bool in_vfork(pid_t pid, pid_t ppid)
 {
 	char *text;
 	size_t len;
@@ -35,14 +33,30 @@ static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
 		free(text);
 	}
 	error_clear();
-	if (nr == __NR_vfork)
-		return fail_why("it is in vfork(), waiting for its child to exec or exit",
-				"try again in a moment", "checkpointing process %d (%s)", pid, comm);
+	return nr == __NR_vfork || (ppid > 0 && syscall(SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0);
+}
+
+/* A vfork parent waits for its child to exec or exit, and the child runs
+ * on the parent's memory: neither can be saved on its own.  Most children
+ * exec at once (posix_spawn, a shell starting a command): waited for, up
+ * to a second. */
+static int refuse_vfork(pid_t pid, pid_t ppid, const char *comm)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 100 && in_vfork(pid, ppid); i++)
+		nanosleep(&tick, NULL);
+	if (!in_vfork(pid, ppid))
+		return 0;
 	if (ppid > 0 && syscall(SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0)
-		return fail_why("it is a vfork child still running on its parent's memory",
-				"try again once it has called exec", "checkpointing process %d "
-				"(%s)", pid, comm);
-	return 0;
+		return fail_why("it is a vfork child still running on its parent's memory, and "
+				"has not called exec or exit for a second", "checkpoint once it has "
+				"called exec", "checkpointing process %d (%s)", pid, comm);
+	return fail_why("it is in vfork(), and its child has not called exec or exit for a "
+			"second (the child runs on its memory: neither can be saved alone)",
+			"checkpoint once the child has called exec", "checkpointing process %d (%s)",
+			pid, comm);
 }
 
 /* A process of the tree in a PID namespace below ours (a child of
