@@ -396,12 +396,21 @@ int resume_early(struct dump_ctx *ctx)
 	 * backend and restarts them all): there the copy is the process's
 	 * own child, which nobody is told of, reaped from inside after. */
 	ctx->copy_is_child = ctx->tree_pipes && tree_has_pid(ctx->tree_pipes, ctx->stat.ppid);
-	if (remote_fork_copy(ctx->remote, !ctx->copy_is_child, &ctx->copy)) {
+	/* Reaped by the guard if ckpt dies before it does (state/tcp_guard.h). */
+	if ((ctx->copy_is_child && tcp_guard_ready(&ctx->tcp_guard, ctx->pid)) ||
+	    remote_fork_copy(ctx->remote, !ctx->copy_is_child, &ctx->copy)) {
 		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
 			"is written", error_text());
 		error_clear();
 		ctx->copy = NULL;
 		return 0;
+	}
+	if (ctx->copy_is_child && tcp_guard_copy(&ctx->tcp_guard, ctx->pid, remote_pid(ctx->copy))) {
+		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
+			"is written", error_text());
+		error_clear();
+		reap_copy(ctx);
+		return error_is_set() ? -1 : 0;
 	}
 	ctx->source = ctx->copy;
 	pr_info("forked a copy-on-write copy (pid %d) in %.2f ms", remote_pid(ctx->copy),
@@ -425,15 +434,20 @@ void reap_copy(struct dump_ctx *ctx)
 	if (!ctx->copy_is_child)
 		return;
 	if (!ctx->released && ctx->remote) {
-		if (!remote_reap_copy(ctx->remote, copy))
+		if (!remote_reap_copy(ctx->remote, copy)) {
+			tcp_guard_copy_reaped(&ctx->tcp_guard);
 			return;
+		}
 	} else if (!remote_seize(ctx->live, &r)) {
 		int bad = remote_reap_copy(r, copy);
 		bad |= remote_cure(r);
 		remote_free(r);
-		if (!bad)
+		if (!bad) {
+			tcp_guard_copy_reaped(&ctx->tcp_guard);
 			return;
+		}
 	}
+	tcp_guard_copy_reaped(&ctx->tcp_guard);
 	if (kill(ctx->pid, 0) == 0)
 		pr_warn("process %d keeps a zombie child %d (its copy-on-write copy, exit signal 0: "
 			"unseen by wait() without __WALL)%s%s", ctx->pid, copy,
@@ -508,5 +522,6 @@ void dump_ctx_end(struct dump_ctx *ctx)
 	ctx->tasks = NULL;
 	ctx->remote = NULL;
 	state_dump_release(ctx);
+	tcp_guard_end(&ctx->tcp_guard);	/* (gone already unless something was left) */
 	meta_free(&ctx->meta);
 }

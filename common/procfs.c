@@ -569,7 +569,7 @@ int procfs_read_maps(pid_t pid, struct vma_entry **vmas, size_t *n)
 enum {
 	F_STATE = 3, F_PPID, F_PGRP, F_SESSION, F_TTY_NR, F_FLAGS = 9,
 	F_NUM_THREADS = 20, F_STARTTIME = 22, F_STARTCODE = 26, F_ENDCODE,
-	F_STARTSTACK, F_START_DATA = 45, F_END_DATA, F_START_BRK, F_ARG_START,
+	F_STARTSTACK, F_EXIT_SIGNAL = 38, F_START_DATA = 45, F_END_DATA, F_START_BRK, F_ARG_START,
 	F_ARG_END, F_ENV_START, F_ENV_END, F_EXIT_CODE,
 };
 
@@ -611,6 +611,7 @@ static const struct {
 	STAT_FIELD(F_STARTCODE, K_ULONG, start_code),
 	STAT_FIELD(F_ENDCODE, K_ULONG, end_code),
 	STAT_FIELD(F_STARTSTACK, K_ULONG, startstack),
+	STAT_FIELD(F_EXIT_SIGNAL, K_INT, exit_signal),
 	STAT_FIELD(F_START_DATA, K_ULONG, start_data),
 	STAT_FIELD(F_END_DATA, K_ULONG, end_data),
 	STAT_FIELD(F_START_BRK, K_ULONG, start_brk),

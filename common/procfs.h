@@ -84,6 +84,7 @@ struct proc_stat {
 	long num_threads;
 	unsigned long long starttime;
 	unsigned long startstack;	/* field 28 */
+	int exit_signal;		/* 38: sent to the parent at exit (0: none) */
 	unsigned long start_code, end_code;	/* fields 26, 27 */
 	unsigned long start_data, end_data, start_brk;	/* 45, 46, 47 */
 	unsigned long arg_start, arg_end, env_start, env_end;	/* 48-51 */

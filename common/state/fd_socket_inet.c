@@ -681,7 +681,7 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 		netlock_forget(&ctx->tcp_lock);
 	else
 		netlock_release(&ctx->tcp_lock);
-	tcp_guard_end(&ctx->tcp_guard);	/* nothing left for it to undo */
+	tcp_guard_tcp_done(&ctx->tcp_guard);	/* nothing left for it to undo */
 	free(ctx->repaired);
 	ctx->repaired = NULL;
 	ctx->nrepaired = 0;

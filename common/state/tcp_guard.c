@@ -1,6 +1,8 @@
 /* The guard of TCP repair mode during a dump: see tcp_guard.h. */
 #define LOG_PREFIX "tcp guard: "
 #include "tcp_guard.h"
+#include "../procfs.h"
+#include "../remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum guard_msg_type {
@@ -23,6 +26,8 @@ enum guard_msg_type {
 	GUARD_SOCKET = 'S',	/* an fd (SCM_RIGHTS) about to enter repair mode */
 	GUARD_TUPLE = 'T',	/* a tuple about to be locked */
 	GUARD_COMMIT = 'C',	/* --kill: the image is committed */
+	GUARD_TCP_DONE = 'F',	/* forget the sockets and tuples */
+	GUARD_COPY = 'K',	/* the child copy (copy: its pid; 0: reaped) */
 	GUARD_DONE = 'D',	/* nothing to undo: go */
 };
 
@@ -30,6 +35,7 @@ struct guard_msg {
 	char type;
 	int reuse;			/* GUARD_SOCKET: its SO_REUSEADDR */
 	struct netlock_tuple tuple;	/* GUARD_TUPLE */
+	pid_t copy;			/* GUARD_COPY */
 };
 
 #define GUARD_FD 3		/* the guard's end of the pair */
@@ -42,6 +48,10 @@ struct guard_state {
 	size_t nsockets;
 	struct netlock lock;
 	bool committed;
+	pid_t copy;			/* a child copy to reap if ckpt dies, 0; -1: one
+					 * is being made, its pid not known yet */
+	int copy_pidfd;
+	unsigned long long copy_since;	/* -1: when we were told (clock ticks since boot) */
 };
 
 static int receive(int sock, struct guard_msg *m, int *fd)
@@ -100,6 +110,108 @@ static void hold(struct guard_state *st, const struct guard_msg *m, int fd)
 		}
 	} else if (m->type == GUARD_COMMIT) {
 		st->committed = true;
+	} else if (m->type == GUARD_TCP_DONE) {
+		for (size_t i = 0; i < st->nsockets; i++)
+			close(st->sockets[i].fd);
+		free(st->sockets);
+		st->sockets = NULL;
+		st->nsockets = 0;
+		free(st->lock.t);
+		st->lock.t = NULL;
+		st->lock.n = 0;
+	} else if (m->type == GUARD_COPY) {
+		if (st->copy_pidfd >= 0)
+			close(st->copy_pidfd);
+		st->copy = m->copy;
+		st->copy_pidfd = m->copy > 0 ? (int)syscall(SYS_pidfd_open, m->copy, 0) : -1;
+		if (m->copy < 0) {
+			/* As /proc/PID/stat counts a start: ticks of CLOCK_BOOTTIME. */
+			struct timespec now;
+			long hz = sysconf(_SC_CLK_TCK);
+			clock_gettime(CLOCK_BOOTTIME, &now);
+			st->copy_since = (unsigned long long)now.tv_sec * (unsigned long long)hz +
+					 (unsigned long long)now.tv_nsec / (1000000000ull / (unsigned long long)hz);
+		}
+	}
+}
+
+/* The copy being made when ckpt died: a child of the process with exit
+ * signal 0 born since we were told (the process was stopped all that
+ * time: no child of its own was born then); 0 if none. */
+static pid_t find_copy(const struct guard_state *st)
+{
+	char name[64], *text;
+	size_t len;
+	pid_t found = 0, *tids;
+	size_t n, i;
+
+	if (procfs_list_tasks(st->target, &tids, &n)) {
+		error_clear();
+		return 0;
+	}
+	for (i = 0; i < n && !found; i++) {
+		char *at, *end;
+
+		snprintf(name, sizeof(name), "task/%d/children", tids[i]);
+		if (procfs_read(st->target, name, &text, &len)) {
+			error_clear();
+			continue;
+		}
+		for (at = text; !found && *at; at = end) {
+			struct proc_stat c;
+			long pid = strtol(at, &end, 10);
+
+			if (end == at)
+				break;
+			if (pid > 0 && !procfs_read_stat((pid_t)pid, &c) && c.exit_signal == 0 &&
+			    c.starttime + 1 >= st->copy_since)
+				found = (pid_t)pid;
+			error_clear();
+		}
+		free(text);
+	}
+	free(tids);
+	return found;
+}
+
+/* ckpt died with the child copy of the process alive: the copy ends with
+ * it (EXITKILL); once the kernel has let the process go (its tracer
+ * gone), a wait4 of the copy from inside, as ckpt would have done. */
+static void reap_copy(struct guard_state *st)
+{
+	struct pollfd p = { .fd = st->copy_pidfd, .events = POLLIN };
+	struct timespec tick = { 0, 5 * 1000 * 1000 };
+	struct remote *r = NULL;
+	int i, bad;
+
+	if (st->copy < 0) {
+		/* Its pid never came: find it once it is the process's. */
+		for (i = 0; i < 200 && !(st->copy = find_copy(st)); i++)
+			nanosleep(&tick, NULL);
+		if (!st->copy)
+			return;	/* never made */
+		p.fd = st->copy_pidfd = (int)syscall(SYS_pidfd_open, st->copy, 0);
+	}
+	if (st->copy_pidfd >= 0)
+		poll(&p, 1, 5000);
+	for (i = 0; i < 400; i++) {
+		if (!remote_seize(st->target, &r))
+			break;
+		error_clear();	/* still traced by the dying ckpt: a moment */
+		nanosleep(&tick, NULL);
+	}
+	if (!r) {
+		pr_warn("ckpt died while dumping process %d: its copy-on-write copy %d stays its "
+			"zombie (exit signal 0: unseen by wait() without __WALL)", st->target,
+			st->copy);
+		return;
+	}
+	bad = remote_reap_copy(r, st->copy);
+	bad |= remote_cure(r);
+	remote_free(r);
+	if (bad) {
+		pr_warn("%s", error_text());
+		error_clear();
 	}
 }
 
@@ -108,6 +220,10 @@ static void undo(struct guard_state *st)
 {
 	size_t i, nlocked = st->lock.n;
 
+	if (st->copy)
+		reap_copy(st);
+	if (!st->nsockets && !st->lock.n && !st->committed)
+		return;
 	if (st->committed) {
 		/* The image is whole and the process was to end with it: as
 		 * ckpt would have, with its sockets in repair mode (its death
@@ -150,7 +266,8 @@ static void *watch_ckpt(void *arg)
 static _Noreturn void guard_main(pid_t target, struct guard_shared *sh)
 {
 	pthread_t watcher;
-	struct guard_state st = { .target = target, .lock = { .ns_pid = target } };
+	struct guard_state st = { .target = target, .lock = { .ns_pid = target },
+				  .copy_pidfd = -1 };
 	struct guard_msg m = { .type = GUARD_READY };
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), sig;
 
@@ -274,7 +391,60 @@ int tcp_guard_socket(struct tcp_guard *g, pid_t target, const struct repaired_so
 {
 	struct guard_msg m = { .type = GUARD_SOCKET, .reuse = r->reuse };
 
-	return start(g, target) || tell(g, &m, r->fd) ? -1 : 0;
+	if (start(g, target) || tell(g, &m, r->fd))
+		return -1;
+	g->tcp = true;
+	return 0;
+}
+
+int tcp_guard_ready(struct tcp_guard *g, pid_t target)
+{
+	struct guard_msg m = { .type = GUARD_COPY, .copy = -1 };
+
+	if (start(g, target) || tell(g, &m, -1))
+		return -1;
+	g->copy = true;
+	return 0;
+}
+
+int tcp_guard_copy(struct tcp_guard *g, pid_t target, pid_t copy)
+{
+	struct guard_msg m = { .type = GUARD_COPY, .copy = copy };
+
+	if (start(g, target) || tell(g, &m, -1))
+		return -1;
+	g->copy = true;
+	return 0;
+}
+
+void tcp_guard_copy_reaped(struct tcp_guard *g)
+{
+	struct guard_msg m = { .type = GUARD_COPY, .copy = 0 };
+
+	if (!g->pid)
+		return;
+	g->copy = false;
+	if (!g->tcp)
+		tcp_guard_end(g);
+	else if (tell(g, &m, -1)) {
+		pr_warn("%s", error_text());
+		error_clear();
+	}
+}
+
+void tcp_guard_tcp_done(struct tcp_guard *g)
+{
+	struct guard_msg m = { .type = GUARD_TCP_DONE };
+
+	if (!g->pid)
+		return;
+	g->tcp = false;
+	if (!g->copy)
+		tcp_guard_end(g);
+	else if (tell(g, &m, -1)) {
+		pr_warn("%s", error_text());
+		error_clear();
+	}
 }
 
 int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t, size_t n)
@@ -284,6 +454,7 @@ int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tup
 
 	if (start(g, target))
 		return -1;
+	g->tcp = true;
 	for (i = 0; i < n; i++) {
 		m.tuple = t[i];
 		if (tell(g, &m, -1))
@@ -322,4 +493,5 @@ void tcp_guard_end(struct tcp_guard *g)
 	g->pid = 0;
 	g->sock = -1;
 	g->shared = NULL;
+	g->copy = g->tcp = false;
 }

@@ -23,8 +23,13 @@
  * microseconds one is read: then the guard races its next read of that
  * socket (which fails with EPERM in repair mode), waking as ckpt's
  * dumping thread starts to exit, ahead of the release.
+ * The guard also reaps the copy-on-write copy of a process whose copy is
+ * its own child (ckpt/dump.c: its parent is in the tree): if ckpt dies
+ * before it reaped it, the copy (killed with ckpt, PTRACE_O_EXITKILL)
+ * would stay the process's zombie; the guard waits for it to end, stops
+ * the process for a wait4 of it, and lets it go.
  * One guard per process dumped (struct dump_ctx), none when it has no TCP
- * connection. */
+ * connection and no child copy. */
 #ifndef CKPT_TCP_GUARD_H
 #define CKPT_TCP_GUARD_H
 
@@ -53,6 +58,8 @@ struct tcp_guard {
 	pid_t pid;		/* the guard (0: not started) */
 	int sock;		/* our end of the socket pair to it */
 	struct guard_shared *shared;	/* a robust mutex we hold while it lives */
+	bool copy;		/* it watches a child copy */
+	bool tcp;		/* it holds sockets or tuples */
 };
 
 /* r is about to enter repair mode (the guard takes it out if we die). */
@@ -64,8 +71,21 @@ int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tup
 /* The image of a --kill dump is committed: the process is to end (if
  * we die now, the guard puts its sockets in repair mode and ends it). */
 void tcp_guard_commit(struct tcp_guard *g);
-/* Done: ckpt itself took the sockets out of repair mode and unlocked
- * them, or (killed) the process is gone; the guard goes. */
+/* Done with TCP: ckpt itself took the sockets out of repair mode and
+ * unlocked them, or (killed) the process is gone; the guard forgets them,
+ * and goes unless it still watches a copy. */
+void tcp_guard_tcp_done(struct tcp_guard *g);
+/* Start the guard of target now, telling it a child copy is being made
+ * (so that the copy is in its care from its first moment: if we die
+ * before tcp_guard_copy, the guard finds it among the process's
+ * children). */
+int tcp_guard_ready(struct tcp_guard *g, pid_t target) must_check;
+/* copy, the child copy of target, exists: reaped by the guard if we die. */
+int tcp_guard_copy(struct tcp_guard *g, pid_t target, pid_t copy) must_check;
+/* We reaped it ourselves: the guard forgets it, and goes unless it still
+ * holds sockets or tuples. */
+void tcp_guard_copy_reaped(struct tcp_guard *g);
+/* The guard goes, whatever it holds (called on every end). */
 void tcp_guard_end(struct tcp_guard *g);
 
 #endif

@@ -86,7 +86,7 @@ say "tree: $all"
 
 ckpt_ok "$master" "$T/live.tar.zst"
 ask 1
-for i in 1 2 3; do get_new; done
+for _ in 1 2 3; do get_new; done
 if grep -E "exited on signal|exited with code" "$T/logs/error.log"; then
 	fail "a live checkpoint made the master reap a child it did not make"
 fi
@@ -101,7 +101,7 @@ for p in $all; do wait_gone "$p"; done
 restart_detach "$T/nginx.tar.zst"
 ask 2
 ask 3
-for i in 1 2 3 4; do get_new; done
+for _ in 1 2 3 4; do get_new; done
 [ "$(workers | wc -w)" = 2 ] || fail "the restored master has $(workers | wc -w) workers"
 kill -QUIT "$master"
 wait_until 20 proc_dead "$master" || fail "the restored nginx does not stop on SIGQUIT"

@@ -680,6 +680,7 @@ START_TEST(test_stat_real)
 	ck_assert_uint_eq(st.start_code, 94871153250304ul);
 	ck_assert_uint_eq(st.end_code, 94871153270185ul);
 	ck_assert_uint_eq(st.startstack, 140720560178240ul);
+	ck_assert_int_eq(st.exit_signal, 17);	/* SIGCHLD */
 	ck_assert_uint_eq(st.start_data, 94871153286192ul);
 	ck_assert_uint_eq(st.end_data, 94871153287808ul);
 	ck_assert_uint_eq(st.start_brk, 94871819554816ul);
