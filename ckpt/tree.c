@@ -757,8 +757,11 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	if (t.n > 1) {
 		if (list_pipes(&t))
 			goto out;
-		FOR_LIVE(&t, i, p)
+		FOR_LIVE(&t, i, p) {
 			p->ctx.tree_pipes = &t.pipes;
+			if (p->parent >= 0 && t.procs[p->parent]->live)
+				p->ctx.tree_parent = &t.procs[p->parent]->ctx;
+		}
 	}
 	if (dump_write_header(&t.procs[0]->ctx))
 		goto out;

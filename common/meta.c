@@ -29,6 +29,7 @@ static const struct meta_member meta_members[] = {
 	LIST("meta/guards", guard_rec_desc, guards, false),
 	LIST("meta/ghosts", ghost_rec_desc, ghosts, false),
 	LIST("meta/ghost-maps", ghost_map_rec_desc, ghost_maps, false),
+	LIST("meta/cow-pages", cow_page_rec_desc, cow_pages, false),
 	LIST("meta/fds", fd_rec_desc, fds, false),
 	LIST("meta/epoll", epoll_rec_desc, epolls, false),
 	LIST("meta/inotify", inotify_rec_desc, inotify, false),

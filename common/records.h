@@ -323,6 +323,15 @@ RECORD_DECLARE(ghost_rec, GHOST_FIELDS)
 	F(T, 2, U32, ghost)			/* 1 + index into meta/ghosts */
 RECORD_DECLARE(ghost_map_rec, GHOST_MAP_FIELDS)
 
+/* Member "meta/cow-pages": runs of private pages a process of a tree
+ * shared copy-on-write with its parent at the freeze (the same physical
+ * page at the same address, never written by either since the fork): not
+ * stored again; restart copies them from the restored parent. */
+#define COW_PAGE_FIELDS(F, T)			\
+	F(T, 1, U64, start)			\
+	F(T, 2, U64, npages)
+RECORD_DECLARE(cow_page_rec, COW_PAGE_FIELDS)
+
 /* Member "meta/sockopts": the options of each socket that differ from a
  * new socket's (sockopts.c). */
 #define SOCKOPT_FIELDS(F, T)			\

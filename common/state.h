@@ -51,6 +51,7 @@ struct image_meta {
 	struct vma_rec *vmas;		size_t nvmas;
 	struct ghost_rec *ghosts;	size_t nghosts;
 	struct ghost_map_rec *ghost_maps; size_t nghost_maps;
+	struct cow_page_rec *cow_pages;	size_t ncow_pages;
 	struct fd_rec *fds;		size_t nfds;
 	struct epoll_rec *epolls;	size_t nepolls;
 	struct inotify_rec *inotify;	size_t ninotify;
@@ -192,6 +193,9 @@ struct dump_ctx {
 	pid_t live;
 	bool leader_exited;
 	const struct tree_pipes *tree_pipes;	/* NULL: one process */
+	/* A tree: its parent's dump, when the parent is live and of the
+	 * image (pages both still share copy-on-write are stored once). */
+	const struct dump_ctx *tree_parent;
 	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	const struct dump_opts *opts;
 	struct remote *remote;		/* tasks[0]: the leader, or a live thread */
@@ -267,6 +271,9 @@ struct restore_ctx {
 	struct member_cursor next;
 	char prefix[MEMBER_PREFIX_MAX];	/* of its member names */
 	pid_t pid;			/* of the restored process */
+	/* A tree: the restored parent, whose memory is in place before this
+	 * process's (meta/cow-pages are copied from it); 0 none. */
+	pid_t tree_parent_pid;
 	struct remote *remote;		/* its leader = tasks[0] */
 	struct remote **tasks;		/* one per meta.threads, once created */
 	size_t ntasks;

@@ -1094,6 +1094,10 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 		/* The image header is the root's. */
 		p->ctx.meta.header = rm->header;
 		p->ctx.meta.nheader = rm->nheader;
+		/* (Its PID in the image, for the checks: the restored one's
+		 * once it exists, restore_all.) */
+		if (p->parent >= 0 && !t->p[p->parent]->zombie)
+			p->ctx.tree_parent_pid = t->p[p->parent]->rec ? t->p[p->parent]->rec->pid : 0;
 		if (restore_run_checks(&p->ctx))
 			return -1;
 	}
@@ -1212,6 +1216,9 @@ static int restore_all(struct rtree *t)
 		if (p->zombie)
 			continue;
 		p->ctx.next = next;
+		/* Pages it shares with its parent come from it (memory.c). */
+		p->ctx.tree_parent_pid = p->parent >= 0 && !t->p[p->parent]->zombie ?
+					 t->p[p->parent]->ctx.pid : 0;
 		if (t->n > 1)
 			pr_info("restoring process %d", p->pid);
 		if (run_restore_hooks(&p->ctx))

@@ -1188,6 +1188,116 @@ static int memory_dump_shared(struct dump_ctx *ctx)
 /* Which pages to save, from the copy when there is one: its page tables
  * are the process's as of the freeze (shared, MADV_DONTFORK and
  * MADV_WIPEONFORK memory excepted: dump() picked those). */
+#define PM_PFN_MASK ((1ull << 55) - 1)
+
+static const struct vma_rec *vma_at(const struct image_meta *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->nvmas;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->vmas[mid].end <= addr)
+			lo = mid + 1;
+		else if (m->vmas[mid].start > addr)
+			hi = mid;
+		else
+			return &m->vmas[mid];
+	}
+	return NULL;
+}
+
+static bool cow_kind(uint32_t kind)
+{
+	return kind == VMA_ANON_PRIVATE || kind == VMA_HEAP || kind == VMA_STACK;
+}
+
+static int cow_add(struct image_meta *m, uint64_t addr)
+{
+	struct cow_page_rec *last = m->ncow_pages ? &m->cow_pages[m->ncow_pages - 1] : NULL;
+
+	if (last && last->start + last->npages * PAGE == addr) {
+		last->npages++;
+		return 0;
+	}
+	last = meta_push(&m->cow_pages, &m->ncow_pages, sizeof(*last));
+	if (!last)
+		return -1;
+	*last = (struct cow_page_rec){ addr, 1 };
+	return 0;
+}
+
+/* A process of a tree: of the pages to save, those it still shares
+ * copy-on-write with its parent (the same physical page at the same
+ * address in both copies: identical, written by neither since the fork)
+ * become meta/cow-pages, taken from the restored parent by restart, and
+ * are not stored twice.  Needs the page frame numbers of pagemap (root:
+ * CAP_SYS_ADMIN); without them, or with a parent image (incremental),
+ * every page is stored. */
+static int split_cow_pages(struct dump_ctx *ctx, struct memory_dump_state *s, int child_fd)
+{
+	const struct dump_ctx *parent = ctx->tree_parent;
+	struct run_list own = { 0 };
+	uint64_t *pc = NULL, *pp = NULL, shared = 0;
+	char path[64];
+	size_t i, k;
+	int pfd, ret = -1;
+
+	if (!parent || !parent->source || s->has_parent || !s->dump_runs.n)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", remote_pid(parent->source));
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return 0;	/* (its copy is gone: nothing shared to find) */
+	pc = malloc(CHUNK_PAGES * sizeof(*pc));
+	pp = malloc(CHUNK_PAGES * sizeof(*pp));
+	if (!pc || !pp) {
+		fail(ENOMEM, NULL, "comparing pages with the parent's");
+		goto out;
+	}
+	for (i = 0; i < s->dump_runs.n; i++) {
+		const struct page_run *r = &s->dump_runs.runs[i];
+		struct vma_rec *v = (struct vma_rec *)vma_at(&ctx->meta, r->addr);
+		size_t len = (size_t)r->npages * sizeof(*pc);
+		off_t off = (off_t)(r->addr / PAGE * sizeof(*pc));
+		bool compare = !r->flags && v && cow_kind(v->kind) && r->npages <= CHUNK_PAGES &&
+			       pread(child_fd, pc, len, off) == (ssize_t)len &&
+			       pread(pfd, pp, len, off) == (ssize_t)len;
+
+		for (k = 0; k < r->npages; k++) {
+			uint64_t addr = r->addr + k * PAGE, c = compare ? pc[k] : 0;
+			bool cow = (c & PM_PRESENT) && !(c & PM_SWAP) && (c & PM_PFN_MASK) &&
+				   (pp[k] & PM_PRESENT) && (pp[k] & PM_PFN_MASK) == (c & PM_PFN_MASK);
+
+			if (compare && (c & PM_PRESENT) && !(c & PM_PFN_MASK)) {
+				/* No frame numbers shown to us: store all. */
+				free(own.runs);
+				own = (struct run_list){ 0 };
+				ctx->meta.ncow_pages = 0;
+				ret = 0;
+				goto out;
+			}
+			if (cow ? cow_add(&ctx->meta, addr) : runs_add_flagged(&own, addr, r->flags))
+				goto out;
+			if (cow) {
+				shared++;
+				v->pages_stored--;
+			}
+		}
+	}
+	free(s->dump_runs.runs);
+	s->dump_runs = own;
+	own = (struct run_list){ 0 };
+	pr_info("%llu pages shared copy-on-write with the parent: taken from it",
+		(unsigned long long)shared);
+	ret = 0;
+out:
+	free(own.runs);
+	free(pc);
+	free(pp);
+	close(pfd);
+	return ret;
+}
+
 static int memory_dump_late(struct dump_ctx *ctx)
 {
 	struct memory_dump_state *s = ctx->slot[SLOT_MEMORY];
@@ -1208,6 +1318,8 @@ static int memory_dump_late(struct dump_ctx *ctx)
 		if (has_contents(v->kind) && !read_before_resume(v))
 			ret = scan_pagemap(fd, v, &s->dump_runs);
 	}
+	if (!ret)
+		ret = split_cow_pages(ctx, s, fd);
 	close(fd);
 	if (!ret && s->track_use)
 		ret = mark_unwritten(ctx, s);
@@ -1386,7 +1498,58 @@ static int memory_check(struct restore_ctx *ctx)
 			return fail_why("vDSO size does not match its contents", "the image is "
 					"corrupted", "checking the vDSO record");
 	}
+	/* Pages of the parent: inside private mappings of this process, and
+	 * a parent there to take them from. */
+	for (i = 0; i < m->ncow_pages; i++) {
+		const struct cow_page_rec *c = &m->cow_pages[i];
+		const struct vma_rec *v = vma_at(m, c->start);
+
+		if (!ctx->tree_parent_pid || c->start % PAGE || !c->npages || c->npages > (1ull << 40) ||
+		    !v || !cow_kind(v->kind) || c->npages * PAGE > v->end - c->start)
+			return fail_why("invalid record of pages shared with the parent", "the image "
+					"is corrupted", "checking meta/cow-pages %zu", i);
+	}
 	return check_parents(ctx);
+}
+
+/* meta/cow-pages: copied from the restored parent (its memory is in place:
+ * processes are restored in the image's order, parents first), 1 MiB at a
+ * time through our buffer. */
+static int restore_cow_pages(struct restore_ctx *ctx)
+{
+	const size_t batch = CHUNK_PAGES;
+	uint8_t *buf;
+	size_t i;
+	int ret = 0;
+
+	if (!ctx->meta.ncow_pages)
+		return 0;
+	buf = malloc(batch * PAGE);
+	if (!buf)
+		return fail(ENOMEM, NULL, "copying pages from the parent");
+	for (i = 0; i < ctx->meta.ncow_pages && !ret; i++) {
+		const struct cow_page_rec *c = &ctx->meta.cow_pages[i];
+		uint64_t done;
+
+		for (done = 0; done < c->npages && !ret; done += batch) {
+			size_t n = (size_t)(c->npages - done < batch ? c->npages - done : batch) * PAGE;
+			uint64_t addr = c->start + done * PAGE;
+			struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
+
+			if (process_vm_readv(ctx->tree_parent_pid, &local, 1, &remote, 1, 0) !=
+			    (ssize_t)n)
+				ret = fail(errno, "the image is corrupted, or the parent's memory "
+					   "is not as it was", "reading %zu bytes at %#llx from the "
+					   "parent %d", n, (unsigned long long)addr, ctx->tree_parent_pid);
+			else if (process_vm_writev(ctx->pid, &local, 1, &remote, 1, 0) != (ssize_t)n)
+				ret = fail(errno, NULL, "writing %zu bytes at %#llx", n,
+					   (unsigned long long)addr);
+			else
+				ctx->pages_restored += n / PAGE;
+		}
+	}
+	free(buf);
+	return ret;
 }
 
 struct interval {
@@ -2092,6 +2255,8 @@ static int restore_pages(struct restore_ctx *ctx)
 	image_reader_set_member_hook(ctx->reader, NULL, NULL, NULL);
 	ctx->pages_restored = target.pages;
 	if (target.st && restore_from_parents(ctx, target.st))
+		goto out;
+	if (restore_cow_pages(ctx))
 		goto out;
 	progress_end(&progress, ctx->pages_restored * PAGE);
 	ret = 0;
