@@ -162,17 +162,29 @@ d = sys.argv[1]
 path = os.path.join(d, "srv.sock")
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 srv.bind(path)
+r, w = os.pipe()
 for k in range(3):
     if os.fork() == 0:
         srv.close()
+        os.close(r)
         c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         c.connect(path)
+        os.write(w, b"c")
+        os.close(w)
         n = 0
         while True:
             n += 1
             c.send(b"%d %d" % (k, n))
             time.sleep(0.05)
-os.unlink(path)
+os.close(w)
+got = 0
+while got < 3:
+    b = os.read(r, 3)
+    if not b:
+        break   # a client died: it is missed below
+    got += len(b)
+os.close(r)
+os.unlink(path)   # once every client is connected
 last = {}
 n = 0
 while True:
