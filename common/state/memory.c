@@ -1514,42 +1514,95 @@ static int memory_check(struct restore_ctx *ctx)
 
 /* meta/cow-pages: copied from the restored parent (its memory is in place:
  * processes are restored in the image's order, parents first), 1 MiB at a
- * time through our buffer. */
+ * time, on one thread per CPU (the child's first touch of each page is
+ * most of the cost). */
+struct cow_copy {
+	const struct restore_ctx *ctx;
+	struct { uint64_t addr; size_t len; } *batch;
+	size_t nbatch, next;		/* next: taken atomically */
+	uint64_t pages;
+	int err;			/* the first errno, and where */
+	uint64_t err_addr;
+	bool err_read;
+	pthread_mutex_t lock;
+};
+
+static void *cow_copy_worker(void *arg)
+{
+	struct cow_copy *cc = arg;
+	uint8_t *buf = malloc(CHUNK_PAGES * PAGE);
+	size_t i;
+
+	while (buf && (i = __atomic_fetch_add(&cc->next, 1, __ATOMIC_RELAXED)) < cc->nbatch &&
+	       !__atomic_load_n(&cc->err, __ATOMIC_RELAXED)) {
+		size_t n = cc->batch[i].len;
+		struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)cc->batch[i].addr, n };
+		bool rd = process_vm_readv(cc->ctx->tree_parent_pid, &local, 1, &remote, 1, 0) ==
+			  (ssize_t)n;
+
+		if (!rd || process_vm_writev(cc->ctx->pid, &local, 1, &remote, 1, 0) != (ssize_t)n) {
+			pthread_mutex_lock(&cc->lock);
+			if (!cc->err) {
+				cc->err = errno ? errno : EIO;
+				cc->err_addr = cc->batch[i].addr;
+				cc->err_read = !rd;
+			}
+			pthread_mutex_unlock(&cc->lock);
+			break;
+		}
+		__atomic_fetch_add(&cc->pages, n / PAGE, __ATOMIC_RELAXED);
+	}
+	if (!buf)
+		__atomic_store_n(&cc->err, ENOMEM, __ATOMIC_RELAXED);
+	free(buf);
+	return NULL;
+}
+
 static int restore_cow_pages(struct restore_ctx *ctx)
 {
-	const size_t batch = CHUNK_PAGES;
-	uint8_t *buf;
-	size_t i;
-	int ret = 0;
+	struct cow_copy cc = { .ctx = ctx, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t tid[8];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, nt, started = 0, cap = 0;
 
 	if (!ctx->meta.ncow_pages)
 		return 0;
-	buf = malloc(batch * PAGE);
-	if (!buf)
-		return fail(ENOMEM, NULL, "copying pages from the parent");
-	for (i = 0; i < ctx->meta.ncow_pages && !ret; i++) {
+	for (i = 0; i < ctx->meta.ncow_pages; i++) {
 		const struct cow_page_rec *c = &ctx->meta.cow_pages[i];
 		uint64_t done;
 
-		for (done = 0; done < c->npages && !ret; done += batch) {
-			size_t n = (size_t)(c->npages - done < batch ? c->npages - done : batch) * PAGE;
-			uint64_t addr = c->start + done * PAGE;
-			struct iovec local = { buf, n }, remote = { (void *)(uintptr_t)addr, n };
-
-			if (process_vm_readv(ctx->tree_parent_pid, &local, 1, &remote, 1, 0) !=
-			    (ssize_t)n)
-				ret = fail(errno, "the image is corrupted, or the parent's memory "
-					   "is not as it was", "reading %zu bytes at %#llx from the "
-					   "parent %d", n, (unsigned long long)addr, ctx->tree_parent_pid);
-			else if (process_vm_writev(ctx->pid, &local, 1, &remote, 1, 0) != (ssize_t)n)
-				ret = fail(errno, NULL, "writing %zu bytes at %#llx", n,
-					   (unsigned long long)addr);
-			else
-				ctx->pages_restored += n / PAGE;
+		for (done = 0; done < c->npages; done += CHUNK_PAGES) {
+			if (cc.nbatch == cap) {
+				void *grown;
+				cap = cap ? cap * 2 : 256;
+				grown = realloc(cc.batch, cap * sizeof(*cc.batch));
+				if (!grown) {
+					free(cc.batch);
+					return fail(ENOMEM, NULL, "copying pages from the parent");
+				}
+				cc.batch = grown;
+			}
+			cc.batch[cc.nbatch].addr = c->start + done * PAGE;
+			cc.batch[cc.nbatch++].len = (size_t)(c->npages - done < CHUNK_PAGES ?
+							    c->npages - done : CHUNK_PAGES) * PAGE;
 		}
 	}
-	free(buf);
-	return ret;
+	nt = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (size_t)ncpu;
+	if (nt > cc.nbatch)
+		nt = cc.nbatch;
+	for (i = 1; i < nt; i++)
+		started += pthread_create(&tid[started], NULL, cow_copy_worker, &cc) == 0;
+	cow_copy_worker(&cc);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	free(cc.batch);
+	ctx->pages_restored += cc.pages;
+	if (cc.err)
+		return fail(cc.err, cc.err_read ? "the image is corrupted, or the parent's memory "
+			    "is not as it was" : NULL, "%s the pages at %#llx shared with the parent "
+			    "%d", cc.err_read ? "reading" : "writing", (unsigned long long)cc.err_addr,
+			    ctx->tree_parent_pid);
+	return 0;
 }
 
 struct interval {
