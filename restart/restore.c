@@ -1053,6 +1053,9 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 	if (creds_drop_for_image(&root->ctx) || check_tree(&root->ctx.meta) ||
 	    restore_run_checks(&root->ctx))
 		return -1;
+	if (root->ctx.meta.ncow_pages)
+		return fail_why("the root takes pages from a parent (it has none in the image)",
+				"the image is corrupted", "checking meta/cow-pages");
 	rm = &root->ctx.meta;
 	if (rm->ntree)
 		root->rec = &rm->tree[0];
@@ -1100,6 +1103,10 @@ static int read_tree(struct rtree *t, struct image_reader *r, const struct resto
 			p->ctx.tree_parent_pid = t->p[p->parent]->rec ? t->p[p->parent]->rec->pid : 0;
 		if (restore_run_checks(&p->ctx))
 			return -1;
+		if (p->ctx.meta.ncow_pages && !p->ctx.tree_parent_pid)
+			return fail_why("it takes pages from a parent it does not have in the image",
+					"the image is corrupted", "checking %smeta/cow-pages",
+					p->ctx.prefix);
 	}
 	/* The root's memory comes right after the last metadata. */
 	root->ctx.next = t->p[t->n - 1]->ctx.next;

@@ -1498,13 +1498,14 @@ static int memory_check(struct restore_ctx *ctx)
 			return fail_why("vDSO size does not match its contents", "the image is "
 					"corrupted", "checking the vDSO record");
 	}
-	/* Pages of the parent: inside private mappings of this process, and
-	 * a parent there to take them from. */
+	/* Pages of the parent: inside private mappings of this process (that
+	 * it has a parent to take them from is restart's to check: it knows
+	 * the tree, restart/restore.c). */
 	for (i = 0; i < m->ncow_pages; i++) {
 		const struct cow_page_rec *c = &m->cow_pages[i];
 		const struct vma_rec *v = vma_at(m, c->start);
 
-		if (!ctx->tree_parent_pid || c->start % PAGE || !c->npages || c->npages > (1ull << 40) ||
+		if (c->start % PAGE || !c->npages || c->npages > (1ull << 40) ||
 		    !v || !cow_kind(v->kind) || c->npages * PAGE > v->end - c->start)
 			return fail_why("invalid record of pages shared with the parent", "the image "
 					"is corrupted", "checking meta/cow-pages %zu", i);
@@ -1567,6 +1568,10 @@ static int restore_cow_pages(struct restore_ctx *ctx)
 
 	if (!ctx->meta.ncow_pages)
 		return 0;
+	if (!ctx->tree_parent_pid)
+		return fail_why("it has no parent in the image to take them from", "the image "
+				"is corrupted", "restoring the pages process %d shared with its "
+				"parent", ctx->meta.process ? ctx->meta.process->pid : 0);
 	for (i = 0; i < ctx->meta.ncow_pages; i++) {
 		const struct cow_page_rec *c = &ctx->meta.cow_pages[i];
 		uint64_t done;

@@ -7,7 +7,7 @@
 # not four copies (ckpt -v says how many pages each took from its parent:
 # more than the three untouched quarters), and after restart every process
 # finds its memory exact, its pages shared with the parent copied from the
-# restored parent.
+# restored parent.  ckpt check accepts the image.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -51,6 +51,7 @@ size=$(stat -c %s "$T/cow.tar.zst")
 # child's and the interpreters'; four full copies would be over 128 MiB.
 [ "$size" -lt $((80 << 20)) ] || fail "the image is $size bytes: pages shared with the parent were stored again"
 say "image: $size bytes; each child took at least $taken pages from its parent"
+"$CKPT" check "$T/cow.tar.zst" > "$T/check.out" 2>&1 || fail "ckpt check refuses the image: $(grep -v '^OK' "$T/check.out")"
 declare -A before
 for n in root kid0 kid1 kid2; do before[$n]=$(last_tick "$T/$n.log"); done
 restart_detach "$T/cow.tar.zst"
