@@ -398,19 +398,16 @@ int resume_early(struct dump_ctx *ctx)
 	ctx->copy_is_child = ctx->tree_pipes && tree_has_pid(ctx->tree_pipes, ctx->stat.ppid);
 	/* Reaped by the guard if ckpt dies before it does (state/tcp_guard.h). */
 	if ((ctx->copy_is_child && tcp_guard_ready(&ctx->tcp_guard, ctx->pid)) ||
-	    remote_fork_copy(ctx->remote, !ctx->copy_is_child, &ctx->copy)) {
+	    remote_fork_copy(ctx->remote, !ctx->copy_is_child, &ctx->copy) ||
+	    (ctx->copy_is_child && tcp_guard_copy(&ctx->tcp_guard, ctx->pid,
+						  remote_pid(ctx->copy)))) {
 		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
 			"is written", error_text());
 		error_clear();
+		if (ctx->copy)
+			reap_copy(ctx);	/* (made, but not in the guard's care) */
 		ctx->copy = NULL;
 		return 0;
-	}
-	if (ctx->copy_is_child && tcp_guard_copy(&ctx->tcp_guard, ctx->pid, remote_pid(ctx->copy))) {
-		pr_info("no copy-on-write copy (%s): the process stays stopped until its memory "
-			"is written", error_text());
-		error_clear();
-		reap_copy(ctx);
-		return error_is_set() ? -1 : 0;
 	}
 	ctx->source = ctx->copy;
 	pr_info("forked a copy-on-write copy (pid %d) in %.2f ms", remote_pid(ctx->copy),

@@ -417,34 +417,33 @@ int tcp_guard_copy(struct tcp_guard *g, pid_t target, pid_t copy)
 	return 0;
 }
 
+/* One of the guard's two charges is done (done: its flag): the guard goes
+ * when the other is done too, else it is told to forget this one. */
+static void charge_done(struct tcp_guard *g, bool *done, bool other, const struct guard_msg *m)
+{
+	if (!g->pid)
+		return;
+	*done = false;
+	if (!other)
+		tcp_guard_end(g);
+	else if (tell(g, m, -1)) {
+		pr_warn("%s", error_text());
+		error_clear();
+	}
+}
+
 void tcp_guard_copy_reaped(struct tcp_guard *g)
 {
 	struct guard_msg m = { .type = GUARD_COPY, .copy = 0 };
 
-	if (!g->pid)
-		return;
-	g->copy = false;
-	if (!g->tcp)
-		tcp_guard_end(g);
-	else if (tell(g, &m, -1)) {
-		pr_warn("%s", error_text());
-		error_clear();
-	}
+	charge_done(g, &g->copy, g->tcp, &m);
 }
 
 void tcp_guard_tcp_done(struct tcp_guard *g)
 {
 	struct guard_msg m = { .type = GUARD_TCP_DONE };
 
-	if (!g->pid)
-		return;
-	g->tcp = false;
-	if (!g->copy)
-		tcp_guard_end(g);
-	else if (tell(g, &m, -1)) {
-		pr_warn("%s", error_text());
-		error_clear();
-	}
+	charge_done(g, &g->tcp, g->copy, &m);
 }
 
 int tcp_guard_tuples(struct tcp_guard *g, pid_t target, const struct netlock_tuple *t, size_t n)
