@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,10 @@ struct remote {
 /* Seccomp filters must not judge the syscalls we inject (nor the ones a
  * restored process needs before its filters are complete): suspend them
  * while we hold the task.  Needs CAP_SYS_ADMIN; without it, go on. */
+/* A process restart made: ours to the end (EXITKILL). */
+#define RESTORE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC | \
+			 PTRACE_O_TRACECLONE)
+
 static int set_options(pid_t pid, long options)
 {
 	if (!ptrace(PTRACE_SETOPTIONS, pid, 0, options | PTRACE_O_SUSPEND_SECCOMP))
@@ -258,8 +263,7 @@ int remote_adopt(pid_t pid, struct remote **out)
 	if (!r)
 		return -1;
 	r->attached = true;
-	if (set_options(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC |
-			PTRACE_O_TRACECLONE)) {
+	if (set_options(pid, RESTORE_OPTIONS)) {
 		ptrace_fail(r, "setting ptrace options");
 		goto err;
 	}
@@ -342,6 +346,36 @@ int remote_fork_copy(struct remote *r, bool sibling, struct remote **copy)
 		return -1;
 	}
 	return 0;
+}
+
+int remote_fork_child(struct remote *r, const pid_t *set_tid, size_t nset, bool share_fs,
+		      struct remote **child)
+{
+	struct clone_args args = { .flags = share_fs ? CLONE_FS : 0, .exit_signal = SIGCHLD };
+	uint64_t tid_addr, args_addr;
+	long pid;
+	int ret;
+
+	remote_scratch_reset(r);
+	if (nset && remote_scratch_put(r, set_tid, nset * sizeof(*set_tid), &tid_addr))
+		return -1;
+	if (nset) {
+		args.set_tid = tid_addr;
+		args.set_tid_size = nset;
+	}
+	if (remote_scratch_put(r, &args, sizeof(args), &args_addr))
+		return -1;
+	/* TRACEFORK: the child (exit signal SIGCHLD: a fork) is ours, in an
+	 * event stop, before its first instruction; EXITKILL is inherited. */
+	if (set_options(r->pid, RESTORE_OPTIONS | PTRACE_O_TRACEFORK))
+		return ptrace_fail(r, "setting ptrace options");
+	ret = remote_syscall_ok(r, &pid, "forking a child", __NR_clone3, args_addr, sizeof(args),
+				0, 0, 0, 0);
+	if (set_options(r->pid, RESTORE_OPTIONS) && !ret)
+		ret = ptrace_fail(r, "setting ptrace options");
+	if (ret)
+		return -1;
+	return remote_adopt_thread((pid_t)pid, child);
 }
 
 int remote_reap_copy(struct remote *r, pid_t copy)

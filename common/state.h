@@ -274,6 +274,11 @@ struct restore_ctx {
 	/* A tree: the restored parent, whose memory is in place before this
 	 * process's (meta/cow-pages are copied from it); 0 none. */
 	pid_t tree_parent_pid;
+	/* A tree: forked from its restored parent (restart/fork_restore.c)
+	 * right after the parent's memory was in place, whose image this is:
+	 * the private memory both still share is kept as the fork left it,
+	 * copy-on-write (memory.c); NULL: made by exec. */
+	const struct image_meta *fork_parent;
 	struct remote *remote;		/* its leader = tasks[0] */
 	struct remote **tasks;		/* one per meta.threads, once created */
 	size_t ntasks;

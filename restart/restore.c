@@ -225,6 +225,11 @@ void report_value(struct rtree *t, int type, int index, int value)
 		_exit(126);
 }
 
+void report_child(struct rtree *t, size_t i, int type)
+{
+	report(t->p[i]->ctx.child_error_fd, i, type, NULL);
+}
+
 static _Noreturn void child_failed(struct rtree *t, size_t i)
 {
 	/* (fds.c moves the pipe out of the way of the image's fds.) */
@@ -619,6 +624,9 @@ static _Noreturn void child_main(struct rtree *t, size_t i)
 			child_failed(t, i);
 	if (shared_keep(t, i))
 		child_failed(t, i);
+	if (t->p[i]->by_fork)
+		fork_donor_exit(t, i);
+	fork_reap_donors(t, i);
 	execve(exe, argv, envp);
 	if (errno == ENOENT && access(exe, F_OK) == 0) {
 		/* The program interpreter it names (PT_INTERP) is not on this
@@ -678,6 +686,9 @@ static int read_reports(struct rtree *t)
 			return fail_why(m.text, NULL, "preparing the new process %d", m.pid);
 		if (m.type == 'C' && !t->p[m.index]->seized && seize_new(t->p[m.index], m.pid))
 			return -1;
+		if (m.type == 'F' && t->p[m.index]->by_fork && !t->p[m.index]->donor_done &&
+		    t->p[m.index]->pid == m.pid && fork_take_fds(t->p[m.index]))
+			return -1;
 	}
 }
 
@@ -702,6 +713,13 @@ static int wait_all_exec(struct rtree *t)
 			p = find_proc(t, pid);
 			if (!p || p->zombie)
 				continue;
+			if (p->donor_done && (WIFEXITED(status) || WIFSIGNALED(status))) {
+				/* Its fds taken: forked from its parent later. */
+				p->seized = false;
+				p->pid = p->ctx.pid = 0;
+				pending--;
+				continue;
+			}
 			if (WIFEXITED(status) || WIFSIGNALED(status)) {
 				p->seized = false;
 				p->pid = p->ctx.pid = 0;
@@ -733,6 +751,7 @@ static int start_tree(struct rtree *t)
 	int rep[2];
 	size_t i;
 
+	fork_plan(t);
 	if (pipe2(rep, O_CLOEXEC))
 		return fail(errno, NULL, "creating pipes");
 	t->report_rd = rep[0];
@@ -769,7 +788,8 @@ static int start_tree(struct rtree *t)
 		return -1;
 	for (i = 0; i < t->n; i++)
 		if (!t->p[i]->zombie && (shared_attach_memory(t, i) ||
-					 remote_adopt(t->p[i]->pid, &t->p[i]->ctx.remote)))
+					 (!t->p[i]->by_fork &&
+					  remote_adopt(t->p[i]->pid, &t->p[i]->ctx.remote))))
 			return -1;
 	return 0;
 }
@@ -826,8 +846,9 @@ static int step_failed(const char *step)
 	return fail_why(text, NULL, "restoring %s", step);
 }
 
-static int run_restore_hooks(struct restore_ctx *ctx)
+static int run_restore_hooks(struct rtree *t, size_t i)
 {
+	struct restore_ctx *ctx = &t->p[i]->ctx;
 	const struct state_ops *const *ops;
 
 	for (ops = state_table; *ops; ops++) {
@@ -835,6 +856,9 @@ static int run_restore_hooks(struct restore_ctx *ctx)
 		if ((*ops)->restore && (*ops)->restore(ctx))
 			return step_failed((*ops)->name);
 		pr_info("restored %s in %.2f ms", (*ops)->name, (now_ns() - t0) / 1e6);
+		/* Its memory in place: the children that share it fork now. */
+		if (*ops == &memory_state_ops && fork_children(t, i))
+			return step_failed("the children forked from it");
 	}
 	return 0;
 }
@@ -1133,7 +1157,8 @@ static int fix_groups(struct rtree *t)
 		const struct tree_rec *r = t->p[i]->rec;
 		pid_t want = r->pgid == t->p[0]->rec->pgid ? root_pgid : r->pgid;
 
-		if (t->p[i]->zombie || r->pgid == r->pid || getpgid(r->pid) == want)
+		if (t->p[i]->zombie || t->p[i]->by_fork || r->pgid == r->pid ||
+		    getpgid(r->pid) == want)
 			continue;
 		if (remote_syscall_ok(t->p[i]->ctx.remote, NULL, "joining its process group",
 				      __NR_setpgid, 0, want, 0, 0, 0, 0))
@@ -1143,7 +1168,7 @@ static int fix_groups(struct rtree *t)
 		const struct tree_rec *r = t->p[i]->rec;
 		pid_t want = r->pgid == t->p[0]->rec->pgid ? root_pgid : r->pgid;
 
-		if (getpgid(r->pid) != want)
+		if (!t->p[i]->by_fork && getpgid(r->pid) != want)
 			return fail_why("it is not in its process group", NULL, "restoring process "
 					"%d (group %d, not %d)", r->pid, want, getpgid(r->pid));
 	}
@@ -1193,6 +1218,7 @@ static void free_tree(struct rtree *t)
 		if (ctx->remote)
 			remote_free(ctx->remote);
 		state_restore_release(ctx);
+		fork_free(t->p[i]);
 		if (i) {
 			ctx->meta.header = NULL;
 			ctx->meta.nheader = 0;
@@ -1228,7 +1254,7 @@ static int restore_all(struct rtree *t)
 					 t->p[p->parent]->ctx.pid : 0;
 		if (t->n > 1)
 			pr_info("restoring process %d", p->pid);
-		if (run_restore_hooks(&p->ctx))
+		if (run_restore_hooks(t, i))
 			return -1;
 		next = p->ctx.next;
 	}

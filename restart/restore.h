@@ -21,6 +21,12 @@ struct rproc {
 	int *rec_obj;			/* per ctx.meta.fds: index in rtree.objs, -1 */
 	int *vma_shm;			/* per ctx.meta.vmas: index in rtree.shms, -1 */
 	int *ghost_shm;			/* per ctx.meta.ghosts: index in rtree.shms, -1 */
+	/* Forked from its restored parent (restart/fork_restore.c): its
+	 * restart child only sets up its fds, which restart takes
+	 * (donated: its fd numbers, our copies) before it dies. */
+	bool by_fork, donor_done;
+	int *donated_n, *donated_fd;
+	size_t ndonated;
 };
 
 /* Shared anonymous memory several processes map (MAP_SHARED|MAP_ANONYMOUS
@@ -83,9 +89,28 @@ int shared_attach(struct rtree *t, size_t i) must_check;
 int shared_attach_memory(struct rtree *t, size_t i) must_check;
 /* To restart from a restart child (restore.c): one message, one write. */
 void report_value(struct rtree *t, int type, int index, int value);
+/* The same from process i once its fds are in place (ctx.child_error_fd). */
+void report_child(struct rtree *t, size_t i, int type);
 /* In process i, its fds in place, right before exec: keep its objects of
  * shared memory open through exec. */
 int shared_keep(struct rtree *t, size_t i) must_check;
 void shared_free(struct rtree *t);
+
+/* restart/fork_restore.c: children restored by a fork of their restored
+ * parent, so that the private memory they still shared with it at the
+ * checkpoint (meta/cow-pages) is shared again, copy-on-write, instead of
+ * copied into each.  fork_plan (before anything is created) picks them:
+ * leaves whose every state exec would keep is their parent's but their
+ * fds.  In the restart child, fork_donor_exit replaces exec; in restart,
+ * fork_take_fds takes its fds on its 'F' report and ends it; the parent's
+ * restart child reaps it before exec (fork_reap_donors); after the
+ * parent's memory is in place, fork_children forks each and gives it its
+ * fds. */
+void fork_plan(struct rtree *t);
+_Noreturn void fork_donor_exit(struct rtree *t, size_t i);
+int fork_take_fds(struct rproc *p) must_check;
+void fork_reap_donors(struct rtree *t, size_t i);
+int fork_children(struct rtree *t, size_t i) must_check;
+void fork_free(struct rproc *p);
 
 #endif

@@ -1206,16 +1206,21 @@ static const struct vma_rec *vma_at(const struct image_meta *m, uint64_t addr)
 	return NULL;
 }
 
+/* Private memory whose stored pages are anonymous: those of a private
+ * file mapping too (only its written pages are stored, its others are the
+ * file's). */
 static bool cow_kind(uint32_t kind)
 {
-	return kind == VMA_ANON_PRIVATE || kind == VMA_HEAP || kind == VMA_STACK;
+	return kind == VMA_ANON_PRIVATE || kind == VMA_HEAP || kind == VMA_STACK ||
+	       kind == VMA_FILE_PRIVATE;
 }
 
-static int cow_add(struct image_meta *m, uint64_t addr)
+/* A run lies in one mapping (v: addr's): restart checks it so. */
+static int cow_add(struct image_meta *m, const struct vma_rec *v, uint64_t addr)
 {
 	struct cow_page_rec *last = m->ncow_pages ? &m->cow_pages[m->ncow_pages - 1] : NULL;
 
-	if (last && last->start + last->npages * PAGE == addr) {
+	if (last && last->start + last->npages * PAGE == addr && addr != v->start) {
 		last->npages++;
 		return 0;
 	}
@@ -1265,8 +1270,13 @@ static int split_cow_pages(struct dump_ctx *ctx, struct memory_dump_state *s, in
 
 		for (k = 0; k < r->npages; k++) {
 			uint64_t addr = r->addr + k * PAGE, c = compare ? pc[k] : 0;
-			bool cow = (c & PM_PRESENT) && !(c & PM_SWAP) && (c & PM_PFN_MASK) &&
-				   (pp[k] & PM_PRESENT) && (pp[k] & PM_PFN_MASK) == (c & PM_PFN_MASK);
+			bool cow;
+
+			if (v && addr >= v->end)	/* (a run may go on into the next) */
+				v = (struct vma_rec *)vma_at(&ctx->meta, addr);
+			cow = v && cow_kind(v->kind) && (c & PM_PRESENT) && !(c & PM_SWAP) &&
+			      (c & PM_PFN_MASK) && (pp[k] & PM_PRESENT) &&
+			      (pp[k] & PM_PFN_MASK) == (c & PM_PFN_MASK);
 
 			if (compare && (c & PM_PRESENT) && !(c & PM_PFN_MASK)) {
 				/* No frame numbers shown to us: store all. */
@@ -1276,7 +1286,7 @@ static int split_cow_pages(struct dump_ctx *ctx, struct memory_dump_state *s, in
 				ret = 0;
 				goto out;
 			}
-			if (cow ? cow_add(&ctx->meta, addr) : runs_add_flagged(&own, addr, r->flags))
+			if (cow ? cow_add(&ctx->meta, v, addr) : runs_add_flagged(&own, addr, r->flags))
 				goto out;
 			if (cow) {
 				shared++;
@@ -1417,6 +1427,10 @@ static bool is_vdso_block(uint32_t kind)
 }
 
 /* Restore state of an incremental image, in restore_ctx.slot[SLOT_MEMORY]. */
+struct interval {
+	uint64_t start, end;
+};
+
 struct memory_restore_state {
 	char **parents;			/* the chain, nearest first */
 	size_t nparents;
@@ -1424,6 +1438,10 @@ struct memory_restore_state {
 	uint64_t *need;			/* pages of RUN_IN_PARENT runs (any order) */
 	size_t nneed, capneed;
 	struct page_index index;	/* its index/pages: what each page must hash to */
+	/* Forked from its parent (restore_ctx.fork_parent): the ranges of
+	 * private memory kept as the fork left them, sorted. */
+	struct interval *kept;
+	size_t nkept;
 };
 
 static struct memory_restore_state *restore_state(struct restore_ctx *ctx)
@@ -1559,6 +1577,19 @@ static void *cow_copy_worker(void *arg)
 	return NULL;
 }
 
+/* Is [start, end) wholly inside private memory kept from the parent's
+ * fork?  (A run of meta/cow-pages is one mapping's: inside one range.) */
+static bool kept_covers(const struct restore_ctx *ctx, uint64_t start, uint64_t end)
+{
+	const struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
+	size_t i;
+
+	for (i = 0; st && i < st->nkept; i++)
+		if (st->kept[i].start <= start && end <= st->kept[i].end)
+			return true;
+	return false;
+}
+
 static int restore_cow_pages(struct restore_ctx *ctx)
 {
 	struct cow_copy cc = { .ctx = ctx, .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -1577,6 +1608,12 @@ static int restore_cow_pages(struct restore_ctx *ctx)
 		uint64_t done;
 
 		for (done = 0; done < c->npages; done += CHUNK_PAGES) {
+			uint64_t at = c->start + done * PAGE;
+			size_t len = (size_t)(c->npages - done < CHUNK_PAGES ? c->npages - done :
+					      CHUNK_PAGES) * PAGE;
+
+			if (kept_covers(ctx, at, at + len))
+				continue;	/* there already: forked from the parent */
 			if (cc.nbatch == cap) {
 				void *grown;
 				cap = cap ? cap * 2 : 256;
@@ -1587,12 +1624,15 @@ static int restore_cow_pages(struct restore_ctx *ctx)
 				}
 				cc.batch = grown;
 			}
-			cc.batch[cc.nbatch].addr = c->start + done * PAGE;
-			cc.batch[cc.nbatch++].len = (size_t)(c->npages - done < CHUNK_PAGES ?
-							    c->npages - done : CHUNK_PAGES) * PAGE;
+			cc.batch[cc.nbatch].addr = at;
+			cc.batch[cc.nbatch++].len = len;
 		}
 	}
 	nt = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (size_t)ncpu;
+	if (!cc.nbatch) {
+		free(cc.batch);
+		return 0;
+	}
 	if (nt > cc.nbatch)
 		nt = cc.nbatch;
 	for (i = 1; i < nt; i++)
@@ -1609,10 +1649,6 @@ static int restore_cow_pages(struct restore_ctx *ctx)
 			    ctx->tree_parent_pid);
 	return 0;
 }
-
-struct interval {
-	uint64_t start, end;
-};
 
 static int cmp_interval(const void *a, const void *b)
 {
@@ -1825,14 +1861,30 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	return 0;
 }
 
+/* The part [start, end) of a private mapping v (nothing if empty). */
+static int map_part(struct restore_ctx *ctx, const struct vma_rec *v, uint64_t start, uint64_t end,
+		    struct remote_call *calls, size_t *n)
+{
+	struct vma_rec part = *v;
+
+	if (start >= end)
+		return 0;
+	part.start = start;
+	part.end = end;
+	part.pgoff = v->pgoff + (start - v->start);
+	return map_calls(ctx, &part, calls, n);
+}
+
 /* Every mapping of the image, with as few stops of the process as
  * possible: one injected mmap per mapping used to cost ~70 us each. */
 static int map_all(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
-	struct remote_call *calls = malloc(m->nvmas * MAX_CALLS_PER_VMA * sizeof(*calls));
-	size_t *owner = malloc(m->nvmas * MAX_CALLS_PER_VMA * sizeof(*owner));
-	size_t n = 0, i, k;
+	const struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
+	size_t nkept = st ? st->nkept : 0, max = (m->nvmas + nkept) * MAX_CALLS_PER_VMA;
+	struct remote_call *calls = malloc(max * sizeof(*calls));
+	size_t *owner = malloc(max * sizeof(*owner));
+	size_t n = 0, i, k, j = 0;
 	int ret = -1;
 
 	if (!calls || !owner) {
@@ -1841,12 +1893,29 @@ static int map_all(struct restore_ctx *ctx)
 	}
 	for (i = 0; i < m->nvmas; i++) {
 		const struct vma_rec *v = &m->vmas[i];
+		uint64_t at = v->start;
 
 		if (is_vdso_block(v->kind) || v->kind == VMA_VSYSCALL)
 			continue;
 		k = n;
-		if (map_calls(ctx, v, calls, &n))
-			goto out;
+		/* Forked from the parent: only what the kept ranges leave
+		 * (those are of the private kinds only, mapped by address). */
+		while (j < nkept && st->kept[j].end <= v->start)
+			j++;
+		if (j >= nkept || st->kept[j].start >= v->end) {
+			if (map_calls(ctx, v, calls, &n))
+				goto out;
+		} else {
+			for (; j < nkept && st->kept[j].start < v->end; j++) {
+				if (map_part(ctx, v, at, st->kept[j].start, calls, &n))
+					goto out;
+				at = st->kept[j].end;
+				if (at >= v->end)
+					break;	/* (it may go on into the next one) */
+			}
+			if (map_part(ctx, v, at, v->end, calls, &n))
+				goto out;
+		}
 		for (; k < n; k++)
 			owner[k] = i;
 	}
@@ -1862,7 +1931,7 @@ static int map_all(struct restore_ctx *ctx)
 			     (unsigned long long)v->start, (unsigned long long)v->end, v->path);
 			goto out;
 		}
-		if (calls[k].nr == __NR_mmap && (uint64_t)r != v->start) {
+		if (calls[k].nr == __NR_mmap && (uint64_t)r != calls[k].arg[0]) {
 			fail_why("the kernel put it elsewhere", NULL, "mapping %#llx-%#llx %s",
 				 (unsigned long long)v->start, (unsigned long long)v->end, v->path);
 			goto out;
@@ -2352,11 +2421,120 @@ static int close_target_fds(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* Forked from its parent: where a private mapping of the process is the
+ * parent's too (same kind, protection, flags, file and offset), the fork
+ * left the parent's pages in it, shared copy-on-write.  Not what the fork
+ * does not copy as it is (MADV_DONTFORK, MADV_WIPEONFORK, droppable). */
+static bool vma_inheritable(const struct image_meta *m, const struct vma_rec *v,
+			    const struct image_meta *pm, const struct vma_rec *u)
+{
+	const struct file_id_rec *f, *g;
+
+	if (v->kind != u->kind || v->prot != u->prot || v->vmflags != u->vmflags ||
+	    (v->vmflags & (VMF_DC | VMF_WF | VMF_DP)))
+		return false;
+	switch (v->kind) {
+	case VMA_ANON_PRIVATE:
+	case VMA_HEAP:
+	case VMA_STACK:
+		return true;
+	case VMA_FILE_PRIVATE:
+		if (v->file_index < 0 || u->file_index < 0 || (size_t)v->file_index >= m->nfiles ||
+		    (size_t)u->file_index >= pm->nfiles)
+			return false;
+		f = &m->files[v->file_index];
+		g = &pm->files[u->file_index];
+		return f->path && g->path && !strcmp(f->path, g->path) && f->dev == g->dev &&
+		       f->ino == g->ino && f->bundled == g->bundled &&
+		       v->pgoff - v->start == u->pgoff - u->start;
+	default:
+		return false;
+	}
+}
+
+/* The ranges kept as the fork from the parent left them (sorted). */
+static int find_kept(struct restore_ctx *ctx)
+{
+	const struct image_meta *m = &ctx->meta, *pm = ctx->fork_parent;
+	struct memory_restore_state *st = restore_state(ctx);
+	size_t i, j = 0, k;
+
+	if (!st || !(st->kept = malloc((m->nvmas + pm->nvmas + 1) * sizeof(*st->kept))))
+		return fail(ENOMEM, NULL, "restoring memory");
+	for (i = 0; i < m->nvmas; i++) {
+		const struct vma_rec *v = &m->vmas[i];
+
+		while (j < pm->nvmas && pm->vmas[j].end <= v->start)
+			j++;
+		for (k = j; k < pm->nvmas && pm->vmas[k].start < v->end; k++) {
+			const struct vma_rec *u = &pm->vmas[k];
+
+			if (vma_inheritable(m, v, pm, u))
+				st->kept[st->nkept++] = (struct interval){
+					v->start > u->start ? v->start : u->start,
+					v->end < u->end ? v->end : u->end };
+		}
+	}
+	return 0;
+}
+
+/* In the kept ranges, what this process had differs from the parent's
+ * except the pages meta/cow-pages names: the rest is dropped (zero, or
+ * the file's again) before its own pages are written in. */
+static int drop_unshared(struct restore_ctx *ctx)
+{
+	const struct memory_restore_state *st = ctx->slot[SLOT_MEMORY];
+	const struct image_meta *m = &ctx->meta;
+	struct interval *cow = malloc((m->ncow_pages + 1) * sizeof(*cow));
+	struct remote_call *calls = NULL;
+	size_t n = 0, i, c = 0;
+	int ret = -1;
+
+	if (!cow || !(calls = malloc((st->nkept + m->ncow_pages + 1) * sizeof(*calls)))) {
+		fail(ENOMEM, NULL, "restoring memory");
+		goto out;
+	}
+	for (i = 0; i < m->ncow_pages; i++)
+		cow[i] = (struct interval){ m->cow_pages[i].start,
+					    m->cow_pages[i].start + m->cow_pages[i].npages * PAGE };
+	qsort(cow, m->ncow_pages, sizeof(*cow), cmp_interval);
+	for (i = 0; i < st->nkept; i++) {
+		uint64_t at = st->kept[i].start, end = st->kept[i].end;
+
+		while (c < m->ncow_pages && cow[c].end <= at)
+			c++;
+		for (; at < end; c++) {
+			uint64_t stop = c < m->ncow_pages && cow[c].start < end ? cow[c].start : end;
+
+			if (stop > at)
+				calls[n++] = (struct remote_call){ .nr = __NR_madvise,
+					.arg = { at, stop - at, MADV_DONTNEED } };
+			if (stop >= end)
+				break;
+			at = cow[c].end;
+		}
+	}
+	if (remote_syscall_batch(ctx->remote, calls, n))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (calls[i].ret < 0) {
+			fail((int)-calls[i].ret, NULL, "clearing memory at %#lx of the parent's fork",
+			     calls[i].arg[0]);
+			goto out;
+		}
+	ret = 0;
+out:
+	free(cow);
+	free(calls);
+	return ret;
+}
+
 static int memory_restore(struct restore_ctx *ctx)
 {
 	const struct image_meta *m = &ctx->meta;
 	struct vma_entry *cur = NULL;
-	struct interval *iv = NULL, keep[16];
+	struct interval *iv = NULL, *keep = NULL;
+	const struct memory_restore_state *st;
 	size_t ncur, niv, nkeep = 0, i;
 	uint64_t scratch, temp, block_start = 0, block_end = 0;
 	unsigned long long t_start = now_ns(), t0, t1;
@@ -2367,8 +2545,10 @@ static int memory_restore(struct restore_ctx *ctx)
 		return fail(ENOMEM, NULL, "restoring memory");
 	for (i = 0; i < m->nfiles; i++)
 		ctx->target_file_fds[i] = -1;
-	if (procfs_read_maps(ctx->pid, &cur, &ncur) || check_vdso(ctx, cur, ncur))
+	if (procfs_read_maps(ctx->pid, &cur, &ncur) || check_vdso(ctx, cur, ncur) ||
+	    (ctx->fork_parent && find_kept(ctx)))
 		goto out;
+	st = ctx->slot[SLOT_MEMORY];
 	for (i = 0; i < m->nvmas; i++) {
 		if (!is_vdso_block(m->vmas[i].kind))
 			continue;
@@ -2392,10 +2572,17 @@ static int memory_restore(struct restore_ctx *ctx)
 	}
 	if (remote_scratch_map_exec(ctx->remote, scratch, SCRATCH_SIZE))
 		goto out;
+	keep = malloc((ncur + 1 + (st ? st->nkept : 0)) * sizeof(*keep));
+	if (!keep) {
+		fail(ENOMEM, NULL, "restoring memory");
+		goto out;
+	}
 	keep[nkeep++] = (struct interval){ scratch, scratch + SCRATCH_SIZE };
-	for (i = 0; i < ncur && nkeep < 16; i++)
+	for (i = 0; i < ncur; i++)
 		if (!strcmp(cur[i].path, "[vdso]") || !strncmp(cur[i].path, "[vvar", 5))
 			keep[nkeep++] = (struct interval){ cur[i].start, cur[i].end };
+	for (i = 0; st && i < st->nkept; i++)
+		keep[nkeep++] = st->kept[i];
 	if (unmap_all_but(ctx, keep, nkeep))
 		goto out;
 	/* Everything but the vDSO block is gone: it may move anywhere. */
@@ -2405,13 +2592,14 @@ static int memory_restore(struct restore_ctx *ctx)
 	if (map_all(ctx))
 		goto out;
 	t1 = now_ns();
-	if (restore_pages(ctx) || close_target_fds(ctx))
+	if ((st && st->nkept && drop_unshared(ctx)) || restore_pages(ctx) || close_target_fds(ctx))
 		goto out;
 	pr_info("address space prepared in %.2f ms, %zu mappings in %.2f ms, %llu pages written "
 		"in %.2f ms", (t0 - t_start) / 1e6, m->nvmas, (t1 - t0) / 1e6,
 		(unsigned long long)ctx->pages_restored, (now_ns() - t1) / 1e6);
 	ret = 0;
 out:
+	free(keep);
 	free(iv);
 	free(cur);
 	return ret;
@@ -2426,6 +2614,7 @@ static void memory_restore_release(struct restore_ctx *ctx)
 	if (st) {
 		image_paths_free(st->parents, st->nparents);
 		free(st->need);
+		free(st->kept);
 		page_index_free(&st->index);
 		pthread_mutex_destroy(&st->lock);
 		free(st);

@@ -6,18 +6,28 @@
 # The image holds the parent's 32 MiB and each child's written quarter,
 # not four copies (ckpt -v says how many pages each took from its parent:
 # more than the three untouched quarters), and after restart every process
-# finds its memory exact, its pages shared with the parent copied from the
-# restored parent.  ckpt check accepts the image.
+# finds its memory exact, and the pages it shared with the parent shared
+# with it again (each child is forked from its restored parent: the same
+# page frames in both pagemaps), not copies.  ckpt check accepts the image.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
 [ "$(id -u)" = 0 ] || skip "needs root (page frame numbers in /proc/PID/pagemap)"
 
 cat > "$T/cow.py" <<'PY'
-import hashlib, os, sys, time
+import ctypes, hashlib, mmap, os, sys, time
 d = sys.argv[1]
 N = 32 << 20
 buf = bytearray(os.urandom(N))
+# A private file mapping, all of it written before the forks (its pages
+# anonymous copies of the file's, shared by all four).
+FN = 4 << 20
+with open(os.path.join(d, "file.bin"), "wb") as f:
+    f.write(b"\0" * FN)
+f = open(os.path.join(d, "file.bin"), "r+b")
+fm = mmap.mmap(f.fileno(), FN, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+f.close()
+fm[:] = os.urandom(FN)
 name = "root"
 for k in range(3):
     if os.fork() == 0:
@@ -25,12 +35,21 @@ for k in range(3):
         for off in range(k * 4096, N, 4 * 4096):
             buf[off:off + 16] = b"kid %d wrote here" % k
         break
-want = hashlib.sha256(buf).hexdigest()
+def digest():		# (no copy: a copy would be in the image)
+    h = hashlib.sha256(buf)
+    h.update(fm)
+    return h.hexdigest()
+want = digest()
+if name == "root":
+    addr = ctypes.addressof((ctypes.c_char * N).from_buffer(buf))
+    open(os.path.join(d, "buf"), "w").write("%d %d\n" % (addr, N))
+    addr = ctypes.addressof((ctypes.c_char * FN).from_buffer(fm))
+    open(os.path.join(d, "filemap"), "w").write("%d %d\n" % (addr, FN))
 log = open(os.path.join(d, name + ".log"), "w", buffering=1)
 n = 0
 while True:
     n += 1
-    if hashlib.sha256(buf).hexdigest() != want:
+    if digest() != want:
         log.write("CORRUPT %s: its memory changed\n" % name)
         sys.exit(3)
     log.write("tick %d\n" % n)
@@ -60,4 +79,30 @@ for n in root kid0 kid1 kid2; do
 	assert_ticks_consecutive "$T/$n.log"
 done
 assert_no_corrupt "$T"/*.log
+# The untouched three quarters of each child's 32 MiB are its parent's
+# very pages again: 6144 pages with the parent's frame numbers; so are
+# the 1024 written pages of the private file mapping.
+cat > "$T/same.py" <<'PY'
+import struct, sys
+addr, n = map(int, open(sys.argv[1]).read().split())
+def frames(pid):
+    with open("/proc/%s/pagemap" % pid, "rb") as f:
+        f.seek(addr // 4096 * 8)
+        data = f.read(n // 4096 * 8)
+    return [e & ((1 << 55) - 1) if e >> 63 else None for e in struct.unpack("%dQ" % (n // 4096), data)]
+root = frames(sys.argv[2])
+for kid in sys.argv[3:]:
+    print(sum(1 for a, b in zip(root, frames(kid)) if a is not None and a == b))
+PY
+kids=$(cat /proc/"$pid"/task/*/children)
+[ "$(echo "$kids" | wc -w)" = 3 ] || fail "the restored parent has not 3 children: $kids"
+python3 "$T/same.py" "$T/buf" "$pid" $kids > "$T/same.out" || fail "reading the pagemaps failed"
+while read -r same; do
+	[ "$same" -ge 6144 ] || fail "a restored child shares only $same pages with its parent (6144 untouched): $(tr '\n' ' ' < "$T/same.out")"
+done < "$T/same.out"
+python3 "$T/same.py" "$T/filemap" "$pid" $kids > "$T/same-file.out" || fail "reading the pagemaps failed"
+while read -r same; do
+	[ "$same" -ge 1024 ] || fail "a restored child shares only $same pages of the private file mapping with its parent (1024): $(tr '\n' ' ' < "$T/same-file.out")"
+done < "$T/same-file.out"
+say "after restart each child shares $(tr '\n' ' ' < "$T/same.out")pages with its parent, and $(tr '\n' ' ' < "$T/same-file.out")of the file mapping"
 pass

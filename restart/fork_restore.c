@@ -1,0 +1,350 @@
+/* Children restored by a fork of their restored parent (restore.h).
+ *
+ * A child made by exec gets a copy of its own of every page: a pre-fork
+ * server of 50 workers comes back as 50 full copies of what they shared.
+ * A child forked by its parent once the parent's memory is in place shares
+ * it again, copy-on-write, as it did; it then has only its own pages
+ * written in (memory.c, restore_ctx.fork_parent).  What exec would keep
+ * of a process (made in restart's child before exec: fds, cwd, limits,
+ * signal dispositions...) the fork takes from the parent instead, so only
+ * a child whose all of that but its fds is its parent's is restored so:
+ * its fds are set up as for any other by its restart child (the donor),
+ * which restart takes them from (pidfd_getfd) before it dies, and the
+ * forked child takes them from restart in turn. */
+#include "restore.h"
+#include "state.h"
+#include "state/fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool same_str(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+static bool same_file(const struct image_meta *a, uint32_t fa, const struct image_meta *b,
+		      uint32_t fb)
+{
+	const struct file_id_rec *x, *y;
+
+	if (!fa || !fb || fa > a->nfiles || fb > b->nfiles)
+		return fa == fb;
+	x = &a->files[fa - 1];
+	y = &b->files[fb - 1];
+	return same_str(x->path, y->path) && x->dev == y->dev && x->ino == y->ino;
+}
+
+/* Everything exec would keep is the parent's, but the fds. */
+static bool same_as_exec_keeps(const struct image_meta *m, const struct image_meta *pm)
+{
+	const struct process_rec *c = m->process, *p = pm->process;
+	size_t k;
+
+	if (!same_str(c->root, p->root) || !same_str(c->cwd, p->cwd) || c->cwd_ghost || p->cwd_ghost ||
+	    c->umask != p->umask || c->personality != p->personality ||
+	    c->sig_ignored != p->sig_ignored || c->loginuid != p->loginuid ||
+	    !same_file(m, c->exe_file, pm, p->exe_file) || m->nrlimits != pm->nrlimits)
+		return false;
+	for (k = 0; k < m->nrlimits; k++)
+		if (m->rlimits[k].resource != pm->rlimits[k].resource ||
+		    m->rlimits[k].cur != pm->rlimits[k].cur || m->rlimits[k].max != pm->rlimits[k].max)
+			return false;
+	/* What belongs to the process itself, not to its open files: an
+	 * owner (F_SETOWN) would name the donor, a pidfd or /proc file of
+	 * the process would be the donor's; POSIX locks and leases die with
+	 * it. */
+	for (k = 0; k < m->nfds; k++)
+		if (m->fds[k].fown_pid || (m->fds[k].flags & O_ASYNC) ||
+		    m->fds[k].kind == FD_PIDFD ||
+		    (m->fds[k].path && !strncmp(m->fds[k].path, "/proc/", 6)))
+			return false;
+	for (k = 0; k < m->nlocks; k++)
+		if (m->locks[k].kind == LOCK_POSIX || m->locks[k].kind == LOCK_LEASE)
+			return false;
+	return true;
+}
+
+/* Something another process opens before exec names it by its PID (a
+ * file of its /proc/PID, a pidfd, an fd owner): that would be its donor,
+ * dead by the time it is forked. */
+static bool named_by_others(const struct rtree *t, pid_t pid)
+{
+	size_t j, k;
+
+	for (j = 0; j < t->n; j++) {
+		const struct image_meta *m = &t->p[j]->ctx.meta;
+
+		for (k = 0; !t->p[j]->zombie && k < m->nfds; k++)
+			if (m->fds[k].proc_of_tree == pid || m->fds[k].fown_pid == pid ||
+			    (m->fds[k].kind == FD_PIDFD && m->fds[k].pidfd_tid == pid))
+				return true;
+	}
+	return false;
+}
+
+static bool forkable(const struct rtree *t, size_t i)
+{
+	const struct rproc *c = t->p[i], *p;
+	const struct tree_rec *r = c->rec;
+	size_t j;
+
+	if (!i || c->zombie || c->parent < 0 || !c->ctx.meta.ncow_pages || c->early)
+		return false;
+	p = t->p[c->parent];
+	if (p->zombie || !p->rec || r->sid != p->rec->sid || r->sid == r->pid)
+		return false;
+	for (j = 0; j < t->n; j++) {
+		if (t->p[j]->parent == (int)i)
+			return false;	/* a leaf only: no restart code runs in it */
+		if (j != i && t->p[j]->rec && t->p[j]->rec->pgid == r->pid)
+			return false;	/* another joins its group: it must exist first */
+	}
+	/* Its group: its parent's, its own (made after the fork), or one a
+	 * live process of the tree leads (joined after the fork). */
+	if (r->pgid != p->rec->pgid && r->pgid != r->pid) {
+		for (j = 0; j < t->n; j++)
+			if (t->p[j]->rec && t->p[j]->rec->pid == r->pgid && !t->p[j]->zombie &&
+			    !t->p[j]->by_fork)
+				break;
+		if (j == t->n)
+			return false;
+	}
+	for (j = 0; j < t->nobjs; j++)
+		if (t->objs[j].lca == (int)i)
+			return false;
+	for (j = 0; j < t->nshms; j++)
+		if (t->shms[j].lca == (int)i)
+			return false;
+	return !named_by_others(t, r->pid) && same_as_exec_keeps(&c->ctx.meta, &p->ctx.meta);
+}
+
+void fork_plan(struct rtree *t)
+{
+	const struct restore_opts *o = t->p[0]->ctx.opts;
+	size_t i;
+
+	/* The forked child, root until its credentials are restored, takes
+	 * its fds from restart (pidfd_getfd: restart must be root too); a
+	 * nested namespace's processes cannot see restart. */
+	if (geteuid() != 0 || o->any_pid || o->pty_slave || t->nested)
+		return;
+	for (i = 1; i < t->n; i++)
+		t->p[i]->by_fork = forkable(t, i);
+}
+
+_Noreturn void fork_donor_exit(struct rtree *t, size_t i)
+{
+	/* Its fds are in place: restart takes them, then kills it. */
+	report_child(t, i, 'F');
+	for (;;)
+		pause();
+}
+
+int fork_take_fds(struct rproc *p)
+{
+	int *fds = NULL;
+	size_t n, k;
+	int ret = -1;
+
+	if (procfs_list_fds(p->pid, &fds, &n))
+		return -1;
+	p->donated_n = malloc((n + 1) * sizeof(int));
+	p->donated_fd = malloc((n + 1) * sizeof(int));
+	if (!p->donated_n || !p->donated_fd) {
+		fail(ENOMEM, NULL, "taking the fds of process %d", p->pid);
+		goto out;
+	}
+	for (k = 0; k < n; k++) {
+		struct proc_fdinfo fi;
+		int ours;
+
+		if (procfs_read_fdinfo(p->pid, fds[k], &fi))
+			goto out;
+		if (fi.flags & O_CLOEXEC)
+			continue;	/* what exec would close */
+		ours = fd_steal(p->pid, fds[k]);
+		if (ours < 0)
+			goto out;
+		p->donated_n[p->ndonated] = fds[k];
+		p->donated_fd[p->ndonated++] = ours;
+	}
+	p->donor_done = true;
+	if (kill(p->pid, SIGKILL))
+		fail(errno, NULL, "ending the restart child of process %d", p->pid);
+	else
+		ret = 0;
+out:
+	free(fds);
+	return ret;
+}
+
+void fork_reap_donors(struct rtree *t, size_t i)
+{
+	size_t j;
+
+	for (j = i + 1; j < t->n; j++)
+		if (t->p[j]->parent == (int)i && t->p[j]->by_fork)
+			while (waitpid(t->p[j]->rec->pid, NULL, __WALL) < 0 && errno == EINTR)
+				;
+}
+
+static bool fd_taken(const unsigned char *open, int fd)
+{
+	return open[fd / 8] & (1u << (fd % 8));
+}
+
+static void fd_take(unsigned char *open, int fd)
+{
+	open[fd / 8] |= (unsigned char)(1u << (fd % 8));
+}
+
+static void fd_drop(unsigned char *open, int fd)
+{
+	open[fd / 8] &= (unsigned char)~(1u << (fd % 8));
+}
+
+static int lowest_free(const unsigned char *open)
+{
+	int fd = 0;
+
+	while (fd_taken(open, fd))
+		fd++;
+	return fd;
+}
+
+/* In the new child (all of its parent's fds): exactly the donor's, at
+ * their numbers.  One batch: the kernel gives the lowest free number, so
+ * every call's result is known in advance (and checked). */
+static int give_fds(struct rproc *c)
+{
+	struct remote_call *calls = NULL;
+	unsigned char *open = NULL, *target = NULL;
+	size_t n = 0, k, *order = NULL;
+	int top = 0, pidfd, ret = -1;
+
+	for (k = 0; k < c->ndonated; k++)
+		if (c->donated_n[k] >= top)
+			top = c->donated_n[k] + 1;
+	calls = calloc(4 * c->ndonated + 8, sizeof(*calls));
+	open = calloc((size_t)top / 8 + 2, 1);
+	target = calloc((size_t)top / 8 + 2, 1);
+	order = malloc((c->ndonated + 1) * sizeof(*order));
+	if (!calls || !open || !target || !order) {
+		fail(ENOMEM, NULL, "giving process %d its fds", c->rec->pid);
+		goto out;
+	}
+	for (k = 0; k < c->ndonated; k++)
+		fd_take(target, c->donated_n[k]);
+	calls[n++] = (struct remote_call){ .nr = __NR_close_range, .arg = { 0, ~0u, 0 } };
+	calls[n++] = (struct remote_call){ .nr = __NR_pidfd_open, .arg = { (unsigned long)getpid(), 0 } };
+	/* The pidfd on restart at the lowest number none of its fds has. */
+	pidfd = lowest_free(target);
+	if (pidfd) {
+		calls[n++] = (struct remote_call){ .nr = __NR_fcntl, .arg = { 0, F_DUPFD_CLOEXEC,
+			(unsigned long)pidfd } };
+		calls[n++] = (struct remote_call){ .nr = __NR_close, .arg = { 0 } };
+	}
+	fd_take(open, pidfd);
+	/* In increasing order of their numbers (procfs_list_fds sorts). */
+	for (k = 0; k < c->ndonated; k++) {
+		int want = c->donated_n[k], got = lowest_free(open);
+
+		calls[n++] = (struct remote_call){ .nr = __NR_pidfd_getfd, .arg = { (unsigned long)pidfd,
+			(unsigned long)c->donated_fd[k], 0 } };
+		order[k] = n - 1;
+		if (got == want) {
+			calls[n++] = (struct remote_call){ .nr = __NR_fcntl, .arg = { (unsigned long)want,
+				F_SETFD, 0 } };
+		} else {
+			calls[n++] = (struct remote_call){ .nr = __NR_dup3, .arg = { (unsigned long)got,
+				(unsigned long)want, 0 } };
+			calls[n++] = (struct remote_call){ .nr = __NR_close, .arg = { (unsigned long)got } };
+		}
+		fd_take(open, want);
+	}
+	calls[n++] = (struct remote_call){ .nr = __NR_close, .arg = { (unsigned long)pidfd } };
+	fd_drop(open, pidfd);
+	if (remote_syscall_batch(c->ctx.remote, calls, n))
+		goto out;
+	for (k = 0; k < n; k++)
+		if (calls[k].ret < 0) {
+			fail((int)-calls[k].ret, NULL, "giving process %d its fds (call %zu of %zu)",
+			     c->rec->pid, k + 1, n);
+			goto out;
+		}
+	if (calls[1].ret != 0)
+		goto wrong;
+	for (k = 0; k < c->ndonated; k++) {
+		long got = calls[order[k]].ret;
+
+		if (calls[order[k] + 1].nr == __NR_fcntl ? got != c->donated_n[k] :
+		    got != (long)calls[order[k] + 1].arg[0])
+			goto wrong;
+	}
+	ret = 0;
+	goto out;
+wrong:
+	fail_why("an fd came at a number not expected", "please report this with the -vv output",
+		 "giving process %d its fds", c->rec->pid);
+out:
+	free(calls);
+	free(open);
+	free(target);
+	free(order);
+	return ret;
+}
+
+/* Its group, as fix_groups would have made it (it did not exist then). */
+static int join_group(struct rtree *t, struct rproc *c)
+{
+	const struct tree_rec *r = c->rec;
+	pid_t want = r->pgid == t->p[0]->rec->pgid ? getpgid(t->p[0]->pid) : r->pgid;
+
+	if (getpgid(r->pid) == want)
+		return 0;
+	return remote_syscall_ok(c->ctx.remote, NULL, "joining its process group", __NR_setpgid,
+				 0, r->pgid == r->pid ? 0 : (unsigned long)want, 0, 0, 0, 0);
+}
+
+int fork_children(struct rtree *t, size_t i)
+{
+	struct rproc *p = t->p[i];
+	size_t j;
+
+	for (j = i + 1; j < t->n; j++) {
+		struct rproc *c = t->p[j];
+		pid_t want = c->rec->pid;
+
+		if (c->parent != (int)i || !c->by_fork)
+			continue;
+		pr_info("forking process %d from its parent %d", want, p->pid);
+		if (remote_fork_child(p->ctx.remote, &want, 1, c->rec->share_fs != 0,
+				      &c->ctx.remote))
+			return -1;
+		c->pid = c->ctx.pid = want;
+		c->ctx.fork_parent = &p->ctx.meta;
+		if (give_fds(c) || join_group(t, c))
+			return -1;
+		fork_free(c);	/* (its fds are its own now) */
+	}
+	return 0;
+}
+
+void fork_free(struct rproc *p)
+{
+	size_t k;
+
+	for (k = 0; k < p->ndonated; k++)
+		close(p->donated_fd[k]);
+	free(p->donated_n);
+	free(p->donated_fd);
+	p->donated_n = p->donated_fd = NULL;
+	p->ndonated = 0;
+}
