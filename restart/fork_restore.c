@@ -41,34 +41,40 @@ static bool same_file(const struct image_meta *a, uint32_t fa, const struct imag
 	return same_str(x->path, y->path) && x->dev == y->dev && x->ino == y->ino;
 }
 
-/* Everything exec would keep is the parent's, but the fds. */
-static bool same_as_exec_keeps(const struct image_meta *m, const struct image_meta *pm)
+/* Everything exec would keep is the parent's, but the fds: NULL, or what
+ * is not. */
+static const char *differs_from_parent(const struct image_meta *m, const struct image_meta *pm,
+				       pid_t pid)
 {
 	const struct process_rec *c = m->process, *p = pm->process;
 	size_t k;
 
-	if (!same_str(c->root, p->root) || !same_str(c->cwd, p->cwd) || c->cwd_ghost || p->cwd_ghost ||
-	    c->umask != p->umask || c->personality != p->personality ||
-	    c->sig_ignored != p->sig_ignored || c->loginuid != p->loginuid ||
-	    !same_file(m, c->exe_file, pm, p->exe_file) || m->nrlimits != pm->nrlimits)
-		return false;
+	if (!same_str(c->root, p->root) || !same_str(c->cwd, p->cwd) || c->cwd_ghost ||
+	    p->cwd_ghost || c->umask != p->umask)
+		return "its cwd, root or umask is not its parent's";
+	/* (Ignored signals are set after the fork: signals.c.) */
+	if (c->personality != p->personality || c->loginuid != p->loginuid)
+		return "its personality or login uid is not its parent's";
+	if (!same_file(m, c->exe_file, pm, p->exe_file))
+		return "its executable is not its parent's";
+	if (m->nrlimits != pm->nrlimits)
+		return "its resource limits are not its parent's";
 	for (k = 0; k < m->nrlimits; k++)
 		if (m->rlimits[k].resource != pm->rlimits[k].resource ||
 		    m->rlimits[k].cur != pm->rlimits[k].cur || m->rlimits[k].max != pm->rlimits[k].max)
-			return false;
+			return "its resource limits are not its parent's";
 	/* What belongs to the process itself, not to its open files: an
-	 * owner (F_SETOWN) would name the donor, a pidfd or /proc file of
-	 * the process would be the donor's; POSIX locks and leases die with
-	 * it. */
+	 * owner (F_SETOWN) that is the process or its group would be the
+	 * donor's, so would a pidfd or /proc file of its own; POSIX locks
+	 * and leases die with it. */
 	for (k = 0; k < m->nfds; k++)
-		if (m->fds[k].fown_pid || (m->fds[k].flags & O_ASYNC) ||
-		    m->fds[k].kind == FD_PIDFD ||
+		if (m->fds[k].fown_pid == pid || m->fds[k].kind == FD_PIDFD ||
 		    (m->fds[k].path && !strncmp(m->fds[k].path, "/proc/", 6)))
-			return false;
+			return "an fd of its own is a pidfd, a /proc file or owned by it";
 	for (k = 0; k < m->nlocks; k++)
 		if (m->locks[k].kind == LOCK_POSIX || m->locks[k].kind == LOCK_LEASE)
-			return false;
-	return true;
+			return "it holds POSIX locks or leases";
+	return NULL;
 }
 
 /* Something another process opens before exec names it by its PID (a
@@ -89,22 +95,26 @@ static bool named_by_others(const struct rtree *t, pid_t pid)
 	return false;
 }
 
-static bool forkable(const struct rtree *t, size_t i)
+/* Can process i (which shares pages with its parent) be forked from it?
+ * NULL, or why not. */
+static const char *not_forkable(const struct rtree *t, size_t i)
 {
-	const struct rproc *c = t->p[i], *p;
+	const struct rproc *c = t->p[i], *p = t->p[c->parent];
 	const struct tree_rec *r = c->rec;
 	size_t j;
 
-	if (!i || c->zombie || c->parent < 0 || !c->ctx.meta.ncow_pages || c->early)
-		return false;
-	p = t->p[c->parent];
-	if (p->zombie || !p->rec || r->sid != p->rec->sid || r->sid == r->pid)
-		return false;
+	/* Its session: its parent's, or its own (setsid after the fork: a
+	 * session of its own without a terminal, as PostgreSQL's backends). */
+	if (c->early || p->zombie || !p->rec ||
+	    (r->sid != p->rec->sid && (r->sid != r->pid || c->ctx.meta.process->tty_nr)))
+		return "it is not in its parent's session, nor in a session of its own without "
+		       "a terminal";
 	for (j = 0; j < t->n; j++) {
 		if (t->p[j]->parent == (int)i)
-			return false;	/* a leaf only: no restart code runs in it */
-		if (j != i && t->p[j]->rec && t->p[j]->rec->pgid == r->pid)
-			return false;	/* another joins its group: it must exist first */
+			return "it has children (no restart code runs in a forked child)";
+		if (j != i && t->p[j]->rec && (t->p[j]->rec->pgid == r->pid ||
+					       t->p[j]->rec->sid == r->pid))
+			return "other processes join its process group or session";
 	}
 	/* Its group: its parent's, its own (made after the fork), or one a
 	 * live process of the tree leads (joined after the fork). */
@@ -114,15 +124,17 @@ static bool forkable(const struct rtree *t, size_t i)
 			    !t->p[j]->by_fork)
 				break;
 		if (j == t->n)
-			return false;
+			return "its process group's leader is gone";
 	}
 	for (j = 0; j < t->nobjs; j++)
 		if (t->objs[j].lca == (int)i)
-			return false;
+			return "it makes files it shares with others";
 	for (j = 0; j < t->nshms; j++)
 		if (t->shms[j].lca == (int)i)
-			return false;
-	return !named_by_others(t, r->pid) && same_as_exec_keeps(&c->ctx.meta, &p->ctx.meta);
+			return "it makes memory it shares with others";
+	if (named_by_others(t, r->pid))
+		return "another process holds a pidfd, /proc file or fd owner naming it";
+	return differs_from_parent(&c->ctx.meta, &p->ctx.meta, r->pid);
 }
 
 void fork_plan(struct rtree *t)
@@ -133,10 +145,25 @@ void fork_plan(struct rtree *t)
 	/* The forked child, root until its credentials are restored, takes
 	 * its fds from restart (pidfd_getfd: restart must be root too); a
 	 * nested namespace's processes cannot see restart. */
-	if (geteuid() != 0 || o->any_pid || o->pty_slave || t->nested)
+	if (geteuid() != 0 || o->any_pid || o->pty_slave || t->nested) {
+		if (t->n > 1)
+			pr_info("every process is made by exec: children are forked from their "
+				"restored parent only by root, without --pty, --any-pid or a "
+				"nested PID namespace");
 		return;
-	for (i = 1; i < t->n; i++)
-		t->p[i]->by_fork = forkable(t, i);
+	}
+	for (i = 1; i < t->n; i++) {
+		const struct rproc *c = t->p[i];
+		const char *why;
+
+		if (c->zombie || c->parent < 0 || !c->ctx.meta.ncow_pages)
+			continue;	/* (nothing shared with a parent to keep) */
+		why = not_forkable(t, i);
+		t->p[i]->by_fork = !why;
+		if (why)
+			pr_info("process %d is made by exec, with a copy of the pages it shared with "
+				"its parent: %s", c->rec->pid, why);
+	}
 }
 
 _Noreturn void fork_donor_exit(struct rtree *t, size_t i)
@@ -301,12 +328,16 @@ out:
 	return ret;
 }
 
-/* Its group, as fix_groups would have made it (it did not exist then). */
+/* Its session and group, as make_children and fix_groups would have
+ * made them (it did not exist then). */
 static int join_group(struct rtree *t, struct rproc *c)
 {
 	const struct tree_rec *r = c->rec;
 	pid_t want = r->pgid == t->p[0]->rec->pgid ? getpgid(t->p[0]->pid) : r->pgid;
 
+	if (r->sid == r->pid && remote_syscall_ok(c->ctx.remote, NULL, "starting its session",
+						  __NR_setsid, 0, 0, 0, 0, 0, 0))
+		return -1;
 	if (getpgid(r->pid) == want)
 		return 0;
 	return remote_syscall_ok(c->ctx.remote, NULL, "joining its process group", __NR_setpgid,

@@ -229,9 +229,38 @@ static int restore_queue(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* Forked from its restored parent (restart/fork_restore.c): it ignores
+ * what the parent ignored before exec, not what signals_restore_child set
+ * in its own restart child.  Set where the two differ (handlers next). */
+static int restore_ignored_after_fork(struct restore_ctx *ctx)
+{
+	uint64_t want = ctx->meta.process->sig_ignored, have;
+	uint64_t addr;
+	int sig;
+
+	if (!ctx->fork_parent)
+		return 0;
+	have = ctx->fork_parent->process->sig_ignored;
+	for (sig = 1; sig <= 64; sig++) {
+		uint64_t bit = 1ull << (sig - 1);
+		struct kernel_sigaction ka = { (want & bit) ? (uint64_t)(uintptr_t)SIG_IGN :
+					       (uint64_t)(uintptr_t)SIG_DFL, 0, 0, 0 };
+
+		if (sig == SIGKILL || sig == SIGSTOP || !((want ^ have) & bit))
+			continue;
+		remote_scratch_reset(ctx->remote);
+		if (remote_scratch_put(ctx->remote, &ka, sizeof(ka), &addr) ||
+		    remote_syscall_ok(ctx->remote, NULL, "setting a signal's disposition",
+				      __NR_rt_sigaction, sig, addr, 0, 8, 0, 0))
+			return -1;
+	}
+	return 0;
+}
+
 static int signals_restore(struct restore_ctx *ctx)
 {
-	return restore_handlers(ctx) || restore_itimers(ctx) || restore_queue(ctx);
+	return restore_ignored_after_fork(ctx) || restore_handlers(ctx) || restore_itimers(ctx) ||
+	       restore_queue(ctx);
 }
 
 const struct state_ops signals_state_ops = {

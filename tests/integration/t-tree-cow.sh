@@ -15,7 +15,7 @@ need_ckpt
 [ "$(id -u)" = 0 ] || skip "needs root (page frame numbers in /proc/PID/pagemap)"
 
 cat > "$T/cow.py" <<'PY'
-import ctypes, hashlib, mmap, os, sys, time
+import ctypes, hashlib, mmap, os, signal, sys, time
 d = sys.argv[1]
 N = 32 << 20
 buf = bytearray(os.urandom(N))
@@ -32,6 +32,12 @@ name = "root"
 for k in range(3):
     if os.fork() == 0:
         name = "kid%d" % k
+        # What a fork from the restored parent does not give as it is:
+        # a session of its own (kid0), a signal ignored (kid1: SIGUSR2).
+        if k == 0:
+            os.setsid()
+        if k == 1:
+            signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         for off in range(k * 4096, N, 4 * 4096):
             buf[off:off + 16] = b"kid %d wrote here" % k
         break
@@ -96,6 +102,22 @@ for kid in sys.argv[3:]:
 PY
 kids=$(cat /proc/"$pid"/task/*/children)
 [ "$(echo "$kids" | wc -w)" = 3 ] || fail "the restored parent has not 3 children: $kids"
+# One child (kid0) leads a session of its own again, one (kid1) alone
+# ignores SIGUSR2, in its parent's session.
+usr2=$((1 << (12 - 1)))
+leaders=0 ignoring=0
+sid_of() { ps -o sid= -p "$1" | tr -d ' '; }
+ignores_usr2() { [ $((16#$(awk '/^SigIgn:/ { print $2 }' /proc/"$1"/status) & usr2)) != 0 ]; }
+! ignores_usr2 "$pid" || fail "the restored parent ignores SIGUSR2"
+for k in $kids; do
+	[ "$(sid_of "$k")" = "$k" ] && leaders=$((leaders + 1))
+	if ignores_usr2 "$k"; then
+		ignoring=$((ignoring + 1))
+		[ "$(sid_of "$k")" = "$(sid_of "$pid")" ] || fail "child $k is not in its parent's session"
+	fi
+done
+[ "$leaders" = 1 ] && [ "$ignoring" = 1 ] ||
+	fail "after restart $leaders children lead a session (1 did) and $ignoring ignore SIGUSR2 (1 did)"
 python3 "$T/same.py" "$T/buf" "$pid" $kids > "$T/same.out" || fail "reading the pagemaps failed"
 while read -r same; do
 	[ "$same" -ge 6144 ] || fail "a restored child shares only $same pages with its parent (6144 untouched): $(tr '\n' ' ' < "$T/same.out")"
