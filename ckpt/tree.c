@@ -34,6 +34,7 @@ struct tproc {
 	int parent;			/* index in tree.procs, -1 for the root */
 	bool live;			/* ctx in use (not a zombie) */
 	bool share_fs;			/* its cwd/root/umask is its parent's (CLONE_FS) */
+	bool share_files;		/* its fd table is its parent's (CLONE_FILES) */
 };
 
 struct tree {
@@ -347,16 +348,18 @@ static bool session_ok(const struct tree *t, const struct tproc *p)
  * process itself or inherited from the parent; a group is led by a
  * process of the tree in the same session, or is the root's. */
 /* Processes sharing one fd table (clone CLONE_FILES) or one cwd/umask
- * (CLONE_FS): restart recreates each process by exec, which gives it an
- * fd table of its own.  The table's contents come back (the same open
- * files in each: tree_pid links), not the coupling of later changes: said
- * in one warning line.  A shared cwd, root and umask is kept by exec:
- * restart creates a process that shares it with its parent with
- * clone(CLONE_FS) (share_fs).  Sharing is one fs_struct for a set of
- * processes, so that is enough when each process sharing it with any
- * other shares it with its parent too (the set is a subtree); anything
- * else (siblings whose parent unshared it, the root and its parent, a
- * chroot) is refused by name. */
+ * (CLONE_FS) with their parent.  A shared cwd, root and umask is kept by
+ * exec: restart creates a process that shares it with its parent with
+ * clone(CLONE_FS) (share_fs).  A shared fd table is not (exec gives the
+ * process one of its own): restart forks such a process from its
+ * restored parent with CLONE_FILES (restart/fork_restore.c,
+ * share_files).  Sharing is one table for a set of processes, so that is
+ * enough when each process sharing it with any other shares it with its
+ * parent too (the set is a subtree).  Anything else (siblings whose
+ * parent unshared its table) comes back as the same open files in a
+ * table of each one's own (the tree_pid links), not the coupling of
+ * later changes: said in one warning line; a shared cwd so (or the root's
+ * with its parent, a chroot) is refused by name. */
 static int check_shared_tables(const struct tree *t)
 {
 	static const struct { int type; const char *what, *flag; } kinds[] = {
@@ -382,6 +385,9 @@ static int check_shared_tables(const struct tree *t)
 						"checkpointing process %d (%s)", q->pid, q->comm);
 			q->share_fs = true;
 		}
+		if (b && t->procs[q->parent]->live &&
+		    !syscall(SYS_kcmp, t->procs[q->parent]->pid, q->pid, KCMP_FILES, 0, 0))
+			q->share_files = true;
 		for (a = 0; a <= b; a++) {
 			other = a < b ? t->procs[a]->pid : b == 0 ? q->ppid : 0;
 			if ((a < b && !t->procs[a]->live) || other <= 1)
@@ -393,6 +399,8 @@ static int check_shared_tables(const struct tree *t)
 					continue;
 				if (kinds[k].type == KCMP_FS && a < b && q->share_fs)
 					continue;	/* (the other shares it with it, so with q's parent too) */
+				if (kinds[k].type == KCMP_FILES && a < b && q->share_files)
+					continue;	/* (as for CLONE_FS) */
 				if (kinds[k].type == KCMP_FILES && a < b) {	/* (the root: its parent stays outside) */
 					pr_warn("process %d shares its fd table with process %d "
 						"(clone CLONE_FILES): each is restored with the same "
@@ -653,6 +661,7 @@ static int record_tree(struct tree *t)
 		r->state = p->state;
 		r->exit_status = p->exit_status;
 		r->share_fs = p->share_fs;
+		r->share_files = p->share_files;
 		if (!(r->comm = strdup(p->comm)))
 			return fail(ENOMEM, NULL, "recording the process tree");
 	}

@@ -468,7 +468,9 @@ enum tree_state { TREE_RUNNING = 1, TREE_STOPPED, TREE_ZOMBIE };
 	F(T, 6, I32, exit_status)		/* zombie: wait status (WIFEXITED...) */ \
 	F(T, 7, STR, comm)			\
 	F(T, 490, U32, share_fs)		/* 1: shares its cwd, root and umask with \
-						   its parent (clone CLONE_FS) */
+						   its parent (clone CLONE_FS) */ \
+	F(T, 580, U32, share_files)		/* 1: shares its fd table with its \
+						   parent (clone CLONE_FILES) */
 RECORD_DECLARE(tree_rec, TREE_FIELDS)
 
 /* System V IPC (common/state/sysv.c).  Member "meta/sysv-shm": each

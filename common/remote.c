@@ -348,10 +348,11 @@ int remote_fork_copy(struct remote *r, bool sibling, struct remote **copy)
 	return 0;
 }
 
-int remote_fork_child(struct remote *r, const pid_t *set_tid, size_t nset, bool share_fs,
-		      struct remote **child)
+int remote_fork_child(struct remote *r, const pid_t *set_tid, size_t nset,
+		      unsigned long clone_flags, struct remote **child)
 {
-	struct clone_args args = { .flags = share_fs ? CLONE_FS : 0, .exit_signal = SIGCHLD };
+	struct clone_args args = { .flags = clone_flags & (CLONE_FS | CLONE_FILES),
+				   .exit_signal = SIGCHLD };
 	uint64_t tid_addr, args_addr;
 	long pid;
 	int ret;

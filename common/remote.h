@@ -111,11 +111,12 @@ int remote_reap_copy(struct remote *r, pid_t copy) must_check;
 
 /* restart: have the (adopted) process fork a child under the PIDs
  * set_tid gives (clone3, innermost namespace first; nset 0: any), with
- * CLONE_FS if share_fs and exit signal SIGCHLD: a copy of the process as
+ * clone_flags (CLONE_FS, CLONE_FILES: what it shares with the process)
+ * and exit signal SIGCHLD: a copy of the process as
  * it is now, ours (in an event stop, killed if we die) before it runs an
  * instruction. */
-int remote_fork_child(struct remote *r, const pid_t *set_tid, size_t nset, bool share_fs,
-		      struct remote **child) must_check;
+int remote_fork_child(struct remote *r, const pid_t *set_tid, size_t nset,
+		      unsigned long clone_flags, struct remote **child) must_check;
 
 /* Scratch memory mapped in the task for syscall arguments.  addr 0 lets
  * the kernel choose.  remote_scratch_put copies data in and returns its

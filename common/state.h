@@ -426,6 +426,12 @@ static inline bool vma_protect_late(const struct vma_rec *v)
 	       !(v->vmflags & VMF_DP);
 }
 
+/* restart (common/state/memory.c): is mapping v of image m kept as it is
+ * when the process is forked from its restored parent, whose image is pm
+ * (restore_ctx.fork_parent), all of it? */
+bool memory_vma_kept_by_fork(const struct image_meta *m, const struct vma_rec *v,
+			     const struct image_meta *pm);
+
 /* Shared by state modules. */
 /* Identity of a file at dump time; *index into meta.files (deduplicated). */
 int file_id_record(struct image_meta *m, const char *path, int *index) must_check;

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,27 @@ static bool named_by_others(const struct rtree *t, pid_t pid)
 	return false;
 }
 
+/* Every mapping of c that restart maps from an fd it keeps in the
+ * process through exec (shared memory, a file without a name) is one the
+ * fork from its parent keeps as it is.  (Forked with its parent's fd
+ * table, c has no such fds.) */
+static bool mappings_kept(const struct rproc *c, const struct image_meta *pm)
+{
+	const struct image_meta *m = &c->ctx.meta;
+	size_t k;
+
+	for (k = 0; k < m->nvmas; k++) {
+		const struct vma_rec *v = &m->vmas[k];
+		bool by_fd = (c->vma_shm && c->vma_shm[k] >= 0) ||
+			     ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
+			      v->file_index < 0);
+
+		if (by_fd && !memory_vma_kept_by_fork(m, v, pm))
+			return false;
+	}
+	return true;
+}
+
 /* Can process i (which shares pages with its parent) be forked from it?
  * NULL, or why not. */
 static const char *not_forkable(const struct rtree *t, size_t i)
@@ -110,8 +132,9 @@ static const char *not_forkable(const struct rtree *t, size_t i)
 		return "it is not in its parent's session, nor in a session of its own without "
 		       "a terminal";
 	for (j = 0; j < t->n; j++) {
-		if (t->p[j]->parent == (int)i)
-			return "it has children (no restart code runs in a forked child)";
+		if (t->p[j]->parent == (int)i && !t->p[j]->by_fork)
+			return "it has children made by exec (no restart code runs in a forked "
+			       "child to make them)";
 		if (j != i && t->p[j]->rec && (t->p[j]->rec->pgid == r->pid ||
 					       t->p[j]->rec->sid == r->pid))
 			return "other processes join its process group or session";
@@ -134,6 +157,9 @@ static const char *not_forkable(const struct rtree *t, size_t i)
 			return "it makes memory it shares with others";
 	if (named_by_others(t, r->pid))
 		return "another process holds a pidfd, /proc file or fd owner naming it";
+	if (r->share_files && !mappings_kept(c, &p->ctx.meta))
+		return "it maps memory shared with others, or a file without a name, where its "
+		       "parent does not";
 	return differs_from_parent(&c->ctx.meta, &p->ctx.meta, r->pid);
 }
 
@@ -152,15 +178,21 @@ void fork_plan(struct rtree *t)
 				"nested PID namespace");
 		return;
 	}
-	for (i = 1; i < t->n; i++) {
+	/* Children first: a process is forked only if all its children are
+	 * (forked in turn from it once it is restored). */
+	for (i = t->n; i-- > 1;) {
 		const struct rproc *c = t->p[i];
 		const char *why;
 
-		if (c->zombie || c->parent < 0 || !c->ctx.meta.ncow_pages)
+		if (c->zombie || c->parent < 0 || (!c->ctx.meta.ncow_pages && !c->rec->share_files))
 			continue;	/* (nothing shared with a parent to keep) */
 		why = not_forkable(t, i);
 		t->p[i]->by_fork = !why;
-		if (why)
+		if (why && c->rec->share_files)
+			pr_warn("process %d shares its fd table with its parent (clone CLONE_FILES): "
+				"it is restored with the same open files in a table of its own, as "
+				"%s", c->rec->pid, why);
+		else if (why)
 			pr_info("process %d is made by exec, with a copy of the pages it shared with "
 				"its parent: %s", c->rec->pid, why);
 	}
@@ -168,7 +200,10 @@ void fork_plan(struct rtree *t)
 
 _Noreturn void fork_donor_exit(struct rtree *t, size_t i)
 {
-	/* Its fds are in place: restart takes them, then kills it. */
+	/* Its fds are in place: restart takes them, then kills it.  Its
+	 * children's donors first, its own children: their PIDs are free
+	 * when it forks them. */
+	fork_reap_donors(t, i);
 	report_child(t, i, 'F');
 	for (;;)
 		pause();
@@ -180,6 +215,8 @@ int fork_take_fds(struct rproc *p)
 	size_t n, k;
 	int ret = -1;
 
+	if (p->rec->share_files)
+		goto done;	/* (its parent's table is its own) */
 	if (procfs_list_fds(p->pid, &fds, &n))
 		return -1;
 	p->donated_n = malloc((n + 1) * sizeof(int));
@@ -202,6 +239,7 @@ int fork_take_fds(struct rproc *p)
 		p->donated_n[p->ndonated] = fds[k];
 		p->donated_fd[p->ndonated++] = ours;
 	}
+done:
 	p->donor_done = true;
 	if (kill(p->pid, SIGKILL))
 		fail(errno, NULL, "ending the restart child of process %d", p->pid);
@@ -328,6 +366,18 @@ out:
 	return ret;
 }
 
+/* Sharing its parent's fd table (CLONE_FILES): none of what restart
+ * keeps in a process through exec for its memory (an fd on each object of
+ * shared memory) is there, nor needed: fork_plan made sure the fork keeps
+ * every such mapping as it is (memory.c). */
+static void unshared_fds_gone(struct rproc *c)
+{
+	size_t k;
+
+	for (k = 0; c->ctx.vma_shm_fd && k < c->ctx.meta.nvmas; k++)
+		c->ctx.vma_shm_fd[k] = -1;
+}
+
 /* Its session and group, as make_children and fix_groups would have
  * made them (it did not exist then). */
 static int join_group(struct rtree *t, struct rproc *c)
@@ -356,12 +406,17 @@ int fork_children(struct rtree *t, size_t i)
 		if (c->parent != (int)i || !c->by_fork)
 			continue;
 		pr_info("forking process %d from its parent %d", want, p->pid);
-		if (remote_fork_child(p->ctx.remote, &want, 1, c->rec->share_fs != 0,
-				      &c->ctx.remote))
+		if (remote_fork_child(p->ctx.remote, &want, 1,
+				      (c->rec->share_fs ? CLONE_FS : 0) |
+				      (c->rec->share_files ? CLONE_FILES : 0), &c->ctx.remote))
 			return -1;
 		c->pid = c->ctx.pid = want;
 		c->ctx.fork_parent = &p->ctx.meta;
-		if (give_fds(c) || join_group(t, c))
+		if (c->rec->share_files)
+			unshared_fds_gone(c);
+		else if (give_fds(c))
+			return -1;
+		if (join_group(t, c))
 			return -1;
 		fork_free(c);	/* (its fds are its own now) */
 	}

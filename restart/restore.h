@@ -100,12 +100,14 @@ void shared_free(struct rtree *t);
  * parent, so that the private memory they still shared with it at the
  * checkpoint (meta/cow-pages) is shared again, copy-on-write, instead of
  * copied into each.  fork_plan (before anything is created) picks them:
- * leaves whose every state exec would keep is their parent's but their
- * fds.  In the restart child, fork_donor_exit replaces exec; in restart,
+ * those whose every state exec would keep is their parent's but their
+ * fds (and whose children are all forked in turn), and every one that
+ * shares its parent's fd table (clone CLONE_FILES: exec would give it one
+ * of its own) and can be.  In the restart child, fork_donor_exit replaces exec; in restart,
  * fork_take_fds takes its fds on its 'F' report and ends it; the parent's
  * restart child reaps it before exec (fork_reap_donors); after the
  * parent's memory is in place, fork_children forks each and gives it its
- * fds. */
+ * fds (one sharing the table has them). */
 void fork_plan(struct rtree *t);
 _Noreturn void fork_donor_exit(struct rtree *t, size_t i);
 int fork_take_fds(struct rproc *p) must_check;

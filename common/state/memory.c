@@ -1441,6 +1441,7 @@ struct memory_restore_state {
 	/* Forked from its parent (restore_ctx.fork_parent): the ranges of
 	 * private memory kept as the fork left them, sorted. */
 	struct interval *kept;
+	bool *kept_shared;		/* per kept range: of shared memory */
 	size_t nkept;
 };
 
@@ -1899,7 +1900,7 @@ static int map_all(struct restore_ctx *ctx)
 			continue;
 		k = n;
 		/* Forked from the parent: only what the kept ranges leave
-		 * (those are of the private kinds only, mapped by address). */
+		 * (mapped by address: the part's offset follows). */
 		while (j < nkept && st->kept[j].end <= v->start)
 			j++;
 		if (j >= nkept || st->kept[j].start >= v->end) {
@@ -2424,7 +2425,9 @@ static int close_target_fds(struct restore_ctx *ctx)
 /* Forked from its parent: where a private mapping of the process is the
  * parent's too (same kind, protection, flags, file and offset), the fork
  * left the parent's pages in it, shared copy-on-write.  Not what the fork
- * does not copy as it is (MADV_DONTFORK, MADV_WIPEONFORK, droppable). */
+ * does not copy as it is (MADV_DONTFORK, MADV_WIPEONFORK, droppable).
+ * Shared anonymous memory both map (one object: shm_ino) at the same
+ * offset the fork left mapped as it is, the object itself. */
 static bool vma_inheritable(const struct image_meta *m, const struct vma_rec *v,
 			    const struct image_meta *pm, const struct vma_rec *u)
 {
@@ -2438,6 +2441,8 @@ static bool vma_inheritable(const struct image_meta *m, const struct vma_rec *v,
 	case VMA_HEAP:
 	case VMA_STACK:
 		return true;
+	case VMA_ANON_SHARED:
+		return v->shm_ino && v->shm_ino == u->shm_ino && v->pgoff - v->start == u->pgoff - u->start;
 	case VMA_FILE_PRIVATE:
 		if (v->file_index < 0 || u->file_index < 0 || (size_t)v->file_index >= m->nfiles ||
 		    (size_t)u->file_index >= pm->nfiles)
@@ -2452,6 +2457,18 @@ static bool vma_inheritable(const struct image_meta *m, const struct vma_rec *v,
 	}
 }
 
+bool memory_vma_kept_by_fork(const struct image_meta *m, const struct vma_rec *v,
+			     const struct image_meta *pm)
+{
+	size_t k;
+
+	for (k = 0; k < pm->nvmas; k++)
+		if (pm->vmas[k].start <= v->start && v->end <= pm->vmas[k].end &&
+		    vma_inheritable(m, v, pm, &pm->vmas[k]))
+			return true;
+	return false;
+}
+
 /* The ranges kept as the fork from the parent left them (sorted). */
 static int find_kept(struct restore_ctx *ctx)
 {
@@ -2459,7 +2476,8 @@ static int find_kept(struct restore_ctx *ctx)
 	struct memory_restore_state *st = restore_state(ctx);
 	size_t i, j = 0, k;
 
-	if (!st || !(st->kept = malloc((m->nvmas + pm->nvmas + 1) * sizeof(*st->kept))))
+	if (!st || !(st->kept = malloc((m->nvmas + pm->nvmas + 1) * sizeof(*st->kept))) ||
+	    !(st->kept_shared = malloc((m->nvmas + pm->nvmas + 1) * sizeof(*st->kept_shared))))
 		return fail(ENOMEM, NULL, "restoring memory");
 	for (i = 0; i < m->nvmas; i++) {
 		const struct vma_rec *v = &m->vmas[i];
@@ -2469,10 +2487,12 @@ static int find_kept(struct restore_ctx *ctx)
 		for (k = j; k < pm->nvmas && pm->vmas[k].start < v->end; k++) {
 			const struct vma_rec *u = &pm->vmas[k];
 
-			if (vma_inheritable(m, v, pm, u))
-				st->kept[st->nkept++] = (struct interval){
-					v->start > u->start ? v->start : u->start,
-					v->end < u->end ? v->end : u->end };
+			if (!vma_inheritable(m, v, pm, u))
+				continue;
+			st->kept_shared[st->nkept] = v->kind == VMA_ANON_SHARED;
+			st->kept[st->nkept++] = (struct interval){
+				v->start > u->start ? v->start : u->start,
+				v->end < u->end ? v->end : u->end };
 		}
 	}
 	return 0;
@@ -2501,6 +2521,8 @@ static int drop_unshared(struct restore_ctx *ctx)
 	for (i = 0; i < st->nkept; i++) {
 		uint64_t at = st->kept[i].start, end = st->kept[i].end;
 
+		if (st->kept_shared[i])
+			continue;	/* (the object is the parent's: nothing to drop) */
 		while (c < m->ncow_pages && cow[c].end <= at)
 			c++;
 		for (; at < end; c++) {
@@ -2615,6 +2637,7 @@ static void memory_restore_release(struct restore_ctx *ctx)
 		image_paths_free(st->parents, st->nparents);
 		free(st->need);
 		free(st->kept);
+		free(st->kept_shared);
 		page_index_free(&st->index);
 		pthread_mutex_destroy(&st->lock);
 		free(st);
