@@ -5,7 +5,8 @@
 # namespace no longer the process's own, an epoll watching a pipe that only
 # a child still holds; two children sharing their cwd and umask (CLONE_FS)
 # without their parent; a pty's queues when ckpt lacks CAP_SYS_ADMIN.
-# Said in a warning, not refused: a shared fd table (CLONE_FILES).
+# Said in a warning, not refused: an fd table (CLONE_FILES) two children
+# share without their parent (t-tree-fdshare: with the parent).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -28,8 +29,8 @@ ns not one of the process's own namespaces
 epoll holds by no fd
 clonefs shares its cwd, root and umask
 LIST
-# A child sharing the fd table (CLONE_FILES) is not refused: one warning
-# line says each comes back with a table of its own.
+# Siblings sharing an fd table (CLONE_FILES), their parent not, are not
+# refused: one warning line says each comes back with a table of its own.
 start_bg "$PROGS/miscfd" refuse-clonefiles > "$T/cf.log" 2> "$T/cf.err2"
 pid=$BG_PID
 wait_for_line "$T/cf.log" '^ready$' 5

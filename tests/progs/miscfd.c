@@ -61,9 +61,10 @@
  *                  a pidfd of its parent (outside the tree); a uts namespace fd kept
  *                  across unshare(CLONE_NEWUTS); an epoll watching a pipe
  *                  only a child still holds.  Checked: still running.
- *   miscfd refuse-clonefs
+ *   miscfd refuse-clonefs | refuse-clonefiles
  *                  two children sharing their cwd and umask (clone
- *                  CLONE_FS), their parent not (it unshared it).
+ *                  CLONE_FS) or their fd table (CLONE_FILES), their
+ *                  parent not (it unshared it).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -899,7 +900,11 @@ static void refuse_setup(const char *what)
 		close(p[0]);
 		close(p[1]);
 	} else if (!strcmp(what, "clonefiles")) {
-		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0)
+		/* Two children sharing it, their parent no more (restart can
+		 * make it again only between a parent and its children). */
+		if (clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0 ||
+		    clone(clone_idle, stack + sizeof(stack), SIGCHLD | CLONE_FILES, NULL) < 0 ||
+		    unshare(CLONE_FILES))
 			die("clone");
 	} else if (!strcmp(what, "clonefs")) {
 		/* Two children sharing it, their parent no more (restart can make
