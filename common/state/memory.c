@@ -1809,21 +1809,23 @@ static const struct {
 };
 #define MAX_CALLS_PER_VMA (1 + sizeof(vma_advice) / sizeof(vma_advice[0]))
 
-/* The mmap and madvise calls that re-create v, appended to calls. */
-static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct remote_call *calls,
-		     size_t *n)
+/* The mmap and madvise calls that re-create v (all of the image's mapping
+ * vi, or a part of it), appended to calls. */
+static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, size_t vi,
+		     struct remote_call *calls, size_t *n)
 {
 	int flags = MAP_FIXED, prot = v->prot;
+	int shm_fd = ctx->vma_shm_fd ? ctx->vma_shm_fd[vi] : -1;
 	long fd = -1;
 	uint64_t pgoff = 0;
 	unsigned i;
 
 	switch (v->kind) {
 	case VMA_ANON_SHARED:
-		if (ctx->vma_shm_fd && ctx->vma_shm_fd[v - ctx->meta.vmas] >= 0) {
+		if (shm_fd >= 0) {
 			/* Shared with other processes of a tree: its object. */
 			flags |= MAP_SHARED;
-			fd = ctx->vma_shm_fd[v - ctx->meta.vmas];
+			fd = shm_fd;
 			pgoff = v->pgoff;
 			break;
 		}
@@ -1832,9 +1834,9 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	case VMA_FILE_PRIVATE:
 	case VMA_FILE_SHARED:
 		flags |= v->kind == VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
-		if (v->file_index < 0 && ctx->vma_shm_fd && ctx->vma_shm_fd[v - ctx->meta.vmas] >= 0) {
+		if (v->file_index < 0 && shm_fd >= 0) {
 			/* A ghost other processes of a tree hold too: its one file. */
-			fd = ctx->vma_shm_fd[v - ctx->meta.vmas];
+			fd = shm_fd;
 		} else if (v->file_index < 0 ?
 		    fd_ghost_map_fd(ctx, v->start, v->kind == VMA_FILE_SHARED && (v->vmflags & VMF_MW),
 				    &fd) :
@@ -1862,18 +1864,20 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, struct re
 	return 0;
 }
 
-/* The part [start, end) of a private mapping v (nothing if empty). */
-static int map_part(struct restore_ctx *ctx, const struct vma_rec *v, uint64_t start, uint64_t end,
+/* The part [start, end) of the image's mapping vi (nothing if empty): what
+ * a fork from the parent did not keep of it. */
+static int map_part(struct restore_ctx *ctx, size_t vi, uint64_t start, uint64_t end,
 		    struct remote_call *calls, size_t *n)
 {
-	struct vma_rec part = *v;
+	struct vma_rec part = ctx->meta.vmas[vi];
+	const struct vma_rec *v = &ctx->meta.vmas[vi];
 
 	if (start >= end)
 		return 0;
 	part.start = start;
 	part.end = end;
 	part.pgoff = v->pgoff + (start - v->start);
-	return map_calls(ctx, &part, calls, n);
+	return map_calls(ctx, &part, vi, calls, n);
 }
 
 /* Every mapping of the image, with as few stops of the process as
@@ -1904,17 +1908,17 @@ static int map_all(struct restore_ctx *ctx)
 		while (j < nkept && st->kept[j].end <= v->start)
 			j++;
 		if (j >= nkept || st->kept[j].start >= v->end) {
-			if (map_calls(ctx, v, calls, &n))
+			if (map_calls(ctx, v, i, calls, &n))
 				goto out;
 		} else {
 			for (; j < nkept && st->kept[j].start < v->end; j++) {
-				if (map_part(ctx, v, at, st->kept[j].start, calls, &n))
+				if (map_part(ctx, i, at, st->kept[j].start, calls, &n))
 					goto out;
 				at = st->kept[j].end;
 				if (at >= v->end)
 					break;	/* (it may go on into the next one) */
 			}
-			if (map_part(ctx, v, at, v->end, calls, &n))
+			if (map_part(ctx, i, at, v->end, calls, &n))
 				goto out;
 		}
 		for (; k < n; k++)

@@ -28,6 +28,14 @@ f = open(os.path.join(d, "file.bin"), "r+b")
 fm = mmap.mmap(f.fileno(), FN, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
 f.close()
 fm[:] = os.urandom(FN)
+# Shared anonymous memory, whole in the children; the parent unmaps a
+# page in its middle after the forks (its mapping in two, theirs one):
+# each restored child keeps the two parts from the fork and maps the
+# page between them from the same object.
+SN = 64 * 4096
+sm = mmap.mmap(-1, SN)
+sm[:] = os.urandom(SN)
+sm_addr = ctypes.addressof((ctypes.c_char * SN).from_buffer(sm))
 name = "root"
 for k in range(3):
     if os.fork() == 0:
@@ -41,12 +49,21 @@ for k in range(3):
         for off in range(k * 4096, N, 4 * 4096):
             buf[off:off + 16] = b"kid %d wrote here" % k
         break
+if name == "root":
+    if ctypes.CDLL(None).munmap(ctypes.c_void_p(sm_addr + 10 * 4096), 4096):
+        sys.exit(4)
 def digest():		# (no copy: a copy would be in the image)
     h = hashlib.sha256(buf)
     h.update(fm)
+    if name == "root":
+        h.update(sm[:10 * 4096])
+        h.update(sm[11 * 4096:])
+    else:
+        h.update(sm)
     return h.hexdigest()
 want = digest()
 if name == "root":
+    open(os.path.join(d, "shmap"), "w").write("%d %d\n" % (sm_addr, SN))
     addr = ctypes.addressof((ctypes.c_char * N).from_buffer(buf))
     open(os.path.join(d, "buf"), "w").write("%d %d\n" % (addr, N))
     addr = ctypes.addressof((ctypes.c_char * FN).from_buffer(fm))
@@ -126,5 +143,11 @@ python3 "$T/same.py" "$T/filemap" "$pid" $kids > "$T/same-file.out" || fail "rea
 while read -r same; do
 	[ "$same" -ge 1024 ] || fail "a restored child shares only $same pages of the private file mapping with its parent (1024): $(tr '\n' ' ' < "$T/same-file.out")"
 done < "$T/same-file.out"
+# The shared memory is one object again: each child maps the parent's
+# frames, but for the page the parent unmapped (63 of 64).
+python3 "$T/same.py" "$T/shmap" "$pid" $kids > "$T/same-shm.out" || fail "reading the pagemaps failed"
+while read -r same; do
+	[ "$same" = 63 ] || fail "a restored child shares $same pages of the shared mapping with its parent (63): $(tr '\n' ' ' < "$T/same-shm.out")"
+done < "$T/same-shm.out"
 say "after restart each child shares $(tr '\n' ' ' < "$T/same.out")pages with its parent, and $(tr '\n' ' ' < "$T/same-file.out")of the file mapping"
 pass
