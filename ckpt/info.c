@@ -679,6 +679,9 @@ static void print_tree(FILE *f, const struct image_meta *m)
 		snprintf(pid, sizeof(pid), "%*s%d %s", depth * 2, "", t->pid, t->comm ? t->comm : "?");
 		fprintf(f, "  %-24s %7d %7d %7d  %s", pid, t->ppid, t->pgid, t->sid,
 			states[t->state <= TREE_ZOMBIE ? t->state : 0]);
+		if (t->state == TREE_STOPPED && t->stop_sig)
+			fprintf(f, " (by SIG%s)", sigabbrev_np((int)t->stop_sig) ?
+				sigabbrev_np((int)t->stop_sig) : "?");
 		if (t->state == TREE_ZOMBIE) {
 			if (WIFSIGNALED(t->exit_status))
 				fprintf(f, " (killed by signal %d)", WTERMSIG(t->exit_status));

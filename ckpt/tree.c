@@ -29,6 +29,7 @@ struct tproc {
 	struct dump_ctx ctx;
 	pid_t pid, ppid, pgid, sid;
 	uint32_t state;			/* enum tree_state */
+	int stop_sig;			/* TREE_STOPPED: by this signal */
 	int exit_status;		/* zombies */
 	char comm[64];
 	int parent;			/* index in tree.procs, -1 for the root */
@@ -132,7 +133,8 @@ static int freeze(struct tproc *p)
 		return -1;
 	p->ctx.frozen_ns = now_ns();
 	p->ctx.source = p->ctx.remote;
-	p->state = remote_was_stopped(p->ctx.remote) ? TREE_STOPPED : TREE_RUNNING;
+	p->stop_sig = remote_stop_signal(p->ctx.remote);
+	p->state = p->stop_sig ? TREE_STOPPED : TREE_RUNNING;
 	return 0;
 }
 
@@ -662,6 +664,7 @@ static int record_tree(struct tree *t)
 		r->exit_status = p->exit_status;
 		r->share_fs = p->share_fs;
 		r->share_files = p->share_files;
+		r->stop_sig = (uint32_t)p->stop_sig;
 		if (!(r->comm = strdup(p->comm)))
 			return fail(ENOMEM, NULL, "recording the process tree");
 	}

@@ -470,7 +470,10 @@ enum tree_state { TREE_RUNNING = 1, TREE_STOPPED, TREE_ZOMBIE };
 	F(T, 490, U32, share_fs)		/* 1: shares its cwd, root and umask with \
 						   its parent (clone CLONE_FS) */ \
 	F(T, 580, U32, share_files)		/* 1: shares its fd table with its \
-						   parent (clone CLONE_FILES) */
+						   parent (clone CLONE_FILES) */ \
+	F(T, 581, U32, stop_sig)		/* stopped: the signal that stopped \
+						   it (SIGSTOP, SIGTSTP, SIGTTIN, \
+						   SIGTTOU); 0 (older images): SIGSTOP */
 RECORD_DECLARE(tree_rec, TREE_FIELDS)
 
 /* System V IPC (common/state/sysv.c).  Member "meta/sysv-shm": each

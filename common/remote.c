@@ -26,7 +26,7 @@
 struct remote {
 	pid_t pid;
 	bool attached;
-	bool stopped_before;		/* group-stopped when seized */
+	int stop_sig;			/* group-stopped when seized: by this signal */
 	arch_regs_t orig_regs;
 	uint64_t orig_sigmask;
 	uint64_t syscall_ip;		/* address of a `syscall` insn */
@@ -223,8 +223,8 @@ int remote_seize(pid_t pid, struct remote **out)
 			goto err;
 		if (is_event_stop(status)) {
 			int sig = WSTOPSIG(status);
-			r->stopped_before = sig == SIGSTOP || sig == SIGTSTP ||
-					    sig == SIGTTIN || sig == SIGTTOU;
+			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+				r->stop_sig = sig;
 			break;
 		}
 		if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status))) {
@@ -406,7 +406,7 @@ int remote_scratch_borrow(struct remote *r, struct remote *owner)
 pid_t remote_pid(const struct remote *r) { return r->pid; }
 const arch_regs_t *remote_orig_regs(const struct remote *r) { return &r->orig_regs; }
 uint64_t remote_orig_sigmask(const struct remote *r) { return r->orig_sigmask; }
-bool remote_was_stopped(const struct remote *r) { return r->stopped_before; }
+int remote_stop_signal(const struct remote *r) { return r->stop_sig; }
 int remote_mem_fd(struct remote *r) { return r->mem_fd; }
 
 int remote_find_syscall_insn(struct remote *r)

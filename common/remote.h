@@ -45,8 +45,9 @@ pid_t remote_pid(const struct remote *r);
 /* Registers and signal mask the task had when we took it. */
 const arch_regs_t *remote_orig_regs(const struct remote *r);
 uint64_t remote_orig_sigmask(const struct remote *r);
-/* The task was in a group-stop (SIGSTOP'ed) when seized. */
-bool remote_was_stopped(const struct remote *r);
+/* The signal that had stopped the task (a group-stop: SIGSTOP, SIGTSTP,
+ * SIGTTIN or SIGTTOU) when it was seized; 0 if it was not stopped. */
+int remote_stop_signal(const struct remote *r);
 
 /* A copy of the task's vDSO (len bytes read at start) as the kernel made
  * it: without ckpt's return stub, which sits in its unused tail while

@@ -884,7 +884,36 @@ static int leader_exit(struct restore_ctx *ctx)
 			"%d exit again (it had called pthread_exit)", ctx->pid);
 }
 
-static int let_go(struct restore_ctx *ctx, bool stopped)
+/* Whether the process group of process pid is orphaned now (no member
+ * has a parent outside it in its session): the kernel discards a
+ * SIGTSTP, SIGTTIN or SIGTTOU sent to a member of such a group. */
+static bool group_orphaned(pid_t pid)
+{
+	struct proc_stat me, st, parent;
+	struct dirent *e;
+	bool orphaned = true;
+	DIR *d;
+
+	if (procfs_read_stat(pid, &me) || !(d = opendir("/proc"))) {
+		error_clear();
+		return true;
+	}
+	while (orphaned && (e = readdir(d))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (p <= 0 || procfs_read_stat(p, &st) || st.pgrp != me.pgrp || st.ppid <= 0 ||
+		    procfs_read_stat(st.ppid, &parent)) {
+			error_clear();	/* (gone meanwhile, or not a process) */
+			continue;
+		}
+		orphaned = !(parent.session == me.session && parent.pgrp != me.pgrp);
+	}
+	closedir(d);
+	return orphaned;
+}
+
+/* stop_sig: the signal that had stopped it (0: it was not stopped). */
+static int let_go(struct restore_ctx *ctx, int stop_sig)
 {
 	const struct thread_rec *t;
 	bool exited = ctx->meta.threads[0].exited;
@@ -895,9 +924,16 @@ static int let_go(struct restore_ctx *ctx, bool stopped)
 		return -1;
 	if (exited && leader_exit(ctx))
 		return -1;
-	/* A stopped process stops before its first instruction: its SIGSTOP
+	/* A stopped process stops before its first instruction, by the
+	 * signal that had stopped it (what its parent's wait reports): it
 	 * waits, queued, as no syscall is injected any more. */
-	if (stopped && kill(ctx->pid, SIGSTOP))
+	if (stop_sig && stop_sig != SIGSTOP && group_orphaned(ctx->pid)) {
+		pr_warn("process %d had been stopped by SIG%s, which does not stop a process "
+			"whose group is orphaned, as its group is here: it is stopped by "
+			"SIGSTOP", ctx->pid, sigabbrev_np(stop_sig));
+		stop_sig = SIGSTOP;
+	}
+	if (stop_sig && kill(ctx->pid, stop_sig))
 		return fail(errno, NULL, "stopping process %d again", ctx->pid);
 	/* The leader last: when it runs, all its threads are in place. */
 	for (i = ctx->ntasks; i-- > (exited ? 1 : 0);) {
@@ -907,6 +943,14 @@ static int let_go(struct restore_ctx *ctx, bool stopped)
 			return -1;
 	}
 	return 0;
+}
+
+/* The signal that had stopped process r (0: it was not stopped). */
+static int stop_signal(const struct tree_rec *r)
+{
+	if (!r || r->state != TREE_STOPPED)
+		return 0;
+	return r->stop_sig ? (int)r->stop_sig : SIGSTOP;	/* (older images: 0) */
 }
 
 static const struct tree_rec *tree_find(const struct image_meta *root, pid_t pid, size_t *index)
@@ -989,7 +1033,10 @@ static int check_tree(const struct image_meta *m)
 	for (i = 0; i < m->ntree; i++) {
 		const struct tree_rec *parent = NULL, *leader;
 
-		if (t[i].pid <= 0 || t[i].state < TREE_RUNNING || t[i].state > TREE_ZOMBIE)
+		if (t[i].pid <= 0 || t[i].state < TREE_RUNNING || t[i].state > TREE_ZOMBIE ||
+		    (t[i].stop_sig && (t[i].state != TREE_STOPPED ||
+				       (t[i].stop_sig != SIGSTOP && t[i].stop_sig != SIGTSTP &&
+					t[i].stop_sig != SIGTTIN && t[i].stop_sig != SIGTTOU))))
 			return fail_why("invalid process", "the image is corrupted",
 					"reading meta/tree entry %zu", i);
 		for (j = 0; j < i; j++) {
@@ -1266,8 +1313,7 @@ static int restore_all(struct rtree *t)
 	/* Children before their parents: a parent that runs finds them
 	 * let go already (a stopped child stopped, not traced). */
 	for (i = t->n; i-- > 0;)
-		if (!t->p[i]->zombie &&
-		    let_go(&t->p[i]->ctx, t->p[i]->rec && t->p[i]->rec->state == TREE_STOPPED))
+		if (!t->p[i]->zombie && let_go(&t->p[i]->ctx, stop_signal(t->p[i]->rec)))
 			return -1;
 	/* Their connections are theirs again: what held them for us goes. */
 	for (i = 0; i < t->n; i++)

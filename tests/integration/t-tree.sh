@@ -4,7 +4,8 @@
 # led by a child, joined by another) and sessions (one led by a child),
 # every process counting on from where it was; zombies stay zombies with
 # their exit status (or signal), a stopped child stays stopped until
-# SIGCONT.  proctree checks all of this itself every tick.
+# SIGCONT, by the signal that had stopped it (SIGTSTP: its parent's wait
+# says so).  proctree checks all of this itself every tick.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt

@@ -11,7 +11,8 @@
  *   -z STATUS  a child that exited with STATUS, left a zombie: the root
  *              checks it every tick (waitid WNOWAIT) and never reaps it
  *   -k SIG     a child killed by SIG, left a zombie, checked likewise
- *   -t         a child "stopped" (its own group) that stopped itself: the root
+ *   -t         a child "stopped" (its own group) that stopped itself (SIGTSTP,
+ *              what the root's waitid must report): the root
  *              checks every tick that it is stopped until it logs
  *              "continued" (after SIGCONT), then it ticks like the others
  *   -p         a child "reader" reading lines "N" the root writes into a
@@ -288,12 +289,14 @@ static void killed(void)
 
 /* In a group of its own: the root's group becomes orphaned when the
  * restart --detach that made it exits, and an orphaned group with a
- * stopped member gets SIGHUP. */
+ * stopped member gets SIGHUP.  Stopped by SIGTSTP (as by ^Z), which
+ * its parent's wait reports. */
 static void stopper(void)
 {
 	setpgid(0, 0);
 	remember_ids();
-	raise(SIGSTOP);
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);
 	fprintf(logf, "continued\n");
 	ticker(NULL);
 }
@@ -459,6 +462,15 @@ int main(int argc, char **argv)
 				fclose(f);
 			if (!cont && st != 'T')
 				corrupt("child %d is not stopped (state %c)", stopped, st);
+			if (!cont) {
+				siginfo_t si = { 0 };
+
+				if (waitid(P_PID, stopped, &si, WSTOPPED | WNOHANG | WNOWAIT) ||
+				    si.si_pid != stopped || si.si_code != CLD_STOPPED ||
+				    si.si_status != SIGTSTP)
+					corrupt("child %d: wait reports code %d status %d, not "
+						"stopped by SIGTSTP", stopped, si.si_code, si.si_status);
+			}
 		}
 		if (want_pipe) {
 			char line[32];
