@@ -183,6 +183,7 @@ enum fd_kind {
 	FD_EXT_PIPE = 65,	/* end of a pipe whose other end is outside the checkpoint */
 	FD_EXT_UNIX = 66,	/* unix stream/seqpacket socket whose peer is outside */
 	FD_FANOTIFY = 72,	/* group flags and marks in meta/fanotify */
+	FD_RAW = 73,		/* raw IP socket (SOCK_RAW): options, addresses, no queue */
 };
 
 /* Member "meta/fds". */

@@ -69,6 +69,12 @@ static bool is_ping(const struct fd_dump *d)
 		(d->sock_domain == AF_INET6 && d->sock_protocol == IPPROTO_ICMPV6));
 }
 
+/* Raw IP sockets: socket(AF_INET[6], SOCK_RAW, protocol), CAP_NET_RAW. */
+static bool is_raw(const struct fd_dump *d)
+{
+	return is_inet(d) && d->sock_type == SOCK_RAW;
+}
+
 static int save_addr(struct blob *b, int s, bool peer)
 {
 	struct sockaddr_storage ss;
@@ -510,20 +516,23 @@ static int ping_peer(const char *rem, int domain, struct blob *peer)
 	}
 }
 
-/* sock_diag knows no ping sockets: /proc/PID/net/icmp lists the bound
- * ones with their peer and receive queue.  The shutdown of the reading
- * side is told by poll; that of the writing side by nothing (it is not
- * kept). */
-static int ping_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *rec,
-		     struct diag_info *out)
+/* sock_diag knows no ping sockets (nor raw ones, without the raw_diag
+ * module): /proc/PID/net/icmp lists the bound ones with their peer and
+ * receive queue, /proc/PID/net/raw every raw socket.  The shutdown of the
+ * reading side is told by poll; that of the writing side by nothing (it
+ * is not kept). */
+static int proc_net_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *rec,
+			 struct diag_info *out)
 {
 	struct pollfd p = { s, POLLRDHUP, 0 };
+	const char *table = is_raw(d) ? (d->sock_domain == AF_INET ? "net/raw" : "net/raw6")
+				      : (d->sock_domain == AF_INET ? "net/icmp" : "net/icmp6");
 	char *text, *line;
 	size_t len;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (procfs_read(pid, d->sock_domain == AF_INET ? "net/icmp" : "net/icmp6", &text, &len))
+	if (procfs_read(pid, table, &text, &len))
 		return -1;
 	for (line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
 		unsigned long inode = 0;
@@ -536,7 +545,7 @@ static int ping_info(pid_t pid, const struct fd_dump *d, int s, struct fd_rec *r
 		out->rqueue = rx;
 		if (st == TCP_ESTABLISHED && !rec->peer_addr.len &&
 		    ping_peer(rem, d->sock_domain, &rec->peer_addr))
-			ret = fail_why("unexpected line in net/icmp", NULL, "checking fd %d", d->fd);
+			ret = fail_why("unexpected line", NULL, "reading %s for fd %d", table, d->fd);
 	}
 	free(text);
 	if (poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP))
@@ -558,6 +567,14 @@ static int dump_udp_state(const struct fd_dump *d, int s, const struct diag_info
 	/* SIOCINQ: the size of the next datagram; sock_diag: all of them. */
 	if (ioctl(s, SIOCINQ, &inq))
 		inq = 0;
+	/* A raw socket gets a copy of every packet of its protocol the host
+	 * receives: those waiting are dropped, as the network may drop any. */
+	if ((di->rqueue || inq) && d->sock_type == SOCK_RAW) {
+		pr_warn("fd %d (%s): %u bytes of packets queued on the raw socket are dropped "
+			"(read by no one, as if lost on the network)", d->fd, d->link,
+			di->rqueue ? di->rqueue : (unsigned)inq);
+		return 0;
+	}
 	if (di->rqueue || inq)
 		return fail_why("datagrams are queued on it", "saving queued datagrams of UDP "
 				"and ping sockets is not supported (restart could not resend them "
@@ -634,8 +651,8 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 	rec->sock_protocol = d->sock_protocol;
 	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
 	    save_addr(&rec->local_addr, s, false) || save_addr(&rec->peer_addr, s, true) ||
-	    (is_ping(d) ? ping_info(ctx->live, d, s, rec, &di)
-			: sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
+	    (is_ping(d) || is_raw(d) ? proc_net_info(ctx->live, d, s, rec, &di)
+				     : sock_diag(d->sock_domain, d->sock_protocol, d->st.st_ino, &di)))
 		goto out;
 	if (!di.found) {
 		/* Not hashed (never bound, or a connection that ended): sock_diag
@@ -657,8 +674,8 @@ static int dump_inet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_re
 			di.shutdown = SHUT_RD_BIT | SHUT_WR_BIT;
 	}
 	rec->shutdown = di.shutdown & 3;
-	ret = d->sock_type == SOCK_DGRAM ? dump_udp_state(d, s, &di)
-					 : dump_tcp_state(ctx, d, s, rec, &di);
+	ret = d->sock_type == SOCK_STREAM ? dump_tcp_state(ctx, d, s, rec, &di)
+					  : dump_udp_state(d, s, &di);
 	if (ctx->nrepaired && ctx->repaired[ctx->nrepaired - 1].fd == s)
 		return ret;	/* s is in ctx->repaired now: closed with them */
 out:
@@ -709,6 +726,9 @@ static bool valid_protocol(const struct fd_rec *rec)
 	if (rec->kind == FD_PING)
 		return rec->sock_type == SOCK_DGRAM &&
 		       rec->sock_protocol == (rec->sock_domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (rec->kind == FD_RAW)
+		return rec->sock_type == SOCK_RAW && rec->sock_protocol >= 0 &&
+		       rec->sock_protocol <= IPPROTO_RAW;
 	return rec->sock_type == SOCK_DGRAM && (!rec->sock_protocol ||
 		rec->sock_protocol == IPPROTO_UDP || rec->sock_protocol == IPPROTO_UDPLITE);
 }
@@ -997,7 +1017,7 @@ static int open_unconnected(struct fd_child *c, int s, const struct fd_rec *rec)
 		return fail(errno, NULL, "listening on socket fd %d", rec->fd);
 	if (!reuse && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse)))
 		return fail(errno, NULL, "restoring SO_REUSEADDR of socket fd %d", rec->fd);
-	if (rec->sock_type == SOCK_DGRAM && rec->peer_addr.len &&
+	if (rec->sock_type != SOCK_STREAM && rec->peer_addr.len &&
 	    connect(s, rec->peer_addr.data, rec->peer_addr.len))
 		return fail(errno, NULL, "connecting socket fd %d", rec->fd);
 	/* SHUT_RD is 0, SHUT_WR 1, SHUT_RDWR 2.  An unconnected socket says
@@ -1014,7 +1034,9 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 
 	if (s < 0)
 		return fail(errno, rec->kind == FD_PING && errno == EACCES ? "the group of the "
-			    "process must be in net.ipv4.ping_group_range" : NULL,
+			    "process must be in net.ipv4.ping_group_range" :
+			    rec->kind == FD_RAW && errno == EPERM ? "a raw socket needs "
+			    "CAP_NET_RAW: run restart as root" : NULL,
 			    "recreating socket fd %d", rec->fd);
 	if (rec->kind == FD_TCP && port_of(&rec->local_addr) &&
 	    (established || ended(rec) || rec->sock_state == TCP_LISTEN) &&
@@ -1105,6 +1127,15 @@ const struct fd_kind_ops fd_udp_kind = {
 	.name = "UDP socket",
 	.tag = "udp",
 	.match = is_udp,
+	.dump = dump_inet,
+	.check = check_inet,
+	.open = open_inet,
+};
+const struct fd_kind_ops fd_raw_kind = {
+	.kind = FD_RAW,
+	.name = "raw IP socket",
+	.tag = "raw",
+	.match = is_raw,
 	.dump = dump_inet,
 	.check = check_inet,
 	.open = open_inet,

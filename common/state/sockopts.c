@@ -51,6 +51,13 @@ struct sockopt_desc {
 	bool dgram;		/* not for stream sockets (multicast) */
 };
 
+#ifndef SOL_RAW
+#define SOL_RAW 255
+#endif
+#ifndef ICMP_FILTER
+#define ICMP_FILTER 1		/* <linux/icmp.h>: struct icmp_filter, one u32 */
+#endif
+
 #define EARLY SOCKOPTS_EARLY
 #define O(lvl, o, t, ph) { #o, lvl, o, t, 0, ph, false }
 #define MC(lvl, o) { #o, lvl, o, OPT_INT, 0, EARLY, true }
@@ -124,6 +131,8 @@ static const struct sockopt_desc opts[] = {
 	O(IPPROTO_IP, IP_PASSSEC, OPT_INT, EARLY),
 	O(IPPROTO_IP, IP_MINTTL, OPT_INT, EARLY),
 	O(IPPROTO_IP, IP_NODEFRAG, OPT_INT, EARLY),
+	O(IPPROTO_IP, IP_HDRINCL, OPT_INT, EARLY),		/* raw sockets */
+	O(SOL_RAW, ICMP_FILTER, OPT_INT, EARLY),		/* raw ICMP sockets */
 	MC(IPPROTO_IP, IP_MULTICAST_TTL),
 	MC(IPPROTO_IP, IP_MULTICAST_LOOP),
 	MC(IPPROTO_IP, IP_MULTICAST_ALL),
@@ -144,6 +153,7 @@ static const struct sockopt_desc opts[] = {
 	O(IPPROTO_IPV6, IPV6_DONTFRAG, OPT_INT, EARLY),
 	O(IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, OPT_INT, EARLY),
 	O(IPPROTO_IPV6, IPV6_MINHOPCOUNT, OPT_INT, EARLY),
+	O(IPPROTO_IPV6, IPV6_CHECKSUM, OPT_INT, EARLY),		/* raw sockets */
 	MC(IPPROTO_IPV6, IPV6_MULTICAST_ALL),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -160,6 +170,8 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 		return domain == AF_INET;
 	case IPPROTO_IPV6:
 		return domain == AF_INET6;
+	case SOL_RAW:
+		return domain == AF_INET && type == SOCK_RAW;
 	default:			/* IPPROTO_TCP, _UDP, SOL_UDPLITE */
 		return (domain == AF_INET || domain == AF_INET6) && protocol == o->level;
 	}

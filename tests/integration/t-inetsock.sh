@@ -10,7 +10,10 @@
 # its last bytes, then end of file; a connection of the process with one
 # end shut down for writing (FIN_WAIT2 / CLOSE_WAIT) half-open as it was;
 # connections that ended (both FINs, a reset) while held, TCP_CLOSE with
-# their addresses, as they were (ckpt refused them before).
+# their addresses, as they were (ckpt refused them before); raw IP
+# sockets (ICMP with ICMP_FILTER, bound and connected; UDP with
+# IP_HDRINCL; IPv6 with IPV6_CHECKSUM) keep their options and addresses,
+# and the ICMP one still gets the reply to an echo request it sends.
 # Refused by name, the target going on
 # unharmed: a UDP socket with a datagram waiting, one with corked data,
 # one with a socket filter.
@@ -41,6 +44,7 @@ one tcpbuf
 one closewait
 one finwait
 one ended
+one raw
 
 refused() {
 	local mode=$1 msg=$2 port pid

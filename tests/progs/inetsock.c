@@ -35,6 +35,13 @@
  *                  echo id, connected, IP_TTL 9: after restart, same id and
  *                  TTL, and an echo request sent gets its reply (prints
  *                  "skip" when net.ipv4.ping_group_range forbids them);
+ *   raw PORT       raw IP sockets (CAP_NET_RAW): ICMP bound to and connected
+ *                  to 127.0.0.1 letting only echo replies through
+ *                  (ICMP_FILTER), IP_TTL 7; UDP with IP_HDRINCL and
+ *                  IP_FREEBIND; IPv6 UDP with IPV6_CHECKSUM and
+ *                  IPV6_RECVPKTINFO: after restart the options are as they
+ *                  were, the ICMP one is still bound and connected, and an
+ *                  echo request it sends gets its reply (PORT: the echo id);
  *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it);
  *   udpcork PORT   a UDP socket with corked data not sent (refused);
  *   filter PORT    a UDP socket with a classic BPF filter (refused).
@@ -47,6 +54,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#ifndef ICMP_FILTER
+#define ICMP_FILTER 1		/* <linux/icmp.h>: a u32, a set bit drops that type */
+#endif
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <linux/filter.h>
@@ -559,6 +569,73 @@ static void check_ping(int port)
 		corrupt("%s", "no echo reply");
 }
 
+/* ---- raw ---- */
+static int raw4;
+
+static void setup_raw(void)
+{
+	struct sockaddr_in lo = in4("127.0.0.1", 0);
+	int hdr = sock(AF_INET, SOCK_RAW, IPPROTO_UDP), r6 = sock(AF_INET6, SOCK_RAW, IPPROTO_UDP);
+	uint32_t only_replies = ~(1u << ICMP_ECHOREPLY);	/* (a set bit drops the type) */
+
+	raw4 = sock(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (bind(raw4, (struct sockaddr *)&lo, sizeof(lo)) ||
+	    connect(raw4, (struct sockaddr *)&lo, sizeof(lo)))
+		die("raw ICMP socket");
+	set_opt(raw4, SOL_RAW, ICMP_FILTER, "ICMP_FILTER", &only_replies, sizeof(only_replies));
+	SETI(raw4, IPPROTO_IP, IP_TTL, 7);
+	SETI(hdr, IPPROTO_IP, IP_HDRINCL, 1);
+	SETI(hdr, IPPROTO_IP, IP_FREEBIND, 1);
+	SETI(r6, IPPROTO_IPV6, IPV6_CHECKSUM, 6);
+	SETI(r6, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	snapshot();
+}
+
+static uint16_t icmp_sum(const void *p, size_t n)
+{
+	const uint16_t *w16 = p;
+	uint32_t s = 0;
+
+	for (; n > 1; n -= 2)
+		s += *w16++;
+	if (n)
+		s += *(const uint8_t *)w16;
+	s = (s >> 16) + (s & 0xffff);
+	return (uint16_t)~(s + (s >> 16));
+}
+
+static void check_raw(int port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct icmphdr h = { .type = ICMP_ECHO, .un.echo.id = htons(port),
+			     .un.echo.sequence = htons(9) };
+	unsigned char buf[256];
+	struct pollfd p = { raw4, POLLIN, 0 };
+	ssize_t n;
+	int ihl;
+
+	check_opts();
+	if (getsockname(raw4, (struct sockaddr *)&a, &len) || a.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		corrupt("%s", "the raw socket is not bound to 127.0.0.1 any more");
+	h.checksum = icmp_sum(&h, sizeof(h));
+	/* (No address: it must still be connected; getpeername knows no raw
+	 * peer, it has no port.) */
+	if (send(raw4, &h, sizeof(h), 0) != sizeof(h))
+		corrupt("cannot send an echo request (not connected any more?): %s", strerror(errno));
+	for (;;) {
+		if (poll(&p, 1, 5000) != 1 || (n = recv(raw4, buf, sizeof(buf), 0)) < 20)
+			corrupt("%s", "no echo reply");
+		ihl = (buf[0] & 15) * 4;	/* (a raw socket reads the IP header too) */
+		if (n >= ihl + (ssize_t)sizeof(h) && buf[ihl] != ICMP_ECHOREPLY)
+			corrupt("%s", "ICMP_FILTER let a packet other than an echo reply through");
+		if (n >= ihl + (ssize_t)sizeof(h) &&
+		    ((struct icmphdr *)(buf + ihl))->un.echo.id == htons(port) &&
+		    ntohs(((struct icmphdr *)(buf + ihl))->un.echo.sequence) == 9)
+			break;	/* (another's reply: on to ours) */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -584,6 +661,8 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	else if (!strcmp(mode, "raw"))
+		setup_raw();
 	else if (!strcmp(mode, "udpqueue")) {
 		struct sockaddr_in a = in4("127.0.0.1", port);
 		int r = sock(AF_INET, SOCK_DGRAM, 0), t = sock(AF_INET, SOCK_DGRAM, 0);
@@ -603,7 +682,7 @@ int main(int argc, char **argv)
 		if (setsockopt(t, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 			die("filter");
 	} else {
-		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ended|ping|udpqueue|udpcork|filter PORT\n");
+		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ended|ping|raw|udpqueue|udpcork|filter PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -623,6 +702,8 @@ int main(int argc, char **argv)
 		check_ended();
 	else if (!strcmp(mode, "ping"))
 		check_ping(port);
+	else if (!strcmp(mode, "raw"))
+		check_raw(port);
 	printf("PASS\n");
 	return 0;
 }
