@@ -11,6 +11,7 @@
 #define LOG_PREFIX "sockopts: "
 #include "fds.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <linux/udp.h>
 #include <net/if.h>
@@ -40,7 +41,9 @@
 #define SO_TIMESTAMPING_OLD 37
 #endif
 
-enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR };
+/* OPT_HEX: a structure of up to 32 bytes, its bytes in hex in the text. */
+enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR, OPT_HEX };
+#define OPT_HEX_MAX 32
 
 struct sockopt_desc {
 	const char *name;
@@ -56,6 +59,9 @@ struct sockopt_desc {
 #endif
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1		/* <linux/icmp.h>: struct icmp_filter, one u32 */
+#endif
+#ifndef ICMPV6_FILTER
+#define ICMPV6_FILTER 1		/* <linux/icmpv6.h>: struct icmp6_filter, 8 u32 */
 #endif
 
 #define EARLY SOCKOPTS_EARLY
@@ -154,6 +160,7 @@ static const struct sockopt_desc opts[] = {
 	O(IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, OPT_INT, EARLY),
 	O(IPPROTO_IPV6, IPV6_MINHOPCOUNT, OPT_INT, EARLY),
 	O(IPPROTO_IPV6, IPV6_CHECKSUM, OPT_INT, EARLY),		/* raw sockets */
+	O(IPPROTO_ICMPV6, ICMPV6_FILTER, OPT_HEX, EARLY),	/* raw ICMPv6 sockets */
 	MC(IPPROTO_IPV6, IPV6_MULTICAST_ALL),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -172,6 +179,8 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 		return domain == AF_INET6;
 	case SOL_RAW:
 		return domain == AF_INET && type == SOCK_RAW;
+	case IPPROTO_ICMPV6:
+		return domain == AF_INET6 && type == SOCK_RAW;
 	default:			/* IPPROTO_TCP, _UDP, SOL_UDPLITE */
 		return (domain == AF_INET || domain == AF_INET6) && protocol == o->level;
 	}
@@ -179,7 +188,7 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 
 struct optval {
 	int64_t value;
-	char text[IFNAMSIZ > 16 ? IFNAMSIZ : 16];
+	char text[2 * OPT_HEX_MAX + 1];	/* (> IFNAMSIZ, TCP_CA_NAME_MAX) */
 };
 
 static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
@@ -211,13 +220,41 @@ static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
 	case OPT_STR:
 		memcpy(v->text, u.text, sizeof(v->text) - 1);
 		break;
+	case OPT_HEX: {
+		socklen_t i;
+
+		if (len > OPT_HEX_MAX)
+			return -1;
+		for (i = 0; i < len; i++)
+			snprintf(v->text + 2 * i, 3, "%02x", (unsigned char)u.room[i]);
+		break;
+	}
 	}
 	return 0;
 }
 
+/* The bytes of an OPT_HEX text; their count, -1 if it is not such a text. */
+static int hex_bytes(const char *text, unsigned char *out)
+{
+	size_t n = text ? strlen(text) : 0, i;
+
+	if (!text || n % 2 || n / 2 > OPT_HEX_MAX)
+		return -1;
+	for (i = 0; i < n; i += 2) {
+		unsigned v;
+
+		if (!isxdigit((unsigned char)text[i]) || !isxdigit((unsigned char)text[i + 1]) ||
+		    sscanf(text + i, "%2x", &v) != 1)
+			return -1;
+		out[i / 2] = (unsigned char)v;
+	}
+	return (int)(n / 2);
+}
+
 static bool same(const struct sockopt_desc *o, const struct optval *a, const struct optval *b)
 {
-	return o->type == OPT_STR ? !strcmp(a->text, b->text) : a->value == b->value;
+	return o->type == OPT_STR || o->type == OPT_HEX ? !strcmp(a->text, b->text)
+							: a->value == b->value;
 }
 
 /* A classic BPF filter could be read (SO_GET_FILTER) and attached again,
@@ -253,7 +290,7 @@ int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type, int
 			continue;
 		r = meta_push(&ctx->meta.sockopts, &ctx->meta.nsockopts, sizeof(*r));
 		if (!r || !(r->option = strdup(o->name)) ||
-		    (o->type == OPT_STR && !(r->text = strdup(now.text)))) {
+		    ((o->type == OPT_STR || o->type == OPT_HEX) && !(r->text = strdup(now.text)))) {
 			ret = r ? fail(ENOMEM, NULL, "recording socket options") : -1;
 			break;
 		}
@@ -304,6 +341,7 @@ int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec)
 		o = find_opt(r->option);
 		if (!o || !applies(o, rec->sock_domain, rec->sock_type, protocol_of(rec)) ||
 		    (o->type == OPT_STR && (!r->text || strlen(r->text) >= sizeof(((struct optval *)0)->text))) ||
+		    (o->type == OPT_HEX && hex_bytes(r->text, (unsigned char[OPT_HEX_MAX]){ 0 }) < 0) ||
 		    ((o->type == OPT_INT || o->type == OPT_BUF) && (r->value < INT32_MIN || r->value > INT32_MAX)) ||
 		    (o->type == OPT_LINGER && (r->value < -1 || r->value > INT32_MAX)) ||
 		    (o->type == OPT_TIMEVAL && r->value < 0))
@@ -333,6 +371,16 @@ static int set_opt(int s, const struct sockopt_desc *o, const struct sockopt_rec
 		return setsockopt(s, o->level, o->opt, &l, sizeof(l));
 	case OPT_STR:
 		return setsockopt(s, o->level, o->opt, r->text, strlen(r->text));
+	case OPT_HEX: {
+		unsigned char bytes[OPT_HEX_MAX];
+		int n = hex_bytes(r->text, bytes);
+
+		if (n < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		return setsockopt(s, o->level, o->opt, bytes, (socklen_t)n);
+	}
 	}
 	return -1;
 }
@@ -369,7 +417,8 @@ int sockopts_restore(struct fd_child *c, int s, const struct fd_rec *rec, unsign
 		/* Already so (a buffer the kernel sized the same way needs no
 		 * lock; ckpt could not make a new socket to compare with). */
 		if (!get_opt(s, o, &now) &&
-		    (o->type == OPT_STR ? r->text && !strcmp(now.text, r->text) : now.value == r->value))
+		    (o->type == OPT_STR || o->type == OPT_HEX ? r->text && !strcmp(now.text, r->text)
+							      : now.value == r->value))
 			continue;
 		if (set_opt(s, o, r))
 			return fail(errno, o->opt == SO_MARK || o->opt == IP_TRANSPARENT ||

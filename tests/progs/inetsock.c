@@ -39,7 +39,8 @@
  *                  to 127.0.0.1 letting only echo replies through
  *                  (ICMP_FILTER), IP_TTL 7; UDP with IP_HDRINCL and
  *                  IP_FREEBIND; IPv6 UDP with IPV6_CHECKSUM and
- *                  IPV6_RECVPKTINFO: after restart the options are as they
+ *                  IPV6_RECVPKTINFO; ICMPv6 with an ICMP6_FILTER of two
+ *                  types: after restart the options are as they
  *                  were, the ICMP one is still bound and connected, and an
  *                  echo request it sends gets its reply (PORT: the echo id);
  *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it);
@@ -53,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1		/* <linux/icmp.h>: a u32, a set bit drops that type */
@@ -576,7 +578,9 @@ static void setup_raw(void)
 {
 	struct sockaddr_in lo = in4("127.0.0.1", 0);
 	int hdr = sock(AF_INET, SOCK_RAW, IPPROTO_UDP), r6 = sock(AF_INET6, SOCK_RAW, IPPROTO_UDP);
+	int icmp6 = sock(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
 	uint32_t only_replies = ~(1u << ICMP_ECHOREPLY);	/* (a set bit drops the type) */
+	struct icmp6_filter f6;
 
 	raw4 = sock(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 	if (bind(raw4, (struct sockaddr *)&lo, sizeof(lo)) ||
@@ -588,6 +592,10 @@ static void setup_raw(void)
 	SETI(hdr, IPPROTO_IP, IP_FREEBIND, 1);
 	SETI(r6, IPPROTO_IPV6, IPV6_CHECKSUM, 6);
 	SETI(r6, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	ICMP6_FILTER_SETBLOCKALL(&f6);
+	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f6);
+	ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &f6);
+	set_opt(icmp6, IPPROTO_ICMPV6, ICMP6_FILTER, "ICMP6_FILTER", &f6, sizeof(f6));
 	snapshot();
 }
 
