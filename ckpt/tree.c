@@ -761,7 +761,9 @@ int dump_tree(pid_t pid, const struct dump_opts *opts, int out_fd,
 	order_from(&t, 0, &pos);
 	if (check_ids(&t) || check_shared_tables(&t))
 		goto out;
-	if (t.n > 1 && record_tree(&t))
+	/* (One process: a tree of one only when it is stopped, which the
+	 * tree record says.) */
+	if ((t.n > 1 || t.procs[0]->state == TREE_STOPPED) && record_tree(&t))
 		goto out;
 	for (i = 1; i < t.n; i++)
 		snprintf(t.procs[t.order[i]]->ctx.prefix, MEMBER_PREFIX_MAX, "proc/%d/",

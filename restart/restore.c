@@ -237,6 +237,14 @@ static _Noreturn void child_failed(struct rtree *t, size_t i)
 	_exit(127);
 }
 
+/* The signal that had stopped process r (0: it was not stopped). */
+static int stop_signal(const struct tree_rec *r)
+{
+	if (!r || r->state != TREE_STOPPED)
+		return 0;
+	return r->stop_sig ? (int)r->stop_sig : SIGSTOP;	/* (older images: 0) */
+}
+
 /* A zombie of the image: in its session and group, it exits as it did. */
 static _Noreturn void become_zombie(struct rtree *t, size_t i)
 {
@@ -547,6 +555,14 @@ static void make_children(struct rtree *t, size_t i)
 					  fd_pty_makes_ctty(&t->p[0]->ctx.meta))))) {
 		if (setsid() < 0) {
 			fail(errno, NULL, "starting the session of process %d", me->pid);
+			child_failed(t, i);
+		}
+	} else if (!i && ctx_opts(t)->detach && stop_signal(me)) {
+		/* A stopped root that restart --detach leaves behind leads a
+		 * session of its own: in restart's, its group would be orphaned
+		 * when restart exits, and the kernel would send it SIGHUP. */
+		if (setsid() < 0) {
+			fail(errno, NULL, "starting a session for the stopped process %d", me->pid);
 			child_failed(t, i);
 		}
 	} else if (me->pgid == me->pid && getpgrp() != getpid() && !ctx_opts(t)->pty_slave &&
@@ -943,14 +959,6 @@ static int let_go(struct restore_ctx *ctx, int stop_sig)
 			return -1;
 	}
 	return 0;
-}
-
-/* The signal that had stopped process r (0: it was not stopped). */
-static int stop_signal(const struct tree_rec *r)
-{
-	if (!r || r->state != TREE_STOPPED)
-		return 0;
-	return r->stop_sig ? (int)r->stop_sig : SIGSTOP;	/* (older images: 0) */
 }
 
 static const struct tree_rec *tree_find(const struct image_meta *root, pid_t pid, size_t *index)
