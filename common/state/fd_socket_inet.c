@@ -728,7 +728,7 @@ static bool valid_protocol(const struct fd_rec *rec)
 		       rec->sock_protocol == (rec->sock_domain == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 	if (rec->kind == FD_RAW)
 		return rec->sock_type == SOCK_RAW && rec->sock_protocol >= 0 &&
-		       rec->sock_protocol <= IPPROTO_RAW;
+		       rec->sock_protocol < IPPROTO_MAX;	/* (up to IPPROTO_MPTCP) */
 	return rec->sock_type == SOCK_DGRAM && (!rec->sock_protocol ||
 		rec->sock_protocol == IPPROTO_UDP || rec->sock_protocol == IPPROTO_UDPLITE);
 }
@@ -917,6 +917,25 @@ static int restore_ended(struct fd_child *c, int s, const struct fd_rec *rec)
 	return sockopts_restore(c, s, rec, SOCKOPTS_AFTER_REPAIR);
 }
 
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72		/* Linux 5.14 */
+#endif
+
+/* A connection whose buffer sizes the process never set (no SO_BUF_LOCK
+ * record: 0, the kernel sizes both) gets that back after settle_buffer
+ * set them; one with a record gets it from SOCKOPTS_LAST. */
+static int unlock_buffers(struct fd_child *c, int s, const struct fd_rec *rec)
+{
+	int64_t want = 0;
+	int none = 0;
+
+	if (sockopts_find(c->ctx, rec->fd, "SO_BUF_LOCK", &want))
+		return 0;
+	if (setsockopt(s, SOL_SOCKET, SO_BUF_LOCK, &none, sizeof(none)) && errno != ENOPROTOOPT)
+		return fail(errno, NULL, "letting the kernel size the buffers of fd %d again", rec->fd);
+	return 0;
+}
+
 /* What was never sent is sent now, as the process would have (the peer
  * takes it when its window opens).  The buffer may have to grow for it
  * too: the restored queue is not packed as the kernel had packed it. */
@@ -973,9 +992,13 @@ static int leave_repair(struct fd_child *c, int s, const struct fd_rec *rec)
 	if (our_fin(rec->sock_state) && rec->unsent_len && shutdown(s, SHUT_WR))
 		return fail(errno, NULL, "shutting down the writing side of fd %d", rec->fd);
 	/* Buffers grown to take the queues back go to their size (the queue
-	 * then may be above it, as it was). */
-	return settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||
-	       settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ? -1 : 0;
+	 * then may be above it, as it was); setting a size locked it, so the
+	 * kernel sizes again those it sized (SO_BUF_LOCK as it was). */
+	if (settle_buffer(c, s, rec, "SO_SNDBUF", SO_SNDBUF, SO_SNDBUFFORCE) ||
+	    settle_buffer(c, s, rec, "SO_RCVBUF", SO_RCVBUF, SO_RCVBUFFORCE) ||
+	    unlock_buffers(c, s, rec))
+		return -1;
+	return sockopts_restore(c, s, rec, SOCKOPTS_LAST);
 }
 
 /* In the child: only a socket in flight (it is in a unix socket's queue,
@@ -1042,7 +1065,8 @@ static int open_inet(struct fd_child *c, const struct fd_rec *rec)
 	    (established || ended(rec) || rec->sock_state == TCP_LISTEN) &&
 	    clear_leftovers(c->ctx, port_of(&rec->local_addr)))
 		goto err;
-	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | (established ? 0 : SOCKOPTS_BUFFERS)))
+	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY |
+			     (established ? 0 : SOCKOPTS_BUFFERS | SOCKOPTS_LAST)))
 		goto err;
 	if (established) {
 		/* --tcp-close: an unconnected socket; the program's next read or

@@ -94,8 +94,10 @@ int fd_locks_restore_child(struct restore_ctx *ctx) must_check;
  * meta/sockopts records.  Restore: set them on s, those of the phases
  * asked (SOCKOPTS_EARLY right after socket(); SOCKOPTS_BUFFERS once the
  * kernel has sized the buffers of a connection; SOCKOPTS_AFTER_REPAIR,
- * what leaving TCP_REPAIR resets). */
-enum { SOCKOPTS_EARLY = 1, SOCKOPTS_BUFFERS = 2, SOCKOPTS_AFTER_REPAIR = 4 };
+ * what leaving TCP_REPAIR resets; SOCKOPTS_LAST, once a connection is
+ * rebuilt and its buffers are settled: what rebuilding it changes, as
+ * TCP_QUICKACK; at once for any other socket). */
+enum { SOCKOPTS_EARLY = 1, SOCKOPTS_BUFFERS = 2, SOCKOPTS_AFTER_REPAIR = 4, SOCKOPTS_LAST = 8 };
 int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type,
 		  int protocol) must_check;
 int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec) must_check;

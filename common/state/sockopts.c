@@ -54,6 +54,9 @@ struct sockopt_desc {
 	bool dgram;		/* not for stream sockets (multicast) */
 };
 
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72		/* Linux 5.14 */
+#endif
 #ifndef SOL_RAW
 #define SOL_RAW 255
 #endif
@@ -100,6 +103,9 @@ static const struct sockopt_desc opts[] = {
 	O(SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEVAL, EARLY),
 	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, OPT_BUF, SO_SNDBUFFORCE, SOCKOPTS_BUFFERS, false },
 	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, OPT_BUF, SO_RCVBUFFORCE, SOCKOPTS_BUFFERS, false },
+	/* Which buffer sizes the kernel must keep (setting one locks it):
+	 * after them, and again once a connection's buffers are settled. */
+	O(SOL_SOCKET, SO_BUF_LOCK, OPT_INT, SOCKOPTS_BUFFERS | SOCKOPTS_LAST),
 
 	O(IPPROTO_TCP, TCP_NODELAY, OPT_INT, EARLY),
 	O(IPPROTO_TCP, TCP_CORK, OPT_INT, EARLY),
@@ -115,6 +121,7 @@ static const struct sockopt_desc opts[] = {
 	O(IPPROTO_TCP, TCP_FASTOPEN, OPT_INT, EARLY),
 	O(IPPROTO_TCP, TCP_FASTOPEN_CONNECT, OPT_INT, EARLY),
 	O(IPPROTO_TCP, TCP_CONGESTION, OPT_STR, EARLY),
+	O(IPPROTO_TCP, TCP_QUICKACK, OPT_INT, SOCKOPTS_LAST),	/* (traffic changes it) */
 
 	O(IPPROTO_UDP, UDP_CORK, OPT_INT, EARLY),
 	O(IPPROTO_UDP, UDP_SEGMENT, OPT_INT, EARLY),

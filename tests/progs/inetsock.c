@@ -35,7 +35,8 @@
  *                  echo id, connected, IP_TTL 9: after restart, same id and
  *                  TTL, and an echo request sent gets its reply (prints
  *                  "skip" when net.ipv4.ping_group_range forbids them);
- *   raw PORT       raw IP sockets (CAP_NET_RAW): ICMP bound to and connected
+ *   raw PORT       raw IP sockets (CAP_NET_RAW), one of protocol 262 (above
+ *                  255, as the kernel takes): ICMP bound to and connected
  *                  to 127.0.0.1 letting only echo replies through
  *                  (ICMP_FILTER), IP_TTL 7; UDP with IP_HDRINCL and
  *                  IP_FREEBIND; IPv6 UDP with IPV6_CHECKSUM and
@@ -55,6 +56,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/icmp6.h>
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72
+#endif
 #include <netinet/ip_icmp.h>
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1		/* <linux/icmp.h>: a u32, a set bit drops that type */
@@ -168,6 +172,7 @@ static void setup_opts(int port)
 	SETI(tcp, SOL_SOCKET, SO_OOBINLINE, 1);
 	SETI(tcp, SOL_SOCKET, SO_RCVBUF, 50000);
 	SETI(tcp, SOL_SOCKET, SO_SNDBUF, 60000);
+	SETI(tcp, SOL_SOCKET, SO_BUF_LOCK, 2);	/* (the receive buffer sized by the kernel again) */
 	set_opt(tcp, SOL_SOCKET, SO_LINGER, "SO_LINGER", &lg, sizeof(lg));
 	set_opt(tcp, SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO", &rt, sizeof(rt));
 	set_opt(tcp, SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO", &st, sizeof(st));
@@ -184,6 +189,8 @@ static void setup_opts(int port)
 
 	SETI(bound, SOL_SOCKET, SO_REUSEADDR, 1);
 	SETI(bound, SOL_SOCKET, SO_REUSEPORT, 1);
+	SETI(bound, SOL_SOCKET, SO_BUF_LOCK, 1);	/* (locked at its default size) */
+	SETI(bound, IPPROTO_TCP, TCP_QUICKACK, 0);
 	if (bind(bound, (struct sockaddr *)&a, sizeof(a)))
 		die("bind tcp");
 
@@ -403,7 +410,15 @@ static void setup_closewait(int port)
 static void check_closewait(void)
 {
 	char buf[16];
-	ssize_t n = recv(cw, buf, sizeof(buf), MSG_DONTWAIT);
+	int lock = -1;
+	socklen_t len = sizeof(lock);
+	ssize_t n;
+
+	/* Its buffers were never set: the kernel still sizes them (no
+	 * SO_SNDBUF/SO_RCVBUF lock, as a restored buffer size would set). */
+	if (getsockopt(cw, SOL_SOCKET, SO_BUF_LOCK, &lock, &len) || lock != 0)
+		corrupt("%s", "the kernel does not size the buffers of the connection any more (SO_BUF_LOCK)");
+	n = recv(cw, buf, sizeof(buf), MSG_DONTWAIT);
 
 	if (n != 3 || memcmp(buf, "bye", 3))
 		corrupt("%s", "the bytes queued before the peer closed are lost");
@@ -572,7 +587,7 @@ static void check_ping(int port)
 }
 
 /* ---- raw ---- */
-static int raw4;
+static int raw4, raw_big;
 
 static void setup_raw(void)
 {
@@ -583,6 +598,7 @@ static void setup_raw(void)
 	struct icmp6_filter f6;
 
 	raw4 = sock(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	raw_big = sock(AF_INET, SOCK_RAW, IPPROTO_MPTCP);	/* (a protocol above 255) */
 	if (bind(raw4, (struct sockaddr *)&lo, sizeof(lo)) ||
 	    connect(raw4, (struct sockaddr *)&lo, sizeof(lo)))
 		die("raw ICMP socket");
@@ -624,6 +640,10 @@ static void check_raw(int port)
 	int ihl;
 
 	check_opts();
+	len = sizeof(ihl);
+	if (getsockopt(raw_big, SOL_SOCKET, SO_PROTOCOL, &ihl, &len) || ihl != IPPROTO_MPTCP)
+		corrupt("%s", "the raw socket of protocol 262 is not that any more");
+	len = sizeof(a);
 	if (getsockname(raw4, (struct sockaddr *)&a, &len) || a.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
 		corrupt("%s", "the raw socket is not bound to 127.0.0.1 any more");
 	h.checksum = icmp_sum(&h, sizeof(h));
