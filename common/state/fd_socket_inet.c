@@ -1001,12 +1001,70 @@ static int leave_repair(struct fd_child *c, int s, const struct fd_rec *rec)
 	return sockopts_restore(c, s, rec, SOCKOPTS_LAST);
 }
 
+/* rec, without SO_REUSEPORT now, shares its port with a socket of the
+ * process that has it: both had it when they were bound (rec's was
+ * cleared after), so rec is bound with it, then loses it in finish_inet,
+ * once the other is bound too. */
+static bool reuseport_for_bind(const struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	in_port_t port = port_of(&rec->local_addr);
+	int64_t on = 0;
+	size_t k;
+
+	if (!port || (sockopts_find(ctx, rec->fd, "SO_REUSEPORT", &on) && on))
+		return false;
+	for (k = 0; k < ctx->meta.nfds; k++) {
+		const struct fd_rec *o = &ctx->meta.fds[k];
+
+		if (o != rec && o->kind == rec->kind && o->sock_domain == rec->sock_domain &&
+		    !o->share_index && port_of(&o->local_addr) == port &&
+		    sockopts_find(ctx, o->fd, "SO_REUSEPORT", &on) && on)
+			return true;
+	}
+	return false;
+}
+
 /* In the child: only a socket in flight (it is in a unix socket's queue,
  * not in the table, after exec); the others leave repair mode in
- * finish_tree. */
+ * finish_tree.  A socket bound with SO_REUSEPORT for a moment loses it. */
 static int finish_inet(struct fd_child *c, const struct fd_rec *rec)
 {
+	/* (What open_unconnected bound: not a connection rebuilt.) */
+	bool unconnected = rec->kind != FD_TCP ||
+			   !(connected(rec) || (ended(rec) && !c->ctx->opts->tcp_close));
+	int off = 0;
+
+	if (unconnected && reuseport_for_bind(c->ctx, rec) &&
+	    setsockopt(rec->fd, SOL_SOCKET, SO_REUSEPORT, &off, sizeof(off)))
+		return fail(errno, NULL, "clearing SO_REUSEPORT of socket fd %d", rec->fd);
 	return rec->inflight ? leave_repair(c, rec->fd, rec) : 0;
+}
+
+/* Its address is not on this host (EADDRNOTAVAIL): the process may have
+ * bound it with IP_FREEBIND (or IPV6_FREEBIND) it cleared since; bound so
+ * again, it gets back the value it had, and a warning says it. */
+static int bind_freely(int s, const struct fd_rec *rec)
+{
+	int level = rec->sock_domain == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	int opt = rec->sock_domain == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND;
+	int was = 0, on = 1;
+	socklen_t len = sizeof(was);
+
+	if (getsockopt(s, level, opt, &was, &len) || was ||
+	    setsockopt(s, level, opt, &on, sizeof(on)))
+		return -1;
+	if (bind(s, rec->local_addr.data, rec->local_addr.len)) {
+		int err = errno;
+
+		if (setsockopt(s, level, opt, &was, sizeof(was)))
+			return -1;
+		errno = err;
+		return -1;
+	}
+	pr_warn("fd %d: its address is not on this host: bound with %s, as the process may "
+		"have bound it (it gets no packet until the address is added here)", rec->fd,
+		rec->sock_domain == AF_INET6 ? "IPV6_FREEBIND" : "IP_FREEBIND");
+	return setsockopt(s, level, opt, &was, sizeof(was));
 }
 
 /* In restart, once every process of the tree holds all its fds: the peer
@@ -1026,12 +1084,14 @@ static int open_unconnected(struct fd_child *c, int s, const struct fd_rec *rec)
 	int reuse = 0, on = 1;
 	socklen_t len = sizeof(reuse);
 
-	(void)c;
 	if (port_of(&rec->local_addr)) {
 		if (getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) ||
-		    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+		    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+		    (reuseport_for_bind(c->ctx, rec) &&
+		     setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on))))
 			return fail(errno, NULL, "binding socket fd %d", rec->fd);
-		if (bind(s, rec->local_addr.data, rec->local_addr.len))
+		if (bind(s, rec->local_addr.data, rec->local_addr.len) &&
+		    (errno != EADDRNOTAVAIL || bind_freely(s, rec)))
 			return fail(errno, "the address must be free and exist on this host",
 				    "binding socket fd %d", rec->fd);
 	}
@@ -1154,6 +1214,7 @@ const struct fd_kind_ops fd_udp_kind = {
 	.dump = dump_inet,
 	.check = check_inet,
 	.open = open_inet,
+	.finish = finish_inet,
 };
 const struct fd_kind_ops fd_raw_kind = {
 	.kind = FD_RAW,

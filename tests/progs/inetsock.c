@@ -2,8 +2,11 @@
  * by the process itself.  It sets the state up, prints "ready", waits for
  * SIGUSR1 (sent after restart), checks, and prints "PASS" or "CORRUPT
  * <what>" (exit 3).
- *   opts PORT      many options on TCP (v4 unbound, bound; v6 listening),
- *                  UDP, UDP-Lite and unix sockets: every option's bytes as
+ *   opts PORT      many options on TCP (v4 unbound, bound; v6 listening; one
+ *                  sharing the bound one's port by SO_REUSEPORT, cleared
+ *                  after its bind), UDP (one bound to 192.0.2.7 with
+ *                  IP_FREEBIND, cleared after its bind, keeps the address),
+ *                  UDP-Lite and unix sockets: every option's bytes as
  *                  getsockopt gave them after setting must be the same;
  *   shutdown PORT  a connected UDP pair, one end SHUT_WR, the other
  *                  SHUT_RD, and an accepted TCP connection SHUT_RD: sending
@@ -120,6 +123,7 @@ static struct sockaddr_in in4(const char *ip, int port)
 }
 
 /* ---- opts ---- */
+static int shared, freebound;
 struct watched {
 	int fd, level, opt;
 	const char *name;
@@ -162,8 +166,12 @@ static void setup_opts(int port)
 	struct linger lg = { 1, 9 };
 	struct timeval rt = { 2, 500000 }, st = { 1, 250000 };
 	struct sockaddr_in a = in4("127.0.0.1", port), u = in4("127.0.0.1", port + 2);
+	struct sockaddr_in nonlocal = in4("192.0.2.7", port);	/* (TEST-NET-1) */
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port + 1),
 				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+	shared = sock(AF_INET, SOCK_STREAM, 0);
+	freebound = sock(AF_INET, SOCK_DGRAM, 0);
 
 	SETI(tcp, SOL_SOCKET, SO_PRIORITY, 5);
 	SETI(tcp, SOL_SOCKET, SO_RCVLOWAT, 7);
@@ -193,6 +201,17 @@ static void setup_opts(int port)
 	SETI(bound, IPPROTO_TCP, TCP_QUICKACK, 0);
 	if (bind(bound, (struct sockaddr *)&a, sizeof(a)))
 		die("bind tcp");
+	/* Its port shared with bound by SO_REUSEPORT, which it cleared after
+	 * its bind; another bound to an address not on the host with
+	 * IP_FREEBIND, which it cleared after. */
+	SETI(shared, SOL_SOCKET, SO_REUSEPORT, 1);
+	if (bind(shared, (struct sockaddr *)&a, sizeof(a)))
+		die("bind tcp with SO_REUSEPORT");
+	SETI(shared, SOL_SOCKET, SO_REUSEPORT, 0);
+	SETI(freebound, IPPROTO_IP, IP_FREEBIND, 1);
+	if (bind(freebound, (struct sockaddr *)&nonlocal, sizeof(nonlocal)))
+		die("bind udp with IP_FREEBIND");
+	SETI(freebound, IPPROTO_IP, IP_FREEBIND, 0);
 
 	SETI(l6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	SETI(l6, IPPROTO_IPV6, IPV6_TCLASS, 0x20);
@@ -222,6 +241,15 @@ static void setup_opts(int port)
 static void check_opts(void)
 {
 	int i;
+
+	if (freebound) {
+		struct sockaddr_in b;
+		socklen_t len = sizeof(b);
+
+		if (getsockname(freebound, (struct sockaddr *)&b, &len) ||
+		    b.sin_addr.s_addr != inet_addr("192.0.2.7"))
+			corrupt("%s", "the socket bound with IP_FREEBIND lost its address");
+	}
 
 	for (i = 0; i < nw; i++) {
 		unsigned char now[64];
