@@ -184,6 +184,7 @@ enum fd_kind {
 	FD_EXT_UNIX = 66,	/* unix stream/seqpacket socket whose peer is outside */
 	FD_FANOTIFY = 72,	/* group flags and marks in meta/fanotify */
 	FD_RAW = 73,		/* raw IP socket (SOCK_RAW): options, addresses, no queue */
+	FD_NETLINK = 74,	/* netlink socket: port id, groups, peer, options */
 };
 
 /* Member "meta/fds". */
@@ -268,7 +269,9 @@ enum fd_kind {
 						   before it froze it; restart removes the lock */ \
 	F(T, 562, I32, proc_of_tree)		/* a file of /proc/PID of another process \
 						   of the tree (path /proc/PID/...): PID; \
-						   opened late, once that process exists */
+						   opened late, once that process exists */ \
+	F(T, 582, BLOB, nl_groups)		/* netlink: u32 words of every group it is \
+						   a member of (bit g-1: group g), absent: none */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

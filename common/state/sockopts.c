@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/netlink.h>
 #include <linux/udp.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -56,6 +57,9 @@ struct sockopt_desc {
 
 #ifndef SO_BUF_LOCK
 #define SO_BUF_LOCK 72		/* Linux 5.14 */
+#endif
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
 #endif
 #ifndef SOL_RAW
 #define SOL_RAW 255
@@ -169,6 +173,14 @@ static const struct sockopt_desc opts[] = {
 	O(IPPROTO_IPV6, IPV6_CHECKSUM, OPT_INT, EARLY),		/* raw sockets */
 	O(IPPROTO_ICMPV6, ICMPV6_FILTER, OPT_HEX, EARLY),	/* raw ICMPv6 sockets */
 	MC(IPPROTO_IPV6, IPV6_MULTICAST_ALL),
+
+	O(SOL_NETLINK, NETLINK_PKTINFO, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_BROADCAST_ERROR, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_NO_ENOBUFS, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_CAP_ACK, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_EXT_ACK, OPT_INT, EARLY),
+	O(SOL_NETLINK, NETLINK_GET_STRICT_CHK, OPT_INT, EARLY),
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -188,6 +200,8 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 		return domain == AF_INET && type == SOCK_RAW;
 	case IPPROTO_ICMPV6:
 		return domain == AF_INET6 && type == SOCK_RAW;
+	case SOL_NETLINK:
+		return domain == AF_NETLINK;
 	default:			/* IPPROTO_TCP, _UDP, SOL_UDPLITE */
 		return (domain == AF_INET || domain == AF_INET6) && protocol == o->level;
 	}
