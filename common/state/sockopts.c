@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/udp.h>
 #include <net/if.h>
@@ -42,8 +43,9 @@
 #define SO_TIMESTAMPING_OLD 37
 #endif
 
-/* OPT_HEX: a structure of up to 32 bytes, its bytes in hex in the text. */
-enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR, OPT_HEX };
+/* OPT_HEX: a structure of up to 32 bytes, its bytes in hex in the text.
+ * OPT_FILTER: a classic BPF socket filter, its instructions in hex. */
+enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR, OPT_HEX, OPT_FILTER };
 #define OPT_HEX_MAX 32
 
 struct sockopt_desc {
@@ -104,6 +106,9 @@ static const struct sockopt_desc opts[] = {
 	O(SOL_SOCKET, SO_PEEK_OFF, OPT_INT, EARLY),
 	O(SOL_SOCKET, SO_LINGER, OPT_LINGER, EARLY),
 	O(SOL_SOCKET, SO_RCVTIMEO, OPT_TIMEVAL, EARLY),
+	/* The filter before its lock (a locked one cannot be replaced). */
+	O(SOL_SOCKET, SO_ATTACH_FILTER, OPT_FILTER, EARLY),
+	O(SOL_SOCKET, SO_LOCK_FILTER, OPT_INT, EARLY),
 	O(SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEVAL, EARLY),
 	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, OPT_BUF, SO_SNDBUFFORCE, SOCKOPTS_BUFFERS, false },
 	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, OPT_BUF, SO_RCVBUFFORCE, SOCKOPTS_BUFFERS, false },
@@ -241,6 +246,8 @@ static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
 	case OPT_STR:
 		memcpy(v->text, u.text, sizeof(v->text) - 1);
 		break;
+	case OPT_FILTER:
+		return -1;	/* (read by dump_filter; never "already so") */
 	case OPT_HEX: {
 		socklen_t i;
 
@@ -254,12 +261,13 @@ static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
 	return 0;
 }
 
-/* The bytes of an OPT_HEX text; their count, -1 if it is not such a text. */
-static int hex_bytes(const char *text, unsigned char *out)
+/* The bytes of a hex text, at most max of them; their count, -1 if it is
+ * not such a text. */
+static long hex_decode(const char *text, unsigned char *out, size_t max)
 {
 	size_t n = text ? strlen(text) : 0, i;
 
-	if (!text || n % 2 || n / 2 > OPT_HEX_MAX)
+	if (!text || n % 2 || n / 2 > max)
 		return -1;
 	for (i = 0; i < n; i += 2) {
 		unsigned v;
@@ -267,9 +275,65 @@ static int hex_bytes(const char *text, unsigned char *out)
 		if (!isxdigit((unsigned char)text[i]) || !isxdigit((unsigned char)text[i + 1]) ||
 		    sscanf(text + i, "%2x", &v) != 1)
 			return -1;
-		out[i / 2] = (unsigned char)v;
+		if (out)
+			out[i / 2] = (unsigned char)v;
 	}
-	return (int)(n / 2);
+	return (long)(n / 2);
+}
+
+static int hex_bytes(const char *text, unsigned char *out)
+{
+	return (int)hex_decode(text, out, OPT_HEX_MAX);
+}
+
+/* A classic BPF filter (SO_ATTACH_FILTER) reads back as it was attached
+ * (SO_GET_FILTER, its length in instructions): saved as the hex of its
+ * instructions, attached again by restart.  An eBPF program
+ * (SO_ATTACH_BPF) cannot be read back (EACCES): refused by name. */
+static int dump_filter(struct dump_ctx *ctx, const struct sockopt_desc *o, int s, int fd)
+{
+	struct sock_filter *insns = NULL;
+	struct sockopt_rec *r;
+	socklen_t n = 0, i;
+	char *hex = NULL;
+	int ret = -1;
+
+	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, NULL, &n)) {
+		if (errno != EACCES)
+			return 0;	/* (no filter here) */
+		return fail_why("an eBPF program is attached to it (SO_ATTACH_BPF)",
+				"saving eBPF socket programs is not supported; checkpoint "
+				"it without one", "checking fd %d", fd);
+	}
+	if (!n)
+		return 0;
+	if (n > BPF_MAXINSNS)
+		return fail_why("its socket filter is longer than BPF_MAXINSNS", NULL,
+				"checking fd %d", fd);
+	if (!(insns = calloc(n, sizeof(*insns))) || !(hex = malloc(n * 2 * sizeof(*insns) + 1))) {
+		fail(ENOMEM, NULL, "saving the socket filter of fd %d", fd);
+		goto out;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, insns, &n)) {
+		fail(errno, NULL, "reading the socket filter of fd %d", fd);
+		goto out;
+	}
+	for (i = 0; i < n * (socklen_t)sizeof(*insns); i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((unsigned char *)insns)[i]);
+	r = meta_push(&ctx->meta.sockopts, &ctx->meta.nsockopts, sizeof(*r));
+	if (!r || !(r->option = strdup(o->name))) {
+		if (r)
+			fail(ENOMEM, NULL, "recording socket options");
+		goto out;
+	}
+	r->fd = fd;
+	r->text = hex;
+	hex = NULL;
+	ret = 0;
+out:
+	free(insns);
+	free(hex);
+	return ret;
 }
 
 static bool same(const struct sockopt_desc *o, const struct optval *a, const struct optval *b)
@@ -278,26 +342,11 @@ static bool same(const struct sockopt_desc *o, const struct optval *a, const str
 							: a->value == b->value;
 }
 
-/* A classic BPF filter could be read (SO_GET_FILTER) and attached again,
- * an eBPF one not: refused by name for now. */
-static int refuse_filter(int s, int fd)
-{
-	socklen_t len = 0;
-
-	/* The count of instructions; EACCES for an eBPF program. */
-	if (getsockopt(s, SOL_SOCKET, SO_GET_FILTER, NULL, &len) ? errno != EACCES : !len)
-		return 0;
-	return fail_why("a socket filter is attached to it (SO_ATTACH_FILTER/SO_ATTACH_BPF)",
-			"saving socket filters is not supported yet", "checking fd %d", fd);
-}
-
 int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type, int protocol)
 {
 	int fresh, ret = 0;
 	unsigned i;
 
-	if (refuse_filter(s, fd))
-		return -1;
 	fresh = socket(domain, type | SOCK_CLOEXEC, protocol);
 
 	for (i = 0; i < NOPTS && !ret; i++) {
@@ -305,7 +354,13 @@ int sockopts_dump(struct dump_ctx *ctx, int s, int fd, int domain, int type, int
 		struct optval now, def;
 		struct sockopt_rec *r;
 
-		if (!applies(o, domain, type, protocol) || get_opt(s, o, &now))
+		if (!applies(o, domain, type, protocol))
+			continue;
+		if (o->type == OPT_FILTER) {
+			ret = dump_filter(ctx, o, s, fd);
+			continue;
+		}
+		if (get_opt(s, o, &now))
 			continue;
 		if (fresh >= 0 && !get_opt(fresh, o, &def) && same(o, &now, &def))
 			continue;
@@ -363,6 +418,9 @@ int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec)
 		if (!o || !applies(o, rec->sock_domain, rec->sock_type, protocol_of(rec)) ||
 		    (o->type == OPT_STR && (!r->text || strlen(r->text) >= sizeof(((struct optval *)0)->text))) ||
 		    (o->type == OPT_HEX && hex_bytes(r->text, (unsigned char[OPT_HEX_MAX]){ 0 }) < 0) ||
+		    (o->type == OPT_FILTER &&
+		     (hex_decode(r->text, NULL, BPF_MAXINSNS * sizeof(struct sock_filter)) <= 0 ||
+		      hex_decode(r->text, NULL, SIZE_MAX) % sizeof(struct sock_filter))) ||
 		    ((o->type == OPT_INT || o->type == OPT_BUF) && (r->value < INT32_MIN || r->value > INT32_MAX)) ||
 		    (o->type == OPT_LINGER && (r->value < -1 || r->value > INT32_MAX)) ||
 		    (o->type == OPT_TIMEVAL && r->value < 0))
@@ -401,6 +459,17 @@ static int set_opt(int s, const struct sockopt_desc *o, const struct sockopt_rec
 			return -1;
 		}
 		return setsockopt(s, o->level, o->opt, bytes, (socklen_t)n);
+	}
+	case OPT_FILTER: {
+		struct sock_filter insns[BPF_MAXINSNS];
+		long n = hex_decode(r->text, (unsigned char *)insns, sizeof(insns));
+		struct sock_fprog prog = { (unsigned short)(n / (long)sizeof(insns[0])), insns };
+
+		if (n <= 0 || n % (long)sizeof(insns[0])) {
+			errno = EINVAL;
+			return -1;
+		}
+		return setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 	}
 	}
 	return -1;

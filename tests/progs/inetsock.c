@@ -49,7 +49,10 @@
  *                  echo request it sends gets its reply (PORT: the echo id);
  *   udpqueue PORT  a UDP socket with a datagram waiting (ckpt refuses it);
  *   udpcork PORT   a UDP socket with corked data not sent (refused);
- *   filter PORT    a UDP socket with a classic BPF filter (refused).
+ *   filter PORT    a UDP socket bound to PORT with a classic BPF filter that
+ *                  keeps only datagrams starting with 'k', locked
+ *                  (SO_LOCK_FILTER): after restart the same filter, locked,
+ *                  and of "drop" then "keep" sent to it, only "keep" comes.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -614,6 +617,55 @@ static void check_ping(int port)
 		corrupt("%s", "no echo reply");
 }
 
+/* ---- filter ---- */
+static int flt, plain;
+/* Accept a datagram whose first byte is 'k' (whole), drop others (the
+ * filter of a UDP socket sees the UDP header first). */
+static struct sock_filter keep_k[] = {
+	{ 0x30, 0, 0, 0x00000008 },	/* ldb [8]: after the UDP header */
+	{ 0x15, 0, 1, 'k' },		/* jeq #'k', accept, drop */
+	{ 0x06, 0, 0, 0xffffffff },	/* ret #-1 */
+	{ 0x06, 0, 0, 0x00000000 },	/* ret #0 */
+};
+
+static void setup_filter(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port);
+	struct sock_fprog prog = { sizeof(keep_k) / sizeof(keep_k[0]), keep_k };
+	int one = 1;
+
+	flt = sock(AF_INET, SOCK_DGRAM, 0);
+	plain = sock(AF_INET, SOCK_DGRAM, 0);
+	if (bind(flt, (struct sockaddr *)&a, sizeof(a)) ||
+	    setsockopt(flt, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    setsockopt(flt, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)))
+		die("filter");
+}
+
+static void check_filter(int port)
+{
+	struct sockaddr_in a = in4("127.0.0.1", port);
+	struct sock_filter now[16];
+	socklen_t n = 16;
+	int lock = 0;
+	socklen_t len = sizeof(lock);
+	char buf[8];
+	struct pollfd p = { flt, POLLIN, 0 };
+
+	if (getsockopt(flt, SOL_SOCKET, SO_GET_FILTER, now, &n) ||
+	    n != sizeof(keep_k) / sizeof(keep_k[0]) || memcmp(now, keep_k, sizeof(keep_k)))
+		corrupt("%s", "the socket filter is not the one attached");
+	if (getsockopt(flt, SOL_SOCKET, SO_LOCK_FILTER, &lock, &len) || lock != 1)
+		corrupt("%s", "the socket filter is not locked any more");
+	if (sendto(plain, "drop", 4, 0, (struct sockaddr *)&a, sizeof(a)) != 4 ||
+	    sendto(plain, "keep", 4, 0, (struct sockaddr *)&a, sizeof(a)) != 4)
+		corrupt("%s", "cannot send to the filtered socket");
+	if (poll(&p, 1, 5000) != 1 || recv(flt, buf, sizeof(buf), 0) != 4 || memcmp(buf, "keep", 4))
+		corrupt("%s", "the filter let the wrong datagram through, or none");
+	if (poll(&p, 1, 200) != 0)
+		corrupt("%s", "the filter let a datagram through it should drop");
+}
+
 /* ---- raw ---- */
 static int raw4, raw_big;
 
@@ -732,11 +784,7 @@ int main(int argc, char **argv)
 		    sendto(t, "corked", 6, 0, (struct sockaddr *)&a, sizeof(a)) != 6)
 			die("udp cork");
 	} else if (!strcmp(mode, "filter")) {
-		struct sock_filter accept_all = { 0x06, 0, 0, 0xffffffff };	/* ret #-1 */
-		struct sock_fprog prog = { 1, &accept_all };
-		int t = sock(AF_INET, SOCK_DGRAM, 0);
-		if (setsockopt(t, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
-			die("filter");
+		setup_filter(port);
 	} else {
 		fprintf(stderr, "usage: inetsock opts|shutdown|tcpbuf|closewait|finwait|ended|ping|raw|udpqueue|udpcork|filter PORT\n");
 		return 2;
@@ -760,6 +808,8 @@ int main(int argc, char **argv)
 		check_ping(port);
 	else if (!strcmp(mode, "raw"))
 		check_raw(port);
+	else if (!strcmp(mode, "filter"))
+		check_filter(port);
 	printf("PASS\n");
 	return 0;
 }
