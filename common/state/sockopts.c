@@ -47,6 +47,7 @@
  * OPT_FILTER: a classic BPF socket filter, its instructions in hex. */
 enum opt_type { OPT_INT, OPT_BUF, OPT_TIMEVAL, OPT_LINGER, OPT_STR, OPT_HEX, OPT_FILTER };
 #define OPT_HEX_MAX 32
+#define OPT_STR_MAX 16		/* IFNAMSIZ, TCP_CA_NAME_MAX: with its NUL */
 
 struct sockopt_desc {
 	const char *name;
@@ -214,7 +215,7 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 
 struct optval {
 	int64_t value;
-	char text[2 * OPT_HEX_MAX + 1];	/* (> IFNAMSIZ, TCP_CA_NAME_MAX) */
+	char text[2 * OPT_HEX_MAX + 1];	/* (> OPT_STR_MAX) */
 };
 
 static int get_opt(int s, const struct sockopt_desc *o, struct optval *v)
@@ -416,7 +417,7 @@ int sockopts_check(struct restore_ctx *ctx, const struct fd_rec *rec)
 			continue;
 		o = find_opt(r->option);
 		if (!o || !applies(o, rec->sock_domain, rec->sock_type, protocol_of(rec)) ||
-		    (o->type == OPT_STR && (!r->text || strlen(r->text) >= sizeof(((struct optval *)0)->text))) ||
+		    (o->type == OPT_STR && (!r->text || strlen(r->text) >= OPT_STR_MAX)) ||
 		    (o->type == OPT_HEX && hex_bytes(r->text, (unsigned char[OPT_HEX_MAX]){ 0 }) < 0) ||
 		    (o->type == OPT_FILTER &&
 		     (hex_decode(r->text, NULL, BPF_MAXINSNS * sizeof(struct sock_filter)) <= 0 ||

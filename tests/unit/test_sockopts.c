@@ -47,6 +47,42 @@ START_TEST(test_check_accepts_known)
 	ck_assert_int_eq(check_one("TCP_KEEPIDLE", 77, NULL), 0);
 	ck_assert_int_eq(check_one("SO_LINGER", -1, NULL), 0);
 	ck_assert_int_eq(check_one("TCP_CONGESTION", 0, "reno"), 0);
+	/* A classic BPF filter: whole instructions (8 bytes) in hex. */
+	ck_assert_int_eq(check_one("SO_ATTACH_FILTER", 0, "0600000000000000"), 0);
+	ck_assert_int_eq(check_one("SO_LOCK_FILTER", 1, NULL), 0);
+}
+END_TEST
+
+/* A structure option (ICMPV6_FILTER) of a raw ICMPv6 socket: up to 32
+ * bytes in hex, nothing else. */
+START_TEST(test_check_hex)
+{
+	struct restore_ctx ctx;
+	struct sockopt_rec o = { .fd = 3, .option = "ICMPV6_FILTER" };
+	struct fd_rec r = tcp_rec(3);
+	char too_long[67];
+
+	r.kind = FD_RAW;
+	r.sock_domain = AF_INET6;
+	r.sock_type = SOCK_RAW;
+	r.sock_protocol = IPPROTO_ICMPV6;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.meta.sockopts = &o;
+	ctx.meta.nsockopts = 1;
+	o.text = "ffffffff00000000ffffffffffffffffffffffffffffffffffffffffffffffff";
+	ck_assert_int_eq(sockopts_check(&ctx, &r), 0);
+	o.text = "fff";			/* odd */
+	ck_assert_int_eq(sockopts_check(&ctx, &r), -1);
+	o.text = "zz";			/* not hex */
+	ck_assert_int_eq(sockopts_check(&ctx, &r), -1);
+	memset(too_long, 'a', 66);
+	too_long[66] = 0;
+	o.text = too_long;		/* 33 bytes */
+	ck_assert_int_eq(sockopts_check(&ctx, &r), -1);
+	o.text = NULL;
+	ck_assert_int_eq(sockopts_check(&ctx, &r), -1);
+	/* Not an option of a TCP socket. */
+	ck_assert_int_eq(check_one("ICMPV6_FILTER", 0, "00"), -1);
 }
 END_TEST
 
@@ -64,6 +100,11 @@ START_TEST(test_check_refuses_bad)
 	/* Text missing or too long for its option. */
 	ck_assert_int_eq(check_one("TCP_CONGESTION", 0, NULL), -1);
 	ck_assert_int_eq(check_one("SO_BINDTODEVICE", 0, "a-device-name-far-too-long"), -1);
+	/* A filter: no text, not hex, a piece of an instruction, empty. */
+	ck_assert_int_eq(check_one("SO_ATTACH_FILTER", 0, NULL), -1);
+	ck_assert_int_eq(check_one("SO_ATTACH_FILTER", 0, "06000000000000zz"), -1);
+	ck_assert_int_eq(check_one("SO_ATTACH_FILTER", 0, "060000000000"), -1);
+	ck_assert_int_eq(check_one("SO_ATTACH_FILTER", 0, ""), -1);
 }
 END_TEST
 
@@ -116,6 +157,7 @@ static Suite *sockopts_suite(void)
 
 	tcase_add_test(tc, test_check_accepts_known);
 	tcase_add_test(tc, test_check_refuses_bad);
+	tcase_add_test(tc, test_check_hex);
 	tcase_add_test(tc, test_check_other_fd);
 	tcase_add_test(tc, test_dump_differences);
 	suite_add_tcase(s, tc);
