@@ -185,6 +185,7 @@ enum fd_kind {
 	FD_FANOTIFY = 72,	/* group flags and marks in meta/fanotify */
 	FD_RAW = 73,		/* raw IP socket (SOCK_RAW): options, addresses, no queue */
 	FD_NETLINK = 74,	/* netlink socket: port id, groups, peer, options */
+	FD_PACKET = 75,		/* packet socket: interface, memberships, options; no ring */
 };
 
 /* Member "meta/fds". */
@@ -271,7 +272,10 @@ enum fd_kind {
 						   of the tree (path /proc/PID/...): PID; \
 						   opened late, once that process exists */ \
 	F(T, 582, BLOB, nl_groups)		/* netlink: u32 words of every group it is \
-						   a member of (bit g-1: group g), absent: none */
+						   a member of (bit g-1: group g), absent: none */ \
+	F(T, 583, BLOB, pkt_mclist)		/* packet: struct packet_diag_mclist of each \
+						   membership it added (path: the interface \
+						   it is bound to) */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

@@ -29,7 +29,8 @@ static const struct fd_kind_ops *const fd_kinds[] = {
 	&fd_memfd_kind, &fd_deleted_kind, &fd_opath_kind, &fd_regular_kind, &fd_directory_kind,
 	&fd_chardev_kind, &fd_fifo_kind, &fd_fifo_deleted_kind, &fd_ext_pipe_kind, &fd_pipe_kind,
 	&fd_eventfd_kind, &fd_timerfd_kind, &fd_signalfd_kind, &fd_epoll_kind, &fd_tcp_kind,
-	&fd_udp_kind, &fd_ping_kind, &fd_raw_kind, &fd_netlink_kind, &fd_ext_unix_kind, &fd_unix_kind,
+	&fd_udp_kind, &fd_ping_kind, &fd_raw_kind, &fd_netlink_kind,
+	&fd_packet_kind, &fd_ext_unix_kind, &fd_unix_kind,
 	&fd_inotify_kind, &fd_fanotify_kind, &fd_nsfs_kind, &fd_pidfd_kind, NULL,
 };
 

@@ -78,7 +78,7 @@ extern const struct fd_kind_ops fd_regular_kind, fd_directory_kind, fd_chardev_k
 	fd_fifo_kind, fd_deleted_kind, fd_memfd_kind, fd_pipe_kind, fd_eventfd_kind,
 	fd_timerfd_kind, fd_signalfd_kind, fd_epoll_kind, fd_tcp_kind, fd_udp_kind,
 	fd_unix_kind, fd_inotify_kind, fd_fanotify_kind, fd_opath_kind, fd_fifo_deleted_kind, fd_ping_kind,
-	fd_raw_kind, fd_netlink_kind;
+	fd_raw_kind, fd_netlink_kind, fd_packet_kind;
 extern const struct fd_kind_ops fd_nsfs_kind, fd_pidfd_kind, fd_pty_master_kind, fd_pty_slave_kind,
 	fd_devtty_kind, fd_ext_pipe_kind, fd_ext_unix_kind;
 

@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/udp.h>
 #include <net/if.h>
@@ -63,6 +64,9 @@ struct sockopt_desc {
 #endif
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
+#endif
+#ifndef SOL_PACKET
+#define SOL_PACKET 263
 #endif
 #ifndef SOL_RAW
 #define SOL_RAW 255
@@ -187,6 +191,17 @@ static const struct sockopt_desc opts[] = {
 	O(SOL_NETLINK, NETLINK_CAP_ACK, OPT_INT, EARLY),
 	O(SOL_NETLINK, NETLINK_EXT_ACK, OPT_INT, EARLY),
 	O(SOL_NETLINK, NETLINK_GET_STRICT_CHK, OPT_INT, EARLY),
+
+	O(SOL_PACKET, PACKET_VERSION, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_RESERVE, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_AUXDATA, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_ORIGDEV, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_VNET_HDR, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_TIMESTAMP, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_LOSS, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_QDISC_BYPASS, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_IGNORE_OUTGOING, OPT_INT, EARLY),
+	O(SOL_PACKET, PACKET_FANOUT, OPT_INT, SOCKOPTS_LAST),	/* (once bound) */
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -208,6 +223,8 @@ static bool applies(const struct sockopt_desc *o, int domain, int type, int prot
 		return domain == AF_INET6 && type == SOCK_RAW;
 	case SOL_NETLINK:
 		return domain == AF_NETLINK;
+	case SOL_PACKET:
+		return domain == AF_PACKET;
 	default:			/* IPPROTO_TCP, _UDP, SOL_UDPLITE */
 		return (domain == AF_INET || domain == AF_INET6) && protocol == o->level;
 	}

@@ -1,0 +1,254 @@
+/* Packet sockets (FD_PACKET): socket(AF_PACKET, SOCK_RAW or SOCK_DGRAM,
+ * protocol), frames of a link layer: DHCP clients, LLDP and VRRP daemons,
+ * arping, anything built on them without a ring.
+ *
+ * Dump: its protocol, what it is bound to (getsockname: the interface
+ * index, by name too, and the protocol), its options (sockopts.c: the
+ * SOL_PACKET ones, a socket filter; PACKET_FANOUT joined last), and, from
+ * sock_diag (packet_diag), the memberships it added (PACKET_ADD_MEMBERSHIP:
+ * promiscuous, all-multicast, multicast and unicast addresses, each with
+ * its count).  A socket with a ring mapped (PACKET_RX_RING, PACKET_TX_RING:
+ * tcpdump's) is refused by name.  Frames waiting in its queue are dropped
+ * with a warning: copies of the link's traffic, as a busy link drops them.
+ *
+ * Restore: the same socket, bound to the interface of the same name, its
+ * options, its memberships added again as many times. */
+#define LOG_PREFIX "packet: "
+#include "fds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/packet_diag.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef SOL_PACKET
+#define SOL_PACKET 263
+#endif
+
+#define MCLIST_MAX 64		/* memberships of one socket kept at most */
+
+static bool is_packet(const struct fd_dump *d)
+{
+	return d->sock_domain == AF_PACKET;
+}
+
+/* What packet_diag tells of socket ino: its memberships (into mc, *nmc
+ * of them) and whether a ring is set up. */
+static int packet_diag(ino_t ino, struct packet_diag_mclist *mc, size_t *nmc, bool *ring)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct packet_diag_req r;
+	} req = {
+		.nlh = { sizeof(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+		.r = { .sdiag_family = AF_PACKET, .pdiag_show = PACKET_SHOW_MCLIST |
+		       PACKET_SHOW_RING_CFG },
+	};
+	char *buf = malloc(32768);
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	bool done = false, found = false;
+	int ret = -1;
+
+	*nmc = 0;
+	*ring = false;
+	if (!buf || nl < 0 || send(nl, &req, sizeof(req), 0) < 0) {
+		fail(buf ? errno : ENOMEM, "sock_diag for packet sockets (CONFIG_PACKET_DIAG) "
+		     "must be available", "asking sock_diag about packet socket %lu",
+		     (unsigned long)ino);
+		goto out;
+	}
+	while (!done) {
+		ssize_t n = recv(nl, buf, 32768, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+
+		if (n <= 0) {
+			fail(n ? errno : EIO, NULL, "asking sock_diag about packet socket %lu",
+			     (unsigned long)ino);
+			goto out;
+		}
+		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			struct packet_diag_msg *m = NLMSG_DATA(h);
+			struct rtattr *a;
+			int alen;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (m->pdiag_ino != ino)
+				continue;
+			found = true;
+			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+				size_t k, count;
+
+				if (a->rta_type == PACKET_DIAG_RX_RING || a->rta_type == PACKET_DIAG_TX_RING)
+					*ring = true;
+				if (a->rta_type != PACKET_DIAG_MCLIST)
+					continue;
+				count = RTA_PAYLOAD(a) / sizeof(*mc);
+				for (k = 0; k < count; k++) {
+					if (*nmc == MCLIST_MAX) {
+						fail_why("it has more than 64 memberships", NULL,
+							 "reading packet socket %lu", (unsigned long)ino);
+						goto out;
+					}
+					memcpy(&mc[(*nmc)++], (char *)RTA_DATA(a) + k * sizeof(*mc),
+					       sizeof(*mc));
+				}
+			}
+		}
+	}
+	if (!found) {
+		fail_why("sock_diag does not know the socket", "the socket must be in the network "
+			 "namespace of ckpt", "asking sock_diag about packet socket %lu",
+			 (unsigned long)ino);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (nl >= 0)
+		close(nl);
+	free(buf);
+	return ret;
+}
+
+static int dump_packet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
+{
+	struct packet_diag_mclist mc[MCLIST_MAX];
+	struct sockaddr_ll local;
+	socklen_t len = sizeof(local);
+	char ifname[IF_NAMESIZE] = "";
+	struct pollfd p;
+	size_t nmc;
+	bool ring;
+	int s = fd_steal(ctx->live, d->fd), ret = -1;
+
+	if (s < 0)
+		return -1;
+	rec->sock_domain = d->sock_domain;
+	rec->sock_type = d->sock_type;
+	rec->sock_protocol = d->sock_protocol;
+	memset(&local, 0, sizeof(local));
+	if (getsockname(s, (struct sockaddr *)&local, &len)) {
+		fail(errno, NULL, "reading the address of fd %d (%s)", d->fd, d->link);
+		goto out;
+	}
+	if (packet_diag(d->st.st_ino, mc, &nmc, &ring))
+		goto out;
+	if (ring) {
+		fail_why("a packet ring is set up on it (PACKET_RX_RING or PACKET_TX_RING)",
+			 "saving packet rings is not supported; checkpoint it without one",
+			 "checking fd %d (%s)", d->fd, d->link);
+		goto out;
+	}
+	if (local.sll_ifindex && !if_indextoname((unsigned)local.sll_ifindex, ifname)) {
+		fail(errno, NULL, "naming interface %d of fd %d", local.sll_ifindex, d->fd);
+		goto out;
+	}
+	p = (struct pollfd){ s, POLLIN, 0 };
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		pr_warn("fd %d (%s): frames waiting on the packet socket are dropped (read by "
+			"no one, as if lost on the link)", d->fd, d->link);
+	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
+	    blob_set(&rec->local_addr, &local, sizeof(local)) ||
+	    (nmc && blob_set(&rec->pkt_mclist, mc, nmc * sizeof(mc[0]))) ||
+	    (ifname[0] && !(rec->path = strdup(ifname)) &&
+	     fail(ENOMEM, NULL, "saving fd %d", d->fd)))
+		goto out;
+	ret = 0;
+out:
+	close(s);
+	return ret;
+}
+
+static int check_packet(struct restore_ctx *ctx, const struct fd_rec *rec)
+{
+	const struct sockaddr_ll *local = rec->local_addr.data;
+
+	if (rec->sock_domain != AF_PACKET ||
+	    (rec->sock_type != SOCK_RAW && rec->sock_type != SOCK_DGRAM) ||
+	    rec->sock_protocol < 0 || rec->sock_protocol > 0xffff ||
+	    rec->local_addr.len != sizeof(struct sockaddr_ll) || local->sll_family != AF_PACKET ||
+	    rec->pkt_mclist.len % sizeof(struct packet_diag_mclist) ||
+	    rec->pkt_mclist.len > MCLIST_MAX * sizeof(struct packet_diag_mclist) ||
+	    (local->sll_ifindex && (!rec->path || strlen(rec->path) >= IF_NAMESIZE)))
+		return fail_why("invalid socket record", "the image is corrupted",
+				"checking fd %d", rec->fd);
+	if (rec->path && !if_nametoindex(rec->path))
+		return fail(errno, "the interface must exist on this host",
+			    "checking fd %d (a packet socket bound to interface %s)", rec->fd,
+			    rec->path);
+	return sockopts_check(ctx, rec);
+}
+
+static int open_packet(struct fd_child *c, const struct fd_rec *rec)
+{
+	const struct packet_diag_mclist *mc = rec->pkt_mclist.data;
+	size_t nmc = rec->pkt_mclist.len / sizeof(*mc), k;
+	struct sockaddr_ll local;
+	int s = socket(AF_PACKET, rec->sock_type, rec->sock_protocol);
+	unsigned n;
+
+	if (s < 0)
+		return fail(errno, errno == EPERM ? "a packet socket needs CAP_NET_RAW: run "
+			    "restart as root" : NULL, "recreating packet socket fd %d", rec->fd);
+	memcpy(&local, rec->local_addr.data, sizeof(local));
+	if (sockopts_restore(c, s, rec, SOCKOPTS_EARLY | SOCKOPTS_BUFFERS))
+		goto err;
+	/* By the interface's name: its index may differ on this host. */
+	if (rec->path)
+		local.sll_ifindex = (int)if_nametoindex(rec->path);
+	if ((local.sll_ifindex || local.sll_protocol != htons((uint16_t)rec->sock_protocol)) &&
+	    bind(s, (struct sockaddr *)&local, sizeof(local))) {
+		fail(errno, NULL, "binding packet socket fd %d", rec->fd);
+		goto err;
+	}
+	for (k = 0; k < nmc; k++) {
+		struct packet_mreq m = { .mr_ifindex = (int)mc[k].pdmc_index,
+					 .mr_type = mc[k].pdmc_type, .mr_alen = mc[k].pdmc_alen };
+		if (mc[k].pdmc_alen > sizeof(m.mr_address)) {
+			fail_why("invalid membership record", "the image is corrupted",
+				 "restoring fd %d", rec->fd);
+			goto err;
+		}
+		memcpy(m.mr_address, mc[k].pdmc_addr, mc[k].pdmc_alen);
+		for (n = 0; n < mc[k].pdmc_count && n < 1024; n++)
+			if (setsockopt(s, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &m, sizeof(m))) {
+				fail(errno, NULL, "adding membership %zu of packet socket fd %d",
+				     k, rec->fd);
+				goto err;
+			}
+	}
+	/* PACKET_FANOUT once it is bound. */
+	if (sockopts_restore(c, s, rec, SOCKOPTS_LAST))
+		goto err;
+	if (fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
+		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);
+		goto err;
+	}
+	return s;
+err:
+	close(s);
+	return -1;
+}
+
+const struct fd_kind_ops fd_packet_kind = {
+	.kind = FD_PACKET,
+	.name = "packet socket",
+	.tag = "packet",
+	.match = is_packet,
+	.dump = dump_packet,
+	.check = check_packet,
+	.open = open_packet,
+};
