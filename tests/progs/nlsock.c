@@ -37,13 +37,13 @@
 static volatile sig_atomic_t go;
 static void on_usr1(int sig) { (void)sig; go = 1; }
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
 	printf("FAIL %s: %s\n", what, strerror(errno));
 	exit(2);
 }
 
-static void corrupt(const char *what)
+static _Noreturn void corrupt(const char *what)
 {
 	printf("CORRUPT %s\n", what);
 	exit(3);
