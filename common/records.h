@@ -103,7 +103,9 @@ RECORD_DECLARE(process_rec, PROCESS_FIELDS)
 	F(T, 34, U32, securebits)						\
 	F(T, 530, U32, exited)			/* 1: the leader (first record only) had \
 						   exited (pthread_exit), a zombie thread */ \
-	F(T, 561, U32, seccomp_strict)		/* 1: in SECCOMP_MODE_STRICT */
+	F(T, 561, U32, seccomp_strict)		/* 1: in SECCOMP_MODE_STRICT */ \
+	F(T, 585, U32, no_new_privs)		/* a thread's own: 1 off, 2 on; 0 (older \
+						   images): as the process's */
 RECORD_DECLARE(thread_rec, THREAD_FIELDS)
 
 /* Member "meta/rlimits". */
@@ -445,7 +447,9 @@ RECORD_DECLARE(timer_rec, TIMER_FIELDS)
 #define SECCOMP_FIELDS(F, T)			\
 	F(T, 1, U32, index)			\
 	F(T, 2, U64, flags)			/* SECCOMP_FILTER_FLAG_* */	\
-	F(T, 3, BLOB, prog)			/* struct sock_filter array */
+	F(T, 3, BLOB, prog)			/* struct sock_filter array */	\
+	F(T, 584, I32, tid)			/* the thread whose stack it is in; \
+						   0 (absent): every thread's */
 RECORD_DECLARE(seccomp_rec, SECCOMP_FIELDS)
 
 /* Member "meta/backtraces": the call stack of every thread at checkpoint

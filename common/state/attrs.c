@@ -1,7 +1,8 @@
 /* Scheduling and the small process attributes: per thread the scheduling
  * policy and priority, nice value and CPU affinity (read and set from
- * outside); per process oom_score_adj, no_new_privs, the parent-death
- * signal, child-subreaper and THP-disable (prctl, injected). */
+ * outside) and no_new_privs (from each thread's status, set in each by
+ * an injected prctl); per process oom_score_adj, the parent-death signal,
+ * child-subreaper and THP-disable (prctl, injected). */
 #define LOG_PREFIX "attrs: "
 #include "state.h"
 
@@ -59,9 +60,20 @@ static int attrs_dump(struct dump_ctx *ctx)
 	size_t len, i;
 	long ret;
 
-	for (i = 0; i < ctx->meta.nthreads; i++)
-		if (dump_thread_sched(&ctx->meta.threads[i]))
+	for (i = 0; i < ctx->meta.nthreads; i++) {
+		struct thread_rec *t = &ctx->meta.threads[i];
+		struct proc_status st;
+
+		if (dump_thread_sched(t))
 			return -1;
+		/* no_new_privs is each thread's (one that set it after the
+		 * others started has it alone). */
+		if (t->exited)
+			continue;
+		if (procfs_read_task_status(ctx->pid, t->tid, &st))
+			return -1;
+		t->no_new_privs = st.no_new_privs ? 2 : 1;
+	}
 	if (procfs_read(ctx->live, "oom_score_adj", &text, &len))
 		return -1;
 	p->oom_score_adj = atoi(text);
@@ -158,6 +170,16 @@ static int attrs_restore(struct restore_ctx *ctx)
 	    remote_syscall_ok(r, NULL, "restoring no_new_privs", __NR_prctl,
 			      PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0))
 		return -1;
+	/* The other threads' own (they were made before it was set here);
+	 * in an older image, the process's. */
+	for (i = 1; i < ctx->ntasks && i < ctx->meta.nthreads; i++) {
+		uint32_t nnp = ctx->meta.threads[i].no_new_privs;
+
+		if ((nnp ? nnp == 2 : p->no_new_privs != 0) &&
+		    remote_syscall_ok(ctx->tasks[i], NULL, "restoring no_new_privs of a thread",
+				      __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0))
+			return -1;
+	}
 	return 0;
 }
 

@@ -1,9 +1,11 @@
 /* seccomp: a process under a seccomp filter, for checkpoint/restart tests.
  *
- * usage: seccomp [-t]
+ * usage: seccomp [-t|-p]
  * Sets no_new_privs and installs a filter under which uname(2) fails with
  * EPERM and everything else is allowed (with -t, after starting a second
- * thread, using SECCOMP_FILTER_FLAG_TSYNC).  Every 100 ms it prints
+ * thread, using SECCOMP_FILTER_FLAG_TSYNC; with -p, the second thread
+ * installs it for itself only: the main thread has no filter, uname
+ * works there, and its status says Seccomp: 0).  Every 100 ms it prints
  * "tick N seccomp=MODE uname=EPERM", checking that the filter still
  * applies (uname fails with EPERM, /proc/self/status says Seccomp: 2) in
  * the main thread and in the second thread.  Otherwise "CORRUPT ..." and
@@ -26,7 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile int thread_ok = 1, thread_checks;
+static volatile int thread_ok = 1, thread_checks, own_filter;
+static struct sock_fprog prog;
 
 static int uname_blocked(void)
 {
@@ -52,8 +55,11 @@ static void *second(void *arg)
 {
 	struct timespec ts = { 0, 50000000 };
 	(void)arg;
+	if (own_filter && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+			   syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)))
+		thread_ok = 0;
 	for (;;) {
-		if (thread_checks > 0 && !uname_blocked())
+		if (thread_checks > 0 && (!uname_blocked() || (own_filter && seccomp_mode() != 2)))
 			thread_ok = 0;
 		thread_checks++;
 		nanosleep(&ts, NULL);
@@ -69,15 +75,19 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = { sizeof(insns) / sizeof(insns[0]), insns };
 	int tsync = argc > 1 && !strcmp(argv[1], "-t");
 	pthread_t th;
 	int tick;
 
+	prog = (struct sock_fprog){ sizeof(insns) / sizeof(insns[0]), insns };
+	own_filter = argc > 1 && !strcmp(argv[1], "-p");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (tsync)
+	if (tsync || own_filter)
 		pthread_create(&th, NULL, second, NULL);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	if (own_filter) {
+		while (!thread_checks)
+			usleep(10000);
+	} else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, tsync ? SECCOMP_FILTER_FLAG_TSYNC : 0,
 		    &prog)) {
 		printf("CORRUPT cannot install the filter: %s\n", strerror(errno));
@@ -86,7 +96,8 @@ int main(int argc, char **argv)
 	for (tick = 1;; tick++) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
-		if (!uname_blocked() || seccomp_mode() != 2 || !thread_ok) {
+		if (uname_blocked() == own_filter || seccomp_mode() != (own_filter ? 0 : 2) ||
+		    !thread_ok) {
 			printf("CORRUPT filter lost: uname_blocked=%d mode=%d thread_ok=%d\n",
 			       uname_blocked(), seccomp_mode(), thread_ok);
 			return 3;
