@@ -574,6 +574,17 @@ static int open_ghost_fd(struct fd_child *c, const struct fd_rec *rec)
 	made = fd_ghost_create(m, rec->ghost - 1);
 	if (made < 0)
 		return -1;
+	/* A memfd read-write, as memfd_create made it: that very file.  It
+	 * does not count as a writer of the inode, and a reopening would
+	 * (executing the memfd would fail with ETXTBSY, as it did not). */
+	if (g->kind == GHOST_MEMFD && (flags & O_ACCMODE) == O_RDWR) {
+		if (fcntl(made, F_SETFL, flags & (O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT))) {
+			fail(errno, NULL, "restoring the flags of fd %d (%s)", rec->fd, rec->path);
+			close(made);
+			return -1;
+		}
+		return made;
+	}
 	fd = reopen(made, "/proc/self/fd/%d", flags, rec->path);
 	close(made);
 	return fd;
@@ -644,6 +655,16 @@ int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long
 	}
 	for (i = 0; i < m->nfds && m->fds[i].ghost != ghost; i++)
 		;
+	/* A memfd mapped writable through the process's read-write fd on it
+	 * (memfd_create's file, open_ghost_fd): that fd, as a new opening
+	 * would count as a writer of the inode (and exec of it would fail
+	 * with ETXTBSY while the mapping lasts). */
+	if (i < m->nfds && writable && m->ghosts[ghost - 1].kind == GHOST_MEMFD &&
+	    (m->fds[i].flags & O_ACCMODE) == O_RDWR && !m->fds[i].share_index &&
+	    !(ctx->ghost_shm_fd && ctx->ghost_shm_fd[ghost - 1] >= 0)) {
+		*fd = m->fds[i].fd;
+		return 0;
+	}
 	if (i < m->nfds) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->fds[i].fd);
 	} else {
