@@ -507,8 +507,16 @@ RECORD_DECLARE(sysv_shm_rec, SYSV_SHM_FIELDS)
 	F(T, 1, I32, id)			/* a meta/sysv-shm record's */ \
 	F(T, 2, U64, start)			\
 	F(T, 3, U64, end)			\
-	F(T, 4, U32, prot)			/* PROT_*: no PROT_WRITE = SHM_RDONLY */
+	F(T, 4, U32, prot)			/* PROT_*: no PROT_WRITE = SHM_RDONLY */ \
+	F(T, 586, BLOB, pieces)			/* mprotected in parts: struct \
+						   sysv_attach_piece of each, in order */
 RECORD_DECLARE(sysv_attach_rec, SYSV_ATTACH_FIELDS)
+
+/* A part of an attachment with protections of its own (mprotect). */
+struct sysv_attach_piece {
+	uint64_t start, end;
+	uint32_t prot, pad;
+};
 
 /* Member "meta/sysv-sem": semaphore sets a semaphore of which was last
  * operated on by the process (semctl GETPID). */

@@ -135,18 +135,27 @@ static int dump_shm(struct dump_ctx *ctx, uint64_t *total)
 		struct shmid_ds ds;
 		int id = (int)v->inode;
 
+		size_t last = i, pieces;
+
 		if (!is_sysv_map(v))
 			continue;
+		/* One attachment mprotected in parts is several mappings,
+		 * one after the other through the segment. */
+		while (last + 1 < n && is_sysv_map(&vmas[last + 1]) && vmas[last + 1].inode == v->inode &&
+		       vmas[last + 1].start == vmas[last].end && vmas[last + 1].pgoff ==
+		       vmas[last].pgoff + (vmas[last].end - vmas[last].start))
+			last++;
+		pieces = last - i + 1;
 		if (shmctl(id, IPC_STAT, &ds) < 0) {
 			fail(errno, NULL, "reading System V shared memory segment %d (mapped at "
 			     "%#llx)", id, (unsigned long long)v->start);
 			goto out;
 		}
-		if (v->pgoff || v->end - v->start != round_page(ds.shm_segsz)) {
-			fail_why("only part of the segment is mapped there (partly unmapped, "
-				 "mprotected or remapped)", "ckpt saves whole attachments only",
+		if (v->pgoff || vmas[last].end - v->start != round_page(ds.shm_segsz)) {
+			fail_why("only part of the segment is mapped there (partly unmapped "
+				 "or remapped)", "ckpt saves whole attachments only",
 				 "saving System V shared memory segment %d at %#llx-%#llx", id,
-				 (unsigned long long)v->start, (unsigned long long)v->end);
+				 (unsigned long long)v->start, (unsigned long long)vmas[last].end);
 			goto out;
 		}
 		if (!(s = find_shm(&ctx->meta, id))) {
@@ -175,6 +184,8 @@ static int dump_shm(struct dump_ctx *ctx, uint64_t *total)
 			/* One process alone: nobody else may hold it. */
 			if (!ctx->tree_pipes) {
 				size_t att = 0;
+				/* (The kernel counts mappings: one split by
+				 * mprotect counts twice.) */
 				for (k = 0; k < n; k++)
 					att += is_sysv_map(&vmas[k]) && (int)vmas[k].inode == id;
 				if (ds.shm_nattch > att) {
@@ -193,8 +204,24 @@ static int dump_shm(struct dump_ctx *ctx, uint64_t *total)
 			goto out;
 		a->id = id;
 		a->start = v->start;
-		a->end = v->end;
-		a->prot = v->prot;
+		a->end = vmas[last].end;
+		a->prot = 0;
+		for (k = i; k <= last; k++)
+			a->prot |= vmas[k].prot;
+		if (pieces > 1) {
+			struct sysv_attach_piece *p = calloc(pieces, sizeof(*p));
+
+			if (!p) {
+				fail(ENOMEM, NULL, "saving System V shared memory segment %d", id);
+				goto out;
+			}
+			for (k = i; k <= last; k++)
+				p[k - i] = (struct sysv_attach_piece){ vmas[k].start, vmas[k].end,
+								       vmas[k].prot, 0 };
+			a->pieces.data = p;
+			a->pieces.len = pieces * sizeof(*p);
+		}
+		i = last;
 	}
 	ret = 0;
 out:
@@ -495,8 +522,19 @@ static int sysv_check(struct restore_ctx *ctx)
 	for (i = 0; i < m->nsysv_attach; i++) {
 		const struct sysv_attach_rec *a = &m->sysv_attach[i];
 		const struct sysv_shm_rec *s = find_shm(m, a->id);
+		const struct sysv_attach_piece *p = a->pieces.data;
+		size_t k, np = a->pieces.len / sizeof(*p);
+		uint64_t at = a->start;
+
 		if (!s || (a->start & (PAGE - 1)) || a->end - a->start != round_page(s->size) ||
-		    a->end <= a->start || (a->prot & ~7u))
+		    a->end <= a->start || (a->prot & ~7u) || a->pieces.len % sizeof(*p) || np == 1)
+			return corrupt("invalid attachment record", a->id);
+		/* Its parts: one after the other, covering it, in pages. */
+		for (k = 0; k < np; at = p[k++].end)
+			if (p[k].start != at || p[k].end <= p[k].start || p[k].end > a->end ||
+			    (p[k].end & (PAGE - 1)) || (p[k].prot & ~a->prot))
+				return corrupt("invalid attachment record", a->id);
+		if (np && at != a->end)
 			return corrupt("invalid attachment record", a->id);
 	}
 	for (i = 0; i < m->nsysv_sem; i++) {
@@ -816,9 +854,11 @@ static int sysv_restore(struct restore_ctx *ctx)
 
 	for (i = 0; i < m->nsysv_attach; i++) {
 		const struct sysv_attach_rec *a = &m->sysv_attach[i];
+		const struct sysv_attach_piece *pieces = a->pieces.data;
 		int flags = (a->prot & PROT_WRITE ? 0 : SHM_RDONLY) |
 			    (a->prot & PROT_EXEC ? SHM_EXEC : 0);
 		char what[96];
+		size_t k;
 		long got;
 
 		snprintf(what, sizeof(what), "attaching System V shared memory segment %d at %#llx",
@@ -832,6 +872,12 @@ static int sysv_restore(struct restore_ctx *ctx)
 		    remote_syscall_ok(ctx->remote, NULL, what, __NR_mprotect, a->start,
 				      a->end - a->start, a->prot, 0, 0, 0))
 			return -1;
+		/* Its parts with protections of their own. */
+		for (k = 0; k < a->pieces.len / sizeof(*pieces); k++)
+			if (remote_syscall_ok(ctx->remote, NULL, what, __NR_mprotect,
+					      pieces[k].start, pieces[k].end - pieces[k].start,
+					      pieces[k].prot, 0, 0, 0))
+				return -1;
 	}
 	return 0;
 }

@@ -3,8 +3,8 @@
  *   sysvipc -d DIR -k KEY [-c]
  *
  * Makes, with keys KEY, KEY+1, KEY+2: a 64 KiB shared memory segment
- * (mode 0640) filled with a pattern, attached read-write and also
- * read-only elsewhere; an 8 KiB private segment attached and then marked
+ * (mode 0640) filled with a pattern, attached read-write (its last page
+ * then made read-only with mprotect) and also read-only elsewhere; an 8 KiB private segment attached and then marked
  * for removal (IPC_RMID); a set of 3 semaphores (5, 7, 9); a message queue
  * with 3 messages.  Writes their ids to DIR/ids and creates DIR/ready,
  * then every 20 ms counts in the first word of the key segment and logs
@@ -24,6 +24,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 
 #define BIG (64 * 1024)
@@ -99,6 +100,8 @@ static const char *check(int want_a, int want_b, int want_sem, int want_msq, key
 		return "the read-only attachment is not read-only";
 	if (perms_at(a_rw, perms) || strcmp(perms, "rw-s"))
 		return "the read-write attachment is not read-write";
+	if (perms_at(a_rw + BIG - 4096, perms) || strcmp(perms, "r--s"))
+		return "the last page of the read-write attachment is not read-only any more";
 	if (shmctl(shm_b, IPC_STAT, &ds) || !(ds.shm_perm.mode & SHM_DEST))
 		return "the removed segment is not marked removed";
 	if (semget(key + 1, 0, 0) != want_sem ||
@@ -150,6 +153,9 @@ int main(int argc, char **argv)
 		die("shmat");
 	for (i = 0; i < BIG; i++)
 		a_rw[i] = (unsigned char)(i * 7 + 3);
+	/* (One attachment in two mappings: its last page made read-only.) */
+	if (mprotect(a_rw + BIG - 4096, 4096, PROT_READ))
+		die("mprotect");
 	memset((void *)a_rw, 0, 8);
 	if (shmctl(shm_b, IPC_RMID, NULL))
 		die("IPC_RMID");
