@@ -66,22 +66,32 @@ int fd_locks_dump(struct dump_ctx *ctx, const struct fd_dump *d)
  * (a non-blocking open for reading downgrades a write lease, one for
  * writing breaks any lease), which starts the break time anew.  The
  * process was told of the break already: the signal the break sends now
- * is ignored. */
+ * goes nowhere (the file's owner, which may be another process of a tree,
+ * is taken off it for the moment; ignored here too). */
 static int break_lease(const struct lock_rec *l)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_io, old_sig;
+	struct f_owner_ex owner = { F_OWNER_PID, 0 }, none = { F_OWNER_PID, 0 };
 	int sig = fcntl(l->fd, F_GETSIG), fd, err;
+	bool owned = !fcntl(l->fd, F_GETOWN_EX, &owner) && owner.pid;
 	char self[64];
 
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
 	if (sig <= 0)
 		sig = SIGIO;
+	if (owned && fcntl(l->fd, F_SETOWN_EX, &none))
+		return fail(errno, NULL, "breaking the lease of fd %d again", l->fd);
 	sigaction(SIGIO, &ign, &old_io);
 	sigaction(sig, &ign, &old_sig);
 	fd = open(self, (l->breaking == 1 ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
 	err = errno;
 	sigaction(sig, &old_sig, NULL);
 	sigaction(SIGIO, &old_io, NULL);
+	if (owned && fcntl(l->fd, F_SETOWN_EX, &owner)) {
+		if (fd >= 0)
+			close(fd);
+		return fail(errno, NULL, "giving fd %d its owner back", l->fd);
+	}
 	if (fd >= 0) {
 		close(fd);
 		return fail_why("the lease did not start breaking", NULL,
