@@ -105,6 +105,29 @@ struct diag_info {
 	uint8_t shutdown;		/* RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
 };
 
+struct diag_want {
+	ino_t ino;
+	struct diag_info *out;
+};
+
+static int diag_one(const struct nlmsghdr *h, void *arg)
+{
+	const struct diag_want *w = arg;
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || m->idiag_inode != w->ino)
+		return 0;
+	w->out->found = true;
+	w->out->rqueue = m->idiag_rqueue;
+	w->out->wqueue = m->idiag_wqueue;
+	for (a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+		if (a->rta_type == INET_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
+			w->out->shutdown = *(const uint8_t *)RTA_DATA(a);
+	return 0;
+}
+
 static int sock_diag(int family, int protocol, ino_t ino, struct diag_info *out)
 {
 	struct {
@@ -115,51 +138,13 @@ static int sock_diag(int family, int protocol, ino_t ino, struct diag_info *out)
 		.r = { .sdiag_family = family, .sdiag_protocol = protocol,
 		       .idiag_states = ~0U },
 	};
-	char *buf = malloc(32768);
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	bool done = false;
-	int ret = -1;
+	struct diag_want w = { ino, out };
 
 	memset(out, 0, sizeof(*out));
-	if (!buf || nl < 0 || send(nl, &req, sizeof(req), 0) < 0) {
-		fail(buf ? errno : ENOMEM, "sock_diag (CONFIG_INET_DIAG) must be available",
-		     "asking sock_diag about socket %lu", (unsigned long)ino);
-		goto out;
-	}
-	while (!done) {
-		ssize_t n = recv(nl, buf, 32768, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		if (n <= 0) {
-			fail(n ? errno : EIO, NULL, "asking sock_diag about socket %lu",
-			     (unsigned long)ino);
-			goto out;
-		}
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct rtattr *a;
-			int alen;
-
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				done = true;
-				break;
-			}
-			if (m->idiag_inode != ino)
-				continue;
-			out->found = true;
-			out->rqueue = m->idiag_rqueue;
-			out->wqueue = m->idiag_wqueue;
-			alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
-			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-				if (a->rta_type == INET_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1)
-					out->shutdown = *(uint8_t *)RTA_DATA(a);
-		}
-	}
-	ret = 0;
-out:
-	if (nl >= 0)
-		close(nl);
-	free(buf);
-	return ret;
+	if (sock_diag_dump(&req, sizeof(req), diag_one, &w))
+		return fail(errno, "sock_diag (CONFIG_INET_DIAG) must be available",
+			    "asking sock_diag about socket %lu", (unsigned long)ino);
+	return 0;
 }
 
 static bool connected(const struct fd_rec *rec);

@@ -42,8 +42,46 @@ static bool is_packet(const struct fd_dump *d)
 	return d->sock_domain == AF_PACKET;
 }
 
-/* What packet_diag tells of socket ino: its memberships (into mc, *nmc
- * of them) and whether a ring is set up. */
+/* What packet_diag tells of one socket: its memberships and whether a
+ * ring is set up. */
+struct packet_want {
+	ino_t ino;
+	bool found, ring;
+	struct packet_diag_mclist *mc;
+	size_t nmc;
+};
+
+static int packet_one(const struct nlmsghdr *h, void *arg)
+{
+	struct packet_want *w = arg;
+	const struct packet_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || m->pdiag_ino != w->ino)
+		return 0;
+	w->found = true;
+	for (a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+		size_t k, count = RTA_PAYLOAD(a) / sizeof(*w->mc);
+
+		if (a->rta_type == PACKET_DIAG_RX_RING || a->rta_type == PACKET_DIAG_TX_RING)
+			w->ring = true;
+		if (a->rta_type != PACKET_DIAG_MCLIST)
+			continue;
+		for (k = 0; k < count; k++) {
+			if (w->nmc == MCLIST_MAX) {
+				errno = E2BIG;
+				return -1;
+			}
+			memcpy(&w->mc[w->nmc++], (const char *)RTA_DATA(a) + k * sizeof(*w->mc),
+			       sizeof(*w->mc));
+		}
+	}
+	return 0;
+}
+
+/* Of socket ino: its memberships (into mc, *nmc of them) and whether a
+ * ring is set up. */
 static int packet_diag(ino_t ino, struct packet_diag_mclist *mc, size_t *nmc, bool *ring)
 {
 	struct {
@@ -54,73 +92,23 @@ static int packet_diag(ino_t ino, struct packet_diag_mclist *mc, size_t *nmc, bo
 		.r = { .sdiag_family = AF_PACKET, .pdiag_show = PACKET_SHOW_MCLIST |
 		       PACKET_SHOW_RING_CFG },
 	};
-	char *buf = malloc(32768);
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	bool done = false, found = false;
-	int ret = -1;
+	struct packet_want w = { .ino = ino, .mc = mc };
 
 	*nmc = 0;
 	*ring = false;
-	if (!buf || nl < 0 || send(nl, &req, sizeof(req), 0) < 0) {
-		fail(buf ? errno : ENOMEM, "sock_diag for packet sockets (CONFIG_PACKET_DIAG) "
-		     "must be available", "asking sock_diag about packet socket %lu",
-		     (unsigned long)ino);
-		goto out;
-	}
-	while (!done) {
-		ssize_t n = recv(nl, buf, 32768, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n <= 0) {
-			fail(n ? errno : EIO, NULL, "asking sock_diag about packet socket %lu",
-			     (unsigned long)ino);
-			goto out;
-		}
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct packet_diag_msg *m = NLMSG_DATA(h);
-			struct rtattr *a;
-			int alen;
-
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				done = true;
-				break;
-			}
-			if (m->pdiag_ino != ino)
-				continue;
-			found = true;
-			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
-				size_t k, count;
-
-				if (a->rta_type == PACKET_DIAG_RX_RING || a->rta_type == PACKET_DIAG_TX_RING)
-					*ring = true;
-				if (a->rta_type != PACKET_DIAG_MCLIST)
-					continue;
-				count = RTA_PAYLOAD(a) / sizeof(*mc);
-				for (k = 0; k < count; k++) {
-					if (*nmc == MCLIST_MAX) {
-						fail_why("it has more than 64 memberships", NULL,
-							 "reading packet socket %lu", (unsigned long)ino);
-						goto out;
-					}
-					memcpy(&mc[(*nmc)++], (char *)RTA_DATA(a) + k * sizeof(*mc),
-					       sizeof(*mc));
-				}
-			}
-		}
-	}
-	if (!found) {
-		fail_why("sock_diag does not know the socket", "the socket must be in the network "
-			 "namespace of ckpt", "asking sock_diag about packet socket %lu",
-			 (unsigned long)ino);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (nl >= 0)
-		close(nl);
-	free(buf);
-	return ret;
+	if (sock_diag_dump(&req, sizeof(req), packet_one, &w))
+		return errno == E2BIG ? fail_why("it has more than 64 memberships", NULL,
+						 "reading packet socket %lu", (unsigned long)ino)
+				      : fail(errno, "sock_diag for packet sockets "
+					     "(CONFIG_PACKET_DIAG) must be available", "asking "
+					     "sock_diag about packet socket %lu", (unsigned long)ino);
+	if (!w.found)
+		return fail_why("sock_diag does not know the socket", "the socket must be in "
+				"the network namespace of ckpt", "asking sock_diag about "
+				"packet socket %lu", (unsigned long)ino);
+	*nmc = w.nmc;
+	*ring = w.ring;
+	return 0;
 }
 
 static int dump_packet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)

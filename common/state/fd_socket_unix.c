@@ -829,6 +829,25 @@ static int host_name(const struct restore_ctx *ctx, const struct blob *addr, cha
  * sock_diag lists every unix socket of this network namespace with the
  * inode of its file; looking is read only (connecting to find out would
  * queue a connection on somebody's listener).  -1 if sock_diag fails. */
+static int vfs_is(const struct nlmsghdr *h, void *arg)
+{
+	const struct stat *st = arg;
+	const struct unix_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a = (const struct rtattr *)(m + 1);
+	int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -1;
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		const struct unix_diag_vfs *v = RTA_DATA(a);
+		if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof(*v) &&
+		    v->udiag_vfs_ino == st->st_ino &&
+		    st->st_dev == makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff))
+			return 1;
+	}
+	return 0;
+}
+
 static int file_bound(const struct stat *st)
 {
 	struct {
@@ -838,45 +857,9 @@ static int file_bound(const struct stat *st)
 		.nlh = { sizeof(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS },
 	};
-	static const size_t bufsize = 1 << 16;
-	char *buf = malloc(bufsize);
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), found = -1;
+	int found = sock_diag_dump(&req, sizeof(req), vfs_is, (void *)st);
 
-	if (nl < 0 || !buf || send(nl, &req, sizeof(req), 0) < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = recv(nl, buf, bufsize, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n <= 0)
-			goto out;
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			struct unix_diag_msg *m = NLMSG_DATA(h);
-			struct rtattr *a = (struct rtattr *)(m + 1);
-			int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				found = 0;
-				goto out;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-				goto out;
-			for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-				struct unix_diag_vfs *v = RTA_DATA(a);
-				if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof(*v) &&
-				    v->udiag_vfs_ino == st->st_ino &&
-				    st->st_dev == makedev(v->udiag_vfs_dev >> 20, v->udiag_vfs_dev & 0xfffff)) {
-					found = 1;
-					goto out;
-				}
-			}
-		}
-	}
-out:
-	if (nl >= 0)
-		close(nl);
-	free(buf);
-	return found;
+	return found < 0 ? -1 : found;
 }
 
 /* A live socket's file is at path. */

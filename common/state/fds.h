@@ -126,6 +126,14 @@ int fd_dump_read_own(int own_fd, int number, struct fd_dump *d) must_check;
 bool fdinfo_scan(const char *fdinfo, const char *key, const char *fmt, void *out);
 /* A copy of the process's fd in ckpt (pidfd_getfd). */
 int fd_steal(pid_t pid, int fd);
+/* A sock_diag dump (sock_diag.c): req (len bytes) sent, each message of
+ * the answer given to each() until the dump is done (0; an NLMSG_ERROR
+ * message is given to each() too, and ends it).  each() returns 0 to go
+ * on, anything else to stop: that is returned.  -1 with errno set when
+ * sock_diag fails (no error recorded). */
+struct nlmsghdr;
+int sock_diag_dump(const void *req, size_t len,
+		   int (*each)(const struct nlmsghdr *h, void *arg), void *arg) must_check;
 /* Keep fd out of the way of the fds still to be placed. */
 int fd_spare(struct fd_child *c, int fd);
 /* Open flags to reopen with: what fdinfo showed, less the creation ones. */
