@@ -441,6 +441,44 @@ $(cat "$EXPECT_ERR")"
 	say "ok: fails with: $(grep -m1 -iE "^$prog: " "$EXPECT_ERR")"
 }
 
+# A program that checks itself (tests/progs/inetsock, nlsock, pktsock...):
+# it prints "ready" once its state is set up, waits for SIGUSR1, checks,
+# and prints "PASS" or "CORRUPT <what>".
+# selfcheck NAME PROG ARGS...: started, checkpointed with --kill,
+# restarted, told to check: its verdict must be PASS.
+selfcheck() {
+	local name=$1 pid
+	shift
+	start_bg "$@" > "$T/$name.log" 2>&1
+	pid=$BG_PID
+	wait_for_line "$T/$name.log" '^ready$' 10
+	ckpt_ok "$pid" "$T/$name.tar.zst" --kill
+	wait_gone "$pid"
+	restart_detach "$T/$name.tar.zst"
+	kill -USR1 "$pid"
+	wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/$name.log" ||
+		fail "$name: no verdict: $(cat "$T/$name.log")"
+	grep -qx PASS "$T/$name.log" || fail "$name: $(cat "$T/$name.log")"
+	say "ok: $name"
+}
+
+# selfcheck_refused NAME MESSAGE PROG ARGS...: ckpt refuses it, saying
+# MESSAGE, leaves no image, and the program, told to check, finds its
+# state unharmed.
+selfcheck_refused() {
+	local name=$1 msg=$2 pid
+	shift 2
+	start_bg "$@" > "$T/$name.log" 2>&1
+	pid=$BG_PID
+	wait_for_line "$T/$name.log" '^ready$' 10
+	expect_fail_msg "$msg" "$CKPT" "$pid" -o "$T/$name.tar.zst"
+	assert_running "$pid" "target of the refused ckpt"
+	[ -e "$T/$name.tar.zst" ] && fail "the refused ckpt left an image"
+	kill -USR1 "$pid"
+	wait_until 10 grep -qx PASS "$T/$name.log" ||
+		fail "$name: the target was harmed: $(cat "$T/$name.log")"
+}
+
 # assert_target_unharmed PID LOG [IMAGE]: after a failed ckpt, the target is
 # still running, not stopped, still making progress, and no image was left.
 assert_target_unharmed() {

@@ -22,21 +22,7 @@
 need_ckpt
 need_prog inetsock
 
-one() {
-	local mode=$1 port pid
-	port=$(free_port)
-	start_bg "$PROGS/inetsock" "$mode" "$port" > "$T/$mode.log" 2>&1
-	pid=$BG_PID
-	wait_for_line "$T/$mode.log" '^ready$' 10
-	ckpt_ok "$pid" "$T/$mode.tar.zst" --kill
-	wait_gone "$pid"
-	restart_detach "$T/$mode.tar.zst"
-	kill -USR1 "$pid"
-	wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/$mode.log" ||
-		fail "$mode: no verdict: $(cat "$T/$mode.log")"
-	grep -qx PASS "$T/$mode.log" || fail "$mode: $(cat "$T/$mode.log")"
-	say "ok: $mode"
-}
+one() { selfcheck "$1" "$PROGS/inetsock" "$1" "$(free_port)"; }
 
 one opts
 one shutdown
@@ -47,18 +33,7 @@ one ended
 one raw
 one filter
 
-refused() {
-	local mode=$1 msg=$2 port pid
-	port=$(free_port)
-	start_bg "$PROGS/inetsock" "$mode" "$port" > "$T/$mode.log" 2>&1
-	pid=$BG_PID
-	wait_for_line "$T/$mode.log" '^ready$' 10
-	expect_fail_msg "$msg" "$CKPT" "$pid" -o "$T/$mode.tar.zst"
-	assert_running "$pid" "target of the refused ckpt"
-	[ -e "$T/$mode.tar.zst" ] && fail "the refused ckpt left an image"
-	kill -USR1 "$pid"
-	wait_until 10 grep -qx PASS "$T/$mode.log" || fail "$mode: the target was harmed: $(cat "$T/$mode.log")"
-}
+refused() { selfcheck_refused "$1" "$2" "$PROGS/inetsock" "$1" "$(free_port)"; }
 
 refused udpqueue "datagrams are queued on it"
 refused udpcork "data is corked on it"

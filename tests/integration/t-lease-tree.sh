@@ -10,13 +10,5 @@
 need_ckpt
 need_prog leasetree
 
-start_bg "$PROGS/leasetree" "$T/leased" > "$T/lease.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/lease.log" '^ready$' 10
-ckpt_ok "$pid" "$T/lease.tar.zst" --kill
-wait_gone "$pid"
-restart_detach "$T/lease.tar.zst"
-kill -USR1 "$pid"
-wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/lease.log" || fail "no verdict: $(cat "$T/lease.log")"
-grep -qx PASS "$T/lease.log" || fail "$(cat "$T/lease.log")"
+selfcheck lease "$PROGS/leasetree" "$T/leased"
 pass

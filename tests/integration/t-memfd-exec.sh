@@ -9,13 +9,5 @@
 need_ckpt
 need_prog memfdexec
 
-start_bg "$PROGS/memfdexec" > "$T/memfd.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/memfd.log" '^ready$' 10
-ckpt_ok "$pid" "$T/memfd.tar.zst" --kill
-wait_gone "$pid"
-restart_detach "$T/memfd.tar.zst"
-kill -USR1 "$pid"
-wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/memfd.log" || fail "no verdict: $(cat "$T/memfd.log")"
-grep -qx PASS "$T/memfd.log" || fail "$(cat "$T/memfd.log")"
+selfcheck memfd "$PROGS/memfdexec"
 pass

@@ -32,12 +32,5 @@ wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/state.log" || fail "no verdict
 grep -qx PASS "$T/state.log" || fail "$(cat "$T/state.log")"
 say "ok: state"
 
-start_bg "$PROGS/pktsock" ring "$port" > "$T/ring.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/ring.log" '^ready$' 10
-expect_fail_msg "a packet ring is set up on it" "$CKPT" "$pid" -o "$T/ring.tar.zst"
-assert_running "$pid" "target of the refused ckpt"
-[ -e "$T/ring.tar.zst" ] && fail "the refused ckpt left an image"
-kill -USR1 "$pid"
-wait_until 10 grep -qx PASS "$T/ring.log" || fail "ring: the target was harmed: $(cat "$T/ring.log")"
+selfcheck_refused ring "a packet ring is set up on it" "$PROGS/pktsock" ring "$port"
 pass
