@@ -1,7 +1,7 @@
 #!/bin/bash
 # The network lock (common/netlock.c): a server under a steady client load
 # (a request, its answer, the next one at once, over one connection) is
-# checkpointed with --kill into a file, left dead for a second, restarted;
+# checkpointed with --kill into a file, left dead for two seconds, restarted;
 # then moved again through a pipe (ckpt --kill -o - | restart -).  The
 # client's requests sent while no socket owned the connection are dropped
 # by the lock instead of being answered with a reset: the connection goes
@@ -30,7 +30,7 @@ run() {
 	start_bg "$PROGS/tcpecho" "$port" > "$T/$name/server.log" 2>&1
 	pid=$BG_PID
 	wait_for_line "$T/$name/server.log" '^listening$' 10
-	/usr/bin/python3 "$CLIENT" 127.0.0.1 "$port" "$T/$name" > "$T/$name/client.log" 2>&1 &
+	KEEPALIVE_IDLE=1 /usr/bin/python3 "$CLIENT" 127.0.0.1 "$port" "$T/$name" > "$T/$name/client.log" 2>&1 &
 	client=$!
 	track_pid "$client"
 	wait_until 10 test -e "$T/$name/connected" || fail "client did not connect: $(cat "$T/$name/client.log")"
@@ -40,7 +40,10 @@ run() {
 		"$nft" list table inet ckpt_lock > "$T/$name/locked" 2>&1 ||
 			fail "no lock after ckpt --kill: $(cat "$T/$name/locked")"
 	fi
-	sleep 1		# the client's requests meanwhile find no socket
+	# The client's request meanwhile, or (when the server's host had
+	# acknowledged it before the freeze) its keepalive probe after a
+	# second of silence, finds no socket.
+	sleep 2
 	if [ $# = 0 ]; then
 		# No nft for restart: refused (it could not lift ckpt's lock),
 		# nothing started, ckpt's lock still in place.

@@ -7,6 +7,11 @@ retried for 5 s: the server may still be starting), touches DIR/connected
 after the first answer, and ends 20 requests after DIR/DONE (default
 "done") appears: "OK N requests, longest wait S s", exit 0.  Otherwise one
 line and exit 3 (end of file), 4 (a wrong answer), 5 (reset), 6 (timeout).
+With KEEPALIVE_IDLE=S in the environment the connection sends TCP
+keepalive probes after S idle seconds, one a second: a client waiting for
+an answer then still sends a segment that meets the server's host while
+no socket owns the connection, even when its request was already
+acknowledged (t-tcp-lock's run without the lock must see that reset).
 """
 import os, socket, sys, time
 
@@ -24,6 +29,11 @@ for i in range(100):
         if i == 99:
             raise
         time.sleep(0.05)
+if os.environ.get("KEEPALIVE_IDLE"):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, int(os.environ["KEEPALIVE_IDLE"]))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 120)
 f = s.makefile("r")
 n, done_at, longest = 0, None, 0.0
 try:
