@@ -153,8 +153,10 @@ enum vma_kind {
 	F(T, 7, I32, file_index)		/* into meta/files, -1 none */ \
 	F(T, 8, U64, vmflags)			/* VMF_* from smaps VmFlags */ \
 	F(T, 9, U64, pages_stored)		/* pages of it in pages/ */	\
-	F(T, 300, U64, shm_ino)			/* tree, VMA_ANON_SHARED: its shmem inode; \
-						   the same in several processes: one object */
+	F(T, 300, U64, shm_ino)			/* VMA_ANON_SHARED: its shmem inode; the \
+						   same in several mappings (of one process \
+						   or more), or as a ghost "/dev/zero" (an fd \
+						   on it, a private mapping of it): one object */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {

@@ -501,5 +501,7 @@ uint32_t fd_ghost_of_map(const struct image_meta *m, uint64_t start);
 int fd_ghost_map_fd(struct restore_ctx *ctx, uint64_t start, bool writable, long *fd) must_check;
 /* A new fd on the re-created ghost index (read-write for files made anew). */
 int fd_ghost_create(const struct image_meta *m, uint32_t index);
+/* The saved contents of ghost g written into fd (its size left alone). */
+int fd_ghost_write_data(const struct ghost_rec *g, int fd) must_check;
 
 #endif

@@ -532,8 +532,11 @@ static void make_children(struct rtree *t, size_t i)
 	pid_t want;
 	size_t j;
 
-	if (!me)
+	if (!me) {	/* one process, without a tree record */
+		if (shared_make(t, i))
+			child_failed(t, i);
 		return;
+	}
 	/* Children forked before its setsid() (in the session it was born
 	 * in) are forked before it, with what it shares with them. */
 	for (j = i + 1; j < t->n && !early; j++)

@@ -44,6 +44,11 @@ struct rshm {
 	uint32_t ghost;
 	size_t ghost_proc;
 	uint64_t dev;
+	/* Shared anonymous memory that fds or private mappings reach as the
+	 * ghost "/dev/zero" (1 + index) of process fill_proc (opened through
+	 * /proc/PID/map_files): its contents, written in once it is made. */
+	uint32_t fill_ghost;
+	size_t fill_proc;
 };
 
 /* An open file several processes of the tree hold: made once, in their

@@ -26,6 +26,12 @@
 
 #include "state/fds.h"
 
+/* Its PID in the image (an image of one process may have no tree record). */
+static pid_t image_pid(const struct rproc *p)
+{
+	return p->rec ? p->rec->pid : p->ctx.meta.process->pid;
+}
+
 static int depth(const struct rtree *t, int i)
 {
 	int d = 0;
@@ -232,8 +238,15 @@ int shared_plan(struct rtree *t)
 	size_t i, k, o;
 	int maxfd = 2;
 
-	if (t->n < 2)
-		return 0;
+	if (t->n < 2) {
+		/* One process: its memory may still be one object it maps
+		 * in several ways, or reaches through an fd too. */
+		for (k = 0; !t->p[0]->zombie && k < t->p[0]->ctx.meta.nfds; k++)
+			if (t->p[0]->ctx.meta.fds[k].fd > maxfd)
+				maxfd = t->p[0]->ctx.meta.fds[k].fd;
+		t->obj_base = maxfd + 1;
+		return t->p[0]->zombie ? 0 : plan_shm(t);
+	}
 	for (i = 0; i < t->n; i++) {
 		struct rproc *p = t->p[i];
 
@@ -366,7 +379,7 @@ int shared_plan(struct rtree *t)
 	for (o = 0; o < t->nshms; o++)
 		pr_debug("shared: memory %#llx (%llu bytes) made by process %d",
 			 (unsigned long long)t->shms[o].ino, (unsigned long long)t->shms[o].size,
-			 t->p[t->shms[o].lca]->rec->pid);
+			 image_pid(t->p[t->shms[o].lca]));
 	for (o = 0; o < t->nobjs; o++)
 		pr_debug("shared: fd %d of process %d made by process %d",
 			 t->p[t->objs[o].proc]->ctx.meta.fds[t->objs[o].rec].fd,
@@ -375,6 +388,25 @@ int shared_plan(struct rtree *t)
 }
 
 /* Shared anonymous memory: vmas of one shmem inode in several processes. */
+/* Two mappings of one object in one process that restart may make as
+ * two objects: pieces of one mapping (mprotect, madvise split it), each
+ * address at the same offset of the object.  Others (mremap with size 0
+ * made a second view, a mapping of its /proc/self/map_files at another
+ * offset) see each other's writes: one object. */
+static bool same_object_view(const struct vma_rec *a, const struct vma_rec *b)
+{
+	return a == b || a->start - a->pgoff == b->start - b->pgoff;
+}
+
+/* An fd on shared anonymous memory, or a private mapping of it (opened
+ * through /proc/PID/map_files), saved as the ghost of a deleted
+ * "/dev/zero". */
+static bool shmem_ghost(const struct ghost_rec *g, uint64_t ino)
+{
+	return g->kind == GHOST_FILE && g->ino == ino && S_ISREG(g->mode) &&
+	       !strcmp(g->path, "/dev/zero");
+}
+
 static bool shareable_ghost(const struct ghost_rec *g)
 {
 	return g->kind == GHOST_FILE || g->kind == GHOST_MEMFD;
@@ -422,8 +454,19 @@ static int plan_shared_ghosts(struct rtree *t)
 			if (!shareable_ghost(g))
 				continue;
 			for (q = 0; q < t->nshms && s < 0; q++)
-				if (t->shms[q].ghost && t->shms[q].dev == g->dev && t->shms[q].ino == g->ino)
+				if (t->shms[q].ghost ? t->shms[q].dev == g->dev && t->shms[q].ino == g->ino :
+				    shmem_ghost(g, t->shms[q].ino))
 					s = (int)q;
+			if (s >= 0 && !t->shms[s].ghost) {
+				/* Shared anonymous memory its mappings make: the
+				 * ghost's pages go in, its fds reopen it. */
+				if (g->size > t->shms[s].size)
+					t->shms[s].size = g->size;
+				if (!t->shms[s].fill_ghost) {
+					t->shms[s].fill_ghost = (uint32_t)j + 1;
+					t->shms[s].fill_proc = i;
+				}
+			}
 			if (s < 0 && !ghost_elsewhere(t, i, g))
 				continue;
 			if (s < 0) {
@@ -478,9 +521,12 @@ static int plan_shm(struct rtree *t)
 					s = (int)q;
 			for (a = 0; a < t->n && s < 0 && !elsewhere; a++) {
 				const struct image_meta *o = &t->p[a]->ctx.meta;
-				for (q = 0; a != i && !t->p[a]->zombie && q < o->nvmas; q++)
+				for (q = 0; !t->p[a]->zombie && q < o->nvmas; q++)
 					elsewhere |= o->vmas[q].kind == VMA_ANON_SHARED &&
-						     o->vmas[q].shm_ino == v->shm_ino;
+						     o->vmas[q].shm_ino == v->shm_ino &&
+						     (a != i || !same_object_view(&o->vmas[q], v));
+				for (q = 0; !t->p[a]->zombie && q < o->nghosts; q++)
+					elsewhere |= shmem_ghost(&o->ghosts[q], v->shm_ino);
 			}
 			if (s < 0 && !elsewhere)
 				continue;
@@ -546,20 +592,34 @@ static int make_shm(struct rtree *t, struct rshm *s)
 		 (unsigned long)at + (unsigned long)s->size);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	munmap(at, s->size);
+	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
+		/* /proc/self/map_files needs CAP_SYS_ADMIN: a memfd is the
+		 * same memory, only named differently in /proc/PID/maps. */
+		pr_debug("shared: memory %#llx as a memfd (no CAP_SYS_ADMIN)",
+			 (unsigned long long)s->ino);
+		fd = memfd_create("dev/zero", MFD_CLOEXEC);
+		if (fd >= 0 && ftruncate(fd, (off_t)s->size)) {
+			close(fd);
+			fd = -1;
+		}
+	}
 	if (fd < 0)
-		return fail(errno, "restart needs CAP_SYS_ADMIN for /proc/self/map_files",
-			    "opening the shared memory it made");
+		return fail(errno, NULL, "making shared memory of %llu bytes",
+			    (unsigned long long)s->size);
 made:
 	moved = fcntl(fd, F_DUPFD_CLOEXEC, t->obj_base);
 	close(fd);
 	if (moved < 0)
 		return fail(errno, NULL, "keeping shared memory for the children");
 	s->fd = moved;
+	if (s->fill_ghost &&
+	    fd_ghost_write_data(&t->p[s->fill_proc]->ctx.meta.ghosts[s->fill_ghost - 1], moved))
+		return -1;
 	/* restart maps it in each after exec: it must know the number. */
 	report_value(t, 'S', (int)(s - t->shms), moved);
 	/* The holders' fds reopen it (fds_open_inherited here, or each in
 	 * its own child, which has this memory). */
-	for (size_t i = 0; s->ghost && i < t->n; i++)
+	for (size_t i = 0; (s->ghost || s->fill_ghost) && i < t->n; i++)
 		if (attach_ghosts(t, i))
 			return -1;
 	return 0;
@@ -756,7 +816,7 @@ int shared_attach_memory(struct rtree *t, size_t i)
 		if (s >= 0 && t->shms[s].fd < 0)
 			return fail_why("its common ancestor did not make it", NULL, "setting up "
 					"shared memory at %#llx of process %d",
-					(unsigned long long)p->ctx.meta.vmas[k].start, p->rec->pid);
+					(unsigned long long)p->ctx.meta.vmas[k].start, image_pid(p));
 	}
 	return 0;
 }

@@ -415,15 +415,12 @@ static int create_named(const struct ghost_rec *g, const char *dir)
 	return fd;
 }
 
-static int fill(int fd, const struct ghost_rec *g)
+int fd_ghost_write_data(const struct ghost_rec *g, int fd)
 {
 	const uint64_t *ext = g->extents.data;
 	const char *data = g->data.data;
 	size_t k;
 
-	if (ftruncate(fd, g->size))
-		return fail(errno, NULL, "re-creating %s (size %llu)", g->path,
-			    (unsigned long long)g->size);
 	for (k = 0; k < g->extents.len / 16; k++) {
 		uint64_t off, len, done = 0;
 
@@ -440,6 +437,14 @@ static int fill(int fd, const struct ghost_rec *g)
 		data += len;
 	}
 	return 0;
+}
+
+static int fill(int fd, const struct ghost_rec *g)
+{
+	if (ftruncate(fd, g->size))
+		return fail(errno, NULL, "re-creating %s (size %llu)", g->path,
+			    (unsigned long long)g->size);
+	return fd_ghost_write_data(g, fd);
 }
 
 /* Owner, then mode (chown clears set-id bits), then times (last: the

@@ -863,8 +863,8 @@ static int memory_dump(struct dump_ctx *ctx)
 		rec->pgoff = v->pgoff;
 		rec->vmflags = vmflags;
 		rec->file_index = -1;
-		if (kind == VMA_ANON_SHARED && ctx->tree_pipes)
-			rec->shm_ino = v->inode;	/* the same object in another? */
+		if (kind == VMA_ANON_SHARED)	/* the same object elsewhere? */
+			rec->shm_ino = v->inode;
 		rec->path = strdup(v->path);
 		if (!rec->path) {
 			fail(ENOMEM, NULL, "recording mappings");
