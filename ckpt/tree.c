@@ -593,7 +593,7 @@ static void mark_tree_proc_files(struct tree *t)
 			long pid;
 
 			if ((f->kind != FD_REGULAR && f->kind != FD_DIRECTORY) || !f->path ||
-			    strncmp(f->path, "/proc/", 6))
+			    strncmp(f->path, "/proc/", 6) || f->proc_dead)
 				continue;
 			pid = strtol(f->path + 6, &end, 10);
 			if (end == f->path + 6 || (*end != '/' && *end) || pid <= 0)

@@ -279,7 +279,9 @@ enum fd_kind {
 						   a member of (bit g-1: group g), absent: none */ \
 	F(T, 583, BLOB, pkt_mclist)		/* packet: struct packet_diag_mclist of each \
 						   membership it added (path: the interface \
-						   it is bound to) */
+						   it is bound to) */ \
+	F(T, 587, U32, proc_dead)		/* a file of /proc/PID (path /proc/PID/...) \
+						   of a process gone at the checkpoint */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

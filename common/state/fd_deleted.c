@@ -227,7 +227,7 @@ static bool is_terminal(const struct stat *st)
  * are other kinds'. */
 static bool ghost_fd(const struct fd_dump *d)
 {
-	return d->link[0] == '/' && has_suffix(d->link, " (deleted)") &&
+	return d->link[0] == '/' && has_suffix(d->link, " (deleted)") && !fd_dead_proc_dir(d->link) &&
 	       (S_ISREG(d->st.st_mode) || S_ISDIR(d->st.st_mode) || S_ISLNK(d->st.st_mode) ||
 		((S_ISCHR(d->st.st_mode) || S_ISBLK(d->st.st_mode)) && !is_terminal(&d->st)));
 }

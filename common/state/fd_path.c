@@ -8,20 +8,78 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+static pid_t proc_path_pid(const char *path, const char **rest);
+
+bool fd_dead_proc_dir(const char *link)
+{
+	const char *rest;
+
+	return proc_path_pid(link, &rest) && !strcmp(rest, " (deleted)");
+}
 
 static bool by_path(const struct fd_dump *d)
 {
-	return d->link[0] == '/' && !strstr(d->link, " (deleted)");
+	return d->link[0] == '/' && (!strstr(d->link, " (deleted)") || fd_dead_proc_dir(d->link));
+}
+
+/* The PID of a path /proc/PID or /proc/PID/... (or the link
+ * "/proc/PID (deleted)"), and where the rest starts; 0 for any other. */
+static pid_t proc_path_pid(const char *path, const char **rest)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(path, "/proc/", 6))
+		return 0;
+	pid = strtol(path + 6, &end, 10);
+	if (end == path + 6 || (*end != '/' && *end && strcmp(end, " (deleted)")) || pid <= 0 || pid > (1 << 22))
+		return 0;
+	*rest = end;
+	return (pid_t)pid;
+}
+
+/* An fd on a file of /proc/PID of a process that has exited since it
+ * was opened (reads fail with ESRCH): the path, seen from the process's
+ * root (its own /proc), names nothing now, or another inode (the PID
+ * reused). */
+static bool of_dead_proc(const struct dump_ctx *ctx, const struct fd_dump *d)
+{
+	char there[PATH_MAX + 32];
+	const char *rest;
+	struct stat st;
+
+	if (!proc_path_pid(d->link, &rest))
+		return false;
+	if (fd_dead_proc_dir(d->link))
+		return true;
+	snprintf(there, sizeof(there), "/proc/%d/root%s", ctx->live, d->link);
+	if (stat(there, &st))
+		return errno == ENOENT || errno == ESRCH;
+	return st.st_ino != d->st.st_ino || st.st_dev != d->st.st_dev;
 }
 
 static int dump_path(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	char own[32];
 	size_t len = snprintf(own, sizeof(own), "/proc/%d/", ctx->pid);
+
+	if (of_dead_proc(ctx, d)) {
+		rec->proc_dead = 1;
+		pr_debug("fd %d: %s of a process that has exited", d->fd, d->link);
+		if (fd_dead_proc_dir(d->link)) {	/* "/proc/PID (deleted)" */
+			rec->path = strndup(d->link, strcspn(d->link, " "));
+			return rec->path ? 0 : fail(ENOMEM, NULL, "recording fds");
+		}
+	}
 
 	/* A file of the process's own /proc directory (its maps, status...):
 	 * /proc/self in the restored process, whatever its PID. */
@@ -51,6 +109,13 @@ static bool of_tree_proc(const struct fd_rec *rec)
 	       (rec->path[strlen(want)] == '/' || !rec->path[strlen(want)]);
 }
 
+static bool dead_proc_ok(const struct fd_rec *rec)
+{
+	const char *rest;
+
+	return !rec->proc_of_tree && proc_path_pid(rec->path, &rest) && *rest != ' ';
+}
+
 static bool late_regular(const struct fd_rec *rec)
 {
 	return rec->path && (of_own_fds(rec->path) || of_tree_proc(rec));
@@ -67,7 +132,10 @@ static int check_exists(struct restore_ctx *ctx, const struct fd_rec *rec)
 	if (rec->proc_of_tree && !of_tree_proc(rec))
 		return fail_why("invalid fd record (proc_of_tree)", "the image is corrupted",
 				"checking fd %d", rec->fd);
-	if (of_own_fds(rec->path) || rec->proc_of_tree)
+	if (rec->proc_dead && !dead_proc_ok(rec))
+		return fail_why("invalid fd record (proc_dead)", "the image is corrupted",
+				"checking fd %d", rec->fd);
+	if (of_own_fds(rec->path) || rec->proc_of_tree || rec->proc_dead)
 		return 0;
 	if (stat(rec->path, &st))
 		return fail(errno, "the file must exist at the same path on this host",
@@ -108,9 +176,51 @@ static int check_regular(struct restore_ctx *ctx, const struct fd_rec *rec)
 			(unsigned long long)st.st_mtim.tv_sec);
 }
 
+/* A file of /proc/PID of a process that had exited: opened in a helper
+ * process made for it (under PID again when that is free and we may
+ * choose PIDs, else any), which then dies; reading it fails with ESRCH
+ * as it did. */
+static int open_dead_proc(const struct fd_rec *rec, int extra_flags)
+{
+	const char *rest = NULL;
+	pid_t want = proc_path_pid(rec->path, &rest), helper;
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	char path[PATH_MAX + 32];
+	pid_t tid = want;
+	int fd, err;
+
+	ca.set_tid = (uint64_t)(uintptr_t)&tid;
+	ca.set_tid_size = 1;
+	helper = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (helper < 0)
+		helper = fork();	/* PID taken, or not ours to choose */
+	if (helper < 0)
+		return fail(errno, NULL, "making a process for fd %d (%s)", rec->fd, rec->path);
+	if (helper == 0) {
+		for (;;)
+			pause();
+	}
+	snprintf(path, sizeof(path), "/proc/%d%s", helper, rest);
+	fd = open(path, fd_reopen_flags(rec) | extra_flags);
+	err = errno;
+	kill(helper, SIGKILL);
+	while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (fd < 0)
+		return fail(err, NULL, "reopening fd %d (%s, of a process that has exited) as %s",
+			    rec->fd, rec->path, path);
+	if (helper != want)
+		pr_debug("fd %d: %s reopened as %s", rec->fd, rec->path, path);
+	return fd;
+}
+
 static int open_path(const struct fd_rec *rec, int extra_flags)
 {
-	int fd = open(rec->path, fd_reopen_flags(rec) | extra_flags);
+	int fd;
+
+	if (rec->proc_dead)
+		return open_dead_proc(rec, extra_flags);
+	fd = open(rec->path, fd_reopen_flags(rec) | extra_flags);
 
 	if (fd < 0)
 		return fail(errno, "the file must be accessible at the same path",
@@ -155,9 +265,12 @@ static int check_opath(struct restore_ctx *ctx, const struct fd_rec *rec)
 	struct stat st;
 
 	(void)ctx;
-	if (!image_path_ok(rec->path) || !(rec->flags & O_PATH))
+	if (!image_path_ok(rec->path) || !(rec->flags & O_PATH) ||
+	    (rec->proc_dead && !dead_proc_ok(rec)))
 		return fail_why("invalid fd record", "the image is corrupted", "checking fd %d",
 				rec->fd);
+	if (rec->proc_dead)
+		return 0;
 	if (lstat(rec->path, &st))
 		return fail(errno, "the file must exist at the same path on this host",
 			    "checking fd %d (%s)", rec->fd, rec->path);

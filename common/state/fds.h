@@ -138,6 +138,9 @@ int sock_diag_dump(const void *req, size_t len,
 int fd_spare(struct fd_child *c, int fd);
 /* Open flags to reopen with: what fdinfo showed, less the creation ones. */
 int fd_reopen_flags(const struct fd_rec *rec);
+/* fd_path.c: the link of an fd on the /proc/PID directory of a process
+ * that has exited ("/proc/PID (deleted)"): a file by path, not a ghost. */
+bool fd_dead_proc_dir(const char *link);
 /* The process (or with the other processes of the tree being dumped)
  * holds a reader and a writer of d's anonymous pipe (fd_pipe.c). */
 bool fd_pipe_inside(const struct fd_dump *d);
