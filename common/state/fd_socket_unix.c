@@ -59,6 +59,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <linux/kcmp.h>
+#include <linux/sched.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -75,6 +76,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SUN_OFF offsetof(struct sockaddr_un, sun_path)
@@ -1274,6 +1276,56 @@ static void ids_back(const struct ids_saved *sv)
 		pr_warn("cannot take back user %u", (unsigned)sv->uid);
 }
 
+/* A socket pair made with rec's SO_PEERCRED (socketpair() records who
+ * made it).  Its pid is the restored process's own, usually; one made by
+ * another process (a helper that ran under a PID of its own, sharing the
+ * fd table, and exited) is made the same way: by a process made under
+ * that PID for a moment (clone3 set_tid, CLONE_FILES), when it is free
+ * and restart keeps PIDs, else by us. */
+static int socketpair_as(struct fd_child *c, const struct fd_rec *rec, int sv[2])
+{
+	pid_t want = rec->peercred ? rec->peercred_pid : 0, helper;
+	struct clone_args ca = { .flags = CLONE_FILES, .exit_signal = SIGCHLD };
+	struct ids_saved ids;
+	int ret = -1, back[2], got[2];
+
+	/* (set_tid needs our capabilities: before ids_as drops them.) */
+	if (want > 0 && want != c->ctx->meta.process->pid && !c->ctx->opts->any_pid &&
+	    !pipe2(back, O_CLOEXEC)) {
+		ca.set_tid = (uint64_t)(uintptr_t)&want;
+		ca.set_tid_size = 1;
+		helper = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (helper == 0) {
+			ids_as(rec, &ids);
+			got[0] = socketpair(AF_UNIX, rec->sock_type, 0, got) ? -errno : got[0];
+			_exit(write(back[1], got, sizeof(got)) == sizeof(got) ? 0 : 1);
+		}
+		if (helper > 0) {
+			/* (The table is the helper's too: back[1] stays open
+			 * until it has written.) */
+			while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
+				;
+			close(back[1]);
+			if (read(back[0], got, sizeof(got)) == sizeof(got) && got[0] >= 0) {
+				sv[0] = got[0];
+				sv[1] = got[1];
+				ret = 0;
+			}
+		} else {
+			pr_debug("socket pair of fd %d: made by us, not as PID %d (%s)", rec->fd,
+				 want, strerror(errno));
+			close(back[1]);
+		}
+		close(back[0]);
+		if (!ret)
+			return 0;
+	}
+	ids_as(rec, &ids);
+	ret = socketpair(AF_UNIX, rec->sock_type, 0, sv);
+	ids_back(&ids);
+	return ret;
+}
+
 /* Both ends of a pair: through the listener one was accepted from (so it
  * has its name), else socketpair(). */
 static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd_rec *a,
@@ -1282,8 +1334,7 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 	const struct fd_rec *acc = a->accepted_by ? a : b->accepted_by ? b : NULL;
 	const struct fd_rec *cli = acc == a ? b : a, *l;
 	struct made_sock *ma, *mb;
-	struct ids_saved ids;
-	int sv[2], ret;
+	int sv[2];
 
 	if (acc && (l = unix_by_id(&c->ctx->meta, acc->accepted_by))) {
 		struct sockaddr_un sa;
@@ -1313,10 +1364,7 @@ static int make_pair(struct fd_child *c, struct unix_restore *u, const struct fd
 				    "listener fd %d", cli->fd, acc->fd, l->fd);
 		return add_made(c, u, acc->object_id, as) ? 0 : -1;
 	}
-	ids_as(a, &ids);
-	ret = socketpair(AF_UNIX, a->sock_type, 0, sv);
-	ids_back(&ids);
-	if (ret)
+	if (socketpair_as(c, a, sv))
 		return fail(errno, NULL, "recreating the socket pair of fd %d", a->fd);
 	if (!(ma = add_made(c, u, a->object_id, sv[0])))
 		return close(sv[1]), -1;
@@ -1343,7 +1391,7 @@ static int make(struct fd_child *c, const struct fd_rec *rec)
 		return make_pair(c, u, rec, p);
 	if (rec->peer_gone) {
 		int sv[2];
-		if (socketpair(AF_UNIX, rec->sock_type, 0, sv))
+		if (socketpair_as(c, rec, sv))
 			return fail(errno, NULL, "recreating socket fd %d", rec->fd);
 		if (!(ms = add_made(c, u, rec->object_id, sv[0]))) {
 			close(sv[1]);
