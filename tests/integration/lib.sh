@@ -447,19 +447,34 @@ $(cat "$EXPECT_ERR")"
 # selfcheck NAME PROG ARGS...: started, checkpointed with --kill,
 # restarted, told to check: its verdict must be PASS.
 selfcheck() {
-	local name=$1 pid
+	local name=$1
 	shift
-	start_bg "$@" > "$T/$name.log" 2>&1
-	pid=$BG_PID
-	wait_for_line "$T/$name.log" '^ready$' 10
-	ckpt_ok "$pid" "$T/$name.tar.zst" --kill
-	wait_gone "$pid"
+	selfcheck_saved "$name" "$@"
 	restart_detach "$T/$name.tar.zst"
-	kill -USR1 "$pid"
-	wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/$name.log" ||
-		fail "$name: no verdict: $(cat "$T/$name.log")"
+	selfcheck_verdict "$name" "$SELFCHECK_PID"
 	grep -qx PASS "$T/$name.log" || fail "$name: $(cat "$T/$name.log")"
 	say "ok: $name"
+}
+
+# Its halves, for a test that does something between them:
+# selfcheck_saved NAME PROG ARGS...: started (output in $T/NAME.log),
+# checkpointed with --kill into $T/NAME.tar.zst, gone; its PID in
+# SELFCHECK_PID.  selfcheck_verdict NAME PID: told to check, its verdict
+# is in the log.
+selfcheck_saved() {
+	local name=$1
+	shift
+	start_bg "$@" > "$T/$name.log" 2>&1
+	SELFCHECK_PID=$BG_PID
+	wait_for_line "$T/$name.log" '^ready$' 10
+	ckpt_ok "$SELFCHECK_PID" "$T/$name.tar.zst" --kill
+	wait_gone "$SELFCHECK_PID"
+}
+
+selfcheck_verdict() {
+	kill -USR1 "$2"
+	wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/$1.log" ||
+		fail "$1: no verdict: $(cat "$T/$1.log")"
 }
 
 # selfcheck_refused NAME MESSAGE PROG ARGS...: ckpt refuses it, saying

@@ -14,20 +14,15 @@ need_prog deadproc
 selfcheck same "$PROGS/deadproc" same
 
 # The dead child's PID is in use at restart: another one will do.
-start_bg "$PROGS/deadproc" > "$T/taken.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/taken.log" '^ready$' 10
-ckpt_ok "$pid" "$T/taken.tar.zst" --kill
-wait_gone "$pid"
+selfcheck_saved taken "$PROGS/deadproc"
+pid=$SELFCHECK_PID
 dead=$(sed -n 's/^child \([0-9]*\)$/\1/p' "$T/taken.log")
 start_bg "$PROGS/pidhold" "$dead" > "$T/pidhold.out" 2> "$T/pidhold.err"
 wait_until 10 grep -q "^held 1" "$T/pidhold.out" || fail "pidhold: $(cat "$T/pidhold.err")"
 restart_detach "$T/taken.tar.zst"
 ls -l "/proc/$pid/fd" > "$T/fds"
 grep -q "/proc/$dead/status" "$T/fds" && fail "the fd names the PID held by another process"
-kill -USR1 "$pid"
-wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/taken.log" ||
-	fail "taken: no verdict: $(cat "$T/taken.log")"
+selfcheck_verdict taken "$pid"
 grep -qx PASS "$T/taken.log" || fail "taken: $(cat "$T/taken.log")"
 say "ok: PID taken: $(grep -o '/proc/[0-9]*/status' "$T/fds")"
 pass

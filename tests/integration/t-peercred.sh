@@ -13,18 +13,13 @@ need_prog pidhold
 
 selfcheck peercred "$PROGS/peercred"
 
-start_bg "$PROGS/peercred" > "$T/taken.log" 2>&1
-pid=$BG_PID
-wait_for_line "$T/taken.log" '^ready$' 10
-ckpt_ok "$pid" "$T/taken.tar.zst" --kill
-wait_gone "$pid"
+selfcheck_saved taken "$PROGS/peercred"
+pid=$SELFCHECK_PID
 helper=$(sed -n 's/^helper \([0-9]*\)$/\1/p' "$T/taken.log")
 start_bg "$PROGS/pidhold" "$helper" > "$T/pidhold.out" 2> "$T/pidhold.err"
 wait_until 10 grep -q "^held 1" "$T/pidhold.out" || fail "pidhold: $(cat "$T/pidhold.err")"
 restart_detach "$T/taken.tar.zst"
-kill -USR1 "$pid"
-wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/taken.log" ||
-	fail "taken: no verdict: $(cat "$T/taken.log")"
+selfcheck_verdict taken "$pid"
 grep -q "^CORRUPT the pair's credentials" "$T/taken.log" ||
 	fail "with the helper's PID taken: $(cat "$T/taken.log")"
 grep -q "pid $pid uid 65534" "$T/taken.log" || fail "taken: $(cat "$T/taken.log")"
