@@ -312,13 +312,33 @@ static const char *set_of(const struct netlock_tuple *t)
 	return t->family == AF_INET6 ? "v6" : "v4";
 }
 
+/* Each of t[0..n-1] in its set, expiring seconds from now: added, deleted
+ * and added again in the one transaction of the script, so that an element
+ * there already (ckpt's, restart taking it over; a hold) gets the new
+ * timeout, and one that timed out meanwhile is no error (nft 1.0.6 has no
+ * "destroy"; a delete alone fails on it).  No moment passes between. */
+static void set_elements(struct script *s, const struct netlock_tuple *t, size_t n,
+			 unsigned seconds)
+{
+	char el[2 * INET6_ADDRSTRLEN + 32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		element(&t[i], el, sizeof(el));
+		add_line(s, "add element %s %s { %s timeout 1s }", TABLE, set_of(&t[i]), el);
+		add_line(s, "delete element %s %s { %s }", TABLE, set_of(&t[i]), el);
+		if (seconds)
+			add_line(s, "add element %s %s { %s timeout %us }", TABLE,
+				 set_of(&t[i]), el, seconds);
+	}
+}
+
 int netlock_add(struct netlock *l, const struct netlock_tuple *t, size_t n)
 {
 	struct script s = { 0 };
 	struct netlock_tuple *grown;
-	char el[2 * INET6_ADDRSTRLEN + 32], msg[512], what[160];
+	char msg[512], what[160];
 	unsigned timeout = l->timeout_s ? l->timeout_s : NETLOCK_TIMEOUT_DEFAULT;
-	size_t i;
 	int lk, ret;
 
 	if (!n)
@@ -352,11 +372,7 @@ int netlock_add(struct netlock *l, const struct netlock_tuple *t, size_t n)
 		 TABLE);
 	add_line(&s, "add rule %s output ip6 saddr . tcp sport . ip6 daddr . tcp dport @v6 drop",
 		 TABLE);
-	for (i = 0; i < n; i++) {
-		element(&t[i], el, sizeof(el));
-		add_line(&s, "add element %s %s { %s timeout %us }", TABLE, set_of(&t[i]), el,
-			 timeout);
-	}
+	set_elements(&s, t, n, timeout);
 	if (s.oom) {
 		free(s.text);
 		return fail(ENOMEM, NULL, "locking TCP connections");
@@ -387,20 +403,38 @@ static int delete_elements(const struct netlock *l, const struct netlock_tuple *
 			   char *msg, size_t msglen)
 {
 	struct script s = { 0 };
-	char el[2 * INET6_ADDRSTRLEN + 32];
-	size_t i;
 	int ret;
 
-	for (i = 0; i < n; i++) {
-		element(&t[i], el, sizeof(el));
-		add_line(&s, "delete element %s %s { %s }", TABLE, set_of(&t[i]), el);
-	}
+	set_elements(&s, t, n, 0);
 	if (s.oom) {
 		free(s.text);
 		return fail(ENOMEM, NULL, "unlocking TCP connections");
 	}
 	ret = run_nft(l, s.text, msg, msglen, NULL);
 	free(s.text);
+	return ret;
+}
+
+int netlock_retime(struct netlock *l, unsigned seconds)
+{
+	struct script s = { 0 };
+	char msg[512];
+	int lk, ret;
+
+	if (!l->n)
+		return 0;
+	set_elements(&s, l->t, l->n, seconds);
+	if (s.oom) {
+		free(s.text);
+		return fail(ENOMEM, NULL, "holding TCP connections");
+	}
+	lk = lock_file();
+	ret = run_nft(l, s.text, msg, sizeof(msg), NULL);
+	unlock_file(lk);
+	free(s.text);
+	if (ret > 0)
+		return fail_why(msg[0] ? msg : "nft failed", NULL, "holding %zu TCP connection%s "
+				"for %u s", l->n, l->n == 1 ? "" : "s", seconds);
 	return ret;
 }
 
@@ -418,29 +452,21 @@ static void drop_table_if_empty(const struct netlock *l)
 
 void netlock_release(struct netlock *l)
 {
-	char msg[512], what[160];
+	char msg[512];
 	/* Called on failure paths too: their error is the one to report. */
 	bool had_error = error_is_set();
-	size_t i;
 	int lk, ret;
 
 	if (!l->n)
 		return;
 	lk = lock_file();
-	/* One batch; if it fails (an element expired meanwhile: nft 1.0.6
-	 * has no "destroy"), one element at a time, missing ones skipped. */
 	ret = delete_elements(l, l->t, l->n, msg, sizeof(msg));
-	if (ret > 0)
-		for (i = 0; i < l->n; i++)
-			if (delete_elements(l, &l->t[i], 1, msg, sizeof(msg)) > 0 &&
-			    !strstr(msg, "No such file"))
-				pr_warn("could not unlock TCP connection %s (%s): it stays locked "
-					"until the lock's timeout", netlock_describe(&l->t[i], what,
-					sizeof(what)), msg);
-	if (ret < 0) {
+	if (ret > 0 && strstr(msg, "No such file"))
+		ret = 0;	/* no table or set: nothing is locked any more */
+	if (ret) {
 		pr_warn("could not unlock %zu TCP connection%s (%s): they stay locked until the "
 			"lock's timeout", l->n, l->n == 1 ? "" : "s",
-			had_error ? "nft failed" : error_text());
+			ret > 0 ? msg : had_error ? "nft failed" : error_text());
 	} else {
 		pr_info("packets of %zu TCP connection%s let through again", l->n,
 			l->n == 1 ? "" : "s");
@@ -450,122 +476,4 @@ void netlock_release(struct netlock *l)
 		error_clear();
 	unlock_file(lk);
 	netlock_forget(l);
-}
-
-/* -- The hold after a checkpoint the process survives (netlock_hold) -- */
-
-/* t with its two ends swapped: the peer's segments. */
-static struct netlock_tuple reversed(const struct netlock_tuple *t)
-{
-	struct netlock_tuple r = *t;
-
-	memcpy(r.local, t->peer, sizeof(r.local));
-	memcpy(r.peer, t->local, sizeof(r.peer));
-	r.lport = t->pport;
-	r.pport = t->lport;
-	return r;
-}
-
-int netlock_hold(pid_t ns_pid, const struct netlock_tuple *t, size_t n, unsigned seconds)
-{
-	static const char *const fam[2][3] = { { "4", "ip", "ipv4_addr" },
-					       { "6", "ip6", "ipv6_addr" } };
-	struct netlock l = { .ns_pid = ns_pid };
-	struct script s = { 0 };
-	char el[2 * INET6_ADDRSTRLEN + 32], msg[512];
-	size_t i;
-	int k, lk, ret;
-
-	if (!n || !seconds)
-		return 0;
-	add_line(&s, "add table %s", TABLE);
-	for (k = 0; k < 2; k++) {
-		add_line(&s, "add set %s hold_out%s { type %s . inet_service . %s . inet_service; "
-			 "flags timeout; }", TABLE, fam[k][0], fam[k][2], fam[k][2]);
-		add_line(&s, "add set %s hold_in%s { type %s . inet_service . %s . inet_service; "
-			 "flags timeout; }", TABLE, fam[k][0], fam[k][2], fam[k][2]);
-	}
-	add_line(&s, "add chain %s hold_output { type filter hook output priority -300; "
-		 "policy accept; }", TABLE);
-	add_line(&s, "add chain %s hold_input { type filter hook input priority -300; "
-		 "policy accept; }", TABLE);
-	add_line(&s, "flush chain %s hold_output", TABLE);
-	add_line(&s, "flush chain %s hold_input", TABLE);
-	for (k = 0; k < 2; k++) {
-		const char *f = fam[k][1], *v = fam[k][0];
-		/* Its FIN and reset go nowhere... */
-		add_line(&s, "add rule %s hold_output tcp flags & (fin | rst) != 0 %s saddr . tcp "
-			 "sport . %s daddr . tcp dport @hold_out%s drop", TABLE, f, f, v);
-		/* ...and the peer's segments pass to a socket that takes them
-		 * (the running process's, or its orphan), else are dropped. */
-		add_line(&s, "add rule %s hold_input %s saddr . tcp sport . %s daddr . tcp dport "
-			 "@hold_in%s socket transparent 0 accept", TABLE, f, f, v);
-		add_line(&s, "add rule %s hold_input %s saddr . tcp sport . %s daddr . tcp dport "
-			 "@hold_in%s socket transparent 1 accept", TABLE, f, f, v);
-		add_line(&s, "add rule %s hold_input %s saddr . tcp sport . %s daddr . tcp dport "
-			 "@hold_in%s drop", TABLE, f, f, v);
-	}
-	for (i = 0; i < n; i++) {
-		struct netlock_tuple r = reversed(&t[i]);
-		const char *v = t[i].family == AF_INET6 ? "6" : "4";
-		element(&t[i], el, sizeof(el));
-		add_line(&s, "add element %s hold_out%s { %s timeout %us }", TABLE, v, el, seconds);
-		element(&r, el, sizeof(el));
-		add_line(&s, "add element %s hold_in%s { %s timeout %us }", TABLE, v, el, seconds);
-	}
-	if (s.oom) {
-		free(s.text);
-		return fail(ENOMEM, NULL, "holding TCP connections");
-	}
-	lk = lock_file();
-	ret = run_nft(&l, s.text, msg, sizeof(msg), NULL);
-	unlock_file(lk);
-	free(s.text);
-	if (ret < 0)
-		return -1;
-	if (ret)
-		return fail_why(msg[0] ? msg : "nft failed", NULL, "holding %zu TCP connection%s",
-				n, n == 1 ? "" : "s");
-	pr_info("%zu TCP connection%s held for %u s", n, n == 1 ? "" : "s", seconds);
-	return 0;
-}
-
-void netlock_unhold(const struct netlock_tuple *t, size_t n)
-{
-	struct netlock l = { 0 };
-	struct script s = { 0 };
-	char el[2 * INET6_ADDRSTRLEN + 32], msg[512];
-	bool had_error = error_is_set();
-	size_t i;
-	int lk;
-
-	if (!n || !netlock_available())
-		return;
-	lk = lock_file();
-	/* Nothing to do unless a hold is on this host. */
-	if (run_nft(&l, "list set " TABLE " hold_out4\n", msg, sizeof(msg), NULL))
-		goto out;
-	/* Added, then deleted, in one transaction: gone whether or not it was
-	 * there (nft 1.0.6 has no "destroy"; a delete alone fails on an
-	 * element that timed out). */
-	for (i = 0; i < n; i++) {
-		struct netlock_tuple r = reversed(&t[i]);
-		const char *v = t[i].family == AF_INET6 ? "6" : "4";
-		element(&t[i], el, sizeof(el));
-		add_line(&s, "add element %s hold_out%s { %s timeout 1s }", TABLE, v, el);
-		add_line(&s, "delete element %s hold_out%s { %s }", TABLE, v, el);
-		element(&r, el, sizeof(el));
-		add_line(&s, "add element %s hold_in%s { %s timeout 1s }", TABLE, v, el);
-		add_line(&s, "delete element %s hold_in%s { %s }", TABLE, v, el);
-	}
-	if (!s.oom && run_nft(&l, s.text, msg, sizeof(msg), NULL))
-		pr_warn("ending the hold of %zu TCP connection%s: %s (it ends by itself)", n,
-			n == 1 ? "" : "s", msg[0] ? msg : error_text());
-	else
-		drop_table_if_empty(&l);
-out:
-	if (!had_error)
-		error_clear();
-	unlock_file(lk);
-	free(s.text);
 }

@@ -1,15 +1,16 @@
 /* The network lock: every packet of chosen TCP connections (their
  * 4-tuples) dropped in both directions, in one network namespace, while
  * no socket owns them (between ckpt --kill freezing them and restart
- * rebuilding them), so that the peer's segments get no reset.
+ * rebuilding them), so that the peer's segments get no reset; and after
+ * a checkpoint the process survives, for a while (the hold, below).
  *
  * nftables, through the nft binary: one table "inet ckpt_lock" with an
  * input and an output chain (priority raw, -300) dropping what matches
  * its sets "v4" and "v6" of (local address . local port . peer address .
  * peer port).  Every element has a timeout (NETLOCK_TIMEOUT_DEFAULT): a
- * tool that dies holding the lock never leaves it forever.  Adding is
- * idempotent (ckpt's elements still there when restart adds them on the
- * same host); the table goes when its last element is removed.  Used by
+ * tool that dies holding the lock never leaves it forever.  Adding an
+ * element there already gives it the new timeout (ckpt's elements still
+ * there when restart adds them on the same host); the table goes when its last element is removed.  Used by
  * ckpt (common/state/fd_socket_inet.c) and restart (restart/restore.c);
  * docs/design.md "The network lock". */
 #ifndef CKPT_NETLOCK_H
@@ -58,28 +59,22 @@ void netlock_release(struct netlock *l);
  * they time out). */
 void netlock_forget(struct netlock *l);
 
+/* Every element of l now expires seconds from now (those timed out
+ * already are locked again). */
+int netlock_retime(struct netlock *l, unsigned seconds) must_check;
+
 /* The hold after a checkpoint the process survives (ckpt --tcp-hold,
- * default NETLOCK_HOLD_DEFAULT_S): if the process dies in that time (a
- * crash, a preemption, a kill to restart it elsewhere), its connections'
- * FIN and reset do not reach the peers, and the peers' segments that no
- * socket takes any more are dropped instead of answered with a reset, so
- * that a restart from the image goes on with every connection open at
- * both ends.  Chains hold_output and hold_input of the same table, sets
- * hold_out4/6 (local . peer: FIN and RST dropped) and hold_in4/6 (peer .
- * local: dropped when no socket takes the segment: the running process's
- * socket, or its orphan, does), every element with the hold's timeout.
- * The cost while it lasts: a held connection the running process closes
- * itself reaches its peer late (its FIN, retransmitted, once the hold
- * ends; a reset is lost).  docs/design.md "Holding TCP connections after a
+ * default NETLOCK_HOLD_DEFAULT_S): the same lock, taken before the
+ * process resumes, kept until seconds after the image is complete (then
+ * restart, or the timeout, ends it).  If the process dies in that time (a
+ * crash, a preemption, a kill to restart it elsewhere), its FIN or reset
+ * reaches no peer, and nothing the peers and the process exchanged after
+ * the checkpoint was seen by either (which the image could not continue):
+ * a restart from the image goes on with every connection.  The cost: the
+ * running process's connections pause until the hold ends (TCP resends
+ * what was dropped).  docs/design.md "Holding TCP connections after a
  * checkpoint". */
 #define NETLOCK_HOLD_DEFAULT_S 10
 #define NETLOCK_HOLD_MAX_S 3600
-/* Hold t[0..n-1] for seconds, in the network namespace of ns_pid (0: ours). */
-int netlock_hold(pid_t ns_pid, const struct netlock_tuple *t, size_t n,
-		 unsigned seconds) must_check;
-/* restart: end the hold of t[0..n-1] in our namespace, if there is one
- * (those not held, or no more, are no error; a failure is a warning: the
- * timeout ends it). */
-void netlock_unhold(const struct netlock_tuple *t, size_t n);
 
 #endif

@@ -219,7 +219,9 @@ struct dump_ctx {
 	 * (fd_tcp_repair_again); taken out of it if the dump fails. */
 	struct repaired_socket *repaired;
 	size_t nrepaired;
-	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked */
+	struct netlock tcp_lock;	/* --kill: the connections of repaired, locked;
+					 * else held (--tcp-hold) until the commit */
+	bool tcp_hold_off;		/* the hold could not be taken (said once) */
 	struct tcp_guard tcp_guard;	/* undoes both if ckpt dies (state/tcp_guard.h) */
 	/* statistics for -v */
 	uint64_t pages_stored, pages_zero, pages_parent;
@@ -342,10 +344,6 @@ struct state_ops {
 	void (*dump_release)(struct dump_ctx *ctx);
 	void (*restore_release)(struct restore_ctx *ctx);
 };
-
-/* restart, once every process runs: end the hold ckpt put on the TCP
- * connections it rebuilt (common/netlock.h), if one is on this host. */
-void fd_tcp_unhold(struct restore_ctx *ctx);
 
 /* The task holding meta.threads[i] at dump: tasks[i], or with an exited
  * leader (its record first, no task) tasks[i - 1], and tasks[0] standing

@@ -389,8 +389,14 @@ static int prepare_ckpt(struct mig_job *job, const char *out, unsigned flags)
 		a[i++] = "--no-children";
 	a[i++] = "-o";
 	a[i++] = (char *)out;
-	if (flags & MIGRATE_EXIT)
+	if (flags & MIGRATE_EXIT) {
 		a[i++] = "--kill";
+	} else {
+		/* We go on: our connections are ours, not held for a copy
+		 * (the hold would pause them; ckpt(1) --tcp-hold). */
+		a[i++] = "--tcp-hold";
+		a[i++] = "0";
+	}
 	if (flags & MIGRATE_EXT_UNIX)
 		a[i++] = "--ext-unix";
 	if (level) {

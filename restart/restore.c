@@ -1326,10 +1326,6 @@ static int restore_all(struct rtree *t)
 	for (i = t->n; i-- > 0;)
 		if (!t->p[i]->zombie && let_go(&t->p[i]->ctx, stop_signal(t->p[i]->rec)))
 			return -1;
-	/* Their connections are theirs again: what held them for us goes. */
-	for (i = 0; i < t->n; i++)
-		if (!t->p[i]->zombie)
-			fd_tcp_unhold(&t->p[i]->ctx);
 	return 0;
 }
 
@@ -1353,10 +1349,11 @@ static int prepare_sysv(struct rtree *t)
 /* The network lock (common/netlock.h): the packets of every connection
  * rebuilt are dropped from before its socket exists until every process
  * is let go (a peer's segment finding no socket would reset it; one
- * finding it in repair mode would be lost).  On the host ckpt --kill ran
- * on, its lock is still there: adding is idempotent, and removing ends
- * both.  Not rebuilt (--tcp-close) or not locked (--no-tcp-lock): ckpt's
- * lock is only removed at the end. */
+ * finding it in repair mode would be lost).  On the host ckpt ran on,
+ * its lock (--kill) or its hold (a checkpoint the process survived) may
+ * still be there: adding takes it over, and removing ends both.  Not
+ * rebuilt (--tcp-close) or not locked (--no-tcp-lock): what ckpt left is
+ * only removed at the end. */
 static int lock_connections(struct rtree *t, const struct restore_opts *opts)
 {
 	struct netlock_tuple *tuples = NULL;
@@ -1374,7 +1371,7 @@ static int lock_connections(struct rtree *t, const struct restore_opts *opts)
 		return 0;
 	t->tcp_lock.timeout_s = opts->tcp_lock_timeout;
 	if (opts->tcp_close || opts->no_tcp_lock) {
-		if (by_ckpt && netlock_available()) {
+		if (netlock_available()) {
 			t->tcp_lock.t = tuples;	/* only removed */
 			t->tcp_lock.n = n;
 		} else {

@@ -288,28 +288,58 @@ static int peek_queue(int s, int queue, struct blob *b, uint32_t *seq, int len_i
  * (fd_tcp_repair_again); from before the connection is frozen until
  * restart rebuilds it, the peer's packets are dropped (no socket would
  * own them: a reset), and ours (nothing of the old socket gets out).
- * Released by fd_tcp_release_repaired if the dump fails. */
+ * Without --kill, the same lock is the hold (--tcp-hold, netlock.h): from
+ * before the process resumes until the hold's seconds after the commit
+ * (fd_tcp_hold), so that nothing exchanged after the checkpoint makes
+ * the image's connections out of date.  Released by
+ * fd_tcp_release_repaired (--kill) or fd_tcp_end_hold if the dump fails. */
+static bool hold_wanted(const struct dump_ctx *ctx)
+{
+	return !ctx->opts->kill_after && ctx->opts->tcp_hold_s && !ctx->tcp_hold_off;
+}
+
 static bool lock_wanted(const struct dump_ctx *ctx)
 {
-	return ctx->opts->kill_after && !ctx->opts->no_tcp_lock;
+	return (ctx->opts->kill_after && !ctx->opts->no_tcp_lock) || hold_wanted(ctx);
+}
+
+/* The hold is a convenience: without it the dump goes on, said once. */
+static void hold_failed(struct dump_ctx *ctx, const char *why)
+{
+	pr_warn("TCP connections of process %d not held (%s): if it dies now, a restart from "
+		"this image cannot continue them", ctx->pid, why);
+	error_clear();
+	ctx->tcp_hold_off = true;
 }
 
 static int lock_tuples(struct dump_ctx *ctx, int fd, const struct netlock_tuple *t, size_t n)
 {
 	char what[160];
+	unsigned lock_s = ctx->opts->tcp_lock_timeout ? ctx->opts->tcp_lock_timeout :
+			  NETLOCK_TIMEOUT_DEFAULT;
 
 	ctx->tcp_lock.ns_pid = ctx->pid;
-	ctx->tcp_lock.timeout_s = ctx->opts->tcp_lock_timeout;
-	if (!netlock_available())
+	/* A hold: until the commit retimes it (whatever the dump takes). */
+	ctx->tcp_lock.timeout_s = ctx->opts->kill_after ? lock_s : lock_s + ctx->opts->tcp_hold_s;
+	if (!netlock_available()) {
+		if (!ctx->opts->kill_after) {
+			hold_failed(ctx, "nft (nftables) is not installed");
+			return 0;
+		}
 		return fail_why("nft (nftables) is not installed: the peer's packets could not "
 				"be kept from resetting it until the restart", "install nftables "
 				"(apt-get install nftables), or give --no-tcp-lock to go on "
 				"without the lock", "locking the TCP connection of fd %d (%s%s) of "
 				"process %d", fd, netlock_describe(t, what, sizeof(what)),
 				n > 1 ? ", and the others" : "", ctx->pid);
-	if (tcp_guard_tuples(&ctx->tcp_guard, ctx->pid, t, n))
-		return -1;
-	return netlock_add(&ctx->tcp_lock, t, n);
+	}
+	if (tcp_guard_tuples(&ctx->tcp_guard, ctx->pid, t, n) ||
+	    netlock_add(&ctx->tcp_lock, t, n)) {
+		if (ctx->opts->kill_after)
+			return -1;
+		hold_failed(ctx, error_text());
+	}
+	return 0;
 }
 
 static bool locked_already(const struct dump_ctx *ctx, const struct netlock_tuple *t)
@@ -334,7 +364,8 @@ static int lock_connection(struct dump_ctx *ctx, struct fd_rec *rec)
 				"locking the TCP connection of fd %d", rec->fd);
 	if (!locked_already(ctx, &t) && lock_tuples(ctx, rec->fd, &t, 1))
 		return -1;
-	rec->tcp_locked = 1;
+	/* (A hold ends by itself soon: restart needs no nft for it.) */
+	rec->tcp_locked = ctx->opts->kill_after;
 	return 0;
 }
 
@@ -678,12 +709,14 @@ void fd_tcp_release_repaired(struct dump_ctx *ctx, bool killed)
 		close(ctx->repaired[i].fd);
 	}
 	/* Killed: the lock stays for restart (or its timeout); else the
-	 * connections, out of repair mode, live again. */
+	 * connections, out of repair mode, live again, unless they are held
+	 * (until the commit: fd_tcp_hold, or the end: fd_tcp_end_hold). */
 	if (killed)
 		netlock_forget(&ctx->tcp_lock);
-	else
+	else if (ctx->opts->kill_after)
 		netlock_release(&ctx->tcp_lock);
-	tcp_guard_tcp_done(&ctx->tcp_guard);	/* nothing left for it to undo */
+	if (!ctx->tcp_lock.n)
+		tcp_guard_tcp_done(&ctx->tcp_guard);	/* nothing left for it to undo */
 	free(ctx->repaired);
 	ctx->repaired = NULL;
 	ctx->nrepaired = 0;
@@ -1135,48 +1168,29 @@ err:
 }
 
 /* The connections of the process, as netlock.h takes them; *n of them. */
-static struct netlock_tuple *held_conns(const struct image_meta *m, size_t *n)
-{
-	struct netlock_tuple *c = calloc(m->nfds ? m->nfds : 1, sizeof(*c));
-	size_t k;
-
-	*n = 0;
-	for (k = 0; c && k < m->nfds; k++) {
-		const struct fd_rec *r = &m->fds[k];
-		if (r->kind == FD_TCP && !r->share_index && !r->tree_pid && connected(r) &&
-		    !netlock_tuple(&c[*n], r->local_addr.data, r->local_addr.len,
-				   r->peer_addr.data, r->peer_addr.len))
-			(*n)++;
-	}
-	return c;
-}
-
 void fd_tcp_hold(struct dump_ctx *ctx)
 {
-	struct netlock_tuple *c;
-	size_t n;
+	size_t n = ctx->tcp_lock.n;
 
-	if (ctx->opts->kill_after || !ctx->opts->tcp_hold_s)
+	if (ctx->opts->kill_after || !n)
 		return;
-	c = held_conns(&ctx->meta, &n);
-	if (n && netlock_hold(ctx->live, c, n, ctx->opts->tcp_hold_s)) {
-		pr_warn("%s: if process %d dies now, its peers see its connections end before "
-			"a restart could continue them", error_text(), ctx->pid);
+	if (netlock_retime(&ctx->tcp_lock, ctx->opts->tcp_hold_s)) {
+		pr_warn("%s: the connections stay held until the lock's timeout", error_text());
 		error_clear();
+	} else {
+		pr_info("%zu TCP connection%s of process %d held for %u s (until a restart ends "
+			"the hold)", n, n == 1 ? "" : "s", ctx->pid, ctx->opts->tcp_hold_s);
 	}
-	free(c);
+	netlock_forget(&ctx->tcp_lock);
+	tcp_guard_tcp_done(&ctx->tcp_guard);
 }
 
-void fd_tcp_unhold(struct restore_ctx *ctx)
+void fd_tcp_end_hold(struct dump_ctx *ctx)
 {
-	struct netlock_tuple *c;
-	size_t n;
-
-	if (ctx->opts->tcp_close)
+	if (ctx->opts->kill_after || !ctx->tcp_lock.n)
 		return;
-	c = held_conns(&ctx->meta, &n);
-	netlock_unhold(c, n);
-	free(c);
+	netlock_release(&ctx->tcp_lock);	/* no image: they go on now */
+	tcp_guard_tcp_done(&ctx->tcp_guard);
 }
 
 const struct fd_kind_ops fd_tcp_kind = {

@@ -585,6 +585,11 @@ static void fds_dump_committed(struct dump_ctx *ctx)
 	fd_tcp_hold(ctx);
 }
 
+static void fds_dump_release(struct dump_ctx *ctx)
+{
+	fd_tcp_end_hold(ctx);
+}
+
 static void fds_restore_release(struct restore_ctx *ctx)
 {
 	const struct fd_kind_ops *const *k;
@@ -598,6 +603,7 @@ const struct state_ops fds_state_ops = {
 	.name = "fds",
 	.dump_resume = fds_dump_resume,
 	.dump_committed = fds_dump_committed,
+	.dump_release = fds_dump_release,
 	.restore_release = fds_restore_release,
 	.dump = fds_dump,
 	.check = fds_check,

@@ -114,10 +114,13 @@ void fd_tcp_repair_again(struct dump_ctx *ctx);
 int fd_tcp_lock_tuples(const struct image_meta *m, struct netlock_tuple **out, size_t *n,
 		       bool *by_ckpt) must_check;
 
-/* After a checkpoint the process survives (not --kill): hold its TCP
- * connections for opts->tcp_hold_s (common/netlock.h); a failure is a
- * warning, the image is complete. */
+/* After a checkpoint the process survives (not --kill), the image
+ * committed: its TCP connections, held since before it resumed, stay held
+ * for opts->tcp_hold_s more (common/netlock.h); a failure is a warning,
+ * the image is complete. */
 void fd_tcp_hold(struct dump_ctx *ctx);
+/* The end of a dump: a hold still there (the dump failed) is lifted. */
+void fd_tcp_end_hold(struct dump_ctx *ctx);
 
 /* Shared helpers for kinds. */
 /* Fill d for our own fd own_fd (a file in flight), as image fd number. */
