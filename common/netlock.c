@@ -333,13 +333,32 @@ static void set_elements(struct script *s, const struct netlock_tuple *t, size_t
 	}
 }
 
+/* Run s (then freed) in l's namespace, under the lock file if take_lock
+ * (callers of delete_elements hold it already); as run_nft. */
+static int run_script(const struct netlock *l, struct script *s, bool take_lock,
+		      const char *doing, char *msg, size_t msglen)
+{
+	int lk = -1, ret;
+
+	if (s->oom) {
+		free(s->text);
+		return fail(ENOMEM, NULL, "%s", doing);
+	}
+	if (take_lock)
+		lk = lock_file();
+	ret = run_nft(l, s->text, msg, msglen, NULL);
+	unlock_file(lk);
+	free(s->text);
+	return ret;
+}
+
 int netlock_add(struct netlock *l, const struct netlock_tuple *t, size_t n)
 {
 	struct script s = { 0 };
 	struct netlock_tuple *grown;
 	char msg[512], what[160];
 	unsigned timeout = l->timeout_s ? l->timeout_s : NETLOCK_TIMEOUT_DEFAULT;
-	int lk, ret;
+	int ret;
 
 	if (!n)
 		return 0;
@@ -373,14 +392,7 @@ int netlock_add(struct netlock *l, const struct netlock_tuple *t, size_t n)
 	add_line(&s, "add rule %s output ip6 saddr . tcp sport . ip6 daddr . tcp dport @v6 drop",
 		 TABLE);
 	set_elements(&s, t, n, timeout);
-	if (s.oom) {
-		free(s.text);
-		return fail(ENOMEM, NULL, "locking TCP connections");
-	}
-	lk = lock_file();
-	ret = run_nft(l, s.text, msg, sizeof(msg), NULL);
-	unlock_file(lk);
-	free(s.text);
+	ret = run_script(l, &s, true, "locking TCP connections", msg, sizeof(msg));
 	if (ret < 0)
 		return fail_why(error_text(), NULL, "locking TCP connection %s", what);
 	if (ret)
@@ -403,35 +415,21 @@ static int delete_elements(const struct netlock *l, const struct netlock_tuple *
 			   char *msg, size_t msglen)
 {
 	struct script s = { 0 };
-	int ret;
 
 	set_elements(&s, t, n, 0);
-	if (s.oom) {
-		free(s.text);
-		return fail(ENOMEM, NULL, "unlocking TCP connections");
-	}
-	ret = run_nft(l, s.text, msg, msglen, NULL);
-	free(s.text);
-	return ret;
+	return run_script(l, &s, false, "unlocking TCP connections", msg, msglen);
 }
 
 int netlock_retime(struct netlock *l, unsigned seconds)
 {
 	struct script s = { 0 };
 	char msg[512];
-	int lk, ret;
+	int ret;
 
 	if (!l->n)
 		return 0;
 	set_elements(&s, l->t, l->n, seconds);
-	if (s.oom) {
-		free(s.text);
-		return fail(ENOMEM, NULL, "holding TCP connections");
-	}
-	lk = lock_file();
-	ret = run_nft(l, s.text, msg, sizeof(msg), NULL);
-	unlock_file(lk);
-	free(s.text);
+	ret = run_script(l, &s, true, "holding TCP connections", msg, sizeof(msg));
 	if (ret > 0)
 		return fail_why(msg[0] ? msg : "nft failed", NULL, "holding %zu TCP connection%s "
 				"for %u s", l->n, l->n == 1 ? "" : "s", seconds);

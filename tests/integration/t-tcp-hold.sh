@@ -95,25 +95,26 @@ no_hold_left() {
 	fi
 }
 
+# went_on NAME WHAT: the client of case NAME got its answers "2 two" and
+# "3 three" on its one connection, and no hold is left.
+went_on() {
+	local log=$T/$1.client.log
+	[ "$CLIENT_RC" = 0 ] || fail "$1: the connection did not go on ($CLIENT_RC): $(cat "$log")"
+	grep -qx "2 two" "$log" && grep -qx "3 three" "$log" ||
+		fail "$1: the server did not answer every line: $(cat "$log")"
+	no_hold_left "$2"
+}
+
 run_case held kill
-[ "$CLIENT_RC" = 0 ] || fail "the client saw the connection end ($CLIENT_RC): $(cat "$T/held.client.log")"
-grep -qx "2 two" "$T/held.client.log" && grep -qx "3 three" "$T/held.client.log" ||
-	fail "the connection did not continue: $(cat "$T/held.client.log")"
-no_hold_left restart
+went_on held restart
 say "ok: checkpoint, crash, restart: the connection goes on"
 
 run_case busy kill
-[ "$CLIENT_RC" = 0 ] || fail "after a line sent past the checkpoint, the connection did not go on ($CLIENT_RC): $(cat "$T/busy.client.log")"
-grep -qx "2 two" "$T/busy.client.log" && grep -qx "3 three" "$T/busy.client.log" ||
-	fail "the restored server did not answer the line sent after the checkpoint: $(cat "$T/busy.client.log")"
-no_hold_left restart
+went_on busy restart
 say "ok: a line sent after the checkpoint is answered by the restored server"
 
 run_case paused run --tcp-hold 2
-[ "$CLIENT_RC" = 0 ] || fail "the running server's connection did not go on after the hold ($CLIENT_RC): $(cat "$T/paused.client.log")"
-grep -qx "2 two" "$T/paused.client.log" && grep -qx "3 three" "$T/paused.client.log" ||
-	fail "client log: $(cat "$T/paused.client.log")"
-no_hold_left "the end of the hold"
+went_on paused "the end of the hold"
 say "ok: a server that goes on running answers once the hold ends"
 
 run_case unheld kill --tcp-hold 0
