@@ -647,9 +647,7 @@ static bool in_vmas(const struct image_meta *m, uint64_t start, uint64_t end)
 	for (i = 0; i < m->nvmas && m->vmas[i].end <= start; i++)
 		;
 	for (; i < m->nvmas && m->vmas[i].start <= start; i++) {
-		uint32_t k = m->vmas[i].kind;
-		if (k != VMA_ANON_PRIVATE && k != VMA_ANON_SHARED && k != VMA_FILE_PRIVATE &&
-		    k != VMA_HEAP && k != VMA_STACK)
+		if (!vma_kind_has_contents(m->vmas[i].kind))
 			return false;
 		if (end <= m->vmas[i].end)
 			return true;

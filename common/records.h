@@ -140,6 +140,7 @@ enum vma_kind {
 	VMA_VDSO,		/* [vdso]: bytes compared on restart */
 	VMA_VVAR,		/* [vvar], [vvar_vclock], ...: address only */
 	VMA_VSYSCALL,		/* [vsyscall]: fixed by the kernel, skipped */
+	VMA_AIO_RING,		/* "/[aio]": the ring of an io_setup() context (state/aio.c) */
 };
 
 /* Member "meta/vmas": every line of /proc/pid/maps, in address order. */
@@ -156,7 +157,9 @@ enum vma_kind {
 	F(T, 300, U64, shm_ino)			/* VMA_ANON_SHARED: its shmem inode; the \
 						   same in several mappings (of one process \
 						   or more), or as a ghost "/dev/zero" (an fd \
-						   on it, a private mapping of it): one object */
+						   on it, a private mapping of it): one object */ \
+	F(T, 588, U32, aio_nr)			/* VMA_AIO_RING: io_events it holds */	\
+	F(T, 589, U32, aio_tail)		/* its tail: completions restart replays */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {

@@ -430,6 +430,23 @@ static inline bool vma_protect_late(const struct vma_rec *v)
 bool memory_vma_kept_by_fork(const struct image_meta *m, const struct vma_rec *v,
 			     const struct image_meta *pm);
 
+/* AIO contexts (common/state/aio.c): is path the name of an io_setup()
+ * ring's mapping; dump: record the context whose ring v is (rec: its
+ * record, kind VMA_AIO_RING; its pages are saved as memory); check: a
+ * record's sanity; restore: once memory.c wrote the saved pages where each
+ * ring was (a placeholder), make the contexts again there. */
+bool aio_ring_mapping(const char *path);
+int aio_ring_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct vma_rec *rec) must_check;
+int aio_ring_check(const struct vma_rec *v) must_check;
+int aio_rings_restore(struct restore_ctx *ctx) must_check;
+
+/* Does a mapping of this kind have pages stored in the image? */
+static inline bool vma_kind_has_contents(uint32_t kind)
+{
+	return kind == VMA_ANON_PRIVATE || kind == VMA_ANON_SHARED || kind == VMA_FILE_PRIVATE ||
+	       kind == VMA_HEAP || kind == VMA_STACK || kind == VMA_AIO_RING;
+}
+
 /* Shared by state modules. */
 /* Identity of a file at dump time; *index into meta.files (deduplicated). */
 int file_id_record(struct image_meta *m, const char *path, int *index) must_check;

@@ -148,17 +148,12 @@ static struct memory_dump_state *dump_state(struct dump_ctx *ctx)
 
 static bool read_before_resume(const struct vma_rec *v)
 {
-	return v->kind == VMA_ANON_SHARED || (v->vmflags & (VMF_DC | VMF_WF));
+	return v->kind == VMA_ANON_SHARED || v->kind == VMA_AIO_RING ||
+	       (v->vmflags & (VMF_DC | VMF_WF));
 }
 
 /* ------------------------------------------------------------------ */
 /* dump half                                                          */
-
-static bool has_contents(uint32_t kind)
-{
-	return kind == VMA_ANON_PRIVATE || kind == VMA_ANON_SHARED || kind == VMA_FILE_PRIVATE ||
-	       kind == VMA_HEAP || kind == VMA_STACK;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -186,6 +181,8 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 		*kind = VMA_ANON_PRIVATE;
 	else if (!strncmp(p, "[anon_shmem:", 12) || (v->shared && !strcmp(p, "/dev/zero (deleted)")))
 		*kind = VMA_ANON_SHARED;
+	else if (aio_ring_mapping(p))
+		*kind = VMA_AIO_RING;	/* (VM_DONTEXPAND, not a file) */
 	else if (p[0] == '[')
 		return fail_why("unknown kind of mapping", "this kernel maps something ckpt "
 				"does not know; please report it", "mapping %#llx-%#llx %s",
@@ -881,6 +878,8 @@ static int memory_dump(struct dump_ctx *ctx)
 			if (record_mapped_file(ctx, v, 0, &rec->file_index))
 				goto out;
 		}
+		if (kind == VMA_AIO_RING && aio_ring_dump(ctx, v, rec))
+			goto out;
 		if (kind == VMA_VDSO) {
 			size_t len = v->end - v->start;
 			if (!(ctx->meta.vdso.data = malloc(len))) {
@@ -893,7 +892,7 @@ static int memory_dump(struct dump_ctx *ctx)
 			remote_vdso_scrub(ctx->remote, v->start, ctx->meta.vdso.data, len);
 		}
 		/* The other pages are picked in dump_late(), from the copy. */
-		if (has_contents(kind) && read_before_resume(rec)) {
+		if (vma_kind_has_contents(kind) && read_before_resume(rec)) {
 			int r = kind == VMA_ANON_SHARED ? scan_shmem(ctx->live, rec, &s->shared_runs) : 1;
 			if (r < 0 || (r > 0 && scan_pagemap(pagemap_fd, rec, &s->shared_runs)))
 				goto out;
@@ -1325,7 +1324,7 @@ static int memory_dump_late(struct dump_ctx *ctx)
 	for (i = 0; i < ctx->meta.nvmas && !ret; i++) {
 		struct vma_rec *v = &ctx->meta.vmas[i];
 
-		if (has_contents(v->kind) && !read_before_resume(v))
+		if (vma_kind_has_contents(v->kind) && !read_before_resume(v))
 			ret = scan_pagemap(fd, v, &s->dump_runs);
 	}
 	if (!ret)
@@ -1504,7 +1503,7 @@ static int memory_check(struct restore_ctx *ctx)
 		const struct vma_rec *v = &m->vmas[i];
 		if (v->start >= v->end || v->start % PAGE || v->end % PAGE || v->start < prev_end ||
 		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
-		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_VSYSCALL ||
+		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_AIO_RING ||
 		    (is_vdso_block(v->kind) && (!v->path || v->path[0] != '[')) ||
 		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
 		     (v->file_index < 0 ? !fd_ghost_of_map(m, v->start) :
@@ -1513,6 +1512,8 @@ static int memory_check(struct restore_ctx *ctx)
 					"checking mapping %zu (%#llx-%#llx)", i,
 					(unsigned long long)v->start, (unsigned long long)v->end);
 		prev_end = v->end;
+		if (v->kind == VMA_AIO_RING && aio_ring_check(v))
+			return -1;
 		if (v->kind == VMA_VDSO && v->end - v->start != m->vdso.len)
 			return fail_why("vDSO size does not match its contents", "the image is "
 					"corrupted", "checking the vDSO record");
@@ -1974,7 +1975,7 @@ static bool range_restorable(const struct image_meta *m, uint64_t start, uint64_
 
 	if (end <= start)
 		return false;
-	while (v && has_contents(v->kind)) {
+	while (v && vma_kind_has_contents(v->kind)) {
 		if (end <= v->end)
 			return true;
 		if (v + 1 >= m->vmas + m->nvmas || v[1].start != v->end)
@@ -2618,7 +2619,8 @@ static int memory_restore(struct restore_ctx *ctx)
 	if (map_all(ctx))
 		goto out;
 	t1 = now_ns();
-	if ((st && st->nkept && drop_unshared(ctx)) || restore_pages(ctx) || close_target_fds(ctx))
+	if ((st && st->nkept && drop_unshared(ctx)) || restore_pages(ctx) ||
+	    aio_rings_restore(ctx) || close_target_fds(ctx))
 		goto out;
 	pr_info("address space prepared in %.2f ms, %zu mappings in %.2f ms, %llu pages written "
 		"in %.2f ms", (t0 - t_start) / 1e6, m->nvmas, (t1 - t0) / 1e6,
