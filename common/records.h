@@ -284,7 +284,10 @@ enum fd_kind {
 						   membership it added (path: the interface \
 						   it is bound to) */ \
 	F(T, 587, U32, proc_dead)		/* a file of /proc/PID (path /proc/PID/...) \
-						   of a process gone at the checkpoint */
+						   of a process gone at the checkpoint */ \
+	F(T, 590, BLOB, pkt_rx_ring)		/* packet: struct packet_diag_ring of its \
+						   PACKET_RX_RING, absent: none */ \
+	F(T, 591, BLOB, pkt_tx_ring)		/* packet: the same of its PACKET_TX_RING */
 RECORD_DECLARE(fd_rec, FD_FIELDS)
 
 /* Member "meta/unix-queue": the messages queued on unix sockets, each

@@ -1,18 +1,23 @@
 /* Packet sockets (FD_PACKET): socket(AF_PACKET, SOCK_RAW or SOCK_DGRAM,
  * protocol), frames of a link layer: DHCP clients, LLDP and VRRP daemons,
- * arping, anything built on them without a ring.
+ * arping, capture tools.
  *
  * Dump: its protocol, what it is bound to (getsockname: the interface
  * index, by name too, and the protocol), its options (sockopts.c: the
  * SOL_PACKET ones, a socket filter; PACKET_FANOUT joined last), and, from
  * sock_diag (packet_diag), the memberships it added (PACKET_ADD_MEMBERSHIP:
  * promiscuous, all-multicast, multicast and unicast addresses, each with
- * its count).  A socket with a ring mapped (PACKET_RX_RING, PACKET_TX_RING:
- * tcpdump's) is refused by name.  Frames waiting in its queue are dropped
- * with a warning: copies of the link's traffic, as a busy link drops them.
+ * its count) and the shape of its rings (PACKET_RX_RING, PACKET_TX_RING:
+ * block and frame sizes and counts, TPACKET_V3's block timeout, private
+ * area and features).  A ring the process has mapped (tcpdump's) is refused
+ * by name (memory.c: a mapping of a socket).  Frames waiting in its queue
+ * are dropped with a warning: copies of the link's traffic, as a busy link
+ * drops them; an unmapped ring's frames can be read by no one.
  *
- * Restore: the same socket, bound to the interface of the same name, its
- * options, its memberships added again as many times. */
+ * Restore: the same socket, its options (the version and reserve before
+ * the rings: the kernel takes no change of them after), bound to the
+ * interface of the same name, its memberships added again as many times,
+ * its rings set up again of the same shape. */
 #define LOG_PREFIX "packet: "
 #include "fds.h"
 
@@ -42,13 +47,13 @@ static bool is_packet(const struct fd_dump *d)
 	return d->sock_domain == AF_PACKET;
 }
 
-/* What packet_diag tells of one socket: its memberships and whether a
- * ring is set up. */
+/* What packet_diag tells of one socket: its memberships and rings. */
 struct packet_want {
 	ino_t ino;
-	bool found, ring;
+	bool found, has_rx, has_tx;
 	struct packet_diag_mclist *mc;
 	size_t nmc;
+	struct packet_diag_ring rx, tx;
 };
 
 static int packet_one(const struct nlmsghdr *h, void *arg)
@@ -64,8 +69,12 @@ static int packet_one(const struct nlmsghdr *h, void *arg)
 	for (a = (const struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
 		size_t k, count = RTA_PAYLOAD(a) / sizeof(*w->mc);
 
-		if (a->rta_type == PACKET_DIAG_RX_RING || a->rta_type == PACKET_DIAG_TX_RING)
-			w->ring = true;
+		bool rx = a->rta_type == PACKET_DIAG_RX_RING;
+
+		if ((rx || a->rta_type == PACKET_DIAG_TX_RING) && RTA_PAYLOAD(a) >= sizeof(w->rx)) {
+			memcpy(rx ? &w->rx : &w->tx, RTA_DATA(a), sizeof(w->rx));
+			*(rx ? &w->has_rx : &w->has_tx) = true;
+		}
 		if (a->rta_type != PACKET_DIAG_MCLIST)
 			continue;
 		for (k = 0; k < count; k++) {
@@ -80,9 +89,8 @@ static int packet_one(const struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-/* Of socket ino: its memberships (into mc, *nmc of them) and whether a
- * ring is set up. */
-static int packet_diag(ino_t ino, struct packet_diag_mclist *mc, size_t *nmc, bool *ring)
+/* Of socket ino: its memberships (w->mc, w->nmc of them) and rings. */
+static int packet_diag(ino_t ino, struct packet_want *w)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -92,34 +100,28 @@ static int packet_diag(ino_t ino, struct packet_diag_mclist *mc, size_t *nmc, bo
 		.r = { .sdiag_family = AF_PACKET, .pdiag_show = PACKET_SHOW_MCLIST |
 		       PACKET_SHOW_RING_CFG },
 	};
-	struct packet_want w = { .ino = ino, .mc = mc };
-
-	*nmc = 0;
-	*ring = false;
-	if (sock_diag_dump(&req, sizeof(req), packet_one, &w))
+	w->ino = ino;
+	if (sock_diag_dump(&req, sizeof(req), packet_one, w))
 		return errno == E2BIG ? fail_why("it has more than 64 memberships", NULL,
 						 "reading packet socket %lu", (unsigned long)ino)
 				      : fail(errno, "sock_diag for packet sockets "
 					     "(CONFIG_PACKET_DIAG) must be available", "asking "
 					     "sock_diag about packet socket %lu", (unsigned long)ino);
-	if (!w.found)
+	if (!w->found)
 		return fail_why("sock_diag does not know the socket", "the socket must be in "
 				"the network namespace of ckpt", "asking sock_diag about "
 				"packet socket %lu", (unsigned long)ino);
-	*nmc = w.nmc;
-	*ring = w.ring;
 	return 0;
 }
 
 static int dump_packet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_rec *rec)
 {
 	struct packet_diag_mclist mc[MCLIST_MAX];
+	struct packet_want w = { .mc = mc };
 	struct sockaddr_ll local;
 	socklen_t len = sizeof(local);
 	char ifname[IF_NAMESIZE] = "";
 	struct pollfd p;
-	size_t nmc;
-	bool ring;
 	int s = fd_steal(ctx->live, d->fd), ret = -1;
 
 	if (s < 0)
@@ -132,25 +134,21 @@ static int dump_packet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 		fail(errno, NULL, "reading the address of fd %d (%s)", d->fd, d->link);
 		goto out;
 	}
-	if (packet_diag(d->st.st_ino, mc, &nmc, &ring))
+	if (packet_diag(d->st.st_ino, &w))
 		goto out;
-	if (ring) {
-		fail_why("a packet ring is set up on it (PACKET_RX_RING or PACKET_TX_RING)",
-			 "saving packet rings is not supported; checkpoint it without one",
-			 "checking fd %d (%s)", d->fd, d->link);
-		goto out;
-	}
 	if (local.sll_ifindex && !if_indextoname((unsigned)local.sll_ifindex, ifname)) {
 		fail(errno, NULL, "naming interface %d of fd %d", local.sll_ifindex, d->fd);
 		goto out;
 	}
 	p = (struct pollfd){ s, POLLIN, 0 };
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+	if (!w.has_rx && poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
 		pr_warn("fd %d (%s): frames waiting on the packet socket are dropped (read by "
 			"no one, as if lost on the link)", d->fd, d->link);
 	if (sockopts_dump(ctx, s, d->fd, d->sock_domain, d->sock_type, d->sock_protocol) ||
 	    blob_set(&rec->local_addr, &local, sizeof(local)) ||
-	    (nmc && blob_set(&rec->pkt_mclist, mc, nmc * sizeof(mc[0]))) ||
+	    (w.nmc && blob_set(&rec->pkt_mclist, mc, w.nmc * sizeof(mc[0]))) ||
+	    (w.has_rx && blob_set(&rec->pkt_rx_ring, &w.rx, sizeof(w.rx))) ||
+	    (w.has_tx && blob_set(&rec->pkt_tx_ring, &w.tx, sizeof(w.tx))) ||
 	    (ifname[0] && !(rec->path = strdup(ifname)) &&
 	     fail(ENOMEM, NULL, "saving fd %d", d->fd)))
 		goto out;
@@ -158,6 +156,18 @@ static int dump_packet(struct dump_ctx *ctx, const struct fd_dump *d, struct fd_
 out:
 	close(s);
 	return ret;
+}
+
+/* A ring's shape as the kernel would take it (it checks the rest). */
+static bool ring_valid(const struct blob *b)
+{
+	const struct packet_diag_ring *r = b->data;
+
+	if (!b->len)
+		return true;
+	return b->len == sizeof(*r) && r->pdr_block_size && r->pdr_block_size % 4096 == 0 &&
+	       r->pdr_block_nr && r->pdr_frame_size && r->pdr_frame_nr &&
+	       (uint64_t)r->pdr_block_size * r->pdr_block_nr <= (4ull << 30);
 }
 
 static int check_packet(struct restore_ctx *ctx, const struct fd_rec *rec)
@@ -170,7 +180,8 @@ static int check_packet(struct restore_ctx *ctx, const struct fd_rec *rec)
 	    rec->local_addr.len != sizeof(struct sockaddr_ll) || local->sll_family != AF_PACKET ||
 	    rec->pkt_mclist.len % sizeof(struct packet_diag_mclist) ||
 	    rec->pkt_mclist.len > MCLIST_MAX * sizeof(struct packet_diag_mclist) ||
-	    (local->sll_ifindex && (!rec->path || strlen(rec->path) >= IF_NAMESIZE)))
+	    (local->sll_ifindex && (!rec->path || strlen(rec->path) >= IF_NAMESIZE)) ||
+	    !ring_valid(&rec->pkt_rx_ring) || !ring_valid(&rec->pkt_tx_ring))
 		return fail_why("invalid socket record", "the image is corrupted",
 				"checking fd %d", rec->fd);
 	if (rec->path && !if_nametoindex(rec->path))
@@ -178,6 +189,29 @@ static int check_packet(struct restore_ctx *ctx, const struct fd_rec *rec)
 			    "checking fd %d (a packet socket bound to interface %s)", rec->fd,
 			    rec->path);
 	return sockopts_check(ctx, rec);
+}
+
+/* PACKET_RX_RING or PACKET_TX_RING of the shape b holds (none if empty).
+ * A struct tpacket_req3: the kernel reads the part its version uses. */
+static int set_ring(int s, int opt, const struct blob *b, const struct fd_rec *rec)
+{
+	const struct packet_diag_ring *r = b->data;
+	struct tpacket_req3 req;
+
+	if (!b->len)
+		return 0;
+	req = (struct tpacket_req3){
+		.tp_block_size = r->pdr_block_size, .tp_block_nr = r->pdr_block_nr,
+		.tp_frame_size = r->pdr_frame_size, .tp_frame_nr = r->pdr_frame_nr,
+		.tp_retire_blk_tov = r->pdr_retire_tmo, .tp_sizeof_priv = r->pdr_sizeof_priv,
+		.tp_feature_req_word = r->pdr_features,
+	};
+	if (setsockopt(s, SOL_PACKET, opt, &req, sizeof(req)))
+		return fail(errno, errno == ENOMEM ? "the host lacks the memory for it" : NULL,
+			    "setting up the %s ring of packet socket fd %d (%u blocks of %u "
+			    "bytes)", opt == PACKET_RX_RING ? "receive" : "transmit", rec->fd,
+			    r->pdr_block_nr, r->pdr_block_size);
+	return 0;
 }
 
 static int open_packet(struct fd_child *c, const struct fd_rec *rec)
@@ -219,7 +253,9 @@ static int open_packet(struct fd_child *c, const struct fd_rec *rec)
 			}
 	}
 	/* PACKET_FANOUT once it is bound. */
-	if (sockopts_restore(c, s, rec, SOCKOPTS_LAST))
+	if (set_ring(s, PACKET_RX_RING, &rec->pkt_rx_ring, rec) ||
+	    set_ring(s, PACKET_TX_RING, &rec->pkt_tx_ring, rec) ||
+	    sockopts_restore(c, s, rec, SOCKOPTS_LAST))
 		goto err;
 	if (fcntl(s, F_SETFL, rec->flags & O_NONBLOCK)) {
 		fail(errno, NULL, "restoring the flags of fd %d", rec->fd);

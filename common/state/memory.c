@@ -187,6 +187,11 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 		return fail_why("unknown kind of mapping", "this kernel maps something ckpt "
 				"does not know; please report it", "mapping %#llx-%#llx %s",
 				(unsigned long long)v->start, (unsigned long long)v->end, p);
+	else if (!strncmp(p, "socket:", 7))
+		return fail_why("a packet socket's ring is mapped (PACKET_MMAP)", "ckpt cannot "
+				"restore mapped packet rings; checkpoint when the program has "
+				"unmapped it", "mapping %#llx-%#llx %s", (unsigned long long)v->start,
+				(unsigned long long)v->end, p);
 	else if (p[0] != '/')
 		return fail_why("mapping of a special file (io_uring ring, perf buffer, ...)",
 				"ckpt cannot save such mappings", "mapping %#llx-%#llx %s",

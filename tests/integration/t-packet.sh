@@ -4,8 +4,10 @@
 # one in a fanout group; an unbound one with PACKET_VERSION: the same
 # bindings, options and memberships (lo's allmulti count) after restart,
 # and the first still
-# receives the IP packets of lo.  Refused by name, the target going on
-# unharmed: a packet socket with a ring (PACKET_RX_RING).
+# receives the IP packets of lo.  Rings not mapped (TPACKET_V2 receive and
+# transmit, TPACKET_V3 receive with a private area): of the same shape
+# after restart, and frames land in them once mapped.  Refused by name,
+# the target going on unharmed: a ring the process has mapped.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -32,5 +34,6 @@ wait_until 10 grep -qE '^(PASS|CORRUPT|FAIL)' "$T/state.log" || fail "no verdict
 grep -qx PASS "$T/state.log" || fail "$(cat "$T/state.log")"
 say "ok: state"
 
-selfcheck_refused ring "a packet ring is set up on it" "$PROGS/pktsock" ring "$port"
+selfcheck rings "$PROGS/pktsock" ring "$port"
+selfcheck_refused mapped "a packet socket's ring is mapped" "$PROGS/pktsock" mapped "$port"
 pass

@@ -10,7 +10,19 @@
  *               the same bindings and options (the membership: lo's
  *               allmulti count, which t-packet reads), and a UDP datagram sent
  *               to 127.0.0.1:PORT comes to the first as an IP packet.
- *   ring PORT   a packet socket with a receive ring (ckpt refuses it).
+ *   ring PORT   rings not mapped: a TPACKET_V2 socket bound to lo with
+ *               PACKET_RESERVE 32, a receive ring (2 blocks of 8 KiB, 8
+ *               frames of 2 KiB) and a transmit ring (1 block of 4 KiB, 2
+ *               frames); a TPACKET_V3 one with a receive ring (2 blocks of
+ *               8 KiB, 16 bytes of private area, 100 ms block timeout).  Each
+ *               was mapped, looked at and unmapped before "ready".  After
+ *               restart: the versions, the rings there (PACKET_VERSION is
+ *               refused, EBUSY), of the same total size (mmap of any other
+ *               size fails), the V3 block's first packet at the same offset
+ *               (the private area), and a UDP datagram sent to
+ *               127.0.0.1:PORT lands in the V2 receive ring.
+ *   mapped PORT a packet socket whose receive ring is mapped (ckpt refuses
+ *               it).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -151,6 +164,95 @@ static void check_state(int port)
 	}
 }
 
+static int v2_sk, v3_sk;
+static uint32_t v3_first_offset;
+#define V2_MAP (2 * 8192 + 4096)
+#define V3_MAP (2 * 8192)
+
+static void set_ring(int s, int opt, unsigned bsize, unsigned bnr, unsigned fsize, unsigned tov,
+		     unsigned priv)
+{
+	struct tpacket_req3 r = { bsize, bnr, fsize, bsize / fsize * bnr, tov, priv, 0 };
+	if (setsockopt(s, SOL_PACKET, opt, &r, sizeof(r)))
+		die("setting a ring");
+}
+
+/* The rings of s are len bytes in all: mapped, or NULL if corrupt. */
+static void *map_rings(int s, size_t len)
+{
+	void *m;
+
+	if (mmap(NULL, len - 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0) != MAP_FAILED ||
+	    mmap(NULL, len + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0) != MAP_FAILED)
+		return NULL;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static void setup_rings(void)
+{
+	struct tpacket_block_desc *b;
+	void *m;
+
+	lo = if_nametoindex("lo");
+	if (!lo)
+		die("lo");
+	v2_sk = pkt(SOCK_RAW, htons(ETH_P_ALL));
+	setint(v2_sk, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION");
+	setint(v2_sk, PACKET_RESERVE, 32, "PACKET_RESERVE");
+	bind_lo(v2_sk, ETH_P_ALL);
+	set_ring(v2_sk, PACKET_RX_RING, 8192, 2, 2048, 0, 0);
+	set_ring(v2_sk, PACKET_TX_RING, 4096, 1, 2048, 0, 0);
+	if (!(m = map_rings(v2_sk, V2_MAP)) || munmap(m, V2_MAP))
+		die("mapping the V2 rings");
+	v3_sk = pkt(SOCK_RAW, htons(ETH_P_ALL));
+	setint(v3_sk, PACKET_VERSION, TPACKET_V3, "PACKET_VERSION");
+	set_ring(v3_sk, PACKET_RX_RING, 8192, 2, 2048, 100, 16);
+	if (!(m = map_rings(v3_sk, V3_MAP)))
+		die("mapping the V3 ring");
+	b = m;
+	v3_first_offset = b->hdr.bh1.offset_to_first_pkt;
+	if (munmap(m, V3_MAP))
+		die("munmap");
+}
+
+static void check_rings(int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct tpacket_block_desc *b;
+	unsigned char *m;
+	int u = socket(AF_INET, SOCK_DGRAM, 0), i, tries;
+
+	if (getint(v2_sk, PACKET_VERSION) != TPACKET_V2 || getint(v2_sk, PACKET_RESERVE) != 32 ||
+	    getint(v3_sk, PACKET_VERSION) != TPACKET_V3)
+		corrupt("the version or reserve of a ringed socket changed");
+	if (!setsockopt(v2_sk, SOL_PACKET, PACKET_VERSION, &(int){ TPACKET_V1 }, sizeof(int)) ||
+	    errno != EBUSY)
+		corrupt("the V2 socket has no ring any more");
+	check_bound(v2_sk, ETH_P_ALL, lo, "the V2 socket is not bound to lo any more");
+	if (!(b = map_rings(v3_sk, V3_MAP)))
+		corrupt("the V3 ring is not of the same size");
+	if (b->hdr.bh1.offset_to_first_pkt != v3_first_offset)
+		corrupt("the V3 ring's private area changed");
+	if (!(m = map_rings(v2_sk, V2_MAP)))
+		corrupt("the V2 rings are not of the same size");
+	if (u < 0 || sendto(u, "frame", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		corrupt("cannot send a datagram");
+	/* Frames of 2 KiB, 4 to a block of 8 KiB: the kernel fills them in order. */
+	for (tries = 0; tries < 500; tries++) {
+		for (i = 0; i < 8; i++) {
+			const struct tpacket2_hdr *h = (const void *)(m + i * 2048);
+			if ((h->tp_status & TP_STATUS_USER) && h->tp_snaplen >= 5 &&
+			    h->tp_mac + h->tp_snaplen <= 2048 &&
+			    memmem(m + i * 2048 + h->tp_mac, h->tp_snaplen, "frame", 5))
+				return;
+		}
+		usleep(10000);
+	}
+	corrupt("the datagram did not land in the V2 receive ring");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -160,13 +262,15 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_usr1);
 	if (!strcmp(mode, "state"))
 		setup_state();
-	else if (!strcmp(mode, "ring")) {
-		struct tpacket_req r = { 4096, 1, 2048, 2 };
+	else if (!strcmp(mode, "ring"))
+		setup_rings();
+	else if (!strcmp(mode, "mapped")) {
 		int s = pkt(SOCK_RAW, htons(ETH_P_ALL));
-		if (setsockopt(s, SOL_PACKET, PACKET_RX_RING, &r, sizeof(r)))
-			die("PACKET_RX_RING");
+		set_ring(s, PACKET_RX_RING, 4096, 1, 2048, 0, 0);
+		if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0) == MAP_FAILED)
+			die("mmap");
 	} else {
-		fprintf(stderr, "usage: pktsock state|ring PORT\n");
+		fprintf(stderr, "usage: pktsock state|ring|mapped PORT\n");
 		return 2;
 	}
 	printf("ready\n");
@@ -174,6 +278,8 @@ int main(int argc, char **argv)
 		usleep(20000);
 	if (!strcmp(mode, "state"))
 		check_state(port);
+	if (!strcmp(mode, "ring"))
+		check_rings(port);
 	printf("PASS\n");
 	return 0;
 }
