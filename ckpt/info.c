@@ -94,6 +94,7 @@ static const char *vma_kind_name(uint32_t kind)
 		[VMA_FILE_PRIVATE] = "file", [VMA_FILE_SHARED] = "file-shared",
 		[VMA_HEAP] = "heap", [VMA_STACK] = "stack", [VMA_VDSO] = "vdso",
 		[VMA_VVAR] = "vvar", [VMA_VSYSCALL] = "vsyscall", [VMA_AIO_RING] = "aio-ring",
+		[VMA_PACKET_RING] = "packet-ring",
 	};
 	return kind < sizeof(names) / sizeof(names[0]) && names[kind] ? names[kind] : "?";
 }

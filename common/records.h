@@ -141,6 +141,7 @@ enum vma_kind {
 	VMA_VVAR,		/* [vvar], [vvar_vclock], ...: address only */
 	VMA_VSYSCALL,		/* [vsyscall]: fixed by the kernel, skipped */
 	VMA_AIO_RING,		/* "/[aio]": the ring of an io_setup() context (state/aio.c) */
+	VMA_PACKET_RING,	/* "socket:[N]": a packet socket's rings, mapped from ring_fd */
 };
 
 /* Member "meta/vmas": every line of /proc/pid/maps, in address order. */
@@ -159,7 +160,9 @@ enum vma_kind {
 						   or more), or as a ghost "/dev/zero" (an fd \
 						   on it, a private mapping of it): one object */ \
 	F(T, 588, U32, aio_nr)			/* VMA_AIO_RING: io_events it holds */	\
-	F(T, 589, U32, aio_tail)		/* its tail: completions restart replays */
+	F(T, 589, U32, aio_tail)		/* its tail: completions restart replays */ \
+	F(T, 592, I32, ring_fd)			/* VMA_PACKET_RING: an fd of the process on \
+						   the socket (FD_PACKET, with a ring) */
 RECORD_DECLARE(vma_rec, VMA_FIELDS)
 
 enum fd_kind {

@@ -440,6 +440,14 @@ int aio_ring_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct vma_re
 int aio_ring_check(const struct vma_rec *v) must_check;
 int aio_rings_restore(struct restore_ctx *ctx) must_check;
 
+/* Mapped packet rings (common/state/fd_socket_packet.c): dump: v, a
+ * mapping "socket:[N]", must be a packet socket's rings: rec->ring_fd, an
+ * fd of the process on it; check: that fd is a packet socket of the image
+ * with a ring.  (memory.c maps it from that fd, which exists by then.) */
+int packet_ring_map_dump(struct dump_ctx *ctx, const struct vma_entry *v,
+			 struct vma_rec *rec) must_check;
+int packet_ring_map_check(const struct image_meta *m, const struct vma_rec *v) must_check;
+
 /* Does a mapping of this kind have pages stored in the image? */
 static inline bool vma_kind_has_contents(uint32_t kind)
 {

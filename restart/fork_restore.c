@@ -109,7 +109,7 @@ static bool mappings_kept(const struct rproc *c, const struct image_meta *pm)
 		const struct vma_rec *v = &m->vmas[k];
 		bool by_fd = (c->vma_shm && c->vma_shm[k] >= 0) ||
 			     ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
-			      v->file_index < 0);
+			      v->file_index < 0) || v->kind == VMA_PACKET_RING;
 
 		if (by_fd && !memory_vma_kept_by_fork(m, v, pm))
 			return false;

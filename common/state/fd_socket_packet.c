@@ -9,15 +9,18 @@
  * promiscuous, all-multicast, multicast and unicast addresses, each with
  * its count) and the shape of its rings (PACKET_RX_RING, PACKET_TX_RING:
  * block and frame sizes and counts, TPACKET_V3's block timeout, private
- * area and features).  A ring the process has mapped (tcpdump's) is refused
- * by name (memory.c: a mapping of a socket).  Frames waiting in its queue
- * are dropped with a warning: copies of the link's traffic, as a busy link
- * drops them; an unmapped ring's frames can be read by no one.
+ * area and features).  A mapping of its rings (tcpdump's: memory.c, kind
+ * VMA_PACKET_RING) names an fd of the process on it.  Frames waiting in its
+ * queue or its rings are dropped (with a warning for the queue): copies of
+ * the link's traffic, as a busy link drops them.
  *
  * Restore: the same socket, its options (the version and reserve before
  * the rings: the kernel takes no change of them after), bound to the
  * interface of the same name, its memberships added again as many times,
- * its rings set up again of the same shape. */
+ * its rings set up again of the same shape; the memory module maps them
+ * where they were, from the fd (it is in place before exec), empty: the
+ * kernel fills them from their first frame, where the program may wait on
+ * a later one until the kernel comes round to it. */
 #define LOG_PREFIX "packet: "
 #include "fds.h"
 
@@ -30,10 +33,12 @@
 #include <linux/sock_diag.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SOL_PACKET
@@ -265,6 +270,66 @@ static int open_packet(struct fd_child *c, const struct fd_rec *rec)
 err:
 	close(s);
 	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* mapped rings (memory.c maps them)                                  */
+
+int packet_ring_map_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct vma_rec *rec)
+{
+	char dir[64], path[64 + 258];
+	struct dirent *de;
+	struct stat st;
+	int domain = 0, s;
+	socklen_t len = sizeof(domain);
+	DIR *d;
+
+	rec->ring_fd = -1;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->live);
+	if (!(d = opendir(dir)))
+		return fail(errno, NULL, "reading %s", dir);
+	while (rec->ring_fd < 0 && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (de->d_name[0] != '.' && !stat(path, &st) && st.st_ino == v->inode &&
+		    S_ISSOCK(st.st_mode))
+			rec->ring_fd = atoi(de->d_name);
+	}
+	closedir(d);
+	if (rec->ring_fd < 0)
+		return fail_why("the socket whose ring is mapped there is closed", "ckpt maps a "
+				"packet ring again from the socket; checkpoint while the program "
+				"keeps it open", "mapping %#llx-%#llx %s",
+				(unsigned long long)v->start, (unsigned long long)v->end, v->path);
+	s = fd_steal(ctx->live, rec->ring_fd);
+	if (s < 0)
+		return -1;
+	if (getsockopt(s, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		domain = -1;
+	close(s);
+	if (domain != AF_PACKET)
+		return fail_why("a mapping of a socket that is not a packet ring (TCP zero-copy "
+				"receive?)", "ckpt cannot save it; checkpoint when the program has "
+				"unmapped it", "mapping %#llx-%#llx %s", (unsigned long long)v->start,
+				(unsigned long long)v->end, v->path);
+	pr_info("fd %d: its rings are mapped at %#llx (they come back empty)", rec->ring_fd,
+		(unsigned long long)v->start);
+	return 0;
+}
+
+int packet_ring_map_check(const struct image_meta *m, const struct vma_rec *v)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfds; i++) {
+		const struct fd_rec *f = &m->fds[i];
+		if (f->fd == v->ring_fd && !f->inflight &&
+		    (f->tree_pid || (f->kind == FD_PACKET &&	/* (the other's record says) */
+				     (f->pkt_rx_ring.len || f->pkt_tx_ring.len))))
+			return 0;
+	}
+	return fail_why("invalid mapping record", "the image is corrupted", "checking mapping "
+			"%#llx-%#llx (a packet ring whose fd %d is no packet socket with a ring)",
+			(unsigned long long)v->start, (unsigned long long)v->end, v->ring_fd);
 }
 
 const struct fd_kind_ops fd_packet_kind = {

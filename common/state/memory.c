@@ -187,11 +187,8 @@ static int classify(const struct vma_entry *v, uint32_t *kind)
 		return fail_why("unknown kind of mapping", "this kernel maps something ckpt "
 				"does not know; please report it", "mapping %#llx-%#llx %s",
 				(unsigned long long)v->start, (unsigned long long)v->end, p);
-	else if (!strncmp(p, "socket:", 7))
-		return fail_why("a packet socket's ring is mapped (PACKET_MMAP)", "ckpt cannot "
-				"restore mapped packet rings; checkpoint when the program has "
-				"unmapped it", "mapping %#llx-%#llx %s", (unsigned long long)v->start,
-				(unsigned long long)v->end, p);
+	else if (!strncmp(p, "socket:[", 8))
+		*kind = VMA_PACKET_RING;	/* (or refused: packet_ring_map_dump()) */
 	else if (p[0] != '/')
 		return fail_why("mapping of a special file (io_uring ring, perf buffer, ...)",
 				"ckpt cannot save such mappings", "mapping %#llx-%#llx %s",
@@ -883,7 +880,8 @@ static int memory_dump(struct dump_ctx *ctx)
 			if (record_mapped_file(ctx, v, 0, &rec->file_index))
 				goto out;
 		}
-		if (kind == VMA_AIO_RING && aio_ring_dump(ctx, v, rec))
+		if ((kind == VMA_AIO_RING && aio_ring_dump(ctx, v, rec)) ||
+		    (kind == VMA_PACKET_RING && packet_ring_map_dump(ctx, v, rec)))
 			goto out;
 		if (kind == VMA_VDSO) {
 			size_t len = v->end - v->start;
@@ -1508,7 +1506,7 @@ static int memory_check(struct restore_ctx *ctx)
 		const struct vma_rec *v = &m->vmas[i];
 		if (v->start >= v->end || v->start % PAGE || v->end % PAGE || v->start < prev_end ||
 		    (v->kind != VMA_VSYSCALL && v->end > ARCH_TASK_SIZE) ||
-		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_AIO_RING ||
+		    v->kind < VMA_ANON_PRIVATE || v->kind > VMA_PACKET_RING ||
 		    (is_vdso_block(v->kind) && (!v->path || v->path[0] != '[')) ||
 		    ((v->kind == VMA_FILE_PRIVATE || v->kind == VMA_FILE_SHARED) &&
 		     (v->file_index < 0 ? !fd_ghost_of_map(m, v->start) :
@@ -1517,7 +1515,8 @@ static int memory_check(struct restore_ctx *ctx)
 					"checking mapping %zu (%#llx-%#llx)", i,
 					(unsigned long long)v->start, (unsigned long long)v->end);
 		prev_end = v->end;
-		if (v->kind == VMA_AIO_RING && aio_ring_check(v))
+		if ((v->kind == VMA_AIO_RING && aio_ring_check(v)) ||
+		    (v->kind == VMA_PACKET_RING && packet_ring_map_check(m, v)))
 			return -1;
 		if (v->kind == VMA_VDSO && v->end - v->start != m->vdso.len)
 			return fail_why("vDSO size does not match its contents", "the image is "
@@ -1836,6 +1835,13 @@ static int map_calls(struct restore_ctx *ctx, const struct vma_rec *v, size_t vi
 			break;
 		}
 		flags |= MAP_SHARED | MAP_ANONYMOUS;
+		break;
+	case VMA_PACKET_RING:
+		/* The socket is in place (fds come before exec): a new ring,
+		 * empty; the kernel fills it from its first frame. */
+		flags |= v->vmflags & VMF_SH ? MAP_SHARED : MAP_PRIVATE;
+		fd = v->ring_fd;
+		pgoff = v->pgoff;
 		break;
 	case VMA_FILE_PRIVATE:
 	case VMA_FILE_SHARED:

@@ -21,8 +21,12 @@
  *               size fails), the V3 block's first packet at the same offset
  *               (the private area), and a UDP datagram sent to
  *               127.0.0.1:PORT lands in the V2 receive ring.
- *   mapped PORT a packet socket whose receive ring is mapped (ckpt refuses
- *               it).
+ *   mapped PORT a TPACKET_V2 socket bound to lo whose receive ring (1 block
+ *               of 8 KiB, 4 frames) and transmit ring (1 block of 4 KiB) are
+ *               mapped (and mapped again, private and read-only), the
+ *               receive ring's first frame taken: after restart
+ *               the mapping is there, of the socket, and a UDP datagram sent
+ *               to 127.0.0.1:PORT lands in it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,11 +40,13 @@
 #include <netinet/ip.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t go;
@@ -216,13 +222,33 @@ static void setup_rings(void)
 		die("munmap");
 }
 
-static void check_rings(int port)
+/* A UDP datagram sent to 127.0.0.1:port lands in one of the nframes
+ * TPACKET_V2 frames (2 KiB) of the receive ring mapped at m. */
+static void datagram_lands(int port, const unsigned char *m, int nframes, const char *otherwise)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int u = socket(AF_INET, SOCK_DGRAM, 0), i, tries;
+
+	if (u < 0 || sendto(u, "frame", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		corrupt("cannot send a datagram");
+	for (tries = 0; tries < 500; tries++) {
+		for (i = 0; i < nframes; i++) {
+			const struct tpacket2_hdr *h = (const void *)(m + i * 2048);
+			if ((h->tp_status & TP_STATUS_USER) && h->tp_snaplen >= 5 &&
+			    h->tp_mac + h->tp_snaplen <= 2048 &&
+			    memmem(m + i * 2048 + h->tp_mac, h->tp_snaplen, "frame", 5))
+				return;
+		}
+		usleep(10000);
+	}
+	corrupt(otherwise);
+}
+
+static void check_rings(int port)
+{
 	struct tpacket_block_desc *b;
 	unsigned char *m;
-	int u = socket(AF_INET, SOCK_DGRAM, 0), i, tries;
 
 	if (getint(v2_sk, PACKET_VERSION) != TPACKET_V2 || getint(v2_sk, PACKET_RESERVE) != 32 ||
 	    getint(v3_sk, PACKET_VERSION) != TPACKET_V3)
@@ -237,20 +263,54 @@ static void check_rings(int port)
 		corrupt("the V3 ring's private area changed");
 	if (!(m = map_rings(v2_sk, V2_MAP)))
 		corrupt("the V2 rings are not of the same size");
-	if (u < 0 || sendto(u, "frame", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
-		corrupt("cannot send a datagram");
-	/* Frames of 2 KiB, 4 to a block of 8 KiB: the kernel fills them in order. */
-	for (tries = 0; tries < 500; tries++) {
-		for (i = 0; i < 8; i++) {
-			const struct tpacket2_hdr *h = (const void *)(m + i * 2048);
-			if ((h->tp_status & TP_STATUS_USER) && h->tp_snaplen >= 5 &&
-			    h->tp_mac + h->tp_snaplen <= 2048 &&
-			    memmem(m + i * 2048 + h->tp_mac, h->tp_snaplen, "frame", 5))
-				return;
-		}
-		usleep(10000);
-	}
-	corrupt("the datagram did not land in the V2 receive ring");
+	/* Frames of 2 KiB, 4 to a block of 8 KiB. */
+	datagram_lands(port, m, 8, "the datagram did not land in the V2 receive ring");
+}
+
+static unsigned char *mapped, *mapped_private;
+#define MAPPED_LEN (8192 + 4096)
+
+static void setup_mapped(void)
+{
+	lo = if_nametoindex("lo");
+	if (!lo)
+		die("lo");
+	v2_sk = pkt(SOCK_RAW, htons(ETH_P_ALL));
+	setint(v2_sk, PACKET_VERSION, TPACKET_V2, "PACKET_VERSION");
+	bind_lo(v2_sk, ETH_P_ALL);
+	set_ring(v2_sk, PACKET_RX_RING, 8192, 1, 2048, 0, 0);
+	set_ring(v2_sk, PACKET_TX_RING, 4096, 1, 2048, 0, 0);
+	mapped = mmap(NULL, MAPPED_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, v2_sk, 0);
+	if (mapped == MAP_FAILED)
+		die("mmap");
+	((struct tpacket2_hdr *)mapped)->tp_status = TP_STATUS_USER;	/* (taken) */
+	mapped_private = mmap(NULL, MAPPED_LEN, PROT_READ, MAP_PRIVATE, v2_sk, 0);
+	if (mapped_private == MAP_FAILED)
+		die("mmap MAP_PRIVATE");
+}
+
+/* Does /proc/self/maps show the socket s mapped at addr? */
+static int socket_mapped_at(const void *addr, int s)
+{
+	char line[512], want[64];
+	struct stat st;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	if (!f || fstat(s, &st))
+		return 0;
+	snprintf(want, sizeof(want), "socket:[%lu]", (unsigned long)st.st_ino);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strtoul(line, NULL, 16) == (uintptr_t)addr && strstr(line, want);
+	fclose(f);
+	return found;
+}
+
+static void check_mapped(int port)
+{
+	if (!socket_mapped_at(mapped, v2_sk) || !socket_mapped_at(mapped_private, v2_sk))
+		corrupt("the rings are not mapped where they were");
+	datagram_lands(port, mapped, 4, "the datagram did not land in the mapped receive ring");
 }
 
 int main(int argc, char **argv)
@@ -264,12 +324,9 @@ int main(int argc, char **argv)
 		setup_state();
 	else if (!strcmp(mode, "ring"))
 		setup_rings();
-	else if (!strcmp(mode, "mapped")) {
-		int s = pkt(SOCK_RAW, htons(ETH_P_ALL));
-		set_ring(s, PACKET_RX_RING, 4096, 1, 2048, 0, 0);
-		if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0) == MAP_FAILED)
-			die("mmap");
-	} else {
+	else if (!strcmp(mode, "mapped"))
+		setup_mapped();
+	else {
 		fprintf(stderr, "usage: pktsock state|ring|mapped PORT\n");
 		return 2;
 	}
@@ -280,6 +337,8 @@ int main(int argc, char **argv)
 		check_state(port);
 	if (!strcmp(mode, "ring"))
 		check_rings(port);
+	if (!strcmp(mode, "mapped"))
+		check_mapped(port);
 	printf("PASS\n");
 	return 0;
 }
