@@ -15,10 +15,34 @@
 /* The image is written into an unnamed file (O_TMPFILE) in the target
  * directory and given its name only once complete: ckpt killed at any
  * moment leaves nothing behind.  Where O_TMPFILE is not supported, a
- * hidden temporary name beside it, renamed at the end. */
+ * hidden temporary name beside it, renamed at the end.  A path that is a
+ * device or a named pipe is written to directly (never replaced). */
+/* What the symbolic link o->path names, into o->resolved; false if it
+ * cannot be told. */
+static bool link_target(struct output *o)
+{
+	char target[PATH_MAX], dir[PATH_MAX];
+	ssize_t n;
+
+	if (realpath(o->path, o->resolved))
+		return true;
+	n = readlink(o->path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = 0;
+	snprintf(dir, sizeof(dir), "%s", o->path);
+	if (target[0] == '/')
+		snprintf(o->resolved, sizeof(o->resolved), "%s", target);
+	else if (snprintf(o->resolved, sizeof(o->resolved), "%s/%s", dirname(dir), target) >=
+		 (int)sizeof(o->resolved))
+		return false;
+	return true;
+}
+
 int open_output(struct output *o)
 {
 	char dir[PATH_MAX];
+	struct stat st;
 
 	if (!strcmp(o->path, "-")) {
 		if (isatty(STDOUT_FILENO))
@@ -27,6 +51,28 @@ int open_output(struct output *o)
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
+	if (!stat(o->path, &st) && !S_ISREG(st.st_mode)) {
+		/* A device or a named pipe: written to as it is, a stream. */
+		if (S_ISDIR(st.st_mode))
+			return fail_why("it is a directory", "give a file name (ckpt snapshot "
+					"writes into a directory)", "writing the image to %s",
+					o->path);
+		o->fd = open(o->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (o->fd < 0)
+			return fail(errno, NULL, "opening %s to write the image", o->path);
+		if (isatty(o->fd)) {
+			close(o->fd);
+			o->fd = -1;
+			return fail_why("it is a terminal", "give a file, a pipe or -", "writing "
+					"the image to %s", o->path);
+		}
+		o->stream = true;
+		return 0;
+	}
+	/* Through a symbolic link: the file it names is written (made if
+	 * missing), the link stays. */
+	if (!lstat(o->path, &st) && S_ISLNK(st.st_mode) && link_target(o))
+		o->path = o->resolved;
 	snprintf(dir, sizeof(dir), "%s", o->path);
 	/* (dirname() of "img.tar.zst" returns "." without touching dir) */
 	o->fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -97,6 +143,9 @@ static int wait_confirmation(struct output *o)
 	if (o->fd == STDOUT_FILENO && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
 		dup2(devnull, STDOUT_FILENO);
 		close(devnull);
+	} else if (o->stream) {
+		close(o->fd);
+		o->fd = -1;
 	}
 	do
 		r = poll(&pfd, 1, 600 * 1000);
@@ -116,7 +165,7 @@ int commit_output(void *arg)
 	struct output *o = arg;
 	int ret;
 
-	if (o->fd == STDOUT_FILENO)
+	if (o->fd == STDOUT_FILENO || o->stream)
 		return o->confirm_fd >= 0 ? wait_confirmation(o) : 0;
 	if (fsync(o->fd))
 		return fail(errno, NULL, "writing the image %s", o->path);

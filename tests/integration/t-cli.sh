@@ -1,7 +1,8 @@
 #!/bin/bash
 # Command line: --help for both tools (exit 0, options listed), bad usage
 # exits 2 with a message, -v logs on stderr without changing the result,
-# ckpt writing an image to stdout with -o -.
+# ckpt writing an image to stdout with -o -, into a named pipe, through
+# a symbolic link; -o a device that fails the write, or a directory.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -58,6 +59,35 @@ for i in 1 2; do
 	tar --zstd -tf "$T/rel.tar.zst" > /dev/null || fail "rel.tar.zst is not an image"
 done
 [ -z "$(find "$T" -maxdepth 1 -name '.rel.tar.zst.*')" ] || fail "a temporary file was left: $(ls -a "$T")"
+
+# -o a named pipe: the image streams into it (the pipe stays a pipe);
+# -o a device that cannot take it (/dev/full): the write error, and the
+# device is left as it was; -o a symbolic link: the file it names is
+# written, the link stays.
+mkfifo "$T/fifo"
+timeout 30 cat "$T/fifo" > "$T/from-fifo.tar.zst" &
+reader=$!
+timeout 30 "$CKPT" "$pid" -o "$T/fifo" 2> "$T/fifo.err" || fail "ckpt -o FIFO failed: $(cat "$T/fifo.err")"
+if [ ! -p "$T/fifo" ]; then
+	kill "$reader"
+	fail "ckpt -o FIFO replaced the named pipe: $(ls -l "$T/fifo")"
+fi
+wait "$reader" || fail "nothing was written into the named pipe"
+tar --zstd -tf "$T/from-fifo.tar.zst" > /dev/null || fail "the image written into a named pipe is not readable"
+if [ -c /dev/full ]; then
+	expect_fail_msg "No space left on device" "$CKPT" "$pid" -o /dev/full
+	[ -c /dev/full ] || fail "ckpt -o /dev/full replaced the device: $(ls -l /dev/full)"
+	assert_not_stopped "$pid"
+fi
+ln -s linked.tar.zst "$T/link.tar.zst"
+for i in 1 2; do
+	timeout 30 "$CKPT" "$pid" -o "$T/link.tar.zst" 2> "$T/link.err" ||
+		fail "ckpt -o SYMLINK (run $i) failed: $(cat "$T/link.err")"
+	[ -L "$T/link.tar.zst" ] || fail "ckpt -o SYMLINK replaced the link (run $i)"
+	tar --zstd -tf "$T/linked.tar.zst" > /dev/null || fail "the file the link names is not an image (run $i)"
+done
+expect_fail_msg "it is a directory" "$CKPT" "$pid" -o "$T"
+assert_progress "$T/counter.log"
 
 # restart -v with --detach: the PID alone on stdout.
 kill_wait "$pid"

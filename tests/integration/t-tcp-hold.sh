@@ -10,8 +10,11 @@
 # not know of: the restored server would wait for bytes the client had
 # seen acknowledged, and the connection would hang), and the restored
 # server answers it.  "paused": a server that goes on running answers
-# that line once the hold ends by itself.  With --tcp-hold 0 the same kill
-# reaches the client as the end of the connection: what the hold is for.
+# that line once the hold ends by itself.  "failed": a checkpoint whose
+# image cannot be written (-o /dev/full) fails after the hold was taken,
+# and lifts it at once: the server, running, answers.  With --tcp-hold 0
+# the same kill reaches the client as the end of the connection: what the
+# hold is for.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -56,14 +59,26 @@ run_case() {
 	pid=$BG_PID
 	wait_for_line "$T/$name.server.log" '^listening$' 10
 	/usr/bin/python3 "$T/client.py" "$port" "$T" "$([ "$name" = held ] || [ "$name" = unheld ] ||
-		echo busy)" > "$T/$name.client.log" 2>&1 &
+		[ "$name" = failed ] || echo busy)" > "$T/$name.client.log" 2>&1 &
 	client=$!
 	track_pid "$client"
 	wait_until 10 test -e "$T/connected" || fail "client did not connect: $(cat "$T/$name.client.log")"
 	wait_tcp_acked "$port"
+	HELD_PORT=$port
+	if [ "$mode" = fail ]; then
+		# The hold is taken at the freeze; the write fails after it.
+		expect_fail_msg "No space left on device" "$CKPT" "$pid" -o /dev/full "$@"
+		no_hold_left "the failed checkpoint"
+		touch "$T/restarted"
+		wait_until 3 proc_dead "$client" ||
+			fail "the connection is still held after the failed checkpoint: $(cat "$T/$name.client.log")"
+		CLIENT_RC=0
+		wait "$client" || CLIENT_RC=$?
+		kill_wait "$pid"
+		return
+	fi
 	ckpt_ok "$pid" "$T/$name.tar.zst" "$@"
 	touch "$T/checkpointed"
-	HELD_PORT=$port
 	if [ "$mode" = run ]; then
 		CLIENT_RC=0
 		wait "$client" || CLIENT_RC=$?
@@ -116,6 +131,12 @@ say "ok: a line sent after the checkpoint is answered by the restored server"
 run_case paused run --tcp-hold 2
 went_on paused "the end of the hold"
 say "ok: a server that goes on running answers once the hold ends"
+
+if [ -c /dev/full ]; then
+	run_case failed fail
+	went_on failed "the failed checkpoint"
+	say "ok: a checkpoint that fails after the freeze lets the connection go on at once"
+fi
 
 run_case unheld kill --tcp-hold 0
 [ "$CLIENT_RC" = ended ] || fail "without a hold the client should have seen the end (got: $CLIENT_RC)"
