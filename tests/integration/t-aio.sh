@@ -3,7 +3,8 @@
 # with its size, head and tail, the completions waiting in it reaped after
 # restart with their data, and the contexts go on taking requests
 # (tests/progs/aioring checks all of it itself).  Once with --kill, once
-# from a checkpoint the process survived (then killed).  A child that
+# from a checkpoint the process survived (then killed), once in a tree
+# whose child has a context of its own.  A child that
 # inherited the rings through fork, without the contexts, is refused by
 # name, and the process is unharmed.
 # shellcheck source=tests/integration/lib.sh
@@ -23,6 +24,9 @@ restart_detach "$T/live.tar.zst"
 selfcheck_verdict live "$pid"
 grep -qx PASS "$T/live.log" || fail "live: $(cat "$T/live.log")"
 say "ok: from a checkpoint the process survived"
+
+# A tree: a child with a context of its own, forked before the parent's.
+selfcheck tree "$PROGS/aioring" "$T/tree.dat" tree
 
 selfcheck_refused fork "has the ring mapped but not the context" \
 	"$PROGS/aioring" "$T/fork.dat" fork

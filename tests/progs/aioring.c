@@ -14,6 +14,13 @@
  *
  * fork: a child forked after io_setup() has the rings mapped but not the
  * contexts; it waits for SIGTERM.
+ *
+ * tree: a child forked first makes a context of its own (its ring likely
+ * where the parent's is, in its own address space) with one completion
+ * waiting; on SIGUSR1 the parent passes the signal on, and the child
+ * checks its ring, reaps the completion and goes on through 150 more
+ * writes (exit 0, or 3 after a CORRUPT line); the parent then checks its
+ * own.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct ring {
@@ -106,10 +114,36 @@ static void check_ring(aio_context_t ctx, const struct ring *was, const char *na
 		corrupt(what, now->nr);
 }
 
+static void child_context(void)
+{
+	aio_context_t d = 0;
+	struct ring was;
+	unsigned k;
+
+	if (syscall(__NR_io_setup, 16, &d))
+		corrupt("child io_setup", 0);
+	submit(d, 0);
+	reap(d, 0);
+	submit(d, 1);
+	memcpy(&was, (void *)d, sizeof(was));
+	printf("child ready\n");
+	while (!go)
+		pause();
+	check_ring(d, &was, "of the child");
+	reap(d, 1);
+	for (k = 2; k < 152; k++) {
+		submit(d, k);
+		reap(d, k);
+	}
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	aio_context_t a = 0, b = 0, c = 0;
 	struct ring b_was, c_was;
+	pid_t child = 0;
+	int status;
 	unsigned k, n;
 	uint64_t v;
 	long r;
@@ -120,6 +154,11 @@ int main(int argc, char **argv)
 	fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		corrupt("open", fd);
+	signal(SIGUSR1, on_usr1);
+	if (argc > 2 && !strcmp(argv[2], "tree") && (child = fork()) == 0)
+		child_context();
+	if (child > 0)
+		usleep(200 * 1000);	/* (the child's ready line first) */
 	if (syscall(__NR_io_setup, 4, &a) || syscall(__NR_io_setup, 32, &b) ||
 	    syscall(__NR_io_setup, 8, &c) || syscall(__NR_io_destroy, a))
 		corrupt("io_setup", 0);
@@ -134,7 +173,6 @@ int main(int argc, char **argv)
 	memcpy(&c_was, (void *)c, sizeof(c_was));
 	if (b_was.nr >= B_RECORDS || (b_was.tail + b_was.nr - b_was.head) % b_was.nr != B_WAITING)
 		corrupt("ring B is not as expected", b_was.tail);
-	signal(SIGUSR1, on_usr1);
 	if (argc > 2 && !strcmp(argv[2], "fork") && fork() == 0) {
 		signal(SIGTERM, SIG_DFL);
 		for (;;)
@@ -144,6 +182,12 @@ int main(int argc, char **argv)
 	while (!go)
 		pause();
 
+	if (child > 0) {
+		kill(child, SIGUSR1);
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			corrupt("the child's context", status);
+	}
 	check_ring(b, &b_was, "B");
 	check_ring(c, &c_was, "C");
 	for (k = B_RECORDS - B_WAITING; k < B_RECORDS; k++)
