@@ -65,6 +65,11 @@ void error_clear(void)
 	last_error.set = false;
 }
 
+const char *error_why(void)
+{
+	return last_error.set ? last_error.why : "";
+}
+
 const char *error_text(void)
 {
 	if (!last_error.set)

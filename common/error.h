@@ -28,6 +28,8 @@ int error_errno(void);
 void error_clear(void);
 /* Text of the recorded error ("what: why (hint)"), "" if none. */
 const char *error_text(void);
+/* Its "why" alone, for a caller that says what to do itself. */
+const char *error_why(void);
 /* Print "prog: what: why (hint)" to stderr. */
 void error_print(void);
 

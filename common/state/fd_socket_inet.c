@@ -337,7 +337,7 @@ static int lock_tuples(struct dump_ctx *ctx, int fd, const struct netlock_tuple 
 	    netlock_add(&ctx->tcp_lock, t, n)) {
 		if (ctx->opts->kill_after)
 			return -1;
-		hold_failed(ctx, error_text());
+		hold_failed(ctx, error_why());	/* (netlock's hint is --kill's) */
 	}
 	return 0;
 }

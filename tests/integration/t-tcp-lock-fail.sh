@@ -4,7 +4,8 @@
 # missing (the error names the connection and what to install), a dump
 # that fails after the lock was taken (--confirm-fd answered with end of
 # file, the image's write failing under tests/faults/failnth.so).  After
-# each, `nft list ruleset` holds no ckpt_lock element.
+# each, `nft list ruleset` holds no ckpt_lock element.  A hold (no --kill)
+# nft cannot take: a warning, the image written.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -56,6 +57,18 @@ grep -q "dropping the packets of 127.0.0.1:$port" "$EXPECT_ERR" || fail "no lock
 say "failed with: $(tail -n1 "$EXPECT_ERR")"
 tail -n1 "$EXPECT_ERR" | grep -qi "writ" || fail "failed otherwise: $(tail -n1 "$EXPECT_ERR")"
 no_lock_left "ckpt failing to write"
+
+# A checkpoint the process survives, whose hold nft cannot take: the image
+# is written (exit 0), with a warning that the connections are not held,
+# saying why and not what --kill's lock would want.
+printf '#!/bin/sh\necho "nft: netlink: Operation not permitted" >&2\nexit 1\n' > "$T/nft"
+chmod +x "$T/nft"
+CKPT_NFT=$T/nft ckpt_ok "$pid" "$T/d.img"
+grep -q "not held (.*Operation not permitted" "$T/ckpt.err" ||
+	fail "no warning that the connections are not held: $(cat "$T/ckpt.err")"
+grep -q -- "--no-tcp-lock" "$T/ckpt.err" && fail "the warning names --kill's option: $(cat "$T/ckpt.err")"
+say "warns: $(grep -m1 'not held' "$T/ckpt.err")"
+no_lock_left "a hold nft could not take"
 
 touch "$T/done"
 wait "$client" || fail "the connection did not survive the failed dumps: $(cat "$T/client.log")"
