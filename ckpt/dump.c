@@ -294,6 +294,11 @@ int dump_release_all(struct dump_ctx *ctx)
 	 * sends it, which ends every process of the namespace, us too. */
 	if (ctx->opts->kill_after && ctx->opts->own_pidns && ctx->pid == 1)
 		pidns_kill_init(ctx->opts->kill_init_fd);
+	/* Not its init (restart --new-pid's is): once they are gone, the
+	 * init ends the namespace, us too; the ckpt outside knows the image
+	 * is complete. */
+	if (ctx->opts->kill_after && ctx->opts->own_pidns)
+		pidns_image_complete(ctx->opts->kill_init_fd);
 	/* Last thread first: a leader is reaped after its threads. */
 	for (i = ctx->ntasks; i-- > 0;) {
 		if (ctx->opts->kill_after)

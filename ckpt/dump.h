@@ -19,6 +19,9 @@ extern volatile int dump_interrupted;
 /* ckpt/pidns.c: inside a tree's own PID namespace, have its init killed
  * by the ckpt outside (which ends us too). */
 _Noreturn void pidns_kill_init(int fd);
+/* Tell it the image is complete: the processes are about to be killed,
+ * after which an init of the namespace not in the image ends it. */
+void pidns_image_complete(int fd);
 
 /* One process of the image (ckpt/dump.c), in the order tree.c calls them. */
 int dump_preflight(pid_t pid, struct dump_ctx *ctx) must_check;

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,12 @@ _Noreturn void pidns_kill_init(int fd)
 	_exit(1);
 }
 
+void pidns_image_complete(int fd)
+{
+	if (write(fd, "c", 1) != 1)
+		pr_debug("telling ckpt outside: %s", strerror(errno));
+}
+
 static int inside(pid_t inner, struct dump_opts *opts, struct output *out)
 {
 	if (unshare(CLONE_NEWNS))
@@ -85,6 +92,36 @@ static int inside(pid_t inner, struct dump_opts *opts, struct output *out)
 	if (open_output(out))
 		return -1;
 	return dump_tree(inner, opts, out->fd, commit_output, out);
+}
+
+/* Not root: the PID namespace of a tree that restart --new-pid made in a
+ * user namespace of its own (restart(1)) is entered from that user
+ * namespace, where its owner, our user, holds every capability.  0, or -1
+ * with errno EPERM when the process's user namespace is ours or cannot be
+ * entered. */
+static int enter_user_ns(pid_t pid)
+{
+	struct stat ours, theirs;
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &theirs) || stat("/proc/self/ns/user", &ours) ||
+	    theirs.st_ino == ours.st_ino) {
+		if (fd >= 0)
+			close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	ret = setns(fd, CLONE_NEWUSER);
+	close(fd);
+	if (ret) {
+		errno = EPERM;
+		return -1;
+	}
+	pr_info("entered the user namespace of process %d", pid);
+	return 0;
 }
 
 int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
@@ -106,7 +143,8 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return fail(errno, NULL, "opening the PID namespace of process %d", pid);
-	if (setns(nsfd, CLONE_NEWPID)) {
+	if (setns(nsfd, CLONE_NEWPID) && (errno != EPERM || enter_user_ns(pid) ||
+					   setns(nsfd, CLONE_NEWPID))) {
 		int err = errno;
 		close(nsfd);
 		return fail(err, err == EPERM ? "run ckpt as root (CAP_SYS_ADMIN)" : NULL,
@@ -162,6 +200,10 @@ int pidns_dump(pid_t pid, struct dump_opts *opts, struct output *out)
 		if (n == 1 && c == 'k' && !killed) {
 			killed = true;
 			kill(pid, SIGKILL);
+			continue;
+		}
+		if (n == 1 && c == 'c') {
+			killed = true;	/* (the namespace may end it now) */
 			continue;
 		}
 		break;

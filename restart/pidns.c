@@ -148,6 +148,45 @@ int pidns_own_proc(void)
 	return 0;
 }
 
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Without the privilege of a PID namespace of its own (not root): a user
+ * namespace first, where restart's user and group are themselves (one
+ * line each in uid_map and gid_map) and restart holds every capability,
+ * until the restored processes exec (they hold none, as before); the
+ * PID namespace is made in it.  0, or -1 with errno (no user namespaces:
+ * then the caller says EPERM of the PID namespace). */
+static int own_user_ns(void)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWPID)) {
+		errno = EPERM;
+		return -1;
+	}
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (write_file("/proc/self/uid_map", map) ||
+	    write_file("/proc/self/setgroups", "deny\n"))
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (write_file("/proc/self/gid_map", map))
+		return -1;
+	pr_info("in a user namespace of our own (not root): uid %u, gid %u as here",
+		(unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
 int pidns_enter(struct pidns *ns, volatile pid_t *forward_to)
 {
 	int p[2];
@@ -156,7 +195,7 @@ int pidns_enter(struct pidns *ns, volatile pid_t *forward_to)
 	ns->fd = -1;
 	if (pipe2(p, O_CLOEXEC))
 		return fail(errno, NULL, "creating a pipe");
-	if (unshare(CLONE_NEWPID)) {
+	if (unshare(CLONE_NEWPID) && (errno != EPERM || own_user_ns())) {
 		int err = errno;
 		close(p[0]);
 		close(p[1]);

@@ -185,7 +185,8 @@ static pid_t create_process(struct restore_ctx *ctx)
 			fail_why(pid_in_use(want, why, sizeof(why)), "restart with --new-pid: a new "
 				 "PID namespace, where it keeps its PID", "reclaiming PID %d", want);
 		else if (errno == EPERM)
-			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --any-pid",
+			fail(errno, "run restart as root (CAP_CHECKPOINT_RESTORE), or use --new-pid "
+			     "(its PIDs in a new PID namespace) or --any-pid (one process, any PID)",
 			     "reclaiming PID %d", want);
 		else
 			fail(errno, "use --new-pid or --any-pid", "reclaiming PID %d", want);

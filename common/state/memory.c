@@ -841,7 +841,9 @@ static int memory_dump(struct dump_ctx *ctx)
 		if (v->shared && !strncmp(v->path, "/SYSV", 5) && ends_with(v->path, " (deleted)") &&
 		    !(v->vmflags & VMF_HT))
 			continue;	/* System V shared memory: sysv.c (huge pages: refused) */
-		if (classify(v, &kind))
+		if (v->shared && !strcmp(v->path, "/memfd:dev/zero (deleted)") && !fd_holds(ctx, v))
+			kind = VMA_ANON_SHARED;	/* what restart makes of it without root */
+		else if (classify(v, &kind))
 			goto out;
 		/* Registered with our uffd (registering it again succeeds),
 		 * not with one of the process's own (EBUSY). */
