@@ -21,6 +21,7 @@
 #define LOG_PREFIX "ghosts: "
 #include "fds.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -182,7 +183,10 @@ int fd_ghost_record(struct dump_ctx *ctx, const char *proc_path, const char *lin
 	size_t i;
 
 	if (stat(proc_path, &st))
-		return fail(errno, NULL, "checking %s", link);
+		return fail(errno, (errno == EPERM || errno == EACCES) && strstr(proc_path,
+			    "/map_files/") ? "a mapping of a deleted file or memfd is read through "
+			    "/proc/PID/map_files, which needs CAP_CHECKPOINT_RESTORE: run ckpt as "
+			    "root, or keep an fd on the file open" : NULL, "checking %s", link);
 	for (i = 0; i < m->nghosts; i++)
 		if (m->ghosts[i].dev == st.st_dev && m->ghosts[i].ino == st.st_ino) {
 			*ghost = i + 1;
@@ -258,10 +262,35 @@ static int dump_ghost_fd(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 
 /* A mapping of a deleted file or memfd (memory.c): its ghost, by the
  * vma's start in meta/ghost-maps. */
+/* Without the privilege /proc/PID/map_files needs: an fd of the process
+ * on the inode v maps, if it has one, into path. */
+static bool fd_on_mapped_inode(pid_t pid, const struct vma_entry *v, char *path, size_t size)
+{
+	char dir[64];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, size, "%s/%s", dir, de->d_name);
+		found = !stat(path, &st) && st.st_ino == v->inode &&
+			major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
+	}
+	closedir(d);
+	return found;
+}
+
 int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 {
 	struct ghost_map_rec *gm;
-	char proc_path[96];
+	char proc_path[64 + 258];
+	struct stat st;
 	uint32_t ghost;
 
 	if (!strncmp(v->path, "/SYSV", 5) || !strncmp(v->path, "/anon_hugepage", 14))
@@ -271,6 +300,10 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 				(unsigned long long)v->end, v->path);
 	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
+	if (stat(proc_path, &st) && (errno == EPERM || errno == EACCES) &&
+	    !fd_on_mapped_inode(ctx->live, v, proc_path, sizeof(proc_path)))
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
+			 (unsigned long long)v->start, (unsigned long long)v->end);
 	if (fd_ghost_record(ctx, proc_path, v->path, &ghost))
 		return -1;
 	if (!S_ISREG(ctx->meta.ghosts[ghost - 1].mode))

@@ -8,7 +8,8 @@
 # checkpointed again by the same user (ckpt enters that user namespace to
 # reach its PID namespace; its shared memory, a memfd restart made, is
 # saved as shared memory) and restarted again.  Without --new-pid the
-# refusal names it.
+# refusal names it.  A memfd mapped shared with an fd on it, checkpointed
+# by nobody (no /proc/PID/map_files: ckpt reads it through the fd).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -63,4 +64,38 @@ declare -A before
 cycle "$pid" first
 cycle "$ROOT" again
 kill_wait "$ROOT"
+
+# A memfd mapped shared, with an fd on it: without root /proc/PID/map_files
+# is closed, and ckpt reads the memfd through the fd instead.
+if [ -x /usr/bin/python3 ]; then
+	cat > "$T/memfd.py" <<'PY'
+import mmap, os, signal, sys
+fd = os.memfd_create("nonroot")
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096, mmap.MAP_SHARED)
+m[:5] = b"hello"
+signal.signal(signal.SIGUSR1, lambda *a: None)
+print("ready", flush=True)
+signal.pause()
+print("PASS" if m[:5] == b"hello" and os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:nonroot")
+      else "CORRUPT %r" % m[:5], flush=True)
+PY
+	touch "$T/memfd.log"
+	chmod 666 "$T/memfd.log"
+	start_bg setpriv --reuid 65534 --regid 65534 --clear-groups -- /usr/bin/python3 "$T/memfd.py" \
+		< /dev/null > "$T/memfd.log" 2>&1
+	mpid=$BG_PID
+	wait_for_line "$T/memfd.log" '^ready$' 10
+	as_user timeout 60 "$CKPT" "$mpid" -o "$T/memfd.tar.zst" --kill < /dev/null \
+		2> "$T/memfd.ckpt.err" || fail "ckpt of a memfd mapping as nobody failed: $(cat "$T/memfd.ckpt.err")"
+	wait_gone "$mpid"
+	as_user timeout 60 "$RESTART" "$T/memfd.tar.zst" --detach --any-pid < /dev/null \
+		> "$T/memfd.restart.out" 2> "$T/memfd.restart.err" ||
+		fail "restart of the memfd mapping as nobody failed: $(cat "$T/memfd.restart.err")"
+	mpid=$(grep -m1 -E '^[0-9]+$' "$T/memfd.restart.out")
+	track_pid "$mpid"
+	selfcheck_verdict memfd "$mpid"
+	grep -qx PASS "$T/memfd.log" || fail "memfd: $(cat "$T/memfd.log")"
+	say "ok: a memfd mapping checkpointed by nobody"
+fi
 pass
