@@ -124,7 +124,8 @@ static int inject(struct restore_ctx *ctx, const char *what, long nr, unsigned l
 	return remote_syscall_ok(ctx->remote, ret, what, nr, a1, a2, a3, a4, a5, 0);
 }
 
-/* A context whose ring is v's size, at v's address. */
+/* A context whose ring is v's size, at v's address (where the
+ * placeholder was). */
 static int make_context(struct restore_ctx *ctx, const struct vma_rec *v, const char *what)
 {
 	uint64_t len = v->end - v->start, zero = 0, idp, id;
@@ -149,7 +150,10 @@ static int make_context(struct restore_ctx *ctx, const struct vma_rec *v, const 
 		return fail_why("this host makes a larger ring (the kernel sizes it by the CPUs)",
 				"restart on a host with as many CPUs as the one of the checkpoint, or "
 				"fewer", "%s (%u events, here %u)", what, v->aio_nr, h.nr);
-	if (inject(ctx, what, __NR_mremap, id, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+	/* The placeholder goes only now: the new ring cannot have taken its
+	 * place (mremap refuses to move a mapping onto itself). */
+	if (inject(ctx, what, __NR_munmap, v->start, len, 0, 0, 0, NULL) ||
+	    inject(ctx, what, __NR_mremap, id, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   v->start, &ret))
 		return -1;
 	if ((uint64_t)ret != v->start)
@@ -231,9 +235,7 @@ int aio_rings_restore(struct restore_ctx *ctx)
 			ret = fail(ENOMEM, NULL, "%s", what);
 			break;
 		}
-		ret = remote_read(ctx->remote, v->start, saved, len) ||
-		      inject(ctx, what, __NR_munmap, v->start, len, 0, 0, 0, NULL) ||
-		      make_context(ctx, v, what) || replay_tail(ctx, v, what) ||
+		ret = remote_read(ctx->remote, v->start, saved, len) || make_context(ctx, v, what) || replay_tail(ctx, v, what) ||
 		      remote_write(ctx->remote, v->start + skip, saved + skip, len - skip) ||
 		      (v->prot != (PROT_READ | PROT_WRITE) &&
 		       inject(ctx, what, __NR_mprotect, v->start, len, v->prot, 0, 0, NULL)) ? -1 : 0;
