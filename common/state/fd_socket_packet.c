@@ -275,8 +275,18 @@ err:
 /* ------------------------------------------------------------------ */
 /* mapped rings (memory.c maps them)                                  */
 
+/* Bytes the rings take in a mapping: the receive ring's, then the
+ * transmit ring's (packet_mmap() maps them whole, in that order). */
+static uint64_t rings_size(const struct packet_diag_ring *rx, const struct packet_diag_ring *tx)
+{
+	return (rx ? (uint64_t)rx->pdr_block_size * rx->pdr_block_nr : 0) +
+	       (tx ? (uint64_t)tx->pdr_block_size * tx->pdr_block_nr : 0);
+}
+
 int packet_ring_map_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct vma_rec *rec)
 {
+	struct packet_diag_mclist mc[MCLIST_MAX];
+	struct packet_want w = { .mc = mc };
 	char dir[64], path[64 + 258];
 	struct dirent *de;
 	struct stat st;
@@ -311,6 +321,14 @@ int packet_ring_map_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct
 				"receive?)", "ckpt cannot save it; checkpoint when the program has "
 				"unmapped it", "mapping %#llx-%#llx %s", (unsigned long long)v->start,
 				(unsigned long long)v->end, v->path);
+	if (packet_diag(v->inode, &w))
+		return -1;
+	if (v->pgoff || v->end - v->start != rings_size(w.has_rx ? &w.rx : NULL,
+							 w.has_tx ? &w.tx : NULL))
+		return fail_why("only a part of the socket's rings is mapped there", "ckpt maps "
+				"packet rings again whole, as mmap makes them", "mapping "
+				"%#llx-%#llx %s", (unsigned long long)v->start,
+				(unsigned long long)v->end, v->path);
 	pr_info("fd %d: its rings are mapped at %#llx (they come back empty)", rec->ring_fd,
 		(unsigned long long)v->start);
 	return 0;
@@ -322,13 +340,20 @@ int packet_ring_map_check(const struct image_meta *m, const struct vma_rec *v)
 
 	for (i = 0; i < m->nfds; i++) {
 		const struct fd_rec *f = &m->fds[i];
-		if (f->fd == v->ring_fd && !f->inflight &&
-		    (f->tree_pid || (f->kind == FD_PACKET &&	/* (the other's record says) */
-				     (f->pkt_rx_ring.len || f->pkt_tx_ring.len))))
+		if (f->fd != v->ring_fd || f->inflight)
+			continue;
+		if (f->tree_pid)
+			return 0;	/* (the other's record says) */
+		if (f->kind == FD_PACKET && ring_valid(&f->pkt_rx_ring) &&
+		    ring_valid(&f->pkt_tx_ring) && !v->pgoff &&
+		    v->end - v->start == rings_size(f->pkt_rx_ring.len ? f->pkt_rx_ring.data : NULL,
+						    f->pkt_tx_ring.len ? f->pkt_tx_ring.data : NULL) &&
+		    v->end > v->start)
 			return 0;
 	}
 	return fail_why("invalid mapping record", "the image is corrupted", "checking mapping "
-			"%#llx-%#llx (a packet ring whose fd %d is no packet socket with a ring)",
+			"%#llx-%#llx (a packet ring whose fd %d is no packet socket with rings of "
+			"its size)",
 			(unsigned long long)v->start, (unsigned long long)v->end, v->ring_fd);
 }
 

@@ -7,7 +7,8 @@
 # receives the IP packets of lo.  Rings not mapped (TPACKET_V2 receive and
 # transmit, TPACKET_V3 receive with a private area): of the same shape
 # after restart, and frames land in them once mapped.  Mapped rings: the
-# mapping of the socket where it was, frames landing in it.
+# mapping of the socket where it was, frames landing in it; refused by
+# name, the target unharmed: rings mapped only in part.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -36,4 +37,6 @@ say "ok: state"
 
 selfcheck rings "$PROGS/pktsock" ring "$port"
 selfcheck mapped "$PROGS/pktsock" mapped "$port"
+selfcheck_refused partial "only a part of the socket's rings is mapped there" \
+	"$PROGS/pktsock" partial "$port"
 pass

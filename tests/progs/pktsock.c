@@ -27,6 +27,8 @@
  *               receive ring's first frame taken: after restart
  *               the mapping is there, of the socket, and a UDP datagram sent
  *               to 127.0.0.1:PORT lands in it.
+ *   partial PORT the same, the transmit ring unmapped again (ckpt refuses
+ *               it: mmap makes the rings whole).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -326,8 +328,13 @@ int main(int argc, char **argv)
 		setup_rings();
 	else if (!strcmp(mode, "mapped"))
 		setup_mapped();
+	else if (!strcmp(mode, "partial")) {
+		setup_mapped();
+		if (munmap(mapped + 8192, 4096))	/* the transmit ring */
+			die("munmap");
+	}
 	else {
-		fprintf(stderr, "usage: pktsock state|ring|mapped PORT\n");
+		fprintf(stderr, "usage: pktsock state|ring|mapped|partial PORT\n");
 		return 2;
 	}
 	printf("ready\n");
