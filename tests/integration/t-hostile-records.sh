@@ -12,11 +12,13 @@
 #  - a unix socket name held by a live socket of the host, or by a file
 #    that is not a socket: refused, the host's file untouched;
 #  - a restore that fails after the socket was bound (damaged memory
-#    contents): the socket file it made is removed again.
+#    contents): the socket file it made is removed again;
+#  - an AIO ring whose tail is beyond it, or whose size in events is not
+#    its mapping's; a mapping made a packet ring on an fd that is none.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
-need_prog counter unixsock pipefifo
+need_prog counter unixsock pipefifo aioring
 command -v zstd > /dev/null || skip "zstd is not installed"
 RECEDIT="/usr/bin/python3 $ROOT/tests/integration/recedit.py"
 
@@ -160,4 +162,31 @@ assert_no_new_procs "$before"
 restart_detach "$T/u.tar.zst"
 wait_tick "$T/u.log" $(($(last_tick "$T/u.log") + 2))
 [ -S "$T/u/sock" ] || fail "the restored listener has no socket file"
+kill_wait "$RESTORED_PID"
+
+# ---- AIO rings: a tail beyond the ring, a ring of another size than its
+# record says; a mapping made a packet ring whose fd is no packet socket.
+start_bg "$PROGS/aioring" "$T/aio.dat" > "$T/aio.log" 2>&1
+pid=$BG_PID
+wait_for_line "$T/aio.log" '^ready$' 10
+ckpt_ok "$pid" "$T/aio.tar.zst" --kill
+wait_gone "$pid"
+before=$(candidate_procs)
+unpack "$T/aio.tar.zst" "$T/aio"
+k=$($RECEDIT "$T/aio/meta/vmas" find 6 '/[aio] (deleted)') || fail "no AIO ring in meta/vmas"
+edit "$T/aio" meta/vmas set "$k" 589 u32 4000000000
+repack "$T/aio" "$T/aio-tail.tar.zst"
+expect_fail_msg "invalid AIO ring record" "$RESTART" "$T/aio-tail.tar.zst" --detach
+assert_no_new_procs "$before"
+edit "$T/aio" meta/vmas set "$k" 589 u32 0
+edit "$T/aio" meta/vmas set "$k" 588 u32 255
+repack "$T/aio" "$T/aio-nr.tar.zst"
+expect_fail_msg "invalid AIO ring record" "$RESTART" "$T/aio-nr.tar.zst" --detach
+assert_no_new_procs "$before"
+edit "$T/aio" meta/vmas set "$k" 4 u32 11
+edit "$T/aio" meta/vmas set "$k" 592 i32 1
+repack "$T/aio" "$T/aio-pkt.tar.zst"
+expect_fail_msg "invalid mapping record" "$RESTART" "$T/aio-pkt.tar.zst" --detach
+assert_no_new_procs "$before"
+expect_fail_msg "invalid mapping record|pages outside any saved mapping" "$CKPT" check "$T/aio-pkt.tar.zst"
 pass
