@@ -342,7 +342,7 @@ static int scan_pagemap(int pagemap_fd, struct vma_rec *vma, struct run_list *ru
  * The page tables of the process miss the pages only another process
  * touched, one that may have exited since (a database's buffers read by
  * a backend gone): they are in the object all the same.  1: cannot open
- * it (use the page map). */
+ * it (scan_shmem_resident()). */
 static int scan_shmem(pid_t pid, struct vma_rec *vma, struct run_list *runs)
 {
 	char path[96];
@@ -400,6 +400,50 @@ static int scan_pagemap_entries(int pagemap_fd, struct vma_rec *vma, struct run_
 				    (unsigned long long)addr);
 		for (i = 0; i < (size_t)n / 8; i++, addr += PAGE) {
 			if (!page_wanted(vma->kind, pm[i]))
+				continue;
+			if (runs_add(runs, addr))
+				return -1;
+			vma->pages_stored++;
+		}
+	}
+	return 0;
+}
+
+/* Shared anonymous memory without /proc/PID/map_files (no
+ * CAP_CHECKPOINT_RESTORE): every page of the shmem object in memory, as
+ * mincore() run in the process tells (the object's, not the page
+ * tables': a page only an exited child wrote is there), and every page
+ * the page map shows present or swapped. */
+static int scan_shmem_resident(struct dump_ctx *ctx, int pagemap_fd, struct vma_rec *vma,
+			       struct run_list *runs)
+{
+	enum { BATCH = 32768 };		/* pages: a vector of half the scratch */
+	static uint8_t vec[BATCH];
+	static uint64_t pm[BATCH];
+	uint64_t addr = vma->start, at;
+	char what[96];
+
+	snprintf(what, sizeof(what), "looking for the pages of shared memory at %#llx",
+		 (unsigned long long)vma->start);
+	while (addr < vma->end) {
+		size_t want = (vma->end - addr) / PAGE, i;
+		ssize_t n;
+
+		if (want > BATCH)
+			want = BATCH;
+		memset(vec, 0, want);
+		remote_scratch_reset(ctx->remote);
+		if (remote_scratch_put(ctx->remote, vec, want, &at) ||
+		    remote_syscall_ok(ctx->remote, NULL, what, __NR_mincore, addr, want * PAGE, at,
+				      0, 0, 0) ||
+		    remote_read(ctx->remote, at, vec, want))
+			return -1;
+		n = pread(pagemap_fd, pm, want * 8, (addr / PAGE) * 8);
+		if (n != (ssize_t)(want * 8))
+			return fail(n < 0 ? errno : EIO, NULL, "reading the page map at %#llx",
+				    (unsigned long long)addr);
+		for (i = 0; i < want; i++, addr += PAGE) {
+			if (!(vec[i] & 1) && !page_wanted(vma->kind, pm[i]))
 				continue;
 			if (runs_add(runs, addr))
 				return -1;
@@ -899,6 +943,8 @@ static int memory_dump(struct dump_ctx *ctx)
 		/* The other pages are picked in dump_late(), from the copy. */
 		if (vma_kind_has_contents(kind) && read_before_resume(rec)) {
 			int r = kind == VMA_ANON_SHARED ? scan_shmem(ctx->live, rec, &s->shared_runs) : 1;
+			if (r > 0 && kind == VMA_ANON_SHARED)
+				r = scan_shmem_resident(ctx, pagemap_fd, rec, &s->shared_runs);
 			if (r < 0 || (r > 0 && scan_pagemap(pagemap_fd, rec, &s->shared_runs)))
 				goto out;
 		}

@@ -8,8 +8,9 @@
 # checkpointed again by the same user (ckpt enters that user namespace to
 # reach its PID namespace; its shared memory, a memfd restart made, is
 # saved as shared memory) and restarted again.  Without --new-pid the
-# refusal names it.  A memfd mapped shared with an fd on it, checkpointed
-# by nobody (no /proc/PID/map_files: ckpt reads it through the fd).
+# refusal names it.  Checkpointed by nobody, without /proc/PID/map_files:
+# a memfd mapped shared with an fd on it, and shared memory with a page
+# only an exited child wrote.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_ckpt
@@ -65,8 +66,34 @@ cycle "$pid" first
 cycle "$ROOT" again
 kill_wait "$ROOT"
 
-# A memfd mapped shared, with an fd on it: without root /proc/PID/map_files
-# is closed, and ckpt reads the memfd through the fd instead.
+# nobody_selfcheck NAME: python3 $T/NAME.py, run by nobody, prints
+# "ready", is checkpointed (--kill) and restarted (--any-pid) by nobody,
+# and, told to check (SIGUSR1), prints PASS.
+nobody_selfcheck() {
+	local name=$1 p
+	touch "$T/$name.log"
+	chmod 666 "$T/$name.log"
+	start_bg setpriv --reuid 65534 --regid 65534 --clear-groups -- /usr/bin/python3 "$T/$name.py" \
+		< /dev/null > "$T/$name.log" 2>&1
+	p=$BG_PID
+	wait_for_line "$T/$name.log" '^ready$' 10
+	as_user timeout 60 "$CKPT" "$p" -o "$T/$name.tar.zst" --kill < /dev/null \
+		2> "$T/$name.ckpt.err" || fail "$name: ckpt as nobody failed: $(cat "$T/$name.ckpt.err")"
+	wait_gone "$p"
+	as_user timeout 60 "$RESTART" "$T/$name.tar.zst" --detach --any-pid < /dev/null \
+		> "$T/$name.restart.out" 2> "$T/$name.restart.err" ||
+		fail "$name: restart as nobody failed: $(cat "$T/$name.restart.err")"
+	p=$(grep -m1 -E '^[0-9]+$' "$T/$name.restart.out")
+	track_pid "$p"
+	selfcheck_verdict "$name" "$p"
+	grep -qx PASS "$T/$name.log" || fail "$name: $(cat "$T/$name.log")"
+	say "ok: $name, checkpointed by nobody"
+}
+
+# Without root /proc/PID/map_files is closed.  A memfd mapped shared, with
+# an fd on it: ckpt reads it through the fd.  Shared anonymous memory a
+# child wrote before it exited (a page the process's page tables lack):
+# ckpt finds it with mincore() in the process.
 if [ -x /usr/bin/python3 ]; then
 	cat > "$T/memfd.py" <<'PY'
 import mmap, os, signal, sys
@@ -80,22 +107,22 @@ signal.pause()
 print("PASS" if m[:5] == b"hello" and os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:nonroot")
       else "CORRUPT %r" % m[:5], flush=True)
 PY
-	touch "$T/memfd.log"
-	chmod 666 "$T/memfd.log"
-	start_bg setpriv --reuid 65534 --regid 65534 --clear-groups -- /usr/bin/python3 "$T/memfd.py" \
-		< /dev/null > "$T/memfd.log" 2>&1
-	mpid=$BG_PID
-	wait_for_line "$T/memfd.log" '^ready$' 10
-	as_user timeout 60 "$CKPT" "$mpid" -o "$T/memfd.tar.zst" --kill < /dev/null \
-		2> "$T/memfd.ckpt.err" || fail "ckpt of a memfd mapping as nobody failed: $(cat "$T/memfd.ckpt.err")"
-	wait_gone "$mpid"
-	as_user timeout 60 "$RESTART" "$T/memfd.tar.zst" --detach --any-pid < /dev/null \
-		> "$T/memfd.restart.out" 2> "$T/memfd.restart.err" ||
-		fail "restart of the memfd mapping as nobody failed: $(cat "$T/memfd.restart.err")"
-	mpid=$(grep -m1 -E '^[0-9]+$' "$T/memfd.restart.out")
-	track_pid "$mpid"
-	selfcheck_verdict memfd "$mpid"
-	grep -qx PASS "$T/memfd.log" || fail "memfd: $(cat "$T/memfd.log")"
-	say "ok: a memfd mapping checkpointed by nobody"
+	nobody_selfcheck memfd
+	cat > "$T/shm.py" <<'PY'
+import mmap, os, signal
+m = mmap.mmap(-1, 16 * 4096, mmap.MAP_SHARED)
+m[0:5] = b"first"
+pid = os.fork()
+if pid == 0:
+    m[5 * 4096:5 * 4096 + 5] = b"child"
+    os._exit(0)
+os.waitpid(pid, 0)
+signal.signal(signal.SIGUSR1, lambda *a: None)
+print("ready", flush=True)
+signal.pause()
+got = m[5 * 4096:5 * 4096 + 5]
+print("PASS" if got == b"child" and m[0:5] == b"first" else "CORRUPT %r" % got, flush=True)
+PY
+	nobody_selfcheck shm
 fi
 pass
