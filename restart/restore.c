@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -250,6 +251,9 @@ static int stop_signal(const struct tree_rec *r)
 static _Noreturn void become_zombie(struct rtree *t, size_t i)
 {
 	int status = t->p[i]->rec->exit_status;
+
+	if (t->p[i]->rec->comm)	/* (ps shows a zombie by its name) */
+		prctl(PR_SET_NAME, t->p[i]->rec->comm, 0, 0, 0);
 
 	if (WIFSIGNALED(status)) {
 		struct rlimit no_core = { 0, 0 };

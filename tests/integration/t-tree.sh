@@ -19,9 +19,10 @@ kids=$(cat /proc/"$pid"/task/*/children)
 grandkids=$(for k in $kids; do cat /proc/"$k"/task/*/children; done)
 all="$pid $kids $grandkids"
 say "tree: $(echo $all | wc -w) processes ($all)"
-# pid ppid pgid sid state (T, Z or running); the root's parent is restart.
+# pid ppid pgid sid state (T, Z or running) name; the root's parent is
+# restart.
 ids() {
-	for p in $all; do ps -o pid=,ppid=,pgid=,sid=,stat= -p "$p"; done |
+	for p in $all; do ps -o pid=,ppid=,pgid=,sid=,stat=,comm= -p "$p"; done |
 		awk -v root="$pid" '{ $5 = substr($5, 1, 1); if ($5 != "T" && $5 != "Z") $5 = "-"
 			if ($1 == root) $2 = "-"; print }'
 }
