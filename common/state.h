@@ -456,6 +456,9 @@ static inline bool vma_kind_has_contents(uint32_t kind)
 }
 
 /* Shared by state modules. */
+/* dump (fds.c): an fd of process pid on the inode mapping v maps; -1 if
+ * none, -2 if its fd table cannot be read. */
+int fd_on_mapped_inode(pid_t pid, const struct vma_entry *v);
 /* Identity of a file at dump time; *index into meta.files (deduplicated). */
 int file_id_record(struct image_meta *m, const char *path, int *index) must_check;
 /* The same, its identity read through src (/proc/PID/exe...); replaced:

@@ -21,7 +21,6 @@
 #define LOG_PREFIX "ghosts: "
 #include "fds.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -262,36 +261,13 @@ static int dump_ghost_fd(struct dump_ctx *ctx, const struct fd_dump *d, struct f
 
 /* A mapping of a deleted file or memfd (memory.c): its ghost, by the
  * vma's start in meta/ghost-maps. */
-/* Without the privilege /proc/PID/map_files needs: an fd of the process
- * on the inode v maps, if it has one, into path. */
-static bool fd_on_mapped_inode(pid_t pid, const struct vma_entry *v, char *path, size_t size)
-{
-	char dir[64];
-	struct dirent *de;
-	struct stat st;
-	bool found = false;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	if (!(d = opendir(dir)))
-		return false;
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, size, "%s/%s", dir, de->d_name);
-		found = !stat(path, &st) && st.st_ino == v->inode &&
-			major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
-	}
-	closedir(d);
-	return found;
-}
-
 int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 {
 	struct ghost_map_rec *gm;
-	char proc_path[64 + 258];
+	char proc_path[96];
 	struct stat st;
 	uint32_t ghost;
+	int fd;
 
 	if (!strncmp(v->path, "/SYSV", 5) || !strncmp(v->path, "/anon_hugepage", 14))
 		return fail_why(v->path[1] == 'S' ? "System V shared memory in huge pages (SHM_HUGETLB) is not supported yet" :
@@ -300,10 +276,10 @@ int fd_ghost_map_dump(struct dump_ctx *ctx, const struct vma_entry *v)
 				(unsigned long long)v->end, v->path);
 	snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
 		 (unsigned long long)v->start, (unsigned long long)v->end);
+	/* Without the privilege map_files needs: through an fd on the file. */
 	if (stat(proc_path, &st) && (errno == EPERM || errno == EACCES) &&
-	    !fd_on_mapped_inode(ctx->live, v, proc_path, sizeof(proc_path)))
-		snprintf(proc_path, sizeof(proc_path), "/proc/%d/map_files/%llx-%llx", ctx->live,
-			 (unsigned long long)v->start, (unsigned long long)v->end);
+	    (fd = fd_on_mapped_inode(ctx->live, v)) >= 0)
+		snprintf(proc_path, sizeof(proc_path), "/proc/%d/fd/%d", ctx->live, fd);
 	if (fd_ghost_record(ctx, proc_path, v->path, &ghost))
 		return -1;
 	if (!S_ISREG(ctx->meta.ghosts[ghost - 1].mode))

@@ -33,12 +33,10 @@
 #include <linux/sock_diag.h>
 #include <arpa/inet.h>
 #include <net/if.h>
-#include <dirent.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SOL_PACKET
@@ -287,24 +285,12 @@ int packet_ring_map_dump(struct dump_ctx *ctx, const struct vma_entry *v, struct
 {
 	struct packet_diag_mclist mc[MCLIST_MAX];
 	struct packet_want w = { .mc = mc };
-	char dir[64], path[64 + 258];
-	struct dirent *de;
-	struct stat st;
 	int domain = 0, s;
 	socklen_t len = sizeof(domain);
-	DIR *d;
 
-	rec->ring_fd = -1;
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->live);
-	if (!(d = opendir(dir)))
-		return fail(errno, NULL, "reading %s", dir);
-	while (rec->ring_fd < 0 && (de = readdir(d))) {
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (de->d_name[0] != '.' && !stat(path, &st) && st.st_ino == v->inode &&
-		    S_ISSOCK(st.st_mode))
-			rec->ring_fd = atoi(de->d_name);
-	}
-	closedir(d);
+	rec->ring_fd = fd_on_mapped_inode(ctx->live, v);
+	if (rec->ring_fd == -2)
+		return fail(errno, NULL, "reading /proc/%d/fd", ctx->live);
 	if (rec->ring_fd < 0)
 		return fail_why("the socket whose ring is mapped there is closed", "ckpt maps a "
 				"packet ring again from the socket; checkpoint while the program "

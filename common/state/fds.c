@@ -4,6 +4,7 @@
 #define LOG_PREFIX "fds: "
 #include "fds.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -535,6 +536,29 @@ int fds_open_inherited(struct restore_ctx *holder, const struct fd_rec *rec, int
 		return fail(errno, NULL, "keeping fd %d (%s) for the children", rec->fd,
 			    rec->description);
 	return moved;
+}
+
+int fd_on_mapped_inode(pid_t pid, const struct vma_entry *v)
+{
+	char dir[64], path[64 + 258];
+	struct dirent *de;
+	struct stat st;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	if (!(d = opendir(dir)))
+		return -2;
+	while (fd < 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!stat(path, &st) && st.st_ino == v->inode &&
+		    major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor)
+			fd = atoi(de->d_name);
+	}
+	closedir(d);
+	return fd;
 }
 
 /* After exec: close-on-exec, which belongs to each fd (not to the open

@@ -16,7 +16,6 @@
 #include "page_index.h"
 #include "progress.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -26,7 +25,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -484,24 +482,7 @@ static bool same_inode(const struct vma_entry *a, const struct vma_entry *b)
 /* Does an fd of the process hold the inode of v? */
 static bool fd_holds(const struct dump_ctx *ctx, const struct vma_entry *v)
 {
-	char dir[64], path[64 + 258];
-	struct dirent *de;
-	struct stat st;
-	bool found = false;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", ctx->live);
-	if (!(d = opendir(dir)))
-		return true;	/* cannot tell: keep it a ghost */
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		found = !stat(path, &st) && st.st_ino == v->inode &&
-			major(st.st_dev) == v->dev_major && minor(st.st_dev) == v->dev_minor;
-	}
-	closedir(d);
-	return found;
+	return fd_on_mapped_inode(ctx->live, v) != -1;	/* (cannot tell: as if) */
 }
 
 /* A private mapping of a deleted regular file (its executable, a library
